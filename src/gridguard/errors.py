@@ -1,0 +1,113 @@
+"""The gridguard exception tree: one root, a subclass per kind of failure.
+
+Validation errors name the field path (``$.households[3].phone``), the value
+(masked when it is personal) and the rule that was broken, so that a clerk
+fixing an import file knows exactly which cell to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "AccessDenied",
+    "ConfigError",
+    "ConflictError",
+    "GridGuardError",
+    "NotFoundError",
+    "PluginError",
+    "StorageError",
+    "ValidationError",
+    "Violation",
+]
+
+
+class GridGuardError(Exception):
+    """Root of every error gridguard raises on purpose."""
+
+
+class Violation:
+    """One broken rule: where (a field path), what (the masked value) and why."""
+
+    __slots__ = ("path", "rule", "value")
+
+    def __init__(self, path: str, value: str, rule: str) -> None:
+        self.path = path
+        self.value = value
+        self.rule = rule
+
+    def __str__(self) -> str:
+        if not self.value:
+            return f"{self.path}: {self.rule}"
+        return f"{self.path}: {self.rule} (got {self.value})"
+
+    def __repr__(self) -> str:
+        return f"Violation(path={self.path!r}, value={self.value!r}, rule={self.rule!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Violation):
+            return NotImplemented
+        return (self.path, self.value, self.rule) == (other.path, other.value, other.rule)
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.value, self.rule))
+
+    def prefixed(self, prefix: str) -> Violation:
+        """The same violation seen from an enclosing object (``$`` replaced by ``prefix``)."""
+        rest = self.path[1:] if self.path.startswith("$") else "." + self.path
+        return Violation(prefix + rest, self.value, self.rule)
+
+
+class ValidationError(GridGuardError, ValueError):
+    """Input broke one or more rules; nothing was stored.
+
+    ``violations`` lists every problem found, each with its field path, its
+    masked value and the rule it broke.
+    """
+
+    def __init__(self, violations: Sequence[Violation]) -> None:
+        self.violations = tuple(violations)
+        lines = [str(v) for v in self.violations]
+        if len(lines) == 1:
+            message = lines[0]
+        else:
+            message = f"{len(lines)} problems:\n" + "\n".join("  " + line for line in lines)
+        super().__init__(message)
+
+    @classmethod
+    def single(cls, path: str, value: str, rule: str) -> ValidationError:
+        """A validation error with exactly one violation."""
+        return cls([Violation(path, value, rule)])
+
+    def prefixed(self, prefix: str) -> ValidationError:
+        """The same error with every path seen from an enclosing object."""
+        return ValidationError([v.prefixed(prefix) for v in self.violations])
+
+
+class ConflictError(GridGuardError):
+    """A write disagrees with what is stored.
+
+    Raised when a fact id is saved again with other content, or when a
+    registry entry was changed by someone else since it was read (a stale
+    version).
+    """
+
+
+class NotFoundError(GridGuardError, LookupError):
+    """A record that was asked for by id does not exist."""
+
+
+class StorageError(GridGuardError):
+    """The storage backend failed (bad URL, unreadable database, newer schema)."""
+
+
+class PluginError(GridGuardError):
+    """A plugin failed to load, or two plugins registered the same name."""
+
+
+class ConfigError(GridGuardError):
+    """A setting is missing or wrong; the message names the setting."""
+
+
+class AccessDenied(GridGuardError, PermissionError):
+    """The workspace's principal may not do what was asked."""

@@ -1,0 +1,71 @@
+"""A campaign: the level-1 response (一级响应) a community runs its lines of defense in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+import attrs
+
+from ._validate import bounded, fail, identifier, non_empty
+
+__all__ = ["DEFAULT_TIME_ZONE", "Campaign", "OutbreakArea"]
+
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+
+
+@attrs.frozen(kw_only=True)
+class OutbreakArea:
+    """A place whose travellers are screened (疫情发生地); ``code`` is an admin-code prefix."""
+
+    name: str = attrs.field(validator=non_empty)
+    code: str | None = None
+
+
+def _time_zone(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        fail(attribute, value, "must be an IANA time zone such as 'Asia/Shanghai'")
+
+
+def _tuple(value: Any) -> tuple[Any, ...]:
+    return tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class Campaign:
+    """Scope, dates and parameters of one screening campaign.
+
+    Days are counted in ``time_zone``: "within 14 days" means 14 local
+    calendar days, whatever the UTC offset.
+    """
+
+    id: str = attrs.field(validator=identifier)
+    name: str = attrs.field(validator=non_empty)
+    scope: tuple[str, ...] = attrs.field(converter=_tuple)
+    """Ids of the areas the campaign covers."""
+    start: dt.date
+    end: dt.date | None = attrs.field(default=None)
+    time_zone: str = attrs.field(default=DEFAULT_TIME_ZONE, validator=_time_zone)
+    outbreak_areas: tuple[OutbreakArea, ...] = attrs.field(default=(), converter=_tuple)
+    look_back_days: int = attrs.field(default=14, validator=bounded(1, 365))
+
+    @end.validator
+    def _end_after_start(self, attribute: attrs.Attribute[Any], value: dt.date | None) -> None:
+        if value is not None and value < self.start:
+            fail(attribute, value, "must not be before the start")
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The campaign's time zone."""
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    def local_date(self, at: dt.datetime) -> dt.date:
+        """The calendar day of instant ``at`` in the campaign's time zone."""
+        return at.astimezone(self.zone).date()
+
+    def day_start(self, day: dt.date) -> dt.datetime:
+        """Local midnight starting ``day``, as an aware UTC instant."""
+        return dt.datetime.combine(day, dt.time(), self.zone).astimezone(dt.UTC)

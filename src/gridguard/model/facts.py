@@ -1,0 +1,172 @@
+"""Facts: immutable records of what someone saw or did.
+
+Every fact has a client-generated UUID and an aware timestamp (stored in
+UTC). Saving the same fact twice stores it once; the same id with other
+content is a :class:`~gridguard.errors.ConflictError`. That makes retries
+and offline batches safe and gives an audit trail for free.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, ClassVar
+
+import attrs
+
+from ._validate import aware, bounded, fail, identifier, non_empty, optional_identifier, to_utc
+from .enums import AnomalyKind, Channel, CheckInStatus, ExposureKind, ServiceKind, VisitOutcome
+
+__all__ = [
+    "Anomaly",
+    "CheckIn",
+    "Exposure",
+    "Fact",
+    "HealthReport",
+    "Screening",
+    "ServiceRequest",
+    "Trip",
+    "Visit",
+    "new_fact_id",
+]
+
+TEMPERATURE_RANGE = (30.0, 45.0)
+
+
+def new_fact_id() -> uuid.UUID:
+    """A fresh random fact id (UUID 4)."""
+    return uuid.uuid4()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _symptoms(value: Any) -> tuple[str, ...]:
+    """Symptoms are a sorted set of lower-case words, so equal answers compare equal."""
+    if isinstance(value, str):
+        value = [value]
+    return tuple(sorted({str(s).strip().lower() for s in value if str(s).strip()}))
+
+
+def _tuple(value: Any) -> tuple[Any, ...]:
+    return tuple(value)
+
+
+def _not_future(_: object, attribute: attrs.Attribute[Any], value: dt.datetime) -> None:
+    aware(_, attribute, value)
+    if value > _now() + dt.timedelta(minutes=5):
+        fail(attribute, value.isoformat(), "must not be in the future")
+
+
+@attrs.frozen(kw_only=True)
+class Fact:
+    """Base of every fact: an id, when it happened, and who recorded it."""
+
+    kind: ClassVar[str] = "fact"
+
+    id: uuid.UUID = attrs.field(factory=new_fact_id)
+    at: dt.datetime = attrs.field(factory=_now, converter=to_utc, validator=_not_future)
+    recorded_by: str | None = attrs.field(default=None, validator=optional_identifier)
+
+
+@attrs.frozen(kw_only=True)
+class Visit(Fact):
+    """A team's contact with a household: at the door, or a phone follow-up."""
+
+    kind: ClassVar[str] = "visit"
+
+    household_id: str = attrs.field(validator=identifier)
+    outcome: VisitOutcome = attrs.field(converter=VisitOutcome)
+    channel: Channel = attrs.field(default=Channel.DOOR, converter=Channel)
+    team_id: str | None = attrs.field(default=None, validator=optional_identifier)
+    campaign_id: str | None = attrs.field(default=None, validator=optional_identifier)
+    note: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Trip:
+    """Travel to a place; ``returned`` is the day of arrival back home."""
+
+    destination: str = attrs.field(validator=non_empty)
+    departed: dt.date | None = None
+    returned: dt.date | None = attrs.field(default=None)
+
+    @returned.validator
+    def _after_departure(self, attribute: attrs.Attribute[Any], value: dt.date | None) -> None:
+        if value is not None and self.departed is not None and value < self.departed:
+            fail(attribute, value, "must not be before the departure")
+
+
+@attrs.frozen(kw_only=True)
+class Exposure:
+    """Contact with a case, or an arrival from an outbreak area, on ``last_contact``."""
+
+    kind: ExposureKind = attrs.field(converter=ExposureKind)
+    last_contact: dt.date
+    note: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Screening(Fact):
+    """A person's answers at a screening: trips, exposures, symptoms, temperature."""
+
+    kind: ClassVar[str] = "screening"
+
+    person_id: str = attrs.field(validator=identifier)
+    visit_id: uuid.UUID | None = None
+    trips: tuple[Trip, ...] = attrs.field(default=(), converter=_tuple)
+    exposures: tuple[Exposure, ...] = attrs.field(default=(), converter=_tuple)
+    symptoms: tuple[str, ...] = attrs.field(default=(), converter=_symptoms)
+    temperature: float | None = attrs.field(default=None, validator=bounded(*TEMPERATURE_RANGE))
+
+
+@attrs.frozen(kw_only=True)
+class Anomaly:
+    """Something an observer saw: a stranger, a move in or out, someone ill."""
+
+    kind: AnomalyKind = attrs.field(converter=AnomalyKind)
+    count: int = attrs.field(default=1, validator=bounded(1, 10_000))
+    note: str = ""
+    household_id: str | None = attrs.field(default=None, validator=optional_identifier)
+
+
+@attrs.frozen(kw_only=True)
+class CheckIn(Fact):
+    """An observer's daily report for a building (报平安); "all normal" is data too."""
+
+    kind: ClassVar[str] = "checkin"
+
+    building_id: str = attrs.field(validator=identifier)
+    observer_id: str = attrs.field(validator=identifier)
+    status: CheckInStatus = attrs.field(default=CheckInStatus.ALL_NORMAL, converter=CheckInStatus)
+    anomalies: tuple[Anomaly, ...] = attrs.field(default=(), converter=_tuple)
+
+    @anomalies.validator
+    def _agrees_with_status(self, attribute: attrs.Attribute[Any], value: tuple[Anomaly, ...]) -> None:
+        if self.status is CheckInStatus.ALL_NORMAL and value:
+            fail(attribute, len(value), "an all-normal check-in has no anomalies")
+        if self.status is CheckInStatus.ANOMALIES and not value:
+            fail(attribute, 0, "a check-in with status 'anomalies' lists at least one")
+
+
+@attrs.frozen(kw_only=True)
+class HealthReport(Fact):
+    """A person's temperature and symptoms, twice a day under quarantine."""
+
+    kind: ClassVar[str] = "health_report"
+
+    person_id: str = attrs.field(validator=identifier)
+    temperature: float | None = attrs.field(default=None, validator=bounded(*TEMPERATURE_RANGE))
+    symptoms: tuple[str, ...] = attrs.field(default=(), converter=_symptoms)
+
+
+@attrs.frozen(kw_only=True)
+class ServiceRequest(Fact):
+    """A quarantined household asks for groceries, medicine or other help."""
+
+    kind: ClassVar[str] = "service_request"
+
+    household_id: str = attrs.field(validator=identifier)
+    service: ServiceKind = attrs.field(converter=ServiceKind)
+    note: str = ""

@@ -1,0 +1,294 @@
+"""The plugin manager: builtins first, then the ``gridguard`` entry-point group.
+
+Nothing happens at import time: :func:`get_plugin_manager` builds a fresh
+manager each call. A plugin that fails to import is reported (see
+:attr:`GridGuardPluginManager.failures`) and skipped; in strict mode it
+raises :class:`~gridguard.errors.PluginError`.
+
+Environment variables:
+
+``GRIDGUARD_PLUGINS``
+    Comma-separated names of the entry-point plugins to load; when set,
+    only these load (empty: none). Builtins always load.
+``GRIDGUARD_BLOCK_PLUGINS``
+    Comma-separated plugin names never to load (builtins included, e.g.
+    ``gridguard.builtins.sqlite``).
+``GRIDGUARD_STRICT_PLUGINS``
+    ``1`` makes a plugin that fails to load an error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Generic, TypeVar
+
+import attrs
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+
+__all__ = [
+    "ALLOW_ENV",
+    "BLOCK_ENV",
+    "DEFAULT_PLUGINS",
+    "ENTRY_POINT_GROUP",
+    "STRICT_ENV",
+    "GridGuardPluginManager",
+    "LoadFailure",
+    "Registered",
+    "Registries",
+    "Registry",
+    "collect_registries",
+    "describe_plugins",
+    "get_plugin_manager",
+]
+
+ENTRY_POINT_GROUP = "gridguard"
+ALLOW_ENV = "GRIDGUARD_PLUGINS"
+BLOCK_ENV = "GRIDGUARD_BLOCK_PLUGINS"
+STRICT_ENV = "GRIDGUARD_STRICT_PLUGINS"
+
+DEFAULT_PLUGINS = (
+    "gridguard.builtins.storage",
+    "gridguard.builtins.lines",
+    "gridguard.builtins.identity",
+    "gridguard.builtins.formats",
+)
+"""Builtin plugin modules, registered through the same hooks as any plugin."""
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class LoadFailure:
+    """A plugin that could not be loaded, and why."""
+
+    name: str
+    source: str
+    error: str
+
+
+class GridGuardPluginManager(pluggy.PluginManager):
+    """A pluggy manager that also remembers which plugins failed to load."""
+
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT_NAME)
+        self.failures: list[LoadFailure] = []
+        self.sources: dict[str, str] = {}
+        """Where each plugin came from: ``builtin``, ``entry point (dist version)`` or ``register``."""
+
+
+def _names(value: str | None) -> set[str] | None:
+    if value is None:
+        return None
+    return {part.strip() for part in value.split(",") if part.strip()}
+
+
+def _strict_from_env() -> bool:
+    return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def get_plugin_manager(
+    *,
+    strict: bool | None = None,
+    entry_points: bool = True,
+    plugins: Iterable[object] = (),
+) -> GridGuardPluginManager:
+    """Build a plugin manager with the builtins, installed plugins and ``plugins``.
+
+    ``strict`` (default: ``GRIDGUARD_STRICT_PLUGINS``) raises on a plugin that
+    fails to load instead of reporting and skipping it. ``entry_points=False``
+    loads builtins only. Objects in ``plugins`` (modules or instances with
+    hook implementations) are registered last, which tests and embedders use
+    to add a plugin without packaging it.
+    """
+    strict = _strict_from_env() if strict is None else strict
+    blocked = _names(os.environ.get(BLOCK_ENV)) or set()
+    allowed = _names(os.environ.get(ALLOW_ENV))
+    pm = GridGuardPluginManager()
+    pm.add_hookspecs(hookspecs)
+    for name in blocked:
+        pm.set_blocked(name)
+
+    for module_name in DEFAULT_PLUGINS:
+        if module_name in blocked:
+            continue
+        pm.register(importlib.import_module(module_name), name=module_name)
+        pm.sources[module_name] = "builtin"
+
+    if entry_points:
+        _load_entry_points(pm, strict=strict, allowed=allowed, blocked=blocked)
+
+    for plugin in plugins:
+        name = pm.register(plugin)
+        if name is not None:
+            pm.sources[name] = "register"
+
+    pm.check_pending()
+    return pm
+
+
+def _load_entry_points(
+    pm: GridGuardPluginManager, *, strict: bool, allowed: set[str] | None, blocked: set[str]
+) -> None:
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in blocked or (allowed is not None and ep.name not in allowed):
+            continue
+        if pm.get_plugin(ep.name) is not None:
+            continue
+        dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist is not None else "unknown"
+        try:
+            plugin = ep.load()
+            pm.register(plugin, name=ep.name)
+        except Exception as exc:
+            if strict:
+                raise PluginError(f"plugin {ep.name!r} ({dist}) failed to load: {exc}") from exc
+            pm.failures.append(LoadFailure(ep.name, dist, f"{type(exc).__name__}: {exc}"))
+            continue
+        pm.sources[ep.name] = f"entry point ({dist})"
+
+
+@attrs.frozen
+class Registered(Generic[T]):
+    """A registered item and the plugin that registered it."""
+
+    name: str
+    value: T
+    plugin: str
+
+
+class Registry(Generic[T]):
+    """Named items of one kind (storage backends, notifiers...); names are unique."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, Registered[T]] = {}
+
+    def add(self, name: str, value: T, plugin: str) -> None:
+        """Add ``value`` as ``name``; a second registration of a name is a :class:`PluginError`."""
+        if not isinstance(name, str) or not name:
+            raise PluginError(f"plugin {plugin!r} registered a {self.kind} with no name")
+        existing = self._items.get(name)
+        if existing is not None:
+            raise PluginError(
+                f"{self.kind} {name!r} is registered twice: by {existing.plugin!r} and by {plugin!r}"
+            )
+        self._items[name] = Registered(name, value, plugin)
+
+    def get(self, name: str) -> T:
+        """The item called ``name``; a :class:`PluginError` lists the known names otherwise."""
+        try:
+            return self._items[name].value
+        except KeyError:
+            known = ", ".join(sorted(self._items)) or "none"
+            raise PluginError(f"no {self.kind} called {name!r} (known: {known})") from None
+
+    def entry(self, name: str) -> Registered[T]:
+        """The registration record of ``name`` (with its plugin)."""
+        self.get(name)
+        return self._items[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def names(self) -> list[str]:
+        """Registered names, sorted."""
+        return sorted(self._items)
+
+    def entries(self) -> list[Registered[T]]:
+        """Registration records in name order."""
+        return [self._items[n] for n in self.names()]
+
+
+@attrs.define
+class Registries:
+    """Everything the plugins registered, by kind."""
+
+    storage_backends: Registry[hookspecs.StorageFactory] = attrs.field(
+        factory=lambda: Registry("storage backend")
+    )
+    notifiers: Registry[hookspecs.NotifierFactory] = attrs.field(factory=lambda: Registry("notifier"))
+    reporters: Registry[hookspecs.ReporterFactory] = attrs.field(factory=lambda: Registry("reporter"))
+    importers: Registry[hookspecs.ImporterFactory] = attrs.field(factory=lambda: Registry("importer"))
+    lines: Registry[Any] = attrs.field(factory=lambda: Registry("line of defense"))
+    rule_functions: Registry[Any] = attrs.field(factory=lambda: Registry("rule function"))
+    identity_schemes: Registry[Any] = attrs.field(factory=lambda: Registry("identity scheme"))
+
+
+def _each_impl(
+    pm: pluggy.PluginManager, hook_name: str
+) -> Iterator[tuple[str, Callable[..., Any]]]:
+    """Each implementation of ``hook_name`` with its plugin name, in registration order."""
+    hook = getattr(pm.hook, hook_name)
+    for impl in hook.get_hookimpls():
+        yield impl.plugin_name, impl.function
+
+
+def collect_registries(pm: pluggy.PluginManager) -> Registries:
+    """Call every registration hook of every plugin and gather what they register."""
+    reg = Registries()
+    named: list[tuple[str, Registry[Any]]] = [
+        ("register_storage_backends", reg.storage_backends),
+        ("register_notifiers", reg.notifiers),
+        ("register_reporters", reg.reporters),
+        ("register_importers", reg.importers),
+    ]
+    for hook_name, registry in named:
+        for plugin, function in _each_impl(pm, hook_name):
+
+            def add(name: str, factory: Any, _r: Registry[Any] = registry, _p: str = plugin) -> None:
+                _r.add(name, factory, _p)
+
+            function(register=add)
+
+    by_attribute: list[tuple[str, Registry[Any]]] = [
+        ("register_lines_of_defense", reg.lines),
+        ("register_rule_functions", reg.rule_functions),
+        ("register_identity_schemes", reg.identity_schemes),
+    ]
+    for hook_name, registry in by_attribute:
+        for plugin, function in _each_impl(pm, hook_name):
+
+            def add_item(item: Any, _r: Registry[Any] = registry, _p: str = plugin) -> None:
+                _r.add(getattr(item, "name", ""), item, _p)
+
+            function(register=add_item)
+    return reg
+
+
+def describe_plugins(pm: GridGuardPluginManager) -> dict[str, Any]:
+    """What is loaded, for ``gridguard plugins``: each plugin with its hooks and registrations."""
+    registries = collect_registries(pm)
+    registered: dict[str, dict[str, list[str]]] = {}
+    for field in attrs.fields(Registries):
+        registry: Registry[Any] = getattr(registries, field.name)
+        for entry in registry.entries():
+            registered.setdefault(entry.plugin, {}).setdefault(field.name, []).append(entry.name)
+    plugins = []
+    for name, plugin in pm.list_name_plugin():
+        if plugin is None:
+            continue
+        hooks = sorted(caller.name for caller in pm.get_hookcallers(plugin) or [])
+        plugins.append(
+            {
+                "name": name,
+                "source": pm.sources.get(name, "register"),
+                "hooks": hooks,
+                "registers": registered.get(name, {}),
+            }
+        )
+    plugins.sort(key=lambda p: (p["source"] != "builtin", p["name"]))
+    return {
+        "plugins": plugins,
+        "failures": [attrs.asdict(f) for f in pm.failures],
+    }

@@ -1,0 +1,115 @@
+"""The storage protocol: a narrow interface with explicit transactions.
+
+A backend opens a :class:`UnitOfWork` per transaction; everything written in
+it is committed together or not at all. Registry entries are upserted (their
+version goes up only when their content changes); facts are inserted once
+(the same id again with the same content is a duplicate, with other content
+a :class:`~gridguard.errors.ConflictError`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import attrs
+
+__all__ = ["SaveResult", "Storage", "UnitOfWork"]
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class SaveResult:
+    """What a batch write did: rows written, and rows that were already there unchanged."""
+
+    written: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: SaveResult) -> SaveResult:
+        return SaveResult(self.written + other.written, self.unchanged + other.unchanged)
+
+    @property
+    def total(self) -> int:
+        return self.written + self.unchanged
+
+
+@runtime_checkable
+class UnitOfWork(Protocol):
+    """One transaction's view of the store."""
+
+    def put(
+        self, cls: type[Any], records: Sequence[Any], *, expect: Mapping[str, int] | None = None
+    ) -> SaveResult:
+        """Insert or update registry entries of ``cls`` (all of that class).
+
+        ``expect`` maps ids to the version the caller read; a stored version
+        that differs is a :class:`~gridguard.errors.ConflictError`. A record
+        whose parent or another reference does not exist is a
+        :class:`~gridguard.errors.ValidationError` with its path ``$[i].field``.
+        """
+
+    def save_facts(self, cls: type[Any], facts: Sequence[Any]) -> SaveResult:
+        """Insert facts of ``cls``: new ones are written, exact repeats are ``unchanged``.
+
+        A fact whose id is stored with other content is a
+        :class:`~gridguard.errors.ConflictError`; an unknown reference a
+        :class:`~gridguard.errors.ValidationError`.
+        """
+
+    def load_rows(self, cls: type[Any], rows: Iterable[Sequence[Any]]) -> int:
+        """Bulk-insert already encoded rows (see :mod:`gridguard.storage.schema`).
+
+        For trusted, validated sources such as the synthetic generator: rows
+        are not decoded again. Returns how many rows were inserted.
+        """
+
+    def get(self, cls: type[T], id: str) -> T | None:
+        """The record of ``cls`` with ``id``, or ``None``."""
+
+    def version(self, cls: type[Any], id: str) -> int | None:
+        """The stored version of a registry entry, or ``None`` if there is none."""
+
+    def find(
+        self,
+        cls: type[T],
+        *,
+        where: Mapping[str, Any] | None = None,
+        jurisdictions: Collection[str] | None = None,
+    ) -> Iterator[T]:
+        """Records of ``cls`` whose columns equal ``where``, in id order (facts: time, id).
+
+        ``jurisdictions`` limits the result to rows owned by those
+        communities. Results stream; a backend never loads a whole table.
+        """
+
+    def count(
+        self,
+        cls: type[Any],
+        *,
+        where: Mapping[str, Any] | None = None,
+        jurisdictions: Collection[str] | None = None,
+    ) -> int:
+        """How many records :meth:`find` would return."""
+
+    def jurisdiction_of(self, cls: type[Any], id: str) -> str | None:
+        """The community that owns the record, or ``None`` if it does not exist."""
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """A storage backend, opened for one URL."""
+
+    url: str
+    dialect: str
+    """``memory``, ``sqlite``, ``postgresql``... what the rules' SQL compiler targets."""
+
+    def transaction(self) -> AbstractContextManager[UnitOfWork]:
+        """Begin a transaction; commit on normal exit, roll back on an exception."""
+
+    def schema_version(self) -> int:
+        """The schema version the store is at."""
+
+    def close(self) -> None:
+        """Release connections and files."""

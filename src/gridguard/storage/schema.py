@@ -1,0 +1,247 @@
+"""How each model maps to a table: columns, references, and row encoding.
+
+Every backend shares this mapping, so memory, SQLite and PostgreSQL agree on
+what a row is and on what counts as "the same fact". Each table also carries
+a ``jurisdiction`` column: the community (or village) that owns the row,
+derived from the row's parent when it is written. A distributed database
+shards and co-locates by it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import types
+import typing
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from ..model import (
+    Area,
+    Building,
+    Campaign,
+    CheckIn,
+    HealthReport,
+    Household,
+    Person,
+    Screening,
+    ServiceRequest,
+    Stairwell,
+    Team,
+    Visit,
+)
+from ..model.identity import ResidentId
+from ..serialization import converter, from_dict
+
+__all__ = [
+    "SPECS",
+    "Column",
+    "Reference",
+    "Row",
+    "TableSpec",
+    "decode_timestamp",
+    "encode_timestamp",
+    "spec_for",
+]
+
+Row = tuple[Any, ...]
+"""A row as stored: the model's columns in :attr:`TableSpec.columns` order."""
+
+_TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def encode_timestamp(value: dt.datetime) -> str:
+    """UTC as fixed-width text (``2020-01-25 06:00:00.000000``): sorts as it reads."""
+    return value.astimezone(dt.UTC).strftime(_TS_FORMAT)
+
+
+def decode_timestamp(text: str) -> dt.datetime:
+    """The inverse of :func:`encode_timestamp`: an aware UTC datetime."""
+    return dt.datetime.strptime(text, _TS_FORMAT).replace(tzinfo=dt.UTC)
+
+
+@attrs.frozen
+class Column:
+    """A stored column: its name and how values are encoded (``text``, ``int``, ``json``...)."""
+
+    name: str
+    kind: str
+    nullable: bool
+
+
+@attrs.frozen
+class Reference:
+    """A column that names another record, which must exist."""
+
+    column: str
+    target: type[Any]
+    many: bool = False
+    """The column holds a list of ids (a campaign's scope)."""
+
+
+def _kind_of(tp: Any) -> tuple[str, bool]:
+    """Storage kind and nullability for an attrs field type."""
+    nullable = False
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        nullable = len(args) < len(typing.get_args(tp))
+        tp = args[0] if len(args) == 1 else tp
+        origin = typing.get_origin(tp)
+    if origin is not None:
+        return "json", nullable
+    if isinstance(tp, type):
+        if issubclass(tp, bool):
+            return "bool", nullable
+        if issubclass(tp, enum.Enum) or issubclass(tp, str) or tp is ResidentId:
+            return "text", nullable
+        if issubclass(tp, int):
+            return "int", nullable
+        if issubclass(tp, float):
+            return "real", nullable
+        if issubclass(tp, dt.datetime):
+            return "timestamp", nullable
+        if issubclass(tp, dt.date):
+            return "date", nullable
+        if issubclass(tp, uuid.UUID):
+            return "uuid", nullable
+    return "json", nullable
+
+
+def _encoder(kind: str) -> Callable[[Any], Any]:
+    if kind == "text":
+        return lambda v: None if v is None else (v.value if isinstance(v, enum.Enum) else str(v))
+    if kind == "bool":
+        return lambda v: None if v is None else int(v)
+    if kind in ("int", "real"):
+        return lambda v: v
+    if kind == "timestamp":
+        return lambda v: None if v is None else encode_timestamp(v)
+    if kind in ("date", "uuid"):
+        return lambda v: None if v is None else str(v)
+    return lambda v: json.dumps(converter.unstructure(v), ensure_ascii=False, sort_keys=True)
+
+
+def _decoder(kind: str) -> Callable[[Any], Any]:
+    if kind == "bool":
+        return lambda v: None if v is None else bool(v)
+    if kind == "timestamp":
+        return lambda v: None if v is None else decode_timestamp(v)
+    if kind == "json":
+        return lambda v: None if v is None else json.loads(v)
+    if kind == "real":
+        return lambda v: None if v is None else float(v)
+    if kind in ("date", "uuid"):
+        return lambda v: None if v is None else str(v)
+    return lambda v: v
+
+
+@attrs.frozen
+class TableSpec:
+    """The table of one model class."""
+
+    cls: type[Any]
+    table: str
+    is_fact: bool
+    parent: Reference | None
+    """The reference the row's jurisdiction comes from."""
+    references: tuple[Reference, ...] = ()
+    """Other references that must exist (the parent is not repeated here)."""
+    columns: tuple[Column, ...] = attrs.field(init=False)
+    _encoders: tuple[Callable[[Any], Any], ...] = attrs.field(init=False, repr=False)
+    _decoders: tuple[Callable[[Any], Any], ...] = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        attrs.resolve_types(self.cls)
+        columns = []
+        for field in attrs.fields(self.cls):
+            kind, nullable = _kind_of(field.type)
+            columns.append(Column(field.name, kind, nullable))
+        object.__setattr__(self, "columns", tuple(columns))
+        object.__setattr__(self, "_encoders", tuple(_encoder(c.kind) for c in columns))
+        object.__setattr__(self, "_decoders", tuple(_decoder(c.kind) for c in columns))
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def all_references(self) -> tuple[Reference, ...]:
+        return ((self.parent,) if self.parent else ()) + self.references
+
+    def encode(self, obj: Any) -> Row:
+        """The stored row of ``obj``."""
+        return tuple(enc(getattr(obj, c.name)) for enc, c in zip(self._encoders, self.columns, strict=True))
+
+    def decode(self, row: Sequence[Any]) -> Any:
+        """Rebuild (and re-validate) the object from its stored row."""
+        data = {
+            c.name: dec(v) for c, dec, v in zip(self.columns, self._decoders, row, strict=True)
+        }
+        return from_dict(self.cls, data)
+
+    def encode_value(self, column: str, value: Any) -> Any:
+        """One value encoded as column ``column`` stores it (for filters)."""
+        return self._encoders[self.column_names.index(column)](value)
+
+    def key(self, obj: Any) -> str:
+        """The row's id as stored (text)."""
+        return str(obj.id)
+
+    def own_jurisdiction(self, row: Row) -> str | None:
+        """The jurisdiction a row is its own root of, or ``None`` when it inherits one.
+
+        Areas at community level and above own their jurisdiction; campaigns
+        span several and are kept as reference data (``jurisdiction`` =
+        ``*``).
+        """
+        if self.cls is Campaign:
+            return "*"
+        if self.cls is Area:
+            from ..model.enums import AreaLevel
+
+            level = AreaLevel(row[self.column_names.index("level")])
+            if level.rank <= AreaLevel.COMMUNITY.rank:
+                return str(row[0])
+        return None
+
+    def parent_id(self, row: Row) -> str | None:
+        """The id of the row's parent (where its jurisdiction comes from)."""
+        if self.parent is None:
+            return None
+        value = row[self.column_names.index(self.parent.column)]
+        return None if value is None else str(value)
+
+
+def _build() -> dict[type[Any], TableSpec]:
+    specs = [
+        TableSpec(Area, "areas", False, Reference("parent_id", Area)),
+        TableSpec(Building, "buildings", False, Reference("area_id", Area), (Reference("observer_id", Person),)),
+        TableSpec(Stairwell, "stairwells", False, Reference("building_id", Building)),
+        TableSpec(Household, "households", False, Reference("stairwell_id", Stairwell)),
+        TableSpec(Person, "persons", False, Reference("household_id", Household)),
+        TableSpec(Team, "teams", False, Reference("area_id", Area), (Reference("home_grid_id", Area),)),
+        TableSpec(Campaign, "campaigns", False, None, (Reference("scope", Area, many=True),)),
+        TableSpec(Visit, "visits", True, Reference("household_id", Household), (Reference("team_id", Team),)),
+        TableSpec(Screening, "screenings", True, Reference("person_id", Person)),
+        TableSpec(CheckIn, "checkins", True, Reference("building_id", Building), (Reference("observer_id", Person),)),
+        TableSpec(HealthReport, "health_reports", True, Reference("person_id", Person)),
+        TableSpec(ServiceRequest, "service_requests", True, Reference("household_id", Household)),
+    ]
+    return {s.cls: s for s in specs}
+
+
+SPECS: dict[type[Any], TableSpec] = _build()
+"""Table specs by model class, parents before children."""
+
+
+def spec_for(cls: type[Any]) -> TableSpec:
+    """The spec of ``cls``; ``TypeError`` for a class that is not stored."""
+    try:
+        return SPECS[cls]
+    except KeyError:
+        raise TypeError(f"{cls.__name__} is not a stored model") from None

@@ -1,0 +1,317 @@
+"""The builtin SQLite backend (stdlib ``sqlite3``): WAL, foreign keys, migrations.
+
+One connection per :class:`SQLiteStorage`. Writes run in ``BEGIN
+IMMEDIATE`` transactions, so a batch is wholly in or wholly out even when the
+process is killed half-way; bulk writes are one ``executemany`` per batch.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
+
+from ..errors import StorageError, ValidationError
+from ._checks import check_versions, fact_conflicts, missing_references, noun
+from .base import SaveResult
+from .schema import Row, TableSpec, spec_for
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStorage", "SQLiteUnitOfWork", "sqlite_path"]
+
+T = TypeVar("T")
+_CHUNK = 500
+"""Ids per ``IN (...)`` query: well under SQLite's bound-parameter limit."""
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = resources.files("gridguard.storage") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+SCHEMA_VERSION = max(v for v, _ in _migrations())
+"""The schema version this gridguard writes."""
+
+
+def sqlite_path(url: str) -> str:
+    """The file path of a ``sqlite:///path`` URL (a bare path is taken as is).
+
+    ``sqlite:///data/gg.db`` is relative, ``sqlite:////srv/gg.db`` absolute,
+    ``sqlite:///:memory:`` an in-memory database.
+    """
+    if "://" not in url:
+        return url
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite":
+        raise StorageError(f"not a SQLite URL: {url!r}")
+    if parts.netloc:
+        raise StorageError(f"a SQLite URL has no host: use sqlite:///path (got {url!r})")
+    path = unquote(parts.path)
+    return path[1:] if path.startswith("/") else path
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+class SQLiteUnitOfWork:
+    """One transaction on a SQLite connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def _jurisdiction_sql(self, spec: TableSpec) -> str:
+        if spec.parent is None:
+            return "?"
+        parent = spec_for(spec.parent.target).table
+        return f"COALESCE(?, (SELECT jurisdiction FROM {parent} WHERE id = ?))"
+
+    def _params(self, spec: TableSpec, row: Row) -> tuple[Any, ...]:
+        if spec.parent is None:
+            return (*row, spec.own_jurisdiction(row))
+        return (*row, spec.own_jurisdiction(row), spec.parent_id(row))
+
+    def _insert_sql(self, spec: TableSpec, conflict: str) -> str:
+        cols = ", ".join(f'"{c}"' for c in spec.column_names)
+        marks = ", ".join("?" for _ in spec.columns)
+        return (
+            f"INSERT INTO {spec.table} ({cols}, jurisdiction) "
+            f"VALUES ({marks}, {self._jurisdiction_sql(spec)}) {conflict}"
+        )
+
+    def _existing_ids(self, cls: type[Any], ids: set[str]) -> set[str]:
+        table = spec_for(cls).table
+        found: set[str] = set()
+        ordered = sorted(ids)
+        for chunk in _chunks(ordered):
+            marks = ", ".join("?" for _ in chunk)
+            cur = self._conn.execute(f"SELECT id FROM {table} WHERE id IN ({marks})", chunk)
+            found.update(r[0] for r in cur)
+        return found
+
+    def _execute_batch(self, spec: TableSpec, sql: str, rows: Sequence[Row]) -> int:
+        before = self._conn.total_changes
+        try:
+            self._conn.executemany(sql, (self._params(spec, row) for row in rows))
+        except sqlite3.IntegrityError as exc:
+            violations = missing_references(spec, rows, self._existing_ids)
+            if violations:
+                raise ValidationError(violations) from None
+            raise StorageError(f"{spec.table}: {exc}") from exc
+        return self._conn.total_changes - before
+
+    def put(
+        self, cls: type[Any], records: Sequence[Any], *, expect: Mapping[str, int] | None = None
+    ) -> SaveResult:
+        spec = spec_for(cls)
+        if spec.is_fact:
+            raise TypeError(f"{cls.__name__} is a fact: use save_facts")
+        if expect:
+            stored = {k: v for k in expect if (v := self.version(cls, k)) is not None}
+            check_versions(spec, expect, stored)
+        rows = [spec.encode(r) for r in records]
+        data_cols = [f'"{c}"' for c in spec.column_names[1:]]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in data_cols)
+        changed = " OR ".join(f"{spec.table}.{c} IS NOT excluded.{c}" for c in data_cols)
+        sql = self._insert_sql(
+            spec,
+            f"ON CONFLICT (id) DO UPDATE SET {updates}, jurisdiction = excluded.jurisdiction, "
+            f"version = {spec.table}.version + 1 WHERE {changed}",
+        )
+        written = self._execute_batch(spec, sql, rows)
+        return SaveResult(written, len(rows) - written)
+
+    def save_facts(self, cls: type[Any], facts: Sequence[Any]) -> SaveResult:
+        spec = spec_for(cls)
+        if not spec.is_fact:
+            raise TypeError(f"{cls.__name__} is not a fact: use put")
+        rows = [spec.encode(f) for f in facts]
+        written = self._execute_batch(spec, self._insert_sql(spec, "ON CONFLICT (id) DO NOTHING"), rows)
+        if written < len(rows):
+            fact_conflicts(spec, rows, self._stored_rows(spec, [str(r[0]) for r in rows]))
+        return SaveResult(written, len(rows) - written)
+
+    def load_rows(self, cls: type[Any], rows: Iterable[Sequence[Any]]) -> int:
+        spec = spec_for(cls)
+        batch = [tuple(r) for r in rows]
+        return self._execute_batch(spec, self._insert_sql(spec, ""), batch)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def _stored_rows(self, spec: TableSpec, ids: Sequence[str]) -> dict[str, Row]:
+        cols = ", ".join(f'"{c}"' for c in spec.column_names)
+        stored: dict[str, Row] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            marks = ", ".join("?" for _ in chunk)
+            for row in self._conn.execute(
+                f"SELECT {cols} FROM {spec.table} WHERE id IN ({marks})", chunk
+            ):
+                stored[row[0]] = tuple(row)
+        return stored
+
+    def get(self, cls: type[T], id: str) -> T | None:
+        spec = spec_for(cls)
+        row = self._stored_rows(spec, [str(id)]).get(str(id))
+        return None if row is None else spec.decode(row)  # type: ignore[no-any-return]
+
+    def version(self, cls: type[Any], id: str) -> int | None:
+        spec = spec_for(cls)
+        if spec.is_fact:
+            raise TypeError(f"{cls.__name__} is a fact; facts have no version")
+        row = self._conn.execute(f"SELECT version FROM {spec.table} WHERE id = ?", (id,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def jurisdiction_of(self, cls: type[Any], id: str) -> str | None:
+        spec = spec_for(cls)
+        row = self._conn.execute(
+            f"SELECT jurisdiction FROM {spec.table} WHERE id = ?", (str(id),)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def _where(
+        self,
+        spec: TableSpec,
+        where: Mapping[str, Any] | None,
+        jurisdictions: Collection[str] | None,
+    ) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for name, value in (where or {}).items():
+            if name not in spec.column_names:
+                known = ", ".join(spec.column_names)
+                raise ValidationError.single(
+                    f"$.{name}", repr(value), f"not a field of {noun(spec.cls)} (fields: {known})"
+                )
+            if value is None:
+                clauses.append(f'"{name}" IS NULL')
+            else:
+                clauses.append(f'"{name}" = ?')
+                params.append(spec.encode_value(name, value))
+        if jurisdictions is not None:
+            marks = ", ".join("?" for _ in jurisdictions) or "NULL"
+            clauses.append(f"jurisdiction IN ({marks})")
+            params.extend(jurisdictions)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def find(
+        self,
+        cls: type[T],
+        *,
+        where: Mapping[str, Any] | None = None,
+        jurisdictions: Collection[str] | None = None,
+    ) -> Iterator[T]:
+        spec = spec_for(cls)
+        clause, params = self._where(spec, where, jurisdictions)
+        cols = ", ".join(f'"{c}"' for c in spec.column_names)
+        order = '"at", id' if spec.is_fact else "id"
+        cur = self._conn.execute(f"SELECT {cols} FROM {spec.table}{clause} ORDER BY {order}", params)
+        while batch := cur.fetchmany(1000):
+            for row in batch:
+                yield spec.decode(row)
+
+    def count(
+        self,
+        cls: type[Any],
+        *,
+        where: Mapping[str, Any] | None = None,
+        jurisdictions: Collection[str] | None = None,
+    ) -> int:
+        spec = spec_for(cls)
+        clause, params = self._where(spec, where, jurisdictions)
+        return int(self._conn.execute(f"SELECT count(*) FROM {spec.table}{clause}", params).fetchone()[0])
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The raw connection, for SQL that workflows push down into the database."""
+        return self._conn
+
+
+class SQLiteStorage:
+    """A SQLite database file (or ``:memory:``) holding one gridguard workspace."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str | Path, *, url: str | None = None) -> None:
+        self.path = str(path)
+        self.url = url or f"sqlite:///{self.path}"
+        if self.path != ":memory:":
+            parent = Path(self.path).parent
+            if not parent.exists():
+                raise StorageError(f"folder {str(parent)!r} for the database does not exist")
+        try:
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"cannot open SQLite database {self.path!r}: {exc}") from exc
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.execute("PRAGMA busy_timeout = 10000")
+        self._in_transaction = False
+        self._migrate()
+
+    @classmethod
+    def open(cls, url: str) -> SQLiteStorage:
+        """The factory registered for ``sqlite://`` URLs."""
+        return cls(sqlite_path(url), url=url)
+
+    def schema_version(self) -> int:
+        try:
+            row = self._conn.execute(
+                "SELECT value FROM gridguard_meta WHERE key = 'schema_version'"
+            ).fetchone()
+        except sqlite3.OperationalError:
+            return 0
+        return 0 if row is None else int(row[0])
+
+    def _migrate(self) -> None:
+        current = self.schema_version()
+        if current > SCHEMA_VERSION:
+            raise StorageError(
+                f"database {self.path!r} has schema version {current}, newer than this "
+                f"gridguard supports ({SCHEMA_VERSION}); upgrade gridguard"
+            )
+        for version, sql in _migrations():
+            if version <= current:
+                continue
+            script = (
+                "BEGIN IMMEDIATE;\n"
+                "CREATE TABLE IF NOT EXISTS gridguard_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
+                f"{sql}\n"
+                "INSERT OR REPLACE INTO gridguard_meta (key, value) "
+                f"VALUES ('schema_version', '{version}');\nCOMMIT;"
+            )
+            try:
+                self._conn.executescript(script)
+            except sqlite3.Error as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise StorageError(f"migration {version} failed on {self.path!r}: {exc}") from exc
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[SQLiteUnitOfWork]:
+        if self._in_transaction:
+            raise StorageError("a transaction is already open on this storage")
+        self._in_transaction = True
+        try:
+            self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield SQLiteUnitOfWork(self._conn)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        finally:
+            self._in_transaction = False
+
+    def close(self) -> None:
+        self._conn.close()
