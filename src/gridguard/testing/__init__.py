@@ -1,0 +1,22 @@
+"""Tools for testing gridguard backends and plugins.
+
+``StorageContract`` is the storage contract suite: a third-party backend
+subclasses it in its own tests and provides a ``storage`` fixture that
+returns a fresh, empty store::
+
+    from gridguard.testing import StorageContract
+
+    class TestMyBackend(StorageContract):
+        @pytest.fixture
+        def storage(self, tmp_path):
+            store = MyStorage.open(f"mydb:///{tmp_path}/x")
+            yield store
+            store.close()
+
+Importing this module needs pytest; the core of gridguard never imports it.
+"""
+
+from .contract import StorageContract
+from .sample import SAMPLE_START, resident_id_for, sample_facts, sample_records
+
+__all__ = ["SAMPLE_START", "StorageContract", "resident_id_for", "sample_facts", "sample_records"]

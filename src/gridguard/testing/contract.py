@@ -1,0 +1,302 @@
+"""The storage contract suite: what every storage backend must do.
+
+Subclass :class:`StorageContract` and provide a ``storage`` fixture that
+yields a fresh, empty store. The builtin memory and SQLite backends and the
+PostgreSQL plugin all run this same suite.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import Counter
+from typing import Any
+
+import attrs
+import pytest
+
+from ..errors import ConflictError, GridGuardError, ValidationError
+from ..model import (
+    FACT_TYPES,
+    REGISTRY_TYPES,
+    Area,
+    AreaLevel,
+    Building,
+    CheckIn,
+    Household,
+    Person,
+    Screening,
+    Stairwell,
+    Team,
+    Visit,
+)
+from ..storage.base import SaveResult, Storage, UnitOfWork
+from ..storage.schema import spec_for
+from .sample import SAMPLE_START, sample_facts, sample_records
+
+__all__ = ["StorageContract"]
+
+
+def _by_type(records: list[Any]) -> dict[type[Any], list[Any]]:
+    grouped: dict[type[Any], list[Any]] = {}
+    for record in records:
+        grouped.setdefault(type(record), []).append(record)
+    return grouped
+
+
+def _load_sample(storage: Storage, facts: bool = True) -> None:
+    with storage.transaction() as uow:
+        grouped = _by_type(sample_records())
+        for cls in REGISTRY_TYPES:
+            if cls in grouped:
+                uow.put(cls, grouped[cls])
+        if facts:
+            for cls, items in _by_type(sample_facts()).items():
+                uow.save_facts(cls, items)
+
+
+def _visit(n: int, household: str = "h1", outcome: str = "screened") -> Visit:
+    return Visit(
+        id=uuid.UUID(int=10_000 + n),
+        at=SAMPLE_START + dt.timedelta(seconds=n),
+        household_id=household,
+        outcome=outcome,
+    )
+
+
+class StorageContract:
+    """Tests every backend passes. Provide a ``storage`` fixture yielding an empty store."""
+
+    # -- basics -------------------------------------------------------------------------
+
+    def test_follows_the_protocol(self, storage: Storage) -> None:
+        assert isinstance(storage, Storage)
+        assert storage.schema_version() >= 1
+        assert isinstance(storage.url, str) and storage.url
+        with storage.transaction() as uow:
+            assert isinstance(uow, UnitOfWork)
+
+    def test_empty_store_counts_nothing(self, storage: Storage) -> None:
+        with storage.transaction() as uow:
+            for cls in (*REGISTRY_TYPES, *FACT_TYPES):
+                assert uow.count(cls) == 0
+            assert uow.get(Household, "h1") is None
+
+    # -- registry -----------------------------------------------------------------------
+
+    def test_registry_round_trip(self, storage: Storage) -> None:
+        _load_sample(storage, facts=False)
+        with storage.transaction() as uow:
+            for record in sample_records():
+                assert uow.get(type(record), record.id) == record
+                assert uow.version(type(record), record.id) == 1
+
+    def test_put_unchanged_changes_nothing(self, storage: Storage) -> None:
+        _load_sample(storage, facts=False)
+        with storage.transaction() as uow:
+            again = uow.put(Household, [r for r in sample_records() if isinstance(r, Household)])
+            assert again == SaveResult(written=0, unchanged=3)
+            assert uow.version(Household, "h1") == 1
+
+    def test_put_changed_bumps_version(self, storage: Storage) -> None:
+        _load_sample(storage, facts=False)
+        with storage.transaction() as uow:
+            h1 = uow.get(Household, "h1")
+            assert h1 is not None
+            result = uow.put(Household, [attrs.evolve(h1, phone="13912345678")])
+            assert result == SaveResult(written=1, unchanged=0)
+            assert uow.version(Household, "h1") == 2
+            stored = uow.get(Household, "h1")
+            assert stored is not None and stored.phone == "+8613912345678"
+
+    def test_stale_version_is_a_conflict(self, storage: Storage) -> None:
+        _load_sample(storage, facts=False)
+        with storage.transaction() as uow:
+            h1 = uow.get(Household, "h1")
+            assert h1 is not None
+            uow.put(Household, [attrs.evolve(h1, door="101A")], expect={"h1": 1})
+        with pytest.raises(ConflictError, match="h1"), storage.transaction() as uow:
+            uow.put(Household, [attrs.evolve(h1, door="101B")], expect={"h1": 1})
+        with storage.transaction() as uow:
+            stored = uow.get(Household, "h1")
+            assert stored is not None and stored.door == "101A"
+
+    def test_unknown_parent_is_refused_with_its_path(self, storage: Storage) -> None:
+        _load_sample(storage, facts=False)
+        bad = [
+            Household(id="h8", stairwell_id="s1", floor=3, door="301", address="a"),
+            Household(id="h9", stairwell_id="nowhere", floor=3, door="302", address="b"),
+        ]
+        with pytest.raises(ValidationError) as info, storage.transaction() as uow:
+            uow.put(Household, bad)
+        assert [v.path for v in info.value.violations] == ["$[1].stairwell_id"]
+        assert "unknown stairwell" in str(info.value)
+        with storage.transaction() as uow:
+            assert uow.get(Household, "h8") is None
+
+    def test_unknown_other_reference_is_refused(self, storage: Storage) -> None:
+        _load_sample(storage, facts=False)
+        with pytest.raises(ValidationError) as info, storage.transaction() as uow:
+            uow.put(Building, [Building(id="b9", area_id="g1", name="9栋", observer_id="ghost")])
+        assert info.value.violations[0].path == "$[0].observer_id"
+
+    def test_areas_may_reference_parents_earlier_in_the_batch(self, storage: Storage) -> None:
+        areas = [
+            Area(id="x-city", name="X", level=AreaLevel.CITY),
+            Area(id="x-com", name="X1", level=AreaLevel.COMMUNITY, parent_id="x-city"),
+            Area(id="x-grid", name="X1-1", level=AreaLevel.GRID, parent_id="x-com"),
+        ]
+        with storage.transaction() as uow:
+            assert uow.put(Area, areas).written == 3
+            assert uow.jurisdiction_of(Area, "x-grid") == "x-com"
+
+    def test_jurisdiction_is_derived_from_the_tree(self, storage: Storage) -> None:
+        _load_sample(storage)
+        with storage.transaction() as uow:
+            assert uow.jurisdiction_of(Area, "zs") == "zs"
+            assert uow.jurisdiction_of(Area, "c1") == "c1"
+            assert uow.jurisdiction_of(Area, "g2") == "c2"
+            assert uow.jurisdiction_of(Building, "b1") == "c1"
+            assert uow.jurisdiction_of(Household, "h3") == "c2"
+            assert uow.jurisdiction_of(Person, "p4") == "c2"
+            assert uow.jurisdiction_of(Team, "t1") == "c1"
+            assert uow.jurisdiction_of(Visit, str(uuid.UUID(int=1))) == "c1"
+            assert uow.jurisdiction_of(Household, "nope") is None
+
+    # -- facts --------------------------------------------------------------------------
+
+    def test_fact_round_trip_for_every_kind(self, storage: Storage) -> None:
+        _load_sample(storage)
+        facts = sample_facts()
+        assert {type(f) for f in facts} == set(FACT_TYPES)
+        with storage.transaction() as uow:
+            for fact in facts:
+                assert uow.get(type(fact), str(fact.id)) == fact
+
+    def test_same_fact_twice_is_stored_once(self, storage: Storage) -> None:
+        _load_sample(storage, facts=False)
+        visits = [_visit(n) for n in range(5)]
+        with storage.transaction() as uow:
+            assert uow.save_facts(Visit, visits) == SaveResult(written=5, unchanged=0)
+        with storage.transaction() as uow:
+            assert uow.save_facts(Visit, [*visits, _visit(5)]) == SaveResult(written=1, unchanged=5)
+            assert uow.count(Visit) == 6
+
+    def test_same_id_other_content_is_a_conflict_and_the_batch_is_rolled_back(
+        self, storage: Storage
+    ) -> None:
+        _load_sample(storage, facts=False)
+        with storage.transaction() as uow:
+            uow.save_facts(Visit, [_visit(1)])
+        changed = attrs.evolve(_visit(1), outcome="refused")
+        with pytest.raises(ConflictError, match=str(changed.id)), storage.transaction() as uow:
+            uow.save_facts(Visit, [_visit(2), changed])
+        with storage.transaction() as uow:
+            assert uow.count(Visit) == 1
+            assert uow.get(Visit, str(_visit(2).id)) is None
+            stored = uow.get(Visit, str(_visit(1).id))
+            assert stored is not None and stored.outcome.value == "screened"
+
+    def test_conflict_inside_one_batch(self, storage: Storage) -> None:
+        _load_sample(storage, facts=False)
+        first = _visit(1)
+        with pytest.raises(ConflictError), storage.transaction() as uow:
+            uow.save_facts(Visit, [first, attrs.evolve(first, note="other")])
+        with storage.transaction() as uow:
+            assert uow.count(Visit) == 0
+
+    def test_fact_with_unknown_reference_leaves_nothing(self, storage: Storage) -> None:
+        _load_sample(storage, facts=False)
+        batch = [_visit(1), _visit(2, household="ghost"), _visit(3)]
+        with pytest.raises(ValidationError) as info, storage.transaction() as uow:
+            uow.save_facts(Visit, batch)
+        assert [v.path for v in info.value.violations] == ["$[1].household_id"]
+        with storage.transaction() as uow:
+            assert uow.count(Visit) == 0
+
+    def test_registry_and_facts_are_kept_apart(self, storage: Storage) -> None:
+        _load_sample(storage, facts=False)
+        with pytest.raises(TypeError), storage.transaction() as uow:
+            uow.put(Visit, [_visit(1)])
+        with pytest.raises(TypeError), storage.transaction() as uow:
+            uow.save_facts(Household, [])
+
+    # -- transactions -------------------------------------------------------------------
+
+    def test_exception_rolls_back_everything_in_the_transaction(self, storage: Storage) -> None:
+        _load_sample(storage, facts=False)
+
+        class Boom(Exception):
+            pass
+
+        with pytest.raises(Boom), storage.transaction() as uow:
+            uow.save_facts(Visit, [_visit(n) for n in range(10)])
+            h1 = uow.get(Household, "h1")
+            assert h1 is not None
+            uow.put(Household, [attrs.evolve(h1, door="999")])
+            raise Boom
+        with storage.transaction() as uow:
+            assert uow.count(Visit) == 0
+            stored = uow.get(Household, "h1")
+            assert stored is not None and stored.door == "101"
+            assert uow.version(Household, "h1") == 1
+
+    def test_nested_transactions_are_refused(self, storage: Storage) -> None:
+        with pytest.raises(GridGuardError), storage.transaction(), storage.transaction():
+            pass  # pragma: no cover - the inner transaction must not open
+
+    # -- reads --------------------------------------------------------------------------
+
+    def test_find_filters_and_orders(self, storage: Storage) -> None:
+        _load_sample(storage)
+        with storage.transaction() as uow:
+            people = list(uow.find(Person, where={"household_id": "h1"}))
+            assert [p.id for p in people] == ["p1", "p2"]
+            assert uow.count(Person, where={"household_id": "h1"}) == 2
+            assert [p.id for p in uow.find(Person, where={"residency": "tenant"})] == ["p3"]
+            visits = list(uow.find(Visit))
+            assert [v.at for v in visits] == sorted(v.at for v in visits)
+            assert uow.count(Visit, where={"team_id": None}) == 1
+            assert uow.count(CheckIn, where={"building_id": "b1"}) == 2
+
+    def test_find_by_jurisdiction(self, storage: Storage) -> None:
+        _load_sample(storage)
+        with storage.transaction() as uow:
+            assert [p.id for p in uow.find(Person, jurisdictions=["c2"])] == ["p4"]
+            assert uow.count(Person, jurisdictions=["c1"]) == 3
+            assert uow.count(Person, jurisdictions=[]) == 0
+            assert uow.count(Household, jurisdictions=["c1", "c2"]) == 3
+
+    def test_find_with_an_unknown_field_is_refused(self, storage: Storage) -> None:
+        with pytest.raises(ValidationError, match="not a field"), storage.transaction() as uow:
+            list(uow.find(Person, where={"shoe_size": 42}))
+
+    def test_find_decodes_nested_values(self, storage: Storage) -> None:
+        _load_sample(storage)
+        with storage.transaction() as uow:
+            (screening,) = uow.find(Screening, where={"person_id": "p1"})
+        assert screening.trips[0].destination == "武汉"
+        assert screening.symptoms == ("cough",)
+        assert screening.temperature == pytest.approx(37.4)
+
+    # -- bulk ---------------------------------------------------------------------------
+
+    def test_load_rows_bulk_inserts_encoded_rows(self, storage: Storage) -> None:
+        _load_sample(storage, facts=False)
+        spec = spec_for(Visit)
+        rows = [spec.encode(_visit(n, household=("h1", "h2", "h3")[n % 3])) for n in range(3000)]
+        with storage.transaction() as uow:
+            assert uow.load_rows(Visit, rows) == 3000
+        with storage.transaction() as uow:
+            assert uow.count(Visit) == 3000
+            assert uow.count(Visit, jurisdictions=["c2"]) == 1000
+            assert uow.get(Visit, str(_visit(7).id)) == _visit(7, household="h2")
+
+    def test_large_batches_keep_every_row(self, storage: Storage) -> None:
+        _load_sample(storage, facts=False)
+        visits = [_visit(n, household=("h1", "h2", "h3")[n % 3]) for n in range(2500)]
+        with storage.transaction() as uow:
+            assert uow.save_facts(Visit, visits).written == 2500
+        with storage.transaction() as uow:
+            per_household = Counter(v.household_id for v in uow.find(Visit))
+        assert per_household == Counter({"h1": 834, "h2": 833, "h3": 833})
