@@ -56,7 +56,9 @@ _TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 def encode_timestamp(value: dt.datetime) -> str:
     """UTC as fixed-width text (``2020-01-25 06:00:00.000000``): sorts as it reads."""
-    return value.astimezone(dt.UTC).strftime(_TS_FORMAT)
+    if value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def decode_timestamp(text: str) -> dt.datetime:
@@ -112,6 +114,48 @@ def _kind_of(tp: Any) -> tuple[str, bool]:
     return "json", nullable
 
 
+def _is_enum(tp: Any) -> bool:
+    for arg in (tp, *typing.get_args(tp)):
+        if isinstance(arg, type) and issubclass(arg, enum.Enum):
+            return True
+    return False
+
+
+def _encode_expression(column: Column, tp: Any) -> str:
+    """Python source that encodes attribute ``column.name`` of ``obj`` (codegen, for speed)."""
+    get = f"obj.{column.name}"
+    if column.kind == "json":
+        return f"_json({get})"
+    if column.kind == "text" and _is_enum(tp):
+        plain = "{v}.value"
+    elif column.kind in ("int", "real"):
+        return get
+    elif column.kind == "bool":
+        plain = "int({v})"
+    elif column.kind == "timestamp":
+        plain = "_ts({v})"
+    else:
+        plain = "str({v})"
+    if not column.nullable and column.kind != "text":
+        return plain.format(v=get)
+    if not column.nullable and _is_enum(tp):
+        return plain.format(v=get)
+    return f"(None if ({column.name} := {get}) is None else {plain.format(v=column.name)})"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(converter.unstructure(value), ensure_ascii=False, sort_keys=True)
+
+
+def _compile_encoder(cls: type[Any], columns: Sequence[Column]) -> Callable[[Any], Row]:
+    types_ = {f.name: f.type for f in attrs.fields(cls)}
+    body = ", ".join(_encode_expression(c, types_[c.name]) for c in columns)
+    source = f"def encode(obj):\n    return ({body},)\n"
+    namespace: dict[str, Any] = {"_json": _json, "_ts": encode_timestamp}
+    exec(compile(source, f"<gridguard encoder for {cls.__name__}>", "exec"), namespace)
+    return namespace["encode"]  # type: ignore[no-any-return]
+
+
 def _encoder(kind: str) -> Callable[[Any], Any]:
     if kind == "text":
         return lambda v: None if v is None else (v.value if isinstance(v, enum.Enum) else str(v))
@@ -154,6 +198,8 @@ class TableSpec:
     columns: tuple[Column, ...] = attrs.field(init=False)
     _encoders: tuple[Callable[[Any], Any], ...] = attrs.field(init=False, repr=False)
     _decoders: tuple[Callable[[Any], Any], ...] = attrs.field(init=False, repr=False)
+    _encode_row: Callable[[Any], Row] = attrs.field(init=False, repr=False)
+    _parent_index: int | None = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         attrs.resolve_types(self.cls)
@@ -164,6 +210,10 @@ class TableSpec:
         object.__setattr__(self, "columns", tuple(columns))
         object.__setattr__(self, "_encoders", tuple(_encoder(c.kind) for c in columns))
         object.__setattr__(self, "_decoders", tuple(_decoder(c.kind) for c in columns))
+        object.__setattr__(self, "_encode_row", _compile_encoder(self.cls, columns))
+        names = [c.name for c in columns]
+        parent_index = None if self.parent is None else names.index(self.parent.column)
+        object.__setattr__(self, "_parent_index", parent_index)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -175,7 +225,7 @@ class TableSpec:
 
     def encode(self, obj: Any) -> Row:
         """The stored row of ``obj``."""
-        return tuple(enc(getattr(obj, c.name)) for enc, c in zip(self._encoders, self.columns, strict=True))
+        return self._encode_row(obj)
 
     def decode(self, row: Sequence[Any]) -> Any:
         """Rebuild (and re-validate) the object from its stored row."""
@@ -191,6 +241,11 @@ class TableSpec:
     def key(self, obj: Any) -> str:
         """The row's id as stored (text)."""
         return str(obj.id)
+
+    @property
+    def may_own_jurisdiction(self) -> bool:
+        """Whether some rows are their own jurisdiction (areas at community level and above)."""
+        return self.cls is Area or self.parent is None
 
     def own_jurisdiction(self, row: Row) -> str | None:
         """The jurisdiction a row is its own root of, or ``None`` when it inherits one.
@@ -211,9 +266,9 @@ class TableSpec:
 
     def parent_id(self, row: Row) -> str | None:
         """The id of the row's parent (where its jurisdiction comes from)."""
-        if self.parent is None:
+        if self._parent_index is None:
             return None
-        value = row[self.column_names.index(self.parent.column)]
+        value = row[self._parent_index]
         return None if value is None else str(value)
 
 

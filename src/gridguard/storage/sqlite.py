@@ -73,13 +73,15 @@ class SQLiteUnitOfWork:
     def _jurisdiction_sql(self, spec: TableSpec) -> str:
         if spec.parent is None:
             return "?"
-        parent = spec_for(spec.parent.target).table
-        return f"COALESCE(?, (SELECT jurisdiction FROM {parent} WHERE id = ?))"
+        parent = f"(SELECT jurisdiction FROM {spec_for(spec.parent.target).table} WHERE id = ?)"
+        return f"COALESCE(?, {parent})" if spec.may_own_jurisdiction else parent
 
     def _params(self, spec: TableSpec, row: Row) -> tuple[Any, ...]:
         if spec.parent is None:
             return (*row, spec.own_jurisdiction(row))
-        return (*row, spec.own_jurisdiction(row), spec.parent_id(row))
+        if spec.may_own_jurisdiction:
+            return (*row, spec.own_jurisdiction(row), spec.parent_id(row))
+        return (*row, spec.parent_id(row))
 
     def _insert_sql(self, spec: TableSpec, conflict: str) -> str:
         cols = ", ".join(f'"{c}"' for c in spec.column_names)

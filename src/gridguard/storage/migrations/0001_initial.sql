@@ -118,10 +118,8 @@ CREATE TABLE visits (
     FOREIGN KEY ("household_id") REFERENCES households ("id"),
     FOREIGN KEY ("team_id") REFERENCES teams ("id")
 );
-CREATE INDEX visits_jurisdiction ON visits ("jurisdiction");
 CREATE INDEX visits_household_id ON visits ("household_id", "at");
-CREATE INDEX visits_team_id ON visits ("team_id");
-CREATE INDEX visits_at ON visits ("at");
+CREATE INDEX visits_jurisdiction_at ON visits ("jurisdiction", "at");
 
 CREATE TABLE screenings (
     "id" TEXT NOT NULL PRIMARY KEY,
@@ -136,9 +134,8 @@ CREATE TABLE screenings (
     "jurisdiction" TEXT NOT NULL,
     FOREIGN KEY ("person_id") REFERENCES persons ("id")
 );
-CREATE INDEX screenings_jurisdiction ON screenings ("jurisdiction");
 CREATE INDEX screenings_person_id ON screenings ("person_id", "at");
-CREATE INDEX screenings_at ON screenings ("at");
+CREATE INDEX screenings_jurisdiction_at ON screenings ("jurisdiction", "at");
 
 CREATE TABLE checkins (
     "id" TEXT NOT NULL PRIMARY KEY,
@@ -152,10 +149,8 @@ CREATE TABLE checkins (
     FOREIGN KEY ("building_id") REFERENCES buildings ("id"),
     FOREIGN KEY ("observer_id") REFERENCES persons ("id")
 );
-CREATE INDEX checkins_jurisdiction ON checkins ("jurisdiction");
 CREATE INDEX checkins_building_id ON checkins ("building_id", "at");
-CREATE INDEX checkins_observer_id ON checkins ("observer_id");
-CREATE INDEX checkins_at ON checkins ("at");
+CREATE INDEX checkins_jurisdiction_at ON checkins ("jurisdiction", "at");
 
 CREATE TABLE health_reports (
     "id" TEXT NOT NULL PRIMARY KEY,
@@ -167,9 +162,8 @@ CREATE TABLE health_reports (
     "jurisdiction" TEXT NOT NULL,
     FOREIGN KEY ("person_id") REFERENCES persons ("id")
 );
-CREATE INDEX health_reports_jurisdiction ON health_reports ("jurisdiction");
 CREATE INDEX health_reports_person_id ON health_reports ("person_id", "at");
-CREATE INDEX health_reports_at ON health_reports ("at");
+CREATE INDEX health_reports_jurisdiction_at ON health_reports ("jurisdiction", "at");
 
 CREATE TABLE service_requests (
     "id" TEXT NOT NULL PRIMARY KEY,
@@ -181,6 +175,5 @@ CREATE TABLE service_requests (
     "jurisdiction" TEXT NOT NULL,
     FOREIGN KEY ("household_id") REFERENCES households ("id")
 );
-CREATE INDEX service_requests_jurisdiction ON service_requests ("jurisdiction");
 CREATE INDEX service_requests_household_id ON service_requests ("household_id", "at");
-CREATE INDEX service_requests_at ON service_requests ("at");
+CREATE INDEX service_requests_jurisdiction_at ON service_requests ("jurisdiction", "at");
