@@ -90,7 +90,10 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "n.db"
     SQLiteStorage(path).close()
     conn = sqlite3.connect(path)
-    conn.execute("UPDATE gridguard_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
+    conn.execute(
+        "UPDATE gridguard_meta SET value = ? WHERE key = 'schema_version'",
+        (str(SCHEMA_VERSION + 1),),
+    )
     conn.commit()
     conn.close()
     with pytest.raises(StorageError, match="newer"):
@@ -153,7 +156,9 @@ def test_sigkill_during_a_bulk_write_leaves_the_batch_wholly_in_or_out(
         if marker.exists() and marker.read_text() in (wanted, "committed"):
             break
         if child.poll() is not None:
-            pytest.fail(f"writer exited early: {child.stderr.read().decode() if child.stderr else ''}")
+            pytest.fail(
+                f"writer exited early: {child.stderr.read().decode() if child.stderr else ''}"
+            )
         time.sleep(0.005)
     else:
         child.kill()

@@ -40,7 +40,12 @@ def ws(request: pytest.FixtureRequest, tmp_path: Path) -> gridguard.Workspace:
 
 def _visits(n: int, household: str = "h1") -> list[Visit]:
     return [
-        Visit(id=uuid.UUID(int=i + 1), at=SAMPLE_START + dt.timedelta(seconds=i), household_id=household, outcome="screened")
+        Visit(
+            id=uuid.UUID(int=i + 1),
+            at=SAMPLE_START + dt.timedelta(seconds=i),
+            household_id=household,
+            outcome="screened",
+        )
         for i in range(n)
     ]
 
@@ -55,7 +60,9 @@ def test_resolve_url_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_unknown_url_scheme_names_the_known_ones() -> None:
-    with pytest.raises(PluginError, match=r"no storage backend called 'oracle' \(known: memory, sqlite"):
+    with pytest.raises(
+        PluginError, match=r"no storage backend called 'oracle' \(known: memory, sqlite"
+    ):
         gridguard.open("oracle://db")
 
 
@@ -70,7 +77,9 @@ def test_add_mixed_records_in_any_order(ws: gridguard.Workspace) -> None:
 def test_a_bad_record_in_a_later_chunk_leaves_the_whole_input_out(ws: gridguard.Workspace) -> None:
     ws.add(sample_records())
     households = [
-        Household(id=f"new{i}", stairwell_id="s1", floor=1 + i % 7, door=f"{i}", address=f"addr {i}")
+        Household(
+            id=f"new{i}", stairwell_id="s1", floor=1 + i % 7, door=f"{i}", address=f"addr {i}"
+        )
         for i in range(25)
     ]
     households[17] = attrs.evolve(households[17], stairwell_id="missing")
@@ -115,9 +124,14 @@ def test_sweep_team_without_a_doctor_is_refused(ws: gridguard.Workspace) -> None
         id="t2",
         name="第二小分队",
         area_id="c1",
-        members=(TeamMember(name="甲", role=MemberRole.CADRE), TeamMember(name="乙", role=MemberRole.POLICE)),
+        members=(
+            TeamMember(name="甲", role=MemberRole.CADRE),
+            TeamMember(name="乙", role=MemberRole.POLICE),
+        ),
     )
-    with pytest.raises(ValidationError, match=r"\$\[0\]\.members: a sweep team needs at least 1 doctor"):
+    with pytest.raises(
+        ValidationError, match=r"\$\[0\]\.members: a sweep team needs at least 1 doctor"
+    ):
         ws.add([team])
     assert ws.count(Team) == 1
 

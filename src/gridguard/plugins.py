@@ -12,7 +12,7 @@ Environment variables:
     only these load (empty: none). Builtins always load.
 ``GRIDGUARD_BLOCK_PLUGINS``
     Comma-separated plugin names never to load (builtins included, e.g.
-    ``gridguard.builtins.sqlite``).
+    ``gridguard.builtins.storage``).
 ``GRIDGUARD_STRICT_PLUGINS``
     ``1`` makes a plugin that fails to load an error.
 """
@@ -79,7 +79,10 @@ class GridGuardPluginManager(pluggy.PluginManager):
         super().__init__(hookspecs.PROJECT_NAME)
         self.failures: list[LoadFailure] = []
         self.sources: dict[str, str] = {}
-        """Where each plugin came from: ``builtin``, ``entry point (dist version)`` or ``register``."""
+        """Where each plugin came from.
+
+        ``builtin``, ``entry point (dist version)`` or ``register``.
+        """
 
 
 def _names(value: str | None) -> set[str] | None:
@@ -124,12 +127,30 @@ def get_plugin_manager(
         _load_entry_points(pm, strict=strict, allowed=allowed, blocked=blocked)
 
     for plugin in plugins:
-        name = pm.register(plugin)
-        if name is not None:
-            pm.sources[name] = "register"
+        try:
+            registered = pm.register(plugin)
+        except (ValueError, pluggy.PluginValidationError) as exc:
+            raise PluginError(f"plugin {plugin!r} cannot be registered: {exc}") from exc
+        if registered is not None:
+            pm.sources[registered] = "register"
 
-    pm.check_pending()
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(str(exc)) from exc
     return pm
+
+
+def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> list[str]:
+    """Hooks ``plugin`` implements that gridguard does not specify (a typo, or a newer API)."""
+    unknown = set()
+    for caller in pm.get_hookcallers(plugin) or []:
+        if caller.has_spec():
+            continue
+        for impl in caller.get_hookimpls():
+            if impl.plugin is plugin and not impl.optionalhook:
+                unknown.add(caller.name)
+    return sorted(unknown)
 
 
 def _load_entry_points(
@@ -144,6 +165,10 @@ def _load_entry_points(
         try:
             plugin = ep.load()
             pm.register(plugin, name=ep.name)
+            unknown = _unknown_hooks(pm, plugin)
+            if unknown:
+                pm.unregister(plugin)
+                raise PluginError(f"unknown hook {', '.join(unknown)}")
         except Exception as exc:
             if strict:
                 raise PluginError(f"plugin {ep.name!r} ({dist}) failed to load: {exc}") from exc
@@ -175,7 +200,8 @@ class Registry(Generic[T]):
         existing = self._items.get(name)
         if existing is not None:
             raise PluginError(
-                f"{self.kind} {name!r} is registered twice: by {existing.plugin!r} and by {plugin!r}"
+                f"{self.kind} {name!r} is registered twice: "
+                f"by {existing.plugin!r} and by {plugin!r}"
             )
         self._items[name] = Registered(name, value, plugin)
 
@@ -217,9 +243,15 @@ class Registries:
     storage_backends: Registry[hookspecs.StorageFactory] = attrs.field(
         factory=lambda: Registry("storage backend")
     )
-    notifiers: Registry[hookspecs.NotifierFactory] = attrs.field(factory=lambda: Registry("notifier"))
-    reporters: Registry[hookspecs.ReporterFactory] = attrs.field(factory=lambda: Registry("reporter"))
-    importers: Registry[hookspecs.ImporterFactory] = attrs.field(factory=lambda: Registry("importer"))
+    notifiers: Registry[hookspecs.NotifierFactory] = attrs.field(
+        factory=lambda: Registry("notifier")
+    )
+    reporters: Registry[hookspecs.ReporterFactory] = attrs.field(
+        factory=lambda: Registry("reporter")
+    )
+    importers: Registry[hookspecs.ImporterFactory] = attrs.field(
+        factory=lambda: Registry("importer")
+    )
     lines: Registry[Any] = attrs.field(factory=lambda: Registry("line of defense"))
     rule_functions: Registry[Any] = attrs.field(factory=lambda: Registry("rule function"))
     identity_schemes: Registry[Any] = attrs.field(factory=lambda: Registry("identity scheme"))
@@ -228,10 +260,24 @@ class Registries:
 def _each_impl(
     pm: pluggy.PluginManager, hook_name: str
 ) -> Iterator[tuple[str, Callable[..., Any]]]:
-    """Each implementation of ``hook_name`` with its plugin name, in registration order."""
+    """Each implementation of ``hook_name`` with its plugin name, in registration order.
+
+    The function yielded takes ``register`` as a keyword, even when the
+    implementation (as pluggy allows) declares fewer arguments than the spec.
+    """
     hook = getattr(pm.hook, hook_name)
     for impl in hook.get_hookimpls():
-        yield impl.plugin_name, impl.function
+        function = impl.function
+        if "register" not in impl.argnames:
+            function = _dropping_register(function)
+        yield impl.plugin_name, function
+
+
+def _dropping_register(function: Callable[..., Any]) -> Callable[..., Any]:
+    def call(register: Any) -> Any:
+        return function()
+
+    return call
 
 
 def collect_registries(pm: pluggy.PluginManager) -> Registries:
@@ -246,7 +292,9 @@ def collect_registries(pm: pluggy.PluginManager) -> Registries:
     for hook_name, registry in named:
         for plugin, function in _each_impl(pm, hook_name):
 
-            def add(name: str, factory: Any, _r: Registry[Any] = registry, _p: str = plugin) -> None:
+            def add(
+                name: str, factory: Any, _r: Registry[Any] = registry, _p: str = plugin
+            ) -> None:
                 _r.add(name, factory, _p)
 
             function(register=add)

@@ -345,8 +345,8 @@ def open_workspace(
     """
     pm = plugin_manager or get_plugin_manager(plugins=plugins)
     registries = collect_registries(pm)
-    for scheme in registries.identity_schemes.entries():
-        register_identity_scheme(scheme.value, replace=True)
+    for entry in registries.identity_schemes.entries():
+        register_identity_scheme(entry.value, replace=True)
     url = resolve_url(target)
     scheme = url.split("://", 1)[0].split("+", 1)[0]
     factory = registries.storage_backends.get(scheme)

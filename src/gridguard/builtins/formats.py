@@ -32,7 +32,7 @@ class JsonReporter:
 class JsonLinesImporter:
     """Reads one JSON object per line; blank lines are skipped."""
 
-    suffixes = (".jsonl", ".ndjson")
+    suffixes: tuple[str, ...] = (".jsonl", ".ndjson")
 
     def read(self, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         with open(path, encoding="utf-8-sig") as handle:
@@ -55,7 +55,7 @@ class JsonLinesImporter:
 class CsvImporter:
     """Reads a UTF-8 CSV file with a header row; row numbers count the header as row 1."""
 
-    suffixes = (".csv",)
+    suffixes: tuple[str, ...] = (".csv",)
 
     def read(self, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         with open(path, encoding="utf-8-sig", newline="") as handle:

@@ -8,9 +8,10 @@ serializer can prefix the path of the enclosing document.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -20,6 +21,7 @@ from ..masking import mask_text
 __all__ = [
     "aware",
     "bounded",
+    "enum_of",
     "fail",
     "identifier",
     "non_empty",
@@ -28,6 +30,8 @@ __all__ = [
     "to_utc",
 ]
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""C0 and C1 control characters, DEL and the Unicode line/paragraph separators."""
 _IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-/]{0,127}$")
 
 
@@ -53,7 +57,7 @@ def _text(attribute: attrs.Attribute[Any], value: object, personal: bool) -> Non
     if not isinstance(value, str) or not value.strip():
         fail(attribute, value, "must not be empty", personal=personal and isinstance(value, str))
     assert isinstance(value, str)
-    if any(ord(c) < 32 for c in value):
+    if _CONTROL.search(value):
         fail(attribute, value, "must not contain control characters", personal=personal)
 
 
@@ -68,13 +72,20 @@ def personal_text(_: object, attribute: attrs.Attribute[Any], value: object) -> 
 
 
 def bounded(low: float, high: float) -> Callable[[object, attrs.Attribute[Any], Any], None]:
-    """A validator for a number in ``[low, high]`` (``None`` passes)."""
+    """A validator for a number in ``[low, high]`` (``None`` passes).
+
+    With ``int`` bounds the number must be an ``int`` too (a count, a floor):
+    ``2.5`` floors are refused.
+    """
+    whole = isinstance(low, int) and isinstance(high, int)
+    kinds = int if whole else int | float
+    rule = f"must be a {'whole ' if whole else ''}number from {low:g} to {high:g}"
 
     def check(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is None:
             return
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-            fail(attribute, value, f"must be a number from {low:g} to {high:g}")
+        if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+            fail(attribute, value, rule)
 
     return check
 
@@ -83,6 +94,21 @@ def aware(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     """Timestamps must carry a time zone: a naive time is ambiguous across days."""
     if not isinstance(value, dt.datetime) or value.utcoffset() is None:
         fail(attribute, value, "must be a timezone-aware datetime")
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def enum_of(kind: type[E], value: Any, field: str) -> E:
+    """``kind(value)``, or an error that names the field and the allowed values.
+
+    Wrapped in a small named converter per field, which type checkers can follow.
+    """
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(str(m.value) for m in kind)
+        raise ValidationError.single(f"$.{field}", repr(value), f"must be one of: {allowed}") from None
 
 
 def to_utc(value: Any) -> Any:

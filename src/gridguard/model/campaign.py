@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from ..errors import ValidationError
 from ._validate import bounded, fail, identifier, non_empty
 
 __all__ = ["DEFAULT_TIME_ZONE", "Campaign", "OutbreakArea"]
@@ -64,6 +65,8 @@ class Campaign:
 
     def local_date(self, at: dt.datetime) -> dt.date:
         """The calendar day of instant ``at`` in the campaign's time zone."""
+        if at.utcoffset() is None:
+            raise ValidationError.single("$.at", repr(at), "must be a timezone-aware datetime")
         return at.astimezone(self.zone).date()
 
     def day_start(self, day: dt.date) -> dt.datetime:

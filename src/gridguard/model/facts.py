@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ._validate import aware, bounded, fail, identifier, non_empty, optional_identifier, to_utc
+from ._validate import aware, bounded, enum_of, fail, identifier, non_empty, optional_identifier, to_utc
 from .enums import AnomalyKind, Channel, CheckInStatus, ExposureKind, ServiceKind, VisitOutcome
 
 __all__ = [
@@ -53,6 +53,30 @@ def _tuple(value: Any) -> tuple[Any, ...]:
     return tuple(value)
 
 
+def _outcome(value: Any) -> VisitOutcome:
+    return enum_of(VisitOutcome, value, "outcome")
+
+
+def _channel(value: Any) -> Channel:
+    return enum_of(Channel, value, "channel")
+
+
+def _exposurekind(value: Any) -> ExposureKind:
+    return enum_of(ExposureKind, value, "kind")
+
+
+def _anomalykind(value: Any) -> AnomalyKind:
+    return enum_of(AnomalyKind, value, "kind")
+
+
+def _status(value: Any) -> CheckInStatus:
+    return enum_of(CheckInStatus, value, "status")
+
+
+def _service(value: Any) -> ServiceKind:
+    return enum_of(ServiceKind, value, "service")
+
+
 def _not_future(_: object, attribute: attrs.Attribute[Any], value: dt.datetime) -> None:
     aware(_, attribute, value)
     if value > _now() + dt.timedelta(minutes=5):
@@ -77,8 +101,8 @@ class Visit(Fact):
     kind: ClassVar[str] = "visit"
 
     household_id: str = attrs.field(validator=identifier)
-    outcome: VisitOutcome = attrs.field(converter=VisitOutcome)
-    channel: Channel = attrs.field(default=Channel.DOOR, converter=Channel)
+    outcome: VisitOutcome = attrs.field(converter=_outcome)
+    channel: Channel = attrs.field(default=Channel.DOOR, converter=_channel)
     team_id: str | None = attrs.field(default=None, validator=optional_identifier)
     campaign_id: str | None = attrs.field(default=None, validator=optional_identifier)
     note: str = ""
@@ -102,7 +126,7 @@ class Trip:
 class Exposure:
     """Contact with a case, or an arrival from an outbreak area, on ``last_contact``."""
 
-    kind: ExposureKind = attrs.field(converter=ExposureKind)
+    kind: ExposureKind = attrs.field(converter=_exposurekind)
     last_contact: dt.date
     note: str = ""
 
@@ -125,7 +149,7 @@ class Screening(Fact):
 class Anomaly:
     """Something an observer saw: a stranger, a move in or out, someone ill."""
 
-    kind: AnomalyKind = attrs.field(converter=AnomalyKind)
+    kind: AnomalyKind = attrs.field(converter=_anomalykind)
     count: int = attrs.field(default=1, validator=bounded(1, 10_000))
     note: str = ""
     household_id: str | None = attrs.field(default=None, validator=optional_identifier)
@@ -139,7 +163,7 @@ class CheckIn(Fact):
 
     building_id: str = attrs.field(validator=identifier)
     observer_id: str = attrs.field(validator=identifier)
-    status: CheckInStatus = attrs.field(default=CheckInStatus.ALL_NORMAL, converter=CheckInStatus)
+    status: CheckInStatus = attrs.field(default=CheckInStatus.ALL_NORMAL, converter=_status)
     anomalies: tuple[Anomaly, ...] = attrs.field(default=(), converter=_tuple)
 
     @anomalies.validator
@@ -168,5 +192,5 @@ class ServiceRequest(Fact):
     kind: ClassVar[str] = "service_request"
 
     household_id: str = attrs.field(validator=identifier)
-    service: ServiceKind = attrs.field(converter=ServiceKind)
+    service: ServiceKind = attrs.field(converter=_service)
     note: str = ""

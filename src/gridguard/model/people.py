@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 from ..errors import ValidationError
-from ._validate import fail, identifier, optional_identifier, personal_text
+from ._validate import enum_of, fail, identifier, optional_identifier, personal_text
 from .enums import Residency, Sex
 from .identity import ResidentId
 from .phone import normalize_phone
@@ -40,6 +40,14 @@ def optional_resident_id(value: Any) -> ResidentId | None:
     raise ValidationError.single("$.resident_id", type(value).__name__, "must be text")
 
 
+def _sex(value: Any) -> Sex | None:
+    return None if value is None else enum_of(Sex, value, "sex")
+
+
+def _residency(value: Any) -> Residency:
+    return enum_of(Residency, value, "residency")
+
+
 def _past_date(_: object, attribute: attrs.Attribute[Any], value: dt.date | None) -> None:
     if value is None:
         return
@@ -62,9 +70,9 @@ class Person:
     name: str = attrs.field(validator=personal_text)
     resident_id: ResidentId | None = attrs.field(default=None, converter=optional_resident_id)
     phone: str | None = attrs.field(default=None, converter=optional_phone)
-    sex: Sex | None = attrs.field(default=None, converter=attrs.converters.optional(Sex))
+    sex: Sex | None = attrs.field(default=None, converter=_sex)
     birth_date: dt.date | None = attrs.field(default=None, validator=_past_date)
-    residency: Residency = attrs.field(default=Residency.RESIDENT, converter=Residency)
+    residency: Residency = attrs.field(default=Residency.RESIDENT, converter=_residency)
 
     def __attrs_post_init__(self) -> None:
         if self.resident_id is None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
-from ._validate import bounded, identifier, non_empty, optional_identifier, personal_text
+from ._validate import bounded, enum_of, identifier, non_empty, optional_identifier, personal_text
 from .enums import AreaLevel
 from .people import optional_phone
 
 __all__ = ["Area", "Building", "Household", "Stairwell"]
+
+
+def _level(value: Any) -> AreaLevel:
+    return enum_of(AreaLevel, value, "level")
 
 
 @attrs.frozen(kw_only=True)
@@ -22,7 +28,7 @@ class Area:
 
     id: str = attrs.field(validator=identifier)
     name: str = attrs.field(validator=non_empty)
-    level: AreaLevel = attrs.field(converter=AreaLevel)
+    level: AreaLevel = attrs.field(converter=_level)
     parent_id: str | None = attrs.field(default=None, validator=optional_identifier)
     code: str | None = attrs.field(default=None)
     """Official administrative division code, when there is one."""

@@ -9,11 +9,19 @@ from typing import Any
 import attrs
 
 from ..errors import ValidationError, Violation
-from ._validate import identifier, non_empty, optional_identifier, personal_text
+from ._validate import enum_of, identifier, non_empty, optional_identifier, personal_text
 from .enums import MemberRole, TeamKind
 from .people import optional_phone
 
 __all__ = ["CompositionPolicy", "Team", "TeamMember"]
+
+
+def _role(value: Any) -> MemberRole:
+    return enum_of(MemberRole, value, "role")
+
+
+def _kind(value: Any) -> TeamKind:
+    return enum_of(TeamKind, value, "kind")
 
 
 @attrs.frozen(kw_only=True)
@@ -21,7 +29,7 @@ class TeamMember:
     """A member of a team: a cadre, a doctor, a police officer or a volunteer."""
 
     name: str = attrs.field(validator=personal_text)
-    role: MemberRole = attrs.field(converter=MemberRole)
+    role: MemberRole = attrs.field(converter=_role)
     party_member: bool = False
     phone: str | None = attrs.field(default=None, converter=optional_phone)
     person_id: str | None = attrs.field(default=None, validator=optional_identifier)
@@ -39,7 +47,7 @@ class Team:
     name: str = attrs.field(validator=non_empty)
     area_id: str = attrs.field(validator=identifier)
     """The community (or village) the team works for."""
-    kind: TeamKind = attrs.field(default=TeamKind.SWEEP, converter=TeamKind)
+    kind: TeamKind = attrs.field(default=TeamKind.SWEEP, converter=_kind)
     members: tuple[TeamMember, ...] = attrs.field(default=(), converter=_members)
     home_grid_id: str | None = attrs.field(default=None, validator=optional_identifier)
 
@@ -81,7 +89,7 @@ class CompositionPolicy:
                 Violation(
                     "$.members",
                     f"{team.size} members",
-                    f"a {team.kind.value} team needs at least {minimum} members",
+                    f"a {team.kind.value} team needs at least {minimum} member{'s' if minimum != 1 else ''}",
                 )
             )
         have = team.roles()

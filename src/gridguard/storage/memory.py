@@ -141,7 +141,7 @@ class MemoryUnitOfWork:
     def get(self, cls: type[T], id: str) -> T | None:
         spec = spec_for(cls)
         stored = self._tables[spec.table].get(str(id))
-        return None if stored is None else spec.decode(stored.row)  # type: ignore[no-any-return]
+        return None if stored is None else spec.decode(stored.row)
 
     def version(self, cls: type[Any], id: str) -> int | None:
         spec = spec_for(cls)

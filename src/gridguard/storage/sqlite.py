@@ -164,7 +164,7 @@ class SQLiteUnitOfWork:
     def get(self, cls: type[T], id: str) -> T | None:
         spec = spec_for(cls)
         row = self._stored_rows(spec, [str(id)]).get(str(id))
-        return None if row is None else spec.decode(row)  # type: ignore[no-any-return]
+        return None if row is None else spec.decode(row)
 
     def version(self, cls: type[Any], id: str) -> int | None:
         spec = spec_for(cls)
