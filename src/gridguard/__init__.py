@@ -7,8 +7,9 @@ reporting backends as pluggy plugins. Start with :func:`gridguard.open`.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .errors import (
     AccessDenied,
     ConfigError,
@@ -20,7 +21,6 @@ from .errors import (
     ValidationError,
     Violation,
 )
-from .hookspecs import hookimpl
 from .model import (
     Anomaly,
     Area,
@@ -54,14 +54,32 @@ from .model import (
     VisitOutcome,
 )
 from .principal import LOCAL_ADMIN, Principal, Role
-from .storage.base import SaveResult
-from .workspace import Workspace
-from .workspace import open_workspace as open
 
-try:
-    __version__ = version("gridguard")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
+if TYPE_CHECKING:
+    from .hookspecs import hookimpl
+    from .storage.base import SaveResult
+    from .workspace import Workspace
+    from .workspace import open_workspace as open
+
+_LAZY = {
+    "open": ("gridguard.workspace", "open_workspace"),
+    "Workspace": ("gridguard.workspace", "Workspace"),
+    "SaveResult": ("gridguard.storage.base", "SaveResult"),
+    "hookimpl": ("gridguard.hookspecs", "hookimpl"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the storage and plugin machinery on first use, so ``import gridguard`` stays quick."""
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'gridguard' has no attribute {name!r}") from None
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), attribute)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "LOCAL_ADMIN",
