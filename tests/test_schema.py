@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from gridguard.storage.schema import SPECS, decode_timestamp, encode_timestamp, spec_for
 from gridguard.testing import sample_facts, sample_records
-
-from hypothesis import strategies as st
 from strategies import MODEL_STRATEGIES
 
 SAMPLES = sample_records() + sample_facts()
@@ -20,7 +19,9 @@ SAMPLES = sample_records() + sample_facts()
 @pytest.mark.parametrize("obj", SAMPLES, ids=lambda o: f"{type(o).__name__}-{o.id}")
 def test_generated_encoder_agrees_with_the_column_encoders(obj: Any) -> None:
     spec = spec_for(type(obj))
-    generic = tuple(enc(getattr(obj, c.name)) for enc, c in zip(spec._encoders, spec.columns, strict=True))
+    generic = tuple(
+        enc(getattr(obj, c.name)) for enc, c in zip(spec._encoders, spec.columns, strict=True)
+    )
     assert spec.encode(obj) == generic
 
 

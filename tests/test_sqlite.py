@@ -47,7 +47,7 @@ def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StorageError, match="junk.db"):
+    with pytest.raises(StorageError, match=r"junk\.db"):
         SQLiteStorage(junk)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -31,11 +32,10 @@ from gridguard.workspace import resolve_url
 
 
 @pytest.fixture(params=["memory", "sqlite"])
-def ws(request: pytest.FixtureRequest, tmp_path: Path) -> gridguard.Workspace:
+def ws(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[gridguard.Workspace]:
     target = "memory://" if request.param == "memory" else tmp_path / "ws.db"
-    workspace = gridguard.open(target)
-    request.addfinalizer(workspace.close)
-    return workspace
+    with gridguard.open(target) as workspace:
+        yield workspace
 
 
 def _visits(n: int, household: str = "h1") -> list[Visit]:

@@ -81,6 +81,7 @@ def __getattr__(name: str) -> Any:
     globals()[name] = value
     return value
 
+
 __all__ = [
     "LOCAL_ADMIN",
     "AccessDenied",

@@ -118,7 +118,9 @@ def _make_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(uuid.UUID, str)
     conv.register_structure_hook(uuid.UUID, _structure_uuid)
     conv.register_unstructure_hook(ResidentId, str)
-    conv.register_structure_hook(ResidentId, lambda v, _: ResidentId.from_str(_structure_str(v, str)))
+    conv.register_structure_hook(
+        ResidentId, lambda v, _: ResidentId.from_str(_structure_str(v, str))
+    )
     conv.register_structure_hook(float, _structure_float)
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(bool, _structure_bool)
@@ -149,7 +151,9 @@ def _collect(exc: BaseException, path: str, out: list[Violation]) -> None:
     if isinstance(exc, ValidationError):
         out.extend(v.prefixed(path) for v in exc.violations)
     elif isinstance(exc, ForbiddenExtraKeysError):
-        out.extend(Violation(f"{path}.{key}", "", "unknown key") for key in sorted(exc.extra_fields))
+        out.extend(
+            Violation(f"{path}.{key}", "", "unknown key") for key in sorted(exc.extra_fields)
+        )
     elif isinstance(exc, ClassValidationError):
         with_notes, others = exc.group_exceptions()
         for sub, note in with_notes:
@@ -205,7 +209,9 @@ def from_json(cls: type[T], text: str | bytes) -> T:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError.single("$", f"line {exc.lineno} column {exc.colno}", "not valid JSON") from None
+        raise ValidationError.single(
+            "$", f"line {exc.lineno} column {exc.colno}", "not valid JSON"
+        ) from None
     except UnicodeDecodeError as exc:
         raise ValidationError.single(
             "$", f"byte {exc.start}", "not valid JSON (undecodable bytes)"

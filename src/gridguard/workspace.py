@@ -16,8 +16,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import AccessDenied, NotFoundError, StorageError, ValidationError, Violation
-from .model import FACT_TYPES, register_identity_scheme, REGISTRY_TYPES, Area, CompositionPolicy, LineOfDefense, Team
-from .plugins import GridGuardPluginManager, Registries, Registry, collect_registries, get_plugin_manager
+from .model import (
+    FACT_TYPES,
+    REGISTRY_TYPES,
+    Area,
+    CompositionPolicy,
+    LineOfDefense,
+    Team,
+    register_identity_scheme,
+)
+from .plugins import (
+    GridGuardPluginManager,
+    Registries,
+    Registry,
+    collect_registries,
+    get_plugin_manager,
+)
 from .principal import LOCAL_ADMIN, Principal
 from .storage.base import SaveResult, Storage, UnitOfWork
 from .storage.schema import spec_for
@@ -115,7 +129,7 @@ class Workspace:
             return
         if write:
             self._authorize_write()
-        with self.storage.transaction(write=write) as uow:  # type: ignore[call-arg]
+        with self.storage.transaction(write=write) as uow:
             self._uow, self._write_depth = uow, write
             try:
                 yield uow
@@ -127,7 +141,9 @@ class Workspace:
 
     def _authorize_write(self) -> None:
         if not self.principal.role.can_write:
-            raise AccessDenied(f"{self.principal.name!r} ({self.principal.role.value}) may not write")
+            raise AccessDenied(
+                f"{self.principal.name!r} ({self.principal.role.value}) may not write"
+            )
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -158,7 +174,9 @@ class Workspace:
         for n, record in enumerate(chunk):
             if type(record) not in REGISTRY_TYPES:
                 raise ValidationError.single(
-                    f"$[{offset + n}]", type(record).__name__, "not a registry entry (use record() for facts)"
+                    f"$[{offset + n}]",
+                    type(record).__name__,
+                    "not a registry entry (use record() for facts)",
                 )
             groups[type(record)].append((n, record))
         self._check_registry(uow, groups, offset)
@@ -181,7 +199,9 @@ class Workspace:
     ) -> None:
         violations: list[Violation] = []
         for n, team in groups.get(Team, []):
-            violations += [v.prefixed(f"$[{offset + n}]") for v in self.composition_policy.violations(team)]
+            violations += [
+                v.prefixed(f"$[{offset + n}]") for v in self.composition_policy.violations(team)
+            ]
         areas = groups.get(Area, [])
         if areas:
             levels = {a.id: a.level for _, a in areas}
@@ -239,7 +259,9 @@ class Workspace:
                 for n, fact in enumerate(chunk):
                     if type(fact) not in FACT_TYPES:
                         raise ValidationError.single(
-                            f"$[{offset + n}]", type(fact).__name__, "not a fact (use add() for registry entries)"
+                            f"$[{offset + n}]",
+                            type(fact).__name__,
+                            "not a fact (use add() for registry entries)",
                         )
                     groups[type(fact)].append(n)
                 for cls, indexes in groups.items():

@@ -47,7 +47,9 @@ class JsonLinesImporter:
                     ) from None
                 if not isinstance(row, dict):
                     raise ValidationError.single(
-                        f"{path.name}:{number}", type(row).__name__, "each line must be a JSON object"
+                        f"{path.name}:{number}",
+                        type(row).__name__,
+                        "each line must be a JSON object",
                     )
                 yield number, row
 

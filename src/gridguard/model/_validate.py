@@ -108,7 +108,9 @@ def enum_of(kind: type[E], value: Any, field: str) -> E:
         return kind(value)
     except ValueError:
         allowed = ", ".join(str(m.value) for m in kind)
-        raise ValidationError.single(f"$.{field}", repr(value), f"must be one of: {allowed}") from None
+        raise ValidationError.single(
+            f"$.{field}", repr(value), f"must be one of: {allowed}"
+        ) from None
 
 
 def to_utc(value: Any) -> Any:

@@ -14,7 +14,16 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ._validate import aware, bounded, enum_of, fail, identifier, non_empty, optional_identifier, to_utc
+from ._validate import (
+    aware,
+    bounded,
+    enum_of,
+    fail,
+    identifier,
+    non_empty,
+    optional_identifier,
+    to_utc,
+)
 from .enums import AnomalyKind, Channel, CheckInStatus, ExposureKind, ServiceKind, VisitOutcome
 
 __all__ = [
@@ -167,7 +176,9 @@ class CheckIn(Fact):
     anomalies: tuple[Anomaly, ...] = attrs.field(default=(), converter=_tuple)
 
     @anomalies.validator
-    def _agrees_with_status(self, attribute: attrs.Attribute[Any], value: tuple[Anomaly, ...]) -> None:
+    def _agrees_with_status(
+        self, attribute: attrs.Attribute[Any], value: tuple[Anomaly, ...]
+    ) -> None:
         if self.status is CheckInStatus.ALL_NORMAL and value:
             fail(attribute, len(value), "an all-normal check-in has no anomalies")
         if self.status is CheckInStatus.ANOMALIES and not value:

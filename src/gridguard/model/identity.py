@@ -144,7 +144,9 @@ class ResidentId:
         try:
             canonical = scheme.normalize(self.number)
         except ValueError as exc:
-            raise ValidationError.single("$", mask_id_number(_fold(self.number)), str(exc)) from None
+            raise ValidationError.single(
+                "$", mask_id_number(_fold(self.number)), str(exc)
+            ) from None
         object.__setattr__(self, "number", canonical)
 
     @property

@@ -15,7 +15,7 @@ import attrs
 
 from ._validate import fail, non_empty
 
-__all__ = ["BUILTIN_LINES", "BUILDING_WATCH", "DATA_TARGETING", "DOOR_TO_DOOR", "LineOfDefense"]
+__all__ = ["BUILDING_WATCH", "BUILTIN_LINES", "DATA_TARGETING", "DOOR_TO_DOOR", "LineOfDefense"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 

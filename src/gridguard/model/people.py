@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 from ..errors import ValidationError
-from ._validate import enum_of, fail, identifier, optional_identifier, personal_text
+from ._validate import enum_of, fail, identifier, personal_text
 from .enums import Residency, Sex
 from .identity import ResidentId
 from .phone import normalize_phone

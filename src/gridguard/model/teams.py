@@ -89,7 +89,8 @@ class CompositionPolicy:
                 Violation(
                     "$.members",
                     f"{team.size} members",
-                    f"a {team.kind.value} team needs at least {minimum} member{'s' if minimum != 1 else ''}",
+                    f"a {team.kind.value} team needs at least {minimum} "
+                    + ("member" if minimum == 1 else "members"),
                 )
             )
         have = team.roles()

@@ -61,9 +61,7 @@ def raise_missing(spec: TableSpec, rows: Sequence[Row], existing: ExistingIds) -
         raise ValidationError(violations)
 
 
-def check_versions(
-    spec: TableSpec, expect: Mapping[str, int], stored: Mapping[str, int]
-) -> None:
+def check_versions(spec: TableSpec, expect: Mapping[str, int], stored: Mapping[str, int]) -> None:
     """Raise :class:`ConflictError` when a stored version is not the one the caller read."""
     stale = [
         f"{noun(spec.cls)} {id!r}: read version {want}, stored version {stored.get(id)}"
@@ -79,10 +77,14 @@ def fact_conflicts(
 ) -> None:
     """Raise :class:`ConflictError` for any fact whose id is stored with other content."""
     clashes = [
-        str(row[0]) for row in rows if str(row[0]) in stored and tuple(stored[str(row[0])]) != tuple(row)
+        str(row[0])
+        for row in rows
+        if str(row[0]) in stored and tuple(stored[str(row[0])]) != tuple(row)
     ]
     if clashes:
-        shown = ", ".join(clashes[:5]) + (f" and {len(clashes) - 5} more" if len(clashes) > 5 else "")
+        shown = ", ".join(clashes[:5]) + (
+            f" and {len(clashes) - 5} more" if len(clashes) > 5 else ""
+        )
         raise ConflictError(
             f"{len(clashes)} {noun(spec.cls)} fact(s) already stored with other content: {shown}"
         )

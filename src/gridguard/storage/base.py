@@ -105,8 +105,13 @@ class Storage(Protocol):
     dialect: str
     """``memory``, ``sqlite``, ``postgresql``... what the rules' SQL compiler targets."""
 
-    def transaction(self) -> AbstractContextManager[UnitOfWork]:
-        """Begin a transaction; commit on normal exit, roll back on an exception."""
+    def transaction(self, *, write: bool = True) -> AbstractContextManager[UnitOfWork]:
+        """Begin a transaction; commit on normal exit, roll back on an exception.
+
+        ``write=False`` promises only reads, so a backend may take a shared
+        lock or a read-only snapshot. Opening a second transaction while one
+        is open is a :class:`~gridguard.errors.StorageError`.
+        """
 
     def schema_version(self) -> int:
         """The schema version the store is at."""

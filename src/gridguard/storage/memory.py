@@ -173,7 +173,8 @@ class MemoryUnitOfWork:
         return [
             s
             for s in self._tables[spec.table].values()
-            if all(s.row[i] == v for i, v in tests) and (allowed is None or s.jurisdiction in allowed)
+            if all(s.row[i] == v for i, v in tests)
+            and (allowed is None or s.jurisdiction in allowed)
         ]
 
     def find(

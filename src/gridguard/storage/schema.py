@@ -229,9 +229,7 @@ class TableSpec:
 
     def decode(self, row: Sequence[Any]) -> Any:
         """Rebuild (and re-validate) the object from its stored row."""
-        data = {
-            c.name: dec(v) for c, dec, v in zip(self.columns, self._decoders, row, strict=True)
-        }
+        data = {c.name: dec(v) for c, dec, v in zip(self.columns, self._decoders, row, strict=True)}
         return from_dict(self.cls, data)
 
     def encode_value(self, column: str, value: Any) -> Any:
@@ -275,15 +273,35 @@ class TableSpec:
 def _build() -> dict[type[Any], TableSpec]:
     specs = [
         TableSpec(Area, "areas", False, Reference("parent_id", Area)),
-        TableSpec(Building, "buildings", False, Reference("area_id", Area), (Reference("observer_id", Person),)),
+        TableSpec(
+            Building,
+            "buildings",
+            False,
+            Reference("area_id", Area),
+            (Reference("observer_id", Person),),
+        ),
         TableSpec(Stairwell, "stairwells", False, Reference("building_id", Building)),
         TableSpec(Household, "households", False, Reference("stairwell_id", Stairwell)),
         TableSpec(Person, "persons", False, Reference("household_id", Household)),
-        TableSpec(Team, "teams", False, Reference("area_id", Area), (Reference("home_grid_id", Area),)),
+        TableSpec(
+            Team, "teams", False, Reference("area_id", Area), (Reference("home_grid_id", Area),)
+        ),
         TableSpec(Campaign, "campaigns", False, None, (Reference("scope", Area, many=True),)),
-        TableSpec(Visit, "visits", True, Reference("household_id", Household), (Reference("team_id", Team),)),
+        TableSpec(
+            Visit,
+            "visits",
+            True,
+            Reference("household_id", Household),
+            (Reference("team_id", Team),),
+        ),
         TableSpec(Screening, "screenings", True, Reference("person_id", Person)),
-        TableSpec(CheckIn, "checkins", True, Reference("building_id", Building), (Reference("observer_id", Person),)),
+        TableSpec(
+            CheckIn,
+            "checkins",
+            True,
+            Reference("building_id", Building),
+            (Reference("observer_id", Person),),
+        ),
         TableSpec(HealthReport, "health_reports", True, Reference("person_id", Person)),
         TableSpec(ServiceRequest, "service_requests", True, Reference("household_id", Household)),
     ]

@@ -138,7 +138,9 @@ class SQLiteUnitOfWork:
         if not spec.is_fact:
             raise TypeError(f"{cls.__name__} is not a fact: use put")
         rows = [spec.encode(f) for f in facts]
-        written = self._execute_batch(spec, self._insert_sql(spec, "ON CONFLICT (id) DO NOTHING"), rows)
+        written = self._execute_batch(
+            spec, self._insert_sql(spec, "ON CONFLICT (id) DO NOTHING"), rows
+        )
         if written < len(rows):
             fact_conflicts(spec, rows, self._stored_rows(spec, [str(r[0]) for r in rows]))
         return SaveResult(written, len(rows) - written)
@@ -216,7 +218,9 @@ class SQLiteUnitOfWork:
         clause, params = self._where(spec, where, jurisdictions)
         cols = ", ".join(f'"{c}"' for c in spec.column_names)
         order = '"at", id' if spec.is_fact else "id"
-        cur = self._conn.execute(f"SELECT {cols} FROM {spec.table}{clause} ORDER BY {order}", params)
+        cur = self._conn.execute(
+            f"SELECT {cols} FROM {spec.table}{clause} ORDER BY {order}", params
+        )
         while batch := cur.fetchmany(1000):
             for row in batch:
                 yield spec.decode(row)
@@ -230,7 +234,9 @@ class SQLiteUnitOfWork:
     ) -> int:
         spec = spec_for(cls)
         clause, params = self._where(spec, where, jurisdictions)
-        return int(self._conn.execute(f"SELECT count(*) FROM {spec.table}{clause}", params).fetchone()[0])
+        return int(
+            self._conn.execute(f"SELECT count(*) FROM {spec.table}{clause}", params).fetchone()[0]
+        )
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -287,7 +293,8 @@ class SQLiteStorage:
                 continue
             script = (
                 "BEGIN IMMEDIATE;\n"
-                "CREATE TABLE IF NOT EXISTS gridguard_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
+                "CREATE TABLE IF NOT EXISTS gridguard_meta "
+                "(key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
                 f"{sql}\n"
                 "INSERT OR REPLACE INTO gridguard_meta (key, value) "
                 f"VALUES ('schema_version', '{version}');\nCOMMIT;"

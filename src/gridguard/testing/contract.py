@@ -26,7 +26,6 @@ from ..model import (
     Household,
     Person,
     Screening,
-    Stairwell,
     Team,
     Visit,
 )
@@ -72,7 +71,8 @@ class StorageContract:
     def test_follows_the_protocol(self, storage: Storage) -> None:
         assert isinstance(storage, Storage)
         assert storage.schema_version() >= 1
-        assert isinstance(storage.url, str) and storage.url
+        assert isinstance(storage.url, str)
+        assert storage.url
         with storage.transaction() as uow:
             assert isinstance(uow, UnitOfWork)
 
@@ -107,7 +107,8 @@ class StorageContract:
             assert result == SaveResult(written=1, unchanged=0)
             assert uow.version(Household, "h1") == 2
             stored = uow.get(Household, "h1")
-            assert stored is not None and stored.phone == "+8613912345678"
+            assert stored is not None
+            assert stored.phone == "+8613912345678"
 
     def test_stale_version_is_a_conflict(self, storage: Storage) -> None:
         _load_sample(storage, facts=False)
@@ -119,7 +120,8 @@ class StorageContract:
             uow.put(Household, [attrs.evolve(h1, door="101B")], expect={"h1": 1})
         with storage.transaction() as uow:
             stored = uow.get(Household, "h1")
-            assert stored is not None and stored.door == "101A"
+            assert stored is not None
+            assert stored.door == "101A"
 
     def test_unknown_parent_is_refused_with_its_path(self, storage: Storage) -> None:
         _load_sample(storage, facts=False)
@@ -195,7 +197,8 @@ class StorageContract:
             assert uow.count(Visit) == 1
             assert uow.get(Visit, str(_visit(2).id)) is None
             stored = uow.get(Visit, str(_visit(1).id))
-            assert stored is not None and stored.outcome.value == "screened"
+            assert stored is not None
+            assert stored.outcome.value == "screened"
 
     def test_conflict_inside_one_batch(self, storage: Storage) -> None:
         _load_sample(storage, facts=False)
@@ -238,7 +241,8 @@ class StorageContract:
         with storage.transaction() as uow:
             assert uow.count(Visit) == 0
             stored = uow.get(Household, "h1")
-            assert stored is not None and stored.door == "101"
+            assert stored is not None
+            assert stored.door == "101"
             assert uow.version(Household, "h1") == 1
 
     def test_nested_transactions_are_refused(self, storage: Storage) -> None:

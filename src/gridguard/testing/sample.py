@@ -61,13 +61,37 @@ def sample_records() -> list[Any]:
         Building(id="b2", area_id="g2", name="1栋", managed=True),
         Stairwell(id="s1", building_id="b1", name="1梯", floors=7, doors_per_floor=2),
         Stairwell(id="s2", building_id="b2", name="1梯", floors=5, doors_per_floor=3),
-        Household(id="h1", stairwell_id="s1", floor=1, door="101", address="百苑新村牡丹阁3栋101", phone="13800138000"),
+        Household(
+            id="h1",
+            stairwell_id="s1",
+            floor=1,
+            door="101",
+            address="百苑新村牡丹阁3栋101",
+            phone="13800138000",
+        ),
         Household(id="h2", stairwell_id="s1", floor=2, door="201", address="百苑新村牡丹阁3栋201"),
         Household(id="h3", stairwell_id="s2", floor=1, door="101", address="库充1栋101"),
-        Person(id="p1", household_id="h1", name="陈建国", resident_id=resident_id_for(born, 131), birth_date=born),
-        Person(id="p2", household_id="h1", name="李秀英", resident_id=resident_id_for(dt.date(1958, 8, 1), 242), phone="+86 139 2345 6789"),
+        Person(
+            id="p1",
+            household_id="h1",
+            name="陈建国",
+            resident_id=resident_id_for(born, 131),
+            birth_date=born,
+        ),
+        Person(
+            id="p2",
+            household_id="h1",
+            name="李秀英",
+            resident_id=resident_id_for(dt.date(1958, 8, 1), 242),
+            phone="+86 139 2345 6789",
+        ),
         Person(id="p3", household_id="h2", name="王磊", residency="tenant"),
-        Person(id="p4", household_id="h3", name="张伟", resident_id=resident_id_for(dt.date(1990, 12, 31), 17)),
+        Person(
+            id="p4",
+            household_id="h3",
+            name="张伟",
+            resident_id=resident_id_for(dt.date(1990, 12, 31), 17),
+        ),
         Team(
             id="t1",
             name="第一小分队",
@@ -98,16 +122,38 @@ def sample_facts() -> list[Any]:
 
     at = SAMPLE_START
     return [
-        Visit(id=fid(1), at=at, household_id="h1", team_id="t1", outcome="screened", campaign_id="cmp"),
-        Visit(id=fid(2), at=at + dt.timedelta(minutes=5), household_id="h2", team_id="t1", outcome="not_home"),
-        Visit(id=fid(3), at=at + dt.timedelta(hours=4), household_id="h2", channel="phone", outcome="screened"),
+        Visit(
+            id=fid(1), at=at, household_id="h1", team_id="t1", outcome="screened", campaign_id="cmp"
+        ),
+        Visit(
+            id=fid(2),
+            at=at + dt.timedelta(minutes=5),
+            household_id="h2",
+            team_id="t1",
+            outcome="not_home",
+        ),
+        Visit(
+            id=fid(3),
+            at=at + dt.timedelta(hours=4),
+            household_id="h2",
+            channel="phone",
+            outcome="screened",
+        ),
         Screening(
             id=fid(4),
             at=at,
             person_id="p1",
             visit_id=fid(1),
-            trips=(Trip(destination="武汉", departed=dt.date(2020, 1, 10), returned=dt.date(2020, 1, 18)),),
-            exposures=(Exposure(kind=ExposureKind.OUTBREAK_AREA_ARRIVAL, last_contact=dt.date(2020, 1, 18)),),
+            trips=(
+                Trip(
+                    destination="武汉", departed=dt.date(2020, 1, 10), returned=dt.date(2020, 1, 18)
+                ),
+            ),
+            exposures=(
+                Exposure(
+                    kind=ExposureKind.OUTBREAK_AREA_ARRIVAL, last_contact=dt.date(2020, 1, 18)
+                ),
+            ),
             symptoms=("cough",),
             temperature=37.4,
         ),
@@ -121,5 +167,11 @@ def sample_facts() -> list[Any]:
             anomalies=(Anomaly(kind="move_in", count=2, household_id="h2", note="两名租客搬入"),),
         ),
         HealthReport(id=fid(7), at=at + dt.timedelta(days=1), person_id="p1", temperature=36.6),
-        ServiceRequest(id=fid(8), at=at + dt.timedelta(days=2), household_id="h1", service="groceries", note="大米 青菜"),
+        ServiceRequest(
+            id=fid(8),
+            at=at + dt.timedelta(days=2),
+            household_id="h1",
+            service="groceries",
+            note="大米 青菜",
+        ),
     ]

@@ -1,0 +1,81 @@
+"""Development sessions.
+
+``nox`` runs tests, lint and typecheck; ``nox -s docs`` and ``nox -s bench`` run on demand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["tests", "lint", "typecheck"]
+
+PYTHON = "3.11"
+ROOT = Path(__file__).parent
+LINT_PATHS = ("src", "tests", "benchmarks", "plugins", "noxfile.py", "docs/conf.py")
+
+RUFF = "ruff>=0.6"
+MYPY = "mypy>=1.11"
+DOCS_DEPS = ("sphinx>=7", "myst-parser>=3", "furo>=2024.1")
+
+
+def _existing(paths: tuple[str, ...]) -> list[str]:
+    """The paths that exist: git keeps no empty folders, so a fresh clone may lack some."""
+    return [p for p in paths if (ROOT / p).exists()]
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test suite against an installed (not editable) gridguard."""
+    session.install(".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check."""
+    session.install(RUFF)
+    paths = _existing(LINT_PATHS)
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on src/ (configured in pyproject.toml)."""
+    session.install(MYPY, ".[test]")
+    session.run("mypy", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the HTML documentation; every warning is an error."""
+    session.install(".[test]", *DOCS_DEPS)  # gridguard.testing, documented too, needs pytest
+    session.run(
+        "sphinx-build",
+        "-E",
+        "-W",
+        "--keep-going",
+        "-n",
+        "-b",
+        "html",
+        "docs",
+        "docs/_build/html",
+        *session.posargs,
+    )
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Run every ``benchmarks/bench_*.py`` script; ``nox -s bench -- visits`` picks by name."""
+    scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
+    if session.posargs:
+        scripts = [s for s in scripts if any(arg in s.stem for arg in session.posargs)]
+    if not scripts:
+        session.skip("no benchmarks/bench_*.py script to run")
+    session.install(".[test]")
+    for script in scripts:
+        session.log(f"--- {script.relative_to(ROOT)}")
+        session.run("python", str(script.relative_to(ROOT)))
