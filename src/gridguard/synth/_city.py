@@ -1,7 +1,8 @@
 """A whole city, streamed into storage one community at a time.
 
 Zhongshan had 4.42 million residents in the 2020 census in about 1.5 million
-households, in six subdistricts and eighteen towns. :func:`generate_city`
+households (2.95 a household, dormitories included), in six subdistricts and
+eighteen towns. :func:`generate_city`
 makes a population of that shape: subdistricts hold urban communities (old
 open compounds of walk-ups and newer managed estates of high-rises), towns
 hold communities and villages, and a village's buildings are the self-built
@@ -14,21 +15,42 @@ memory stays flat whatever the city's size.
 
 from __future__ import annotations
 
+import os
+import pickle
 import random
+import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
+from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ..errors import ConfigError
-from ..model import Area, AreaLevel, Building, Household, Person, Stairwell
-from ._people import PERSON_COLUMNS, REFERENCE_DATE, RESIDENT, TENANT, PersonFactory, Row
+from ..model import Area, Building, Household, Person, Stairwell
+from ._people import (
+    CITY_HOUSEHOLD_SIZE_WEIGHTS,
+    PERSON_COLUMNS,
+    REFERENCE_DATE,
+    RESIDENT,
+    TENANT,
+    PersonFactory,
+    Row,
+)
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
-__all__ = ["ROW_COLUMNS", "TOWNS", "CityStats", "check_row_columns", "generate_city"]
+__all__ = [
+    "PARALLEL_FROM",
+    "ROW_COLUMNS",
+    "TOWNS",
+    "CityStats",
+    "check_row_columns",
+    "generate_city",
+]
 
 ZHONGSHAN = ("442000", "中山市")
 ZHONGSHAN_PERSONS = 4_420_000
@@ -150,7 +172,7 @@ class _CityBuilder:
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
-        self.people = PersonFactory(rng)
+        self.people = PersonFactory(rng, CITY_HOUSEHOLD_SIZE_WEIGHTS)
 
     def compound_name(self) -> str:
         rng = self.rng
@@ -181,7 +203,8 @@ class _CityBuilder:
             cell_name = f"{name}第{c + 1}{'村民小组' if village else '网格'}"
             batch.areas.append((cell_id, cell_name, cell_level, code, None))
             remaining = cell_quota[c]
-            compound, compound_left, old = name, 0, True
+            compound: str | None = None
+            compound_left, old = 0, True
             while remaining > 0:
                 b_no += 1
                 building_id = f"{code}-b{b_no:04d}"
@@ -189,6 +212,7 @@ class _CityBuilder:
                     building_name = f"{b_no}号"
                     stairs, floors, doors = 1, rng.randint(3, 6), rng.randint(1, 2)
                     managed, occupancy, bands = 0, 0.8, "old"
+                    place = f"{prefix}{name}{building_name}"
                 else:
                     if compound_left <= 0:
                         compound = self.compound_name()
@@ -202,7 +226,10 @@ class _CityBuilder:
                     else:  # a managed estate of high-rises
                         stairs, floors = rng.randint(1, 2), rng.randint(11, 33)
                         doors, managed, occupancy, bands = rng.randint(4, 8), 1, 0.85, "new"
-                batch.buildings.append((building_id, cell_id, building_name, compound, managed, None))
+                    place = f"{prefix}{name}{compound}{building_name}"
+                batch.buildings.append(
+                    (building_id, cell_id, building_name, compound, managed, None)
+                )
                 residents: list[Row] = []
                 for s in range(1, stairs + 1):
                     stairwell_id = f"{building_id}-{s}"
@@ -229,7 +256,7 @@ class _CityBuilder:
                                     stairwell_id,
                                     floor,
                                     f"{door:02d}",
-                                    f"{prefix}{name}{compound}{building_name}{stair_name}{room}房",
+                                    f"{place}{stair_name}{room}房",
                                     rows[0][4],
                                 )
                             )
@@ -261,7 +288,9 @@ def _observer(residents: Sequence[Row]) -> str:
     return str((best or residents[0])[0])
 
 
-def _batches(persons: int, seed: int, community_size: tuple[int, int]) -> Iterator[_Batch]:
+def _batches(
+    persons: int, seed: int, community_size: tuple[int, int]
+) -> Generator[_Batch, None, None]:
     """The city as one batch of rows per jurisdiction; the first holds the city and towns."""
     rng = random.Random(seed)
     builder = _CityBuilder(rng)
@@ -293,6 +322,55 @@ def _batches(persons: int, seed: int, community_size: tuple[int, int]) -> Iterat
             left -= size
 
 
+PARALLEL_FROM = 100_000
+"""From this many persons up, :func:`generate_city` generates in a second process by default."""
+
+
+def _batches_from_process(
+    persons: int, seed: int, community_size: tuple[int, int]
+) -> Generator[_Batch, None, None]:
+    """What :func:`_batches` yields, made by ``python -m gridguard.synth._producer``.
+
+    The child process runs ahead by about a community (the pipe blocks it),
+    so memory stays flat in both processes.
+    """
+    low, high = community_size
+    env = dict(os.environ)
+    # The child must import this very gridguard, even from a tree put on sys.path.
+    env["PYTHONPATH"] = os.pathsep.join(
+        [p for p in sys.path if p] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
+    command = [sys.executable, "-m", "gridguard.synth._producer"]
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            [*command, str(persons), str(seed), str(low), str(high)],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            env=env,
+        )
+        assert proc.stdout is not None
+        try:
+            while True:
+                try:
+                    batch = pickle.load(proc.stdout)
+                except (EOFError, pickle.UnpicklingError):
+                    break
+                yield batch
+            code = proc.wait()
+        finally:
+            if proc.poll() is None:  # the caller stopped early or failed
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+        if code != 0:
+            errors.seek(0)
+            lines = errors.read().decode("utf-8", "replace").strip().splitlines()
+            raise RuntimeError(
+                f"the city generator process failed (exit code {code}): "
+                + (lines[-1] if lines else "no message")
+            )
+
+
 def generate_city(
     ws: Workspace,
     persons: int = ZHONGSHAN_PERSONS,
@@ -300,6 +378,7 @@ def generate_city(
     seed: int = 2020,
     progress: Progress | None = None,
     community_size: tuple[int, int] = (8_000, 14_000),
+    parallel: bool | None = None,
 ) -> CityStats:
     """Generate a Zhongshan-shaped city of ``persons`` people straight into ``ws``.
 
@@ -311,41 +390,57 @@ def generate_city(
     holds about two communities, whatever ``persons`` is. ``progress`` is
     called with the number of persons just loaded. The workspace must hold
     no areas yet.
+
+    With ``parallel`` (the default from :data:`PARALLEL_FROM` persons up,
+    on a machine with more than one CPU) the rows are made in a second
+    Python process while this one stores them; the data is the same either
+    way.
     """
     check_row_columns()
     if persons < 1:
         raise ConfigError(f"persons must be at least 1 (got {persons})")
     low, high = community_size
     if not 0 < low <= high:
-        raise ConfigError(f"community_size must be (low, high) with 0 < low <= high, not {community_size}")
+        raise ConfigError(
+            f"community_size must be (low, high) with 0 < low <= high, not {community_size}"
+        )
     if ws.count(Area):
         raise ConfigError("generate_city needs an empty workspace: it already holds areas")
     started = time.perf_counter()
-    totals = dict.fromkeys(("areas", "buildings", "stairwells", "households", "persons", "observers"), 0)
+    totals = dict.fromkeys(
+        ("areas", "buildings", "stairwells", "households", "persons", "observers"), 0
+    )
     communities = villages = grids = 0
-    for batch in _batches(persons, seed, community_size):
-        with ws.transaction():
-            ws.load_rows(Area, batch.areas)
-            if batch.persons:
-                ws.load_rows(Building, batch.buildings)
-                ws.load_rows(Stairwell, batch.stairwells)
-                ws.load_rows(Household, batch.households)
-                ws.load_rows(Person, batch.persons)
-                ws.add(batch.observers)
-        totals["areas"] += len(batch.areas)
-        totals["buildings"] += len(batch.buildings)
-        totals["stairwells"] += len(batch.stairwells)
-        totals["households"] += len(batch.households)
-        totals["persons"] += len(batch.persons)
-        totals["observers"] += len(batch.observers)
-        if batch.grids:
-            grids += batch.grids
-            if batch.areas[0][2] == "village":
-                villages += 1
-            else:
-                communities += 1
-        if progress is not None and batch.persons:
-            progress(len(batch.persons))
+    if parallel is None:
+        parallel = persons >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
+    if parallel and sys.executable:
+        made = _batches_from_process(persons, seed, community_size)
+    else:
+        made = _batches(persons, seed, community_size)
+    with closing(made) as batches:  # stops the producer process if loading fails
+        for batch in batches:
+            with ws.transaction():
+                ws.load_rows(Area, batch.areas)
+                if batch.persons:
+                    ws.load_rows(Building, batch.buildings)
+                    ws.load_rows(Stairwell, batch.stairwells)
+                    ws.load_rows(Household, batch.households)
+                    ws.load_rows(Person, batch.persons)
+                    ws.add(batch.observers)
+            totals["areas"] += len(batch.areas)
+            totals["buildings"] += len(batch.buildings)
+            totals["stairwells"] += len(batch.stairwells)
+            totals["households"] += len(batch.households)
+            totals["persons"] += len(batch.persons)
+            totals["observers"] += len(batch.observers)
+            if batch.grids:
+                grids += batch.grids
+                if batch.areas[0][2] == "village":
+                    villages += 1
+                else:
+                    communities += 1
+            if progress is not None and batch.persons:
+                progress(len(batch.persons))
     return CityStats(
         seed=seed,
         communities=communities,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -131,11 +131,11 @@ class Scenario:
             + 1
         )
 
-    def load(self, ws: Workspace, *, progress: Any = None) -> SaveResult:
+    def load(self, ws: Workspace, *, progress: Callable[[int], None] | None = None) -> SaveResult:
         """Add the whole scenario to ``ws`` in one transaction, observers included."""
         with ws.transaction():
             result = ws.add(self.records(), progress=progress)
-            result += ws.add(self.observer_assignments())
+            result += ws.add(self.observer_assignments(), progress=progress)
         return result
 
 
@@ -152,7 +152,11 @@ def _split(total: int, parts: int) -> list[int]:
 def _areas(rng: random.Random) -> tuple[list[Area], list[Area]]:
     city = Area(id=CITY[0], name=CITY[1], level=AreaLevel.CITY, code=CITY[0])
     district = Area(
-        id=DISTRICT[0], name=DISTRICT[1], level=AreaLevel.DISTRICT, parent_id=city.id, code=DISTRICT[0]
+        id=DISTRICT[0],
+        name=DISTRICT[1],
+        level=AreaLevel.DISTRICT,
+        parent_id=city.id,
+        code=DISTRICT[0],
     )
     community = Area(
         id=COMMUNITY[0],
@@ -200,9 +204,7 @@ def _observer(rng: random.Random, residents: Sequence[Row]) -> str:
     """A long-time resident of the building, preferably 55-75 years old."""
 
     def pick(low: int, high: int) -> list[Row]:
-        return [
-            r for r in residents if r[7] == RESIDENT and low <= age_on_reference(r[6]) <= high
-        ]
+        return [r for r in residents if r[7] == RESIDENT and low <= age_on_reference(r[6]) <= high]
 
     for low, high in ((55, 75), (40, 80), (18, 120)):
         candidates = pick(low, high)
@@ -212,7 +214,9 @@ def _observer(rng: random.Random, residents: Sequence[Row]) -> str:
     return str(rng.choice(adults or list(residents))[0])
 
 
-def _teams(rng: random.Random, people: PersonFactory, community: Area, grids: Sequence[Area]) -> list[Team]:
+def _teams(
+    rng: random.Random, people: PersonFactory, community: Area, grids: Sequence[Area]
+) -> list[Team]:
     teams = []
     for n in range(1, HUAYUAN_TEAMS + 1):
         members = []
@@ -223,7 +227,9 @@ def _teams(rng: random.Random, people: PersonFactory, community: Area, grids: Se
         ):
             male = rng.random() < (0.45 if role is MemberRole.DOCTOR else 0.6)
             members.append(
-                TeamMember(name=people.name(male), role=role, party_member=party, phone=people.phone())
+                TeamMember(
+                    name=people.name(male), role=role, party_member=party, phone=people.phone()
+                )
             )
         teams.append(
             Team(

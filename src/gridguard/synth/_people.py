@@ -147,7 +147,10 @@ def _given_names(chars: str) -> list[str]:
 
 HOUSEHOLD_SIZES = (1, 2, 3, 4, 5, 6)
 HOUSEHOLD_SIZE_WEIGHTS = (0.25, 0.29, 0.21, 0.14, 0.07, 0.04)
-"""People per household: mean 2.61, Guangdong's 2020 census average is about 2.6."""
+"""People per family household: mean 2.61, Guangdong's 2020 census average is about 2.6."""
+CITY_HOUSEHOLD_SIZE_WEIGHTS = (0.18, 0.25, 0.23, 0.18, 0.10, 0.06)
+"""People per household across Zhongshan: mean 2.95, so that its 4.42 million residents
+fill about 1.5 million households (collective ones, such as factory dormitories, included)."""
 
 AgeBands = Sequence[tuple[int, int, float]]
 
@@ -187,7 +190,9 @@ class PersonFactory:
     number, and the check character comes from precomputed weighted sums.
     """
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(
+        self, rng: random.Random, household_sizes: Sequence[float] = HOUSEHOLD_SIZE_WEIGHTS
+    ) -> None:
         self.rng = rng
         self._seq_text, self._seq_sum = _seq_tables()
         self._day_compact, self._day_iso, self._day_sum = _day_tables()
@@ -201,7 +206,7 @@ class PersonFactory:
         self._phones = [p for p, _ in _MOBILE_PREFIXES]
         self._phone_cum = list(accumulate(w for _, w in _MOBILE_PREFIXES))
         self._phone_table = [f"+86{p}" for p, w in _MOBILE_PREFIXES for _ in range(w)]
-        self._size_cum = list(accumulate(HOUSEHOLD_SIZE_WEIGHTS))
+        self._size_cum = list(accumulate(household_sizes))
         self.bands = {
             "old": _Bands(OLD_COMMUNITY_HEADS),
             "new": _Bands(NEW_ESTATE_HEADS),
@@ -228,6 +233,7 @@ class PersonFactory:
         return f"+86{prefix}{int(rng.random() * 100_000_000):08d}"
 
     def household_size(self) -> int:
+        """1 to 6 people, with the weights the factory was made with."""
         return 1 + bisect(self._size_cum, self.rng.random() * self._size_cum[-1])
 
     def identity(self, region: str, age: int, male: bool) -> tuple[str, str]:
@@ -272,7 +278,9 @@ class PersonFactory:
         out = [(head_age, head_male, 0)]
         if size >= 2:
             if rng.random() < 0.85:
-                spouse = head_age + (int(rng.random() * 7) - 3 if head_male else int(rng.random() * 5))
+                spouse = head_age + (
+                    int(rng.random() * 7) - 3 if head_male else int(rng.random() * 5)
+                )
                 out.append((min(max(spouse, 18), _MAX_AGE), not head_male, 1))
             else:
                 out.append((max(head_age - 22 - int(rng.random() * 12), 0), rng.random() < 0.5, 2))
@@ -314,7 +322,12 @@ class PersonFactory:
         other = surnames[bisect(surname_cum, random() * top)]
         home_region = self.region(residency)
         visitor_at = size - 1 if size >= 2 and random() < visitor_chance else -1
-        used, day_compact, day_sum, day_iso = self._used, self._day_compact, self._day_sum, self._day_iso
+        used, day_compact, day_sum, day_iso = (
+            self._used,
+            self._day_compact,
+            self._day_sum,
+            self._day_iso,
+        )
         seq_text, seq_sum, seq_of = self._seq_text, self._seq_sum, _SEQ_OF
         region_index, region_sum = self._region_index, self._region_sum
         phones, n_phones = self._phone_table, len(self._phone_table)

@@ -1,0 +1,27 @@
+"""The city generator as a separate process: batches out on stdout, pickled.
+
+``python -m gridguard.synth._producer PERSONS SEED LOW HIGH`` writes exactly
+the batches :func:`gridguard.synth._city._batches` yields for those
+arguments, so that :func:`~gridguard.synth.generate_city` can make the next
+community on another CPU while it stores this one. Nothing else may be
+written to stdout.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+
+from ._city import _batches
+
+
+def main(argv: list[str] | None = None) -> None:
+    persons, seed, low, high = (int(a) for a in (argv if argv is not None else sys.argv[1:]))
+    out = sys.stdout.buffer
+    for batch in _batches(persons, seed, (low, high)):
+        pickle.dump(batch, out, protocol=pickle.HIGHEST_PROTOCOL)
+    out.flush()
+
+
+if __name__ == "__main__":
+    main()
