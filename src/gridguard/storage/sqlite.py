@@ -70,26 +70,29 @@ class SQLiteUnitOfWork:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def _jurisdiction_sql(self, spec: TableSpec) -> str:
-        if spec.parent is None:
-            return "?"
-        parent = f"(SELECT jurisdiction FROM {spec_for(spec.parent.target).table} WHERE id = ?)"
-        return f"COALESCE(?, {parent})" if spec.may_own_jurisdiction else parent
-
-    def _params(self, spec: TableSpec, row: Row) -> tuple[Any, ...]:
-        if spec.parent is None:
-            return (*row, spec.own_jurisdiction(row))
-        if spec.may_own_jurisdiction:
-            return (*row, spec.own_jurisdiction(row), spec.parent_id(row))
-        return (*row, spec.parent_id(row))
-
     def _insert_sql(self, spec: TableSpec, conflict: str) -> str:
+        """``INSERT`` with numbered parameters: the jurisdiction comes from the parent row.
+
+        Only areas (and rootless campaigns) carry their own jurisdiction as
+        an extra parameter; every other row binds as it is, with no copying.
+        """
         cols = ", ".join(f'"{c}"' for c in spec.column_names)
-        marks = ", ".join("?" for _ in spec.columns)
-        return (
-            f"INSERT INTO {spec.table} ({cols}, jurisdiction) "
-            f"VALUES ({marks}, {self._jurisdiction_sql(spec)}) {conflict}"
-        )
+        marks = ", ".join(f"?{i}" for i in range(1, len(spec.columns) + 1))
+        own = f"?{len(spec.columns) + 1}"
+        if spec.parent is None:
+            juris = own
+        else:
+            parent_table = spec_for(spec.parent.target).table
+            parent = spec.column_names.index(spec.parent.column) + 1
+            juris = f"(SELECT jurisdiction FROM {parent_table} WHERE id = ?{parent})"
+            if spec.may_own_jurisdiction:
+                juris = f"COALESCE({own}, {juris})"
+        return f"INSERT INTO {spec.table} ({cols}, jurisdiction) VALUES ({marks}, {juris}) {conflict}"
+
+    def _params(self, spec: TableSpec, rows: Sequence[Row]) -> Iterable[Sequence[Any]]:
+        if spec.may_own_jurisdiction:
+            return ((*row, spec.own_jurisdiction(row)) for row in rows)
+        return rows
 
     def _existing_ids(self, cls: type[Any], ids: set[str]) -> set[str]:
         table = spec_for(cls).table
@@ -104,7 +107,7 @@ class SQLiteUnitOfWork:
     def _execute_batch(self, spec: TableSpec, sql: str, rows: Sequence[Row]) -> int:
         before = self._conn.total_changes
         try:
-            self._conn.executemany(sql, (self._params(spec, row) for row in rows))
+            self._conn.executemany(sql, self._params(spec, rows))
         except sqlite3.IntegrityError as exc:
             violations = missing_references(spec, rows, self._existing_ids)
             if violations:
@@ -147,7 +150,7 @@ class SQLiteUnitOfWork:
 
     def load_rows(self, cls: type[Any], rows: Iterable[Sequence[Any]]) -> int:
         spec = spec_for(cls)
-        batch = [tuple(r) for r in rows]
+        batch: list[Row] = rows if isinstance(rows, list) else [tuple(r) for r in rows]
         return self._execute_batch(spec, self._insert_sql(spec, ""), batch)
 
     # -- reads ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The city generator as a separate process: batches out on stdout, pickled.
+"""The city generator as a separate process: batches out on stdout, as length-prefixed marshal frames.
 
 ``python -m gridguard.synth._producer PERSONS SEED LOW HIGH`` writes exactly
 the batches :func:`gridguard.synth._city._batches` yields for those
@@ -9,17 +9,19 @@ written to stdout.
 
 from __future__ import annotations
 
-import pickle
+import marshal
 import sys
 
-from ._city import _batches
+from ._city import _batches, batch_to_wire
 
 
 def main(argv: list[str] | None = None) -> None:
     persons, seed, low, high = (int(a) for a in (argv if argv is not None else sys.argv[1:]))
     out = sys.stdout.buffer
     for batch in _batches(persons, seed, (low, high)):
-        pickle.dump(batch, out, protocol=pickle.HIGHEST_PROTOCOL)
+        frame = marshal.dumps(batch_to_wire(batch))
+        out.write(len(frame).to_bytes(8, "little"))
+        out.write(frame)
     out.flush()
 
 

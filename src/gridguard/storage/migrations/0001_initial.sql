@@ -71,7 +71,6 @@ CREATE TABLE persons (
     "version" INTEGER NOT NULL DEFAULT 1,
     FOREIGN KEY ("household_id") REFERENCES households ("id")
 );
-CREATE INDEX persons_jurisdiction ON persons ("jurisdiction");
 CREATE INDEX persons_household_id ON persons ("household_id");
 
 CREATE TABLE teams (
