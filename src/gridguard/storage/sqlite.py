@@ -87,7 +87,8 @@ class SQLiteUnitOfWork:
             juris = f"(SELECT jurisdiction FROM {parent_table} WHERE id = ?{parent})"
             if spec.may_own_jurisdiction:
                 juris = f"COALESCE({own}, {juris})"
-        return f"INSERT INTO {spec.table} ({cols}, jurisdiction) VALUES ({marks}, {juris}) {conflict}"
+        values = f"VALUES ({marks}, {juris})"
+        return f"INSERT INTO {spec.table} ({cols}, jurisdiction) {values} {conflict}"
 
     def _params(self, spec: TableSpec, rows: Sequence[Row]) -> Iterable[Sequence[Any]]:
         if spec.may_own_jurisdiction:

@@ -15,8 +15,8 @@ memory stays flat whatever the city's size.
 
 from __future__ import annotations
 
-import os
 import marshal
+import os
 import random
 import subprocess
 import sys

@@ -1,4 +1,4 @@
-"""The city generator as a separate process: batches out on stdout, as length-prefixed marshal frames.
+"""The city generator as a separate process: batches out on stdout as marshal frames.
 
 ``python -m gridguard.synth._producer PERSONS SEED LOW HIGH`` writes exactly
 the batches :func:`gridguard.synth._city._batches` yields for those
