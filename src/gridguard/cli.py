@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,8 +39,29 @@ def _fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
+COMMANDS: dict[str, str] = {}
+"""Commands defined in other modules, by name: ``"module:attribute"`` of a click command.
+
+They are imported when used (or listed by ``--help``), so each such module
+should import only click at its top and the rest inside its functions.
+"""
+
+
 class _Group(click.Group):
     """A click group that turns gridguard's errors into a message and exit code 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        reference = COMMANDS.get(cmd_name)
+        if reference is None:
+            return super().get_command(ctx, cmd_name)
+        import importlib
+
+        module, _, attribute = reference.partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -219,28 +239,9 @@ def _progress(show: bool) -> Iterator[Any]:
         yield progress
 
 
-_REPORTED = {
-    "stairwells": "430",
-    "households": "4,000+",
-    "persons": "~10,000",
-    "teams": "20",
-    "team_size": "3",
-}
-"""The Southern Daily's figures (12 February 2020), beside the demo's."""
-
-_LABELS = (
-    ("grids", "Grids 网格"),
-    ("buildings", "Buildings 楼幢"),
-    ("stairwells", "Stairwells 楼梯"),
-    ("households", "Households 户"),
-    ("persons", "Persons 人"),
-    ("observers", "Building observers 楼幢观察员"),
-    ("teams", "Sweep teams 小分队"),
-    ("team_size", "Team size 每队人数"),
-)
-
-
-def _print_summary(console: Console, summary: dict[str, Any]) -> None:
+def _print_summary(
+    console: Console, summary: dict[str, Any], rows: list[tuple[str, str, str]]
+) -> None:
     from rich.table import Table
 
     table = Table(
@@ -253,8 +254,11 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
     table.add_column("")
     table.add_column("Demo 演示", justify="right")
     table.add_column("Reported 报道", justify="right", style="dim")
-    for key, label in _LABELS:
-        table.add_row(label, f"{summary[key]:,}", _REPORTED.get(key, ""))
+    for key, label, reported in rows:
+        value = summary[key]
+        table.add_row(
+            label, f"{value:,}" if isinstance(value, int | float) else str(value), reported
+        )
     console.print(table)
     console.print(f"Database 数据库: {summary['database']}")
     console.print(f"Done in {summary['seconds']:.1f} s 用时")
@@ -271,52 +275,19 @@ def demo(db: str | None, out: str, seed: int, as_json: bool) -> None:
     430 stairwells, 4,000+ households, 20 sweep teams of three, one observer
     per building. An existing demo database is started afresh.
     """
-    started = time.perf_counter()
     path = _demo_database(db, out)
-
-    from .model import Area, AreaLevel, Building
-    from .synth import huayuan
-    from .workspace import open_workspace
+    from .demo import run_demo
 
     show = not as_json and sys.stderr.isatty()
     with _progress(show) as progress:
-        task = progress.add_task("Generating Huayuan 生成华苑社区", total=None)
-        scenario = huayuan(seed)
-        progress.update(task, total=1, completed=1)
-        with open_workspace(f"sqlite:///{_quote(path)}") as ws:
-            observed = sum(1 for _ in scenario.observer_assignments())
-            task = progress.add_task("Loading 写入", total=scenario.record_count() + observed)
-
-            def advance(n: int) -> None:
-                progress.advance(task, n)
-
-            scenario.load(ws, progress=advance)  # one transaction, observers set last
-            counts = ws.counts()
-            observers = counts["buildings"] - ws.count(Building, observer_id=None)
-            grids = ws.count(Area, level=AreaLevel.GRID)
-    sizes = sorted({team.size for team in scenario.teams})
-    summary: dict[str, Any] = {
-        "database": str(path.resolve()),
-        "seed": seed,
-        "community": scenario.community.name,
-        "campaign_start": scenario.campaign.start.isoformat(),
-        "areas": counts["areas"],
-        "grids": grids,
-        "buildings": counts["buildings"],
-        "stairwells": counts["stairwells"],
-        "households": counts["households"],
-        "persons": counts["persons"],
-        "observers": observers,
-        "teams": counts["teams"],
-        "team_size": sizes[0] if len(sizes) == 1 else sizes,
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+        ctx = run_demo(f"sqlite:///{_quote(path)}", out=Path(out), seed=seed, progress=progress)
+    summary = {"database": str(path.resolve()), **ctx.summary}
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))
         return
     from rich.console import Console
 
-    _print_summary(Console(), summary)
+    _print_summary(Console(), summary, ctx.rows)
 
 
 def _quote(path: Path) -> str:
