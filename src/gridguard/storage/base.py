@@ -96,6 +96,17 @@ class UnitOfWork(Protocol):
     def jurisdiction_of(self, cls: type[Any], id: str) -> str | None:
         """The community that owns the record, or ``None`` if it does not exist."""
 
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        """Run SQL in the backend's :attr:`Storage.dialect` and stream the rows.
+
+        For work pushed down into the database (rule screening, coverage,
+        reports) so that a city is never loaded into Python. Parameters use
+        the dialect's own placeholders (``?`` for SQLite, ``%s`` for
+        PostgreSQL); literals are always parameters. A backend that runs no
+        SQL (memory) raises :class:`~gridguard.errors.StorageError`, and
+        callers then compute in Python.
+        """
+
 
 @runtime_checkable
 class Storage(Protocol):

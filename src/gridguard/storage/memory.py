@@ -138,6 +138,9 @@ class MemoryUnitOfWork:
             self._write(spec.table, str(row[0]), _Stored(row, juris, 1))
         return len(batch)
 
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        raise StorageError("the memory backend runs no SQL; compute in Python instead")
+
     def get(self, cls: type[T], id: str) -> T | None:
         spec = spec_for(cls)
         stored = self._tables[spec.table].get(str(id))

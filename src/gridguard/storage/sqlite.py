@@ -242,6 +242,11 @@ class SQLiteUnitOfWork:
             self._conn.execute(f"SELECT count(*) FROM {spec.table}{clause}", params).fetchone()[0]
         )
 
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        cur = self._conn.execute(sql, params)
+        while batch := cur.fetchmany(1000):
+            yield from batch
+
     @property
     def connection(self) -> sqlite3.Connection:
         """The raw connection, for SQL that workflows push down into the database."""

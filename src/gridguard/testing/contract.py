@@ -245,6 +245,22 @@ class StorageContract:
             assert stored.door == "101"
             assert uow.version(Household, "h1") == 1
 
+    def test_query_runs_sql_in_the_dialect_or_refuses(self, storage: Storage) -> None:
+        _load_sample(storage, facts=False)
+        marks = {"sqlite": "?", "postgresql": "%s"}
+        with storage.transaction() as uow:
+            if storage.dialect not in marks:
+                with pytest.raises(GridGuardError):
+                    list(uow.query("SELECT 1"))
+                return
+            mark = marks[storage.dialect]
+            rows = list(
+                uow.query(
+                    f"SELECT id FROM households WHERE jurisdiction = {mark} ORDER BY id", ("c1",)
+                )
+            )
+        assert rows == [("h1",), ("h2",)]
+
     def test_nested_transactions_are_refused(self, storage: Storage) -> None:
         with pytest.raises(GridGuardError), storage.transaction(), storage.transaction():
             pass  # pragma: no cover - the inner transaction must not open
