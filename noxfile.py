@@ -26,11 +26,28 @@ def _existing(paths: tuple[str, ...]) -> list[str]:
     return [p for p in paths if (ROOT / p).exists()]
 
 
+def _plugins() -> list[Path]:
+    """Every plugin distribution under plugins/ (a folder with a pyproject.toml)."""
+    return sorted(p.parent for p in (ROOT / "plugins").glob("*/pyproject.toml"))
+
+
+def _plugin_tests() -> list[str]:
+    return [str(p.relative_to(ROOT) / "tests") for p in _plugins() if (p / "tests").is_dir()]
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Run the test suite against an installed (not editable) gridguard."""
-    session.install(".[test]")
-    session.run("pytest", *session.posargs)
+    """The whole suite: gridguard and every plugin, installed (not editable)."""
+    session.install(".[test]", *(str(p.relative_to(ROOT)) for p in _plugins()))
+    session.run("pytest", *(session.posargs or ["tests", *_plugin_tests()]))
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("plugin", [p.name for p in _plugins()])
+def plugin_tests(session: nox.Session, plugin: str) -> None:
+    """One plugin's own tests against the released gridguard API: ``nox -s plugin_tests``."""
+    session.install(".[test]", f"plugins/{plugin}")
+    session.run("pytest", f"plugins/{plugin}/tests", *session.posargs)
 
 
 @nox.session(python=PYTHON)
