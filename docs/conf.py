@@ -57,6 +57,7 @@ nitpick_ignore_regex = [
     (r"py:class", r"(AbstractContextManager|Path|Protocol|Generic|TypeVar|ClassVar|TextIO)"),
     # Type variables and private aliases in signatures.
     (r"py:(class|obj)", r"(.*\.)?(T|F|_T)"),
+    (r"py:class", r"(.*\.)?Progress"),
 ]
 
 

@@ -69,6 +69,10 @@ _LAZY = {
 }
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
 def __getattr__(name: str) -> Any:
     """Import the storage and plugin machinery on first use, so ``import gridguard`` stays quick."""
     try:

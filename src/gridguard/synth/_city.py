@@ -429,7 +429,7 @@ def generate_city(
     called with the number of persons just loaded. The workspace must hold
     no areas yet.
 
-    With ``parallel`` (the default from :data:`PARALLEL_FROM` persons up,
+    With ``parallel`` (the default from ``PARALLEL_FROM`` (100,000) persons up,
     on a machine with more than one CPU) the rows are made in a second
     Python process while this one stores them; the data is the same either
     way.
