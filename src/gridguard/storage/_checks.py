@@ -9,7 +9,7 @@ from typing import Any
 from ..errors import ConflictError, ValidationError, Violation
 from .schema import Reference, Row, TableSpec
 
-__all__ = ["check_versions", "fact_conflicts", "missing_references", "noun"]
+__all__ = ["check_versions", "encoded_filters", "fact_conflicts", "missing_references", "noun"]
 
 ExistingIds = Callable[[type[Any], set[str]], set[str]]
 """Given a class and ids, the subset of ids that exist in the store."""
@@ -88,3 +88,16 @@ def fact_conflicts(
         raise ConflictError(
             f"{len(clashes)} {noun(spec.cls)} fact(s) already stored with other content: {shown}"
         )
+
+
+def encoded_filters(spec: TableSpec, where: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
+    """``where`` as ``(column, stored value)`` pairs; an unknown field is a ValidationError."""
+    filters: list[tuple[str, Any]] = []
+    for name, value in (where or {}).items():
+        if name not in spec.column_names:
+            known = ", ".join(spec.column_names)
+            raise ValidationError.single(
+                f"$.{name}", repr(value), f"not a field of {noun(spec.cls)} (fields: {known})"
+            )
+        filters.append((name, None if value is None else spec.encode_value(name, value)))
+    return filters

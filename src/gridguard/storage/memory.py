@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from ..errors import StorageError, ValidationError
-from ._checks import check_versions, fact_conflicts, missing_references, noun
+from ._checks import check_versions, encoded_filters, fact_conflicts, missing_references
 from .base import SaveResult
 from .schema import SPECS, Row, TableSpec, spec_for
 
@@ -163,15 +163,7 @@ class MemoryUnitOfWork:
         where: Mapping[str, Any] | None,
         jurisdictions: Collection[str] | None,
     ) -> list[_Stored]:
-        tests: list[tuple[int, Any]] = []
-        for name, value in (where or {}).items():
-            if name not in spec.column_names:
-                known = ", ".join(spec.column_names)
-                raise ValidationError.single(
-                    f"$.{name}", repr(value), f"not a field of {noun(spec.cls)} (fields: {known})"
-                )
-            encoded = None if value is None else spec.encode_value(name, value)
-            tests.append((spec.column_names.index(name), encoded))
+        tests = [(spec.column_names.index(n), v) for n, v in encoded_filters(spec, where)]
         allowed = None if jurisdictions is None else set(jurisdictions)
         return [
             s

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from ..errors import StorageError, ValidationError
-from ._checks import check_versions, fact_conflicts, missing_references, noun
+from ._checks import check_versions, encoded_filters, fact_conflicts, missing_references
 from .base import SaveResult
 from .schema import Row, TableSpec, spec_for
 
@@ -194,17 +194,12 @@ class SQLiteUnitOfWork:
     ) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
-        for name, value in (where or {}).items():
-            if name not in spec.column_names:
-                known = ", ".join(spec.column_names)
-                raise ValidationError.single(
-                    f"$.{name}", repr(value), f"not a field of {noun(spec.cls)} (fields: {known})"
-                )
+        for name, value in encoded_filters(spec, where):
             if value is None:
                 clauses.append(f'"{name}" IS NULL')
             else:
                 clauses.append(f'"{name}" = ?')
-                params.append(spec.encode_value(name, value))
+                params.append(value)
         if jurisdictions is not None:
             marks = ", ".join("?" for _ in jurisdictions) or "NULL"
             clauses.append(f"jurisdiction IN ({marks})")
