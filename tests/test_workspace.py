@@ -60,10 +60,10 @@ def test_resolve_url_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_unknown_url_scheme_names_the_known_ones() -> None:
-    with pytest.raises(
-        PluginError, match=r"no storage backend called 'oracle' \(known: memory, sqlite"
-    ):
+    with pytest.raises(PluginError, match=r"no storage backend called 'oracle'") as info:
         gridguard.open("oracle://db")
+    known = str(info.value).split("known: ", 1)[1]
+    assert {"memory", "sqlite"} <= set(known.rstrip(")").split(", "))
 
 
 def test_add_mixed_records_in_any_order(ws: gridguard.Workspace) -> None:
