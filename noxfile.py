@@ -38,7 +38,8 @@ def _plugin_tests() -> list[str]:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """The whole suite: gridguard and every plugin, installed (not editable)."""
-    session.install(".[test]", *(str(p.relative_to(ROOT)) for p in _plugins()))
+    # Each plugin with its own test dependencies (its [test] extra, when it has one).
+    session.install(".[test]", *(f"{p.relative_to(ROOT)}[test]" for p in _plugins()))
     session.run("pytest", *(session.posargs or ["tests", *_plugin_tests()]))
 
 
@@ -46,7 +47,7 @@ def tests(session: nox.Session) -> None:
 @nox.parametrize("plugin", [p.name for p in _plugins()])
 def plugin_tests(session: nox.Session, plugin: str) -> None:
     """One plugin's own tests against the released gridguard API: ``nox -s plugin_tests``."""
-    session.install(".[test]", f"plugins/{plugin}")
+    session.install(".[test]", f"plugins/{plugin}[test]")
     session.run("pytest", f"plugins/{plugin}/tests", *session.posargs)
 
 

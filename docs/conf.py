@@ -45,7 +45,7 @@ autodoc_default_options = {"undoc-members": True, "show-inheritance": True}
 # resolved, so nitpicky mode ignores them; references into gridguard must resolve.
 nitpicky = True
 _EXTERNAL = (
-    r"(typing|collections|contextlib|datetime|dt|enum|uuid|zoneinfo|pathlib|os|io|json"
+    r"(typing|collections|contextlib|datetime|dt|enum|uuid|zoneinfo|pathlib|os|io|json|random|string"
     r"|types|abc|sqlite3|threading|importlib|attr|attrs|cattrs|pluggy|pytest|_pytest"
     r"|click|rich|phonenumbers|stdnum)(\..*)?"
 )

@@ -495,3 +495,173 @@ MODEL_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
 def models() -> st.SearchStrategy[Any]:
     """Any model object."""
     return st.one_of(*MODEL_STRATEGIES.values())
+
+
+# --- notifications: the outbox and its attempt log -------------------------
+
+from gridguard.notify import DeliveryAttempt, DeliveryOutcome, Message, OutboxMessage  # noqa: E402
+
+_JSON_SCALARS = (
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(_chars, max_size=10)
+)
+json_values = st.recursive(
+    _JSON_SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+"""JSON values that survive a round trip unchanged (no floats, no tuples)."""
+
+
+def _non_blank(max_size: int = 20) -> st.SearchStrategy[str]:
+    return st.builds(str.__add__, _visible, st.text(_chars, max_size=max_size))
+
+
+def messages(area_id: st.SearchStrategy[str | None] | None = None) -> st.SearchStrategy[Message]:
+    """Rendered messages; ``area_id`` defaults to any id or none."""
+    return st.builds(
+        Message,
+        id=st.uuids(),
+        recipient=_non_blank(),
+        subject=free_text(),
+        body=free_text(60),
+        data=st.dictionaries(st.text(max_size=5), json_values, max_size=3),
+        channel=_non_blank(10),
+        area_id=area_id if area_id is not None else optional(identifiers()),
+        topic=_non_blank(10),
+        at=aware_datetimes(),
+        not_before=optional(aware_datetimes()),
+    )
+
+
+def outbox_messages() -> st.SearchStrategy[OutboxMessage]:
+    return st.builds(
+        OutboxMessage,
+        area_id=identifiers(),
+        channel=_non_blank(10),
+        recipient=_non_blank(),
+        topic=_non_blank(10),
+        subject=free_text(),
+        body=free_text(60),
+        data=st.dictionaries(st.text(max_size=5), json_values, max_size=3),
+        not_before=optional(aware_datetimes()),
+        **_fact_fields(),
+    )
+
+
+def delivery_attempts() -> st.SearchStrategy[DeliveryAttempt]:
+    return st.builds(
+        DeliveryAttempt,
+        message_id=st.uuids(),
+        attempt=st.integers(1, 50),
+        outcome=st.sampled_from(DeliveryOutcome),
+        due_at=optional(aware_datetimes()),
+        error=free_text(),
+        **_fact_fields(),
+    )
+
+
+MODEL_STRATEGIES[OutboxMessage] = outbox_messages()
+MODEL_STRATEGIES[DeliveryAttempt] = delivery_attempts()
+
+
+# --- screening rules: assessments, quarantine orders, tasks, runs -------------
+
+from gridguard.rules.records import (  # noqa: E402
+    Assessment,
+    FiredRule,
+    OrderStatus,
+    QuarantineKind,
+    QuarantineOrder,
+    RiskLevel,
+    ScreeningRun,
+    Task,
+    TaskKind,
+    TaskStatus,
+)
+
+
+def fired_rules() -> st.SearchStrategy[FiredRule]:
+    return st.builds(
+        FiredRule,
+        rule_id=identifiers(),
+        line=identifiers(),
+        priority=st.integers(-1000, 1000),
+        why=free_text(60),
+    )
+
+
+def assessments() -> st.SearchStrategy[Assessment]:
+    return st.builds(
+        Assessment,
+        person_id=identifiers(),
+        household_id=identifiers(),
+        campaign_id=identifiers(),
+        rule_set_id=identifiers(),
+        rule_set_version=_non_blank(10),
+        day=past_dates(),
+        screening_id=optional(st.uuids()),
+        risk=st.sampled_from(RiskLevel),
+        fired=st.lists(fired_rules(), max_size=3).map(tuple),
+        referrals=st.lists(identifiers(), max_size=2).map(tuple),
+        notify=st.lists(identifiers(), max_size=3).map(tuple),
+        follow_up_hours=optional(st.integers(1, 336)),
+        **_fact_fields(),
+    )
+
+
+@st.composite
+def quarantine_orders(draw: st.DrawFn) -> QuarantineOrder:
+    start = draw(past_dates())
+    return QuarantineOrder(
+        id=draw(identifiers()),
+        household_id=draw(identifiers()),
+        person_id=draw(optional(identifiers())),
+        kind=draw(st.sampled_from(QuarantineKind)),
+        start=start,
+        end=start + dt.timedelta(days=draw(st.integers(1, 60))),
+        reason=draw(free_text(60)),
+        rule_id=draw(identifiers()),
+        rule_set_id=draw(identifiers()),
+        rule_set_version=draw(_non_blank(10)),
+        campaign_id=draw(optional(identifiers())),
+        status=draw(st.sampled_from(OrderStatus)),
+    )
+
+
+def tasks() -> st.SearchStrategy[Task]:
+    return st.builds(
+        Task,
+        id=identifiers(),
+        household_id=identifiers(),
+        person_id=optional(identifiers()),
+        kind=st.sampled_from(TaskKind),
+        due=aware_datetimes(),
+        note=free_text(),
+        rule_id=identifiers(),
+        rule_set_id=identifiers(),
+        rule_set_version=_non_blank(10),
+        status=st.sampled_from(TaskStatus),
+    )
+
+
+def screening_runs() -> st.SearchStrategy[ScreeningRun]:
+    return st.builds(
+        ScreeningRun,
+        campaign_id=identifiers(),
+        rule_set_id=identifiers(),
+        rule_set_version=_non_blank(10),
+        rule_set_digest=st.text("0123456789abcdef", min_size=64, max_size=64),
+        day=past_dates(),
+        mode=st.sampled_from(["full", "changed"]),
+        flagged=st.integers(0, 5_000_000),
+        watermark=optional(aware_datetimes()),
+        **_fact_fields(),
+    )
+
+
+MODEL_STRATEGIES[Assessment] = assessments()
+MODEL_STRATEGIES[QuarantineOrder] = quarantine_orders()
+MODEL_STRATEGIES[Task] = tasks()
+MODEL_STRATEGIES[ScreeningRun] = screening_runs()

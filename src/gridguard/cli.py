@@ -39,7 +39,15 @@ def _fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "notify": "gridguard.cli_notify:notify",
+    "rules": "gridguard.cli_rules:rules",
+    "screen": "gridguard.cli_rules:screen",
+    "coverage": "gridguard.cli_sweep:coverage",
+    "plan": "gridguard.cli_sweep:plan",
+    "show": "gridguard.cli_sweep:show",
+    "visit": "gridguard.cli_sweep:visit",
+}
 """Commands defined in other modules, by name: ``"module:attribute"`` of a click command.
 
 They are imported when used (or listed by ``--help``), so each such module
@@ -172,9 +180,39 @@ def _database_kind(path: Path) -> str:
     return "other" if tables else "empty"
 
 
-def _demo_database(db: str | None, out: str) -> Path:
-    """The demo's SQLite file, cleared for a fresh start; refuses files gridguard did not make."""
+def _masked(url: str) -> str:
+    """``url`` with its password, if any, shown as ``***``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+def _empty_store(url: str) -> str:
+    """A store of another backend (``postgresql://...``) for the demo: it must hold nothing yet."""
+    from .workspace import open_workspace
+
+    with open_workspace(url) as ws:
+        held = sum(ws.counts().values())
+    if held:
+        raise ConfigError(
+            f"{_masked(url)} already holds {held:,} gridguard records; the demo needs an empty "
+            "store (for PostgreSQL, name a new schema: ?schema=huayuan_demo)"
+        )
+    return url
+
+
+def _demo_database(db: str | None, out: str) -> Path | str:
+    """The demo's SQLite file, cleared for a fresh start; refuses files gridguard did not make.
+
+    A URL of another backend is returned as it is, once it is known to be empty.
+    """
     if db is not None and "://" in db:
+        if not db.startswith("sqlite:"):
+            return _empty_store(db)
         if not db.startswith("sqlite:///"):
             raise ConfigError(f"the demo writes a SQLite file: give a path, not {db!r}")
         from .storage.sqlite import sqlite_path
@@ -265,7 +303,11 @@ def _print_summary(
 
 
 @main.command()
-@click.option("--db", help=f"SQLite file to write (default: <out>/{DEMO_FILE}).")
+@click.option(
+    "--db",
+    help=f"SQLite file to write (default: <out>/{DEMO_FILE}), or the URL of an empty store "
+    "(postgresql://...).",
+)
 @click.option("--out", default=DEMO_OUT, show_default=True, help="Folder for the demo's files.")
 @click.option("--seed", default=2020, show_default=True, type=int, help="Seed of the generator.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
@@ -275,13 +317,15 @@ def demo(db: str | None, out: str, seed: int, as_json: bool) -> None:
     430 stairwells, 4,000+ households, 20 sweep teams of three, one observer
     per building. An existing demo database is started afresh.
     """
-    path = _demo_database(db, out)
+    target = _demo_database(db, out)
+    url = target if isinstance(target, str) else f"sqlite:///{_quote(target)}"
     from .demo import run_demo
 
     show = not as_json and sys.stderr.isatty()
     with _progress(show) as progress:
-        ctx = run_demo(f"sqlite:///{_quote(path)}", out=Path(out), seed=seed, progress=progress)
-    summary = {"database": str(path.resolve()), **ctx.summary}
+        ctx = run_demo(url, out=Path(out), seed=seed, progress=progress)
+    where = _masked(target) if isinstance(target, str) else str(target.resolve())
+    summary = {"database": where, **ctx.summary}
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))
         return

@@ -23,7 +23,12 @@ if TYPE_CHECKING:
 
 __all__ = ["DEMO_STEPS", "DemoContext", "build_huayuan", "run_demo"]
 
-DEMO_STEPS: tuple[str, ...] = ("gridguard.demo:build_huayuan",)
+DEMO_STEPS: tuple[str, ...] = (
+    "gridguard.demo:build_huayuan",
+    "gridguard.sweep.demo:run_sweep",
+    "gridguard.rules.demo:screen",
+    "gridguard.notify.demo:dispatch",  # last: delivers what the steps before it enqueued
+)
 """The demo's steps in the order they run."""
 
 

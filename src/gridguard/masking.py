@@ -9,20 +9,28 @@ from __future__ import annotations
 __all__ = ["mask_id_number", "mask_name", "mask_phone", "mask_text"]
 
 
-def mask_name(name: str) -> str:
-    """``张三丰`` -> ``张**``, ``Li Wei`` -> ``L*****``: the first character stays."""
+def mask_name(name: str, *, keep_length: bool = True) -> str:
+    """``张三丰`` -> ``张**``, ``Li Wei`` -> ``L*****``: the first character stays.
+
+    ``keep_length=False`` hides the length too (``张三丰`` -> ``张*``), as
+    messages to people do: a surname and one star.
+    """
     name = name.strip()
     if not name:
         return name
-    return name[0] + "*" * (len(name) - 1)
+    return name[0] + "*" * ((len(name) - 1) if keep_length else min(len(name) - 1, 1))
 
 
-def mask_phone(phone: str) -> str:
-    """``+8613800138000`` -> ``+86138****8000``: first three and last four digits of the number."""
+def mask_phone(phone: str, *, national: bool = False) -> str:
+    """``+8613800138000`` -> ``+86138****8000``: first three and last four digits of the number.
+
+    ``national=True`` drops the ``+86`` of a Chinese number (``138****8000``),
+    the way people write it in a message.
+    """
     phone = phone.strip()
     prefix = ""
     if phone.startswith("+86"):
-        prefix, phone = "+86", phone[3:]
+        prefix, phone = ("" if national else "+86"), phone[3:]
     if len(phone) <= 7:
         return prefix + "*" * len(phone)
     return prefix + phone[:3] + "*" * (len(phone) - 7) + phone[-4:]

@@ -57,6 +57,7 @@ DEFAULT_PLUGINS = (
     "gridguard.builtins.lines",
     "gridguard.builtins.identity",
     "gridguard.builtins.formats",
+    "gridguard.builtins.notifiers",
 )
 """Builtin plugin modules, registered through the same hooks as any plugin."""
 

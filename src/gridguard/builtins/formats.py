@@ -2,7 +2,8 @@
 
 * reporter ``json``: a report as indented UTF-8 JSON;
 * importer ``jsonl``: one JSON object per line;
-* importer ``csv``: a CSV file with a header row (UTF-8, with or without BOM);
+* importer ``csv``: a CSV file with a header row (UTF-8 with or without BOM, UTF-16 with
+  BOM, GBK/GB18030: detected, see :func:`detect_encoding`, or given);
 * notifier ``console``: prints each message to standard error.
 """
 
@@ -54,13 +55,63 @@ class JsonLinesImporter:
                 yield number, row
 
 
+_DETECT_CHUNK = 1 << 20
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    """Whether the whole file decodes strictly as ``encoding`` (read in 1 MiB chunks)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(_DETECT_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_encoding(path: Path) -> tuple[str, bool]:
+    """The text encoding of a CSV file, and whether the whole file decodes with it.
+
+    A byte-order mark decides (UTF-8 or UTF-16). Otherwise the file is tried
+    whole, strictly, as UTF-8 and then as GB18030 (a superset of GBK and
+    GB2312, what Chinese Excel saves as "CSV"); the first that decodes every
+    byte wins. When neither does, the answer is UTF-8 and ``False``: the
+    rows with undecodable bytes can then be reported one by one. Latin-1 and
+    other single-byte files often decode as GB18030 too, and are not told
+    apart: give their encoding explicitly.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig", _decodes(path, "utf-8-sig")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16", _decodes(path, "utf-16")
+    for encoding in ("utf-8-sig", "gb18030"):
+        if _decodes(path, encoding):
+            return encoding, True
+    return "utf-8-sig", False
+
+
 class CsvImporter:
-    """Reads a UTF-8 CSV file with a header row; row numbers count the header as row 1."""
+    """Reads a CSV file with a header row; row numbers count the header as row 1.
+
+    ``encoding`` (``utf-8``, ``gbk``, ``gb18030``...) is detected when not
+    given (:func:`detect_encoding`); bytes that do not decode come through as
+    lone surrogates (``surrogateescape``), so a reader can report their rows.
+    """
 
     suffixes: tuple[str, ...] = (".csv",)
 
+    def __init__(self, encoding: str | None = None) -> None:
+        self.encoding = encoding
+
     def read(self, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
+        encoding = self.encoding or detect_encoding(path)[0]
+        with open(path, encoding=encoding, errors="surrogateescape", newline="") as handle:
             reader = csv.DictReader(handle)
             for number, row in enumerate(reader, start=2):
                 yield number, {k: v for k, v in row.items() if k is not None}

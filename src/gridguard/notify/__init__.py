@@ -1,5 +1,84 @@
-"""Notification channels: the message type and the notifier protocol plugins implement."""
+"""Notifications: messages, the outbox they wait in, and the channels that deliver them.
 
-from .base import Message, Notifier
+A workflow calls :func:`~gridguard.notify.outbox.enqueue` inside the
+transaction that records the cause (or routes an
+:class:`~gridguard.notify.routing.Event` through a
+:class:`~gridguard.notify.routing.Router`); the
+:class:`~gridguard.notify.dispatcher.Dispatcher` delivers later through
+notifier plugins, with retries, backoff, an idempotency key per message and
+a dead-letter state. :class:`~gridguard.notify.service.Notifications` ties
+them together for one campaign. All of these can be imported from
+``gridguard.notify``.
 
-__all__ = ["Message", "Notifier"]
+The message and record types load eagerly (the storage schema needs them);
+the rest loads on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .base import DeliveryError, Message, Notifier, PermanentFailure, RetryableFailure
+from .records import DeliveryAttempt, DeliveryOutcome, OutboxMessage
+
+if TYPE_CHECKING:
+    from .dispatcher import Dispatcher, DispatchReport, RetryPolicy
+    from .outbox import MessageState, enqueue
+    from .routing import Event, Router
+    from .service import Notifications
+    from .settings import Contact, NotifyRole, NotifySettings, Route
+
+_LAZY = {
+    "enqueue": "outbox",
+    "MessageState": "outbox",
+    "Dispatcher": "dispatcher",
+    "DispatchReport": "dispatcher",
+    "RetryPolicy": "dispatcher",
+    "Event": "routing",
+    "Router": "routing",
+    "Notifications": "service",
+    "Contact": "settings",
+    "NotifyRole": "settings",
+    "NotifySettings": "settings",
+    "Route": "settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'gridguard.notify' has no attribute {name!r}") from None
+    import importlib
+
+    value = getattr(importlib.import_module(f"gridguard.notify.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+__all__ = [
+    "Contact",
+    "DeliveryAttempt",
+    "DeliveryError",
+    "DeliveryOutcome",
+    "DispatchReport",
+    "Dispatcher",
+    "Event",
+    "Message",
+    "MessageState",
+    "Notifications",
+    "Notifier",
+    "NotifyRole",
+    "NotifySettings",
+    "OutboxMessage",
+    "PermanentFailure",
+    "RetryPolicy",
+    "RetryableFailure",
+    "Route",
+    "Router",
+    "enqueue",
+]

@@ -1,18 +1,38 @@
 """What a notifier plugin implements: send one message, once.
 
 Delivery, retries and idempotency live in gridguard; a notifier only has to
-deliver a single :class:`Message` or raise.
+deliver a single :class:`Message` or raise. The dispatcher tells a retryable
+failure (a timeout, a busy server) from a permanent one (a refused address)
+by the exception: :class:`PermanentFailure` is never retried, anything else
+is.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-__all__ = ["Message", "Notifier"]
+from ..errors import GridGuardError
+
+__all__ = ["DeliveryError", "Message", "Notifier", "PermanentFailure", "RetryableFailure"]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    if value.utcoffset() is None:
+        raise ValueError("Message times must be timezone-aware")
+    return value.astimezone(dt.UTC)
+
+
+def _optional_utc(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else _utc(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -20,7 +40,11 @@ class Message:
     """A rendered message for one recipient on one channel.
 
     ``id`` doubles as the idempotency key: a receiver that sees the same id
-    twice must act once.
+    twice must act once. ``channel`` names a configured channel (``console``,
+    ``file``, ``wecom-huayuan``...); ``area_id`` is the place the message
+    concerns, whose community owns the stored copy in the outbox.
+    ``not_before`` holds a message back (quiet hours); ``topic`` says what
+    it is about (``fever``, ``anomaly``, ``digest``...).
     """
 
     id: uuid.UUID = attrs.field(factory=uuid.uuid4)
@@ -28,6 +52,31 @@ class Message:
     subject: str
     body: str
     data: Mapping[str, Any] = attrs.field(factory=dict)
+    channel: str = "console"
+    area_id: str | None = None
+    topic: str = "notice"
+    at: dt.datetime = attrs.field(factory=_now, converter=_utc)
+    not_before: dt.datetime | None = attrs.field(default=None, converter=_optional_utc)
+
+
+class DeliveryError(GridGuardError):
+    """A notifier could not deliver a message."""
+
+
+class RetryableFailure(DeliveryError):
+    """Delivery failed for now (timeout, HTTP 429 or 5xx): try again later.
+
+    ``retry_after`` (seconds) is the receiver's own hint (an HTTP
+    ``Retry-After``); the dispatcher waits at least that long.
+    """
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentFailure(DeliveryError):
+    """Delivery can never succeed as asked (HTTP 4xx, a refused address): do not retry."""
 
 
 @runtime_checkable
@@ -35,4 +84,9 @@ class Notifier(Protocol):
     """A channel that delivers messages (console, file, e-mail, a chat robot...)."""
 
     def send(self, message: Message) -> None:
-        """Deliver ``message`` or raise; returning means delivered."""
+        """Deliver ``message`` or raise; returning means delivered.
+
+        Raise :class:`PermanentFailure` when trying again cannot help; any
+        other exception is retried with backoff. Send ``message.id`` along
+        as the idempotency key where the channel has a place for it.
+        """

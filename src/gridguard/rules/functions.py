@@ -25,7 +25,8 @@ class RuleFunction:
     ``python`` computes the value in Python; ``sql`` maps a dialect
     (``sqlite``, ``postgresql``) to an SQL template whose ``{0}``, ``{1}``...
     are replaced by the compiled arguments. Both must agree, missing values
-    (``None``/``NULL``) included.
+    (``None``/``NULL``) included: the Python function receives ``None`` for
+    a missing argument and returns ``None`` for an unknown result.
     """
 
     name: str = attrs.field(validator=_name)
@@ -33,3 +34,6 @@ class RuleFunction:
     sql: Mapping[str, str] = attrs.field(factory=dict)
     arity: int = 1
     doc: str = ""
+    returns: str = "any"
+    """The result's type for load-time checks (``bool``, ``number``, ``text``,
+    ``date``); ``any`` (the default) is accepted wherever a value may stand."""

@@ -35,7 +35,17 @@ from ..model import (
     Visit,
 )
 from ..model.identity import ResidentId
+from ..notify.records import DeliveryAttempt, OutboxMessage
+from ..rules.records import Assessment, QuarantineOrder, ScreeningRun, Task
 from ..serialization import converter, from_dict
+from ..targeting.records import (
+    ListEntry,
+    Match,
+    OutsideList,
+    ReviewDecision,
+    ReviewItem,
+    Target,
+)
 
 __all__ = [
     "SPECS",
@@ -304,6 +314,48 @@ def _build() -> dict[type[Any], TableSpec]:
         ),
         TableSpec(HealthReport, "health_reports", True, Reference("person_id", Person)),
         TableSpec(ServiceRequest, "service_requests", True, Reference("household_id", Household)),
+        TableSpec(Assessment, "assessments", True, Reference("person_id", Person)),
+        TableSpec(
+            QuarantineOrder,
+            "quarantine_orders",
+            False,
+            Reference("household_id", Household),
+            (Reference("person_id", Person),),
+        ),
+        TableSpec(
+            Task,
+            "tasks",
+            False,
+            Reference("household_id", Household),
+            (Reference("person_id", Person),),
+        ),
+        TableSpec(ScreeningRun, "screening_runs", True, Reference("campaign_id", Campaign)),
+        TableSpec(OutboxMessage, "outbox", True, Reference("area_id", Area)),
+        TableSpec(DeliveryAttempt, "outbox_attempts", True, Reference("message_id", OutboxMessage)),
+        TableSpec(OutsideList, "outside_lists", False, Reference("area_id", Area)),
+        TableSpec(ListEntry, "list_entries", True, Reference("list_id", OutsideList)),
+        TableSpec(
+            Match,
+            "matches",
+            True,
+            Reference("person_id", Person),
+            (Reference("entry_id", ListEntry),),
+        ),
+        TableSpec(ReviewItem, "review_items", True, Reference("entry_id", ListEntry)),
+        TableSpec(
+            ReviewDecision,
+            "review_decisions",
+            True,
+            Reference("entry_id", ListEntry),
+            (Reference("person_id", Person),),
+        ),
+        TableSpec(
+            Target,
+            "targets",
+            False,
+            Reference("household_id", Household),
+            (Reference("grid_id", Area),),
+        ),
     ]
     return {s.cls: s for s in specs}
 

@@ -14,9 +14,24 @@ returns a fresh, empty store::
             store.close()
 
 Importing this module needs pytest; the core of gridguard never imports it.
+
+``NotifierContract`` is the notifier contract suite, run the same way
+against a real receiver; ``HttpReceiver`` is a loopback HTTP server that
+records deliveries and de-duplicates them by idempotency key.
 """
 
 from .contract import StorageContract
+from .notifier_contract import NotifierContract
+from .receiver import HttpReceiver, Received
 from .sample import SAMPLE_START, resident_id_for, sample_facts, sample_records
 
-__all__ = ["SAMPLE_START", "StorageContract", "resident_id_for", "sample_facts", "sample_records"]
+__all__ = [
+    "SAMPLE_START",
+    "HttpReceiver",
+    "NotifierContract",
+    "Received",
+    "StorageContract",
+    "resident_id_for",
+    "sample_facts",
+    "sample_records",
+]

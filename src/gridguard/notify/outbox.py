@@ -1,0 +1,460 @@
+"""The transactional outbox: messages are stored in the same transaction as their cause.
+
+A workflow that records a fact (a fever report) and decides to tell someone
+(the community doctor) calls :func:`enqueue` with the unit of work it is
+already writing in. Either both the fact and the message are committed, or
+neither is; the dispatcher (:mod:`gridguard.notify.dispatcher`) delivers
+later, from the stored copy.
+
+The outbox is append-only. A message is an insert-once fact
+(:class:`~gridguard.notify.records.OutboxMessage`); its delivery state is
+derived from its attempt log, insert-once facts too
+(:class:`~gridguard.notify.records.DeliveryAttempt`):
+
+* no entry: pending, due at ``not_before`` (or at once);
+* the latest entry a claim: in flight until its lease (``due_at``) runs out,
+  then pending again (the dispatcher that claimed it died);
+* the latest entry a failure: pending, due at its retry time;
+* any entry ``sent`` or ``dead``: settled, for good.
+
+Enqueuing a message whose id is already stored does nothing, whatever its
+state, so a retried workflow can never send a delivered message again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..errors import ValidationError, Violation
+from ..model._validate import _CONTROL, _IDENT
+from ..serialization import converter
+from ..storage.schema import decode_timestamp, encode_timestamp
+from .base import Message
+from .records import DeliveryAttempt, DeliveryOutcome, OutboxMessage
+
+if TYPE_CHECKING:
+    from ..storage.base import UnitOfWork
+
+__all__ = [
+    "Due",
+    "MessageState",
+    "due_messages",
+    "enqueue",
+    "history",
+    "next_due",
+    "outbox_status",
+    "state_of",
+    "to_message",
+    "to_outbox",
+    "totals",
+]
+
+
+class MessageState(enum.StrEnum):
+    """Where a message is in its delivery, as its attempt log says."""
+
+    PENDING = "pending"
+    """Not tried yet, or failed and waiting for its retry."""
+    IN_FLIGHT = "in_flight"
+    """Claimed by a dispatcher whose lease has not run out."""
+    SENT = "sent"
+    DEAD = "dead"
+
+
+@attrs.frozen
+class Due:
+    """A message that is due for delivery, with how many attempts it has had."""
+
+    message: OutboxMessage
+    attempts: int
+    last_error: str = ""
+
+
+def to_outbox(message: Message, area_id: str | None = None) -> OutboxMessage:
+    """The stored form of ``message``; ``area_id`` is used when the message names none.
+
+    Raises :class:`ValidationError` (paths relative to the message) when the
+    message has no place, or a field is not storable.
+    """
+    area = message.area_id or area_id
+    if area is None:
+        raise ValidationError.single(
+            "$.area_id",
+            "None",
+            "a message needs the place it concerns: its community owns the outbox row",
+        )
+    return OutboxMessage(
+        id=message.id,
+        at=message.at,
+        area_id=area,
+        channel=message.channel,
+        recipient=message.recipient,
+        topic=message.topic,
+        subject=message.subject,
+        body=message.body,
+        data=message.data,
+        not_before=message.not_before,
+    )
+
+
+def to_message(stored: OutboxMessage) -> Message:
+    """The :class:`~gridguard.notify.Message` a notifier receives for a stored outbox row."""
+    return Message(
+        id=stored.id,
+        recipient=stored.recipient,
+        subject=stored.subject,
+        body=stored.body,
+        data=stored.data,
+        channel=stored.channel,
+        area_id=stored.area_id,
+        topic=stored.topic,
+        at=stored.at,
+        not_before=stored.not_before,
+    )
+
+
+def _row(message: Message, area_id: str | None, now: dt.datetime) -> tuple[Any, ...]:
+    """The stored row of ``message`` (columns of :class:`OutboxMessage`), checked as it is built.
+
+    Building rows directly, rather than through the record class, keeps the
+    outbox's share of its cause's transaction small. Raises
+    :class:`ValidationError` with paths relative to the message.
+    """
+    area = message.area_id or area_id
+    problems: list[Violation] = []
+    if area is None:
+        problems.append(
+            Violation(
+                "$.area_id",
+                "None",
+                "a message needs the place it concerns: its community owns the outbox row",
+            )
+        )
+    elif not isinstance(area, str) or not _IDENT.match(area):
+        problems.append(Violation("$.area_id", repr(area), "not an id"))
+    channel, recipient, topic = message.channel, message.recipient, message.topic
+    for name, value in (("channel", channel), ("recipient", recipient), ("topic", topic)):
+        if not isinstance(value, str) or not value.strip() or _CONTROL.search(value):
+            problems.append(Violation(f"$.{name}", repr(value), "must be text, not empty"))
+    subject, body = message.subject, message.body
+    if not isinstance(subject, str):
+        problems.append(Violation("$.subject", repr(subject), "must be text"))
+    if not isinstance(body, str):
+        problems.append(Violation("$.body", repr(body), "must be text"))
+    if message.at > now + _FUTURE_SLACK:
+        problems.append(Violation("$.at", message.at.isoformat(), "must not be in the future"))
+    data = "{}"
+    if message.data:
+        try:
+            data = json.dumps(
+                converter.unstructure(dict(message.data)), ensure_ascii=False, sort_keys=True
+            )
+        except (TypeError, ValueError) as exc:
+            problems.append(Violation("$.data", "(not JSON)", f"must be JSON data: {exc}"))
+    if problems:
+        raise ValidationError(problems)
+    return (
+        str(message.id),
+        encode_timestamp(message.at),
+        None,
+        area,
+        channel,
+        recipient,
+        topic,
+        subject,
+        body,
+        data,
+        None if message.not_before is None else encode_timestamp(message.not_before),
+    )
+
+
+def enqueue(uow: UnitOfWork, messages: Iterable[Message], *, area_id: str | None = None) -> int:
+    """Store ``messages`` in the outbox inside the caller's transaction ``uow``.
+
+    Idempotent by :attr:`Message.id <gridguard.notify.Message.id>`: an id
+    that is already stored (pending, sent or dead, with the same content or
+    not) is left as it is, and the
+    same id twice in ``messages`` is stored once (the first wins). Returns
+    how many messages were newly stored. ``area_id`` is the place for
+    messages that name none. A bad message raises :class:`ValidationError`
+    with its position ``$[i]``, and nothing is stored.
+    """
+    rows: list[tuple[Any, ...]] = []
+    positions: list[int] = []
+    seen: set[uuid.UUID] = set()
+    violations: list[Violation] = []
+    now = dt.datetime.now(dt.UTC)
+    for n, message in enumerate(messages):
+        if message.id in seen:
+            continue
+        seen.add(message.id)
+        try:
+            row = _row(message, area_id, now)
+        except ValidationError as exc:
+            violations.extend(exc.prefixed(f"$[{n}]").violations)
+            continue
+        # Insert-if-absent with the protocol's own operations: an id that is
+        # stored keeps its row (and so its delivery log), whatever the new content.
+        if uow.jurisdiction_of(OutboxMessage, row[0]) is None:
+            rows.append(row)
+            positions.append(n)
+    if violations:
+        raise ValidationError(violations)
+    if not rows:
+        return 0
+    try:
+        return uow.load_rows(OutboxMessage, rows)
+    except ValidationError as exc:
+        raise _remap(exc, positions) from None
+
+
+def _remap(exc: ValidationError, positions: Sequence[int]) -> ValidationError:
+    out = []
+    for v in exc.violations:
+        path = v.path
+        if path.startswith("$[") and "]" in path:
+            end = path.index("]")
+            index = int(path[2:end])
+            if index < len(positions):
+                path = f"$[{positions[index]}]{path[end + 1 :]}"
+        out.append(Violation(path, v.value, v.rule))
+    return ValidationError(out)
+
+
+# -- state -----------------------------------------------------------------------------------
+
+
+def _order(entry: DeliveryAttempt) -> tuple[int, int]:
+    """Log order: by attempt, a claim before its result."""
+    return entry.attempt, 0 if entry.outcome is DeliveryOutcome.CLAIMED else 1
+
+
+def state_of(attempts: Iterable[DeliveryAttempt], now: dt.datetime) -> MessageState:
+    """The state an attempt log puts a message in at ``now`` (see the module docs)."""
+    log = sorted(attempts, key=_order)
+    outcomes = {a.outcome for a in log}
+    if DeliveryOutcome.SENT in outcomes:
+        return MessageState.SENT
+    if DeliveryOutcome.DEAD in outcomes:
+        return MessageState.DEAD
+    if log and log[-1].outcome is DeliveryOutcome.CLAIMED:
+        due = log[-1].due_at
+        if due is not None and due > now:
+            return MessageState.IN_FLIGHT
+    return MessageState.PENDING
+
+
+def _due_at(message: OutboxMessage, log: Sequence[DeliveryAttempt]) -> dt.datetime:
+    if log and log[-1].due_at is not None:
+        return log[-1].due_at
+    return message.not_before or message.at
+
+
+_FUTURE_SLACK = dt.timedelta(minutes=5)
+"""The clock skew a fact's time may have (as :class:`~gridguard.model.Fact` allows)."""
+
+_SQL_DIALECTS = ("sqlite", "postgresql")
+"""Dialects the outbox queries are written for; any other store is read in Python."""
+
+
+class _Sql:
+    """The outbox queries in one SQL dialect (``?`` placeholders turned into ``%s`` for PG)."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+
+    def text(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
+
+    def ts(self, value: dt.datetime) -> Any:
+        return encode_timestamp(value) if self.dialect == "sqlite" else value
+
+
+_LATEST = """
+    SELECT a.id FROM outbox_attempts a WHERE a.message_id = m.id
+    ORDER BY a.attempt DESC, CASE a.outcome WHEN 'claimed' THEN 0 ELSE 1 END DESC
+    LIMIT 1
+"""
+_SETTLED = """
+    EXISTS (SELECT 1 FROM outbox_attempts f
+            WHERE f.message_id = m.id AND f.outcome IN ('sent', 'dead'))
+"""
+_COLUMNS = (
+    "m.id, m.at, m.recorded_by, m.area_id, m.channel, m.recipient, m.topic, m.subject, "
+    "m.body, m.data, m.not_before"
+)
+
+
+def _ts(value: Any) -> dt.datetime | None:
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return decode_timestamp(str(value))
+
+
+def _row_message(row: Sequence[Any]) -> OutboxMessage:
+    data = row[9]
+    return OutboxMessage(
+        id=uuid.UUID(str(row[0])),
+        at=_ts(row[1]),
+        recorded_by=row[2],
+        area_id=row[3],
+        channel=row[4],
+        recipient=row[5],
+        topic=row[6],
+        subject=row[7],
+        body=row[8],
+        data=json.loads(data) if isinstance(data, str) else data,
+        not_before=_ts(row[10]),
+    )
+
+
+def _channel_filter(channels: Collection[str] | None) -> tuple[str, list[Any]]:
+    if channels is None:
+        return "", []
+    marks = ", ".join("?" for _ in channels) or "NULL"
+    return f" AND m.channel IN ({marks})", list(channels)
+
+
+def _logs(uow: UnitOfWork) -> dict[uuid.UUID, list[DeliveryAttempt]]:
+    logs: dict[uuid.UUID, list[DeliveryAttempt]] = defaultdict(list)
+    for entry in uow.find(DeliveryAttempt):
+        logs[entry.message_id].append(entry)
+    for log in logs.values():
+        log.sort(key=_order)
+    return logs
+
+
+def due_messages(
+    uow: UnitOfWork,
+    now: dt.datetime,
+    *,
+    dialect: str,
+    limit: int,
+    channels: Collection[str] | None = None,
+) -> list[Due]:
+    """Up to ``limit`` messages due at ``now``, the longest-waiting first.
+
+    ``channels`` limits them to those channels (a dispatcher only claims what
+    it can deliver). ``dialect`` is the store's (``ws.storage.dialect``):
+    SQLite and PostgreSQL run one SQL query, any other store is read in Python.
+    """
+    if dialect not in _SQL_DIALECTS:
+        return _due_in_python(uow, now, limit, channels)
+    sql = _Sql(dialect)
+    where, params = _channel_filter(channels)
+    query = f"""
+        SELECT {_COLUMNS}, COALESCE(l.attempt, 0), COALESCE(l.error, '')
+        FROM outbox m
+        LEFT JOIN outbox_attempts l ON l.id = ({_LATEST})
+        WHERE NOT {_SETTLED}
+          AND COALESCE(l.due_at, m.not_before, m.at) <= ?{where}
+        ORDER BY COALESCE(l.due_at, m.not_before, m.at), m.id
+        LIMIT ?
+    """
+    rows = uow.query(sql.text(query), [sql.ts(now), *params, limit])
+    return [Due(_row_message(r), int(r[11]), str(r[12])) for r in rows]
+
+
+def _due_in_python(
+    uow: UnitOfWork, now: dt.datetime, limit: int, channels: Collection[str] | None
+) -> list[Due]:
+    logs = _logs(uow)
+    found: list[tuple[dt.datetime, str, Due]] = []
+    for message in uow.find(OutboxMessage):
+        if channels is not None and message.channel not in channels:
+            continue
+        log = logs.get(message.id, [])
+        if any(a.outcome.final for a in log):
+            continue
+        due = _due_at(message, log)
+        if due <= now:
+            last = log[-1] if log else None
+            attempts = last.attempt if last else 0
+            found.append((due, str(message.id), Due(message, attempts, last.error if last else "")))
+    found.sort(key=lambda t: (t[0], t[1]))
+    return [d for _, _, d in found[:limit]]
+
+
+def next_due(
+    uow: UnitOfWork, *, dialect: str, channels: Collection[str] | None = None
+) -> dt.datetime | None:
+    """When the next unsettled message (of ``channels``) falls due, or ``None`` if none is left."""
+    if dialect not in _SQL_DIALECTS:
+        logs = _logs(uow)
+        times = [
+            _due_at(m, logs.get(m.id, []))
+            for m in uow.find(OutboxMessage)
+            if (channels is None or m.channel in channels)
+            and not any(a.outcome.final for a in logs.get(m.id, []))
+        ]
+        return min(times, default=None)
+    sql = _Sql(dialect)
+    where, params = _channel_filter(channels)
+    query = f"""
+        SELECT min(COALESCE(l.due_at, m.not_before, m.at))
+        FROM outbox m
+        LEFT JOIN outbox_attempts l ON l.id = ({_LATEST})
+        WHERE NOT {_SETTLED}{where}
+    """
+    row = next(iter(uow.query(sql.text(query), params)), None)
+    return None if row is None else _ts(row[0])
+
+
+def outbox_status(uow: UnitOfWork, now: dt.datetime, *, dialect: str) -> dict[str, dict[str, int]]:
+    """Messages per channel and state: ``{"console": {"sent": 12, "pending": 1}}``.
+
+    ``dialect`` is the store's (``ws.storage.dialect``): SQLite and
+    PostgreSQL count in SQL, any other store in Python.
+    """
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    if dialect not in _SQL_DIALECTS:
+        logs = _logs(uow)
+        for message in uow.find(OutboxMessage):
+            counts[message.channel][state_of(logs.get(message.id, []), now).value] += 1
+    else:
+        sql = _Sql(dialect)
+        query = f"""
+            SELECT m.channel,
+                   CASE WHEN EXISTS (SELECT 1 FROM outbox_attempts s
+                                     WHERE s.message_id = m.id AND s.outcome = 'sent') THEN 'sent'
+                        WHEN EXISTS (SELECT 1 FROM outbox_attempts d
+                                     WHERE d.message_id = m.id AND d.outcome = 'dead') THEN 'dead'
+                        WHEN l.outcome = 'claimed' AND l.due_at > ? THEN 'in_flight'
+                        ELSE 'pending' END AS state,
+                   count(*)
+            FROM outbox m
+            LEFT JOIN outbox_attempts l ON l.id = ({_LATEST})
+            GROUP BY m.channel, state
+        """
+        for channel, state, n in uow.query(sql.text(query), [sql.ts(now)]):
+            counts[str(channel)][str(state)] += int(n)
+    return {channel: dict(sorted(c.items())) for channel, c in sorted(counts.items())}
+
+
+def totals(status: dict[str, dict[str, int]]) -> dict[str, int]:
+    """Messages per state over every channel of an :func:`outbox_status`."""
+    out = {s.value: 0 for s in MessageState}
+    for per_state in status.values():
+        for state, n in per_state.items():
+            out[state] = out.get(state, 0) + n
+    return out
+
+
+def history(uow: UnitOfWork, message_id: uuid.UUID | str) -> list[DeliveryAttempt]:
+    """The attempt log of one message, oldest first: its audit trail."""
+    log = list(uow.find(DeliveryAttempt, where={"message_id": uuid.UUID(str(message_id))}))
+    log.sort(key=_order)
+    return log
+
+
+def iter_messages(uow: UnitOfWork) -> Iterator[OutboxMessage]:
+    """Every message in the outbox, oldest first."""
+    return uow.find(OutboxMessage)

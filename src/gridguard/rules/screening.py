@@ -1,0 +1,1043 @@
+"""The screening run: a rule set over the persons of a campaign, inside the database.
+
+On SQLite (and PostgreSQL through its plugin) the whole classification is
+one SQL query built by the compiler: the latest screening per person, the
+person-level rules, the place-level counts (households, stairwells,
+buildings) and the escalation rules, returning only the persons for whom a
+rule fired. The population is never loaded into Python. On the memory
+backend the same tree runs through the Python compiler.
+
+For each flagged person the run stores an
+:class:`~gridguard.rules.records.Assessment` (rule set version, what fired
+and why), and the rules' actions make quarantine orders, tasks and
+notifications. Every id is deterministic, so running again over the same
+facts writes nothing new. Everything is written in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..errors import ConfigError, NotFoundError
+from ..model import Area, AreaLevel, Campaign, Household, Person, Screening, Stairwell
+from .analysis import may_fire_without_evidence
+from .compile_python import Evaluator, compile_python, place_count_key
+from .compile_sql import Fragment, _join, compile_sql
+from .context import RunContext
+from .dialects import Dialect, dialect_for
+from .records import (
+    Assessment,
+    FiredRule,
+    OrderStatus,
+    QuarantineOrder,
+    RiskLevel,
+    ScreeningRun,
+    Task,
+    TaskKind,
+    stable_id,
+)
+from .ruleset import (
+    Classify,
+    FollowUp,
+    Notify,
+    Quarantine,
+    Refer,
+    Rule,
+    RuleSet,
+    TaskAction,
+    builtin_rule_set,
+)
+from .tree import LEVELS, Field, Latest, ListAll, ListAny, ListCount, Node, PlaceCount, walk
+
+if TYPE_CHECKING:
+    from ..storage.base import UnitOfWork
+    from ..workspace import Workspace
+
+__all__ = ["ScreeningResult", "rule_functions", "screen"]
+
+Row = dict[str, Any]
+_BATCH = 2000
+_CHUNK = 500
+
+
+@attrs.frozen(kw_only=True)
+class ScreeningResult:
+    """What a screening run found and wrote."""
+
+    run: ScreeningRun
+    flagged: int
+    """Persons for whom at least one rule fired."""
+    by_rule: Mapping[str, int]
+    by_risk: Mapping[str, int]
+    assessments: int
+    """Assessments written (0 when the same run was made before)."""
+    orders: int
+    tasks: int
+    notifications: int
+    notify_mode: str
+    """``outbox`` when notifications were queued, ``recorded`` when only kept on the assessments."""
+    seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        """Plain data for ``--json`` and reports."""
+        return {
+            "campaign": self.run.campaign_id,
+            "rule_set": self.run.rule_set_id,
+            "rule_set_version": self.run.rule_set_version,
+            "day": self.run.day.isoformat(),
+            "mode": self.run.mode,
+            "flagged_persons": self.flagged,
+            "by_rule": dict(self.by_rule),
+            "by_risk": dict(self.by_risk),
+            "new_assessments": self.assessments,
+            "new_quarantine_orders": self.orders,
+            "new_tasks": self.tasks,
+            "notifications": self.notifications,
+            "notify_mode": self.notify_mode,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def rule_functions(ws: Workspace) -> dict[str, Any]:
+    """The rule functions plugins registered in ``ws``, by name."""
+    registry = ws.registries.rule_functions
+    return {name: registry.get(name) for name in registry.names()}
+
+
+def _campaign(uow: UnitOfWork, campaign_id: str | None) -> Campaign:
+    if campaign_id is not None:
+        found = uow.get(Campaign, campaign_id)
+        if found is None:
+            raise NotFoundError(f"no campaign with id {campaign_id!r}")
+        return found
+    campaigns = list(uow.find(Campaign))
+    if len(campaigns) != 1:
+        names = ", ".join(c.id for c in campaigns) or "none"
+        raise ConfigError(
+            f"screening needs a campaign: give its id (campaigns in the store: {names})"
+        )
+    return campaigns[0]
+
+
+def _jurisdictions(uow: UnitOfWork, campaign: Campaign) -> list[str] | None:
+    """The communities a campaign's scope covers; ``None`` when that is every one."""
+    areas = {a.id: a for a in uow.find(Area)}
+    children: dict[str, list[str]] = defaultdict(list)
+    for area in areas.values():
+        if area.parent_id is not None:
+            children[area.parent_id].append(area.id)
+    owners = {a.id for a in areas.values() if a.level.rank <= AreaLevel.COMMUNITY.rank}
+    everyone = {a.id for a in areas.values() if a.level.is_jurisdiction}
+    found: set[str] = set()
+    for root in campaign.scope:
+        # Below a community the scope is taken at community granularity.
+        node = areas.get(root)
+        while node is not None and node.id not in owners and node.parent_id is not None:
+            node = areas.get(node.parent_id)
+        stack = [node.id] if node is not None else []
+        while stack:
+            current = stack.pop()
+            if current in everyone:
+                found.add(current)
+            stack.extend(children.get(current, ()))
+    if found >= everyone:
+        return None
+    return sorted(found)
+
+
+# -- the plan shared by both paths ----------------------------------------------------------------
+
+
+@attrs.frozen
+class _Plan:
+    rule_set: RuleSet
+    person_rules: tuple[Rule, ...]
+    escalations: tuple[Rule, ...]
+    place_counts: tuple[PlaceCount, ...]
+    full_scan: bool
+    uses_orders: bool
+
+    @classmethod
+    def of(cls, rule_set: RuleSet) -> _Plan:
+        person = tuple(r for r in rule_set.rules if not r.is_escalation)
+        escalations = tuple(r for r in rule_set.rules if r.is_escalation)
+        counts: list[PlaceCount] = []
+        for rule in escalations:
+            counts += [n for n in walk(rule.condition) if isinstance(n, PlaceCount)]
+        conditions = [r.condition for r in rule_set.rules] + [c.predicate for c in counts]
+        full = any(may_fire_without_evidence(c) for c in conditions)
+        uses_orders = any(
+            isinstance(n, Field) and n.name == "quarantined"
+            for c in counts
+            for n in walk(c.predicate)
+        )
+        return cls(rule_set, person, escalations, tuple(counts), full, uses_orders)
+
+    @property
+    def count_index(self) -> dict[int, int]:
+        return {id(node): i for i, node in enumerate(self.place_counts)}
+
+    @property
+    def quarantine_rules(self) -> tuple[int, ...]:
+        """Indexes into :attr:`person_rules` of the rules that order quarantine."""
+        return tuple(i for i, r in enumerate(self.person_rules) if r.orders_quarantine)
+
+
+# -- SQL path --------------------------------------------------------------------------------------
+
+_BASE_COLUMNS = (
+    "person_id",
+    "household_id",
+    "stairwell_id",
+    "building_id",
+    "jurisdiction",
+    "sex",
+    "residency",
+    "birth_date",
+    "floor",
+    "screening_id",
+    "screened_at",
+    "temperature",
+    "symptoms",
+    "trips",
+    "exposures",
+    "on_order",
+)
+
+
+def _marks(dialect: Dialect, values: Sequence[Any]) -> Fragment:
+    return Fragment(", ".join(dialect.placeholder for _ in values), tuple(values))
+
+
+_FACTS = "screening_id, at, trips, exposures, symptoms, temperature"
+_NO_FACTS = "NULL AS screening_id, NULL AS at, NULL AS trips, NULL AS exposures, "
+_NO_FACTS += "NULL AS symptoms, NULL AS temperature"
+
+
+def _evidence(full_scan: bool, uses_orders: bool) -> str:
+    """Persons to start from, each with their latest facts (``NULL`` when they have none).
+
+    A union rather than a left join on ``latest``: SQLite does not always
+    index a materialised CTE for a join, and then scans it once per person.
+    """
+    head = f"SELECT person_id, {_FACTS} FROM latest"
+    if full_scan:
+        return (
+            f"{head} UNION ALL SELECT id AS person_id, {_NO_FACTS} FROM persons "
+            "WHERE id NOT IN (SELECT person_id FROM latest)"
+        )
+    if uses_orders:
+        return (
+            f"{head} UNION ALL SELECT person_id, {_NO_FACTS} FROM orders "
+            "WHERE person_id NOT IN (SELECT person_id FROM latest)"
+        )
+    return head
+
+
+def _base_select(source: str, scope: Fragment | None, uses_orders: bool) -> Fragment:
+    """The row of every person in ``source`` (a CTE of person ids and facts)."""
+    # IN (subquery): SQLite always indexes the list, where a join may scan it per row.
+    order = "(p.id IN (SELECT person_id FROM orders))" if uses_orders else "(1 = 0)"
+    parts: list[Fragment | str] = [
+        "SELECT p.id AS person_id, p.household_id AS household_id, "
+        "h.stairwell_id AS stairwell_id, st.building_id AS building_id, "
+        "p.jurisdiction AS jurisdiction, p.sex AS sex, p.residency AS residency, "
+        "p.birth_date AS birth_date, h.floor AS floor, l.screening_id AS screening_id, "
+        "l.at AS screened_at, l.temperature AS temperature, l.symptoms AS symptoms, "
+        f"l.trips AS trips, l.exposures AS exposures, {order} AS on_order "
+        f"FROM {source} l CROSS JOIN persons p CROSS JOIN households h "
+        "CROSS JOIN stairwells st"
+    ]
+    parts.append(" WHERE p.id = l.person_id AND h.id = p.household_id AND st.id = h.stairwell_id")
+    if scope is not None:
+        parts += [" AND p.jurisdiction IN (", scope, ")"]
+    return _join(parts)
+
+
+def _flags_select(
+    source: str, plan: _Plan, dialect: Dialect, ctx: RunContext, count_index: Mapping[int, int]
+) -> Fragment:
+    def column(name: str) -> str:
+        return f'b."{name}"'
+
+    parts: list[Fragment | str] = ["SELECT b.*"]
+    for i, rule in enumerate(plan.person_rules):
+        parts += [", ", compile_sql(rule.condition, dialect, ctx, columns=column), f" AS r_{i}"]
+    quarantined: list[Fragment | str] = ["(b.on_order"]
+    for i in plan.quarantine_rules:
+        condition = compile_sql(plan.person_rules[i].condition, dialect, ctx, columns=column)
+        quarantined += [" OR ", Fragment(f"(({condition.sql}) IS TRUE)", condition.params)]
+    quarantined.append(")")
+    parts += [", ", _join(quarantined), " AS quarantined", f" FROM {source} b"]
+    return _join(parts)
+
+
+def _classify_sql(
+    plan: _Plan,
+    dialect: Dialect,
+    ctx: RunContext,
+    scope: list[str] | None,
+    changed_since: dt.datetime | None,
+) -> Fragment:
+    """The one query that classifies every person in scope and returns the flagged ones."""
+    scope_sql = None if scope is None else _marks(dialect, scope)
+    count_index = plan.count_index
+    screening_where = Fragment("")
+    if scope is not None:
+        screening_where = _join(["jurisdiction IN (", _marks(dialect, scope), ")"])
+    ctes: list[Fragment | str] = [
+        "WITH latest AS MATERIALIZED (",
+        Fragment(dialect.latest_screenings(screening_where.sql), screening_where.params),
+        ")",
+    ]
+    if plan.uses_orders:
+        day = dialect.value(ctx.day, "date")
+        ctes += [
+            ", orders AS MATERIALIZED (SELECT DISTINCT person_id FROM quarantine_orders "
+            "WHERE person_id IS NOT NULL AND status = ",
+            Fragment(
+                f'{dialect.placeholder} AND start <= {dialect.placeholder} AND "end" > '
+                f"{dialect.placeholder})",
+                (OrderStatus.ACTIVE.value, day, day),
+            ),
+        ]
+    ctes += [
+        f", evidence AS MATERIALIZED ({_evidence(plan.full_scan, plan.uses_orders)})",
+        ", base AS MATERIALIZED (",
+        _base_select("evidence", scope_sql, plan.uses_orders),
+        ")",
+    ]
+    ctes += [
+        ", flags AS MATERIALIZED (",
+        _flags_select("base", plan, dialect, ctx, count_index),
+        ")",
+    ]
+
+    def flag_column(name: str) -> str:
+        return f'b."{name}"'
+
+    for i, count in enumerate(plan.place_counts):
+        key = LEVELS[count.level]
+        predicate = compile_sql(count.predicate, dialect, ctx, columns=flag_column)
+        ctes += [
+            f", pc_{i} AS MATERIALIZED (SELECT b.{key} AS k, count(*) AS n FROM flags b WHERE ",
+            predicate,
+            f" GROUP BY b.{key})",
+        ]
+    rows = "flags"
+    if not plan.full_scan and plan.place_counts:
+        members = [_members_sql(i, count.level) for i, count in enumerate(plan.place_counts)]
+        extra = " UNION ".join(members) + " EXCEPT SELECT person_id FROM flags"
+        ctes += [
+            f", extra_ids AS MATERIALIZED (SELECT person_id, {_NO_FACTS} FROM ({extra}) x)",
+            ", extra_base AS (",
+            _base_select("extra_ids", scope_sql, plan.uses_orders),
+            "), extra AS (",
+            _flags_select("extra_base", plan, dialect, ctx, count_index),
+            "), rows_ AS (SELECT * FROM flags UNION ALL SELECT * FROM extra)",
+        ]
+        rows = "rows_"
+
+    def row_column(name: str) -> str:
+        return f'a."{name}"'
+
+    count_sql: dict[int, str] = {}
+    select: list[Fragment | str] = [" SELECT a.*"]
+    joins: list[Fragment | str] = []
+    for i, count in enumerate(plan.place_counts):
+        value = f"coalesce(pc_{i}.n, 0)"
+        if count.others:
+            own = compile_sql(count.predicate, dialect, ctx, columns=row_column)
+            # Leave the person out of their own count: inline their own predicate.
+            own_sql = f"(CASE WHEN ({own.sql}) IS TRUE THEN 1 ELSE 0 END)"
+            select += [", ", Fragment(f"({value} - {own_sql})", own.params), f" AS pc_{i}"]
+        else:
+            select.append(f", {value} AS pc_{i}")
+        count_sql[id(count)] = f'"pc_{i}"'
+        joins.append(f" LEFT JOIN pc_{i} ON pc_{i}.k = a.{LEVELS[count.level]}")
+    inner = _join([*select, f" FROM {rows} a", *joins])
+    outer: list[Fragment | str] = ["SELECT c.*"]
+    escalation_sql: list[Fragment] = []
+
+    def counted_column(name: str) -> str:
+        return f'c."{name}"'
+
+    counted = {k: f"c.{v}" for k, v in count_sql.items()}
+    for i, rule in enumerate(plan.escalations):
+        sql = compile_sql(
+            rule.condition, dialect, ctx, columns=counted_column, place_counts=counted
+        )
+        escalation_sql.append(sql)
+        outer += [", ", sql, f" AS e_{i}"]
+    outer += [" FROM (", inner, ") c"]
+    tests: list[str] = [f"c.r_{i} IS TRUE" for i in range(len(plan.person_rules))]
+    where: list[Fragment | str] = [" WHERE ("]
+    for n, test in enumerate(tests):
+        where.append((" OR " if n else "") + test)
+    for n, sql in enumerate(escalation_sql):
+        joiner = " OR " if (n or tests) else ""
+        where += [joiner, Fragment(f"({sql.sql}) IS TRUE", sql.params)]
+    if not tests and not escalation_sql:
+        where.append("1 = 0")
+    where.append(")")
+    if changed_since is not None:
+        stamp = dialect.value(changed_since, "timestamp")
+        where += [
+            " AND c.stairwell_id IN (SELECT h.stairwell_id FROM latest l "
+            "JOIN persons p ON p.id = l.person_id JOIN households h ON h.id = p.household_id "
+            "WHERE l.at > ",
+            Fragment(dialect.placeholder, (stamp,)),
+            ")",
+        ]
+    return _join([*ctes, " ", *outer, *where])
+
+
+_MEMBERS = {
+    # CROSS JOIN keeps SQLite's planner on the small table of counted places first;
+    # PostgreSQL plans it as any inner join.
+    "household": "CROSS JOIN persons p WHERE p.household_id = pc.k",
+    "stairwell": (
+        "CROSS JOIN households h CROSS JOIN persons p "
+        "WHERE h.stairwell_id = pc.k AND p.household_id = h.id"
+    ),
+    "building": (
+        "CROSS JOIN stairwells st CROSS JOIN households h CROSS JOIN persons p "
+        "WHERE st.building_id = pc.k AND h.stairwell_id = st.id AND p.household_id = h.id"
+    ),
+}
+
+
+def _members_sql(index: int, level: str) -> str:
+    """The persons of the places counted by the ``index``-th place count."""
+    return f"SELECT p.id AS person_id FROM pc_{index} pc {_MEMBERS[level]}"
+
+
+def _decode_list(text: Any, kind: str) -> tuple[Any, ...] | None:
+    if text is None:
+        return None
+    items = json.loads(text) if isinstance(text, str) else text
+    if kind == "symptoms":
+        return tuple(items)
+    dates = ("departed", "returned") if kind == "trips" else ("last_contact",)
+    out = []
+    for item in items:
+        element = dict(item)
+        for key in dates:
+            value = element.get(key)
+            element[key] = None if value is None else _date(value)
+        out.append(element)
+    return tuple(out)
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.UTC)
+
+
+def _sql_rows(
+    uow: UnitOfWork,
+    plan: _Plan,
+    dialect: Dialect,
+    ctx: RunContext,
+    scope: list[str] | None,
+    changed_since: dt.datetime | None,
+) -> Iterator[tuple[Row, list[Rule]]]:
+    query = _classify_sql(plan, dialect, ctx, scope, changed_since)
+    names: list[str] | None = None
+    width = len(_BASE_COLUMNS)
+    n_person = len(plan.person_rules)
+    n_counts = len(plan.place_counts)
+    for record in uow.query(query.sql, query.params):
+        if names is None:
+            names = list(_BASE_COLUMNS)
+        values = dict(zip(names, record[:width], strict=True))
+        rest = record[width:]
+        person_flags = rest[:n_person]
+        # rest[n_person] is "quarantined"; then the place counts, then the escalations.
+        counts = rest[n_person + 1 : n_person + 1 + n_counts]
+        escalation_flags = rest[n_person + 1 + n_counts :]
+        row: Row = {
+            "person_id": values["person_id"],
+            "household_id": values["household_id"],
+            "stairwell_id": values["stairwell_id"],
+            "building_id": values["building_id"],
+            "jurisdiction": values["jurisdiction"],
+            "sex": values["sex"],
+            "residency": values["residency"],
+            "birth_date": _date(values["birth_date"]),
+            "floor": values["floor"],
+            "screening_id": values["screening_id"],
+            "screened_at": _instant(values["screened_at"]),
+            "temperature": values["temperature"],
+            "symptoms": _decode_list(values["symptoms"], "symptoms"),
+            "trips": _decode_list(values["trips"], "trips"),
+            "exposures": _decode_list(values["exposures"], "exposures"),
+            "quarantined": bool(rest[n_person]),
+        }
+        for i, value in enumerate(counts):
+            row[place_count_key(i)] = int(value)
+        fired = [r for r, v in zip(plan.person_rules, person_flags, strict=True) if _true(v)]
+        fired += [r for r, v in zip(plan.escalations, escalation_flags, strict=True) if _true(v)]
+        yield row, fired
+
+
+def _true(value: Any) -> bool:
+    return value is not None and bool(value)
+
+
+# -- Python path -----------------------------------------------------------------------------------
+
+
+def _trip(trip: Any) -> dict[str, Any]:
+    return {"destination": trip.destination, "departed": trip.departed, "returned": trip.returned}
+
+
+def _exposure(exposure: Any) -> dict[str, Any]:
+    return {
+        "kind": exposure.kind.value,
+        "last_contact": exposure.last_contact,
+        "note": exposure.note,
+    }
+
+
+def _python_rows(
+    uow: UnitOfWork,
+    plan: _Plan,
+    ctx: RunContext,
+    scope: list[str] | None,
+    changed_since: dt.datetime | None,
+) -> Iterator[tuple[Row, list[Rule]]]:
+    households = {h.id: h for h in uow.find(Household, jurisdictions=scope)}
+    stairwells = {s.id: s for s in uow.find(Stairwell, jurisdictions=scope)}
+    latest: dict[str, Screening] = {}
+    for screening in uow.find(Screening, jurisdictions=scope):
+        known = latest.get(screening.person_id)
+        if known is None or (screening.at, str(screening.id)) > (known.at, str(known.id)):
+            latest[screening.person_id] = screening
+    on_order: set[str] = set()
+    if plan.uses_orders:
+        for order in uow.find(QuarantineOrder, jurisdictions=scope):
+            if order.person_id is not None and order.active_on(ctx.day):
+                on_order.add(order.person_id)
+    rows: list[Row] = []
+    for person in uow.find(Person, jurisdictions=scope):
+        household = households[person.household_id]
+        stairwell = stairwells[household.stairwell_id]
+        s = latest.get(person.id)
+        rows.append(
+            {
+                "person_id": person.id,
+                "household_id": person.household_id,
+                "stairwell_id": household.stairwell_id,
+                "building_id": stairwell.building_id,
+                "jurisdiction": uow.jurisdiction_of(Person, person.id),
+                "sex": None if person.sex is None else person.sex.value,
+                "residency": person.residency.value,
+                "birth_date": person.birth_date,
+                "floor": household.floor,
+                "screening_id": None if s is None else str(s.id),
+                "screened_at": None if s is None else s.at,
+                "temperature": None if s is None else s.temperature,
+                "symptoms": None if s is None else tuple(s.symptoms),
+                "trips": None if s is None else tuple(_trip(t) for t in s.trips),
+                "exposures": None if s is None else tuple(_exposure(e) for e in s.exposures),
+                "on_order": person.id in on_order,
+            }
+        )
+    index = plan.count_index
+    person_tests = [compile_python(r.condition, ctx) for r in plan.person_rules]
+    q_rules = plan.quarantine_rules
+    flags: list[list[bool | None]] = []
+    for row in rows:
+        values = [test(row) for test in person_tests]
+        flags.append(values)
+        row["quarantined"] = row["on_order"] or any(values[i] is True for i in q_rules)
+    for i, count in enumerate(plan.place_counts):
+        test = compile_python(count.predicate, ctx)
+        key_field = LEVELS[count.level]
+        marks = [test(row) is True for row in rows]
+        totals: Counter[str] = Counter(
+            row[key_field] for row, mark in zip(rows, marks, strict=True) if mark
+        )
+        for row, mark in zip(rows, marks, strict=True):
+            row[place_count_key(i)] = totals[row[key_field]] - (1 if count.others and mark else 0)
+    escalation_tests = [
+        compile_python(r.condition, ctx, place_counts=index) for r in plan.escalations
+    ]
+    changed_stairwells: set[str] | None = None
+    if changed_since is not None:
+        changed_stairwells = {
+            row["stairwell_id"]
+            for row in rows
+            if row["screened_at"] is not None and row["screened_at"] > changed_since
+        }
+    for row, values in zip(rows, flags, strict=True):
+        if changed_stairwells is not None and row["stairwell_id"] not in changed_stairwells:
+            continue
+        fired = [r for r, v in zip(plan.person_rules, values, strict=True) if v is True]
+        fired += [
+            r for r, t in zip(plan.escalations, escalation_tests, strict=True) if t(row) is True
+        ]
+        if fired:
+            yield row, fired
+
+
+# -- from fired rules to records -------------------------------------------------------------------
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(" ", "minutes")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _describe_list(name: str, items: Sequence[Any]) -> str:
+    if not items:
+        return f"{name} = []"
+    if name == "symptoms":
+        return f"symptoms = {', '.join(items)}"
+    shown = []
+    for item in items[:5]:
+        if name == "trips":
+            shown.append(f"{item['destination']} (returned {_show(item['returned'])})")
+        else:
+            shown.append(f"{item['kind']} (last contact {_show(item['last_contact'])})")
+    more = f" and {len(items) - 5} more" if len(items) > 5 else ""
+    return f"{name} = {'; '.join(shown)}{more}"
+
+
+def explain(rule: Rule, row: Mapping[str, Any], index: Mapping[int, int]) -> str:
+    """Why ``rule`` fired for ``row``: the values its condition read."""
+    parts: list[str] = []
+    seen: set[str] = set()
+
+    def visit(node: Node) -> None:
+        if isinstance(node, PlaceCount):
+            i = index.get(id(node))
+            value = row.get(place_count_key(i)) if i is not None else None
+            label = f"count_in({node.level}{', others' if node.others else ''})"
+            if label not in seen:
+                seen.add(label)
+                parts.append(f"{label} = {value}")
+            return
+        if isinstance(node, Field) and node.name not in seen:
+            seen.add(node.name)
+            value = row.get(node.name)
+            if value is None:
+                parts.append(f"{node.name} missing")
+            elif isinstance(value, tuple):
+                parts.append(_describe_list(node.name, value))
+            else:
+                parts.append(f"{node.name} = {_show(value)}")
+        if isinstance(node, ListAny | ListAll | ListCount | Latest):
+            visit(node.source)
+            return
+        for child in node.children():
+            visit(child)
+
+    visit(rule.condition)
+    return "; ".join(parts)
+
+
+@attrs.frozen
+class _Outcome:
+    assessment: Assessment
+    orders: list[QuarantineOrder]
+    tasks: list[Task]
+    messages: list[Any]
+
+
+def _conclude(
+    row: Row,
+    fired: list[Rule],
+    rule_set: RuleSet,
+    campaign: Campaign,
+    ctx: RunContext,
+    index: Mapping[int, int],
+    start_of: Mapping[tuple[str, int], Evaluator],
+    make_messages: bool,
+) -> _Outcome:
+    fired = sorted(fired, key=lambda r: (r.priority, r.id))
+    day_start = ctx.day_start(ctx.day)
+    risk = RiskLevel.NONE
+    referrals: list[str] = []
+    roles: list[str] = []
+    follow_up: int | None = None
+    orders: list[QuarantineOrder] = []
+    tasks: list[Task] = []
+    person, household = row["person_id"], row["household_id"]
+    records: list[FiredRule] = []
+    common = {"rule_set_id": rule_set.id, "rule_set_version": rule_set.version}
+    for rule in fired:
+        why = explain(rule, row, index)
+        records.append(FiredRule(rule_id=rule.id, line=rule.line, priority=rule.priority, why=why))
+        for n, action in enumerate(rule.actions):
+            if isinstance(action, Classify) and action.level.rank > risk.rank:
+                risk = action.level
+            elif isinstance(action, Refer):
+                if action.to not in referrals:
+                    referrals.append(action.to)
+                tasks.append(
+                    Task(
+                        id=str(
+                            stable_id(
+                                "task", person, rule.id, rule_set.id, rule_set.version, "referral"
+                            )
+                        ),
+                        household_id=household,
+                        person_id=person,
+                        kind=TaskKind.REFERRAL,
+                        due=day_start,
+                        note=f"{action.to}: {rule.title}",
+                        rule_id=rule.id,
+                        **common,
+                    )
+                )
+            elif isinstance(action, Notify):
+                roles += [r for r in action.roles if r not in roles]
+            elif isinstance(action, FollowUp):
+                follow_up = action.hours if follow_up is None else min(follow_up, action.hours)
+                for k in range(1, max(24 // action.hours, 1) + 1):
+                    due = day_start + dt.timedelta(hours=k * action.hours)
+                    tasks.append(
+                        Task(
+                            id=str(
+                                stable_id(
+                                    "follow_up",
+                                    person,
+                                    rule.id,
+                                    rule_set.id,
+                                    rule_set.version,
+                                    due.isoformat(),
+                                )
+                            ),
+                            household_id=household,
+                            person_id=person,
+                            kind=TaskKind.PHONE_CALL,
+                            due=due,
+                            note=f"follow-up every {action.hours} h: {rule.title}",
+                            rule_id=rule.id,
+                            **common,
+                        )
+                    )
+            elif isinstance(action, Quarantine):
+                start = None
+                evaluate = start_of.get((rule.id, n))
+                if evaluate is not None:
+                    start = _date(evaluate(row))
+                start = start or ctx.day
+                orders.append(
+                    QuarantineOrder(
+                        id=str(
+                            stable_id("quarantine", person, rule.id, rule_set.id, rule_set.version)
+                        ),
+                        household_id=household,
+                        person_id=person,
+                        kind=action.kind,
+                        start=start,
+                        end=start + dt.timedelta(days=action.days),
+                        reason=f"{rule.title}: {why}",
+                        rule_id=rule.id,
+                        campaign_id=campaign.id,
+                        **common,
+                    )
+                )
+            elif isinstance(action, TaskAction):
+                for_person = action.target == "person"
+                due = day_start + dt.timedelta(hours=action.within_hours)
+                key = person if for_person else household
+                tasks.append(
+                    Task(
+                        id=str(
+                            stable_id(
+                                "task",
+                                key,
+                                action.target,
+                                rule.id,
+                                rule_set.id,
+                                rule_set.version,
+                                action.kind.value,
+                                ctx.day.isoformat(),
+                            )
+                        ),
+                        household_id=household,
+                        person_id=person if for_person else None,
+                        kind=action.kind,
+                        due=due,
+                        note=action.note or rule.title,
+                        rule_id=rule.id,
+                        **common,
+                    )
+                )
+    content = {
+        "campaign_id": campaign.id,
+        "person_id": person,
+        "household_id": household,
+        "day": ctx.day.isoformat(),
+        "screening_id": row.get("screening_id"),
+        "risk": risk.value,
+        "fired": [attrs.asdict(r) for r in records],
+        "referrals": referrals,
+        "notify": roles,
+        "follow_up_hours": follow_up,
+        **common,
+    }
+    screening_id = row.get("screening_id")
+    assessment = Assessment(
+        id=stable_id("assessment", content),
+        at=day_start,
+        person_id=person,
+        household_id=household,
+        campaign_id=campaign.id,
+        rule_set_id=rule_set.id,
+        rule_set_version=rule_set.version,
+        day=ctx.day,
+        screening_id=None if screening_id is None else uuid.UUID(str(screening_id)),
+        risk=risk,
+        fired=tuple(records),
+        referrals=tuple(referrals),
+        notify=tuple(roles),
+        follow_up_hours=follow_up,
+    )
+    messages = _messages(assessment, row, rule_set, fired) if make_messages and roles else []
+    return _Outcome(assessment, orders, tasks, messages)
+
+
+def _messages(assessment: Assessment, row: Row, rule_set: RuleSet, fired: list[Rule]) -> list[Any]:
+    from ..notify import Message
+
+    titles = "; ".join(r.title for r in fired)
+    lines = [f"{r.rule_id}: {r.why}" for r in assessment.fired]
+    out = []
+    for role in assessment.notify:
+        out.append(
+            Message(
+                id=stable_id("notify", str(assessment.id), role),
+                recipient=role,
+                subject=f"[{assessment.risk.value}] {assessment.person_id}: {titles}",
+                body="\n".join(lines),
+                data={
+                    "person_id": assessment.person_id,
+                    "household_id": assessment.household_id,
+                    "assessment_id": str(assessment.id),
+                    "rule_set": f"{rule_set.id} {rule_set.version}",
+                    "risk": assessment.risk.value,
+                    "rules": [r.rule_id for r in assessment.fired],
+                },
+                area_id=row["jurisdiction"],
+                topic="screening",
+            )
+        )
+    return out
+
+
+def _outbox_enqueue() -> Any:
+    """``gridguard.notify.outbox.enqueue`` when the notification outbox is installed."""
+    try:
+        module = importlib.import_module("gridguard.notify.outbox")
+    except ImportError:
+        return None
+    return getattr(module, "enqueue", None)
+
+
+def _new(uow: UnitOfWork, dialect: str, cls: type[Any], records: list[Any]) -> list[Any]:
+    """The records whose id is not stored yet (first of each id), in order."""
+    unique: dict[str, Any] = {}
+    for record in records:
+        unique.setdefault(record.id, record)
+    ids = list(unique)
+    stored: set[str] = set()
+    if dialect in ("sqlite", "postgresql"):
+        from ..storage.schema import spec_for
+
+        table = spec_for(cls).table
+        mark = dialect_for(dialect).placeholder
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ", ".join(mark for _ in chunk)
+            stored.update(
+                r[0] for r in uow.query(f"SELECT id FROM {table} WHERE id IN ({marks})", chunk)
+            )
+    else:
+        stored = {i for i in ids if uow.get(cls, i) is not None}
+    return [r for i, r in unique.items() if i not in stored]
+
+
+def _watermark(uow: UnitOfWork, dialect: str, scope: list[str] | None) -> dt.datetime | None:
+    if dialect in ("sqlite", "postgresql"):
+        mark = dialect_for(dialect).placeholder
+        where = (
+            "" if scope is None else f" WHERE jurisdiction IN ({', '.join(mark for _ in scope)})"
+        )
+        (value,) = next(iter(uow.query(f"SELECT max(at) FROM screenings{where}", scope or ())))
+        return _instant(value)
+    latest = None
+    for screening in uow.find(Screening, jurisdictions=scope):
+        latest = screening.at if latest is None or screening.at > latest else latest
+    return latest
+
+
+def _last_watermark(uow: UnitOfWork, campaign: Campaign, rule_set: RuleSet) -> dt.datetime | None:
+    marks = [
+        r.watermark
+        for r in uow.find(
+            ScreeningRun,
+            where={
+                "campaign_id": campaign.id,
+                "rule_set_id": rule_set.id,
+                "rule_set_version": rule_set.version,
+            },
+        )
+        if r.watermark is not None
+    ]
+    return max(marks) if marks else None
+
+
+def screen(
+    ws: Workspace,
+    rule_set: RuleSet | None = None,
+    *,
+    campaign_id: str | None = None,
+    day: dt.date | None = None,
+    changed_only: bool = False,
+) -> ScreeningResult:
+    """Run ``rule_set`` (default: the built-in one) over the persons of a campaign.
+
+    ``day`` is the local day the rules count from (default: today in the
+    campaign's time zone). ``changed_only`` re-screens only the stairwells
+    where a screening newer than the last run's newest was recorded (a
+    full run once a day keeps moving date windows right). Returns what
+    was found and written; running it again writes nothing new.
+    """
+    started = time.perf_counter()
+    rule_set = rule_set or builtin_rule_set(lines=ws.lines.names())
+    plan = _Plan.of(rule_set)
+    dialect_name = ws.storage.dialect
+    enqueue = _outbox_enqueue()
+    with ws.transaction() as uow:
+        campaign = _campaign(uow, campaign_id)
+        if day is None:
+            day = campaign.local_date(dt.datetime.now(dt.UTC))
+        ctx = RunContext.for_campaign(campaign, day)
+        scope = _jurisdictions(uow, campaign)
+        since = _last_watermark(uow, campaign, rule_set) if changed_only else None
+        mode = "changed" if since is not None else "full"
+        watermark = _watermark(uow, dialect_name, scope)
+        if dialect_name in ("sqlite", "postgresql"):
+            rows = _sql_rows(uow, plan, dialect_for(dialect_name), ctx, scope, since)
+        else:
+            rows = _python_rows(uow, plan, ctx, scope, since)
+        index = plan.count_index
+        start_of = {
+            (rule.id, n): compile_python(action.start, ctx)
+            for rule in rule_set.rules
+            for n, action in enumerate(rule.actions)
+            if isinstance(action, Quarantine) and action.start is not None
+        }
+        by_rule: Counter[str] = Counter()
+        by_risk: Counter[str] = Counter()
+        flagged = written = order_count = task_count = message_count = intents = 0
+        batch: list[_Outcome] = []
+
+        def flush() -> tuple[int, int, int, int]:
+            result = uow.save_facts(Assessment, [o.assessment for o in batch])
+            orders = _new(uow, dialect_name, QuarantineOrder, [x for o in batch for x in o.orders])
+            if orders:
+                uow.put(QuarantineOrder, orders)
+            tasks = _new(uow, dialect_name, Task, [x for o in batch for x in o.tasks])
+            if tasks:
+                uow.put(Task, tasks)
+            messages = [m for o in batch for m in o.messages]
+            queued = int(enqueue(uow, messages)) if messages and enqueue is not None else 0
+            batch.clear()
+            return result.written, len(orders), len(tasks), queued
+
+        # Only flagged persons come back; they are all read before anything is
+        # written, so the query never sees a table it reads change under it.
+        collected = list(rows)
+        for row, fired in collected:
+            flagged += 1
+            outcome = _conclude(
+                row, fired, rule_set, campaign, ctx, index, start_of, enqueue is not None
+            )
+            by_rule.update(r.id for r in fired)
+            by_risk[outcome.assessment.risk.value] += 1
+            intents += len(outcome.assessment.notify)
+            batch.append(outcome)
+            if len(batch) >= _BATCH:
+                w, o, t, m = flush()
+                written, order_count, task_count, message_count = (
+                    written + w,
+                    order_count + o,
+                    task_count + t,
+                    message_count + m,
+                )
+        if batch:
+            w, o, t, m = flush()
+            written, order_count, task_count, message_count = (
+                written + w,
+                order_count + o,
+                task_count + t,
+                message_count + m,
+            )
+        run_content = {
+            "campaign_id": campaign.id,
+            "rule_set_id": rule_set.id,
+            "rule_set_version": rule_set.version,
+            "rule_set_digest": rule_set.digest,
+            "day": day.isoformat(),
+            "mode": mode,
+            "flagged": flagged,
+            "watermark": None if watermark is None else watermark.isoformat(),
+        }
+        run = ScreeningRun(
+            id=stable_id("screening_run", run_content),
+            at=ctx.day_start(day),
+            campaign_id=campaign.id,
+            rule_set_id=rule_set.id,
+            rule_set_version=rule_set.version,
+            rule_set_digest=rule_set.digest,
+            day=day,
+            mode=mode,
+            flagged=flagged,
+            watermark=watermark,
+        )
+        uow.save_facts(ScreeningRun, [run])
+    return ScreeningResult(
+        run=run,
+        flagged=flagged,
+        by_rule=dict(sorted(by_rule.items())),
+        by_risk=dict(sorted(by_risk.items())),
+        assessments=written,
+        orders=order_count,
+        tasks=task_count,
+        notifications=message_count if enqueue is not None else intents,
+        notify_mode="outbox" if enqueue is not None else "recorded",
+        seconds=time.perf_counter() - started,
+    )

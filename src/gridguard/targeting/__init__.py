@@ -1,0 +1,100 @@
+"""Data-driven targeting (大数据排查), the third line of defense.
+
+From the population register a community already has and the lists it
+receives (passengers from an outbreak area, contacts of a confirmed case)
+to a short, ranked list of doors to knock on:
+
+* :func:`import_file` reads areas, buildings, stairwells, households and
+  persons from CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or an importer
+  plugin's format, row by row, with an error report beside the input;
+* :func:`match_list` links an outside list to the register through a
+  cascade of three passes and queues what stays unmatched for review;
+* :func:`compute_targets` ranks the matched households per grid, and
+  :func:`targets_for_planner` hands them to the sweep planner.
+
+The stored kinds live in :mod:`gridguard.targeting.records`; the rest is
+imported on first use, so that the storage schema can import the records
+without pulling in the workflows.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .records import (
+    Candidate,
+    ListEntry,
+    Match,
+    MatchPass,
+    OutsideList,
+    ReviewDecision,
+    ReviewItem,
+    Target,
+)
+
+if TYPE_CHECKING:
+    from .importing import ImportResult, import_file
+    from .matching import MatchResult, match_list, read_list, resolve_review, review_queue
+    from .names import name_similarity
+    from .noisy import NoisyList, noisy_list
+    from .targets import TargetPolicy, compute_targets, ranked_targets, targets_for_planner
+
+_LAZY = {
+    "ImportResult": "importing",
+    "import_file": "importing",
+    "MatchResult": "matching",
+    "match_list": "matching",
+    "read_list": "matching",
+    "resolve_review": "matching",
+    "review_queue": "matching",
+    "name_similarity": "names",
+    "NoisyList": "noisy",
+    "noisy_list": "noisy",
+    "TargetPolicy": "targets",
+    "compute_targets": "targets",
+    "ranked_targets": "targets",
+    "targets_for_planner": "targets",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the workflow modules on first use (see the module docstring)."""
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'gridguard.targeting' has no attribute {name!r}") from None
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+__all__ = [
+    "Candidate",
+    "ImportResult",
+    "ListEntry",
+    "Match",
+    "MatchPass",
+    "MatchResult",
+    "NoisyList",
+    "OutsideList",
+    "ReviewDecision",
+    "ReviewItem",
+    "Target",
+    "TargetPolicy",
+    "compute_targets",
+    "import_file",
+    "match_list",
+    "name_similarity",
+    "noisy_list",
+    "ranked_targets",
+    "read_list",
+    "resolve_review",
+    "review_queue",
+    "targets_for_planner",
+]

@@ -1,0 +1,316 @@
+"""Reading one cell of an import file: fast checks that agree with the model's validation.
+
+The bulk import validates millions of rows, so the common, well-formed
+cases (an 18-digit identity number in plain ASCII, an 11-digit mobile
+number) are checked here without building a model object; anything else
+goes through the model's own normalisers (:class:`~gridguard.model.ResidentId`,
+:func:`~gridguard.model.normalize_phone`), so the result and the error
+message are exactly what the model gives. The property tests hold the fast
+and the model paths to the same answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable
+from functools import lru_cache
+
+from ..errors import ValidationError
+from ..masking import mask_id_number, mask_name, mask_phone, mask_text
+from ..model._validate import _CONTROL as CONTROL
+from ..model._validate import _IDENT as IDENT
+from ..model.identity import GB11643, ResidentId, get_identity_scheme
+from ..model.phone import normalize_phone
+
+__all__ = [
+    "CONTROL",
+    "IDENT",
+    "CellError",
+    "builtin_cn",
+    "check_formula",
+    "fast_phone",
+    "fast_resident_id",
+    "mask",
+    "parse_bool",
+    "parse_date",
+    "parse_enum",
+    "parse_int",
+    "read_identifier",
+    "read_name",
+    "read_phone",
+    "read_resident_id",
+    "read_text",
+    "refresh_today",
+    "today_iso",
+]
+
+IDENTIFIER_RULE = "an id is 1-128 letters, digits or _.:-/ and starts alphanumeric"
+
+
+class CellError(Exception):
+    """One cell broke a rule: the field, the value as shown (masked) and the rule."""
+
+    def __init__(self, field: str, shown: str, rule: str) -> None:
+        super().__init__(f"{field}: {rule}")
+        self.field = field
+        self.shown = shown
+        self.rule = rule
+
+    @classmethod
+    def from_validation(cls, field: str, exc: ValidationError) -> CellError:
+        first = exc.violations[0]
+        return cls(field, first.value, first.rule)
+
+
+PERSONAL_MASKS: dict[str, Callable[[str], str]] = {
+    "name": mask_name,
+    "resident_id": mask_id_number,
+    "id_number": mask_id_number,
+    "phone": mask_phone,
+    "address": lambda v: mask_text(v, keep=3),
+}
+
+
+def mask(field: str, value: str) -> str:
+    """A cell's value as an error report shows it: personal fields masked, others cut short."""
+    masker = PERSONAL_MASKS.get(field)
+    if masker is not None:
+        return masker(value)
+    return value if len(value) <= 40 else value[:37] + "..."
+
+
+_NUMBER_LIKE = re.compile(r"[+-][\d\s().\-]*")
+
+
+def check_formula(field: str, value: str) -> None:
+    """Refuse a spreadsheet formula (``=``, ``@``, or ``+``/``-`` not starting a number).
+
+    Such a cell is either an unevaluated formula or a CSV injection; a phone
+    like ``+86 138 0013 8000`` or a floor like ``-1`` is not one.
+    """
+    first = value[:1]
+    if first in ("=", "@") or (first in ("+", "-") and not _NUMBER_LIKE.fullmatch(value)):
+        raise CellError(field, mask_text(value), f"a spreadsheet formula (starts with {first!r})")
+
+
+def read_identifier(field: str, value: str) -> str:
+    if not IDENT.match(value):
+        raise CellError(field, repr(value), IDENTIFIER_RULE)
+    return value
+
+
+def read_text(field: str, value: str, personal: bool = False) -> str:
+    """Non-blank text without control characters (blank cells arrive as ``None``)."""
+    if CONTROL.search(value):
+        shown = mask(field, value) if personal else repr(value)
+        raise CellError(field, shown, "must not contain control characters")
+    return value
+
+
+def parse_int(field: str, value: str, low: int, high: int) -> int:
+    """A whole number in ``[low, high]``; full-width digits and a trailing 楼/层/F are accepted."""
+    text = unicodedata.normalize("NFKC", value).strip().rstrip("楼层Ff").strip()
+    try:
+        number = int(text)
+    except ValueError:
+        raise CellError(field, repr(value), "must be a whole number") from None
+    if not low <= number <= high:
+        raise CellError(field, repr(value), f"must be a whole number from {low} to {high}")
+    return number
+
+
+_TRUE = frozenset(("1", "true", "yes", "y", "是", "有", "√", "✓"))
+_FALSE = frozenset(("0", "false", "no", "n", "否", "无", "没有", "×"))
+
+
+def parse_bool(field: str, value: str) -> bool:
+    text = unicodedata.normalize("NFKC", value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise CellError(field, repr(value), "must be yes or no (是/否, true/false, 1/0)")
+
+
+def parse_enum(field: str, value: str, table: dict[str, str]) -> str:
+    """``value`` looked up (NFKC, lower case) in ``table``, whose values are the stored forms."""
+    found = table.get(unicodedata.normalize("NFKC", value).strip().lower())
+    if found is None:
+        allowed = ", ".join(dict.fromkeys(table.values()))
+        raise CellError(field, repr(value), f"must be one of: {allowed} (or their Chinese names)")
+    return found
+
+
+_DATE_FORMATS = (
+    re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"),
+    re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})"),
+    re.compile(r"(\d{4})\.(\d{1,2})\.(\d{1,2})"),
+    re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?"),
+    re.compile(r"(\d{4})(\d{2})(\d{2})"),
+)
+
+
+def parse_date(field: str, value: str, personal: bool = False) -> dt.date:
+    """A date as people write it: ``2020-01-25``, ``2020/1/25``, ``2020年1月25日``, ``20200125``.
+
+    A time after a date (``2020-01-25 00:00:00``, from a spreadsheet) is ignored.
+    """
+    if len(value) == 10 and value[4] == "-" and value[7] == "-" and value.isascii():
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass  # the slow path below says what is wrong
+    text = unicodedata.normalize("NFKC", value).strip().split(" ")[0].split("T")[0]
+    for pattern in _DATE_FORMATS:
+        found = pattern.fullmatch(text)
+        if found:
+            try:
+                return dt.date(int(found[1]), int(found[2]), int(found[3]))
+            except ValueError:
+                raise CellError(field, _shown(value, personal), "not a calendar date") from None
+    raise CellError(field, _shown(value, personal), "not a date (YYYY-MM-DD)")
+
+
+def _shown(value: str, personal: bool) -> str:
+    return mask_text(value, keep=4) if personal else repr(value)
+
+
+# -- identity numbers ---------------------------------------------------------------------------
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK = "10X98765432"
+_CHUNKS = ((0, 3), (3, 6), (6, 9), (9, 12), (12, 15), (15, 17))
+
+
+def _chunk_sums(low: int, high: int) -> dict[str, int]:
+    width = high - low
+    return {
+        f"{n:0{width}d}": sum(int(c) * _WEIGHTS[low + i] for i, c in enumerate(f"{n:0{width}d}"))
+        for n in range(10**width)
+    }
+
+
+_S0, _S1, _S2, _S3, _S4, _S5 = (_chunk_sums(low, high) for low, high in _CHUNKS)
+"""Weighted digit sums of each 3-digit slice of the first 17 digits: six lookups per number."""
+
+_today = dt.date.today().isoformat()
+
+
+def refresh_today() -> None:
+    """Re-read today's date (a long import calls this once a batch, in case midnight passed)."""
+    global _today
+    _today = dt.date.today().isoformat()
+
+
+def today_iso() -> str:
+    """Today as ISO text, as last read by :func:`refresh_today`."""
+    return _today
+
+
+@lru_cache(maxsize=65_536)
+def _calendar(compact: str) -> str | None:
+    """``YYYYMMDD`` as an ISO date if it is a calendar date, else ``None`` (cached)."""
+    try:
+        return dt.date(int(compact[:4]), int(compact[4:6]), int(compact[6:8])).isoformat()
+    except ValueError:
+        return None
+
+
+def fast_resident_id(text: str) -> tuple[str, str] | None:
+    """``(number, ISO birth date)`` for a plain 18-character CN number that is valid, else ``None``.
+
+    ``None`` only means "not sure": the caller then asks the model. Only the
+    builtin GB 11643 scheme is checked this way; a plugin that replaces the
+    ``CN`` scheme always goes through the model.
+    """
+    if len(text) != 18 or not text.isascii() or not text[:17].isdigit():
+        return None
+    total = (
+        _S0[text[0:3]]
+        + _S1[text[3:6]]
+        + _S2[text[6:9]]
+        + _S3[text[9:12]]
+        + _S4[text[12:15]]
+        + _S5[text[15:17]]
+    )
+    check = text[17]
+    if check == "x":
+        check = "X"
+    if _CHECK[total % 11] != check:
+        return None
+    born = _calendar(text[6:14])
+    if born is None or not ("1850-01-01" <= born <= _today):
+        return None
+    return text[:17] + check, born
+
+
+def builtin_cn() -> bool:
+    """Whether the ``CN`` scheme is the builtin GB 11643 one (so the fast check applies)."""
+    return isinstance(get_identity_scheme("CN"), GB11643)
+
+
+def read_resident_id(field: str, value: str) -> tuple[str, str | None, int | None]:
+    """``(stored text, ISO birth date or None, sex digit parity or None)`` of an identity number.
+
+    Raises :class:`CellError` with the model's own rule for an invalid number.
+    """
+    if builtin_cn() and ":" not in value:
+        fast = fast_resident_id(value)
+        if fast is not None:
+            number, born = fast
+            return number, born, int(number[16]) % 2
+    try:
+        rid = ResidentId.from_str(value)
+    except ValidationError as exc:
+        raise CellError.from_validation(field, exc) from None
+    born_date = rid.birth_date
+    sex = rid.sex
+    return (
+        str(rid),
+        None if born_date is None else born_date.isoformat(),
+        None if sex is None else (1 if sex.value == "male" else 0),
+    )
+
+
+# -- phones ---------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _cn_mobile() -> re.Pattern[str]:
+    import phonenumbers
+
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+    mobile = None if metadata is None else metadata.mobile
+    pattern = None if mobile is None else mobile.national_number_pattern
+    if pattern is None:  # pragma: no cover - phonenumbers always has CN mobile metadata
+        raise RuntimeError("phonenumbers has no pattern for CN mobile numbers")
+    return re.compile(pattern)
+
+
+def fast_phone(text: str) -> str | None:
+    """E.164 for a plain mainland mobile (``13800138000``, ``+8613800138000``), else ``None``.
+
+    A number matching ``phonenumbers``' own CN mobile pattern is one it calls
+    valid; anything else is left to :func:`~gridguard.model.normalize_phone`.
+    """
+    if text.startswith("+86"):
+        text = text[3:]
+    if len(text) == 11 and text.isascii() and text.isdigit() and _cn_mobile().fullmatch(text):
+        return "+86" + text
+    return None
+
+
+def read_phone(field: str, value: str) -> str:
+    fast = fast_phone(value)
+    if fast is not None:
+        return fast
+    try:
+        return normalize_phone(value)
+    except ValidationError as exc:
+        raise CellError.from_validation(field, exc) from None
+
+
+def read_name(field: str, value: str) -> str:
+    return read_text(field, value, personal=True)

@@ -1,0 +1,796 @@
+"""Importing a population register: areas, buildings, stairwells, households, persons.
+
+:func:`import_file` reads a CSV file (UTF-8, UTF-8 with BOM, GBK/GB18030,
+detected or given) or any format an importer plugin reads (``.xlsx``
+through ``gridguard-xlsx``), maps its columns by their English or Chinese
+headers, validates every row, and writes the good ones; each bad row goes
+to an error report beside the input (``<name>.errors.csv``, UTF-8 with a
+BOM so that Excel opens it) with its row number, column, masked value and
+the reason. With ``all_or_nothing`` a single bad row keeps the whole file
+out.
+
+Rows without an ``id`` column get one derived from their natural key (a
+person's identity number, a household's stairwell, floor and door...), so
+importing the same file again changes nothing: registry entries are
+upserted, and their version goes up only when a row really changed.
+
+The whole file is one transaction, streamed in batches: memory stays flat
+whatever its size, and an interrupted import leaves nothing behind. On
+SQLite the batches go through :meth:`~gridguard.storage.base.UnitOfWork.load_rows`
+as already validated rows, with one query per batch to tell new rows from
+stored ones; other backends go through the storage protocol row by row.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..errors import ConfigError, ValidationError, Violation
+from ..masking import mask_text
+from ..model import Area, AreaLevel, Building, Household, Person, Stairwell
+from ..storage.schema import Row, TableSpec, spec_for
+from . import fields as cell
+from ._indexes import MATCH_INDEXES
+from ._producer import Batch, batches_from_process
+from ._producer import batches as local_batches
+from .tables import BadRow, Layout, Table, clean, layout, open_table
+
+if TYPE_CHECKING:
+    from ..storage.base import UnitOfWork
+    from ..workspace import Workspace
+
+__all__ = ["BATCH_SIZE", "KINDS", "ImportResult", "Kind", "import_file", "report_path_for"]
+
+BATCH_SIZE = 5000
+"""Rows validated and written together."""
+PARALLEL_FROM_BYTES = 8 << 20
+"""From this file size up, a CSV import validates in a second process by default."""
+REINDEX_FROM_BYTES = 32 << 20
+"""A persons file this large drops the match indexes while loading and rebuilds them after."""
+
+Progress = Callable[[int], None]
+
+
+def derived_id(prefix: str, *parts: str | None) -> str:
+    """A stable id from a natural key: ``h-`` and 20 hex digits of its BLAKE2b hash."""
+    key = "\x1f".join("" if p is None else p for p in parts)
+    return f"{prefix}-{hashlib.blake2b(key.encode('utf-8'), digest_size=10).hexdigest()}"
+
+
+def _required(field: str, value: str | None) -> str:
+    if value is None:
+        raise cell.CellError(field, "", "required, but the cell is empty")
+    return value
+
+
+SEXES = {
+    "male": "male", "m": "male", "男": "male", "1": "male", "男性": "male",
+    "female": "female", "f": "female", "女": "female", "2": "female", "女性": "female",
+}  # fmt: skip
+RESIDENCIES = {
+    "resident": "resident", "常住": "resident", "户籍": "resident", "本地": "resident",
+    "居民": "resident", "常住人口": "resident", "户籍人口": "resident",
+    "tenant": "tenant", "租户": "tenant", "租住": "tenant", "流动": "tenant",
+    "流动人口": "tenant", "外来": "tenant", "外来人口": "tenant",
+    "visitor": "visitor", "访客": "visitor", "暂住": "visitor", "临时": "visitor",
+    "探亲": "visitor",
+}  # fmt: skip
+LEVELS = {
+    **{level.value: level.value for level in AreaLevel},
+    "市": "city", "区": "district", "县": "district", "镇": "town", "乡": "town",
+    "街道": "town", "社区": "community", "居委会": "community", "村": "village",
+    "村委会": "village", "网格": "grid", "村小组": "village_group",
+    "村民小组": "village_group", "小区": "compound", "新村": "compound",
+}  # fmt: skip
+
+
+# -- one validator per kind: cells in field order -> a stored row ---------------------------------
+# Cells arrive stripped, blank ones as None, and already checked for spreadsheet formulas.
+
+
+_ident = cell.IDENT.match
+_control = cell.CONTROL.search
+
+
+def _person(v: Sequence[str | None]) -> Row:
+    """A person row; the common well-formed case takes no function call it can avoid."""
+    pid, household_id, name, rid, phone, sex, birth, residency = v
+    if household_id is None or not _ident(household_id):
+        cell.read_identifier("household_id", _required("household_id", household_id))
+    if name is None or _control(name):
+        cell.read_text("name", _required("name", name), personal=True)
+    born_from_id = sex_bit = None
+    if rid is not None:
+        fast = cell.fast_resident_id(rid) if cell.builtin_cn() else None
+        if fast is None:
+            rid, born_from_id, sex_bit = cell.read_resident_id("resident_id", rid)
+        else:
+            rid, born_from_id = fast
+            sex_bit = int(rid[16]) % 2
+    if phone is not None:
+        phone = cell.fast_phone(phone) or cell.read_phone("phone", phone)
+    if sex is not None:
+        sex = SEXES.get(sex) or cell.parse_enum("sex", sex, SEXES)
+    if birth is not None:
+        shown = birth
+        birth = cell.parse_date("birth_date", birth, personal=True).isoformat()
+        if birth > cell.today_iso():
+            raise cell.CellError("birth_date", mask_text(shown, 4), "must not be in the future")
+        if born_from_id is not None and birth != born_from_id:
+            raise cell.CellError(
+                "birth_date",
+                mask_text(shown, 4),
+                "does not match the birth date in the identity number",
+            )
+    if sex is not None and sex_bit is not None and (sex == "male") != (sex_bit == 1):
+        raise cell.CellError("sex", repr(v[5]), "does not match the sex in the identity number")
+    if residency is None:
+        residency = "resident"
+    else:
+        residency = RESIDENCIES.get(residency) or cell.parse_enum(
+            "residency", residency, RESIDENCIES
+        )
+    if pid is not None:
+        if not _ident(pid):
+            cell.read_identifier("id", pid)
+    elif rid is not None:
+        pid = derived_id("p", "CN:" + rid if ":" not in rid else rid)
+    else:
+        pid = derived_id("p", household_id, name, birth)
+    return (pid, household_id, name, rid, phone, sex, birth, residency)
+
+
+def _household(v: Sequence[str | None]) -> Row:
+    stairwell_id = cell.read_identifier("stairwell_id", _required("stairwell_id", v[1]))
+    floor = cell.parse_int("floor", _required("floor", v[2]), -5, 200)
+    door = cell.read_text("door", _required("door", v[3]))
+    address = cell.read_text("address", _required("address", v[4]), personal=True)
+    phone = None if v[5] is None else cell.read_phone("phone", v[5])
+    hid = (
+        cell.read_identifier("id", v[0])
+        if v[0] is not None
+        else derived_id("h", stairwell_id, str(floor), door)
+    )
+    return (hid, stairwell_id, floor, door, address, phone)
+
+
+def _model_row(cls: type[Any], values: Mapping[str, Any]) -> Row:
+    """Build the model object (the model validates it) and return its stored row."""
+    try:
+        obj = cls(**{k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.violations[0]
+        field = first.path.removeprefix("$.").split(".")[0].split("[")[0] or "id"
+        raise cell.CellError(field, first.value, first.rule) from None
+    return spec_for(cls).encode(obj)
+
+
+def _area(v: Sequence[str | None]) -> Row:
+    name = _required("name", v[1])
+    level = cell.parse_enum("level", _required("level", v[2]), LEVELS)
+    parent = v[3]
+    aid = v[0] or derived_id("a", v[4] or "", parent, name if v[4] is None else None)
+    return _model_row(
+        Area, {"id": aid, "name": name, "level": level, "parent_id": parent, "code": v[4]}
+    )
+
+
+def _building(v: Sequence[str | None]) -> Row:
+    area_id = _required("area_id", v[1])
+    name = _required("name", v[2])
+    managed = False if v[4] is None else cell.parse_bool("managed", v[4])
+    bid = v[0] or derived_id("b", area_id, v[3], name)
+    return _model_row(
+        Building,
+        {
+            "id": bid,
+            "area_id": area_id,
+            "name": name,
+            "compound": v[3],
+            "managed": managed,
+            "observer_id": v[5],
+        },
+    )
+
+
+def _stairwell(v: Sequence[str | None]) -> Row:
+    building_id = _required("building_id", v[1])
+    name = _required("name", v[2])
+    floors = cell.parse_int("floors", _required("floors", v[3]), 1, 200)
+    doors = cell.parse_int("doors_per_floor", _required("doors_per_floor", v[4]), 1, 50)
+    sid = v[0] or derived_id("s", building_id, name)
+    return _model_row(
+        Stairwell,
+        {
+            "id": sid,
+            "building_id": building_id,
+            "name": name,
+            "floors": floors,
+            "doors_per_floor": doors,
+        },
+    )
+
+
+@attrs.frozen
+class Kind:
+    """What can be imported: a stored class, its header aliases and its row validator."""
+
+    name: str
+    cls: type[Any]
+    required: tuple[str, ...]
+    aliases: Mapping[str, tuple[str, ...]]
+    validate: Callable[[Sequence[str | None]], Row]
+    label: str
+    """English and Chinese, for people."""
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return spec_for(self.cls).column_names
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind(
+            "areas",
+            Area,
+            ("name", "level"),
+            {
+                "id": ("area_id", "编号", "区域编号", "区划编号"),
+                "name": ("名称", "区域名称", "名字"),
+                "level": ("级别", "层级", "类型", "区域级别"),
+                "parent_id": ("parent", "上级编号", "上级", "上级区域", "所属区域"),
+                "code": ("区划代码", "行政区划代码", "代码"),
+            },
+            _area,
+            "areas 区域",
+        ),
+        Kind(
+            "buildings",
+            Building,
+            ("area_id", "name"),
+            {
+                "id": ("building_id", "楼幢编号", "楼栋编号", "编号"),
+                "area_id": ("grid_id", "grid", "网格编号", "所属网格", "网格", "区域编号"),
+                "name": ("楼幢名称", "楼栋名称", "楼幢", "楼栋", "名称"),
+                "compound": ("小区", "小区名称", "新村", "所属小区"),
+                "managed": ("有物业", "物业管理", "物业"),
+                "observer_id": ("observer", "观察员编号", "楼幢观察员编号", "楼幢观察员"),
+            },
+            _building,
+            "buildings 楼幢",
+        ),
+        Kind(
+            "stairwells",
+            Stairwell,
+            ("building_id", "name", "floors", "doors_per_floor"),
+            {
+                "id": ("stairwell_id", "楼梯编号", "单元编号", "编号"),
+                "building_id": ("building", "楼幢编号", "楼栋编号", "所属楼幢"),
+                "name": ("楼梯", "单元", "楼梯名称", "单元名称", "名称"),
+                "floors": ("层数", "楼层数", "总层数"),
+                "doors_per_floor": ("doors", "每层户数", "梯户数", "每层门数"),
+            },
+            _stairwell,
+            "stairwells 楼梯",
+        ),
+        Kind(
+            "households",
+            Household,
+            ("stairwell_id", "floor", "door", "address"),
+            {
+                "id": ("household_id", "户编号", "户号", "户id", "家庭编号", "户档案编号"),
+                "stairwell_id": ("stairwell", "楼梯编号", "单元编号", "所属楼梯"),
+                "floor": ("楼层", "层", "所在楼层"),
+                "door": ("门牌", "门牌号", "房号", "房间号", "室", "门号"),
+                "address": ("地址", "住址", "详细地址", "现住址", "居住地址"),
+                "phone": ("telephone", "tel", "电话", "联系电话", "户主电话", "家庭电话"),
+            },
+            _household,
+            "households 户",
+        ),
+        Kind(
+            "persons",
+            Person,
+            ("household_id", "name"),
+            {
+                "id": ("person_id", "人员编号", "个人编号", "人员id"),
+                "household_id": ("household", "户编号", "户号", "户id", "家庭编号", "户档案编号"),
+                "name": ("姓名", "名字", "全名"),
+                "resident_id": (
+                    "id_number",
+                    "idnumber",
+                    "idcard",
+                    "身份证",
+                    "身份证号",
+                    "身份证号码",
+                    "公民身份号码",
+                    "证件号码",
+                    "证件号",
+                ),
+                "phone": (
+                    "mobile",
+                    "tel",
+                    "telephone",
+                    "电话",
+                    "手机",
+                    "手机号",
+                    "手机号码",
+                    "联系电话",
+                    "联系方式",
+                ),
+                "sex": ("gender", "性别"),
+                "birth_date": ("birthdate", "birthday", "date_of_birth", "dob", "出生日期", "生日"),
+                "residency": ("居住类型", "人员类型", "人员类别", "居住状态", "户籍类型"),
+            },
+            _person,
+            "persons 人员",
+        ),
+    )
+}
+"""The kinds ``gridguard import`` reads, parents before children."""
+
+
+# -- results and the error report ---------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ImportResult:
+    """What an import did. ``rejected`` rows are in the error report, with their reasons."""
+
+    kind: str
+    path: Path
+    format: str
+    encoding: str | None
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    report: Path | None
+    ignored_columns: tuple[str, ...] = ()
+    committed: bool = True
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """Plain data for ``--json`` and logs."""
+        return {
+            "kind": self.kind,
+            "file": str(self.path),
+            "format": self.format,
+            "encoding": self.encoding,
+            "rows": self.rows,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "committed": self.committed,
+            "error_report": None if self.report is None else str(self.report),
+            "ignored_columns": list(self.ignored_columns),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+REPORT_HEADER = ("row 行号", "column 列", "value 值", "reason 原因")
+
+
+def report_path_for(path: Path) -> Path:
+    """Where the error report of ``path`` goes: ``<stem>.errors.csv`` in the same folder."""
+    return path.with_name(f"{path.stem}.errors.csv")
+
+
+class ErrorReport:
+    """The error report, written batch by batch in row order (UTF-8 with BOM, for Excel)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.count = 0
+        self._handle: Any = None
+        self._writer: Any = None
+        self.first: list[Violation] = []
+        self._pending: list[tuple[int, str, str, str]] = []
+        if path is not None:
+            path.unlink(missing_ok=True)  # a report from an earlier run would mislead
+
+    def add(self, row: int, column: str, value: str, reason: str) -> None:
+        """Note a problem; it is written with its batch, in row order, at :meth:`flush`."""
+        self.count += 1
+        if len(self.first) < 20:
+            self.first.append(Violation(f"row {row}.{column}", value, reason))
+        self._pending.append((row, column, value, reason))
+
+    def flush(self) -> None:
+        pending, self._pending = sorted(self._pending, key=lambda p: p[0]), []
+        if self.path is None or not pending:
+            return
+        if self._writer is None:
+            self._handle = open(self.path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
+            self._writer = csv.writer(self._handle)
+            self._writer.writerow(REPORT_HEADER)
+        self._writer.writerows(pending)
+
+    def close(self) -> Path | None:
+        self.flush()
+        if self._handle is not None:
+            self._handle.close()
+            return self.path
+        return None
+
+
+# -- writing: new rows, changed rows, duplicates -------------------------------------------------
+
+
+class _Writer:
+    """Writes validated rows of one kind, telling new, changed, unchanged and duplicate rows apart.
+
+    On SQLite a row stored by this import has a rowid above the table's
+    largest rowid when the import began: that tells a duplicate row of the
+    file from a row stored by an earlier import without keeping every id in
+    memory. Other backends keep the ids written so far.
+    """
+
+    def __init__(self, uow: UnitOfWork, spec: TableSpec, sql: bool) -> None:
+        self.uow = uow
+        self.spec = spec
+        self.sql = sql
+        self.inserted = self.updated = self.unchanged = 0
+        self._updated_ids: set[str] = set()
+        self._seen: set[str] = set()
+        self._start = 0
+        if sql:
+            row = next(uow.query(f"SELECT max(rowid) FROM {spec.table}"), (None,))
+            self._start = int(row[0] or 0)
+
+    # lookups
+
+    def _existing(self, cls: type[Any], ids: set[str]) -> set[str]:
+        if not ids:
+            return set()
+        if self.sql:
+            table = spec_for(cls).table
+            return {
+                str(r[0])
+                for r in self.uow.query(
+                    f"SELECT id FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(sorted(ids)),),
+                )
+            }
+        return {i for i in ids if self.uow.jurisdiction_of(cls, i) is not None}
+
+    def _stored(self, ids: list[str]) -> dict[str, tuple[bool, Row]]:
+        """``id -> (stored by this import, stored row)`` for the ids that are stored."""
+        spec = self.spec
+        if self.sql:
+            cols = ", ".join(f'"{c}"' for c in spec.column_names)
+            found: dict[str, tuple[bool, Row]] = {}
+            for record in self.uow.query(
+                f"SELECT rowid, {cols} FROM {spec.table} "
+                "WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(ids),),
+            ):
+                found[str(record[1])] = (int(record[0]) > self._start, tuple(record[1:]))
+            return found
+        out: dict[str, tuple[bool, Row]] = {}
+        for i in ids:
+            obj = self.uow.get(spec.cls, i)
+            if obj is not None:
+                out[i] = (i in self._seen, spec.encode(obj))
+        return out
+
+    def _parent_levels(self, ids: set[str]) -> dict[str, AreaLevel]:
+        levels = {}
+        for i in ids:
+            area = self.uow.get(Area, i)
+            if area is not None:
+                levels[i] = area.level
+        return levels
+
+    # the batch
+
+    def write(
+        self, batch: list[tuple[int, Row]], report: Callable[[int, str, str, str], None]
+    ) -> int:
+        """Write ``batch`` (row number, row); report and drop the rows that cannot go in.
+
+        Returns how many rows were rejected.
+        """
+        spec = self.spec
+        names = spec.column_names
+        rejected = 0
+        first_at: dict[str, tuple[int, Row]] = {}
+        rows: list[tuple[int, Row]] = []
+        for number, row in batch:
+            key = str(row[0])
+            earlier = first_at.get(key)
+            if earlier is not None:
+                same = "the same as" if earlier[1] == row else "the same key as, but differs from,"
+                report(number, "id", key, f"duplicate row: {same} row {earlier[0]}")
+                rejected += 1
+                continue
+            first_at[key] = (number, row)
+            rows.append((number, row))
+
+        # References must exist, in the store or earlier in this batch (areas under areas).
+        for ref in spec.all_references:
+            index = names.index(ref.column)
+            wanted = {str(r[index]) for _, r in rows if r[index] is not None}
+            found = self._existing(ref.target, wanted)
+            keep: list[tuple[int, Row]] = []
+            batch_ids: set[str] = set()
+            for number, row in rows:
+                value = row[index]
+                ok = value is None or str(value) in found
+                if not ok and ref.target is spec.cls and str(value) in batch_ids:
+                    ok = True
+                if ok:
+                    keep.append((number, row))
+                    batch_ids.add(str(row[0]))
+                else:
+                    noun = ref.target.__name__.lower()
+                    report(number, ref.column, str(value), f"unknown {noun}")
+                    rejected += 1
+            rows = keep
+
+        if spec.cls is Area:
+            rows, bad = self._check_area_levels(rows, report)
+            rejected += bad
+
+        stored = self._stored([str(r[0]) for _, r in rows])
+        new: list[Row] = []
+        changed: list[Row] = []
+        for number, row in rows:
+            key = str(row[0])
+            hit = stored.get(key)
+            if hit is None:
+                new.append(row)
+                continue
+            by_us, old = hit
+            if by_us or key in self._updated_ids:
+                report(number, "id", key, "duplicate row: an earlier row of this file has this key")
+                rejected += 1
+            elif old == row:
+                self.unchanged += 1
+            else:
+                changed.append(row)
+                self._updated_ids.add(key)
+        if new:
+            self.inserted += self.uow.load_rows(spec.cls, new)
+        if changed:
+            self.updated += self.uow.put(spec.cls, [spec.decode(r) for r in changed]).written
+        if not self.sql:
+            self._seen.update(str(r[0]) for r in new)
+        return rejected
+
+    def _check_area_levels(
+        self, rows: list[tuple[int, Row]], report: Callable[[int, str, str, str], None]
+    ) -> tuple[list[tuple[int, Row]], int]:
+        names = self.spec.column_names
+        level_at, parent_at = names.index("level"), names.index("parent_id")
+        batch_levels = {str(r[0]): AreaLevel(r[level_at]) for _, r in rows}
+        stored = self._parent_levels(
+            {str(r[parent_at]) for _, r in rows if r[parent_at] is not None} - set(batch_levels)
+        )
+        keep, rejected = [], 0
+        for number, row in rows:
+            parent = row[parent_at]
+            if parent is not None:
+                parent_level = batch_levels.get(str(parent)) or stored.get(str(parent))
+                level = AreaLevel(row[level_at])
+                if parent_level is not None and parent_level.rank >= level.rank:
+                    report(
+                        number,
+                        "level",
+                        level.value,
+                        f"must be below its parent's level ({parent_level.value})",
+                    )
+                    rejected += 1
+                    continue
+            keep.append((number, row))
+        return keep, rejected
+
+
+# -- the import -------------------------------------------------------------------------------
+
+
+def _cells(table: Table, lay: Layout) -> Callable[[list[Any]], list[str | None]]:
+    """Cells in field order, cleaned; CSV cells are text already, so only stripped."""
+    positions = lay.positions
+    if table.keyed:
+
+        def pick(cells: list[Any]) -> list[str | None]:
+            return [None if p is None else clean(cells[p]) for p in positions]
+
+        return pick
+    present = [p for p in positions if p is not None]
+    if len(present) == len(positions):
+
+        def pick_all(cells: list[Any]) -> list[str | None]:
+            return [cells[p].strip() or None for p in present]
+
+        return pick_all
+
+    def pick_text(cells: list[Any]) -> list[str | None]:
+        return [None if p is None else (cells[p].strip() or None) for p in positions]
+
+    return pick_text
+
+
+_MAYBE_FORMULA = re.compile("(?:^|\x00)[=@+-]")
+"""A cell that starts like a formula; the cells of such a row are then checked one by one."""
+
+
+def validate_rows(
+    table: Table, lay: Layout, kind: Kind, report: Any
+) -> Iterable[tuple[int, Row] | int]:
+    """Validated rows, or the row number of a rejected one (``report.add`` told why)."""
+    pick = _cells(table, lay)
+    fields = lay.fields
+    validate = kind.validate
+    maybe_formula = _MAYBE_FORMULA.search
+    for number, cells in table.rows:
+        if isinstance(cells, BadRow):
+            report.add(number, "", "", cells.reason)
+            yield number
+            continue
+        values = pick(cells)
+        try:
+            if maybe_formula("\x00".join([v for v in values if v is not None])):
+                for field, value in zip(fields, values, strict=True):
+                    if value is not None:
+                        cell.check_formula(field, value)
+            row = validate(values)
+        except cell.CellError as exc:
+            report.add(number, lay.column(exc.field), exc.shown, exc.rule)
+            yield number
+            continue
+        yield number, row
+
+
+def _drop_match_indexes(uow: UnitOfWork) -> list[str]:
+    present = {
+        str(r[0])
+        for r in uow.query(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", ("persons",)
+        )
+    }
+    dropped = [name for name in MATCH_INDEXES if name in present]
+    for name in dropped:
+        list(uow.query(f"DROP INDEX {name}"))
+    return dropped
+
+
+def import_file(
+    ws: Workspace,
+    kind: str,
+    path: str | Path,
+    *,
+    format: str | None = None,
+    encoding: str | None = None,
+    all_or_nothing: bool = False,
+    progress: Progress | None = None,
+    report: bool | Path = True,
+    batch_size: int = BATCH_SIZE,
+    parallel: bool | None = None,
+) -> ImportResult:
+    """Import ``path`` as records of ``kind`` into ``ws``.
+
+    ``kind`` is ``areas``, ``buildings``, ``stairwells``, ``households`` or
+    ``persons``; parents must be stored (or come earlier in the same file
+    for areas). Good rows are written and bad rows reported (row number,
+    column, masked value, reason) in the error report: by default
+    ``<name>.errors.csv`` beside the file, ``report=False`` writes none, a
+    path writes there. With ``all_or_nothing`` any bad row raises
+    :class:`ValidationError` and nothing is written. A file that cannot be
+    read as a table at all (no header, a required column missing) raises
+    :class:`ValidationError` before anything is written. ``progress`` is
+    called with the number of rows just read, batch by batch.
+
+    ``parallel`` validates a large CSV file in a second process while this
+    one writes (default: on SQLite, for files from
+    :data:`PARALLEL_FROM_BYTES` up, on a machine with more than one CPU).
+    """
+    started = time.perf_counter()
+    try:
+        spec_kind = KINDS[kind]
+    except KeyError:
+        raise ConfigError(f"cannot import {kind!r}: choose one of {', '.join(KINDS)}") from None
+    source = Path(path)
+    table = open_table(ws, source, format, encoding)
+    try:
+        lay = layout(
+            table.header,
+            spec_kind.fields,
+            spec_kind.aliases,
+            spec_kind.required,
+            source=source.name,
+        )
+    except BaseException:
+        table.close()
+        raise
+    sql = ws.storage.dialect == "sqlite"
+    size = source.stat().st_size
+    if parallel is None:
+        parallel = (
+            sql
+            and size >= PARALLEL_FROM_BYTES
+            and (os.cpu_count() or 1) > 1
+            and bool(sys.executable)
+        )
+    parallel = (
+        parallel and table.format == "csv" and table.encoding is not None and cell.builtin_cn()
+    )
+    batches: Iterator[Batch]
+    if parallel:
+        table.close()
+        assert table.encoding is not None
+        batches = batches_from_process(kind, source, table.encoding, table.checked, batch_size)
+    else:
+        batches = local_batches(table, lay, spec_kind, batch_size)
+    target = report_path_for(source) if report is True else (report or None)
+    errors = ErrorReport(target if isinstance(target, Path) else None)
+    spec = spec_for(spec_kind.cls)
+    rows_read = 0
+    committed = False
+    try:
+        with ws.transaction() as uow:
+            reindex: list[str] = []
+            if sql and spec_kind.cls is Person and size >= REINDEX_FROM_BYTES:
+                reindex = _drop_match_indexes(uow)
+            writer = _Writer(uow, spec, sql)
+
+            def report_write(number: int, field: str, value: str, reason: str) -> None:
+                errors.add(number, lay.column(field), value, reason)
+
+            for rows, problems, seen in batches:
+                rows_read += seen
+                for problem in problems:
+                    errors.add(*problem)
+                if rows:
+                    writer.write(rows, report_write)
+                errors.flush()
+                if progress is not None:
+                    progress(seen)
+            for name in reindex:
+                list(uow.query(MATCH_INDEXES[name]))
+            if all_or_nothing and errors.count:
+                raise ValidationError(
+                    [
+                        Violation(
+                            source.name, str(errors.count), "rows rejected: nothing imported"
+                        ),
+                        *errors.first,
+                    ]
+                )
+        committed = True
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+        table.close()
+        written = errors.close()
+    return ImportResult(
+        kind=kind,
+        path=source,
+        format=table.format,
+        encoding=table.encoding,
+        rows=rows_read,
+        inserted=writer.inserted,
+        updated=writer.updated,
+        unchanged=writer.unchanged,
+        rejected=errors.count,
+        report=written,
+        ignored_columns=lay.ignored,
+        committed=committed,
+        seconds=time.perf_counter() - started,
+    )

@@ -1,0 +1,246 @@
+"""The notifier contract suite: what every notification channel must do.
+
+A notifier plugin proves itself by subclassing :class:`NotifierContract` in
+its own tests and providing fixtures that point it at a real receiver (a
+loopback HTTP server, a loopback SMTP server, a file)::
+
+    from gridguard.testing import HttpReceiver, NotifierContract
+
+    class TestMyChannel(NotifierContract):
+        @pytest.fixture
+        def receiver(self):
+            with HttpReceiver() as receiver:
+                yield receiver
+
+        @pytest.fixture
+        def notifier(self, receiver):
+            return MyNotifier({"url": receiver.url + "/hook", "secret": "s3cret"})
+
+        @pytest.fixture
+        def received(self, receiver):
+            return receiver.received
+
+Fixtures:
+
+``notifier`` (required)
+    A notifier that delivers to a live receiver.
+``received`` (required)
+    A callable returning what the receiver got so far, oldest first: items
+    with ``key`` (the idempotency key the channel carried, or ``None``) and
+    ``text`` (the delivered content, readable: subject and body must appear
+    in it).
+``failing_notifier``
+    A notifier whose receiver is busy (HTTP 503, SMTP 451...): its failure
+    must be retryable. Default ``None``: not tested.
+``refusing_notifier``
+    A notifier whose receiver refuses the message for good (HTTP 400, SMTP
+    550...): its failure must be a :class:`~gridguard.notify.PermanentFailure`.
+``bad_settings``
+    ``(factory, settings, setting_name)`` triples: building the channel must
+    raise :class:`~gridguard.errors.ConfigError` naming ``setting_name``.
+
+Set ``carries_idempotency_key = False`` on the subclass for a channel with
+no place for the key (it then only has to deliver).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Protocol
+
+import pytest
+
+from ..errors import ConfigError
+from ..notify.base import Message, Notifier, PermanentFailure
+from .sample import sample_records
+
+__all__ = ["Delivered", "NotifierContract"]
+
+
+class Delivered(Protocol):
+    """What a receiver reports for one delivery."""
+
+    @property
+    def key(self) -> str | None: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+Received = Callable[[], Sequence[Any]]
+"""Returns what the receiver got so far: items like :class:`Delivered`."""
+BadSettings = list[tuple[Callable[[dict[str, Any]], Notifier], dict[str, Any], str]]
+
+
+def _message(n: int = 0, *, recipient: str, **fields: Any) -> Message:
+    values: dict[str, Any] = {
+        "recipient": recipient,
+        "subject": f"发热报告 Fever report #{n}",
+        "body": f"居民 张*（138****8000）体温 38.{n % 10}°C. Please call.",
+        "topic": "fever",
+        "area_id": "c1",
+        "channel": "contract",
+    }
+    values.update(fields)
+    return Message(**values)
+
+
+def _new(received: Received, before: int) -> list[Delivered]:
+    return list(received()[before:])
+
+
+class NotifierContract:
+    """Tests every notifier passes. See the module docs for the fixtures to provide."""
+
+    carries_idempotency_key: ClassVar[bool] = True
+    recipient: ClassVar[str] = "community_doctor@hy.example.org"
+    """The recipient of the suite's messages: an address the receiver accepts."""
+
+    def message(self, n: int = 0, **fields: Any) -> Message:
+        """A test message (Chinese and English text, masked personal data)."""
+        return _message(n, recipient=fields.pop("recipient", self.recipient), **fields)
+
+    @pytest.fixture
+    def failing_notifier(self) -> Notifier | None:
+        return None
+
+    @pytest.fixture
+    def refusing_notifier(self) -> Notifier | None:
+        return None
+
+    @pytest.fixture
+    def bad_settings(
+        self,
+    ) -> list[tuple[Callable[[dict[str, Any]], Notifier], dict[str, Any], str]]:
+        return []
+
+    # -- delivering ------------------------------------------------------------------------
+
+    def test_is_a_notifier(self, notifier: Notifier) -> None:
+        assert isinstance(notifier, Notifier)
+
+    def test_delivers_one_message_once(self, notifier: Notifier, received: Received) -> None:
+        before = len(received())
+        message = self.message(1)
+        assert notifier.send(message) is None  # type: ignore[func-returns-value]
+        new = _new(received, before)
+        assert len(new) == 1, f"one send made {len(new)} deliveries"
+        assert message.subject in new[0].text
+        assert message.body in new[0].text
+        if self.carries_idempotency_key:
+            assert new[0].key == str(message.id)
+
+    def test_chinese_and_symbols_survive(self, notifier: Notifier, received: Received) -> None:
+        before = len(received())
+        message = self.message(
+            2, subject="华苑社区 牡丹阁3栋：未报平安", body="观察员 王* 今天还没有报平安 ✓ 100%"
+        )
+        notifier.send(message)
+        (delivered,) = _new(received, before)
+        assert message.subject in delivered.text
+        assert message.body in delivered.text
+
+    def test_each_message_carries_its_own_key(self, notifier: Notifier, received: Received) -> None:
+        if not self.carries_idempotency_key:
+            pytest.skip("this channel carries no idempotency key")
+        before = len(received())
+        messages = [self.message(n) for n in range(3)]
+        for message in messages:
+            notifier.send(message)
+        keys = [d.key for d in _new(received, before)]
+        assert keys == [str(m.id) for m in messages]
+
+    def test_a_resend_carries_the_same_key(self, notifier: Notifier, received: Received) -> None:
+        """The dispatcher resends after a crash; the receiver must see the same key."""
+        if not self.carries_idempotency_key:
+            pytest.skip("this channel carries no idempotency key")
+        before = len(received())
+        message = self.message(4)
+        notifier.send(message)
+        notifier.send(message)
+        new = _new(received, before)
+        assert new, "nothing was delivered"
+        assert {d.key for d in new} == {str(message.id)}
+
+    def test_concurrent_sends_all_arrive(self, notifier: Notifier, received: Received) -> None:
+        """The dispatcher sends from several threads at once."""
+        before = len(received())
+        messages = [self.message(n) for n in range(16)]
+        errors: list[BaseException] = []
+
+        def send(chunk: list[Message]) -> None:
+            for message in chunk:
+                try:
+                    notifier.send(message)
+                except BaseException as exc:
+                    errors.append(exc)
+
+        threads = [threading.Thread(target=send, args=(messages[i::4],)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not errors, errors
+        new = _new(received, before)
+        assert len(new) == len(messages)
+        if self.carries_idempotency_key:
+            assert {d.key for d in new} == {str(m.id) for m in messages}
+
+    # -- failing ---------------------------------------------------------------------------
+
+    def test_a_busy_receiver_is_a_retryable_failure(
+        self, failing_notifier: Notifier | None
+    ) -> None:
+        if failing_notifier is None:
+            pytest.skip("no failing_notifier fixture")
+        with pytest.raises(Exception) as caught:  # noqa: PT011 - any exception but permanent
+            failing_notifier.send(self.message(5))
+        assert not isinstance(caught.value, PermanentFailure), caught.value
+
+    def test_a_refusal_is_a_permanent_failure(self, refusing_notifier: Notifier | None) -> None:
+        if refusing_notifier is None:
+            pytest.skip("no refusing_notifier fixture")
+        with pytest.raises(PermanentFailure):
+            refusing_notifier.send(self.message(6))
+
+    def test_bad_settings_are_refused_naming_the_setting(
+        self,
+        bad_settings: BadSettings,
+    ) -> None:
+        if not bad_settings:
+            pytest.skip("no bad_settings fixture")
+        for factory, settings, name in bad_settings:
+            with pytest.raises(ConfigError) as caught:
+                factory(settings)
+            assert name in str(caught.value), (settings, str(caught.value))
+
+    # -- through the dispatcher ------------------------------------------------------------
+
+    def test_delivers_the_outbox_through_the_dispatcher(
+        self, notifier: Notifier, received: Received
+    ) -> None:
+        """Enqueue in a workspace, dispatch, and every message arrives; all are recorded sent."""
+        from ..notify.dispatcher import Dispatcher
+        from ..notify.outbox import enqueue, outbox_status
+        from ..notify.settings import DeliverySettings
+        from ..workspace import open_workspace
+
+        before = len(received())
+        with open_workspace("memory://") as ws:
+            ws.add(sample_records())
+            messages = [self.message(n, id=uuid.uuid4()) for n in range(12)]
+            with ws.transaction() as uow:
+                assert enqueue(uow, messages) == len(messages)
+            settings = DeliverySettings(workers=4, timeout=30.0, max_attempts=1)
+            report = Dispatcher(ws, {"contract": notifier}, settings=settings).dispatch()
+            assert report.sent == len(messages), report.as_dict()
+            with ws.transaction(write=False) as uow:
+                status = outbox_status(uow, dt.datetime.now(dt.UTC), dialect=ws.storage.dialect)
+            assert status == {"contract": {"sent": len(messages)}}
+        new = _new(received, before)
+        assert len(new) == len(messages)
+        if self.carries_idempotency_key:
+            assert {d.key for d in new} == {str(m.id) for m in messages}
