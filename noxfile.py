@@ -18,6 +18,8 @@ LINT_PATHS = ("src", "tests", "benchmarks", "plugins", "noxfile.py", "docs/conf.
 
 RUFF = "ruff>=0.6"
 MYPY = "mypy>=1.11"
+BENCH_PEERS = ("rule-engine>=4",)
+"""Peer libraries the benchmarks compare against; installed in the bench session only."""
 DOCS_DEPS = ("sphinx>=7", "myst-parser>=3", "furo>=2024.1")
 
 
@@ -93,7 +95,7 @@ def bench(session: nox.Session) -> None:
         scripts = [s for s in scripts if any(arg in s.stem for arg in session.posargs)]
     if not scripts:
         session.skip("no benchmarks/bench_*.py script to run")
-    session.install(".[test]")
+    session.install(".[test]", *BENCH_PEERS)
     for script in scripts:
         session.log(f"--- {script.relative_to(ROOT)}")
         session.run("python", str(script.relative_to(ROOT)))

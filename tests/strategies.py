@@ -665,3 +665,108 @@ MODEL_STRATEGIES[Assessment] = assessments()
 MODEL_STRATEGIES[QuarantineOrder] = quarantine_orders()
 MODEL_STRATEGIES[Task] = tasks()
 MODEL_STRATEGIES[ScreeningRun] = screening_runs()
+
+
+# --- data-driven targeting: outside lists, matches, review, targets --------
+
+from gridguard.model import ExposureKind  # noqa: E402
+from gridguard.targeting import (  # noqa: E402
+    Candidate,
+    ListEntry,
+    Match,
+    MatchPass,
+    OutsideList,
+    ReviewDecision,
+    ReviewItem,
+    Target,
+)
+
+_scores = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+
+
+def outside_lists() -> st.SearchStrategy[OutsideList]:
+    return st.builds(
+        OutsideList,
+        id=identifiers(),
+        source=_non_blank(),
+        area_id=identifiers(),
+        exposure=st.sampled_from(ExposureKind),
+        received=optional(past_dates()),
+        note=free_text(),
+    )
+
+
+def list_entries() -> st.SearchStrategy[ListEntry]:
+    """List rows as lists write them: numbers valid or mistyped, names in any script."""
+    typed_numbers = valid_resident_id_numbers() | st.text("0123456789X", min_size=15, max_size=19)
+    return st.builds(
+        ListEntry,
+        list_id=identifiers(),
+        row=st.integers(1, 10**6),
+        name=optional(names()),
+        id_number=optional(typed_numbers),
+        phone=optional(cn_mobile_numbers()),
+        last_contact=optional(past_dates()),
+        origin=free_text(10),
+        note=free_text(),
+        **_fact_fields(),
+    )
+
+
+def candidates() -> st.SearchStrategy[Candidate]:
+    return st.builds(Candidate, person_id=identifiers(), score=_scores)
+
+
+def matches() -> st.SearchStrategy[Match]:
+    return st.builds(
+        Match,
+        entry_id=st.uuids(),
+        person_id=identifiers(),
+        match_pass=st.sampled_from(MatchPass),
+        score=_scores,
+        source=_non_blank(),
+        **_fact_fields(),
+    )
+
+
+def review_items() -> st.SearchStrategy[ReviewItem]:
+    return st.builds(
+        ReviewItem,
+        entry_id=st.uuids(),
+        reason=_non_blank(40),
+        candidates=st.lists(candidates(), max_size=3),
+        **_fact_fields(),
+    )
+
+
+def review_decisions() -> st.SearchStrategy[ReviewDecision]:
+    return st.builds(
+        ReviewDecision,
+        entry_id=st.uuids(),
+        person_id=optional(identifiers()),
+        note=free_text(),
+        **_fact_fields(),
+    )
+
+
+def targets() -> st.SearchStrategy[Target]:
+    return st.builds(
+        Target,
+        id=identifiers(),
+        household_id=identifiers(),
+        grid_id=optional(identifiers()),
+        priority=st.floats(min_value=0.0, max_value=1_000.0, allow_nan=False),
+        persons=st.lists(identifiers(), max_size=3),
+        sources=st.lists(_non_blank(10), max_size=2),
+        reasons=st.lists(free_text(), max_size=3),
+        last_contact=optional(past_dates()),
+    )
+
+
+MODEL_STRATEGIES[OutsideList] = outside_lists()
+MODEL_STRATEGIES[ListEntry] = list_entries()
+MODEL_STRATEGIES[Candidate] = candidates()
+MODEL_STRATEGIES[Match] = matches()
+MODEL_STRATEGIES[ReviewItem] = review_items()
+MODEL_STRATEGIES[ReviewDecision] = review_decisions()
+MODEL_STRATEGIES[Target] = targets()

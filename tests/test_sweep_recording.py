@@ -249,7 +249,7 @@ def test_unreadable_files(ws: gridguard.Workspace, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such file"):
         sweep.record_file(tmp_path / "missing.jsonl")
     with pytest.raises(ConfigError, match="no importer"):
-        sweep.record_file(_write(tmp_path / "visits.xlsx", ["x"]))
+        sweep.record_file(_write(tmp_path / "visits.bin", ["x"]))
     broken = _write(tmp_path / "broken.jsonl", [GOOD[0], "{not json"])
     with pytest.raises(ValidationError, match=r"broken\.jsonl:2"):
         sweep.record_file(broken)

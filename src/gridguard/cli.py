@@ -47,6 +47,9 @@ COMMANDS: dict[str, str] = {
     "plan": "gridguard.cli_sweep:plan",
     "show": "gridguard.cli_sweep:show",
     "visit": "gridguard.cli_sweep:visit",
+    "import": "gridguard.cli_targeting:import_command",
+    "match": "gridguard.cli_targeting:match_command",
+    "targets": "gridguard.cli_targeting:targets_command",
 }
 """Commands defined in other modules, by name: ``"module:attribute"`` of a click command.
 

@@ -25,6 +25,7 @@ __all__ = ["DEMO_STEPS", "DemoContext", "build_huayuan", "run_demo"]
 
 DEMO_STEPS: tuple[str, ...] = (
     "gridguard.demo:build_huayuan",
+    "gridguard.targeting.demo:targeting",  # day 1: the list arrives before the sweep
     "gridguard.sweep.demo:run_sweep",
     "gridguard.rules.demo:screen",
     "gridguard.notify.demo:dispatch",  # last: delivers what the steps before it enqueued

@@ -1,53 +1,48 @@
 """Screening rules: a typed, safe rule language that runs in Python and inside the database.
 
 Conditions are read from text into a tree of frozen nodes
-(:mod:`gridguard.rules.tree`, :func:`parse_condition`), grouped into
-versioned rule sets in TOML (:func:`load_rule_set`,
-:func:`builtin_rule_set`), and compiled either to Python closures
-(:func:`compile_python`) or to parameterised SQL (:func:`compile_sql`).
-:func:`screen` runs a rule set over a campaign's persons and stores what
-it concludes. Plugins add functions conditions may call with
-:class:`RuleFunction`.
+(:mod:`gridguard.rules.tree`, :func:`~gridguard.rules.parse.parse_condition`),
+grouped into versioned rule sets in TOML
+(:func:`~gridguard.rules.ruleset.load_rule_set`), and compiled either to
+Python closures (:mod:`gridguard.rules.python_compiler`) or to
+parameterised SQL (:mod:`gridguard.rules.sql_compiler`).
+:func:`~gridguard.rules.screening.screen` runs a rule set over a
+campaign's persons and stores what it concludes. Plugins add functions
+conditions may call with :class:`RuleFunction`. The names above are also
+importable from ``gridguard.rules`` itself.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .compile_python import compile_python
-from .compile_sql import Fragment, compile_sql
-from .context import RunContext
+# Re-exported names; only RuleFunction is listed in __all__, so that the API reference
+# documents each of them once, in its own module (see docs/rules.md).
+from .python_compiler import compile_python as compile_python
+from .sql_compiler import Fragment as Fragment
+from .sql_compiler import compile_sql as compile_sql
+from .context import RunContext as RunContext
 from .functions import RuleFunction
-from .parse import ConditionError, parse_condition, parse_value
-from .records import Assessment, QuarantineOrder, RiskLevel, ScreeningRun, Task
-from .ruleset import Rule, RuleSet, RuleSetError, builtin_rule_set, load_rule_set, parse_rule_set
+from .parse import ConditionError as ConditionError
+from .parse import parse_condition as parse_condition
+from .parse import parse_value as parse_value
+from .records import Assessment as Assessment
+from .records import QuarantineOrder as QuarantineOrder
+from .records import RiskLevel as RiskLevel
+from .records import ScreeningRun as ScreeningRun
+from .records import Task as Task
+from .ruleset import Rule as Rule
+from .ruleset import RuleSet as RuleSet
+from .ruleset import RuleSetError as RuleSetError
+from .ruleset import builtin_rule_set as builtin_rule_set
+from .ruleset import load_rule_set as load_rule_set
+from .ruleset import parse_rule_set as parse_rule_set
 
 if TYPE_CHECKING:
-    from .screening import ScreeningResult, screen
+    from .screening import ScreeningResult as ScreeningResult
+    from .screening import screen as screen
 
-__all__ = [
-    "Assessment",
-    "ConditionError",
-    "Fragment",
-    "QuarantineOrder",
-    "RiskLevel",
-    "Rule",
-    "RuleFunction",
-    "RuleSet",
-    "RuleSetError",
-    "RunContext",
-    "ScreeningResult",
-    "ScreeningRun",
-    "Task",
-    "builtin_rule_set",
-    "compile_python",
-    "compile_sql",
-    "load_rule_set",
-    "parse_condition",
-    "parse_rule_set",
-    "parse_value",
-    "screen",
-]
+__all__ = ["RuleFunction"]
 
 _LAZY = {"screen", "ScreeningResult"}
 

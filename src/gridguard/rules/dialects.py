@@ -1,6 +1,6 @@
 """Every difference between the SQL dialects the rule compiler targets, in one place.
 
-The SQL compiler (:mod:`gridguard.rules.compile_sql`) and the screening
+The SQL compiler (:mod:`gridguard.rules.sql_compiler`) and the screening
 query (:mod:`gridguard.rules.screening`) ask a :class:`Dialect` for
 placeholders, JSON list access, date arithmetic and the latest screening
 per person; they never spell dialect-specific SQL themselves. SQLite is

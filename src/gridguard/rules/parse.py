@@ -1,7 +1,7 @@
 """The text front end: a Python-like condition read into the expression tree.
 
 ``temperature >= 37.3 or "cough" in symptoms`` is parsed with
-:func:`ast.parse` (``mode="eval"``) and translated node by node from an
+``ast.parse`` (``mode="eval"``) and translated node by node from an
 allow-list: comparisons, ``in``, ``and``/``or``/``not``, names, literals and
 calls of the rule language's own functions (and those plugins register).
 Anything else (attribute access, subscripts, comprehensions, lambdas,
@@ -193,6 +193,19 @@ class _Reader:
 
     # -- entry ----------------------------------------------------------------------------
 
+    def screen(self, tree: ast.Expression) -> None:
+        """Refuse any construct outside the allow-list, outermost first, before reading."""
+        for node in ast.walk(tree.body):
+            refused = _REFUSED.get(type(node))
+            if refused is not None:
+                self._refuse(node, refused)
+            if isinstance(node, ast.Compare):
+                for op in node.ops:
+                    if isinstance(op, ast.Is | ast.IsNot):
+                        raise self.error(
+                            node, "is", "use missing(x) or present(x) rather than 'is None'"
+                        )
+
     def condition(self, tree: ast.Expression) -> Node:
         node = self.read(tree.body, _Scope())
         if node.type not in (BOOL, ANY):
@@ -226,7 +239,7 @@ class _Reader:
 
     def _refuse(self, node: ast.AST, what: str) -> Node:
         name = _source_name(node)
-        raise self.error(node, name, f"{what} are not allowed in conditions ({name})")
+        raise self.error(node, name, f"not allowed in conditions: {what} ({name})")
 
     def boolean(self, node: ast.AST, scope: _Scope) -> Node:
         out = self.read(node, scope)
@@ -615,7 +628,8 @@ def _parse(
         # In brackets, a condition may span lines; line numbers are one off inside.
         tree = ast.parse(f"(\n{source}\n)", mode="eval")
     except SyntaxError as exc:
-        line, column = max((exc.lineno or 2) - 1, 1), exc.offset or 1
+        lines = source.count("\n") + 1
+        line, column = min(max((exc.lineno or 2) - 1, 1), lines), exc.offset or 1
         shown = exc.text.strip() if exc.text else ""
         raise ConditionError(
             path, rule_id, line, column, shown, f"syntax error: {exc.msg}"
@@ -629,6 +643,7 @@ def _parse(
             node.lineno = max(node.lineno - 1, 1)
     reader = _Reader(source, rule_id, path, constants or {}, functions or {})
     try:
+        reader.screen(tree)
         return reader.condition(tree) if condition else reader.read(tree.body, _Scope())
     except RecursionError:
         raise ConditionError(

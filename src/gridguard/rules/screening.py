@@ -30,8 +30,8 @@ import attrs
 from ..errors import ConfigError, NotFoundError
 from ..model import Area, AreaLevel, Campaign, Household, Person, Screening, Stairwell
 from .analysis import may_fire_without_evidence
-from .compile_python import Evaluator, compile_python, place_count_key
-from .compile_sql import Fragment, _join, compile_sql
+from .python_compiler import Evaluator, compile_python, place_count_key
+from .sql_compiler import Fragment, _join, compile_sql
 from .context import RunContext
 from .dialects import Dialect, dialect_for
 from .records import (
@@ -165,6 +165,7 @@ class _Plan:
     place_counts: tuple[PlaceCount, ...]
     full_scan: bool
     uses_orders: bool
+    uses_buildings: bool
 
     @classmethod
     def of(cls, rule_set: RuleSet) -> _Plan:
@@ -180,7 +181,12 @@ class _Plan:
             for c in counts
             for n in walk(c.predicate)
         )
-        return cls(rule_set, person, escalations, tuple(counts), full, uses_orders)
+        uses_buildings = any(c.level == "building" for c in counts) or any(
+            isinstance(n, Field) and n.name == "building_id"
+            for r in rule_set.rules
+            for n in walk(r.condition)
+        )
+        return cls(rule_set, person, escalations, tuple(counts), full, uses_orders, uses_buildings)
 
     @property
     def count_index(self) -> dict[int, int]:
@@ -243,21 +249,25 @@ def _evidence(full_scan: bool, uses_orders: bool) -> str:
     return head
 
 
-def _base_select(source: str, scope: Fragment | None, uses_orders: bool) -> Fragment:
+def _base_select(source: str, scope: Fragment | None, plan: _Plan) -> Fragment:
     """The row of every person in ``source`` (a CTE of person ids and facts)."""
     # IN (subquery): SQLite always indexes the list, where a join may scan it per row.
-    order = "(p.id IN (SELECT person_id FROM orders))" if uses_orders else "(1 = 0)"
+    order = "(p.id IN (SELECT person_id FROM orders))" if plan.uses_orders else "(1 = 0)"
+    building = "st.building_id" if plan.uses_buildings else "NULL"
     parts: list[Fragment | str] = [
         "SELECT p.id AS person_id, p.household_id AS household_id, "
-        "h.stairwell_id AS stairwell_id, st.building_id AS building_id, "
+        f"h.stairwell_id AS stairwell_id, {building} AS building_id, "
         "p.jurisdiction AS jurisdiction, p.sex AS sex, p.residency AS residency, "
         "p.birth_date AS birth_date, h.floor AS floor, l.screening_id AS screening_id, "
         "l.at AS screened_at, l.temperature AS temperature, l.symptoms AS symptoms, "
         f"l.trips AS trips, l.exposures AS exposures, {order} AS on_order "
-        f"FROM {source} l CROSS JOIN persons p CROSS JOIN households h "
-        "CROSS JOIN stairwells st"
+        f"FROM {source} l CROSS JOIN persons p CROSS JOIN households h"
     ]
-    parts.append(" WHERE p.id = l.person_id AND h.id = p.household_id AND st.id = h.stairwell_id")
+    if plan.uses_buildings:
+        parts.append(" CROSS JOIN stairwells st")
+    parts.append(" WHERE p.id = l.person_id AND h.id = p.household_id")
+    if plan.uses_buildings:
+        parts.append(" AND st.id = h.stairwell_id")
     if scope is not None:
         parts += [" AND p.jurisdiction IN (", scope, ")"]
     return _join(parts)
@@ -313,7 +323,7 @@ def _classify_sql(
     ctes += [
         f", evidence AS MATERIALIZED ({_evidence(plan.full_scan, plan.uses_orders)})",
         ", base AS MATERIALIZED (",
-        _base_select("evidence", scope_sql, plan.uses_orders),
+        _base_select("evidence", scope_sql, plan),
         ")",
     ]
     ctes += [
@@ -340,7 +350,7 @@ def _classify_sql(
         ctes += [
             f", extra_ids AS MATERIALIZED (SELECT person_id, {_NO_FACTS} FROM ({extra}) x)",
             ", extra_base AS (",
-            _base_select("extra_ids", scope_sql, plan.uses_orders),
+            _base_select("extra_ids", scope_sql, plan),
             "), extra AS (",
             _flags_select("extra_base", plan, dialect, ctx, count_index),
             "), rows_ AS (SELECT * FROM flags UNION ALL SELECT * FROM extra)",
@@ -666,158 +676,62 @@ def explain(rule: Rule, row: Mapping[str, Any], index: Mapping[int, int]) -> str
 
 
 @attrs.frozen
-class _Outcome:
-    assessment: Assessment
-    orders: list[QuarantineOrder]
-    tasks: list[Task]
-    messages: list[Any]
+class _Context:
+    """What turning fired rules into records needs, fixed for a run."""
+
+    rule_set: RuleSet
+    campaign: Campaign
+    ctx: RunContext
+    index: Mapping[int, int]
+    start_of: Mapping[tuple[str, int], Evaluator]
+
+    @property
+    def common(self) -> dict[str, str]:
+        return {"rule_set_id": self.rule_set.id, "rule_set_version": self.rule_set.version}
 
 
-def _conclude(
-    row: Row,
-    fired: list[Rule],
-    rule_set: RuleSet,
-    campaign: Campaign,
-    ctx: RunContext,
-    index: Mapping[int, int],
-    start_of: Mapping[tuple[str, int], Evaluator],
-    make_messages: bool,
-) -> _Outcome:
-    fired = sorted(fired, key=lambda r: (r.priority, r.id))
-    day_start = ctx.day_start(ctx.day)
+def _assess(row: Row, fired: list[Rule], run: _Context) -> Assessment:
+    """The assessment of one flagged person; its id is a UUID 5 of its whole content."""
     risk = RiskLevel.NONE
     referrals: list[str] = []
     roles: list[str] = []
     follow_up: int | None = None
-    orders: list[QuarantineOrder] = []
-    tasks: list[Task] = []
-    person, household = row["person_id"], row["household_id"]
     records: list[FiredRule] = []
-    common = {"rule_set_id": rule_set.id, "rule_set_version": rule_set.version}
     for rule in fired:
-        why = explain(rule, row, index)
+        why = explain(rule, row, run.index)
         records.append(FiredRule(rule_id=rule.id, line=rule.line, priority=rule.priority, why=why))
-        for n, action in enumerate(rule.actions):
+        for action in rule.actions:
             if isinstance(action, Classify) and action.level.rank > risk.rank:
                 risk = action.level
-            elif isinstance(action, Refer):
-                if action.to not in referrals:
-                    referrals.append(action.to)
-                tasks.append(
-                    Task(
-                        id=str(
-                            stable_id(
-                                "task", person, rule.id, rule_set.id, rule_set.version, "referral"
-                            )
-                        ),
-                        household_id=household,
-                        person_id=person,
-                        kind=TaskKind.REFERRAL,
-                        due=day_start,
-                        note=f"{action.to}: {rule.title}",
-                        rule_id=rule.id,
-                        **common,
-                    )
-                )
+            elif isinstance(action, Refer) and action.to not in referrals:
+                referrals.append(action.to)
             elif isinstance(action, Notify):
                 roles += [r for r in action.roles if r not in roles]
             elif isinstance(action, FollowUp):
                 follow_up = action.hours if follow_up is None else min(follow_up, action.hours)
-                for k in range(1, max(24 // action.hours, 1) + 1):
-                    due = day_start + dt.timedelta(hours=k * action.hours)
-                    tasks.append(
-                        Task(
-                            id=str(
-                                stable_id(
-                                    "follow_up",
-                                    person,
-                                    rule.id,
-                                    rule_set.id,
-                                    rule_set.version,
-                                    due.isoformat(),
-                                )
-                            ),
-                            household_id=household,
-                            person_id=person,
-                            kind=TaskKind.PHONE_CALL,
-                            due=due,
-                            note=f"follow-up every {action.hours} h: {rule.title}",
-                            rule_id=rule.id,
-                            **common,
-                        )
-                    )
-            elif isinstance(action, Quarantine):
-                start = None
-                evaluate = start_of.get((rule.id, n))
-                if evaluate is not None:
-                    start = _date(evaluate(row))
-                start = start or ctx.day
-                orders.append(
-                    QuarantineOrder(
-                        id=str(
-                            stable_id("quarantine", person, rule.id, rule_set.id, rule_set.version)
-                        ),
-                        household_id=household,
-                        person_id=person,
-                        kind=action.kind,
-                        start=start,
-                        end=start + dt.timedelta(days=action.days),
-                        reason=f"{rule.title}: {why}",
-                        rule_id=rule.id,
-                        campaign_id=campaign.id,
-                        **common,
-                    )
-                )
-            elif isinstance(action, TaskAction):
-                for_person = action.target == "person"
-                due = day_start + dt.timedelta(hours=action.within_hours)
-                key = person if for_person else household
-                tasks.append(
-                    Task(
-                        id=str(
-                            stable_id(
-                                "task",
-                                key,
-                                action.target,
-                                rule.id,
-                                rule_set.id,
-                                rule_set.version,
-                                action.kind.value,
-                                ctx.day.isoformat(),
-                            )
-                        ),
-                        household_id=household,
-                        person_id=person if for_person else None,
-                        kind=action.kind,
-                        due=due,
-                        note=action.note or rule.title,
-                        rule_id=rule.id,
-                        **common,
-                    )
-                )
+    screening_id = row.get("screening_id")
     content = {
-        "campaign_id": campaign.id,
-        "person_id": person,
-        "household_id": household,
-        "day": ctx.day.isoformat(),
-        "screening_id": row.get("screening_id"),
+        "campaign_id": run.campaign.id,
+        "person_id": row["person_id"],
+        "household_id": row["household_id"],
+        "day": run.ctx.day.isoformat(),
+        "screening_id": screening_id,
         "risk": risk.value,
-        "fired": [attrs.asdict(r) for r in records],
+        "fired": [attrs.astuple(r) for r in records],
         "referrals": referrals,
         "notify": roles,
         "follow_up_hours": follow_up,
-        **common,
+        **run.common,
     }
-    screening_id = row.get("screening_id")
-    assessment = Assessment(
+    return Assessment(
         id=stable_id("assessment", content),
-        at=day_start,
-        person_id=person,
-        household_id=household,
-        campaign_id=campaign.id,
-        rule_set_id=rule_set.id,
-        rule_set_version=rule_set.version,
-        day=ctx.day,
+        at=run.ctx.day_start(run.ctx.day),
+        person_id=row["person_id"],
+        household_id=row["household_id"],
+        campaign_id=run.campaign.id,
+        rule_set_id=run.rule_set.id,
+        rule_set_version=run.rule_set.version,
+        day=run.ctx.day,
         screening_id=None if screening_id is None else uuid.UUID(str(screening_id)),
         risk=risk,
         fired=tuple(records),
@@ -825,8 +739,104 @@ def _conclude(
         notify=tuple(roles),
         follow_up_hours=follow_up,
     )
-    messages = _messages(assessment, row, rule_set, fired) if make_messages and roles else []
-    return _Outcome(assessment, orders, tasks, messages)
+
+
+def _task(
+    run: _Context, rule: Rule, key: tuple[Any, ...], household: str, person: str | None, **kw: Any
+) -> Task:
+    """A task whose id is a UUID 5 of who it is for, the rule and ``key``."""
+    ident = stable_id(
+        "task", person or household, rule.id, run.rule_set.id, run.rule_set.version, *key
+    )
+    return Task(
+        id=str(ident),
+        household_id=household,
+        person_id=person,
+        rule_id=rule.id,
+        rule_set_id=run.rule_set.id,
+        rule_set_version=run.rule_set.version,
+        **kw,
+    )
+
+
+def _act(
+    assessment: Assessment, row: Row, fired: list[Rule], run: _Context
+) -> tuple[list[QuarantineOrder], list[Task]]:
+    """The quarantine orders and tasks the fired rules' actions ask for."""
+    day_start = run.ctx.day_start(run.ctx.day)
+    person, household = assessment.person_id, assessment.household_id
+    why = {f.rule_id: f.why for f in assessment.fired}
+    orders: list[QuarantineOrder] = []
+    tasks: list[Task] = []
+    for rule in fired:
+        for n, action in enumerate(rule.actions):
+            if isinstance(action, Refer):
+                note = f"{action.to}: {rule.title}"
+                tasks.append(
+                    _task(
+                        run,
+                        rule,
+                        ("referral",),
+                        household,
+                        person,
+                        kind=TaskKind.REFERRAL,
+                        due=day_start,
+                        note=note,
+                    )
+                )
+            elif isinstance(action, FollowUp):
+                note = f"follow-up every {action.hours} h: {rule.title}"
+                for k in range(1, max(24 // action.hours, 1) + 1):
+                    due = day_start + dt.timedelta(hours=k * action.hours)
+                    tasks.append(
+                        _task(
+                            run,
+                            rule,
+                            ("follow_up", due.isoformat()),
+                            household,
+                            person,
+                            kind=TaskKind.PHONE_CALL,
+                            due=due,
+                            note=note,
+                        )
+                    )
+            elif isinstance(action, TaskAction):
+                due = day_start + dt.timedelta(hours=action.within_hours)
+                whom = person if action.target == "person" else None
+                key = (action.target, action.kind.value, run.ctx.day.isoformat())
+                tasks.append(
+                    _task(
+                        run,
+                        rule,
+                        key,
+                        household,
+                        whom,
+                        kind=action.kind,
+                        due=due,
+                        note=action.note or rule.title,
+                    )
+                )
+            elif isinstance(action, Quarantine):
+                evaluate = run.start_of.get((rule.id, n))
+                start = (_date(evaluate(row)) if evaluate is not None else None) or run.ctx.day
+                ident = stable_id(
+                    "quarantine", person, rule.id, run.rule_set.id, run.rule_set.version
+                )
+                orders.append(
+                    QuarantineOrder(
+                        id=str(ident),
+                        household_id=household,
+                        person_id=person,
+                        kind=action.kind,
+                        start=start,
+                        end=start + dt.timedelta(days=action.days),
+                        reason=f"{rule.title}: {why[rule.id]}",
+                        rule_id=rule.id,
+                        campaign_id=run.campaign.id,
+                        **run.common,
+                    )
+                )
+    return orders, tasks
 
 
 def _messages(assessment: Assessment, row: Row, rule_set: RuleSet, fired: list[Rule]) -> list[Any]:
@@ -870,7 +880,7 @@ def _new(uow: UnitOfWork, dialect: str, cls: type[Any], records: list[Any]) -> l
     """The records whose id is not stored yet (first of each id), in order."""
     unique: dict[str, Any] = {}
     for record in records:
-        unique.setdefault(record.id, record)
+        unique.setdefault(str(record.id), record)
     ids = list(unique)
     stored: set[str] = set()
     if dialect in ("sqlite", "postgresql"):
@@ -919,6 +929,71 @@ def _last_watermark(uow: UnitOfWork, campaign: Campaign, rule_set: RuleSet) -> d
     return max(marks) if marks else None
 
 
+@attrs.define
+class _Totals:
+    """What a run found and wrote, added up batch by batch."""
+
+    flagged: int = 0
+    assessments: int = 0
+    orders: int = 0
+    tasks: int = 0
+    messages: int = 0
+    intents: int = 0
+    by_rule: Counter[str] = attrs.field(factory=Counter)
+    by_risk: Counter[str] = attrs.field(factory=Counter)
+
+    def count(self, assessment: Assessment, fired: list[Rule]) -> None:
+        self.flagged += 1
+        self.by_rule.update(r.id for r in fired)
+        self.by_risk[assessment.risk.value] += 1
+        self.intents += len(assessment.notify)
+
+    def __iadd__(self, written: tuple[int, int, int, int]) -> _Totals:
+        self.assessments += written[0]
+        self.orders += written[1]
+        self.tasks += written[2]
+        self.messages += written[3]
+        return self
+
+
+def _write(
+    uow: UnitOfWork,
+    dialect: str,
+    batch: list[tuple[Row, list[Rule]]],
+    assessments: list[Assessment],
+    run: _Context,
+    enqueue: Any,
+) -> tuple[int, int, int, int]:
+    """Store a batch: new assessments, and for those only their orders, tasks and messages.
+
+    An assessment already stored was written together with everything its
+    actions made, in one transaction, so a re-run skips straight past it.
+    """
+    fresh_ids = {str(a.id) for a in _new(uow, dialect, Assessment, assessments)}
+    orders: list[QuarantineOrder] = []
+    tasks: list[Task] = []
+    messages: list[Any] = []
+    fresh: list[Assessment] = []
+    for assessment, (row, fired) in zip(assessments, batch, strict=True):
+        if str(assessment.id) not in fresh_ids:
+            continue
+        fresh.append(assessment)
+        made_orders, made_tasks = _act(assessment, row, fired, run)
+        orders += made_orders
+        tasks += made_tasks
+        if enqueue is not None and assessment.notify:
+            messages += _messages(assessment, row, run.rule_set, fired)
+    written = uow.save_facts(Assessment, fresh).written if fresh else 0
+    orders = _new(uow, dialect, QuarantineOrder, orders)
+    if orders:
+        uow.put(QuarantineOrder, orders)
+    tasks = _new(uow, dialect, Task, tasks)
+    if tasks:
+        uow.put(Task, tasks)
+    queued = int(enqueue(uow, messages)) if messages else 0
+    return written, len(orders), len(tasks), queued
+
+
 def screen(
     ws: Workspace,
     rule_set: RuleSet | None = None,
@@ -953,59 +1028,24 @@ def screen(
             rows = _sql_rows(uow, plan, dialect_for(dialect_name), ctx, scope, since)
         else:
             rows = _python_rows(uow, plan, ctx, scope, since)
-        index = plan.count_index
         start_of = {
             (rule.id, n): compile_python(action.start, ctx)
             for rule in rule_set.rules
             for n, action in enumerate(rule.actions)
             if isinstance(action, Quarantine) and action.start is not None
         }
-        by_rule: Counter[str] = Counter()
-        by_risk: Counter[str] = Counter()
-        flagged = written = order_count = task_count = message_count = intents = 0
-        batch: list[_Outcome] = []
-
-        def flush() -> tuple[int, int, int, int]:
-            result = uow.save_facts(Assessment, [o.assessment for o in batch])
-            orders = _new(uow, dialect_name, QuarantineOrder, [x for o in batch for x in o.orders])
-            if orders:
-                uow.put(QuarantineOrder, orders)
-            tasks = _new(uow, dialect_name, Task, [x for o in batch for x in o.tasks])
-            if tasks:
-                uow.put(Task, tasks)
-            messages = [m for o in batch for m in o.messages]
-            queued = int(enqueue(uow, messages)) if messages and enqueue is not None else 0
-            batch.clear()
-            return result.written, len(orders), len(tasks), queued
-
+        run_context = _Context(rule_set, campaign, ctx, plan.count_index, start_of)
         # Only flagged persons come back; they are all read before anything is
         # written, so the query never sees a table it reads change under it.
-        collected = list(rows)
-        for row, fired in collected:
-            flagged += 1
-            outcome = _conclude(
-                row, fired, rule_set, campaign, ctx, index, start_of, enqueue is not None
-            )
-            by_rule.update(r.id for r in fired)
-            by_risk[outcome.assessment.risk.value] += 1
-            intents += len(outcome.assessment.notify)
-            batch.append(outcome)
-            if len(batch) >= _BATCH:
-                w, o, t, m = flush()
-                written, order_count, task_count, message_count = (
-                    written + w,
-                    order_count + o,
-                    task_count + t,
-                    message_count + m,
-                )
-        if batch:
-            w, o, t, m = flush()
-            written, order_count, task_count, message_count = (
-                written + w,
-                order_count + o,
-                task_count + t,
-                message_count + m,
-            )
+        collected = [(row, sorted(fired, key=lambda r: (r.priority, r.id))) for row, fired in rows]
+        totals = _Totals()
+        for start in range(0, len(collected), _BATCH):
+            batch = collected[start : start + _BATCH]
+            assessments = [_assess(row, fired, run_context) for row, fired in batch]
+            for assessment, (_, fired) in zip(assessments, batch, strict=True):
+                totals.count(assessment, fired)
+            totals += _write(uow, dialect_name, batch, assessments, run_context, enqueue)
+        flagged = totals.flagged
         run_content = {
             "campaign_id": campaign.id,
             "rule_set_id": rule_set.id,
@@ -1032,12 +1072,12 @@ def screen(
     return ScreeningResult(
         run=run,
         flagged=flagged,
-        by_rule=dict(sorted(by_rule.items())),
-        by_risk=dict(sorted(by_risk.items())),
-        assessments=written,
-        orders=order_count,
-        tasks=task_count,
-        notifications=message_count if enqueue is not None else intents,
+        by_rule=dict(sorted(totals.by_rule.items())),
+        by_risk=dict(sorted(totals.by_risk.items())),
+        assessments=totals.assessments,
+        orders=totals.orders,
+        tasks=totals.tasks,
+        notifications=totals.messages if enqueue is not None else totals.intents,
         notify_mode="outbox" if enqueue is not None else "recorded",
         seconds=time.perf_counter() - started,
     )

@@ -2,7 +2,7 @@
 
 A condition such as ``temperature >= 37.3 or "cough" in symptoms`` becomes
 a tree of these nodes (see :mod:`gridguard.rules.parse`); both compilers
-(:mod:`~gridguard.rules.compile_python`, :mod:`~gridguard.rules.compile_sql`)
+(:mod:`~gridguard.rules.python_compiler`, :mod:`~gridguard.rules.sql_compiler`)
 work from the tree alone, so they cannot disagree on what a rule says.
 
 Types are short strings: ``number``, ``text``, ``bool``, ``date``,
@@ -422,7 +422,7 @@ class PlaceCount(Node):
 
 @attrs.frozen
 class Call(Node):
-    """A call of a function registered by a plugin (see :class:`RuleFunction`)."""
+    """A call of a function registered by a plugin (see :class:`~gridguard.rules.RuleFunction`)."""
 
     function: RuleFunction
     args: tuple[Node, ...]

@@ -528,27 +528,24 @@ class _Packer:
         # One pass over the work in building order, a building's stairwells kept together.
         cap = capacity.amount
         per_stairwell = capacity.unit is CapacityUnit.STAIRWELL
+        remaining = self.remaining
         building: str | None = None
         items: list[_Item] = []
         size = 0
         path: tuple[str, ...] = ()
         levels: set[int] = set()
+        households = 0
         for w in _in_building_order(work):
             if w.building_id != building:
                 if items:
                     self._place(items, size, len(levels) > 1)
-                building, items, size, path, levels = (
-                    w.building_id,
-                    [],
-                    0,
-                    path_of[w.grid_id],
-                    set(),
-                )
+                building, items, size, path = w.building_id, [], 0, path_of[w.grid_id]
+                levels = set()
             prio = priorities.get(w.stairwell_id, 0) if priorities else 0
             levels.add(prio)
             n = w.households
-            self.left_households += n
-            self.remaining[w.stairwell_id] = n
+            households += n
+            remaining[w.stairwell_id] = n
             if per_stairwell:
                 items.append(_Item(w, path, 0, n, 1, prio))
                 size += 1
@@ -562,10 +559,17 @@ class _Packer:
                     size += part
         if items:
             self._place(items, size, len(levels) > 1)
+        self.left_households = households
 
     def _place(self, items: list[_Item], size: int, mixed: bool) -> None:
         """Put one building's stairwells into the pool, in pieces that fit a team-shift."""
+        first = items[0]
         if size <= self.capacity.amount and not mixed:
+            grids = self.levels.get(first.priority)
+            work = None if grids is None else grids.get(first.grid)
+            if work is not None:  # the usual case: one piece, into a grid already open
+                work.add(_Piece(items, size))
+                return
             pieces = [_Piece(items, size)]
         else:
             pieces = self._pieces(items)

@@ -37,7 +37,13 @@ if TYPE_CHECKING:
     from .matching import MatchResult, match_list, read_list, resolve_review, review_queue
     from .names import name_similarity
     from .noisy import NoisyList, noisy_list
-    from .targets import TargetPolicy, compute_targets, ranked_targets, targets_for_planner
+    from .targets import (
+        TargetPolicy,
+        compute_targets,
+        planner_priorities,
+        ranked_targets,
+        targets_for_planner,
+    )
 
 _LAZY = {
     "ImportResult": "importing",
@@ -52,6 +58,7 @@ _LAZY = {
     "noisy_list": "noisy",
     "TargetPolicy": "targets",
     "compute_targets": "targets",
+    "planner_priorities": "targets",
     "ranked_targets": "targets",
     "targets_for_planner": "targets",
 }
@@ -92,6 +99,7 @@ __all__ = [
     "match_list",
     "name_similarity",
     "noisy_list",
+    "planner_priorities",
     "ranked_targets",
     "read_list",
     "resolve_review",

@@ -29,6 +29,7 @@ __all__ = [
     "IDENT",
     "CellError",
     "builtin_cn",
+    "calendar_date",
     "check_formula",
     "fast_phone",
     "fast_resident_id",
@@ -216,6 +217,11 @@ def _calendar(compact: str) -> str | None:
         return dt.date(int(compact[:4]), int(compact[4:6]), int(compact[6:8])).isoformat()
     except ValueError:
         return None
+
+
+def calendar_date(compact: str) -> str | None:
+    """``YYYYMMDD`` as an ISO date when it is a calendar date, else ``None``."""
+    return _calendar(compact)
 
 
 def fast_resident_id(text: str) -> tuple[str, str] | None:

@@ -39,7 +39,7 @@ import attrs
 from ..errors import ConfigError, ValidationError, Violation
 from ..masking import mask_text
 from ..model import Area, AreaLevel, Building, Household, Person, Stairwell
-from ..storage.schema import Row, TableSpec, spec_for
+from ..storage.schema import Reference, Row, TableSpec, spec_for
 from . import fields as cell
 from ._indexes import MATCH_INDEXES
 from ._producer import Batch, batches_from_process
@@ -503,14 +503,63 @@ class _Writer:
     ) -> int:
         """Write ``batch`` (row number, row); report and drop the rows that cannot go in.
 
-        Returns how many rows were rejected.
+        Returns how many rows were rejected. Each check has a fast path for
+        the common batch in which every row passes it.
         """
-        spec = self.spec
-        names = spec.column_names
+        rows = batch
         rejected = 0
+        keys = [str(row[0]) for _, row in rows]
+        if len(set(keys)) != len(keys):
+            rows, bad = self._drop_repeats(rows, report)
+            rejected += bad
+        for ref in self.spec.all_references:
+            rows, bad = self._check_reference(rows, ref, report)
+            rejected += bad
+        if self.spec.cls is Area:
+            rows, bad = self._check_area_levels(rows, report)
+            rejected += bad
+
+        stored = self._stored([str(r[0]) for _, r in rows])
+        if not stored:
+            new = [row for _, row in rows]
+            changed: list[Row] = []
+        else:
+            new, changed = [], []
+            for number, row in rows:
+                key = str(row[0])
+                hit = stored.get(key)
+                if hit is None:
+                    new.append(row)
+                    continue
+                by_us, old = hit
+                if by_us or key in self._updated_ids:
+                    report(
+                        number, "id", key, "duplicate row: an earlier row of this file has this key"
+                    )
+                    rejected += 1
+                elif old == row:
+                    self.unchanged += 1
+                else:
+                    changed.append(row)
+                    self._updated_ids.add(key)
+        if new:
+            self.inserted += self.uow.load_rows(self.spec.cls, new)
+        if changed:
+            decoded = [self.spec.decode(r) for r in changed]
+            self.updated += self.uow.put(self.spec.cls, decoded).written
+        if not self.sql:
+            self._seen.update(str(r[0]) for r in new)
+        return rejected
+
+    @staticmethod
+    def _drop_repeats(
+        rows: list[tuple[int, Row]], report: Callable[[int, str, str, str], None]
+    ) -> tuple[list[tuple[int, Row]], int]:
+        """Keep the first row of each key in the batch; report the others."""
         first_at: dict[str, tuple[int, Row]] = {}
-        rows: list[tuple[int, Row]] = []
-        for number, row in batch:
+        keep: list[tuple[int, Row]] = []
+        rejected = 0
+        for number, row in rows:
             key = str(row[0])
             earlier = first_at.get(key)
             if earlier is not None:
@@ -519,58 +568,36 @@ class _Writer:
                 rejected += 1
                 continue
             first_at[key] = (number, row)
-            rows.append((number, row))
+            keep.append((number, row))
+        return keep, rejected
 
-        # References must exist, in the store or earlier in this batch (areas under areas).
-        for ref in spec.all_references:
-            index = names.index(ref.column)
-            wanted = {str(r[index]) for _, r in rows if r[index] is not None}
-            found = self._existing(ref.target, wanted)
-            keep: list[tuple[int, Row]] = []
-            batch_ids: set[str] = set()
-            for number, row in rows:
-                value = row[index]
-                ok = value is None or str(value) in found
-                if not ok and ref.target is spec.cls and str(value) in batch_ids:
-                    ok = True
-                if ok:
-                    keep.append((number, row))
-                    batch_ids.add(str(row[0]))
-                else:
-                    noun = ref.target.__name__.lower()
-                    report(number, ref.column, str(value), f"unknown {noun}")
-                    rejected += 1
-            rows = keep
-
-        if spec.cls is Area:
-            rows, bad = self._check_area_levels(rows, report)
-            rejected += bad
-
-        stored = self._stored([str(r[0]) for _, r in rows])
-        new: list[Row] = []
-        changed: list[Row] = []
+    def _check_reference(
+        self,
+        rows: list[tuple[int, Row]],
+        ref: Reference,
+        report: Callable[[int, str, str, str], None],
+    ) -> tuple[list[tuple[int, Row]], int]:
+        """Drop rows whose reference is neither stored nor earlier in the batch (areas)."""
+        index = self.spec.column_names.index(ref.column)
+        wanted = {str(v) for _, r in rows if (v := r[index]) is not None}
+        found = self._existing(ref.target, wanted)
+        if len(found) == len(wanted):
+            return rows, 0
+        keep: list[tuple[int, Row]] = []
+        batch_ids: set[str] = set()
+        rejected = 0
         for number, row in rows:
-            key = str(row[0])
-            hit = stored.get(key)
-            if hit is None:
-                new.append(row)
-                continue
-            by_us, old = hit
-            if by_us or key in self._updated_ids:
-                report(number, "id", key, "duplicate row: an earlier row of this file has this key")
-                rejected += 1
-            elif old == row:
-                self.unchanged += 1
+            value = row[index]
+            ok = value is None or str(value) in found
+            if not ok and ref.target is self.spec.cls and str(value) in batch_ids:
+                ok = True
+            if ok:
+                keep.append((number, row))
+                batch_ids.add(str(row[0]))
             else:
-                changed.append(row)
-                self._updated_ids.add(key)
-        if new:
-            self.inserted += self.uow.load_rows(spec.cls, new)
-        if changed:
-            self.updated += self.uow.put(spec.cls, [spec.decode(r) for r in changed]).written
-        if not self.sql:
-            self._seen.update(str(r[0]) for r in new)
-        return rejected
+                report(number, ref.column, str(value), f"unknown {ref.target.__name__.lower()}")
+                rejected += 1
+        return keep, rejected
 
     def _check_area_levels(
         self, rows: list[tuple[int, Row]], report: Callable[[int, str, str, str], None]
@@ -655,6 +682,12 @@ def validate_rows(
             yield number
             continue
         yield number, row
+
+
+def _row_of(violation: Violation) -> int:
+    """The row number in a report violation's path (``row 12.phone``)."""
+    head = violation.path.split(".", 1)[0]
+    return int(head.removeprefix("row ")) if head.startswith("row ") else 0
 
 
 def _drop_match_indexes(uow: UnitOfWork) -> list[str]:
@@ -769,7 +802,7 @@ def import_file(
                         Violation(
                             source.name, str(errors.count), "rows rejected: nothing imported"
                         ),
-                        *errors.first,
+                        *sorted(errors.first, key=_row_of),
                     ]
                 )
         committed = True

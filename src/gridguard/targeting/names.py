@@ -117,26 +117,27 @@ def _ratio(distance: int, a: int, b: int) -> float:
 
 
 @lru_cache(maxsize=65_536)
-def pinyin_readings(ch: str) -> frozenset[str]:
-    """The toneless pinyin readings of one character (``曾`` -> ``{"zeng", "ceng"}``).
+def pinyin_readings(ch: str) -> tuple[str, ...]:
+    """The toneless pinyin readings of one character, the usual one first.
 
-    ``ü`` is written ``u`` (``吕`` -> ``lu``), as passports mostly do. A
-    character without a reading (or without ``pypinyin``) reads as itself.
+    ``曾`` -> ``("zeng", "ceng")``; ``ü`` is written ``u`` (``吕`` -> ``lu``),
+    as passports mostly do. A character without a reading (or without
+    ``pypinyin``) reads as itself.
     """
     if not PINYIN_AVAILABLE or not _is_han(ch):
-        return frozenset((ch,))
+        return (ch,)
     found = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")
-    readings = {r.replace("v", "u").replace("ü", "u") for group in found for r in group if r}
-    return frozenset(readings) or frozenset((ch,))
+    readings = [r.replace("v", "u").replace("ü", "u") for group in found for r in group if r]
+    return tuple(dict.fromkeys(readings)) or (ch,)
 
 
 def _share_reading(a: str, b: str) -> bool:
-    return a == b or not pinyin_readings(a).isdisjoint(pinyin_readings(b))
+    return a == b or not set(pinyin_readings(a)).isdisjoint(pinyin_readings(b))
 
 
 def _spellings(han: str, limit: int = 16) -> list[str]:
     """Pinyin spellings of a name in characters, surname first and given name first."""
-    chars = [sorted(pinyin_readings(c)) for c in han]
+    chars = [pinyin_readings(c) for c in han]
     split = 2 if han[:2] in COMPOUND_SURNAMES else 1
     out: list[str] = []
     for combo in itertools.islice(itertools.product(*chars), limit):

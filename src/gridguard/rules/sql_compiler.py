@@ -8,7 +8,7 @@ positional, in the order their placeholders appear, so a template that
 uses an argument twice simply repeats its parameters.
 
 Missing values are SQL ``NULL`` and the logic is SQL's own three-valued
-logic, which is the semantics :mod:`~gridguard.rules.compile_python`
+logic, which is the semantics :mod:`~gridguard.rules.python_compiler`
 reproduces (see :mod:`gridguard.rules.tree`). Where SQL would differ from
 that semantics (``x IN ()`` with a missing ``x``, ``EXISTS`` over a
 missing list) the compiler spells out the ``NULL`` case.

@@ -5,7 +5,7 @@ from field names to Python values (see :data:`~gridguard.rules.tree.ROW_FIELDS`;
 ``None`` when missing), ``item`` the list element inside a list
 predicate. Booleans follow three-valued logic (``True``, ``False``, ``None``
 for unknown) exactly as SQL does, so this compiler and
-:mod:`~gridguard.rules.compile_sql` agree on every row. The common shapes
+:mod:`~gridguard.rules.sql_compiler` agree on every row. The common shapes
 (a field against a literal, two or three operands of ``and``/``or``) get
 closures of their own, which is what makes millions of evaluations a
 second possible.
@@ -457,6 +457,6 @@ def compile_python(
     For a condition the value is ``True``, ``False`` or ``None`` (unknown);
     a rule fires only on ``True``. ``place_counts`` maps ``id()`` of each
     :class:`~gridguard.rules.tree.PlaceCount` node to its index, whose value
-    the screening run puts in the row under :func:`place_count_key`.
+    the screening run puts in the row under :func:`~gridguard.rules.python_compiler.place_count_key`.
     """
     return _Compiler(ctx, place_counts or {}).compile(node)

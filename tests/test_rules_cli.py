@@ -1,0 +1,118 @@
+"""``gridguard screen`` and ``gridguard rules check``, run as a person would."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import gridguard
+from gridguard.cli import main
+from gridguard.rules import Assessment
+from test_rules_screening import DAY, facts, place_tree
+
+RULES = """
+id = "cli-rules"
+version = "1"
+title = { en = "CLI rules", zh = "命令行规则" }
+
+[[rules]]
+id = "fever"
+title = { en = "Fever", zh = "发热" }
+line = "door_to_door"
+when = "temperature >= 37.3"
+then = [{ classify = "medium" }, { refer = "fever_clinic" }]
+"""
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    path = tmp_path / "cli.db"
+    with gridguard.open(path) as ws:
+        ws.add(place_tree())
+        ws.record(facts())
+    return path
+
+
+def _assessments(path: Path) -> int:
+    with gridguard.open(path) as ws, ws.transaction(write=False) as uow:
+        return uow.count(Assessment)
+
+
+def test_screen_json_prints_one_object_and_a_rerun_adds_nothing(store: Path) -> None:
+    args = ["screen", "--db", str(store), "--day", DAY.isoformat(), "--json"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.output)
+    assert summary["flagged_persons"] == 3
+    assert summary["new_assessments"] == 3
+    assert summary["rule_set"] == "cn-2020-national"
+    again = json.loads(CliRunner().invoke(main, args).output)
+    assert (again["new_assessments"], again["new_quarantine_orders"], again["new_tasks"]) == (0, 0, 0)
+
+
+def test_screen_prints_a_bilingual_table(store: Path) -> None:
+    done = CliRunner().invoke(main, ["screen", "--db", str(store), "--day", DAY.isoformat()])
+    assert done.exit_code == 0, done.output
+    assert "Flagged persons 标记人员: 3" in done.output
+    assert "outbreak-area-travel" in done.output
+
+
+def test_screen_with_a_rule_file(store: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES, encoding="utf-8")
+    args = ["screen", "--db", str(store), "--day", DAY.isoformat(), "--rules", str(rules), "--json"]
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["by_rule"] == {"fever": 1}
+
+
+def test_a_rule_set_that_fails_to_load_changes_nothing(store: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "bad.toml"
+    rules.write_text(RULES.replace("temperature >= 37.3", "temprature >= 37.3"), encoding="utf-8")
+    done = CliRunner().invoke(
+        main, ["screen", "--db", str(store), "--rules", str(rules), "--day", DAY.isoformat()]
+    )
+    assert done.exit_code == 1
+    assert "did you mean 'temperature'?" in done.output
+    assert "$.rules[0].when: rule 'fever', line 1 column 1" in done.output
+    assert _assessments(store) == 0
+
+
+def test_rules_check_explains_a_good_file(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES, encoding="utf-8")
+    done = CliRunner().invoke(main, ["rules", "check", str(rules)])
+    assert done.exit_code == 0, done.output
+    assert "OK 通过: cli-rules 1" in done.output
+    assert "when 条件: temperature >= 37.3" in done.output
+    assert "then 动作: refer = fever_clinic" in done.output
+    info = json.loads(CliRunner().invoke(main, ["rules", "check", str(rules), "--json"]).output)
+    assert info["ok"] is True
+    assert info["rules"][0]["needs_evidence"] is True
+
+
+def test_rules_check_lists_every_problem(tmp_path: Path) -> None:
+    rules = tmp_path / "bad.toml"
+    bad = RULES.replace("temperature >= 37.3", "__import__('os').system('rm -rf /')")
+    bad = bad.replace('{ refer = "fever_clinic" }', '{ refr = "fever_clinic" }')
+    rules.write_text(bad, encoding="utf-8")
+    done = CliRunner().invoke(main, ["rules", "check", str(rules)])
+    assert done.exit_code == 1
+    assert "2 problem(s)" in done.output
+    assert "not allowed in conditions: attribute access" in done.output
+    assert "unknown action 'refr'; did you mean 'refer'?" in done.output
+    as_json = CliRunner().invoke(main, ["rules", "check", str(rules), "--json"])
+    assert as_json.exit_code == 1
+    assert json.loads(as_json.output)["ok"] is False
+
+
+def test_rules_check_of_the_builtin_file_passes() -> None:
+    from importlib import resources
+
+    path = resources.files("gridguard.rules") / "builtin.toml"
+    done = CliRunner().invoke(main, ["rules", "check", str(path)])
+    assert done.exit_code == 0, done.output
+    assert "stairwell-cluster" in done.output

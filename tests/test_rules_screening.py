@@ -1,0 +1,308 @@
+"""The screening run on real stores: what it flags, what it writes, and that re-running adds nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import gridguard
+from gridguard import Area, AreaLevel, Building, Campaign, Household, OutbreakArea, Person
+from gridguard.model import Exposure, Screening, Stairwell, Trip
+from gridguard.rules import Assessment, QuarantineOrder, RiskLevel, ScreeningRun, Task, screen
+from gridguard.rules.records import QuarantineKind, TaskKind
+from gridguard.rules.ruleset import parse_rule_set
+from gridguard.workspace import Workspace
+
+DAY = dt.date(2020, 1, 29)
+CAMPAIGN = "c1-2020"
+
+
+def _at(day: dt.date, hour: int = 10) -> dt.datetime:
+    """``hour`` o'clock in Shanghai on ``day``, in UTC."""
+    return dt.datetime.combine(day, dt.time(hour), dt.UTC) - dt.timedelta(hours=8)
+
+
+def place_tree() -> list[Any]:
+    """One community, one building, two stairwells; households h1, h2 in s1 and h3 in s2."""
+    return [
+        Area(id="c1", name="华苑社区", level=AreaLevel.COMMUNITY),
+        Area(id="c2", name="other community", level=AreaLevel.COMMUNITY),
+        Area(id="g1", name="第一网格", level=AreaLevel.GRID, parent_id="c1"),
+        Building(id="b1", area_id="g1", name="牡丹阁3栋"),
+        Building(id="b2", area_id="c2", name="elsewhere"),
+        Stairwell(id="s1", building_id="b1", name="1梯", floors=7, doors_per_floor=2),
+        Stairwell(id="s2", building_id="b1", name="2梯", floors=7, doors_per_floor=2),
+        Stairwell(id="s9", building_id="b2", name="1梯", floors=7, doors_per_floor=2),
+        Household(id="h1", stairwell_id="s1", floor=1, door="101", address="牡丹阁3栋101"),
+        Household(id="h2", stairwell_id="s1", floor=2, door="201", address="牡丹阁3栋201"),
+        Household(id="h3", stairwell_id="s2", floor=1, door="102", address="牡丹阁3栋102"),
+        Household(id="h9", stairwell_id="s9", floor=1, door="101", address="elsewhere"),
+        Person(id="p1", household_id="h1", name="陈建国"),
+        Person(id="p2", household_id="h1", name="陈小红"),
+        Person(id="p3", household_id="h2", name="李明"),
+        Person(id="p4", household_id="h3", name="王芳"),
+        Person(id="p5", household_id="h3", name="王强"),
+        Person(id="p9", household_id="h9", name="outside the scope"),
+        Campaign(
+            id=CAMPAIGN,
+            name="华苑社区一级响应",
+            scope=("c1",),
+            start=dt.date(2020, 1, 25),
+            outbreak_areas=(OutbreakArea(name="武汉", code="4201"),),
+        ),
+    ]
+
+
+def facts() -> list[Screening]:
+    return [
+        # p1: back from Wuhan on 20 January, and a cough.
+        Screening(
+            person_id="p1",
+            at=_at(dt.date(2020, 1, 27)),
+            trips=[Trip(destination="武汉", returned=dt.date(2020, 1, 20))],
+            symptoms=["cough"],
+            temperature=36.8,
+        ),
+        # p3: a fever in the same stairwell.
+        Screening(person_id="p3", at=_at(dt.date(2020, 1, 28)), temperature=37.5),
+        # p4: 37.2 is no fever.
+        Screening(person_id="p4", at=_at(dt.date(2020, 1, 28)), temperature=37.2),
+        # p9 would be flagged, but lives outside the campaign's scope.
+        Screening(person_id="p9", at=_at(dt.date(2020, 1, 28)), temperature=39.0),
+    ]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def ws(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspace]:
+    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'rules.db'}"
+    with gridguard.open(url) as workspace:
+        workspace.add(place_tree())
+        workspace.record(facts())
+        yield workspace
+
+
+def stored(ws: Workspace, cls: type[Any]) -> list[Any]:
+    with ws.transaction(write=False) as uow:
+        return list(uow.find(cls))
+
+
+def fired(ws: Workspace) -> dict[str, set[str]]:
+    return {a.person_id: {f.rule_id for f in a.fired} for a in stored(ws, Assessment)}
+
+
+def test_screening_flags_escalates_and_explains(ws: Workspace) -> None:
+    result = screen(ws, campaign_id=CAMPAIGN, day=DAY)
+    assert fired(ws) == {
+        "p1": {"outbreak-area-travel", "respiratory-symptoms", "stairwell-cluster"},
+        "p2": {"household-member-quarantined", "stairwell-cluster"},
+        "p3": {"fever", "stairwell-cluster"},
+    }
+    assert result.flagged == 3
+    assert result.by_rule["stairwell-cluster"] == 3
+    by_person = {a.person_id: a for a in stored(ws, Assessment)}
+    p1 = by_person["p1"]
+    assert p1.risk is RiskLevel.HIGH
+    assert (p1.rule_set_id, p1.rule_set_version, p1.day) == ("cn-2020-national", "2020.1", DAY)
+    assert p1.referrals == ("fever_clinic",)
+    assert p1.follow_up_hours == 12
+    why = {f.rule_id: f.why for f in p1.fired}
+    assert "武汉 (returned 2020-01-20)" in why["outbreak-area-travel"]
+    assert "symptoms = cough" in why["respiratory-symptoms"]
+    assert "count_in(stairwell) = 2" in why["stairwell-cluster"]
+    assert by_person["p2"].risk is RiskLevel.MEDIUM
+    assert "count_in(household, others) = 1" in by_person["p2"].fired[0].why
+    assert "temperature = 37.5" in by_person["p3"].fired[0].why
+    (order,) = stored(ws, QuarantineOrder)
+    assert (order.person_id, order.household_id, order.kind) == ("p1", "h1", QuarantineKind.HOME)
+    assert (order.start, order.end) == (dt.date(2020, 1, 20), dt.date(2020, 2, 3))
+    assert order.rule_id == "outbreak-area-travel"
+    assert "武汉" in order.reason
+    kinds = sorted((t.kind.value, t.person_id or t.household_id) for t in stored(ws, Task))
+    assert ("delivery", "h1") in kinds
+    assert ("referral", "p1") in kinds and ("referral", "p3") in kinds
+    assert kinds.count(("phone_call", "p1")) == 2  # every 12 hours
+    assert ("visit", "h2") in kinds  # the stairwell is visited again
+    (run,) = stored(ws, ScreeningRun)
+    assert (run.flagged, run.mode, run.day) == (3, "full", DAY)
+
+
+def test_running_again_writes_nothing_new(ws: Workspace) -> None:
+    first = screen(ws, campaign_id=CAMPAIGN, day=DAY)
+    counts = {cls: len(stored(ws, cls)) for cls in (Assessment, QuarantineOrder, Task, ScreeningRun)}
+    again = screen(ws, campaign_id=CAMPAIGN, day=DAY)
+    assert (again.assessments, again.orders, again.tasks) == (0, 0, 0)
+    assert again.flagged == first.flagged
+    assert {cls: len(stored(ws, cls)) for cls in counts} == counts
+
+
+def test_a_person_in_quarantine_escalates_their_household_next_time(ws: Workspace) -> None:
+    screen(ws, campaign_id=CAMPAIGN, day=DAY)
+    # p4 is under an order made by hand; p5 in the same household was never screened.
+    order = QuarantineOrder(
+        id="manual-p4",
+        household_id="h3",
+        person_id="p4",
+        kind=QuarantineKind.CENTRAL,
+        start=DAY,
+        end=DAY + dt.timedelta(days=14),
+        rule_id="manual",
+        rule_set_id="manual",
+        rule_set_version="1",
+    )
+    with ws.transaction() as uow:
+        uow.put(QuarantineOrder, [order])
+    screen(ws, campaign_id=CAMPAIGN, day=DAY + dt.timedelta(days=1))
+    later = {
+        a.person_id: {f.rule_id for f in a.fired}
+        for a in stored(ws, Assessment)
+        if a.day == DAY + dt.timedelta(days=1)
+    }
+    assert later["p5"] == {"household-member-quarantined"}
+    assert "p4" not in later  # their own order does not count for themselves
+
+
+def test_changed_only_rescreens_the_stairwells_with_new_screenings(ws: Workspace) -> None:
+    screen(ws, campaign_id=CAMPAIGN, day=DAY)
+    ws.record([Screening(person_id="p5", at=_at(DAY, 9), temperature=38.2, symptoms=["咳嗽"])])
+    result = screen(ws, campaign_id=CAMPAIGN, day=DAY, changed_only=True)
+    assert result.run.mode == "changed"
+    assert result.flagged == 1  # only stairwell s2 was looked at again: p5; a full run finds 4
+    new = {a.person_id for a in stored(ws, Assessment)} - {"p1", "p2", "p3"}
+    assert new == {"p5"}
+    assert screen(ws, campaign_id=CAMPAIGN, day=DAY).flagged == 4
+
+
+def test_day_14_is_flagged_and_day_15_not_through_the_whole_run(ws: Workspace) -> None:
+    returned = dt.date(2020, 1, 20)
+    for day, flagged in ((returned + dt.timedelta(days=14), True), (returned + dt.timedelta(days=15), False)):
+        screen(ws, campaign_id=CAMPAIGN, day=day)
+        travel = {
+            a.person_id
+            for a in stored(ws, Assessment)
+            if a.day == day and any(f.rule_id == "outbreak-area-travel" for f in a.fired)
+        }
+        assert (travel == {"p1"}) is flagged, day
+
+
+def test_a_campaign_must_be_named_when_there_are_several(ws: Workspace) -> None:
+    ws.add([Campaign(id="other", name="other", scope=("c2",), start=dt.date(2020, 1, 25))])
+    with pytest.raises(gridguard.ConfigError, match="c1-2020, other"):
+        screen(ws, day=DAY)
+    result = screen(ws, campaign_id="other", day=DAY)
+    assert {a.person_id for a in stored(ws, Assessment)} == {"p9"}
+    assert result.flagged == 1
+
+
+def test_notifications_go_to_the_outbox_once(ws: Workspace) -> None:
+    outbox = pytest.importorskip("gridguard.notify.records")
+    first = screen(ws, campaign_id=CAMPAIGN, day=DAY)
+    assert first.notify_mode == "outbox"
+    messages = stored(ws, outbox.OutboxMessage)
+    roles = sorted(m.recipient for m in messages)
+    expected = sorted(r for a in stored(ws, Assessment) for r in a.notify)
+    assert roles == expected
+    assert first.notifications == len(messages)
+    assert screen(ws, campaign_id=CAMPAIGN, day=DAY).notifications == 0
+    assert len(stored(ws, outbox.OutboxMessage)) == len(messages)
+
+
+def test_a_custom_rule_set_and_its_version_are_recorded(ws: Workspace) -> None:
+    rules = parse_rule_set(
+        """
+        id = "visitors"
+        version = "7"
+        title = { en = "Visitors", zh = "访客" }
+        [[rules]]
+        id = "any-fever"
+        title = { en = "Any fever", zh = "发热" }
+        line = "door_to_door"
+        when = "temperature >= 37.5"
+        then = [{ classify = "low" }]
+        """
+    )
+    result = screen(ws, rules, campaign_id=CAMPAIGN, day=DAY)
+    (assessment,) = stored(ws, Assessment)
+    assert (assessment.person_id, assessment.rule_set_id, assessment.rule_set_version) == (
+        "p3",
+        "visitors",
+        "7",
+    )
+    assert result.run.rule_set_digest == rules.digest
+
+
+# -- the two paths agree on random screenings ------------------------------------------------------
+
+_PERSONS = ("p1", "p2", "p3", "p4", "p5")
+
+
+@st.composite
+def random_screenings(draw: st.DrawFn) -> list[Screening]:
+    out = []
+    offset = draw(st.integers(1, 2**64))
+    for n, person in enumerate(draw(st.lists(st.sampled_from(_PERSONS), max_size=8))):
+        day = DAY - dt.timedelta(days=draw(st.integers(0, 4)))
+        trips = draw(
+            st.lists(
+                st.builds(
+                    Trip,
+                    destination=st.sampled_from(("武汉", "广州")),
+                    returned=st.one_of(
+                        st.none(),
+                        st.integers(0, 20).map(lambda d: DAY - dt.timedelta(days=d)),
+                    ),
+                ),
+                max_size=1,
+            )
+        )
+        exposures = draw(
+            st.lists(
+                st.builds(
+                    Exposure,
+                    kind=st.sampled_from(("confirmed_case", "outbreak_area_arrival", "other")),
+                    last_contact=st.integers(0, 20).map(lambda d: DAY - dt.timedelta(days=d)),
+                ),
+                max_size=1,
+            )
+        )
+        out.append(
+            Screening(
+                id=uuid.UUID(int=offset + n * 7919),  # several on one hour: ties by id
+                person_id=person,
+                at=_at(day, draw(st.sampled_from((0, 9, 23)))),
+                trips=trips,
+                exposures=exposures,
+                symptoms=draw(st.lists(st.sampled_from(("cough", "fatigue")), max_size=1)),
+                temperature=draw(st.one_of(st.none(), st.sampled_from((36.6, 37.2, 37.3, 38.0)))),
+            )
+        )
+    return out
+
+
+def _outcome(url: str, screenings: list[Screening]) -> tuple[Any, ...]:
+    with gridguard.open(url) as ws:
+        ws.add(place_tree())
+        ws.record(screenings)
+        screen(ws, campaign_id=CAMPAIGN, day=DAY)
+        return (
+            sorted(str(a.id) for a in stored(ws, Assessment)),
+            sorted((o.id, o.start, o.end) for o in stored(ws, QuarantineOrder)),
+            sorted(t.id for t in stored(ws, Task)),
+        )
+
+
+@given(random_screenings())
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_memory_and_sqlite_screen_alike(tmp_path: Path, screenings: list[Screening]) -> None:
+    db = tmp_path / f"agree-{uuid.uuid4().hex}.db"
+    assert _outcome("memory://", screenings) == _outcome(f"sqlite:///{db}", screenings)
+
+
+def test_task_kinds_cover_the_actions() -> None:
+    assert {k.value for k in TaskKind} == {"visit", "phone_call", "delivery", "referral"}
