@@ -18,7 +18,7 @@ LINT_PATHS = ("src", "tests", "benchmarks", "plugins", "noxfile.py", "docs/conf.
 
 RUFF = "ruff>=0.6"
 MYPY = "mypy>=1.11"
-BENCH_PEERS = ("rule-engine>=4",)
+BENCH_PEERS = ("rule-engine>=4", "splink>=4")
 """Peer libraries the benchmarks compare against; installed in the bench session only."""
 DOCS_DEPS = ("sphinx>=7", "myst-parser>=3", "furo>=2024.1")
 

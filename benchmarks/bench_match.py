@@ -210,7 +210,11 @@ def main() -> None:
         return
     links = peer["links"]
     assert isinstance(links, dict)
-    true = sum(1 for n, row in enumerate(travellers.rows, 2) if links.get(str(n)) == row.truth)
+    true = sum(
+        1
+        for n, row in enumerate(travellers.rows, 2)
+        if row.truth is not None and links.get(str(n)) == row.truth
+    )
     precision = true / len(links) if links else 1.0
     recall = true / sum(1 for r in travellers.rows if r.truth is not None)
     print(

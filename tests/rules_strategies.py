@@ -41,8 +41,10 @@ def _date_literal() -> st.SearchStrategy[str]:
 def _instants() -> st.SearchStrategy[dt.datetime]:
     """Instants near local midnights (Asia/Shanghai is UTC+8) of the days around ``DAY``."""
     return st.builds(
-        lambda days, minutes: dt.datetime(2020, 1, 27, 16, 0, tzinfo=dt.UTC)
-        + dt.timedelta(days=days, minutes=minutes),
+        lambda days, minutes: (
+            dt.datetime(2020, 1, 27, 16, 0, tzinfo=dt.UTC)
+            + dt.timedelta(days=days, minutes=minutes)
+        ),
         st.integers(-16, 1),
         st.sampled_from((-1, 0, 1, 600)),
     )
@@ -88,7 +90,9 @@ def _leaves() -> st.SearchStrategy[str]:
         st.just("present(screened_at)"),
         st.integers(0, 16).map(lambda n: f"within_days(screened_at, {n})"),
         st.integers(0, 16).map(lambda n: f"within_days(birth_date, {n})"),
-        st.tuples(st.sampled_from(OPS), numbers).map(lambda t: f"days_since(birth_date) {t[0]} {t[1]}"),
+        st.tuples(st.sampled_from(OPS), numbers).map(
+            lambda t: f"days_since(birth_date) {t[0]} {t[1]}"
+        ),
         st.tuples(st.sampled_from(("any", "all")), _trip_predicates()).map(
             lambda t: f"{t[0]}(trips, {t[1]})"
         ),
@@ -164,7 +168,9 @@ def rows() -> st.SearchStrategy[dict[str, Any]]:
             "floor": st.integers(-1, 8),
             "screened_at": _maybe(_instants()),
             "temperature": _maybe(st.sampled_from(TEMPERATURES)),
-            "symptoms": _maybe(st.lists(st.sampled_from(SYMPTOMS), max_size=2, unique=True).map(tuple)),
+            "symptoms": _maybe(
+                st.lists(st.sampled_from(SYMPTOMS), max_size=2, unique=True).map(tuple)
+            ),
             "trips": _maybe(st.lists(_trips(), max_size=2).map(tuple)),
             "exposures": _maybe(st.lists(_exposures(), max_size=2).map(tuple)),
             "quarantined": st.booleans(),

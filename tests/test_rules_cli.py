@@ -50,7 +50,11 @@ def test_screen_json_prints_one_object_and_a_rerun_adds_nothing(store: Path) -> 
     assert summary["new_assessments"] == 3
     assert summary["rule_set"] == "cn-2020-national"
     again = json.loads(CliRunner().invoke(main, args).output)
-    assert (again["new_assessments"], again["new_quarantine_orders"], again["new_tasks"]) == (0, 0, 0)
+    assert (again["new_assessments"], again["new_quarantine_orders"], again["new_tasks"]) == (
+        0,
+        0,
+        0,
+    )
 
 
 def test_screen_prints_a_bilingual_table(store: Path) -> None:
@@ -116,3 +120,41 @@ def test_rules_check_of_the_builtin_file_passes() -> None:
     done = CliRunner().invoke(main, ["rules", "check", str(path)])
     assert done.exit_code == 0, done.output
     assert "stairwell-cluster" in done.output
+
+
+def test_the_demo_step_reports_flagged_persons_and_orders(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from gridguard.cli import _Quiet
+    from gridguard.demo import DEMO_STEPS, DemoContext, build_huayuan
+    from gridguard.model import Screening, Trip
+    from gridguard.rules.demo import screen as demo_screen
+    from gridguard.synth import huayuan
+
+    assert DEMO_STEPS.index("gridguard.rules.demo:screen") > DEMO_STEPS.index(
+        "gridguard.sweep.demo:run_sweep"
+    )
+    scenario = huayuan(2020)
+    with gridguard.open(tmp_path / "demo.db") as ws:
+        ctx = DemoContext(ws=ws, scenario=scenario, seed=2020, out=tmp_path, progress=_Quiet())
+        build_huayuan(ctx)
+        demo_screen(ctx)  # no screenings yet: nobody is flagged
+        assert (ctx.summary["flagged_persons"], ctx.summary["quarantine_orders"]) == (0, 0)
+        person = scenario.persons[0]
+        at = dt.datetime(2020, 1, 27, 8, tzinfo=dt.UTC)
+        ws.record(
+            [
+                Screening(
+                    person_id=person.id,
+                    at=at,
+                    trips=[Trip(destination="武汉", returned=dt.date(2020, 1, 21))],
+                )
+            ]
+        )
+        demo_screen(ctx)
+    assert ctx.summary["flagged_persons"] >= 1  # the traveller, and their household
+    assert ctx.summary["quarantine_orders"] == 1
+    assert ctx.summary["screening_day"] == "2020-01-27"
+    labels = {key: label for key, label, _ in ctx.rows}
+    assert labels["flagged_persons"] == "Flagged persons 规则标记人员"
+    assert labels["quarantine_orders"] == "Quarantine orders 隔离令"

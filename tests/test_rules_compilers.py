@@ -17,7 +17,9 @@ from rules_strategies import CTX, DAY, conditions, rows, rows_table
 SQLITE = dialect_for("sqlite")
 
 
-def sql_values(condition: str, rows_: list[dict[str, Any]], ctx: RunContext = CTX, **kw: Any) -> list[Any]:
+def sql_values(
+    condition: str, rows_: list[dict[str, Any]], ctx: RunContext = CTX, **kw: Any
+) -> list[Any]:
     node = parse_condition(condition, **kw)
     fragment = compile_sql(node, SQLITE, ctx)
     conn = rows_table(rows_)
@@ -28,7 +30,9 @@ def sql_values(condition: str, rows_: list[dict[str, Any]], ctx: RunContext = CT
         conn.close()
 
 
-def python_values(condition: str, rows_: list[dict[str, Any]], ctx: RunContext = CTX, **kw: Any) -> list[Any]:
+def python_values(
+    condition: str, rows_: list[dict[str, Any]], ctx: RunContext = CTX, **kw: Any
+) -> list[Any]:
     evaluate = compile_python(parse_condition(condition, **kw), ctx)
     return [evaluate(row) for row in rows_]
 
@@ -213,7 +217,7 @@ def test_a_function_without_sql_for_the_dialect_is_refused_when_compiling() -> N
     from gridguard.errors import ConfigError
 
     node = parse_condition("clamp_low(temperature, 37.0) > 1", functions={"clamp_low": CLAMP})
-    with pytest.raises(ConfigError, match="clamp_low.*postgresql"):
+    with pytest.raises(ConfigError, match=r"clamp_low.*postgresql"):
         compile_sql(node, dialect_for("postgresql"), CTX)
 
 

@@ -41,7 +41,9 @@ def test_count_in_reads_a_place_level_and_others() -> None:
 
 
 def test_list_predicates_see_the_element_fields() -> None:
-    node = parse_condition("any(trips, destination in outbreak_areas and within_days(returned, 14))")
+    node = parse_condition(
+        "any(trips, destination in outbreak_areas and within_days(returned, 14))"
+    )
     assert isinstance(node, ListAny)
 
 

@@ -85,9 +85,11 @@ def test_bad_toml_is_refused_with_its_position() -> None:
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    text = GOOD.replace("temperature >= fever", "temprature >= fever").replace(
-        '{ classify = "medium" }', '{ clasify = "medium" }'
-    ).replace('line = "door_to_door"\npriority = 1', 'line = "door_too_door"\npriority = 1')
+    text = (
+        GOOD.replace("temperature >= fever", "temprature >= fever")
+        .replace('{ classify = "medium" }', '{ clasify = "medium" }')
+        .replace('line = "door_to_door"\npriority = 1', 'line = "door_too_door"\npriority = 1')
+    )
     problems = _problems(text)
     assert len(problems) == 3
     assert any("unknown field 'temprature'; did you mean 'temperature'?" in p for p in problems)
@@ -99,11 +101,14 @@ def test_every_problem_is_reported_at_once() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("version = \"3\"\n", ""), "$.version: required"),
+        (('version = "3"\n', ""), "$.version: required"),
         (('id = "fever"', 'id = "travel"'), "used twice"),
-        (('priority = 2', 'priority = "high"'), "must be a whole number"),
-        (('{ classify = "medium" }', '{ classify = "severe" }'), "must be one of: low, medium, high"),
-        (('days = 14', 'days = 0'), "whole number from 1 to 365"),
+        (("priority = 2", 'priority = "high"'), "must be a whole number"),
+        (
+            ('{ classify = "medium" }', '{ classify = "severe" }'),
+            "must be one of: low, medium, high",
+        ),
+        (("days = 14", "days = 0"), "whole number from 1 to 365"),
         (('from = "latest(trips, returned)"', 'from = "temperature"'), "'from' must be a date"),
         (('quarantine = "home"', 'quarantine = "hotel"'), "must be one of: home, central"),
         (('task = "delivery"', 'task = "deliver"'), "did you mean 'delivery'?"),
@@ -111,7 +116,10 @@ def test_every_problem_is_reported_at_once() -> None:
         (('title = { en = "Fever", zh = "发热" }', 'title = "Fever"'), "give both languages"),
         (("temperature >= fever", "temperature >= 'high'"), "can never be true"),
         (("[constants]", "[constant]"), "unknown key 'constant'; did you mean 'constants'?"),
-        (('then = [{ classify = "medium" }, { notify = ["community_doctor"] }]', ""), "then: required"),
+        (
+            ('then = [{ classify = "medium" }, { notify = ["community_doctor"] }]', ""),
+            "then: required",
+        ),
     ],
 )
 def test_bad_rule_sets_are_refused(change: tuple[str, str], message: str) -> None:

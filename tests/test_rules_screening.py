@@ -1,10 +1,11 @@
-"""The screening run on real stores: what it flags, what it writes, and that re-running adds nothing."""
+"""The screening run on real stores: what it flags and writes; re-running adds nothing."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from gridguard.rules import Assessment, QuarantineOrder, RiskLevel, ScreeningRun
 from gridguard.rules.records import QuarantineKind, TaskKind
 from gridguard.rules.ruleset import parse_rule_set
 from gridguard.workspace import Workspace
+from rules_pg import pg_schema
 
 DAY = dt.date(2020, 1, 29)
 CAMPAIGN = "c1-2020"
@@ -79,10 +81,16 @@ def facts() -> list[Screening]:
     ]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def ws(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspace]:
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'rules.db'}"
-    with gridguard.open(url) as workspace:
+    with ExitStack() as stack:
+        if request.param == "postgresql":
+            url, _ = stack.enter_context(pg_schema())
+        elif request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'rules.db'}"
+        else:
+            url = "memory://"
+        workspace = stack.enter_context(gridguard.open(url))
         workspace.add(place_tree())
         workspace.record(facts())
         yield workspace
@@ -126,7 +134,8 @@ def test_screening_flags_escalates_and_explains(ws: Workspace) -> None:
     assert "武汉" in order.reason
     kinds = sorted((t.kind.value, t.person_id or t.household_id) for t in stored(ws, Task))
     assert ("delivery", "h1") in kinds
-    assert ("referral", "p1") in kinds and ("referral", "p3") in kinds
+    assert ("referral", "p1") in kinds
+    assert ("referral", "p3") in kinds
     assert kinds.count(("phone_call", "p1")) == 2  # every 12 hours
     assert ("visit", "h2") in kinds  # the stairwell is visited again
     (run,) = stored(ws, ScreeningRun)
@@ -135,7 +144,9 @@ def test_screening_flags_escalates_and_explains(ws: Workspace) -> None:
 
 def test_running_again_writes_nothing_new(ws: Workspace) -> None:
     first = screen(ws, campaign_id=CAMPAIGN, day=DAY)
-    counts = {cls: len(stored(ws, cls)) for cls in (Assessment, QuarantineOrder, Task, ScreeningRun)}
+    counts = {
+        cls: len(stored(ws, cls)) for cls in (Assessment, QuarantineOrder, Task, ScreeningRun)
+    }
     again = screen(ws, campaign_id=CAMPAIGN, day=DAY)
     assert (again.assessments, again.orders, again.tasks) == (0, 0, 0)
     assert again.flagged == first.flagged
@@ -181,7 +192,10 @@ def test_changed_only_rescreens_the_stairwells_with_new_screenings(ws: Workspace
 
 def test_day_14_is_flagged_and_day_15_not_through_the_whole_run(ws: Workspace) -> None:
     returned = dt.date(2020, 1, 20)
-    for day, flagged in ((returned + dt.timedelta(days=14), True), (returned + dt.timedelta(days=15), False)):
+    for day, flagged in (
+        (returned + dt.timedelta(days=14), True),
+        (returned + dt.timedelta(days=15), False),
+    ):
         screen(ws, campaign_id=CAMPAIGN, day=day)
         travel = {
             a.person_id
@@ -306,3 +320,48 @@ def test_memory_and_sqlite_screen_alike(tmp_path: Path, screenings: list[Screeni
 
 def test_task_kinds_cover_the_actions() -> None:
     assert {k.value for k in TaskKind} == {"visit", "phone_call", "delivery", "referral"}
+
+
+class _FeverPlugin:
+    """A plugin registering a rule function, as a third party would."""
+
+    @gridguard.hookimpl
+    def register_rule_functions(self, register: Any) -> None:
+        from gridguard.rules import RuleFunction
+
+        register(
+            RuleFunction(
+                name="is_febrile",
+                python=lambda t: None if t is None else t >= 37.3,
+                sql={"sqlite": "({0} >= 37.3)", "postgresql": "({0} >= 37.3)"},
+                returns="bool",
+            )
+        )
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_a_function_registered_by_a_plugin_runs_in_a_screening(
+    tmp_path: Path, backend: str
+) -> None:
+    from gridguard.rules.screening import rule_functions
+
+    url = "memory://" if backend == "memory" else f"sqlite:///{tmp_path / 'plugin.db'}"
+    with gridguard.open(url, plugins=[_FeverPlugin()]) as ws:
+        ws.add(place_tree())
+        ws.record(facts())
+        rules = parse_rule_set(
+            """
+            id = "plugin-rules"
+            version = "1"
+            title = { en = "Plugin rules", zh = "插件规则" }
+            [[rules]]
+            id = "febrile"
+            title = { en = "Febrile", zh = "发热" }
+            line = "door_to_door"
+            when = "is_febrile(temperature)"
+            then = [{ classify = "medium" }]
+            """,
+            functions=rule_functions(ws),
+        )
+        screen(ws, rules, campaign_id=CAMPAIGN, day=DAY)
+        assert fired(ws) == {"p3": {"febrile"}}

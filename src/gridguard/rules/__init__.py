@@ -16,16 +16,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-# Re-exported names; only RuleFunction is listed in __all__, so that the API reference
-# documents each of them once, in its own module (see docs/rules.md).
-from .python_compiler import compile_python as compile_python
-from .sql_compiler import Fragment as Fragment
-from .sql_compiler import compile_sql as compile_sql
 from .context import RunContext as RunContext
 from .functions import RuleFunction
 from .parse import ConditionError as ConditionError
 from .parse import parse_condition as parse_condition
 from .parse import parse_value as parse_value
+
+# Re-exported names; only RuleFunction is listed in __all__, so that the API reference
+# documents each of them once, in its own module (see docs/rules.md).
+from .python_compiler import compile_python as compile_python
 from .records import Assessment as Assessment
 from .records import QuarantineOrder as QuarantineOrder
 from .records import RiskLevel as RiskLevel
@@ -37,6 +36,8 @@ from .ruleset import RuleSetError as RuleSetError
 from .ruleset import builtin_rule_set as builtin_rule_set
 from .ruleset import load_rule_set as load_rule_set
 from .ruleset import parse_rule_set as parse_rule_set
+from .sql_compiler import Fragment as Fragment
+from .sql_compiler import compile_sql as compile_sql
 
 if TYPE_CHECKING:
     from .screening import ScreeningResult as ScreeningResult

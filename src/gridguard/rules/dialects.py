@@ -74,6 +74,13 @@ class Dialect:
     def false(self) -> str:
         return "0"
 
+    def null(self, type_: str) -> str:
+        """A missing value of ``type_`` (``uuid``, ``timestamp``, ``json``, ``number``, ``text``).
+
+        PostgreSQL needs the type where a union meets a missing value.
+        """
+        return "NULL"
+
     def latest_screenings(self, where: str = "") -> str:
         """Each person's latest screening: ``person_id, screening_id, at`` and the facts.
 
@@ -104,17 +111,19 @@ class PostgresDialect(Dialect):
 
     def value(self, value: Any, type_: str) -> Any:
         if isinstance(value, dt.datetime):
-            return value.astimezone(dt.UTC).replace(tzinfo=None)
+            return value.astimezone(dt.UTC)  # timestamptz, whatever the session's zone
         if isinstance(value, bool | dt.date):
             return value
         return super().value(value, type_)
 
     def column(self, sql: str, type_: str) -> str:
+        # Dates inside JSON are text; stored timestamps are timestamptz already.
         if type_ == "date":
             return f"CAST({sql} AS date)"
-        if type_ == "timestamp":
-            return f"CAST({sql} AS timestamp)"
         return sql
+
+    def null(self, type_: str) -> str:
+        return f"CAST(NULL AS {_PG_NULLS.get(type_, 'text')})"
 
     def json_list(self, sql: str) -> str:
         return f"jsonb_array_elements(CAST({sql} AS jsonb)) AS e(value)"
@@ -143,6 +152,15 @@ class PostgresDialect(Dialect):
             f"symptoms, temperature FROM screenings{_where(where)} "
             "ORDER BY person_id, at DESC, id DESC"
         )
+
+
+_PG_NULLS = {
+    "uuid": "uuid",
+    "timestamp": "timestamptz",
+    "json": "json",
+    "number": "double precision",
+    "text": "text",
+}
 
 
 def _where(where: str) -> str:

@@ -457,6 +457,7 @@ def compile_python(
     For a condition the value is ``True``, ``False`` or ``None`` (unknown);
     a rule fires only on ``True``. ``place_counts`` maps ``id()`` of each
     :class:`~gridguard.rules.tree.PlaceCount` node to its index, whose value
-    the screening run puts in the row under :func:`~gridguard.rules.python_compiler.place_count_key`.
+    the screening run puts in the row under
+    :func:`~gridguard.rules.python_compiler.place_count_key`.
     """
     return _Compiler(ctx, place_counts or {}).compile(node)

@@ -199,10 +199,7 @@ class _Problems:
         self.items: list[Violation] = []
 
     def add(self, path: str, value: Any, rule: str) -> None:
-        shown = "" if value is None else (value if isinstance(value, str) else repr(value))
-        if isinstance(value, str):
-            shown = repr(value)
-        self.items.append(Violation(path, shown, rule))
+        self.items.append(Violation(path, "" if value is None else repr(value), rule))
 
     def extend(self, exc: ValidationError) -> None:
         self.items.extend(exc.violations)

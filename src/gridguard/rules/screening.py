@@ -30,10 +30,9 @@ import attrs
 from ..errors import ConfigError, NotFoundError
 from ..model import Area, AreaLevel, Campaign, Household, Person, Screening, Stairwell
 from .analysis import may_fire_without_evidence
-from .python_compiler import Evaluator, compile_python, place_count_key
-from .sql_compiler import Fragment, _join, compile_sql
 from .context import RunContext
 from .dialects import Dialect, dialect_for
+from .python_compiler import Evaluator, compile_python, place_count_key
 from .records import (
     Assessment,
     FiredRule,
@@ -56,6 +55,7 @@ from .ruleset import (
     TaskAction,
     builtin_rule_set,
 )
+from .sql_compiler import Fragment, _join, compile_sql
 from .tree import LEVELS, Field, Latest, ListAll, ListAny, ListCount, Node, PlaceCount, walk
 
 if TYPE_CHECKING:
@@ -225,11 +225,22 @@ def _marks(dialect: Dialect, values: Sequence[Any]) -> Fragment:
 
 
 _FACTS = "screening_id, at, trips, exposures, symptoms, temperature"
-_NO_FACTS = "NULL AS screening_id, NULL AS at, NULL AS trips, NULL AS exposures, "
-_NO_FACTS += "NULL AS symptoms, NULL AS temperature"
+_FACT_TYPES = (
+    ("screening_id", "uuid"),
+    ("at", "timestamp"),
+    ("trips", "json"),
+    ("exposures", "json"),
+    ("symptoms", "json"),
+    ("temperature", "number"),
+)
 
 
-def _evidence(full_scan: bool, uses_orders: bool) -> str:
+def _no_facts(dialect: Dialect) -> str:
+    """Typed missing facts, for persons with no screening."""
+    return ", ".join(f"{dialect.null(t)} AS {name}" for name, t in _FACT_TYPES)
+
+
+def _evidence(full_scan: bool, uses_orders: bool, dialect: Dialect) -> str:
     """Persons to start from, each with their latest facts (``NULL`` when they have none).
 
     A union rather than a left join on ``latest``: SQLite does not always
@@ -238,22 +249,22 @@ def _evidence(full_scan: bool, uses_orders: bool) -> str:
     head = f"SELECT person_id, {_FACTS} FROM latest"
     if full_scan:
         return (
-            f"{head} UNION ALL SELECT id AS person_id, {_NO_FACTS} FROM persons "
+            f"{head} UNION ALL SELECT id AS person_id, {_no_facts(dialect)} FROM persons "
             "WHERE id NOT IN (SELECT person_id FROM latest)"
         )
     if uses_orders:
         return (
-            f"{head} UNION ALL SELECT person_id, {_NO_FACTS} FROM orders "
+            f"{head} UNION ALL SELECT person_id, {_no_facts(dialect)} FROM orders "
             "WHERE person_id NOT IN (SELECT person_id FROM latest)"
         )
     return head
 
 
-def _base_select(source: str, scope: Fragment | None, plan: _Plan) -> Fragment:
+def _base_select(source: str, scope: Fragment | None, plan: _Plan, dialect: Dialect) -> Fragment:
     """The row of every person in ``source`` (a CTE of person ids and facts)."""
     # IN (subquery): SQLite always indexes the list, where a join may scan it per row.
     order = "(p.id IN (SELECT person_id FROM orders))" if plan.uses_orders else "(1 = 0)"
-    building = "st.building_id" if plan.uses_buildings else "NULL"
+    building = "st.building_id" if plan.uses_buildings else dialect.null("text")
     parts: list[Fragment | str] = [
         "SELECT p.id AS person_id, p.household_id AS household_id, "
         f"h.stairwell_id AS stairwell_id, {building} AS building_id, "
@@ -321,9 +332,9 @@ def _classify_sql(
             ),
         ]
     ctes += [
-        f", evidence AS MATERIALIZED ({_evidence(plan.full_scan, plan.uses_orders)})",
+        f", evidence AS MATERIALIZED ({_evidence(plan.full_scan, plan.uses_orders, dialect)})",
         ", base AS MATERIALIZED (",
-        _base_select("evidence", scope_sql, plan),
+        _base_select("evidence", scope_sql, plan, dialect),
         ")",
     ]
     ctes += [
@@ -348,9 +359,10 @@ def _classify_sql(
         members = [_members_sql(i, count.level) for i, count in enumerate(plan.place_counts)]
         extra = " UNION ".join(members) + " EXCEPT SELECT person_id FROM flags"
         ctes += [
-            f", extra_ids AS MATERIALIZED (SELECT person_id, {_NO_FACTS} FROM ({extra}) x)",
+            f", extra_ids AS MATERIALIZED (SELECT person_id, {_no_facts(dialect)} "
+            f"FROM ({extra}) x)",
             ", extra_base AS (",
-            _base_select("extra_ids", scope_sql, plan),
+            _base_select("extra_ids", scope_sql, plan, dialect),
             "), extra AS (",
             _flags_select("extra_base", plan, dialect, ctx, count_index),
             "), rows_ AS (SELECT * FROM flags UNION ALL SELECT * FROM extra)",
@@ -891,9 +903,8 @@ def _new(uow: UnitOfWork, dialect: str, cls: type[Any], records: list[Any]) -> l
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             marks = ", ".join(mark for _ in chunk)
-            stored.update(
-                r[0] for r in uow.query(f"SELECT id FROM {table} WHERE id IN ({marks})", chunk)
-            )
+            found = uow.query(f"SELECT id FROM {table} WHERE id IN ({marks})", chunk)
+            stored.update(str(r[0]) for r in found)
     else:
         stored = {i for i in ids if uow.get(cls, i) is not None}
     return [r for i, r in unique.items() if i not in stored]

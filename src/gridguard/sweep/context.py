@@ -116,11 +116,6 @@ SCREENED, VACANT, REFUSED, NOT_HOME, PHONED = 1 | 16, 2 | 32, 4 | 64, 8, 16 | 32
 """Bits of a household mask: screened, vacant or refused (door or phone); not at home at the
 door; any phone follow-up."""
 
-MASK = (
-    f"(SELECT sum(DISTINCT {KIND_BIT}) FROM visits v WHERE v.household_id = h.id AND {IN_CAMPAIGN})"
-)
-"""The mask of household ``h`` (``NULL`` when it has no visit in the campaign)."""
-
 PENDING = (
     "coalesce((SELECT sum(CASE WHEN v.outcome IN ('screened', 'vacant') THEN 1000000 "
     "WHEN v.channel = 'door' THEN 1 ELSE 0 END) "

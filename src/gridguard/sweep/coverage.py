@@ -96,19 +96,29 @@ _DECODE = """count(*),
   sum(CASE WHEN m & {screened} = 0 AND m & {vacant} > 0 THEN 1 ELSE 0 END)"""
 """Household masks (``m``, ``NULL`` when not visited) summed up into coverage counts."""
 
-_PER_STAIRWELL = """
-SELECT sid, {decode}
-FROM (SELECT h.stairwell_id AS sid, {mask} AS m FROM households h WHERE 1 = 1{jurisdictions}) x
-GROUP BY sid
+_HOUSEHOLDS_PER_STAIRWELL = """
+SELECT h.stairwell_id, count(*) FROM households h WHERE 1 = 1{jurisdictions} GROUP BY h.stairwell_id
 """
-"""Coverage counts per stairwell: one index probe per household for its visits' mask."""
+
+_VISITED_PER_STAIRWELL = """
+SELECT h.stairwell_id, {decode}
+FROM (SELECT v.household_id AS hid, sum(DISTINCT {bit}) AS m
+      FROM visits v WHERE {in_campaign}{jurisdictions}
+      GROUP BY v.household_id) x
+JOIN households h ON h.id = x.hid
+GROUP BY h.stairwell_id
+"""
+"""Visited households per stairwell: their visits summed up household by household in the
+order of the visits' covering index, then one lookup per visited household."""
 
 _PERSONS_PER_STAIRWELL = """
-SELECT h.stairwell_id, count(*)
-FROM (SELECT DISTINCT person_id FROM screenings
-      WHERE "at" >= ? AND "at" < ?{jurisdictions}) x
-JOIN persons p ON p.id = x.person_id
-JOIN households h ON h.id = p.household_id
+SELECT h.stairwell_id, sum(x.n)
+FROM (SELECT p.household_id AS hid, count(*) AS n
+      FROM (SELECT DISTINCT person_id FROM screenings
+            WHERE "at" >= ? AND "at" < ?{jurisdictions}) s
+      JOIN persons p ON p.id = s.person_id
+      GROUP BY p.household_id) x
+JOIN households h ON h.id = x.hid
 GROUP BY h.stairwell_id
 """
 
@@ -231,29 +241,30 @@ def _per_community(ctx: CampaignContext, by: str) -> dict[str, list[int]]:
 
 def _per_stairwell(ctx: CampaignContext) -> dict[tuple[str, str, str, str, str], list[int]]:
     """Counts per stairwell in scope: ``(stairwell, name, building, name, area) -> counts``."""
-    from .context import MASK
+    from .context import IN_CAMPAIGN, KIND_BIT
 
-    juris, juris_params = ctx.jurisdiction_filter("h.jurisdiction")
-    sql = _PER_STAIRWELL.format(decode=_decode(), mask=MASK, jurisdictions=juris)
-    visited = {
-        str(sid): _counts(rest)
-        for sid, *rest in ctx.query(sql, [*ctx.campaign_params(), *juris_params])
-    }
+    h_juris, h_params = ctx.jurisdiction_filter("h.jurisdiction")
+    sql = _HOUSEHOLDS_PER_STAIRWELL.format(jurisdictions=h_juris)
+    counts = {str(sid): [int(n), 0, 0, 0, 0, 0, 0, 0, 0] for sid, n in ctx.query(sql, h_params)}
+    v_juris, v_params = ctx.jurisdiction_filter("v.jurisdiction")
+    sql = _VISITED_PER_STAIRWELL.format(
+        decode=_decode(), bit=KIND_BIT, in_campaign=IN_CAMPAIGN, jurisdictions=v_juris
+    )
+    for sid, _, *visited in ctx.query(sql, [*ctx.campaign_params(), *v_params]):
+        if str(sid) in counts:
+            counts[str(sid)][1:8] = [int(n or 0) for n in visited]
     start, stop = ctx.window
     s_juris, s_params = ctx.jurisdiction_filter("jurisdiction")
     sql = _PERSONS_PER_STAIRWELL.format(jurisdictions=s_juris)
-    persons = {
-        str(sid): int(n)
-        for sid, n in ctx.query(sql, [ctx.timestamp(start), ctx.timestamp(stop), *s_params])
-    }
+    for sid, n in ctx.query(sql, [ctx.timestamp(start), ctx.timestamp(stop), *s_params]):
+        if str(sid) in counts:
+            counts[str(sid)][8] = int(n)
     scope, scope_params = ctx.scope_cte()
     out = {}
     for row in ctx.query(_STAIRWELLS.format(scope=scope), scope_params):
-        sid = str(row[0])
-        counts = visited.get(sid)
-        if counts:
-            counts.append(persons.get(sid, 0))
-            out[(sid, str(row[1]), str(row[2]), str(row[3]), str(row[4]))] = counts
+        found = counts.get(str(row[0]))
+        if found:
+            out[(str(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]))] = found
     return out
 
 

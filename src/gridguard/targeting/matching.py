@@ -288,7 +288,10 @@ class Finder(Protocol):
 
     def by_phones(self, phones: Collection[str]) -> dict[str, list[Resident]]: ...
 
-    def by_prefixes(self, prefixes: Collection[str]) -> dict[str, list[Resident]]: ...
+    def by_blocks(self, numbers: Collection[str]) -> dict[str, list[Resident]]:
+        """For each 18-character number: persons with its first 14 characters (region and
+        birth date) whose last four differ from it in at most two places."""
+        ...
 
     def regions(self) -> list[str]: ...
 
@@ -339,13 +342,19 @@ class SqlFinder:
             phones,
         )
 
-    def by_prefixes(self, prefixes: Collection[str]) -> dict[str, list[Resident]]:
-        # A prefix P is the range [P, P + "Z"): identity numbers hold digits and X only.
+    def by_blocks(self, numbers: Collection[str]) -> dict[str, list[Resident]]:
+        # The block of N is the index range [N[:14], N[:14] + "Z") (numbers hold digits and
+        # X only); the last four characters are compared on the index entries, before any
+        # table row is read.
+        differ = " + ".join(
+            f"(substr(p.resident_id, {i}, 1) <> substr(j.value, {i}, 1))" for i in range(15, 19)
+        )
         return self._keyed(
-            f"SELECT j.value, {_COLUMNS} FROM json_each(?) AS j "
-            "CROSS JOIN persons AS p "
-            "ON p.resident_id >= j.value AND p.resident_id < j.value || 'Z'",
-            prefixes,
+            f"SELECT j.value, {_COLUMNS} FROM json_each(?) AS j CROSS JOIN persons AS p "
+            "ON p.resident_id >= substr(j.value, 1, 14) "
+            "AND p.resident_id < substr(j.value, 1, 14) || 'Z' "
+            f"WHERE {differ} <= 2",
+            numbers,
         )
 
     def regions(self) -> list[str]:
@@ -391,16 +400,21 @@ class PyFinder:
     def by_phones(self, phones: Collection[str]) -> dict[str, list[Resident]]:
         return {p: self.phones[p] for p in phones if p in self.phones}
 
-    def by_prefixes(self, prefixes: Collection[str]) -> dict[str, list[Resident]]:
+    def by_blocks(self, numbers: Collection[str]) -> dict[str, list[Resident]]:
         import bisect
 
         found: dict[str, list[Resident]] = {}
-        for prefix in prefixes:
-            lo = bisect.bisect_left(self.sorted, prefix)
-            hi = bisect.bisect_left(self.sorted, prefix + "Z")
-            hits = [p for n in self.sorted[lo:hi] for p in self.numbers[n]]
+        for number in numbers:
+            lo = bisect.bisect_left(self.sorted, number[:14])
+            hi = bisect.bisect_left(self.sorted, number[:14] + "Z")
+            hits = [
+                p
+                for n in self.sorted[lo:hi]
+                if _hamming(n[14:18], number[14:18]) <= 2
+                for p in self.numbers[n]
+            ]
             if hits:
-                found[prefix] = hits
+                found[number] = hits
         return found
 
     def regions(self) -> list[str]:
@@ -427,30 +441,54 @@ def _hamming(a: str, b: str) -> int:
     return sum(x != y for x, y in zip(a, b, strict=True))
 
 
-def near_dates(compact: str) -> list[str]:
-    """``YYYYMMDD`` dates one typed digit or one swap away from ``compact`` (calendar-valid)."""
-    out: set[str] = set()
-    for i in range(8):
-        for d in "0123456789":
-            if d != compact[i]:
-                out.add(compact[:i] + d + compact[i + 1 :])
-        if i < 7 and compact[i] != compact[i + 1]:
-            out.add(compact[:i] + compact[i + 1] + compact[i] + compact[i + 2 :])
-    today = dt.date.today().strftime("%Y%m%d")
-    return sorted(d for d in out if "18500101" <= d <= today and cell.calendar_date(d) is not None)
+def _check_ok(number: str) -> bool:
+    return cell.fast_resident_id(number) is not None
 
 
-def _repairs(number: str) -> list[str]:
-    """Valid numbers one digit longer or shorter: a dropped or doubled digit put right."""
+def _neighbours(number: str, regions: Sequence[str]) -> set[str]:
+    """Valid numbers one typing mistake away from ``number``, and region codes two away.
+
+    One digit wrong or two neighbouring digits swapped anywhere (the check
+    character rules out all but about one candidate per position), a
+    dropped or doubled digit (a number of 17 or 19 characters), and, for
+    the region code (the first six digits), any code on file at most two
+    digits away. Every candidate is looked up exactly.
+    """
     out: set[str] = set()
-    if len(number) == 17:
+    if len(number) == 18:
+        for i in range(18):
+            for d in "0123456789X" if i == 17 else "0123456789":
+                if d != number[i]:
+                    out.add(number[:i] + d + number[i + 1 :])
+            if i < 17 and number[i] != number[i + 1]:
+                out.add(number[:i] + number[i + 1] + number[i] + number[i + 2 :])
+        out.update(r + number[6:] for r in regions if 0 < _hamming(r, number[:6]) <= 2)
+    elif len(number) == 17:
         for i in range(18):
             for d in "0123456789X" if i == 17 else "0123456789":
                 out.add(number[:i] + d + number[i:])
     elif len(number) == 19:
         for i in range(19):
             out.add(number[:i] + number[i + 1 :])
-    return sorted(n for n in out if _valid(n) == n)
+    return {n for n in out if _check_ok(n)}
+
+
+def id_distance(a: str, b: str, limit: int = 2) -> int:
+    """The OSA distance between two identity numbers, or ``limit + 1`` when it is larger.
+
+    Equal lengths are compared position by position first: a single
+    difference is distance 1 and more than ``2 * limit`` differences is too
+    far, without the full dynamic programme.
+    """
+    if len(a) == len(b):
+        diffs = sum(x != y for x, y in zip(a, b, strict=True))
+        if diffs <= 1:
+            return diffs
+        if diffs > 2 * limit:
+            return limit + 1
+    elif abs(len(a) - len(b)) > limit:
+        return limit + 1
+    return min(osa_distance(a, b), limit + 1)
 
 
 @attrs.define
@@ -507,7 +545,8 @@ def cascade(entries: Sequence[ListEntry], finder: Finder, policy: MatchPolicy) -
             if (
                 w.number
                 and person.resident_id
-                and osa_distance(w.number, person.resident_id) > policy.max_distance
+                and id_distance(w.number, person.resident_id, policy.max_distance)
+                > policy.max_distance
             ):
                 continue  # a different person who shares the phone
             sim = _sim(w.entry, person)
@@ -529,37 +568,21 @@ def cascade(entries: Sequence[ListEntry], finder: Finder, policy: MatchPolicy) -
         and _NUMBERISH.fullmatch(w.entry.id_number)
     ]
     regions = finder.regions() if todo else []
-    blocks: dict[int, set[str]] = {}
-    repairs: dict[int, list[str]] = {}
-    for n, w in enumerate(todo):
+    neighbours = {id(w): _neighbours(w.entry.id_number or "", regions) for w in todo}
+    blocked = [w.entry.id_number or "" for w in todo if len(w.entry.id_number or "") == 18]
+    by_block = finder.by_blocks(set(blocked))
+    by_neighbour = finder.by_numbers({k for keys in neighbours.values() for k in keys})
+    for w in todo:
         number = w.entry.id_number or ""
-        if len(number) == 18:
-            keys = {number[:14]}
-            keys.update(
-                r + number[6:14]
-                for r in regions
-                if r != number[:6] and _hamming(r, number[:6]) <= policy.max_distance
-            )
-            keys.update(number[:6] + d for d in near_dates(number[6:14]))
-            blocks[n] = keys
-        else:
-            repairs[n] = _repairs(number)
-    by_prefix = finder.by_prefixes({k for keys in blocks.values() for k in keys})
-    by_repair = finder.by_numbers({k for keys in repairs.values() for k in keys})
-    for n, w in enumerate(todo):
-        number = w.entry.id_number or ""
-        pool: dict[str, Resident] = {}
-        for key in blocks.get(n, ()):
-            for person in by_prefix.get(key, ()):
-                pool[person.id] = person
-        for key in repairs.get(n, ()):
-            for person in by_repair.get(key, ()):
+        pool: dict[str, Resident] = {p.id: p for p in by_block.get(number, ())}
+        for key in neighbours[id(w)]:
+            for person in by_neighbour.get(key, ()):
                 pool[person.id] = person
         scored = []
         for person in pool.values():
             if person.resident_id is None:
                 continue
-            distance = osa_distance(number, person.resident_id)
+            distance = id_distance(number, person.resident_id, policy.max_distance)
             if distance > policy.max_distance:
                 continue
             sim = _sim(w.entry, person)
