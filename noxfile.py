@@ -95,7 +95,7 @@ def bench(session: nox.Session) -> None:
         scripts = [s for s in scripts if any(arg in s.stem for arg in session.posargs)]
     if not scripts:
         session.skip("no benchmarks/bench_*.py script to run")
-    session.install(".[test]", *BENCH_PEERS)
+    session.install(".[test]", *(str(p.relative_to(ROOT)) for p in _plugins()), *BENCH_PEERS)
     for script in scripts:
         session.log(f"--- {script.relative_to(ROOT)}")
         session.run("python", str(script.relative_to(ROOT)))

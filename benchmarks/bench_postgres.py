@@ -76,7 +76,11 @@ def _screenings(ws: Any, share: float) -> list[Any]:
     if not step:
         return []
     with ws.transaction(write=False) as uow:
-        ids = [row[0] for n, row in enumerate(uow.query("SELECT id FROM persons")) if n % step == 0]
+        ids = [
+            row[0]
+            for n, row in enumerate(uow.query("SELECT id FROM persons ORDER BY id"))
+            if n % step == 0
+        ]
     out = []
     for n, person in enumerate(sorted(ids)):
         trips = (

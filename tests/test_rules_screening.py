@@ -365,3 +365,10 @@ def test_a_function_registered_by_a_plugin_runs_in_a_screening(
         )
         screen(ws, rules, campaign_id=CAMPAIGN, day=DAY)
         assert fired(ws) == {"p3": {"febrile"}}
+
+
+def test_a_day_in_the_future_is_refused(ws: Workspace) -> None:
+    tomorrow = dt.date.today() + dt.timedelta(days=2)
+    with pytest.raises(gridguard.ValidationError, match=r"\$\.day: must not be after today"):
+        screen(ws, campaign_id=CAMPAIGN, day=tomorrow)
+    assert stored(ws, ScreeningRun) == []

@@ -57,6 +57,11 @@ def test_the_sweep_matches_the_account(demo: tuple[dict[str, Any], Path]) -> Non
     assert 0 < summary["households_vacant"] < 200
     assert 0.9 * summary["persons"] < summary["persons_screened"] <= summary["persons"]
     assert 0 < summary["persons_flagged"] < 0.05 * summary["persons"]
+    if summary.get("priority_households"):  # targeting ran first: its households go first
+        priority, everyone = (
+            int(x.strip(" %")) for x in summary["priority_households_visited_early"].split("/")
+        )
+        assert priority > everyone
 
 
 def test_the_database_holds_what_the_summary_says(demo: tuple[dict[str, Any], Path]) -> None:

@@ -113,6 +113,7 @@ def init(target: str) -> None:
         url = ws.url
         version = ws.storage.schema_version()
         path = getattr(ws.storage, "path", None)
+    url = _masked(url)
     where = f"{url} ({Path(path).resolve()})" if path and path != ":memory:" else url
     click.echo(f"gridguard store ready: {where}, schema version {version}")
 

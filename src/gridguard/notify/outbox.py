@@ -201,13 +201,18 @@ def enqueue(uow: UnitOfWork, messages: Iterable[Message], *, area_id: str | None
         except ValidationError as exc:
             violations.extend(exc.prefixed(f"$[{n}]").violations)
             continue
-        # Insert-if-absent with the protocol's own operations: an id that is
-        # stored keeps its row (and so its delivery log), whatever the new content.
-        if uow.jurisdiction_of(OutboxMessage, row[0]) is None:
-            rows.append(row)
-            positions.append(n)
+        rows.append(row)
+        positions.append(n)
     if violations:
         raise ValidationError(violations)
+    # Insert-if-absent with the protocol's own operations: an id that is stored
+    # keeps its row (and so its delivery log), whatever the new content.
+    stored = uow.existing_ids(OutboxMessage, {str(row[0]) for row in rows})
+    if stored:
+        kept = [
+            (row, n) for row, n in zip(rows, positions, strict=True) if str(row[0]) not in stored
+        ]
+        rows, positions = [row for row, _ in kept], [n for _, n in kept]
     if not rows:
         return 0
     try:

@@ -420,7 +420,7 @@ class _Reader:
                 node, name, f"{name}() takes {function.arity} argument(s), got {len(node.args)}"
             )
         args = tuple(self.read(a, scope) for a in node.args)
-        return Call(function, args, getattr(function, "returns", ANY) or ANY)
+        return Call(function, args, function.returns or ANY)
 
     def no_keywords(self, node: ast.Call, name: str) -> None:
         if node.keywords:

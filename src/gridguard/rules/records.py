@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ..model._validate import enum_of, identifier, non_empty, optional_identifier
+from ..model._validate import aware, enum_of, identifier, non_empty, optional_identifier, to_utc
 from ..model.facts import Fact
 
 __all__ = [
@@ -113,6 +113,10 @@ def _tstatus(value: Any) -> TaskStatus:
     return enum_of(TaskStatus, value, "status")
 
 
+def _optional_utc(value: Any) -> Any:
+    return None if value is None else to_utc(value)
+
+
 def _tuple(value: Any) -> tuple[Any, ...]:
     return tuple(value)
 
@@ -195,7 +199,7 @@ class Task:
     household_id: str = attrs.field(validator=identifier)
     person_id: str | None = attrs.field(default=None, validator=optional_identifier)
     kind: TaskKind = attrs.field(converter=_tkind)
-    due: dt.datetime
+    due: dt.datetime = attrs.field(converter=to_utc, validator=aware)
     note: str = ""
     rule_id: str = attrs.field(validator=identifier)
     rule_set_id: str = attrs.field(validator=identifier)
@@ -221,4 +225,4 @@ class ScreeningRun(Fact):
     day: dt.date
     mode: str = "full"
     flagged: int = 0
-    watermark: dt.datetime | None = None
+    watermark: dt.datetime | None = attrs.field(default=None, converter=_optional_utc)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..errors import ConfigError, NotFoundError
+from ..errors import ConfigError, NotFoundError, ValidationError
 from ..model import Area, AreaLevel, Campaign, Household, Person, Screening, Stairwell
 from .analysis import may_fire_without_evidence
 from .context import RunContext
@@ -55,7 +55,7 @@ from .ruleset import (
     TaskAction,
     builtin_rule_set,
 )
-from .sql_compiler import Fragment, _join, compile_sql
+from .sql_compiler import Fragment, compile_sql, join_fragments
 from .tree import LEVELS, Field, Latest, ListAll, ListAny, ListCount, Node, PlaceCount, walk
 
 if TYPE_CHECKING:
@@ -281,7 +281,7 @@ def _base_select(source: str, scope: Fragment | None, plan: _Plan, dialect: Dial
         parts.append(" AND st.id = h.stairwell_id")
     if scope is not None:
         parts += [" AND p.jurisdiction IN (", scope, ")"]
-    return _join(parts)
+    return join_fragments(parts)
 
 
 def _flags_select(
@@ -298,8 +298,8 @@ def _flags_select(
         condition = compile_sql(plan.person_rules[i].condition, dialect, ctx, columns=column)
         quarantined += [" OR ", Fragment(f"(({condition.sql}) IS TRUE)", condition.params)]
     quarantined.append(")")
-    parts += [", ", _join(quarantined), " AS quarantined", f" FROM {source} b"]
-    return _join(parts)
+    parts += [", ", join_fragments(quarantined), " AS quarantined", f" FROM {source} b"]
+    return join_fragments(parts)
 
 
 def _classify_sql(
@@ -314,7 +314,7 @@ def _classify_sql(
     count_index = plan.count_index
     screening_where = Fragment("")
     if scope is not None:
-        screening_where = _join(["jurisdiction IN (", _marks(dialect, scope), ")"])
+        screening_where = join_fragments(["jurisdiction IN (", _marks(dialect, scope), ")"])
     ctes: list[Fragment | str] = [
         "WITH latest AS MATERIALIZED (",
         Fragment(dialect.latest_screenings(screening_where.sql), screening_where.params),
@@ -386,7 +386,7 @@ def _classify_sql(
             select.append(f", {value} AS pc_{i}")
         count_sql[id(count)] = f'"pc_{i}"'
         joins.append(f" LEFT JOIN pc_{i} ON pc_{i}.k = a.{LEVELS[count.level]}")
-    inner = _join([*select, f" FROM {rows} a", *joins])
+    inner = join_fragments([*select, f" FROM {rows} a", *joins])
     outer: list[Fragment | str] = ["SELECT c.*"]
     escalation_sql: list[Fragment] = []
 
@@ -420,7 +420,7 @@ def _classify_sql(
             Fragment(dialect.placeholder, (stamp,)),
             ")",
         ]
-    return _join([*ctes, " ", *outer, *where])
+    return join_fragments([*ctes, " ", *outer, *where])
 
 
 _MEMBERS = {
@@ -1028,8 +1028,13 @@ def screen(
     enqueue = _outbox_enqueue()
     with ws.transaction() as uow:
         campaign = _campaign(uow, campaign_id)
+        today = campaign.local_date(dt.datetime.now(dt.UTC))
         if day is None:
-            day = campaign.local_date(dt.datetime.now(dt.UTC))
+            day = today
+        elif day > today:
+            raise ValidationError.single(
+                "$.day", day.isoformat(), f"must not be after today ({today.isoformat()})"
+            )
         ctx = RunContext.for_campaign(campaign, day)
         scope = _jurisdictions(uow, campaign)
         since = _last_watermark(uow, campaign, rule_set) if changed_only else None

@@ -54,7 +54,7 @@ from .tree import (
     is_list,
 )
 
-__all__ = ["Fragment", "compile_sql"]
+__all__ = ["Fragment", "compile_sql", "join_fragments"]
 
 _SQL_OPS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "!=": "<>"}
 
@@ -70,7 +70,8 @@ class Fragment:
         return Fragment(self.sql + other.sql, self.params + other.params)
 
 
-def _join(parts: list[Fragment | str]) -> Fragment:
+def join_fragments(parts: list[Fragment | str]) -> Fragment:
+    """SQL text and fragments joined in order, their parameters in the same order."""
     sql: list[str] = []
     params: list[Any] = []
     for part in parts:
@@ -135,7 +136,9 @@ class _Compiler:
 
     def c_compare(self, node: Compare) -> Fragment:
         op = _SQL_OPS[node.op]
-        return _join(["(", self.compile(node.left), f" {op} ", self.compile(node.right), ")"])
+        return join_fragments(
+            ["(", self.compile(node.left), f" {op} ", self.compile(node.right), ")"]
+        )
 
     def c_member(self, node: Member) -> Fragment:
         item = self.compile(node.item)
@@ -147,16 +150,16 @@ class _Compiler:
             values = tuple(values or ())
             if not values:
                 # SQLite says NULL IN () is false; three-valued logic says unknown.
-                return _join(
+                return join_fragments(
                     ["(CASE WHEN ", item, f" IS NULL THEN NULL ELSE {self.d.false()} END)"]
                 )
             kind = element_type(container.type)
             marks = ", ".join(self.mark for _ in values)
             inside = Fragment(f"({marks})", tuple(self.d.value(v, kind) for v in values))
-            test = _join(["(", item, " IN ", inside, ")"])
+            test = join_fragments(["(", item, " IN ", inside, ")"])
         else:
             source = self.compile(container)
-            exists = _join(
+            exists = join_fragments(
                 [
                     f"EXISTS (SELECT 1 FROM {self.d.json_text_list(source.sql)} WHERE ",
                     Fragment(self.d.element(element_type(container.type))),
@@ -170,8 +173,10 @@ class _Compiler:
             if not isinstance(node.item, Const):
                 null_test += [" OR ", item, " IS NULL"]
             null_test.append(")")
-            test = _join(["(CASE WHEN ", _join(null_test), " THEN NULL ELSE ", exists, " END)"])
-        return _join(["(NOT ", test, ")"]) if node.negate else test
+            test = join_fragments(
+                ["(CASE WHEN ", join_fragments(null_test), " THEN NULL ELSE ", exists, " END)"]
+            )
+        return join_fragments(["(NOT ", test, ")"]) if node.negate else test
 
     def c_between(self, node: Between) -> Fragment:
         return self.c_and(
@@ -179,7 +184,7 @@ class _Compiler:
         )
 
     def c_missing(self, node: Missing) -> Fragment:
-        return _join(["(", self.compile(node.value), " IS NULL)"])
+        return join_fragments(["(", self.compile(node.value), " IS NULL)"])
 
     # -- logic: SQL's own three-valued AND, OR, NOT -------------------------------------------
 
@@ -190,7 +195,7 @@ class _Compiler:
                 parts.append(" AND ")
             parts.append(self.compile(operand))
         parts.append(")")
-        return _join(parts)
+        return join_fragments(parts)
 
     def c_or(self, node: Or) -> Fragment:
         parts: list[Fragment | str] = ["("]
@@ -199,10 +204,10 @@ class _Compiler:
                 parts.append(" OR ")
             parts.append(self.compile(operand))
         parts.append(")")
-        return _join(parts)
+        return join_fragments(parts)
 
     def c_not(self, node: Not) -> Fragment:
-        return _join(["(NOT ", self.compile(node.operand), ")"])
+        return join_fragments(["(NOT ", self.compile(node.operand), ")"])
 
     # -- dates ----------------------------------------------------------------------------
 
@@ -230,17 +235,17 @@ class _Compiler:
             at, key = min(hits)
             parts += [rest[:at], slots[key]]
             rest = rest[at + len(key) :]
-        return _join(parts)
+        return join_fragments(parts)
 
     def c_within_days(self, node: WithinDays) -> Fragment:
         value = self.compile(node.value)
         first = self.ctx.first_day(node.days)
         if node.value.type == DATE:
             low, high = self.param(first, DATE), self.param(self.ctx.day, DATE)
-            return _join(["(", value, " BETWEEN ", low, " AND ", high, ")"])
+            return join_fragments(["(", value, " BETWEEN ", low, " AND ", high, ")"])
         start = self.param(self.ctx.day_start(first), "timestamp")
         end = self.param(self.ctx.end, "timestamp")
-        return _join(["(", value, " >= ", start, " AND ", value, " < ", end, ")"])
+        return join_fragments(["(", value, " >= ", start, " AND ", value, " < ", end, ")"])
 
     # -- lists ----------------------------------------------------------------------------
 
@@ -260,15 +265,15 @@ class _Compiler:
         if where is not None:
             parts += [" WHERE ", where]
         parts.append(")")
-        return _join(parts)
+        return join_fragments(parts)
 
     def _unless_missing(self, source: Fragment, value: Fragment) -> Fragment:
-        return _join(["(CASE WHEN ", source, " IS NULL THEN NULL ELSE ", value, " END)"])
+        return join_fragments(["(CASE WHEN ", source, " IS NULL THEN NULL ELSE ", value, " END)"])
 
     def c_list_any(self, node: ListAny) -> Fragment:
         source, table = self._elements(node.source)
         found = self._over(source, table, "1", self.compile(node.predicate))
-        return self._unless_missing(source, _join(["EXISTS ", found]))
+        return self._unless_missing(source, join_fragments(["EXISTS ", found]))
 
     def c_list_all(self, node: ListAll) -> Fragment:
         source, table = self._elements(node.source)
@@ -276,7 +281,7 @@ class _Compiler:
         failing = self._over(
             source, table, "1", Fragment(self.d.is_not_true(test.sql), test.params)
         )
-        return self._unless_missing(source, _join(["(NOT EXISTS ", failing, ")"]))
+        return self._unless_missing(source, join_fragments(["(NOT EXISTS ", failing, ")"]))
 
     def c_list_count(self, node: ListCount) -> Fragment:
         source, table = self._elements(node.source)
@@ -289,7 +294,7 @@ class _Compiler:
         source, table = self._elements(node.source)
         value = self.compile(node.value)
         head, _, tail = table.partition("\x00")
-        return _join(["(SELECT max(", value, f") FROM {head}", source, tail, ")"])
+        return join_fragments(["(SELECT max(", value, f") FROM {head}", source, tail, ")"])
 
     def c_place_count(self, node: PlaceCount) -> Fragment:
         column = self.place_counts.get(id(node))
@@ -316,7 +321,7 @@ class _Compiler:
                         f"in its {self.d.name} template"
                     ) from None
         parts.append(")")
-        return _join(parts)
+        return join_fragments(parts)
 
 
 def compile_sql(

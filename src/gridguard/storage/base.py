@@ -96,6 +96,9 @@ class UnitOfWork(Protocol):
     def jurisdiction_of(self, cls: type[Any], id: str) -> str | None:
         """The community that owns the record, or ``None`` if it does not exist."""
 
+    def existing_ids(self, cls: type[Any], ids: set[str]) -> set[str]:
+        """The subset of ``ids`` stored as records of ``cls``: one set-based look-up."""
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         """Run SQL in the backend's :attr:`Storage.dialect` and stream the rows.
 

@@ -54,7 +54,7 @@ class MemoryUnitOfWork:
                 self._tables[table][key] = old
         self._undo.clear()
 
-    def _existing_ids(self, cls: type[Any], ids: set[str]) -> set[str]:
+    def existing_ids(self, cls: type[Any], ids: set[str]) -> set[str]:
         table = self._tables[spec_for(cls).table]
         return {i for i in ids if i in table}
 
@@ -70,7 +70,7 @@ class MemoryUnitOfWork:
 
     def _check_references(self, spec: TableSpec, rows: Sequence[Row]) -> list[str]:
         """Jurisdictions of ``rows`` in order, after checking every reference exists."""
-        violations = missing_references(spec, rows, self._existing_ids)
+        violations = missing_references(spec, rows, self.existing_ids)
         if violations:
             raise ValidationError(violations)
         out: list[str] = []

@@ -95,7 +95,7 @@ class SQLiteUnitOfWork:
             return ((*row, spec.own_jurisdiction(row)) for row in rows)
         return rows
 
-    def _existing_ids(self, cls: type[Any], ids: set[str]) -> set[str]:
+    def existing_ids(self, cls: type[Any], ids: set[str]) -> set[str]:
         table = spec_for(cls).table
         found: set[str] = set()
         ordered = sorted(ids)
@@ -110,7 +110,7 @@ class SQLiteUnitOfWork:
         try:
             self._conn.executemany(sql, self._params(spec, rows))
         except sqlite3.IntegrityError as exc:
-            violations = missing_references(spec, rows, self._existing_ids)
+            violations = missing_references(spec, rows, self.existing_ids)
             if violations:
                 raise ValidationError(violations) from None
             raise StorageError(f"{spec.table}: {exc}") from exc

@@ -3,7 +3,7 @@
 Matching looks persons up by identity number and by phone. Kept up to date
 while millions of persons are bulk-loaded, these two indexes would make the
 load three to five times slower, so the schema does not declare them: the
-first :func:`~gridguard.targeting.match_list` on SQLite creates them (a few
+first :func:`~gridguard.targeting.matching.match_list` on SQLite creates them (a few
 seconds for a city), and a large persons import drops and rebuilds them
 around the load.
 """

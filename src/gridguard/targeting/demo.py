@@ -3,9 +3,9 @@
 Before the first team knocks on a door, the community receives a railway
 list of people who came from the outbreak area in the two weeks before
 25 January 2020, with the mistakes such lists have (see
-:func:`~gridguard.targeting.noisy_list`). It is written to the demo folder
+:func:`~gridguard.targeting.noisy.noisy_list`). It is written to the demo folder
 as a GB18030 CSV file, as Chinese Excel saves it, linked to the register
-by :func:`~gridguard.targeting.match_list`, and the matched households
+by :func:`~gridguard.targeting.matching.match_list`, and the matched households
 become the targets the sweep visits first.
 """
 

@@ -18,7 +18,8 @@ The whole file is one transaction, streamed in batches: memory stays flat
 whatever its size, and an interrupted import leaves nothing behind. On
 SQLite the batches go through :meth:`~gridguard.storage.base.UnitOfWork.load_rows`
 as already validated rows, with one query per batch to tell new rows from
-stored ones; other backends go through the storage protocol row by row.
+stored ones, and a large CSV file is validated in a second process while
+this one writes; other backends look stored rows up one id at a time.
 """
 
 from __future__ import annotations
@@ -731,7 +732,7 @@ def import_file(
 
     ``parallel`` validates a large CSV file in a second process while this
     one writes (default: on SQLite, for files from
-    :data:`PARALLEL_FROM_BYTES` up, on a machine with more than one CPU).
+    ``PARALLEL_FROM_BYTES`` (8 MiB) up, on a machine with more than one CPU).
     """
     started = time.perf_counter()
     try:

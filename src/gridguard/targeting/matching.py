@@ -1,7 +1,7 @@
 """Linking an outside list to the register: a cascade of three passes, then review.
 
 :func:`match_list` reads a list (CSV, or any importer plugin's format),
-stores its rows as :class:`~gridguard.targeting.ListEntry` facts and links
+stores its rows as :class:`~gridguard.targeting.records.ListEntry` facts and links
 each row to residents of the register:
 
 1. **identity**: the same valid identity number (and a name that is not
@@ -15,9 +15,9 @@ each row to residents of the register:
    region on file within two digits; same region and a birth date one typo
    away) and a similar name.
 
-Each link is a :class:`~gridguard.targeting.Match` fact with its pass, score
+Each link is a :class:`~gridguard.targeting.records.Match` fact with its pass, score
 and the list's source; a row no pass could link goes to the manual review
-queue (:class:`~gridguard.targeting.ReviewItem`) with the candidates it
+queue (:class:`~gridguard.targeting.records.ReviewItem`) with the candidates it
 came closest to. Matching the same list again changes nothing.
 
 On SQLite the blocking runs in the database: the list's keys go in as one
@@ -328,34 +328,38 @@ class SqlFinder:
                 found[str(key)].append(Resident(*person))
         return found
 
-    def by_numbers(self, numbers: Collection[str]) -> dict[str, list[Resident]]:
-        return self._keyed(
-            f"SELECT j.value, {_COLUMNS} FROM json_each(?) AS j "
-            "CROSS JOIN persons AS p ON p.resident_id = j.value",
-            numbers,
-        )
-
-    def by_phones(self, phones: Collection[str]) -> dict[str, list[Resident]]:
-        return self._keyed(
-            f"SELECT j.value, {_COLUMNS} FROM json_each(?) AS j "
-            "CROSS JOIN persons AS p ON p.phone = j.value",
-            phones,
-        )
-
-    def by_blocks(self, numbers: Collection[str]) -> dict[str, list[Resident]]:
-        # The block of N is the index range [N[:14], N[:14] + "Z") (numbers hold digits and
-        # X only); the last four characters are compared on the index entries, before any
-        # table row is read.
-        differ = " + ".join(
+    NUMBERS_SQL = (
+        f"SELECT j.value, {_COLUMNS} FROM json_each(?) AS j "
+        "CROSS JOIN persons AS p ON p.resident_id = j.value"
+    )
+    """Persons by identity number: one index seek per number of the JSON array."""
+    PHONES_SQL = (
+        f"SELECT j.value, {_COLUMNS} FROM json_each(?) AS j "
+        "CROSS JOIN persons AS p ON p.phone = j.value"
+    )
+    """Persons by phone: one index seek per phone."""
+    BLOCKS_SQL = (
+        f"SELECT j.value, {_COLUMNS} FROM json_each(?) AS j CROSS JOIN persons AS p "
+        "ON p.resident_id >= substr(j.value, 1, 14) "
+        "AND p.resident_id < substr(j.value, 1, 14) || 'Z' "
+        "WHERE "
+        + " + ".join(
             f"(substr(p.resident_id, {i}, 1) <> substr(j.value, {i}, 1))" for i in range(15, 19)
         )
-        return self._keyed(
-            f"SELECT j.value, {_COLUMNS} FROM json_each(?) AS j CROSS JOIN persons AS p "
-            "ON p.resident_id >= substr(j.value, 1, 14) "
-            "AND p.resident_id < substr(j.value, 1, 14) || 'Z' "
-            f"WHERE {differ} <= 2",
-            numbers,
-        )
+        + " <= 2"
+    )
+    """The block of a number N: the index range [N[:14], N[:14] + "Z") (identity numbers
+    hold digits and X only), its last four characters compared on the index entries
+    before any table row is read."""
+
+    def by_numbers(self, numbers: Collection[str]) -> dict[str, list[Resident]]:
+        return self._keyed(self.NUMBERS_SQL, numbers)
+
+    def by_phones(self, phones: Collection[str]) -> dict[str, list[Resident]]:
+        return self._keyed(self.PHONES_SQL, phones)
+
+    def by_blocks(self, numbers: Collection[str]) -> dict[str, list[Resident]]:
+        return self._keyed(self.BLOCKS_SQL, numbers)
 
     def regions(self) -> list[str]:
         """The region codes (first six digits) on file: one index seek each."""
@@ -713,7 +717,7 @@ def match_list(
     linked or queued goes through the cascade, matches and review items are
     recorded, and the targets are recomputed (priorities as of ``on``,
     default today). Rows that cannot be used are in the error report beside
-    the file, as for :func:`~gridguard.targeting.import_file`. ``area_id`` is
+    the file, as for :func:`~gridguard.targeting.importing.import_file`. ``area_id`` is
     the area that received the list (default: the one top-level area).
     """
     from .targets import compute_targets
@@ -876,7 +880,7 @@ def resolve_review(
     """Decide a queued row: ``person_id`` is who it is (a manual match), ``None`` nobody on file.
 
     The decision is a fact; with a person it also records a
-    :class:`~gridguard.targeting.Match` of pass ``manual`` and score 1, and
+    :class:`~gridguard.targeting.records.Match` of pass ``manual`` and score 1, and
     the targets are recomputed.
     """
     from .targets import compute_targets

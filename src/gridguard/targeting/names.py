@@ -41,9 +41,12 @@ T = TypeVar("T")
 try:  # pragma: no branch - which branch runs depends on the installation
     from pypinyin import Style, pinyin
 
-    PINYIN_AVAILABLE = True
+    _HAVE_PYPINYIN = True
 except ImportError:  # pragma: no cover - exercised by forcing the fallback in tests
-    PINYIN_AVAILABLE = False
+    _HAVE_PYPINYIN = False
+
+PINYIN_AVAILABLE: bool = _HAVE_PYPINYIN
+"""Whether ``pypinyin`` is installed, so that names compare by their pinyin too."""
 
 HOMOPHONE_WEIGHT = 0.95
 """A name that only sounds the same (or is the pinyin of the other) scores at most this."""

@@ -9,7 +9,7 @@ share of people who are not in the register at all. Phones and numbers come
 in every format people use (spaces, ``+86``, full-width digits).
 
 The same people and seed always give the same list. :meth:`NoisyList.score`
-compares what :func:`~gridguard.targeting.match_list` linked with the truth:
+compares what :func:`~gridguard.targeting.matching.match_list` linked with the truth:
 precision and recall of the links.
 """
 

@@ -1,6 +1,6 @@
 """Targets: the households to visit first, ranked per grid (重点排查对象).
 
-Every :class:`~gridguard.targeting.Match` puts a household on the list. A
+Every :class:`~gridguard.targeting.records.Match` puts a household on the list. A
 household's priority comes from its matched residents: what they were
 exposed to (a close contact of a confirmed case before an arrival from an
 outbreak area), how recently (inside the observation window, 14 days in the

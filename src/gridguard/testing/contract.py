@@ -152,6 +152,14 @@ class StorageContract:
             assert uow.put(Area, areas).written == 3
             assert uow.jurisdiction_of(Area, "x-grid") == "x-com"
 
+    def test_existing_ids_is_one_set_based_look_up(self, storage: Storage) -> None:
+        _load_sample(storage)
+        with storage.transaction() as uow:
+            assert uow.existing_ids(Household, {"h1", "h3", "nope"}) == {"h1", "h3"}
+            assert uow.existing_ids(Household, set()) == set()
+            wanted = {str(uuid.UUID(int=1)), str(uuid.UUID(int=999))}
+            assert uow.existing_ids(Visit, wanted) == {str(uuid.UUID(int=1))}
+
     def test_jurisdiction_is_derived_from_the_tree(self, storage: Storage) -> None:
         _load_sample(storage)
         with storage.transaction() as uow:

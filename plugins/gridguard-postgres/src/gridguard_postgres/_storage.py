@@ -281,14 +281,14 @@ class PostgresUnitOfWork:
 
     # -- references and jurisdictions ------------------------------------------------------
 
-    def _existing_ids(self, cls: type[Any], ids: set[str]) -> set[str]:
+    def existing_ids(self, cls: type[Any], ids: set[str]) -> set[str]:
         spec = spec_for(cls)
         mark, values = _id_params(spec, sorted(ids))
         cur = self._run(f"SELECT id::text FROM {q(spec.table)} WHERE id = ANY({mark})", [values])
         return {r[0] for r in cur}
 
     def _refuse_missing(self, spec: TableSpec, rows: Sequence[Row]) -> None:
-        violations = missing_references(spec, rows, self._existing_ids)
+        violations = missing_references(spec, rows, self.existing_ids)
         if violations:
             raise ValidationError(violations)
 
@@ -304,7 +304,7 @@ class PostgresUnitOfWork:
             wanted = {i for row in rows for i in _reference_ids(ref, row[index])}
             if ref.target is spec.cls:
                 wanted -= {str(row[0]) for row in rows}
-            if wanted and self._existing_ids(ref.target, wanted) != wanted:
+            if wanted and self.existing_ids(ref.target, wanted) != wanted:
                 self._refuse_missing(spec, rows)
                 return
 
@@ -333,13 +333,13 @@ class PostgresUnitOfWork:
         if repeats and spec.parent is not None:
             index = names.index(spec.parent.column)
             wanted = {str(row[index]) for row in rows if row[index] is not None}
-            missing = self._existing_ids(spec.parent.target, wanted) != wanted
+            missing = self.existing_ids(spec.parent.target, wanted) != wanted
         if others and not missing:
-            stored = self._existing_ids(spec.cls, set(first))
+            stored = self.existing_ids(spec.cls, set(first))
             fresh = [rows[n] for i, n in first.items() if i not in stored]
             for ref, index in others:
                 wanted = {x for row in fresh for x in _reference_ids(ref, row[index])}
-                if wanted and self._existing_ids(ref.target, wanted) != wanted:
+                if wanted and self.existing_ids(ref.target, wanted) != wanted:
                     missing = True
                     break
         if missing:
