@@ -238,18 +238,18 @@ def classify(path: Path) -> dict[str, Any]:
     import gridguard
     from gridguard.model import Campaign
     from gridguard.rules import RunContext, builtin_rule_set
-    from gridguard.rules.dialects import dialect_for
-    from gridguard.rules.screening import _classify_sql, _Plan, screen
+    from gridguard.rules.screening import classification_sql, screen
     from gridguard.storage.schema import encode_timestamp
 
     with gridguard.open(path) as ws:
         campaign = ws.find(Campaign)[0]
         ctx = RunContext.for_campaign(campaign, DAY)
-        plan = _Plan.of(builtin_rule_set())
-        query = _classify_sql(plan, dialect_for("sqlite"), ctx, None, None)
+        rules = builtin_rule_set()
+        query = classification_sql(rules, "sqlite", ctx)
+        escalations = sum(1 for r in rules if r.is_escalation)
         sums = ", ".join(
-            [f"sum(r_{i} IS TRUE)" for i in range(len(plan.person_rules))]
-            + [f"sum(e_{i} IS TRUE)" for i in range(len(plan.escalations))]
+            [f"sum(r_{i} IS TRUE)" for i in range(len(rules.rules) - escalations)]
+            + [f"sum(e_{i} IS TRUE)" for i in range(escalations)]
         )
         compiled = f"SELECT count(*), {sums} FROM ({query.sql})"
         hand_params = {

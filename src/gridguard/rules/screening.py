@@ -62,11 +62,10 @@ if TYPE_CHECKING:
     from ..storage.base import UnitOfWork
     from ..workspace import Workspace
 
-__all__ = ["ScreeningResult", "rule_functions", "screen"]
+__all__ = ["ScreeningResult", "classification_sql", "explain", "rule_functions", "screen"]
 
 Row = dict[str, Any]
 _BATCH = 2000
-_CHUNK = 500
 
 
 @attrs.frozen(kw_only=True)
@@ -443,6 +442,24 @@ def _members_sql(index: int, level: str) -> str:
     return f"SELECT p.id AS person_id FROM pc_{index} pc {_MEMBERS[level]}"
 
 
+def classification_sql(
+    rule_set: RuleSet,
+    dialect: str,
+    ctx: RunContext,
+    *,
+    jurisdictions: list[str] | None = None,
+) -> Fragment:
+    """The one query :func:`screen` runs to classify, for ``EXPLAIN`` and benchmarks.
+
+    It returns one row per flagged person: the person's columns and facts,
+    then ``r_0``, ``r_1``... (the person-level rules, in priority order),
+    ``quarantined``, ``pc_0``... (the place counts) and ``e_0``... (the
+    escalation rules), each rule true, false or ``NULL``.
+    """
+    plan = _Plan.of(rule_set)
+    return _classify_sql(plan, dialect_for(dialect), ctx, jurisdictions, None)
+
+
 def _decode_list(text: Any, kind: str) -> tuple[Any, ...] | None:
     if text is None:
         return None
@@ -486,15 +503,13 @@ def _sql_rows(
     scope: list[str] | None,
     changed_since: dt.datetime | None,
 ) -> Iterator[tuple[Row, list[Rule]]]:
+    """The flagged persons of the classification query, as Python rows with their fired rules."""
     query = _classify_sql(plan, dialect, ctx, scope, changed_since)
-    names: list[str] | None = None
     width = len(_BASE_COLUMNS)
     n_person = len(plan.person_rules)
     n_counts = len(plan.place_counts)
     for record in uow.query(query.sql, query.params):
-        if names is None:
-            names = list(_BASE_COLUMNS)
-        values = dict(zip(names, record[:width], strict=True))
+        values = dict(zip(_BASE_COLUMNS, record[:width], strict=True))
         rest = record[width:]
         person_flags = rest[:n_person]
         # rest[n_person] is "quarantined"; then the place counts, then the escalations.
@@ -888,25 +903,12 @@ def _outbox_enqueue() -> Any:
     return getattr(module, "enqueue", None)
 
 
-def _new(uow: UnitOfWork, dialect: str, cls: type[Any], records: list[Any]) -> list[Any]:
+def _new(uow: UnitOfWork, cls: type[Any], records: list[Any]) -> list[Any]:
     """The records whose id is not stored yet (first of each id), in order."""
     unique: dict[str, Any] = {}
     for record in records:
         unique.setdefault(str(record.id), record)
-    ids = list(unique)
-    stored: set[str] = set()
-    if dialect in ("sqlite", "postgresql"):
-        from ..storage.schema import spec_for
-
-        table = spec_for(cls).table
-        mark = dialect_for(dialect).placeholder
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            marks = ", ".join(mark for _ in chunk)
-            found = uow.query(f"SELECT id FROM {table} WHERE id IN ({marks})", chunk)
-            stored.update(str(r[0]) for r in found)
-    else:
-        stored = {i for i in ids if uow.get(cls, i) is not None}
+    stored = uow.existing_ids(cls, set(unique)) if unique else set()
     return [r for i, r in unique.items() if i not in stored]
 
 
@@ -969,7 +971,6 @@ class _Totals:
 
 def _write(
     uow: UnitOfWork,
-    dialect: str,
     batch: list[tuple[Row, list[Rule]]],
     assessments: list[Assessment],
     run: _Context,
@@ -980,7 +981,7 @@ def _write(
     An assessment already stored was written together with everything its
     actions made, in one transaction, so a re-run skips straight past it.
     """
-    fresh_ids = {str(a.id) for a in _new(uow, dialect, Assessment, assessments)}
+    fresh_ids = {str(a.id) for a in _new(uow, Assessment, assessments)}
     orders: list[QuarantineOrder] = []
     tasks: list[Task] = []
     messages: list[Any] = []
@@ -995,10 +996,10 @@ def _write(
         if enqueue is not None and assessment.notify:
             messages += _messages(assessment, row, run.rule_set, fired)
     written = uow.save_facts(Assessment, fresh).written if fresh else 0
-    orders = _new(uow, dialect, QuarantineOrder, orders)
+    orders = _new(uow, QuarantineOrder, orders)
     if orders:
         uow.put(QuarantineOrder, orders)
-    tasks = _new(uow, dialect, Task, tasks)
+    tasks = _new(uow, Task, tasks)
     if tasks:
         uow.put(Task, tasks)
     queued = int(enqueue(uow, messages)) if messages else 0
@@ -1060,7 +1061,7 @@ def screen(
             assessments = [_assess(row, fired, run_context) for row, fired in batch]
             for assessment, (_, fired) in zip(assessments, batch, strict=True):
                 totals.count(assessment, fired)
-            totals += _write(uow, dialect_name, batch, assessments, run_context, enqueue)
+            totals += _write(uow, batch, assessments, run_context, enqueue)
         flagged = totals.flagged
         run_content = {
             "campaign_id": campaign.id,

@@ -4,13 +4,16 @@ From the population register a community already has and the lists it
 receives (passengers from an outbreak area, contacts of a confirmed case)
 to a short, ranked list of doors to knock on:
 
-* :func:`~gridguard.targeting.importing.import_file` reads areas, buildings, stairwells, households and
-  persons from CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or an importer
-  plugin's format, row by row, with an error report beside the input;
-* :func:`~gridguard.targeting.matching.match_list` links an outside list to the register through a
-  cascade of three passes and queues what stays unmatched for review;
-* :func:`~gridguard.targeting.targets.compute_targets` ranks the matched households per grid, and
-  :func:`~gridguard.targeting.targets.targets_for_planner` hands them to the sweep planner.
+* :func:`~gridguard.targeting.importing.import_file` reads areas,
+  buildings, stairwells, households and persons from CSV (UTF-8, UTF-8 with
+  BOM, GBK/GB18030) or an importer plugin's format, row by row, with an
+  error report beside the input;
+* :func:`~gridguard.targeting.matching.match_list` links an outside list to
+  the register through a cascade of three passes and queues what stays
+  unmatched for review;
+* :func:`~gridguard.targeting.targets.compute_targets` ranks the matched
+  households per grid, and :func:`~gridguard.targeting.targets.targets_for_planner`
+  hands them to the sweep planner.
 
 Everything is importable from ``gridguard.targeting``. The stored kinds live
 in :mod:`gridguard.targeting.records`; the rest is imported on first use, so

@@ -100,7 +100,7 @@ LEVELS = {
 # Cells arrive stripped, blank ones as None, and already checked for spreadsheet formulas.
 
 
-_ident = cell.IDENT.match
+_ident = cell.is_identifier
 _control = cell.CONTROL.search
 
 
@@ -654,7 +654,7 @@ def _cells(table: Table, lay: Layout) -> Callable[[list[Any]], list[str | None]]
     return pick_text
 
 
-_MAYBE_FORMULA = re.compile("(?:^|\x00)[=@+-]")
+_MAYBE_FORMULA = re.compile("(?:^|\x00)\\s*[=@+-]")
 """A cell that starts like a formula; the cells of such a row are then checked one by one."""
 
 
@@ -666,6 +666,7 @@ def validate_rows(
     fields = lay.fields
     validate = kind.validate
     maybe_formula = _MAYBE_FORMULA.search
+    keyed = table.keyed
     for number, cells in table.rows:
         if isinstance(cells, BadRow):
             report.add(number, "", "", cells.reason)
@@ -673,7 +674,7 @@ def validate_rows(
             continue
         values = pick(cells)
         try:
-            if maybe_formula("\x00".join([v for v in values if v is not None])):
+            if maybe_formula("\x00".join(map(str, cells)) if keyed else "\x00".join(cells)):
                 for field, value in zip(fields, values, strict=True):
                     if value is not None:
                         cell.check_formula(field, value)
