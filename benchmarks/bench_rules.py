@@ -259,16 +259,18 @@ def classify(path: Path) -> dict[str, Any]:
             "end": encode_timestamp(ctx.end),
         }
         timings: dict[str, list[float]] = {"compiled": [], "hand": []}
+        cpu: dict[str, list[float]] = {"compiled": [], "hand": []}
         results: dict[str, Any] = {}
-        for _ in range(2):  # alternate, so that neither gets only a warm cache
+        for _ in range(3):  # alternate, so that neither gets only a warm cache
             for name, sql, params in (
                 ("hand", _HAND, hand_params),
                 ("compiled", compiled, query.params),
             ):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 with ws.transaction(write=False) as uow:
                     results[name] = tuple(next(iter(uow.query(sql, params))))
                 timings[name].append(time.perf_counter() - started)
+                cpu[name].append(time.process_time() - cpu_started)
         agree = results["compiled"] == results["hand"]
         started = time.perf_counter()
         first = screen(ws, campaign_id=campaign.id, day=DAY)
@@ -279,6 +281,8 @@ def classify(path: Path) -> dict[str, Any]:
     return {
         "compiled_s": round(min(timings["compiled"]), 2),
         "hand_s": round(min(timings["hand"]), 2),
+        "compiled_cpu_s": round(min(cpu["compiled"]), 2),
+        "hand_cpu_s": round(min(cpu["hand"]), 2),
         "per_rule": results["compiled"],
         "hand_per_rule": results["hand"],
         "agree": agree,
@@ -324,9 +328,12 @@ def bench_city(persons: int, share: float, db: str | None) -> dict[str, Any]:
         if folder is not None:
             folder.cleanup()
     ratio = out["compiled_s"] / out["hand_s"]
+    cpu_ratio = out["compiled_cpu_s"] / out["hand_cpu_s"]
     print(
-        f"classification, built-in rules, one aggregate query: compiled {out['compiled_s']} s, "
-        f"hand-written {out['hand_s']} s: {ratio:.2f}x (targets <= 15 s, <= 1.5x)"
+        f"classification, built-in rules, one aggregate query (best of 3, alternating): "
+        f"compiled {out['compiled_s']} s, hand-written {out['hand_s']} s: {ratio:.2f}x; "
+        f"CPU time {out['compiled_cpu_s']} s against {out['hand_cpu_s']} s: {cpu_ratio:.2f}x "
+        "(targets <= 15 s, <= 1.5x)"
     )
     print(
         f"  flagged and per rule: compiled {out['per_rule']}, hand-written {out['hand_per_rule']}"
@@ -342,6 +349,7 @@ def bench_city(persons: int, share: float, db: str | None) -> dict[str, Any]:
     )
     print(f"peak memory of the screening process: {out['peak_mb']} MB (target <= 1,024)")
     out["ratio_vs_hand"] = round(ratio, 2)
+    out["cpu_ratio_vs_hand"] = round(cpu_ratio, 2)
     return out
 
 

@@ -669,7 +669,6 @@ MODEL_STRATEGIES[ScreeningRun] = screening_runs()
 
 # --- data-driven targeting: outside lists, matches, review, targets --------
 
-from gridguard.model import ExposureKind  # noqa: E402
 from gridguard.targeting import (  # noqa: E402
     Candidate,
     ListEntry,

@@ -22,7 +22,7 @@ import json
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -188,6 +188,20 @@ class _Plan:
         return cls(rule_set, person, escalations, tuple(counts), full, uses_orders, uses_buildings)
 
     @property
+    def carried(self) -> tuple[str, ...]:
+        """Columns kept past the person-level rules: keys, and the fields that place
+        counts and escalation rules read beyond those rules' own values."""
+        reused = [r.condition for r in self.person_rules]
+        needed: set[str] = set()
+        for node in [c.predicate for c in self.place_counts] + [
+            r.condition for r in self.escalations
+        ]:
+            needed |= _fields_outside(node, reused)
+        keys = ("person_id", "household_id", "stairwell_id", "building_id", "jurisdiction")
+        facts = [c for c in _BASE_COLUMNS if c in needed and c not in keys]
+        return (*keys, "screening_id", "on_order", *facts)
+
+    @property
     def count_index(self) -> dict[int, int]:
         return {id(node): i for i, node in enumerate(self.place_counts)}
 
@@ -195,6 +209,18 @@ class _Plan:
     def quarantine_rules(self) -> tuple[int, ...]:
         """Indexes into :attr:`person_rules` of the rules that order quarantine."""
         return tuple(i for i, r in enumerate(self.person_rules) if r.orders_quarantine)
+
+
+def _fields_outside(node: Node, reused: Sequence[Node]) -> set[str]:
+    """Row fields ``node`` reads, leaving out sub-expressions that are whole reused conditions."""
+    if any(node is r or node == r for r in reused):
+        return set()
+    found = {node.name} if isinstance(node, Field) else set()
+    if found == {"quarantined"}:
+        found = set()
+    for child in node.children():
+        found |= _fields_outside(child, reused)
+    return found
 
 
 # -- SQL path --------------------------------------------------------------------------------------
@@ -283,22 +309,35 @@ def _base_select(source: str, scope: Fragment | None, plan: _Plan, dialect: Dial
     return join_fragments(parts)
 
 
-def _flags_select(
-    source: str, plan: _Plan, dialect: Dialect, ctx: RunContext, count_index: Mapping[int, int]
-) -> Fragment:
+def _flags_select(source: str, plan: _Plan, dialect: Dialect, ctx: RunContext) -> Fragment:
+    """``source``'s rows with each person-level rule's value, ``r_0``, ``r_1``..., computed once."""
+
     def column(name: str) -> str:
         return f'b."{name}"'
 
-    parts: list[Fragment | str] = ["SELECT b.*"]
+    kept = ", ".join(f'b."{name}"' for name in plan.carried)
+    parts: list[Fragment | str] = [f"SELECT {kept}"]
     for i, rule in enumerate(plan.person_rules):
         parts += [", ", compile_sql(rule.condition, dialect, ctx, columns=column), f" AS r_{i}"]
-    quarantined: list[Fragment | str] = ["(b.on_order"]
-    for i in plan.quarantine_rules:
-        condition = compile_sql(plan.person_rules[i].condition, dialect, ctx, columns=column)
-        quarantined += [" OR ", Fragment(f"(({condition.sql}) IS TRUE)", condition.params)]
-    quarantined.append(")")
-    parts += [", ", join_fragments(quarantined), " AS quarantined", f" FROM {source} b"]
+    parts.append(f" FROM {source} b")
     return join_fragments(parts)
+
+
+def _row_columns(plan: _Plan, alias: str) -> tuple[Callable[[str], str], list[tuple[Node, str]]]:
+    """How a row of ``flags`` (as ``alias``) reads fields, and the rule values it holds.
+
+    ``quarantined`` is an active order or a person-level rule that orders
+    quarantine; a condition that repeats a person-level rule reads its column.
+    """
+    ordered = " OR ".join(
+        [f"{alias}.on_order", *(f"{alias}.r_{i} IS TRUE" for i in plan.quarantine_rules)]
+    )
+
+    def column(name: str) -> str:
+        return f"({ordered})" if name == "quarantined" else f'{alias}."{name}"'
+
+    reuse = [(rule.condition, f"{alias}.r_{i}") for i, rule in enumerate(plan.person_rules)]
+    return column, reuse
 
 
 def _classify_sql(
@@ -310,7 +349,6 @@ def _classify_sql(
 ) -> Fragment:
     """The one query that classifies every person in scope and returns the flagged ones."""
     scope_sql = None if scope is None else _marks(dialect, scope)
-    count_index = plan.count_index
     screening_where = Fragment("")
     if scope is not None:
         screening_where = join_fragments(["jurisdiction IN (", _marks(dialect, scope), ")"])
@@ -330,24 +368,25 @@ def _classify_sql(
                 (OrderStatus.ACTIVE.value, day, day),
             ),
         ]
+    # Evidence and base stream into flags, the one table of screened persons written.
     ctes += [
-        f", evidence AS MATERIALIZED ({_evidence(plan.full_scan, plan.uses_orders, dialect)})",
-        ", base AS MATERIALIZED (",
+        f", evidence AS ({_evidence(plan.full_scan, plan.uses_orders, dialect)})",
+        ", base AS (",
         _base_select("evidence", scope_sql, plan, dialect),
         ")",
     ]
     ctes += [
         ", flags AS MATERIALIZED (",
-        _flags_select("base", plan, dialect, ctx, count_index),
+        _flags_select("base", plan, dialect, ctx),
         ")",
     ]
 
-    def flag_column(name: str) -> str:
-        return f'b."{name}"'
-
+    flag_column, flag_reuse = _row_columns(plan, "b")
     for i, count in enumerate(plan.place_counts):
         key = LEVELS[count.level]
-        predicate = compile_sql(count.predicate, dialect, ctx, columns=flag_column)
+        predicate = compile_sql(
+            count.predicate, dialect, ctx, columns=flag_column, reuse=flag_reuse
+        )
         ctes += [
             f", pc_{i} AS MATERIALIZED (SELECT b.{key} AS k, count(*) AS n FROM flags b WHERE ",
             predicate,
@@ -363,21 +402,19 @@ def _classify_sql(
             ", extra_base AS (",
             _base_select("extra_ids", scope_sql, plan, dialect),
             "), extra AS (",
-            _flags_select("extra_base", plan, dialect, ctx, count_index),
+            _flags_select("extra_base", plan, dialect, ctx),
             "), rows_ AS (SELECT * FROM flags UNION ALL SELECT * FROM extra)",
         ]
         rows = "rows_"
 
-    def row_column(name: str) -> str:
-        return f'a."{name}"'
-
+    row_column, row_reuse = _row_columns(plan, "a")
     count_sql: dict[int, str] = {}
-    select: list[Fragment | str] = [" SELECT a.*"]
+    select: list[Fragment | str] = [f" SELECT a.*, {row_column('quarantined')} AS quarantined"]
     joins: list[Fragment | str] = []
     for i, count in enumerate(plan.place_counts):
         value = f"coalesce(pc_{i}.n, 0)"
         if count.others:
-            own = compile_sql(count.predicate, dialect, ctx, columns=row_column)
+            own = compile_sql(count.predicate, dialect, ctx, columns=row_column, reuse=row_reuse)
             # Leave the person out of their own count: inline their own predicate.
             own_sql = f"(CASE WHEN ({own.sql}) IS TRUE THEN 1 ELSE 0 END)"
             select += [", ", Fragment(f"({value} - {own_sql})", own.params), f" AS pc_{i}"]
@@ -389,13 +426,16 @@ def _classify_sql(
     outer: list[Fragment | str] = ["SELECT c.*"]
     escalation_sql: list[Fragment] = []
 
-    def counted_column(name: str) -> str:
-        return f'c."{name}"'
-
+    counted_column, counted_reuse = _row_columns(plan, "c")
     counted = {k: f"c.{v}" for k, v in count_sql.items()}
     for i, rule in enumerate(plan.escalations):
         sql = compile_sql(
-            rule.condition, dialect, ctx, columns=counted_column, place_counts=counted
+            rule.condition,
+            dialect,
+            ctx,
+            columns=counted_column,
+            place_counts=counted,
+            reuse=counted_reuse,
         )
         escalation_sql.append(sql)
         outer += [", ", sql, f" AS e_{i}"]
@@ -419,7 +459,23 @@ def _classify_sql(
             Fragment(dialect.placeholder, (stamp,)),
             ")",
         ]
-    return join_fragments([*ctes, " ", *outer, *where])
+    flagged = join_fragments([*outer, *where])
+    # Facts for the flagged persons only: looked up by key, not carried through the counts.
+    facts = (
+        "SELECT f.person_id, f.household_id, f.stairwell_id, f.building_id, f.jurisdiction, "
+        "p.sex, p.residency, p.birth_date, h.floor, f.screening_id, s.at, s.temperature, "
+        "s.symptoms, s.trips, s.exposures, f.on_order"
+    )
+    rest = [f"f.r_{i}" for i in range(len(plan.person_rules))] + ["f.quarantined"]
+    rest += [f"f.pc_{i}" for i in range(len(plan.place_counts))]
+    rest += [f"f.e_{i}" for i in range(len(plan.escalations))]
+    tail = f", {', '.join(rest)} FROM ("
+    joins_sql = (
+        ") f CROSS JOIN persons p CROSS JOIN households h "
+        "LEFT JOIN screenings s ON s.id = f.screening_id "
+        "WHERE p.id = f.person_id AND h.id = f.household_id"
+    )
+    return join_fragments([*ctes, " ", facts, tail, flagged, joins_sql])
 
 
 _MEMBERS = {

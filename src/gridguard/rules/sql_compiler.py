@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -94,7 +94,9 @@ class _Compiler:
         ctx: RunContext,
         columns: Callable[[str], str],
         place_counts: Mapping[int, str],
+        reuse: Sequence[tuple[Node, str]] = (),
     ) -> None:
+        self.reuse = reuse
         self.d = dialect
         self.ctx = ctx
         self.columns = columns
@@ -102,6 +104,9 @@ class _Compiler:
         self.mark = dialect.placeholder
 
     def compile(self, node: Node) -> Fragment:
+        for known, column in self.reuse:
+            if node is known or node == known:
+                return Fragment(column)
         method: Callable[[Any], Fragment] = getattr(self, "c_" + _snake(type(node).__name__))
         return method(node)
 
@@ -331,12 +336,15 @@ def compile_sql(
     *,
     columns: Mapping[str, str] | Callable[[str], str] | None = None,
     place_counts: Mapping[int, str] | None = None,
+    reuse: Sequence[tuple[Node, str]] = (),
 ) -> Fragment:
     """``node`` as an SQL expression of ``dialect`` with its parameters, for the run ``ctx``.
 
     ``columns`` maps field names to the SQL that reads them (default: the
     quoted field name); ``place_counts`` maps ``id()`` of each
     :class:`~gridguard.rules.tree.PlaceCount` node to the SQL of its value.
+    ``reuse`` pairs sub-expressions with the SQL of a column that already
+    holds their value on the same row (a rule computed once, read again).
     A condition's SQL yields true, false or ``NULL`` (unknown).
     """
     if columns is None:
@@ -346,4 +354,4 @@ def compile_sql(
     else:
         mapping = columns
         lookup = mapping.__getitem__
-    return _Compiler(dialect, ctx, lookup, place_counts or {}).compile(node)
+    return _Compiler(dialect, ctx, lookup, place_counts or {}, reuse).compile(node)

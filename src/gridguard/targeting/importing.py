@@ -456,18 +456,7 @@ class _Writer:
     # lookups
 
     def _existing(self, cls: type[Any], ids: set[str]) -> set[str]:
-        if not ids:
-            return set()
-        if self.sql:
-            table = spec_for(cls).table
-            return {
-                str(r[0])
-                for r in self.uow.query(
-                    f"SELECT id FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
-                    (json.dumps(sorted(ids)),),
-                )
-            }
-        return {i for i in ids if self.uow.jurisdiction_of(cls, i) is not None}
+        return self.uow.existing_ids(cls, ids) if ids else set()
 
     def _stored(self, ids: list[str]) -> dict[str, tuple[bool, Row]]:
         """``id -> (stored by this import, stored row)`` for the ids that are stored."""

@@ -44,7 +44,6 @@ import attrs
 from ..errors import ConfigError, ValidationError
 from ..model import Area, ExposureKind, Person
 from ..model._validate import _IDENT
-from ..storage.schema import spec_for
 from . import fields as cell
 from ._indexes import MATCH_INDEXES
 from .importing import ErrorReport, derived_id, report_path_for
@@ -635,19 +634,8 @@ def _default_area(ws: Workspace) -> str:
     return roots[0].id
 
 
-def _stored_ids(uow: UnitOfWork, cls: type[Any], ids: Sequence[str], sql: bool) -> set[str]:
-    if not ids:
-        return set()
-    if sql:
-        table = spec_for(cls).table
-        return {
-            str(r[0])
-            for r in uow.query(
-                f"SELECT id FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
-                (json.dumps(list(ids)),),
-            )
-        }
-    return {i for i in ids if uow.jurisdiction_of(cls, i) is not None}
+def _stored_ids(uow: UnitOfWork, cls: type[Any], ids: Sequence[str]) -> set[str]:
+    return uow.existing_ids(cls, set(ids)) if ids else set()
 
 
 def _settled(uow: UnitOfWork, entry_ids: Sequence[str], sql: bool) -> set[str]:
@@ -750,7 +738,7 @@ def match_list(
             if recorder is not None:
                 entries = [attrs.evolve(e, recorded_by=recorder) for e in entries]
             ids = [str(e.id) for e in entries]
-            stored = _stored_ids(uow, ListEntry, ids, sql)
+            stored = _stored_ids(uow, ListEntry, ids)
             new = [e for e in entries if str(e.id) not in stored]
             if new:
                 uow.save_facts(ListEntry, new)
