@@ -160,12 +160,13 @@ def _han_vs_han(a: str, b: str) -> float:
 
 
 def _latin_vs_latin(a: str, b: str) -> float:
+    # Either name may give surname and given name in either order; trying both
+    # orders of both keeps the score symmetric.
     wa, wb = _latin_words(a), _latin_words(b)
-    la = "".join(wa)
     best = 0.0
-    for order in {tuple(wb), tuple(reversed(wb))}:
-        lb = "".join(order)
-        best = max(best, _ratio(osa_distance(la, lb), len(la), len(lb)))
+    for la in {"".join(wa), "".join(reversed(wa))}:
+        for lb in {"".join(wb), "".join(reversed(wb))}:
+            best = max(best, _ratio(osa_distance(la, lb), len(la), len(lb)))
     return best
 
 
