@@ -11,6 +11,7 @@ placeholders as psycopg expects).
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import json
 from typing import Any
@@ -20,7 +21,7 @@ from ..errors import ConfigError
 __all__ = ["DIALECTS", "Dialect", "PostgresDialect", "SQLiteDialect", "dialect_for"]
 
 
-class Dialect:
+class Dialect(abc.ABC):
     """The SQL spelling of one database; subclasses override what differs."""
 
     name = "sql"
@@ -81,12 +82,12 @@ class Dialect:
         """
         return "NULL"
 
+    @abc.abstractmethod
     def latest_screenings(self, where: str = "") -> str:
         """Each person's latest screening: ``person_id, screening_id, at`` and the facts.
 
         ``where`` (SQL after ``WHERE``) limits the screenings looked at.
         """
-        raise NotImplementedError
 
 
 class SQLiteDialect(Dialect):

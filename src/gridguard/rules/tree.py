@@ -24,6 +24,7 @@ SQL's ``EXISTS`` does.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Iterator
 from typing import Any
 
@@ -117,12 +118,13 @@ def is_list(tp: str) -> bool:
 
 
 @attrs.frozen
-class Node:
+class Node(abc.ABC):
     """Base of every node; ``type`` is the value's type."""
 
     @property
+    @abc.abstractmethod
     def type(self) -> str:
-        raise NotImplementedError
+        """The type of the node's value (``number``, ``text``, ``list<text>``...)."""
 
     def children(self) -> tuple[Node, ...]:
         """The direct sub-expressions, for walking the tree."""
