@@ -191,3 +191,16 @@ def test_an_auditor_may_read_but_not_write(tmp_path: Path) -> None:
 def test_lines_of_defense_are_registered(ws: gridguard.Workspace) -> None:
     assert ws.lines.names() == ["building_watch", "data_targeting", "door_to_door"]
     assert ws.lines.get("door_to_door").title("zh-CN") == "入户走访"
+
+
+def test_validation_errors_map_back_to_input_positions() -> None:
+    exc = ValidationError(
+        [
+            gridguard.Violation("$[0].household_id", "'x'", "unknown household"),
+            gridguard.Violation("$[1]", "Visit", "not a registry entry"),
+            gridguard.Violation("$.name", "''", "must not be empty"),
+        ]
+    )
+    mapped = exc.at_positions([4, 9])
+    assert [v.path for v in mapped.violations] == ["$[4].household_id", "$[9]", "$.name"]
+    assert [v.rule for v in mapped.violations] == [v.rule for v in exc.violations]

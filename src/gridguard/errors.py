@@ -83,6 +83,23 @@ class ValidationError(GridGuardError, ValueError):
         """The same error with every path seen from an enclosing object."""
         return ValidationError([v.prefixed(prefix) for v in self.violations])
 
+    def at_positions(self, positions: Sequence[int]) -> ValidationError:
+        """The same error with ``$[i]`` renumbered to ``$[positions[i]]``.
+
+        A batch is often split (by type, or to skip repeats) before it is
+        written; this maps each problem back to its place in the caller's input.
+        """
+        remapped = []
+        for v in self.violations:
+            path = v.path
+            if path.startswith("$[") and "]" in path:
+                end = path.index("]")
+                index = int(path[2:end])
+                if index < len(positions):
+                    path = f"$[{positions[index]}]{path[end + 1 :]}"
+            remapped.append(Violation(path, v.value, v.rule))
+        return ValidationError(remapped)
+
 
 class ConflictError(GridGuardError):
     """A write disagrees with what is stored.

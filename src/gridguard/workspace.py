@@ -191,7 +191,7 @@ class Workspace:
             try:
                 result += uow.put(cls, [r for _, r in items])
             except ValidationError as exc:
-                raise _remap(exc, positions) from None
+                raise exc.at_positions(positions) from None
         return result
 
     def _check_registry(
@@ -268,7 +268,7 @@ class Workspace:
                     try:
                         total += uow.save_facts(cls, [chunk[i] for i in indexes])
                     except ValidationError as exc:
-                        raise _remap(exc, [offset + i for i in indexes]) from None
+                        raise exc.at_positions([offset + i for i in indexes]) from None
                 if progress:
                     progress(len(chunk))
         return total
@@ -334,20 +334,6 @@ def _enumerate_chunks(items: Iterable[T], size: int) -> Iterator[tuple[int, list
     for chunk in _chunked(items, size):
         yield offset, chunk
         offset += len(chunk)
-
-
-def _remap(exc: ValidationError, positions: Sequence[int]) -> ValidationError:
-    """Map ``$[i]`` of a per-type sub-batch back to positions in the caller's input."""
-    remapped = []
-    for v in exc.violations:
-        path = v.path
-        if path.startswith("$["):
-            end = path.index("]")
-            index = int(path[2:end])
-            if index < len(positions):
-                path = f"$[{positions[index]}]{path[end + 1 :]}"
-        remapped.append(Violation(path, v.value, v.rule))
-    return ValidationError(remapped)
 
 
 def open_workspace(

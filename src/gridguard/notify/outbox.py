@@ -218,20 +218,7 @@ def enqueue(uow: UnitOfWork, messages: Iterable[Message], *, area_id: str | None
     try:
         return uow.load_rows(OutboxMessage, rows)
     except ValidationError as exc:
-        raise _remap(exc, positions) from None
-
-
-def _remap(exc: ValidationError, positions: Sequence[int]) -> ValidationError:
-    out = []
-    for v in exc.violations:
-        path = v.path
-        if path.startswith("$[") and "]" in path:
-            end = path.index("]")
-            index = int(path[2:end])
-            if index < len(positions):
-                path = f"$[{positions[index]}]{path[end + 1 :]}"
-        out.append(Violation(path, v.value, v.rule))
-    return ValidationError(out)
+        raise exc.at_positions(positions) from None
 
 
 # -- state -----------------------------------------------------------------------------------
