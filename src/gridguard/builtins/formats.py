@@ -19,15 +19,17 @@ from typing import Any, TextIO
 from ..errors import ValidationError
 from ..hookspecs import ImporterFactory, NotifierFactory, ReporterFactory, hookimpl
 from ..notify.base import Message
+from ..report.document import Report
 
 
 class JsonReporter:
-    """Renders report data as indented JSON; labels are the data's own keys."""
+    """Renders a report as indented UTF-8 JSON, labels in the chosen language."""
 
     media_type = "application/json"
+    suffix = ".json"
 
-    def render(self, report: Mapping[str, Any], *, lang: str = "en") -> str:
-        return json.dumps(report, ensure_ascii=False, indent=2, sort_keys=False, default=str)
+    def render(self, report: Report, *, lang: str = "en") -> str:
+        return json.dumps(report.to_dict(lang), ensure_ascii=False, indent=2, default=str)
 
 
 class JsonLinesImporter:
