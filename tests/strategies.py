@@ -627,6 +627,8 @@ def quarantine_orders(draw: st.DrawFn) -> QuarantineOrder:
         rule_set_version=draw(_non_blank(10)),
         campaign_id=draw(optional(identifiers())),
         status=draw(st.sampled_from(OrderStatus)),
+        ordered_by=draw(optional(_non_blank(10))),
+        ordered_at=draw(optional(aware_datetimes())),
     )
 
 
@@ -769,3 +771,130 @@ MODEL_STRATEGIES[Match] = matches()
 MODEL_STRATEGIES[ReviewItem] = review_items()
 MODEL_STRATEGIES[ReviewDecision] = review_decisions()
 MODEL_STRATEGIES[Target] = targets()
+
+
+# --- the building watch: monitoring points and their daily reports ---------
+
+from gridguard.watch.records import MonitoringPoint, PointReport  # noqa: E402
+
+
+def monitoring_points() -> st.SearchStrategy[MonitoringPoint]:
+    return st.builds(
+        MonitoringPoint,
+        id=identifiers(),
+        area_id=identifiers(),
+        name=_non_blank(),
+        observer_id=optional(identifiers()),
+    )
+
+
+@st.composite
+def point_reports(draw: st.DrawFn) -> PointReport:
+    """A monitoring point's report whose status agrees with its anomalies."""
+    found = draw(st.lists(anomalies(), max_size=3))
+    status = CheckInStatus.ANOMALIES if found else CheckInStatus.ALL_NORMAL
+    fields = {name: draw(strategy) for name, strategy in _fact_fields().items()}
+    return PointReport(
+        point_id=draw(identifiers()),
+        observer_id=draw(identifiers()),
+        status=status,
+        anomalies=found,
+        **fields,
+    )
+
+
+MODEL_STRATEGIES[MonitoringPoint] = monitoring_points()
+MODEL_STRATEGIES[PointReport] = point_reports()
+
+
+# --- the audit log --------------------------------------------------------------
+
+from gridguard.audit import AuditEntry, AuditOutcome  # noqa: E402
+
+
+def audit_entries() -> st.SearchStrategy[AuditEntry]:
+    hashes = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)
+    return st.builds(
+        AuditEntry,
+        seq=st.integers(1, 10**9),
+        principal=_non_blank(),
+        role=_non_blank(),
+        scope=_non_blank(),
+        action=_non_blank(),
+        target=_non_blank(),
+        count=st.integers(0, 10**6),
+        outcome=st.sampled_from(AuditOutcome),
+        reason=st.text(max_size=20),
+        prev_hash=hashes,
+        hash=hashes,
+        **_fact_fields(),
+    )
+
+
+MODEL_STRATEGIES[AuditEntry] = audit_entries()
+
+
+# --- quarantine lifecycle and services --------------------------------------------
+
+from gridguard.quarantine.records import QuarantineExtension, QuarantineRelease  # noqa: E402
+from gridguard.services.records import ServiceAssignment, ServiceCompletion  # noqa: E402
+
+
+@st.composite
+def quarantine_releases(draw: st.DrawFn) -> QuarantineRelease:
+    """A release; an early one always has a reason."""
+    early = draw(st.booleans())
+    return QuarantineRelease(
+        order_id=draw(identifiers()),
+        household_id=draw(identifiers()),
+        person_id=draw(optional(identifiers())),
+        end=draw(past_dates()),
+        early=early,
+        reason=draw(_non_blank(20)) if early else draw(free_text(20)),
+        released_by=draw(optional(_non_blank(10))),
+        **{name: draw(strategy) for name, strategy in _fact_fields().items()},
+    )
+
+
+@st.composite
+def quarantine_extensions(draw: st.DrawFn) -> QuarantineExtension:
+    previous = draw(past_dates())
+    return QuarantineExtension(
+        order_id=draw(identifiers()),
+        household_id=draw(identifiers()),
+        last_exposure=draw(past_dates()),
+        previous_end=previous,
+        new_end=previous + dt.timedelta(days=draw(st.integers(1, 30))),
+        reason=draw(free_text(20)),
+        **{name: draw(strategy) for name, strategy in _fact_fields().items()},
+    )
+
+
+@st.composite
+def service_assignments(draw: st.DrawFn) -> ServiceAssignment:
+    """Assigned to a team or to a person, never both."""
+    to_team = draw(st.booleans())
+    return ServiceAssignment(
+        request_id=draw(st.uuids()),
+        household_id=draw(identifiers()),
+        team_id=draw(identifiers()) if to_team else None,
+        person_id=None if to_team else draw(identifiers()),
+        due=draw(aware_datetimes()),
+        **{name: draw(strategy) for name, strategy in _fact_fields().items()},
+    )
+
+
+def service_completions() -> st.SearchStrategy[ServiceCompletion]:
+    return st.builds(
+        ServiceCompletion,
+        request_id=st.uuids(),
+        household_id=identifiers(),
+        note=free_text(20),
+        **_fact_fields(),
+    )
+
+
+MODEL_STRATEGIES[QuarantineRelease] = quarantine_releases()
+MODEL_STRATEGIES[QuarantineExtension] = quarantine_extensions()
+MODEL_STRATEGIES[ServiceAssignment] = service_assignments()
+MODEL_STRATEGIES[ServiceCompletion] = service_completions()

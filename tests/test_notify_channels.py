@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -12,8 +15,9 @@ from typing import Any
 import pytest
 
 from gridguard import ConfigError
+from gridguard.builtins.formats import ConsoleNotifier
 from gridguard.builtins.notifiers import JsonLinesNotifier, LogNotifier
-from gridguard.notify import Message
+from gridguard.notify import Message, PermanentFailure
 from gridguard.notify.service import build_channel
 from gridguard.plugins import collect_registries, get_plugin_manager
 from gridguard.testing import NotifierContract
@@ -51,6 +55,12 @@ class TestJsonLinesContract(NotifierContract):
         return notifier
 
     @pytest.fixture
+    def refusing_notifier(self, tmp_path: Path) -> JsonLinesNotifier:
+        notifier = JsonLinesNotifier({"path": str(tmp_path / "taken.jsonl")})
+        (tmp_path / "taken.jsonl").mkdir()  # a folder now stands where the file should go
+        return notifier
+
+    @pytest.fixture
     def bad_settings(self, tmp_path: Path) -> list[tuple[Any, dict[str, Any], str]]:
         return [
             (JsonLinesNotifier, {}, "path"),
@@ -70,6 +80,15 @@ class TestJsonLinesContract(NotifierContract):
         JsonLinesNotifier({"path": str(tmp_path / "out.jsonl")}).send(message)
         assert [line.key for line in received()] == [str(message.id)]
 
+    def test_text_that_is_not_utf8_is_refused_and_nothing_written(
+        self, notifier: JsonLinesNotifier, received: Callable[[], list[_Line]]
+    ) -> None:
+        with pytest.raises(PermanentFailure, match="UTF-8"):
+            notifier.send(Message(recipient="r", subject="s", body="broken \ud800 text"))
+        assert received() == []
+        notifier.send(Message(recipient="r", subject="s", body="fine"))
+        assert len(received()) == 1
+
     def test_a_torn_last_line_does_not_stop_the_channel(self, tmp_path: Path) -> None:
         path = tmp_path / "out.jsonl"
         path.write_text('{"id": "a", "subject": "s", "body": "b"}\n{"id": "b", "sub', "utf-8")
@@ -84,6 +103,24 @@ class _Capture(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+
+
+class _Raising(logging.Handler):
+    """A handler that forwards records elsewhere and raises what that raises."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def emit(self, record: logging.LogRecord) -> None:
+        raise self.error
+
+
+class _AsciiOnly(logging.Handler):
+    """A handler for a target that takes ASCII only (an old pager gateway)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.getMessage().encode("ascii")
 
 
 class _Logged:
@@ -110,9 +147,67 @@ class TestLogContract(NotifierContract):
     def received(self, capture: _Capture) -> Callable[[], list[_Logged]]:
         return lambda: [_Logged(r) for r in capture.records]
 
+    def _with_handler(self, name: str, handler: logging.Handler) -> Any:
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.propagate = False
+        yield LogNotifier({"logger": name, "level": "WARNING"})
+        logger.removeHandler(handler)
+
+    @pytest.fixture
+    def failing_notifier(self) -> Any:
+        yield from self._with_handler("gridguard.test.busy", _Raising(ConnectionError("busy")))
+
+    @pytest.fixture
+    def refusing_notifier(self) -> Any:
+        yield from self._with_handler("gridguard.test.ascii", _AsciiOnly())
+
     @pytest.fixture
     def bad_settings(self) -> list[tuple[Any, dict[str, Any], str]]:
         return [(LogNotifier, {"level": "LOUD"}, "level"), (LogNotifier, {"logger": ""}, "logger")]
+
+
+class _Printed:
+    def __init__(self, line: str) -> None:
+        self.key = None
+        self.text = line
+
+
+class TestConsoleContract(NotifierContract):
+    carries_idempotency_key = False  # a console shows text; it has no place for a key
+
+    @pytest.fixture
+    def stream(self) -> io.StringIO:
+        return io.StringIO()
+
+    @pytest.fixture
+    def notifier(self, stream: io.StringIO) -> ConsoleNotifier:
+        return ConsoleNotifier({"stream": stream})
+
+    @pytest.fixture
+    def received(self, stream: io.StringIO) -> Callable[[], list[_Printed]]:
+        return lambda: [_Printed(line) for line in stream.getvalue().splitlines()]
+
+    @pytest.fixture
+    def failing_notifier(self) -> Any:
+        read, write = os.pipe()
+        os.close(read)  # nobody reads the console any more: a broken pipe
+        stream = open(write, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+        yield ConsoleNotifier({"stream": stream})
+        with contextlib.suppress(BrokenPipeError):
+            stream.close()
+
+    @pytest.fixture
+    def refusing_notifier(self) -> ConsoleNotifier:
+        return ConsoleNotifier({"stream": io.TextIOWrapper(io.BytesIO(), encoding="ascii")})
+
+    @pytest.fixture
+    def bad_settings(self) -> list[tuple[Any, dict[str, Any], str]]:
+        return [
+            (ConsoleNotifier, {"stream": "printer"}, "stream"),
+            (ConsoleNotifier, {"stream": 3}, "stream"),
+            (ConsoleNotifier, {"colour": True}, "colour"),
+        ]
 
 
 def test_the_builtins_register_the_file_and_log_channels() -> None:

@@ -27,9 +27,11 @@ from gridguard.notify.outbox import (
     history,
     next_due,
     outbox_status,
+    record_attempts,
     state_of,
 )
 from gridguard.notify.records import attempt_id
+from gridguard.storage.schema import encode_timestamp
 from gridguard.testing import SAMPLE_START, sample_records
 from strategies import messages
 
@@ -257,7 +259,7 @@ def test_sql_and_python_agree_on_state_and_due(tmp_path_factory: Any, data: st.D
             with ws.transaction() as uow:
                 enqueue(uow, outbox)
                 if logs:
-                    uow.save_facts(DeliveryAttempt, logs)
+                    record_attempts(uow, logs)
             with ws.transaction(write=False) as uow:
                 dialect = ws.storage.dialect
                 due = due_messages(uow, NOW, dialect=dialect, limit=100)
@@ -269,3 +271,95 @@ def test_sql_and_python_agree_on_state_and_due(tmp_path_factory: Any, data: st.D
                     )
                 )
     assert results[0] == results[1]
+
+
+def _pending(ws: gridguard.Workspace) -> dict[str, tuple[Any, ...]]:
+    with ws.transaction(write=False) as uow:
+        rows = uow.query("SELECT message_id, due_at, attempt, stage FROM outbox_pending")
+        return {str(r[0]): tuple(r[1:]) for r in rows}
+
+
+def test_the_pending_set_follows_enqueue_and_the_log(tmp_path: Path) -> None:
+    """SQLite lists exactly the unsettled messages, each due when its log says."""
+    hour = dt.timedelta(hours=1)
+    with gridguard.open(tmp_path / "p.db") as ws:
+        ws.add(sample_records())
+        sent, failed, claimed = _message(1), _message(2), _message(3, not_before=NOW + hour)
+        with ws.transaction() as uow:
+            enqueue(uow, [sent, failed, claimed])
+        assert set(_pending(ws)) == {str(sent.id), str(failed.id), str(claimed.id)}
+        assert _pending(ws)[str(claimed.id)][0] == encode_timestamp(NOW + hour)
+        with ws.transaction() as uow:
+            record_attempts(
+                uow,
+                _log(sent.id, (1, "claimed", NOW), (1, "sent", None))
+                + _log(failed.id, (1, "claimed", NOW), (1, "failed", NOW + 2 * hour))
+                + _log(claimed.id, (1, "claimed", NOW + 3 * hour)),
+            )
+            # an older entry recorded late (a slow dispatcher) never moves a row back
+            record_attempts(uow, _log(claimed.id, (1, "claimed", NOW + 3 * hour)))
+        assert _pending(ws) == {
+            str(failed.id): (encode_timestamp(NOW + 2 * hour), 1, 1),
+            str(claimed.id): (encode_timestamp(NOW + 3 * hour), 1, 0),
+        }
+        with ws.transaction() as uow:
+            assert enqueue(uow, [sent, failed]) == 0  # settled or pending: left as they are
+        assert str(sent.id) not in _pending(ws)
+        assert _pending(ws)[str(failed.id)][1] == 1
+
+
+def test_a_log_entry_written_around_the_pending_set_is_caught_up(tmp_path: Path) -> None:
+    """The attempt log is the truth: a claim checks each candidate against it."""
+    hour = dt.timedelta(hours=1)
+    with gridguard.open(tmp_path / "p.db") as ws:
+        ws.add(sample_records())
+        sent, leased, fresh = _message(1), _message(2), _message(3)
+        with ws.transaction() as uow:
+            enqueue(uow, [sent, leased, fresh])
+            uow.save_facts(  # not through record_attempts: outbox_pending does not know
+                DeliveryAttempt,
+                _log(sent.id, (1, "claimed", NOW), (1, "sent", None))
+                + _log(leased.id, (1, "claimed", NOW + hour)),
+            )
+        with ws.transaction() as uow:
+            due = due_messages(uow, NOW, dialect="sqlite", limit=10)
+        assert [d.message.id for d in due] == [fresh.id]
+        assert set(_pending(ws)) == {str(leased.id), str(fresh.id)}
+        assert _pending(ws)[str(leased.id)] == (encode_timestamp(NOW + hour), 1, 0)
+
+
+def _claim_steps(ws: gridguard.Workspace) -> int:
+    """SQLite virtual-machine steps one claim round takes: the work, without a clock."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    with ws.transaction() as uow:
+        conn = uow.connection  # type: ignore[attr-defined]
+        conn.set_progress_handler(count, 1)
+        try:
+            assert len(due_messages(uow, NOW, dialect="sqlite", limit=10)) == 3
+        finally:
+            conn.set_progress_handler(None, 1)
+    return steps
+
+
+@pytest.mark.parametrize("settled", [2_000])
+def test_a_claim_round_costs_the_same_whatever_the_history(tmp_path: Path, settled: int) -> None:
+    """A claim reads the pending set: 2,000 settled messages cost it nothing."""
+    with gridguard.open(tmp_path / "p.db") as ws:
+        ws.add(sample_records())
+        with ws.transaction() as uow:
+            enqueue(uow, [_message(n) for n in range(3)])
+        before = _claim_steps(ws)
+        old = [_message(n) for n in range(10, 10 + settled)]
+        with ws.transaction() as uow:
+            enqueue(uow, old)
+            record_attempts(
+                uow, [e for m in old for e in _log(m.id, (1, "claimed", NOW), (1, "sent", None))]
+            )
+        after = _claim_steps(ws)
+    assert after < before * 1.5 + 50, (before, after)

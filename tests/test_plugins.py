@@ -417,7 +417,7 @@ def test_describe_plugins_lists_hooks_registrations_and_failures() -> None:
     assert formats["hooks"] == ["register_importers", "register_notifiers", "register_reporters"]
     assert formats["registers"] == {
         "notifiers": ["console"],
-        "reporters": ["json"],
+        "reporters": ["csv", "json", "text"],
         "importers": ["csv", "jsonl"],
     }
     assert by_name["gridguard.builtins.lines"]["registers"] == {

@@ -43,13 +43,21 @@ COMMANDS: dict[str, str] = {
     "notify": "gridguard.cli_notify:notify",
     "rules": "gridguard.cli_rules:rules",
     "screen": "gridguard.cli_rules:screen",
+    "quarantine": "gridguard.cli_quarantine:quarantine",
+    "service": "gridguard.cli_quarantine:service",
+    "checkin": "gridguard.cli_watch:checkin",
     "coverage": "gridguard.cli_sweep:coverage",
     "plan": "gridguard.cli_sweep:plan",
     "show": "gridguard.cli_sweep:show",
     "visit": "gridguard.cli_sweep:visit",
     "import": "gridguard.cli_targeting:import_command",
+    "observer": "gridguard.cli_watch:observer",
     "match": "gridguard.cli_targeting:match_command",
     "targets": "gridguard.cli_targeting:targets_command",
+    "report": "gridguard.cli_report:report",
+    "audit": "gridguard.cli_privacy:audit",
+    "purge": "gridguard.cli_privacy:purge",
+    "keys": "gridguard.cli_keys:keys",
 }
 """Commands defined in other modules, by name: ``"module:attribute"`` of a click command.
 

@@ -28,7 +28,11 @@ DEMO_STEPS: tuple[str, ...] = (
     "gridguard.targeting.demo:targeting",  # day 1: the list arrives before the sweep
     "gridguard.sweep.demo:run_sweep",
     "gridguard.rules.demo:screen",
+    "gridguard.watch.demo:watch",
+    "gridguard.services.demo:deliver",  # before monitoring releases the orders it serves
+    "gridguard.quarantine.demo:monitor",
     "gridguard.notify.demo:dispatch",  # last: delivers what the steps before it enqueued
+    "gridguard.report.demo:report",  # the last day's daily report, once everything is in
 )
 """The demo's steps in the order they run."""
 

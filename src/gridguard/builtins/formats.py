@@ -1,6 +1,8 @@
 """Builtin plugin: plain formats every installation has.
 
 * reporter ``json``: a report as indented UTF-8 JSON;
+* reporters ``text`` (plain text tables for the terminal) and ``csv`` (one UTF-8 CSV
+  with BOM, safe against formula injection): see :mod:`gridguard.report`;
 * importer ``jsonl``: one JSON object per line;
 * importer ``csv``: a CSV file with a header row (UTF-8 with or without BOM, UTF-16 with
   BOM, GBK/GB18030: detected, see :func:`detect_encoding`, or given);
@@ -16,9 +18,9 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..errors import ValidationError
+from ..errors import ConfigError, ValidationError
 from ..hookspecs import ImporterFactory, NotifierFactory, ReporterFactory, hookimpl
-from ..notify.base import Message
+from ..notify.base import Message, PermanentFailure
 from ..report.document import Report
 
 
@@ -120,18 +122,45 @@ class CsvImporter:
 
 
 class ConsoleNotifier:
-    """Writes each message to a stream (standard error by default)."""
+    """Writes each message to a stream (standard error by default).
+
+    ``stream`` is ``"stderr"``, ``"stdout"`` or a text stream. A stream that
+    cannot encode the message (a console without Chinese) refuses it for
+    good; any other write error is worth a retry.
+    """
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
-        self.stream: TextIO = settings.get("stream", sys.stderr)
+        extra = sorted(set(settings) - {"stream"})
+        if extra:
+            raise ConfigError(f"{extra[0]}: unknown setting (known: stream)")
+        stream = settings.get("stream", sys.stderr)
+        if stream in ("stderr", "stdout"):
+            stream = getattr(sys, stream)
+        if not callable(getattr(stream, "write", None)):
+            raise ConfigError(f"stream: must be stderr, stdout or a text stream (got {stream!r})")
+        self.stream: TextIO = stream
 
     def send(self, message: Message) -> None:
-        print(f"[{message.recipient}] {message.subject}: {message.body}", file=self.stream)
+        try:
+            print(
+                f"[{message.recipient}] {message.subject}: {message.body}",
+                file=self.stream,
+                flush=True,  # shown, or failed, before the dispatcher records it sent
+            )
+        except UnicodeEncodeError as exc:
+            raise PermanentFailure(
+                f"the console cannot show this message ({exc.encoding}: {exc.reason})"
+            ) from exc
 
 
 @hookimpl
 def register_reporters(register: Callable[[str, ReporterFactory], None]) -> None:
+    from ..report.csv_reporter import CsvReporter
+    from ..report.text_reporter import TextReporter
+
     register("json", JsonReporter)
+    register("text", TextReporter)
+    register("csv", CsvReporter)
 
 
 @hookimpl

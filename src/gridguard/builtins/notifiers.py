@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..hookspecs import NotifierFactory, hookimpl
-from ..notify.base import Message
+from ..notify.base import Message, PermanentFailure
 
 __all__ = ["JsonLinesNotifier", "LogNotifier"]
 
@@ -87,13 +87,20 @@ class JsonLinesNotifier:
             "body": message.body,
             "data": dict(message.data),
         }
-        line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+        try:
+            line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate: no retry will ever write it
+            raise PermanentFailure(f"the message is not valid UTF-8 text: {exc.reason}") from exc
         with self._lock:
             if key in self._seen:
                 return
-            with open(self.path, "a", encoding="utf-8") as handle:
+            try:
+                handle = open(self.path, "ab")  # noqa: SIM115 - closed below
+            except IsADirectoryError as exc:  # the file was replaced by a folder: refuse for good
+                raise PermanentFailure(f"path: {str(self.path)!r} is a folder, not a file") from exc
+            with handle:
                 if self._torn:  # end the line a crash left unfinished; it is skipped on reading
-                    handle.write("\n")
+                    handle.write(b"\n")
                     self._torn = False
                 handle.write(line)
                 handle.flush()
@@ -122,6 +129,19 @@ class LogNotifier:
         self.level = number
 
     def send(self, message: Message) -> None:
+        """Log ``message``; a handler that raises fails the delivery.
+
+        The standard handlers report their own errors and carry on; a handler
+        that raises (one that forwards to another system) makes the send
+        fail, worth a retry, except a value error such as text its target
+        cannot encode, which no retry mends: that is a refusal.
+        """
+        try:
+            self._log(message)
+        except ValueError as exc:
+            raise PermanentFailure(f"the log refused the message: {exc}") from exc
+
+    def _log(self, message: Message) -> None:
         self.logger.log(
             self.level,
             "[%s] %s: %s",

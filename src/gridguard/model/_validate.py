@@ -23,15 +23,24 @@ __all__ = [
     "bounded",
     "enum_of",
     "fail",
+    "free_text",
     "identifier",
     "non_empty",
     "optional_identifier",
+    "optional_text",
     "personal_text",
+    "text_items",
     "to_utc",
 ]
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """C0 and C1 control characters, DEL and the Unicode line/paragraph separators."""
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+"""In free text: control characters other than tab and line breaks, and lone surrogates."""
+MAX_NAME = 200
+"""Longest name, address or other one-line text, in characters."""
+MAX_TEXT = 4000
+"""Longest free text (a note), in characters."""
 _IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-/]{0,127}$")
 
 
@@ -57,8 +66,47 @@ def _text(attribute: attrs.Attribute[Any], value: object, personal: bool) -> Non
     if not isinstance(value, str) or not value.strip():
         fail(attribute, value, "must not be empty", personal=personal and isinstance(value, str))
     assert isinstance(value, str)
+    if _NOT_TEXT.search(value):
+        fail(attribute, _shown(value), "must not contain control characters", personal=personal)
     if _CONTROL.search(value):
         fail(attribute, value, "must not contain control characters", personal=personal)
+    if len(value) > MAX_NAME:
+        fail(attribute, _shown(value), f"must be at most {MAX_NAME} characters", personal=personal)
+
+
+def free_text(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Free text (a note): may be empty or span lines, but is bounded and has no control bytes."""
+    if not isinstance(value, str):
+        fail(attribute, type(value).__name__, "must be text")
+    assert isinstance(value, str)
+    if len(value) > MAX_TEXT:
+        fail(attribute, _shown(value), f"must be at most {MAX_TEXT} characters", personal=True)
+    if _NOT_TEXT.search(value):
+        fail(attribute, _shown(value), "must not contain control characters", personal=True)
+
+
+def optional_text(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """``None`` or one line of text (a code, a compound): bounded, no control characters."""
+    if value is None:
+        return
+    if not isinstance(value, str):
+        fail(attribute, type(value).__name__, "must be text")
+    assert isinstance(value, str)
+    if len(value) > MAX_NAME:
+        fail(attribute, _shown(value), f"must be at most {MAX_NAME} characters")
+    if _NOT_TEXT.search(value) or _CONTROL.search(value):
+        fail(attribute, _shown(value), "must not contain control characters")
+
+
+def text_items(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Every item of a tuple of words (symptoms) is :func:`optional_text`."""
+    for item in value:
+        optional_text(inst, attribute, item)
+
+
+def _shown(value: str) -> str:
+    """A value that can be printed: lone surrogates (from invalid UTF-8) escaped, first 20."""
+    return value[:20].encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def non_empty(_: object, attribute: attrs.Attribute[Any], value: object) -> None:

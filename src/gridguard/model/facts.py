@@ -19,9 +19,11 @@ from ._validate import (
     bounded,
     enum_of,
     fail,
+    free_text,
     identifier,
     non_empty,
     optional_identifier,
+    text_items,
     to_utc,
 )
 from .enums import AnomalyKind, Channel, CheckInStatus, ExposureKind, ServiceKind, VisitOutcome
@@ -114,7 +116,7 @@ class Visit(Fact):
     channel: Channel = attrs.field(default=Channel.DOOR, converter=_channel)
     team_id: str | None = attrs.field(default=None, validator=optional_identifier)
     campaign_id: str | None = attrs.field(default=None, validator=optional_identifier)
-    note: str = ""
+    note: str = attrs.field(default="", validator=free_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -137,7 +139,7 @@ class Exposure:
 
     kind: ExposureKind = attrs.field(converter=_exposurekind)
     last_contact: dt.date
-    note: str = ""
+    note: str = attrs.field(default="", validator=free_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -150,7 +152,7 @@ class Screening(Fact):
     visit_id: uuid.UUID | None = None
     trips: tuple[Trip, ...] = attrs.field(default=(), converter=_tuple)
     exposures: tuple[Exposure, ...] = attrs.field(default=(), converter=_tuple)
-    symptoms: tuple[str, ...] = attrs.field(default=(), converter=_symptoms)
+    symptoms: tuple[str, ...] = attrs.field(default=(), converter=_symptoms, validator=text_items)
     temperature: float | None = attrs.field(default=None, validator=bounded(*TEMPERATURE_RANGE))
 
 
@@ -160,7 +162,7 @@ class Anomaly:
 
     kind: AnomalyKind = attrs.field(converter=_anomalykind)
     count: int = attrs.field(default=1, validator=bounded(1, 10_000))
-    note: str = ""
+    note: str = attrs.field(default="", validator=free_text)
     household_id: str | None = attrs.field(default=None, validator=optional_identifier)
 
 
@@ -193,7 +195,7 @@ class HealthReport(Fact):
 
     person_id: str = attrs.field(validator=identifier)
     temperature: float | None = attrs.field(default=None, validator=bounded(*TEMPERATURE_RANGE))
-    symptoms: tuple[str, ...] = attrs.field(default=(), converter=_symptoms)
+    symptoms: tuple[str, ...] = attrs.field(default=(), converter=_symptoms, validator=text_items)
 
 
 @attrs.frozen(kw_only=True)
@@ -204,4 +206,4 @@ class ServiceRequest(Fact):
 
     household_id: str = attrs.field(validator=identifier)
     service: ServiceKind = attrs.field(converter=_service)
-    note: str = ""
+    note: str = attrs.field(default="", validator=free_text)

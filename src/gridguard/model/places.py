@@ -6,7 +6,15 @@ from typing import Any
 
 import attrs
 
-from ._validate import bounded, enum_of, identifier, non_empty, optional_identifier, personal_text
+from ._validate import (
+    bounded,
+    enum_of,
+    identifier,
+    non_empty,
+    optional_identifier,
+    optional_text,
+    personal_text,
+)
 from .enums import AreaLevel
 from .people import optional_phone
 
@@ -30,7 +38,7 @@ class Area:
     name: str = attrs.field(validator=non_empty)
     level: AreaLevel = attrs.field(converter=_level)
     parent_id: str | None = attrs.field(default=None, validator=optional_identifier)
-    code: str | None = attrs.field(default=None)
+    code: str | None = attrs.field(default=None, validator=optional_text)
     """Official administrative division code, when there is one."""
 
 
@@ -41,7 +49,7 @@ class Building:
     id: str = attrs.field(validator=identifier)
     area_id: str = attrs.field(validator=identifier)
     name: str = attrs.field(validator=non_empty)
-    compound: str | None = None
+    compound: str | None = attrs.field(default=None, validator=optional_text)
     """The compound or estate (小区) the building stands in, by name."""
     managed: bool = False
     """True when a property-management company runs the compound; old open compounds are not."""

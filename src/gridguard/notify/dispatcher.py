@@ -37,7 +37,7 @@ import attrs
 
 from ..errors import ConflictError
 from .base import Message, Notifier, PermanentFailure, RetryableFailure
-from .outbox import Due, due_messages, next_due, to_message
+from .outbox import Due, due_messages, next_due, record_attempts, to_message
 from .records import DeliveryAttempt, DeliveryOutcome, attempt_id
 from .settings import DeliverySettings
 
@@ -342,7 +342,7 @@ class Dispatcher:
                 )
                 tasks.append(_Task(to_message(item.message), attempt))
             if entries:
-                uow.save_facts(DeliveryAttempt, entries)
+                record_attempts(uow, entries)
         report.claimed += len(tasks)
         return tasks
 
@@ -395,7 +395,7 @@ class Dispatcher:
     def _record(self, entries: list[DeliveryAttempt]) -> None:
         if entries:
             with self.ws.transaction() as uow:
-                uow.save_facts(DeliveryAttempt, entries)
+                record_attempts(uow, entries)
             entries.clear()
 
     # -- the run ------------------------------------------------------------------------------

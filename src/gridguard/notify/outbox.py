@@ -19,6 +19,14 @@ derived from its attempt log, insert-once facts too
 
 Enqueuing a message whose id is already stored does nothing, whatever its
 state, so a retried workflow can never send a delivered message again.
+
+On SQLite the unsettled messages are also listed in ``outbox_pending``
+(message id, channel, when due, latest attempt and its error): enqueue adds
+a row in the same statement batch as the message, :func:`record_attempts`
+moves it on or removes it in the same transaction as the log entry. A claim
+round reads that small table instead of the whole outbox, so its cost follows
+the pending messages, not the history. The attempt log stays the truth: a
+pending row whose message turns out settled is dropped when a claim meets it.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import sqlite3
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -41,7 +50,7 @@ from .base import Message
 from .records import DeliveryAttempt, DeliveryOutcome, OutboxMessage
 
 if TYPE_CHECKING:
-    from ..storage.base import UnitOfWork
+    from ..storage.base import SaveResult, UnitOfWork
 
 __all__ = [
     "Due",
@@ -51,6 +60,7 @@ __all__ = [
     "history",
     "next_due",
     "outbox_status",
+    "record_attempts",
     "state_of",
     "to_message",
     "to_outbox",
@@ -121,14 +131,52 @@ def to_message(stored: OutboxMessage) -> Message:
     )
 
 
-def _row(message: Message, area_id: str | None, now: dt.datetime) -> tuple[Any, ...]:
+def _row(message: Message, area_id: str | None, latest: dt.datetime) -> tuple[Any, ...]:
     """The stored row of ``message`` (columns of :class:`OutboxMessage`), checked as it is built.
 
     Building rows directly, rather than through the record class, keeps the
-    outbox's share of its cause's transaction small. Raises
+    outbox's share of its cause's transaction small: a well-formed message
+    takes one pass of cheap checks, and only a bad one the full report.
+    ``latest`` is the latest acceptable ``at``. Raises
     :class:`ValidationError` with paths relative to the message.
     """
     area = message.area_id or area_id
+    channel, recipient, topic = message.channel, message.recipient, message.topic
+    subject, body, at = message.subject, message.body, message.at
+    if (
+        isinstance(area, str)
+        and isinstance(channel, str)
+        and isinstance(recipient, str)
+        and isinstance(topic, str)
+        and isinstance(subject, str)
+        and isinstance(body, str)
+        and not message.data
+        and at <= latest
+        and channel.strip()
+        and recipient.strip()
+        and topic.strip()
+        and _IDENT.match(area)
+        and not _CONTROL.search(channel + recipient + topic)
+    ):
+        not_before = message.not_before
+        return (
+            str(message.id),
+            encode_timestamp(at),
+            None,
+            area,
+            channel,
+            recipient,
+            topic,
+            subject,
+            body,
+            "{}",
+            None if not_before is None else encode_timestamp(not_before),
+        )
+    return _checked_row(message, area, latest)
+
+
+def _checked_row(message: Message, area: str | None, latest: dt.datetime) -> tuple[Any, ...]:
+    """:func:`_row` for a message with data, or one that may be bad: every problem is named."""
     problems: list[Violation] = []
     if area is None:
         problems.append(
@@ -149,7 +197,7 @@ def _row(message: Message, area_id: str | None, now: dt.datetime) -> tuple[Any, 
         problems.append(Violation("$.subject", repr(subject), "must be text"))
     if not isinstance(body, str):
         problems.append(Violation("$.body", repr(body), "must be text"))
-    if message.at > now + _FUTURE_SLACK:
+    if message.at > latest:
         problems.append(Violation("$.at", message.at.isoformat(), "must not be in the future"))
     data = "{}"
     if message.data:
@@ -191,13 +239,13 @@ def enqueue(uow: UnitOfWork, messages: Iterable[Message], *, area_id: str | None
     positions: list[int] = []
     seen: set[uuid.UUID] = set()
     violations: list[Violation] = []
-    now = dt.datetime.now(dt.UTC)
+    latest = dt.datetime.now(dt.UTC) + _FUTURE_SLACK
     for n, message in enumerate(messages):
         if message.id in seen:
             continue
         seen.add(message.id)
         try:
-            row = _row(message, area_id, now)
+            row = _row(message, area_id, latest)
         except ValidationError as exc:
             violations.extend(exc.prefixed(f"$[{n}]").violations)
             continue
@@ -205,6 +253,14 @@ def enqueue(uow: UnitOfWork, messages: Iterable[Message], *, area_id: str | None
         positions.append(n)
     if violations:
         raise ValidationError(violations)
+    if not rows:
+        return 0
+    conn = _sqlite(uow)
+    if conn is not None:
+        try:
+            return _insert_sqlite(conn, rows)
+        except sqlite3.IntegrityError:
+            pass  # an unknown area: the portable path below names it
     # Insert-if-absent with the protocol's own operations: an id that is stored
     # keeps its row (and so its delivery log), whatever the new content.
     stored = uow.existing_ids(OutboxMessage, {str(row[0]) for row in rows})
@@ -219,6 +275,76 @@ def enqueue(uow: UnitOfWork, messages: Iterable[Message], *, area_id: str | None
         return uow.load_rows(OutboxMessage, rows)
     except ValidationError as exc:
         raise exc.at_positions(positions) from None
+
+
+def _sqlite(uow: UnitOfWork) -> sqlite3.Connection | None:
+    """The raw connection of a SQLite unit of work (it keeps ``outbox_pending``), or ``None``."""
+    conn = getattr(uow, "connection", None)
+    return conn if isinstance(conn, sqlite3.Connection) else None
+
+
+_INSERT_SQLITE = (
+    'INSERT INTO outbox ("id", "at", "recorded_by", "area_id", "channel", "recipient", "topic", '
+    '"subject", "body", "data", "not_before", "jurisdiction") '
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+    "(SELECT jurisdiction FROM areas WHERE id = ?4)) "
+    'ON CONFLICT ("id") DO NOTHING'
+)
+"""One outbox row, inserted if its id is absent: no look-up of its own, one B-tree seek."""
+
+_PENDING_SQLITE = (
+    'INSERT INTO outbox_pending ("message_id", "channel", "due_at") '
+    "SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM outbox_attempts "
+    "WHERE message_id = ?1 AND outcome IN ('sent', 'dead')) "
+    'ON CONFLICT ("message_id") DO NOTHING'
+)
+"""The message's pending entry; a message already stored keeps its entry (or settled: none)."""
+
+
+def _insert_sqlite(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> int:
+    """Insert ``rows`` and their pending entries; returns how many messages were new."""
+    cur = conn.executemany(_INSERT_SQLITE, rows)
+    added = cur.rowcount
+    conn.executemany(
+        _PENDING_SQLITE,
+        [(row[0], row[4], row[10] if row[10] is not None else row[1]) for row in rows],
+    )
+    return added
+
+
+def record_attempts(uow: UnitOfWork, entries: Sequence[DeliveryAttempt]) -> SaveResult:
+    """Append ``entries`` to their messages' attempt logs, in ``uow``.
+
+    What :meth:`~gridguard.storage.base.UnitOfWork.save_facts` does (an
+    entry whose id is stored with other content, such as a claim another
+    dispatcher made first, is a :class:`~gridguard.errors.ConflictError`),
+    and on SQLite it moves each message's pending entry on in the same
+    transaction: a claim or a failure sets when it is due again, ``sent`` or
+    ``dead`` removes it.
+    """
+    result = uow.save_facts(DeliveryAttempt, entries)
+    conn = _sqlite(uow)
+    if conn is not None:
+        settled, moved = [], []
+        for e in entries:
+            if e.outcome.final:
+                settled.append((str(e.message_id),))
+            else:
+                due = None if e.due_at is None else encode_timestamp(e.due_at)
+                stage = 0 if e.outcome is DeliveryOutcome.CLAIMED else 1
+                moved.append((due, e.attempt, stage, e.error, str(e.message_id)))
+        if settled:
+            conn.executemany('DELETE FROM outbox_pending WHERE "message_id" = ?', settled)
+        if moved:
+            conn.executemany(_MOVE_SQLITE, moved)
+    return result
+
+
+_MOVE_SQLITE = (
+    'UPDATE outbox_pending SET "due_at" = COALESCE(?1, "due_at"), "attempt" = ?2, '
+    '"stage" = ?3, "error" = ?4 WHERE "message_id" = ?5 AND ("attempt", "stage") < (?2, ?3)'
+)
+"""Move a pending entry to a later log entry (never back to an earlier one)."""
 
 
 # -- state -----------------------------------------------------------------------------------
@@ -340,6 +466,9 @@ def due_messages(
     """
     if dialect not in _SQL_DIALECTS:
         return _due_in_python(uow, now, limit, channels)
+    conn = _sqlite(uow)
+    if conn is not None:
+        return _due_sqlite(conn, now, limit, channels)
     sql = _Sql(dialect)
     where, params = _channel_filter(channels)
     query = f"""
@@ -353,6 +482,47 @@ def due_messages(
     """
     rows = uow.query(sql.text(query), [sql.ts(now), *params, limit])
     return [Due(_row_message(r), int(r[11]), str(r[12])) for r in rows]
+
+
+def _due_sqlite(
+    conn: sqlite3.Connection, now: dt.datetime, limit: int, channels: Collection[str] | None
+) -> list[Due]:
+    """Due messages from ``outbox_pending``: O(pending), whatever the size of the outbox.
+
+    Each candidate is checked against its attempt log (one index seek): a
+    pending row that a log entry written around :func:`record_attempts` left
+    behind is brought in step instead of being claimed.
+    """
+    where, params = _channel_filter(channels)
+    query = f"""
+        SELECT {_COLUMNS}, COALESCE(l.attempt, 0), COALESCE(l.error, ''), {_SETTLED},
+               COALESCE(l.due_at, m.not_before, m.at),
+               CASE WHEN l.outcome = 'claimed' THEN 0 ELSE 1 END
+        FROM (SELECT message_id, due_at FROM outbox_pending q
+              WHERE due_at <= ?{where.replace("m.channel", "q.channel")}
+              ORDER BY due_at, message_id LIMIT ?) p
+        JOIN outbox m ON m.id = p.message_id
+        LEFT JOIN outbox_attempts l ON l.id = ({_LATEST})
+        ORDER BY p.due_at, p.message_id
+    """
+    stamp = encode_timestamp(now)
+    due: list[Due] = []
+    settled: list[tuple[str]] = []
+    behind: list[tuple[Any, ...]] = []
+    for r in conn.execute(query, [stamp, *params, limit]):
+        if r[13]:
+            settled.append((str(r[0]),))
+        elif r[14] > stamp:
+            behind.append((r[14], r[11], r[15], r[12], str(r[0])))
+        else:
+            due.append(Due(_row_message(r), int(r[11]), str(r[12])))
+    if settled or behind:
+        try:
+            conn.executemany('DELETE FROM outbox_pending WHERE "message_id" = ?', settled)
+            conn.executemany(_MOVE_SQLITE, behind)
+        except sqlite3.OperationalError:
+            pass  # a read-only connection: the next claim round brings them in step
+    return due
 
 
 def _due_in_python(
@@ -388,6 +558,14 @@ def next_due(
             and not any(a.outcome.final for a in logs.get(m.id, []))
         ]
         return min(times, default=None)
+    conn = _sqlite(uow)
+    if conn is not None:
+        where, params = _channel_filter(channels)
+        row = conn.execute(
+            f"SELECT min(due_at) FROM outbox_pending q WHERE 1 = 1{where.replace('m.', 'q.')}",
+            params,
+        ).fetchone()
+        return None if row is None else _ts(row[0])
     sql = _Sql(dialect)
     where, params = _channel_filter(channels)
     query = f"""

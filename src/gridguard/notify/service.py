@@ -91,6 +91,7 @@ class Notifications:
 
     def notify(self, events: Iterable[Event]) -> int:
         """Route ``events`` and enqueue their messages (joining an open transaction)."""
+        self.ws.authorize("notify.enqueue")
         with self.ws.transaction() as uow:
             return self.router.notify(uow, events)
 
@@ -115,6 +116,7 @@ class Notifications:
 
     def dispatch(self, *, drain: bool = False, max_seconds: float | None = None) -> DispatchReport:
         """Deliver what is due: the call an embedder's scheduler makes every minute."""
+        self.ws.authorize("notify.dispatch", "*")
         return self.dispatcher().dispatch(drain=drain, max_seconds=max_seconds)
 
     def status(self) -> dict[str, dict[str, int]]:

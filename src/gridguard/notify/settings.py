@@ -134,6 +134,10 @@ DEFAULT_ROUTES: tuple[Route, ...] = (
     Route(topic="exposure", roles=("community_doctor", "grid_worker"), urgent=True),
     Route(topic="anomaly", roles=("grid_worker", "building_observer")),
     Route(topic="missing_checkin", roles=("grid_worker",)),
+    Route(topic="checkin_reminder", roles=("building_observer",)),
+    Route(topic="missing_checkin_escalated", roles=("community_secretary",)),
+    Route(topic="missing_point_report", roles=("grid_worker",)),
+    Route(topic="stranger", roles=("grid_worker",)),
     Route(topic="service_request", roles=("grid_worker", "team_leader")),
     Route(topic="digest", roles=("community_secretary",)),
 )

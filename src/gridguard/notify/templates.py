@@ -94,9 +94,31 @@ TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
             "subject": "未报平安：$building",
             "body": "$date $building 的楼幢观察员 $observer 今天还没有报平安，请联系确认。",
         },
+        "checkin_reminder": {
+            "subject": "请报平安：$building",
+            "body": "$observer 您好，$date $building 今天还没有报平安，"
+            "请尽快上报（一切正常也请报）。",
+        },
+        "missing_checkin_escalated": {
+            "subject": "仍未报平安：$building",
+            "body": "$date $building 仍未报平安，已提醒观察员 $observer 和网格员，请社区跟进。",
+        },
+        "missing_point_report": {
+            "subject": "健康监测点未上报：$building",
+            "body": "$date 健康监测点 $building（$observer）今天还没有上报，请联系确认。",
+        },
+        "stranger": {
+            "subject": "陌生人员：$building",
+            "body": "$time 楼幢观察员 $observer 报告 $building：$anomalies。请核实登记。",
+        },
         "service_request": {
             "subject": "服务需求：$address",
             "body": "$time $address 需要$service。$note",
+        },
+        "quarantine_fever": {
+            "subject": "隔离人员发热：$building",
+            "body": "$time 居家隔离人员 $person（$phone，$address）健康报告体温 ${temperature}°C，"
+            "症状：$symptoms。请尽快联系并转诊发热门诊。",
         },
         "digest": {
             "subject": "$community $date 日报",
@@ -130,9 +152,34 @@ TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
             "body": "$date: the observer of $building, $observer, has not reported yet today. "
             "Please call to make sure all is well.",
         },
+        "checkin_reminder": {
+            "subject": "Please check in: $building",
+            "body": "Hello $observer, $building has not checked in yet today ($date). "
+            "Please report, even if all is normal.",
+        },
+        "missing_checkin_escalated": {
+            "subject": "Still no check-in: $building",
+            "body": "$date: $building has still not checked in; observer $observer and the "
+            "grid worker were told. Please follow up.",
+        },
+        "missing_point_report": {
+            "subject": "No report from monitoring point $building",
+            "body": "$date: health monitoring point $building ($observer) has not reported yet "
+            "today. Please call to make sure all is well.",
+        },
+        "stranger": {
+            "subject": "Stranger at $building",
+            "body": "$time building observer $observer reports at $building: $anomalies. "
+            "Please check and register.",
+        },
         "service_request": {
             "subject": "Service request: $address",
             "body": "$time $address asks for $service. $note",
+        },
+        "quarantine_fever": {
+            "subject": "Fever under quarantine: $building",
+            "body": "$time: $person ($phone, $address), under quarantine, reports "
+            "${temperature} °C, symptoms: $symptoms. Please call and refer to a fever clinic.",
         },
         "digest": {
             "subject": "$community daily report, $date",

@@ -16,7 +16,7 @@ show every string as text, never as markup, a formula or a template.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal
 
 import attrs
@@ -34,6 +34,7 @@ __all__ = [
     "Section",
     "Series",
     "Table",
+    "cell_text",
     "check_lang",
 ]
 
@@ -42,8 +43,6 @@ LANGS: tuple[str, ...] = ("en", "zh-CN")
 
 ColumnKind = Literal["text", "int", "float", "percent", "date", "datetime"]
 """How a column's values are shown: ``percent`` values are fractions (0.5 is 50%)."""
-
-Cell = str | int | float | dt.date | dt.datetime | None
 
 
 def _rows(rows: Any) -> tuple[tuple[Cell, ...], ...]:
@@ -72,6 +71,45 @@ class Label:
         return {"en": self.en, "zh-CN": self.zh}
 
 
+Cell = str | int | float | dt.date | dt.datetime | Label | None
+"""A table cell. A :class:`Label` cell is a value from a closed vocabulary (a visit
+outcome, a risk level) shown in the reader's language: see :func:`cell_text`."""
+
+
+def cell_text(value: Cell, lang: str) -> str | int | float | dt.date | dt.datetime | None:
+    """``value`` as a renderer shows it in ``lang``: a :class:`Label` becomes its text."""
+    return value.text(lang) if isinstance(value, Label) else value
+
+
+# Typed converters (``converter=tuple`` would leave the element type unknown to mypy).
+def _figures(items: Iterable[Figure]) -> tuple[Figure, ...]:
+    return tuple(items)
+
+
+def _columns(items: Iterable[Column]) -> tuple[Column, ...]:
+    return tuple(items)
+
+
+def _values(items: Iterable[float | int | None]) -> tuple[float | int | None, ...]:
+    return tuple(items)
+
+
+def _strings(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(items)
+
+
+def _series(items: Iterable[Series]) -> tuple[Series, ...]:
+    return tuple(items)
+
+
+def _blocks(items: Iterable[Block]) -> tuple[Block, ...]:
+    return tuple(items)
+
+
+def _sections(items: Iterable[Section]) -> tuple[Section, ...]:
+    return tuple(items)
+
+
 @attrs.frozen
 class Figure:
     """One headline number, with the change since the day before when known."""
@@ -88,7 +126,7 @@ class Figures:
     """A row of headline numbers (visits today, active quarantines...)."""
 
     key: str
-    items: tuple[Figure, ...] = attrs.field(converter=tuple)
+    items: tuple[Figure, ...] = attrs.field(converter=_figures)
 
     def value(self, key: str) -> int | float | None:
         """The value of the figure named ``key``; ``KeyError`` if there is none."""
@@ -113,7 +151,7 @@ class Table:
 
     key: str
     title: Label
-    columns: tuple[Column, ...] = attrs.field(converter=tuple)
+    columns: tuple[Column, ...] = attrs.field(converter=_columns)
     rows: tuple[tuple[Cell, ...], ...] = attrs.field(converter=_rows)
 
     @rows.validator
@@ -131,6 +169,13 @@ class Table:
         for row in self.rows:
             yield dict(zip(keys, row, strict=True))
 
+    def rows_in(
+        self, lang: str
+    ) -> Iterator[tuple[str | int | float | dt.date | dt.datetime | None, ...]]:
+        """Each row with its :class:`Label` cells in ``lang`` (see :func:`cell_text`)."""
+        for row in self.rows:
+            yield tuple(cell_text(value, lang) for value in row)
+
 
 @attrs.frozen
 class Series:
@@ -138,7 +183,7 @@ class Series:
 
     key: str
     label: Label
-    values: tuple[float | int | None, ...] = attrs.field(converter=tuple)
+    values: tuple[float | int | None, ...] = attrs.field(converter=_values)
 
 
 @attrs.frozen
@@ -149,8 +194,8 @@ class Chart:
     title: Label
     kind: Literal["line", "bar", "stacked"]
     x_label: Label
-    x: tuple[str, ...] = attrs.field(converter=tuple)
-    series: tuple[Series, ...] = attrs.field(converter=tuple)
+    x: tuple[str, ...] = attrs.field(converter=_strings)
+    series: tuple[Series, ...] = attrs.field(converter=_series)
     y_label: Label | None = None
 
     @series.validator
@@ -172,7 +217,7 @@ class Section:
 
     key: str
     title: Label
-    blocks: tuple[Block, ...] = attrs.field(converter=tuple)
+    blocks: tuple[Block, ...] = attrs.field(converter=_blocks)
     note: Label | None = None
 
 
@@ -187,7 +232,7 @@ class Report:
     area_name: str | None
     day: dt.date | None
     generated_at: dt.datetime
-    sections: tuple[Section, ...] = attrs.field(converter=tuple)
+    sections: tuple[Section, ...] = attrs.field(converter=_sections)
     masked: bool = True
     """Whether personal data (names, phones, identity numbers) is masked in the cells."""
     meta: Mapping[str, str] = attrs.field(factory=dict)
@@ -224,7 +269,9 @@ def _label(label: Label | None, lang: str | None) -> Any:
     return label.to_dict() if lang is None else label.text(lang)
 
 
-def _cell(value: Any) -> Any:
+def _cell(value: Any, lang: str | None = None) -> Any:
+    if isinstance(value, Label):
+        return _label(value, lang)
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     return value
@@ -256,7 +303,7 @@ def _plain(report: Report, lang: str | None) -> dict[str, Any]:
                     {"key": c.key, "label": _label(c.label, lang), "kind": c.kind}
                     for c in b.columns
                 ],
-                "rows": [[_cell(v) for v in row] for row in b.rows],
+                "rows": [[_cell(v, lang) for v in row] for row in b.rows],
             }
         return {
             "type": "chart",

@@ -121,6 +121,11 @@ def _tuple(value: Any) -> tuple[Any, ...]:
     return tuple(value)
 
 
+def _optional_text(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        non_empty(inst, attribute, value)
+
+
 @attrs.frozen(kw_only=True)
 class FiredRule:
     """A rule that fired for a person, and why (the values its condition saw)."""
@@ -163,7 +168,9 @@ class QuarantineOrder:
 
     From ``start`` up to, not including, ``end``; ``reason`` is the rule's
     explanation. Status changes are made by people (a doctor ends or
-    cancels an order); a re-run never changes an order it made.
+    cancels an order); a re-run never changes an order it made. An order
+    made by hand names who ordered it and when (``ordered_by``,
+    ``ordered_at``); see :mod:`gridguard.quarantine`.
     """
 
     id: str = attrs.field(validator=identifier)
@@ -178,6 +185,10 @@ class QuarantineOrder:
     rule_set_version: str = attrs.field(validator=non_empty)
     campaign_id: str | None = attrs.field(default=None, validator=optional_identifier)
     status: OrderStatus = attrs.field(default=OrderStatus.ACTIVE, converter=_ostatus)
+    ordered_by: str | None = attrs.field(default=None, validator=_optional_text)
+    """Who ordered it by hand (a doctor, a cadre); ``None`` for an order the rules made."""
+    ordered_at: dt.datetime | None = attrs.field(default=None, converter=_optional_utc)
+    """When it was ordered by hand; monitoring counts report slots from then on."""
 
     @end.validator
     def _after_start(self, attribute: attrs.Attribute[Any], value: dt.date) -> None:

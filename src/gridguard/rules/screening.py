@@ -1085,6 +1085,7 @@ def screen(
     enqueue = _outbox_enqueue()
     with ws.transaction() as uow:
         campaign = _campaign(uow, campaign_id)
+        ws.authorize("rules.screen", campaign)
         today = campaign.local_date(dt.datetime.now(dt.UTC))
         if day is None:
             day = today

@@ -34,10 +34,13 @@ from ..model import (
     Team,
     Visit,
 )
+from ..audit.records import AuditEntry
 from ..model.identity import ResidentId
 from ..notify.records import DeliveryAttempt, OutboxMessage
+from ..quarantine.records import QuarantineExtension, QuarantineRelease
 from ..rules.records import Assessment, QuarantineOrder, ScreeningRun, Task
 from ..serialization import converter, from_dict
+from ..services.records import ServiceAssignment, ServiceCompletion
 from ..targeting.records import (
     ListEntry,
     Match,
@@ -46,6 +49,7 @@ from ..targeting.records import (
     ReviewItem,
     Target,
 )
+from ..watch.records import MonitoringPoint, PointReport
 
 __all__ = [
     "SPECS",
@@ -260,9 +264,9 @@ class TableSpec:
 
         Areas at community level and above own their jurisdiction; campaigns
         span several and are kept as reference data (``jurisdiction`` =
-        ``*``).
+        ``*``), as are other rows without a parent (the audit log).
         """
-        if self.cls is Campaign:
+        if self.cls is Campaign or self.parent is None:
             return "*"
         if self.cls is Area:
             from ..model.enums import AreaLevel
@@ -356,6 +360,53 @@ def _build() -> dict[type[Any], TableSpec]:
             Reference("household_id", Household),
             (Reference("grid_id", Area),),
         ),
+        TableSpec(
+            MonitoringPoint,
+            "monitoring_points",
+            False,
+            Reference("area_id", Area),
+            (Reference("observer_id", Person),),
+        ),
+        TableSpec(
+            PointReport,
+            "point_reports",
+            True,
+            Reference("point_id", MonitoringPoint),
+            (Reference("observer_id", Person),),
+        ),
+        TableSpec(
+            QuarantineRelease,
+            "quarantine_releases",
+            True,
+            Reference("household_id", Household),
+            (Reference("order_id", QuarantineOrder), Reference("person_id", Person)),
+        ),
+        TableSpec(
+            QuarantineExtension,
+            "quarantine_extensions",
+            True,
+            Reference("household_id", Household),
+            (Reference("order_id", QuarantineOrder),),
+        ),
+        TableSpec(
+            ServiceAssignment,
+            "service_assignments",
+            True,
+            Reference("household_id", Household),
+            (
+                Reference("request_id", ServiceRequest),
+                Reference("team_id", Team),
+                Reference("person_id", Person),
+            ),
+        ),
+        TableSpec(
+            ServiceCompletion,
+            "service_completions",
+            True,
+            Reference("household_id", Household),
+            (Reference("request_id", ServiceRequest),),
+        ),
+        TableSpec(AuditEntry, "audit_log", True, None),
     ]
     return {s.cls: s for s in specs}
 

@@ -12,13 +12,17 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from ..errors import StorageError, ValidationError
 from ._checks import check_versions, encoded_filters, fact_conflicts, missing_references
 from .base import SaveResult
 from .schema import Row, TableSpec, spec_for
+
+if TYPE_CHECKING:
+    from ..crypto.fields import FieldCrypt
+    from ..crypto.keys import KeyRing
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStorage", "SQLiteUnitOfWork", "sqlite_path"]
 
@@ -65,8 +69,14 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
 class SQLiteUnitOfWork:
     """One transaction on a SQLite connection."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, fields: FieldCrypt | None = None) -> None:
         self._conn = conn
+        self.fields = fields
+        """Field encryption of the store (``None``: off); see :mod:`gridguard.crypto`."""
+
+    def _sealing(self, spec: TableSpec) -> FieldCrypt | None:
+        fields = self.fields
+        return fields if fields is not None and spec.table in fields.tables else None
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -126,6 +136,9 @@ class SQLiteUnitOfWork:
             stored = {k: v for k in expect if (v := self.version(cls, k)) is not None}
             check_versions(spec, expect, stored)
         rows = [spec.encode(r) for r in records]
+        plain, sealing = rows, self._sealing(spec)
+        if sealing is not None:
+            rows = sealing.seal_rows(spec, rows)
         data_cols = [f'"{c}"' for c in spec.column_names[1:]]
         updates = ", ".join(f"{c} = excluded.{c}" for c in data_cols)
         changed = " OR ".join(f"{spec.table}.{c} IS NOT excluded.{c}" for c in data_cols)
@@ -135,6 +148,8 @@ class SQLiteUnitOfWork:
             f"version = {spec.table}.version + 1 WHERE {changed}",
         )
         written = self._execute_batch(spec, sql, rows)
+        if sealing is not None:
+            sealing.write_index(self._conn, spec, plain)
         return SaveResult(written, len(rows) - written)
 
     def save_facts(self, cls: type[Any], facts: Sequence[Any]) -> SaveResult:
@@ -142,6 +157,9 @@ class SQLiteUnitOfWork:
         if not spec.is_fact:
             raise TypeError(f"{cls.__name__} is not a fact: use put")
         rows = [spec.encode(f) for f in facts]
+        sealing = self._sealing(spec)
+        if sealing is not None:
+            rows = sealing.seal_rows(spec, rows)
         written = self._execute_batch(
             spec, self._insert_sql(spec, "ON CONFLICT (id) DO NOTHING"), rows
         )
@@ -152,7 +170,13 @@ class SQLiteUnitOfWork:
     def load_rows(self, cls: type[Any], rows: Iterable[Sequence[Any]]) -> int:
         spec = spec_for(cls)
         batch: list[Row] = rows if isinstance(rows, list) else [tuple(r) for r in rows]
-        return self._execute_batch(spec, self._insert_sql(spec, ""), batch)
+        sealing = self._sealing(spec)
+        if sealing is None:
+            return self._execute_batch(spec, self._insert_sql(spec, ""), batch)
+        sealed = sealing.seal_rows(spec, batch)
+        loaded = self._execute_batch(spec, self._insert_sql(spec, ""), sealed)
+        sealing.write_index(self._conn, spec, batch)
+        return loaded
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -170,7 +194,11 @@ class SQLiteUnitOfWork:
     def get(self, cls: type[T], id: str) -> T | None:
         spec = spec_for(cls)
         row = self._stored_rows(spec, [str(id)]).get(str(id))
-        return None if row is None else spec.decode(row)
+        if row is None:
+            return None
+        sealing = self._sealing(spec)
+        record: T = spec.decode(row if sealing is None else sealing.open_row(spec, row))
+        return record
 
     def version(self, cls: type[Any], id: str) -> int | None:
         spec = spec_for(cls)
@@ -194,8 +222,13 @@ class SQLiteUnitOfWork:
     ) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
+        sealing = self._sealing(spec)
         for name, value in encoded_filters(spec, where):
-            if value is None:
+            blind = None if sealing is None else sealing.filter(spec, name, value)
+            if blind is not None:
+                clauses.append(blind[0])
+                params.extend(blind[1])
+            elif value is None:
                 clauses.append(f'"{name}" IS NULL')
             else:
                 clauses.append(f'"{name}" = ?')
@@ -220,9 +253,10 @@ class SQLiteUnitOfWork:
         cur = self._conn.execute(
             f"SELECT {cols} FROM {spec.table}{clause} ORDER BY {order}", params
         )
+        sealing = self._sealing(spec)
         while batch := cur.fetchmany(1000):
             for row in batch:
-                yield spec.decode(row)
+                yield spec.decode(row if sealing is None else sealing.open_row(spec, row))
 
     def count(
         self,
@@ -239,8 +273,12 @@ class SQLiteUnitOfWork:
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         cur = self._conn.execute(sql, params)
+        fields = self.fields  # encrypted values come back opened, whatever the SQL
         while batch := cur.fetchmany(1000):
-            yield from batch
+            if fields is None:
+                yield from batch
+            else:
+                yield from map(fields.open_values, batch)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -253,7 +291,21 @@ class SQLiteStorage:
 
     dialect = "sqlite"
 
-    def __init__(self, path: str | Path, *, url: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        url: str | None = None,
+        keyring: KeyRing | None = None,
+        field_encryption: bool = True,
+    ) -> None:
+        """Open (create, migrate) the database at ``path``.
+
+        ``keyring`` holds the field-encryption keys (default: from
+        ``GRIDGUARD_KEY_FILE`` or ``GRIDGUARD_KEY`` when the store is
+        encrypted or a key is set); ``field_encryption=False`` opens the raw
+        rows, for key rotation.
+        """
         self.path = str(path)
         self.url = url or f"sqlite:///{self.path}"
         if self.path != ":memory:":
@@ -270,6 +322,16 @@ class SQLiteStorage:
         self._conn.execute("PRAGMA busy_timeout = 10000")
         self._in_transaction = False
         self._migrate()
+        self.fields: FieldCrypt | None = None
+        """Field encryption (see :mod:`gridguard.crypto`), or ``None`` when it is off."""
+        if field_encryption:
+            from ..crypto.store import open_field_crypt
+
+            try:
+                self.fields = open_field_crypt(self._conn, keyring, where=repr(self.path))
+            except BaseException:
+                self._conn.close()
+                raise
 
     @classmethod
     def open(cls, url: str) -> SQLiteStorage:
@@ -318,7 +380,7 @@ class SQLiteStorage:
         try:
             self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
-                yield SQLiteUnitOfWork(self._conn)
+                yield SQLiteUnitOfWork(self._conn, self.fields)
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise

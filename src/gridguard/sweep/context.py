@@ -124,6 +124,14 @@ PENDING = (
 """Household ``h`` is still to be walked to: neither screened nor vacant, and fewer door visits
 than the limit (the last parameter). One index probe per household."""
 
+OPEN_VISIT_TASK = (
+    "EXISTS (SELECT 1 FROM tasks t WHERE t.household_id = h.id AND t.kind = 'visit' "
+    "AND t.status = 'open' AND NOT EXISTS (SELECT 1 FROM visits w "
+    "WHERE w.household_id = h.id AND w.outcome IN ('screened', 'vacant') AND w.\"at\" >= t.due))"
+)
+"""Household ``h`` has an open visit task (an observer saw a family move in) that no screening
+or vacancy visit since the task fell due has settled: it goes back into the plan."""
+
 VISIT_AGG = f"""
 SELECT v.household_id AS hid,
   max(CASE WHEN v.outcome = 'screened' THEN 1 ELSE 0 END) AS screened,
@@ -225,6 +233,36 @@ class CampaignContext:
             chunk = ordered[start : start + _CHUNK]
             marks = ", ".join("?" for _ in chunk)
             yield from self.query(table_sql.format(marks=marks), chunk)
+
+    def has_open_visit_tasks(self) -> bool:
+        """Whether any visit task is open (one probe); without one, plans skip the task check."""
+        sql = "SELECT 1 FROM tasks WHERE kind = 'visit' AND status = 'open' LIMIT 1"
+        return any(True for _ in self.query(sql, []))
+
+    def pending(self) -> str:
+        """``PENDING``, or ``PENDING OR OPEN_VISIT_TASK`` when a visit task is open."""
+        if self.has_open_visit_tasks():
+            return f"({PENDING} OR {OPEN_VISIT_TASK})"
+        return PENDING
+
+    def revisits(self) -> set[str]:
+        """Households with an open visit task not settled by a visit since (Python path)."""
+        from ..rules.records import Task, TaskKind, TaskStatus
+
+        tasks = [
+            t for t in self.ws.find(Task, kind=TaskKind.VISIT.value) if t.status is TaskStatus.OPEN
+        ]
+        if not tasks:
+            return set()
+        settled: dict[str, list[dt.datetime]] = {}
+        for visit in self.ws.find(Visit):
+            if visit.outcome in (Outcome.SCREENED, Outcome.VACANT):
+                settled.setdefault(visit.household_id, []).append(visit.at)
+        return {
+            t.household_id
+            for t in tasks
+            if not any(at >= t.due for at in settled.get(t.household_id, ()))
+        }
 
     # -- the place tree ---------------------------------------------------------------------
 

@@ -331,26 +331,28 @@ def pending_work(ctx: CampaignContext, max_door_attempts: int) -> list[Work]:
 
     A household is still to visit until a visit screened it or found it
     vacant, for up to ``max_door_attempts`` door visits (not at home,
-    refused). One query on SQL stores, counting per stairwell with one index
-    probe per household; a Python loop on memory.
+    refused), and again while it has an open visit task that no such visit
+    has settled since the task fell due (a family moved in). One query on
+    SQL stores, counting per stairwell with one index probe per household;
+    a Python loop on memory.
     """
-    from .context import PENDING
-
     if ctx.runs_sql:
         scope, scope_params = ctx.scope_cte()
         juris, juris_params = ctx.jurisdiction_filter("h.jurisdiction")
         if ctx.has_visits():
-            pending, pending_params = PENDING, [*ctx.campaign_params(), max_door_attempts]
+            pending, pending_params = ctx.pending(), [*ctx.campaign_params(), max_door_attempts]
         else:  # the first plan of a sweep: every household, counted from an index alone
             pending, pending_params = "1 = 1", []
         sql = _PENDING_SQL.format(scope=scope, pending=pending, jurisdictions=juris)
         params = [*scope_params, *pending_params, *juris_params]
         return [Work(str(g), str(b), str(s), int(n)) for g, b, s, n in ctx.query(sql, params)]
     facts = ctx.household_facts()
+    revisits = ctx.revisits()
     counts: dict[tuple[str, str, str], int] = {}
     for household, stairwell, building in ctx.households_in_scope():
         f = facts.get(household.id)
-        if f is not None and (f.done or f.door_visits >= max_door_attempts):
+        finished = f is not None and (f.done or f.door_visits >= max_door_attempts)
+        if finished and household.id not in revisits:
             continue
         key = (building.area_id, building.id, stairwell.id)
         counts[key] = counts.get(key, 0) + 1

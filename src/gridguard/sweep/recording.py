@@ -311,6 +311,7 @@ def record(sweep: Sweep, records: Iterable[VisitRecord]) -> RecordReport:
     content is reported as a conflict; the same content again is
     ``unchanged``.
     """
+    sweep.ws.authorize("sweep.record")
     ctx = sweep.context
     batch = list(records)
     known = _known(ctx, batch)

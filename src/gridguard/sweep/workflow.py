@@ -11,7 +11,7 @@ import attrs
 from ..errors import ConfigError, ConflictError, ValidationError, Violation
 from ..model import Campaign, Household, Team, TeamKind
 from ..storage.schema import decode_timestamp
-from .context import PENDING, CampaignContext, HouseholdFacts, resolve_campaign
+from .context import OPEN_VISIT_TASK, CampaignContext, HouseholdFacts, resolve_campaign
 from .planner import DEFAULT_CAPACITY, Capacity, Shift, ShiftPlan, SweepPlan, pack, pending_work
 
 if TYPE_CHECKING:
@@ -159,6 +159,8 @@ class Sweep:
         ctx = self.context
         work = pending_work(ctx, self.max_door_attempts)
         priorities = self._priorities(targets)
+        for stairwell in self._stairwells_of(self._revisits()).values():
+            priorities[stairwell] = max(priorities.get(stairwell, 0), 1)
         path_of = {grid: ctx.path(grid) for grid in {w.grid_id for w in work}}
         positions = {
             t.id: ctx.path(t.home_grid_id or t.area_id) for shift in shifts for t in shift.teams
@@ -207,6 +209,19 @@ class Sweep:
             out[stairwell] = max(out.get(stairwell, 0), int(wanted[household]))
         return out
 
+    def _revisits(self) -> set[str]:
+        """Households with an open visit task still unsettled: they go first, like targets."""
+        ctx = self.context
+        if not ctx.runs_sql:
+            return ctx.revisits()
+        if not ctx.has_open_visit_tasks():
+            return set()
+        sql = (
+            "SELECT h.id FROM households h WHERE h.id IN (SELECT household_id FROM tasks) "
+            f"AND {OPEN_VISIT_TASK}"
+        )
+        return {str(h) for (h,) in ctx.query(sql, [])}
+
     def _stairwells_of(self, households: Iterable[str]) -> dict[str, str]:
         ctx = self.context
         if ctx.runs_sql:
@@ -246,16 +261,18 @@ class Sweep:
         ctx = self.context
         out: dict[str, list[str]] = {}
         if ctx.runs_sql:
+            pending = ctx.pending()
             ordered = sorted(stairwells)
             for start in range(0, len(ordered), 500):
                 chunk = ordered[start : start + 500]
                 marks = ", ".join("?" for _ in chunk)
-                sql = _ROUTE_SQL.format(marks=marks, pending=PENDING)
+                sql = _ROUTE_SQL.format(marks=marks, pending=pending)
                 params = [*chunk, *ctx.campaign_params(), self.max_door_attempts]
                 for stairwell_id, household_id in ctx.query(sql, params):
                     out.setdefault(str(stairwell_id), []).append(str(household_id))
             return out
         facts = ctx.household_facts()
+        revisits = ctx.revisits()
         found: list[Household] = []
         with self.ws.transaction(write=False) as uow:
             for stairwell_id in stairwells:
@@ -263,7 +280,8 @@ class Sweep:
         found.sort(key=lambda h: (h.stairwell_id, h.floor, h.door, h.id))
         for household in found:
             f = facts.get(household.id)
-            if f is not None and (f.done or f.door_visits >= self.max_door_attempts):
+            finished = f is not None and (f.done or f.door_visits >= self.max_door_attempts)
+            if finished and household.id not in revisits:
                 continue
             out.setdefault(household.stairwell_id, []).append(household.id)
         return out

@@ -97,19 +97,12 @@ def check_formula(field: str, value: str) -> None:
         raise CellError(field, mask_text(value), f"a spreadsheet formula (starts with {first!r})")
 
 
-_IDENT_CHARS = str.maketrans(
-    "", "", "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-/"
-)
+_IDENT_RULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-/]{0,127}").fullmatch
 
 
 def is_identifier(value: str) -> bool:
     """The model's id rule (1-128 ASCII letters, digits, ``_.:-/``, alphanumeric first), fast."""
-    return (
-        0 < len(value) <= 128
-        and value.isascii()
-        and value[0].isalnum()
-        and not value.translate(_IDENT_CHARS)
-    )
+    return _IDENT_RULE(value) is not None
 
 
 def read_identifier(field: str, value: str) -> str:
@@ -196,21 +189,7 @@ def _shown(value: str, personal: bool) -> str:
 
 # -- identity numbers ---------------------------------------------------------------------------
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-_CHUNKS = ((0, 3), (3, 6), (6, 9), (9, 12), (12, 15), (15, 17))
-
-
-def _chunk_sums(low: int, high: int) -> dict[str, int]:
-    width = high - low
-    return {
-        f"{n:0{width}d}": sum(int(c) * _WEIGHTS[low + i] for i, c in enumerate(f"{n:0{width}d}"))
-        for n in range(10**width)
-    }
-
-
-_S0, _S1, _S2, _S3, _S4, _S5 = (_chunk_sums(low, high) for low, high in _CHUNKS)
-"""Weighted digit sums of each 3-digit slice of the first 17 digits: six lookups per number."""
 
 _today = dt.date.today().isoformat()
 
@@ -249,14 +228,9 @@ def fast_resident_id(text: str) -> tuple[str, str] | None:
     """
     if len(text) != 18 or not text.isascii() or not text[:17].isdigit():
         return None
-    total = (
-        _S0[text[0:3]]
-        + _S1[text[3:6]]
-        + _S2[text[6:9]]
-        + _S3[text[9:12]]
-        + _S4[text[12:15]]
-        + _S5[text[15:17]]
-    )
+    # The weights are 2**(17 - i) mod 11, and 13 = 2 (mod 11): read in base 13, the
+    # 17 digits give the weighted sum (halved) modulo 11 in one C call.
+    total = 2 * int(text[:17], 13)
     check = text[17]
     if check == "x":
         check = "X"

@@ -52,6 +52,7 @@ from .records import Candidate, ListEntry, Match, MatchPass, OutsideList, Review
 from .tables import BadRow, layout, open_table
 
 if TYPE_CHECKING:
+    from ..crypto.finder import BlindFinder
     from ..storage.base import UnitOfWork
     from ..workspace import Workspace
 
@@ -379,6 +380,16 @@ class SqlFinder:
                 after = region + "Z"
             self._regions = found
         return self._regions
+
+
+def _finder(ws: Workspace, uow: UnitOfWork, sql: bool) -> SqlFinder | PyFinder | BlindFinder:
+    """SQL joins (on blind indexes when the store encrypts personal data), else Python."""
+    fields = getattr(ws.storage, "fields", None)
+    if sql and fields is not None:
+        from ..crypto.finder import BlindFinder
+
+        return BlindFinder(uow, fields)
+    return SqlFinder(uow) if sql else PyFinder(uow)
 
 
 class PyFinder:
@@ -710,6 +721,7 @@ def match_list(
     """
     from .targets import compute_targets
 
+    ws.authorize("targeting.match", "*")
     policy = policy or MatchPolicy()
     source_path = Path(path)
     now = dt.datetime.now(dt.UTC)
@@ -744,7 +756,7 @@ def match_list(
                 uow.save_facts(ListEntry, new)
             settled = _settled(uow, ids, sql)
             pending = [e for e in entries if str(e.id) not in settled]
-            finder: SqlFinder | PyFinder = SqlFinder(uow) if sql else PyFinder(uow)
+            finder = _finder(ws, uow, sql)
             results = cascade(pending, finder, policy)
             matches, reviews, by_pass = _facts(results, outside, now, recorder)
             if matches:

@@ -18,20 +18,28 @@ Importing this module needs pytest; the core of gridguard never imports it.
 ``NotifierContract`` is the notifier contract suite, run the same way
 against a real receiver; ``HttpReceiver`` is a loopback HTTP server that
 records deliveries and de-duplicates them by idempotency key.
+
+``ReporterContract`` is the reporter contract suite: a report format
+subclasses it with a ``reporter`` fixture; :func:`sample_reports` builds
+every builtin report kind (with hostile text in it) from a small SQLite store.
 """
 
 from .contract import StorageContract
 from .notifier_contract import NotifierContract
 from .receiver import HttpReceiver, Received
+from .reporter_contract import HOSTILE, ReporterContract, sample_reports
 from .sample import SAMPLE_START, resident_id_for, sample_facts, sample_records
 
 __all__ = [
+    "HOSTILE",
     "SAMPLE_START",
     "HttpReceiver",
     "NotifierContract",
     "Received",
+    "ReporterContract",
     "StorageContract",
     "resident_id_for",
     "sample_facts",
     "sample_records",
+    "sample_reports",
 ]

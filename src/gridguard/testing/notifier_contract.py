@@ -29,15 +29,21 @@ Fixtures:
     with ``key`` (the idempotency key the channel carried, or ``None``) and
     ``text`` (the delivered content, readable: subject and body must appear
     in it).
-``failing_notifier``
-    A notifier whose receiver is busy (HTTP 503, SMTP 451...): its failure
-    must be retryable. Default ``None``: not tested.
-``refusing_notifier``
+``failing_notifier`` (required)
+    A notifier whose receiver is busy (HTTP 503, SMTP 451, a disk gone...):
+    its failure must be retryable.
+``refusing_notifier`` (required)
     A notifier whose receiver refuses the message for good (HTTP 400, SMTP
-    550...): its failure must be a :class:`~gridguard.notify.PermanentFailure`.
-``bad_settings``
-    ``(factory, settings, setting_name)`` triples: building the channel must
-    raise :class:`~gridguard.errors.ConfigError` naming ``setting_name``.
+    550, text it cannot encode...): its failure must be a
+    :class:`~gridguard.notify.PermanentFailure`.
+``bad_settings`` (required)
+    ``(factory, settings, setting_name)`` triples, at least one: building
+    the channel must raise :class:`~gridguard.errors.ConfigError` naming
+    ``setting_name``.
+
+Every channel can fail, be refused and be misconfigured, so a suite that
+lacks one of these fixtures errors (naming it) rather than skipping: a skip
+must never pass for a proof.
 
 Set ``carries_idempotency_key = False`` on the subclass for a channel with
 no place for the key (it then only has to deliver).
@@ -104,18 +110,16 @@ class NotifierContract:
         return _message(n, recipient=fields.pop("recipient", self.recipient), **fields)
 
     @pytest.fixture
-    def failing_notifier(self) -> Notifier | None:
-        return None
+    def failing_notifier(self) -> Notifier:
+        pytest.fail(f"{type(self).__name__}: provide a failing_notifier fixture (a busy receiver)")
 
     @pytest.fixture
-    def refusing_notifier(self) -> Notifier | None:
-        return None
+    def refusing_notifier(self) -> Notifier:
+        pytest.fail(f"{type(self).__name__}: provide a refusing_notifier fixture (a refusal)")
 
     @pytest.fixture
-    def bad_settings(
-        self,
-    ) -> list[tuple[Callable[[dict[str, Any]], Notifier], dict[str, Any], str]]:
-        return []
+    def bad_settings(self) -> BadSettings:
+        pytest.fail(f"{type(self).__name__}: provide a bad_settings fixture (settings to refuse)")
 
     # -- delivering ------------------------------------------------------------------------
 
@@ -191,18 +195,12 @@ class NotifierContract:
 
     # -- failing ---------------------------------------------------------------------------
 
-    def test_a_busy_receiver_is_a_retryable_failure(
-        self, failing_notifier: Notifier | None
-    ) -> None:
-        if failing_notifier is None:
-            pytest.skip("no failing_notifier fixture")
+    def test_a_busy_receiver_is_a_retryable_failure(self, failing_notifier: Notifier) -> None:
         with pytest.raises(Exception) as caught:  # noqa: PT011 - any exception but permanent
             failing_notifier.send(self.message(5))
         assert not isinstance(caught.value, PermanentFailure), caught.value
 
-    def test_a_refusal_is_a_permanent_failure(self, refusing_notifier: Notifier | None) -> None:
-        if refusing_notifier is None:
-            pytest.skip("no refusing_notifier fixture")
+    def test_a_refusal_is_a_permanent_failure(self, refusing_notifier: Notifier) -> None:
         with pytest.raises(PermanentFailure):
             refusing_notifier.send(self.message(6))
 
@@ -210,8 +208,7 @@ class NotifierContract:
         self,
         bad_settings: BadSettings,
     ) -> None:
-        if not bad_settings:
-            pytest.skip("no bad_settings fixture")
+        assert bad_settings, "bad_settings lists no settings to refuse"
         for factory, settings, name in bad_settings:
             with pytest.raises(ConfigError) as caught:
                 factory(settings)

@@ -16,7 +16,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-pytest.register_assert_rewrite("gridguard.testing.contract", "gridguard.testing.notifier_contract")
+pytest.register_assert_rewrite(
+    "gridguard.testing.contract",
+    "gridguard.testing.notifier_contract",
+    "gridguard.testing.reporter_contract",
+)
 
 if TYPE_CHECKING:
     from ..workspace import Workspace

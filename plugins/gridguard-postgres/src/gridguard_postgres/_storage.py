@@ -29,6 +29,7 @@ from gridguard.storage._checks import check_versions, fact_conflicts, missing_re
 from gridguard.storage.base import SaveResult
 from gridguard.storage.schema import SPECS, Column, Reference, Row, TableSpec, spec_for
 
+from ._copytext import copy_text
 from ._layout import (
     PG_TYPES,
     checked_by_plugin,
@@ -57,6 +58,9 @@ _LOADED_MAX = 100_000
 
 UNNEST_MAX = 1000
 """Rows up to which a batch is sent as arrays in one statement; larger ones go by COPY."""
+
+ANALYZE_FROM = 20_000
+"""Rows a table must gain through one storage before it is analysed; then each doubling."""
 
 _JURIS = "gridguard_jurisdiction"
 """The staged column holding a jurisdiction worked out in Python."""
@@ -130,6 +134,23 @@ def _id_params(spec: TableSpec, ids: Iterable[str]) -> tuple[str, list[Any]]:
     return "%s::text[]", [str(v) for v in ids]
 
 
+def _by_ids(spec: TableSpec, columns: str, ids: Iterable[Any]) -> tuple[str, list[Any]]:
+    """``SELECT <columns> FROM <spec's table> AS x`` for the rows of ``ids``, an index probe each.
+
+    Written as a lateral sub-query per id rather than ``id = ANY(...)``: on a
+    table that has not been analysed yet (one loaded moments ago) the planner
+    guesses each id matches hundreds of rows and, for a batch of ids, picks a
+    scan of the whole table, which made loading a city quadratic.
+    ``OFFSET 0`` keeps the planner from flattening the sub-query into a join.
+    """
+    mark, values = _id_params(spec, ids)
+    sql = (
+        f"SELECT {columns} FROM unnest({mark}) AS u(id) CROSS JOIN LATERAL "
+        f"(SELECT * FROM {q(spec.table)} AS t WHERE t.id = u.id OFFSET 0) AS x"
+    )
+    return sql, [values]
+
+
 def _filter(column: Column, value: Any) -> tuple[str, Any]:
     """``"col" = ...`` with the encoded ``value`` cast as the column stores it."""
     col = q(column.name)
@@ -166,6 +187,8 @@ class PostgresUnitOfWork:
         self._storage = storage
         self._cursors = 0
         self._replica = False
+        self._fast_load = False
+        """Whether this transaction's commit already skips waiting for its log flush."""
         self._loaded: dict[str, dict[str, str]] = {}
         """Jurisdictions of rows this transaction just loaded, by table: the next
         level down (persons after households) finds its parents here."""
@@ -192,7 +215,7 @@ class PostgresUnitOfWork:
     @contextmanager
     def _atomic(self, doing: str, *, bulk: bool = False) -> Iterator[None]:
         """Run a write call in a savepoint: on any error it leaves nothing behind."""
-        replica = self._replica
+        replica, fast = self._replica, self._fast_load
         try:
             if not bulk:
                 self._checked_writes()
@@ -204,6 +227,7 @@ class PostgresUnitOfWork:
         except BaseException as exc:
             self._undo()
             self._replica = replica if bulk else False  # the savepoint undid any SET LOCAL
+            self._fast_load = fast
             if isinstance(exc, psycopg.Error):
                 raise self._fail(exc, doing) from exc
             raise
@@ -283,9 +307,8 @@ class PostgresUnitOfWork:
 
     def existing_ids(self, cls: type[Any], ids: set[str]) -> set[str]:
         spec = spec_for(cls)
-        mark, values = _id_params(spec, sorted(ids))
-        cur = self._run(f"SELECT id::text FROM {q(spec.table)} WHERE id = ANY({mark})", [values])
-        return {r[0] for r in cur}
+        sql, params = _by_ids(spec, "x.id::text", sorted(ids))
+        return {r[0] for r in self._run(sql, params)}
 
     def _refuse_missing(self, spec: TableSpec, rows: Sequence[Row]) -> None:
         violations = missing_references(spec, rows, self.existing_ids)
@@ -352,12 +375,8 @@ class PostgresUnitOfWork:
         known: dict[str, str] = {}
         if wanted and spec.parent is not None:
             parent = spec_for(spec.parent.target)
-            mark, values = _id_params(parent, sorted(wanted))
-            cur = self._run(
-                f"SELECT id::text, jurisdiction FROM {q(parent.table)} WHERE id = ANY({mark})",
-                [values],
-            )
-            known = dict(cur.fetchall())
+            sql, params = _by_ids(parent, "x.id::text, x.jurisdiction", sorted(wanted))
+            known = dict(self._run(sql, params).fetchall())
         out: list[str] = []
         for row in rows:
             juris = spec.own_jurisdiction(row)
@@ -454,6 +473,7 @@ class PostgresUnitOfWork:
             )
             for batch in _distinct_id_batches(rows):
                 written += self._insert(spec, batch, conflict, moves=True)
+            self._grew(spec, written)
         return SaveResult(written, len(rows) - written)
 
     def save_facts(self, cls: type[Any], facts: Sequence[Any]) -> SaveResult:
@@ -475,6 +495,7 @@ class PostgresUnitOfWork:
             written = self._insert(spec, inserted, "ON CONFLICT DO NOTHING", new=True)
             if written < len(rows):
                 fact_conflicts(spec, rows, self._stored_rows(spec, [str(r[0]) for r in rows]))
+            self._grew(spec, written)
         return SaveResult(written, len(rows) - written)
 
     def load_rows(self, cls: type[Any], rows: Iterable[Sequence[Any]]) -> int:
@@ -505,23 +526,50 @@ class PostgresUnitOfWork:
             if self._storage.bulk_skips_triggers and not self._replica:
                 self._run("SET LOCAL session_replication_role = replica")
                 self._replica = True
+            if not self._fast_load:
+                self._run("SET LOCAL synchronous_commit = off")
+                self._fast_load = True
             try:
                 with (
                     self._conn.cursor() as cur,
                     cur.copy(f"COPY {q(spec.table)} ({cols}) FROM STDIN".encode()) as copy,
                 ):
-                    for row, juris in zip(batch, jurisdictions, strict=True):
-                        copy.write_row((*row, juris))
+                    if self._conn.info.encoding == "utf-8":
+                        copy.write(copy_text(batch, jurisdictions).encode())
+                    else:
+                        for row, juris in zip(batch, jurisdictions, strict=True):
+                            copy.write_row((*row, juris))
             except pg_errors.UniqueViolation as exc:
                 raise StorageError(
                     f"{spec.table}: {_reason(exc)} (load_rows inserts new rows only)"
                 ) from exc
+        self._grew(spec, len(batch))
         if len(self._loaded) > 4 or sum(map(len, self._loaded.values())) > _LOADED_MAX:
             self._loaded.clear()
-        self._loaded[spec.table] = {
-            str(row[0]): j for row, j in zip(batch, jurisdictions, strict=True)
-        }
+        ids = [row[0] for row in batch]
+        if not all(isinstance(i, str) for i in ids):
+            ids = [str(i) for i in ids]
+        self._loaded[spec.table] = dict(zip(ids, jurisdictions, strict=True))
         return len(batch)
+
+    def _grew(self, spec: TableSpec, rows: int) -> None:
+        """Analyse ``spec``'s table when it has doubled since its last analysis here.
+
+        Planner statistics of a table loaded moments ago say nothing (and
+        the server's autovacuum may be off, or minutes behind): the queries
+        that follow a bulk load, screening first, would be planned for an
+        empty table. One ``ANALYZE`` samples at most 30,000 rows, so a
+        city of millions is analysed a handful of times as it grows.
+        """
+        if rows <= 0:
+            return
+        grown = self._storage.grown
+        done, analysed = grown.get(spec.table, (0, 0))
+        done += rows
+        if done >= ANALYZE_FROM and done >= 2 * analysed:
+            self._run(f"ANALYZE {q(spec.table)}")
+            analysed = done
+        grown[spec.table] = (done, analysed)
 
     def _parent_jurisdictions(self, spec: TableSpec, rows: Sequence[Row]) -> list[str]:
         """Each row's jurisdiction, from its parent (one query) or from itself."""
@@ -532,12 +580,8 @@ class PostgresUnitOfWork:
         known = self._loaded.get(parent.table, {})
         wanted = sorted({i for row in rows if (i := str(row[index])) not in known})
         if wanted:
-            mark, values = _id_params(parent, wanted)
-            cur = self._run(
-                f"SELECT id::text, jurisdiction FROM {q(parent.table)} WHERE id = ANY({mark})",
-                [values],
-            )
-            known = {**known, **dict(cur.fetchall())}
+            sql, params = _by_ids(parent, "x.id::text, x.jurisdiction", wanted)
+            known = {**known, **dict(self._run(sql, params).fetchall())}
         out = [known.get(str(row[index])) for row in rows]
         if None in out:
             self._refuse_missing(spec, rows)
@@ -547,10 +591,9 @@ class PostgresUnitOfWork:
     # -- reads ------------------------------------------------------------------------------
 
     def _stored_rows(self, spec: TableSpec, ids: Sequence[str]) -> dict[str, Row]:
-        cols = ", ".join(select_expr(c) for c in spec.columns)
-        mark, values = _id_params(spec, sorted(set(ids)))
-        cur = self._run(f"SELECT {cols} FROM {q(spec.table)} WHERE id = ANY({mark})", [values])
-        return {str(row[0]): tuple(row) for row in cur}
+        cols = ", ".join(select_expr(c, "x") for c in spec.columns)
+        sql, params = _by_ids(spec, cols, sorted(set(ids)))
+        return {str(row[0]): tuple(row) for row in self._run(sql, params)}
 
     def get(self, cls: type[T], id: str) -> T | None:
         spec = spec_for(cls)
@@ -718,6 +761,8 @@ class PostgresStorage:
         """Whether :meth:`~PostgresUnitOfWork.load_rows` may skip per-row foreign-key
         triggers (the role may set ``session_replication_role``)."""
         self.schema: str = self.settings.schema or ""
+        self.grown: dict[str, tuple[int, int]] = {}
+        """Per table: rows written through this storage, and that count at its last ANALYZE."""
         self._migrate()
         self._pool = ConnectionPool(
             self.settings.conninfo,

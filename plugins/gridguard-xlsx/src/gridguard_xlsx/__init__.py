@@ -1,4 +1,7 @@
-"""gridguard importer for Excel workbooks, registered as ``xlsx``.
+"""gridguard importer and reporter for Excel workbooks, both registered as ``xlsx``.
+
+The reporter (:class:`XlsxReporter`, in :mod:`gridguard_xlsx.reporter`) writes a
+report as a workbook with a sheet per section. The importer:
 
 Reads the first worksheet (or the one named by ``GRIDGUARD_XLSX_SHEET``) in
 openpyxl's read-only, streaming mode. The first non-empty row is the header;
@@ -17,7 +20,9 @@ from typing import Any
 from gridguard import hookimpl
 from gridguard.errors import ValidationError
 
-__all__ = ["SHEET_ENV", "XlsxImporter", "register_importers"]
+from .reporter import XlsxReporter
+
+__all__ = ["SHEET_ENV", "XlsxImporter", "XlsxReporter", "register_importers", "register_reporters"]
 
 __version__ = "0.1.0"
 
@@ -78,3 +83,9 @@ class XlsxImporter:
 def register_importers(register: Callable[[str, Callable[[], XlsxImporter]], None]) -> None:
     """Register the ``xlsx`` importer."""
     register("xlsx", XlsxImporter)
+
+
+@hookimpl
+def register_reporters(register: Callable[[str, Callable[[], XlsxReporter]], None]) -> None:
+    """Register the ``xlsx`` reporter."""
+    register("xlsx", XlsxReporter)

@@ -1,0 +1,266 @@
+"""Service requests of quarantined households, from asking to done.
+
+Only a household with someone under an active quarantine order (on the
+request's local day) may ask; anything else is a
+:class:`~gridguard.errors.ValidationError` and nothing is stored. A request
+is due by its latest assignment's ``due``, or, unassigned, the policy's
+``service_due_hours`` after it was made; open past that, it is overdue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..errors import ConflictError, NotFoundError, ValidationError
+from ..model import Household, Person, ServiceKind, ServiceRequest, Team, TeamKind
+from ..quarantine._db import instant, policy_for, sql_for
+from ..quarantine.records import QuarantinePolicy
+from ..quarantine.reports import covering, orders_for_households
+from ..rules.records import stable_id
+from .records import ServiceAssignment, ServiceCompletion
+
+if TYPE_CHECKING:
+    from ..storage.base import UnitOfWork
+    from ..workspace import Workspace
+
+__all__ = [
+    "OpenRequest",
+    "assign_service",
+    "complete_service",
+    "open_requests",
+    "overdue",
+    "request_service",
+]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def request_service(
+    ws: Workspace,
+    *,
+    household_id: str,
+    service: ServiceKind | str,
+    note: str = "",
+    at: dt.datetime | None = None,
+    recorded_by: str | None = None,
+    id: uuid.UUID | None = None,
+    campaign_id: str | None = None,
+    policy: QuarantinePolicy | None = None,
+) -> ServiceRequest:
+    """Record a request from a quarantined household (a retry with the same ``id`` is a no-op)."""
+    request = ServiceRequest(
+        id=id or uuid.uuid4(),
+        at=at or _now(),
+        household_id=household_id,
+        service=service,
+        note=note,
+        recorded_by=recorded_by,
+    )
+    with ws.transaction() as uow:
+        pol = policy_for(uow, campaign_id, policy)
+        if uow.get(Household, household_id) is None:
+            raise ValidationError.single("$.household_id", repr(household_id), "no such household")
+        day = pol.local_date(request.at)
+        orders = orders_for_households(ws, uow, [household_id]).get(household_id, [])
+        if covering(orders, None, day) is None:
+            raise ValidationError.single(
+                "$.household_id",
+                repr(household_id),
+                f"nobody in it is under an active quarantine order on {day.isoformat()}",
+            )
+        uow.save_facts(ServiceRequest, [request])
+    return request
+
+
+def _request(uow: UnitOfWork, request_id: uuid.UUID | str) -> ServiceRequest:
+    found = uow.get(ServiceRequest, str(request_id))
+    if found is None:
+        raise NotFoundError(f"no ServiceRequest with id {str(request_id)!r}")
+    return found
+
+
+def _completion_id(request_id: uuid.UUID) -> uuid.UUID:
+    return stable_id("service-completion", str(request_id))
+
+
+def assign_service(
+    ws: Workspace,
+    request_id: uuid.UUID | str,
+    *,
+    team_id: str | None = None,
+    person_id: str | None = None,
+    due: dt.datetime | None = None,
+    at: dt.datetime | None = None,
+    campaign_id: str | None = None,
+    policy: QuarantinePolicy | None = None,
+) -> ServiceAssignment:
+    """Give an open request to a service team or a person, due at ``due``.
+
+    The default due time is the policy's ``service_due_hours`` after the
+    request. A team that is not a service team, an unknown person or a
+    request already done is refused.
+    """
+    at = at or _now()
+    with ws.transaction() as uow:
+        pol = policy_for(uow, campaign_id, policy)
+        request = _request(uow, request_id)
+        if uow.existing_ids(ServiceCompletion, {str(_completion_id(request.id))}):
+            raise ConflictError(f"service request {request.id} is already done")
+        if team_id is not None:
+            team = uow.get(Team, team_id)
+            if team is None:
+                raise ValidationError.single("$.team_id", repr(team_id), "no such team")
+            if team.kind is not TeamKind.SERVICE:
+                raise ValidationError.single(
+                    "$.team_id", repr(team_id), f"must be a service team (is {team.kind.value})"
+                )
+        if person_id is not None and uow.get(Person, person_id) is None:
+            raise ValidationError.single("$.person_id", repr(person_id), "no such person")
+        due = due or request.at + dt.timedelta(hours=pol.service_due_hours)
+        assignment = ServiceAssignment(
+            id=stable_id("service-assignment", str(request.id), team_id, person_id, due),
+            at=at,
+            request_id=request.id,
+            household_id=request.household_id,
+            team_id=team_id,
+            person_id=person_id,
+            due=due,
+        )
+        stored = uow.get(ServiceAssignment, str(assignment.id))
+        if stored is not None:
+            return stored
+        uow.save_facts(ServiceAssignment, [assignment])
+    return assignment
+
+
+def complete_service(
+    ws: Workspace,
+    request_id: uuid.UUID | str,
+    *,
+    note: str = "",
+    at: dt.datetime | None = None,
+    recorded_by: str | None = None,
+) -> ServiceCompletion:
+    """Record that a request was fulfilled; a request is done once."""
+    with ws.transaction() as uow:
+        request = _request(uow, request_id)
+        ident = _completion_id(request.id)
+        if uow.existing_ids(ServiceCompletion, {str(ident)}):
+            raise ConflictError(f"service request {request.id} is already done")
+        done = ServiceCompletion(
+            id=ident,
+            at=at or _now(),
+            request_id=request.id,
+            household_id=request.household_id,
+            note=note,
+            recorded_by=recorded_by,
+        )
+        if done.at < request.at:
+            raise ValidationError.single(
+                "$.at", done.at.isoformat(), "must not be before the request"
+            )
+        uow.save_facts(ServiceCompletion, [done])
+    return done
+
+
+@attrs.frozen
+class OpenRequest:
+    """A request not done yet: whom it is assigned to (if anyone) and when it is due."""
+
+    request_id: str
+    household_id: str
+    service: str
+    note: str
+    at: dt.datetime
+    due: dt.datetime
+    team_id: str | None
+    person_id: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        out = attrs.asdict(self)
+        out["at"], out["due"] = self.at.isoformat(), self.due.isoformat()
+        return out
+
+
+_OPEN_SQL = """
+SELECT r.id, r.household_id, r.service, r.note, r.at, a.due, a.team_id, a.person_id
+FROM service_requests r
+LEFT JOIN service_assignments a ON a.id = (
+    SELECT a2.id FROM service_assignments a2 WHERE a2.request_id = r.id
+    ORDER BY a2.at DESC, a2.id DESC LIMIT 1
+)
+WHERE NOT EXISTS (SELECT 1 FROM service_completions c WHERE c.request_id = r.id)
+"""
+
+
+def open_requests(
+    ws: Workspace,
+    *,
+    campaign_id: str | None = None,
+    policy: QuarantinePolicy | None = None,
+) -> list[OpenRequest]:
+    """Every request without a completion, oldest first, with its due time."""
+    with ws.transaction(write=False) as uow:
+        pol = policy_for(uow, campaign_id, policy)
+        default = dt.timedelta(hours=pol.service_due_hours)
+        sql = sql_for(ws)
+        out: list[OpenRequest] = []
+        if sql is None:
+            done = {str(c.request_id) for c in uow.find(ServiceCompletion)}
+            latest: dict[str, ServiceAssignment] = {}
+            for a in uow.find(ServiceAssignment):
+                key = str(a.request_id)
+                if key not in latest or (a.at, str(a.id)) > (latest[key].at, str(latest[key].id)):
+                    latest[key] = a
+            for r in uow.find(ServiceRequest):
+                if str(r.id) in done:
+                    continue
+                got = latest.get(str(r.id))
+                out.append(
+                    OpenRequest(
+                        str(r.id),
+                        r.household_id,
+                        r.service.value,
+                        r.note,
+                        r.at,
+                        got.due if got else r.at + default,
+                        got.team_id if got else None,
+                        got.person_id if got else None,
+                    )
+                )
+        else:
+            for rid, hid, service, note, at, due, team, person in uow.query(sql.text(_OPEN_SQL)):
+                made = instant(at)
+                assert made is not None
+                out.append(
+                    OpenRequest(
+                        str(rid),
+                        str(hid),
+                        str(service),
+                        str(note),
+                        made,
+                        instant(due) or made + default,
+                        team,
+                        person,
+                    )
+                )
+    return sorted(out, key=lambda o: (o.at, o.request_id))
+
+
+def overdue(
+    ws: Workspace,
+    *,
+    now: dt.datetime | None = None,
+    campaign_id: str | None = None,
+    policy: QuarantinePolicy | None = None,
+) -> list[OpenRequest]:
+    """Open requests whose due time is before ``now``, most overdue first."""
+    now = now or _now()
+    late = [o for o in open_requests(ws, campaign_id=campaign_id, policy=policy) if o.due < now]
+    return sorted(late, key=lambda o: (o.due, o.request_id))

@@ -1,0 +1,415 @@
+"""Recording observers' daily check-ins (报平安), from the API or a file.
+
+Each check-in is checked against the store: the building must exist and
+the person reporting must be its observer; a move-in or someone ill names
+the household concerned, which must be in that building. A bad record is
+reported with its line (or position) and nothing of it is stored; the good
+records of the same batch go in together, with the work their anomalies
+make (:mod:`gridguard.watch.anomalies`) in the same transaction.
+
+Recording is idempotent: a check-in without an ``id`` gets one derived from
+building, observer and time, so recording the same file twice stores
+nothing the second time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..errors import ConfigError, ConflictError, ValidationError, Violation
+from ..model import Building, CheckIn, Household, Person, Stairwell
+from ..serialization import from_dict
+from .anomalies import NEEDS_HOUSEHOLD, follow_up
+from .missed import WatchSettings, watch_zone
+
+if TYPE_CHECKING:
+    from ..notify.settings import NotifySettings
+    from ..storage.base import UnitOfWork
+    from ..workspace import Workspace
+
+__all__ = [
+    "CSV_COLUMNS",
+    "CheckInError",
+    "CheckInReport",
+    "checkin_id",
+    "parse_rows",
+    "record_checkins",
+    "record_file",
+]
+
+NAMESPACE = uuid.UUID("0c6b7d1e-2f4a-5e3b-8d9c-1a2b3c4d5e6f")
+"""Namespace of the ids derived for check-ins recorded without one."""
+
+CHECKIN_COLUMNS = ("id", "at", "building_id", "observer_id", "status", "recorded_by")
+ANOMALY_COLUMNS = ("anomaly_kind", "anomaly_count", "anomaly_note", "anomaly_household_id")
+CSV_COLUMNS = CHECKIN_COLUMNS + ANOMALY_COLUMNS
+"""Columns of a CSV file of check-ins: one row per anomaly (or one row for "all normal")."""
+
+
+def checkin_id(building_id: str, observer_id: str, at: dt.datetime) -> uuid.UUID:
+    """The id of a check-in recorded without one: the same report, the same id."""
+    return uuid.uuid5(NAMESPACE, f"{building_id}\x1f{observer_id}\x1f{at.isoformat()}")
+
+
+def _violations(value: Iterable[Violation]) -> tuple[Violation, ...]:
+    return tuple(value)
+
+
+def _errors(value: Iterable[CheckInError]) -> tuple[CheckInError, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class CheckInError:
+    """Why a check-in was not stored: its line (or position) and each rule it broke."""
+
+    line: int
+    violations: tuple[Violation, ...] = attrs.field(converter=_violations)
+
+    def __str__(self) -> str:
+        return f"line {self.line}: " + "; ".join(str(v) for v in self.violations)
+
+
+@attrs.frozen(kw_only=True)
+class CheckInReport:
+    """What a batch of check-ins did, and the work its anomalies made."""
+
+    records: int
+    accepted: int
+    written: int = 0
+    unchanged: int = 0
+    tasks: int = 0
+    """Visit and phone-call tasks newly made from anomalies."""
+    messages: int = 0
+    """Messages newly enqueued (strangers and other anomalies, for the grid worker)."""
+    errors: tuple[CheckInError, ...] = attrs.field(default=(), converter=_errors)
+
+    @property
+    def rejected(self) -> int:
+        return self.records - self.accepted
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "checkins": {"written": self.written, "unchanged": self.unchanged},
+            "tasks": self.tasks,
+            "messages": self.messages,
+            "errors": [
+                {
+                    "line": e.line,
+                    "problems": [
+                        {"path": v.path, "value": v.value, "rule": v.rule} for v in e.violations
+                    ],
+                }
+                for e in self.errors
+            ],
+        }
+
+
+# -- checking against the store --------------------------------------------------------------
+
+
+class _Known:
+    """Buildings and households a batch names, looked up once each."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self._buildings: dict[str, Building | None] = {}
+        self._households: dict[str, str | None] = {}
+
+    def building(self, building_id: str) -> Building | None:
+        if building_id not in self._buildings:
+            self._buildings[building_id] = self.uow.get(Building, building_id)
+        return self._buildings[building_id]
+
+    def building_of(self, household_id: str) -> str | None:
+        """The building a household lives in, or ``None`` for an unknown household."""
+        if household_id not in self._households:
+            found = None
+            household = self.uow.get(Household, household_id)
+            if household is not None:
+                stairwell = self.uow.get(Stairwell, household.stairwell_id)
+                found = None if stairwell is None else stairwell.building_id
+            self._households[household_id] = found
+        return self._households[household_id]
+
+
+def _check(checkin: CheckIn, known: _Known) -> list[Violation]:
+    building = known.building(checkin.building_id)
+    if building is None:
+        return [Violation("$.building_id", repr(checkin.building_id), "unknown building")]
+    problems: list[Violation] = []
+    if building.observer_id is None:
+        problems.append(
+            Violation(
+                "$.observer_id",
+                repr(checkin.observer_id),
+                f"building {building.id} has no observer: assign one first",
+            )
+        )
+    elif checkin.observer_id != building.observer_id:
+        problems.append(
+            Violation(
+                "$.observer_id",
+                repr(checkin.observer_id),
+                f"not the observer of building {building.id}",
+            )
+        )
+    for n, anomaly in enumerate(checkin.anomalies):
+        path = f"$.anomalies[{n}].household_id"
+        if anomaly.household_id is None:
+            if anomaly.kind in NEEDS_HOUSEHOLD:
+                problems.append(
+                    Violation(path, "None", f"required for {anomaly.kind.value}: the household")
+                )
+            continue
+        where = known.building_of(anomaly.household_id)
+        if where is None:
+            problems.append(Violation(path, repr(anomaly.household_id), "unknown household"))
+        elif where != building.id:
+            problems.append(
+                Violation(
+                    path,
+                    repr(anomaly.household_id),
+                    f"not a household of building {building.id}",
+                )
+            )
+    return problems
+
+
+def _new(uow: UnitOfWork, cls: type[Any], records: list[Any]) -> list[Any]:
+    """The records whose id is not stored yet (first of each id), in order."""
+    unique: dict[str, Any] = {}
+    for record in records:
+        unique.setdefault(str(record.id), record)
+    stored = uow.existing_ids(cls, set(unique)) if unique else set()
+    return [r for i, r in unique.items() if i not in stored]
+
+
+def record_checkins(
+    ws: Workspace,
+    checkins: Iterable[CheckIn] | Iterable[tuple[int, CheckIn]],
+    *,
+    notify: NotifySettings | None = None,
+    settings: WatchSettings | None = None,
+) -> CheckInReport:
+    """Check and store ``checkins`` with the work their anomalies make.
+
+    Items are check-ins, or ``(line, check-in)`` pairs from a file. Good
+    records are stored together; a bad one is reported with its line and
+    nothing of it is stored. A move-in becomes a visit task for the
+    household (the next sweep plan picks it up), someone ill a doctor's
+    phone call, a stranger a message to the grid worker. Re-recording the
+    same check-ins stores and enqueues nothing new.
+    """
+    from ..notify.routing import Router
+    from ..notify.settings import NotifySettings
+    from ..rules.records import Task
+
+    settings = settings or WatchSettings()
+    router = Router(
+        notify or NotifySettings(campaign=settings.campaign),
+        zone=watch_zone(ws, settings.campaign),
+    )
+    batch: list[tuple[int, CheckIn]] = [
+        item if isinstance(item, tuple) else (n, item) for n, item in enumerate(checkins)
+    ]
+    errors: list[CheckInError] = []
+    good: list[tuple[int, CheckIn]] = []
+    with ws.transaction(write=False) as uow:
+        known = _Known(uow)
+        for line, checkin in batch:
+            problems = _check(checkin, known)
+            if problems:
+                errors.append(CheckInError(line, problems))
+            else:
+                good.append((line, checkin))
+    totals = {"written": 0, "unchanged": 0, "tasks": 0, "messages": 0}
+
+    def store(items: list[CheckIn]) -> None:
+        with ws.transaction() as uow:
+            result = ws.record(items)
+            names = {}
+            for observer_id in {c.observer_id for c in items if c.anomalies}:
+                person = uow.get(Person, observer_id)
+                if person is not None:
+                    names[observer_id] = person.name
+            tasks, events = follow_up(items, names)
+            new_tasks = _new(uow, Task, tasks)
+            if new_tasks:
+                uow.put(Task, new_tasks)
+            messages = router.notify(uow, events) if events else 0
+        totals["written"] += result.written
+        totals["unchanged"] += result.unchanged
+        totals["tasks"] += len(new_tasks)
+        totals["messages"] += messages
+
+    accepted = len(good)
+    try:
+        store([c for _, c in good])
+    except (ConflictError, ValidationError):
+        for line, checkin in good:
+            try:
+                store([checkin])
+            except ConflictError as exc:
+                accepted -= 1
+                errors.append(CheckInError(line, [Violation("$.id", str(checkin.id), str(exc))]))
+            except ValidationError as exc:
+                accepted -= 1
+                errors.append(CheckInError(line, exc.violations))
+    errors.sort(key=lambda e: e.line)
+    return CheckInReport(records=len(batch), accepted=accepted, errors=errors, **totals)
+
+
+# -- reading files ---------------------------------------------------------------------------
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _local_time(zone: dt.tzinfo, value: Any) -> Any:
+    """A naive time in a file is the campaign's local time; anything else is left to the model."""
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            return value
+        return parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
+    return value
+
+
+def _checkin(zone: dt.tzinfo, data: Mapping[str, Any]) -> CheckIn:
+    """A check-in from one JSON object; ``status`` follows from the anomalies when not given."""
+    if not isinstance(data, Mapping):
+        raise ValidationError.single("$", type(data).__name__, "must be an object")
+    data = dict(data)
+    if _blank(data.get("at")):
+        raise ValidationError.single("$.at", "", "required: when the observer reported")
+    data["at"] = _local_time(zone, data["at"])
+    anomalies = data.get("anomalies") or []
+    if _blank(data.get("status")):
+        data["status"] = "anomalies" if anomalies else "all_normal"
+    given_id = not _blank(data.get("id"))
+    if not given_id:
+        data.pop("id", None)
+    checkin = from_dict(CheckIn, data)
+    if not given_id:
+        at = checkin.at
+        checkin = attrs.evolve(checkin, id=checkin_id(checkin.building_id, checkin.observer_id, at))
+    return checkin
+
+
+def _csv_groups(
+    rows: Iterable[tuple[int, dict[str, Any]]],
+) -> Iterator[tuple[int, dict[str, Any] | ValidationError]]:
+    """CSV rows grouped into check-ins: rows of one check-in share its id, or building and time."""
+    groups: dict[tuple[str, ...], tuple[int, dict[str, Any]]] = {}
+    for line, row in rows:
+        unknown = sorted(k for k in row if k not in CSV_COLUMNS)
+        if unknown:
+            yield (
+                line,
+                ValidationError.single(
+                    "$", ", ".join(unknown), f"unknown column (columns: {', '.join(CSV_COLUMNS)})"
+                ),
+            )
+            continue
+        head = {k: row[k] for k in CHECKIN_COLUMNS if not _blank(row.get(k))}
+        key = (
+            ("id", str(head["id"]))
+            if "id" in head
+            else tuple(str(head.get(k, "")) for k in ("building_id", "observer_id", "at"))
+        )
+        if key not in groups:
+            groups[key] = (line, {**head, "anomalies": []})
+        if not _blank(row.get("anomaly_kind")):
+            anomaly: dict[str, Any] = {"kind": row["anomaly_kind"]}
+            for column in ANOMALY_COLUMNS[1:]:
+                if not _blank(row.get(column)):
+                    anomaly[column.removeprefix("anomaly_")] = row[column]
+            groups[key][1]["anomalies"].append(anomaly)
+    yield from groups.values()
+
+
+def parse_rows(
+    zone: dt.tzinfo, rows: Iterable[tuple[int, Any]], *, grouped: bool
+) -> tuple[list[tuple[int, CheckIn]], list[CheckInError]]:
+    """Check-ins from file rows; ``grouped`` rows (CSV) are one per anomaly."""
+    records: list[tuple[int, CheckIn]] = []
+    errors: list[CheckInError] = []
+    items: Iterable[tuple[int, Any]] = _csv_groups(rows) if grouped else rows
+    for line, data in items:
+        if isinstance(data, ValidationError):
+            errors.append(CheckInError(line, data.violations))
+            continue
+        try:
+            records.append((line, _checkin(zone, data)))
+        except ValidationError as exc:
+            errors.append(CheckInError(line, exc.violations))
+    return records, errors
+
+
+def _json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """Rows of a JSON-lines file; a line that is not JSON becomes an error for that line only."""
+    with open(path, encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, ValidationError.single("$", line.strip()[:20], f"not JSON: {exc.msg}")
+
+
+def record_file(
+    ws: Workspace,
+    path: str | Path,
+    *,
+    format: str | None = None,
+    notify: NotifySettings | None = None,
+    settings: WatchSettings | None = None,
+) -> CheckInReport:
+    """Record a file of check-ins: JSON lines, CSV (:data:`CSV_COLUMNS`) or any importer's format.
+
+    A naive time is read in the campaign's time zone. A bad line (not JSON,
+    a rule broken, not the building's observer, a time in the future) is
+    reported with its line number and nothing of it is stored; the good
+    lines are stored.
+    """
+    from ..sweep.recording import _importer
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"no such file: {str(path)!r}")
+    zone = watch_zone(ws, (settings or WatchSettings()).campaign)
+    if format in (None, "jsonl") and path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        rows: list[tuple[int, Any]] = list(_json_lines(path))
+        grouped = False
+    else:
+        importer = _importer(ws, path, format)
+        grouped = ".csv" in importer.suffixes
+        try:
+            rows = list(importer.read(path))
+        except ValidationError:
+            raise
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ValidationError.single(path.name, "", f"cannot be read: {exc}") from None
+    records, errors = parse_rows(zone, rows, grouped=grouped)
+    report = record_checkins(ws, records, notify=notify, settings=settings)
+    if not errors:
+        return report
+    return attrs.evolve(
+        report,
+        records=report.records + len(errors),
+        errors=sorted([*report.errors, *errors], key=lambda e: e.line),
+    )
