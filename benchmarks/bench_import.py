@@ -12,7 +12,9 @@ digits, and one bad row in 10,000. Then, each in its own process:
   report, the reference and duplicate checks, one transaction per file);
 * the reference: the same rows, parsed and validated beforehand (untimed),
   written with plain ``sqlite3.executemany`` into a fresh database with the
-  same schema, foreign keys off, the jurisdiction given.
+  same schema, foreign keys off, the jurisdiction given; like the import, a
+  persons file from ``REINDEX_FROM_BYTES`` up drops the match indexes and
+  builds them again after the load.
 
 It prints both times, their ratio, and the peak memory of the importing
 processes (the importer validates in a second process on a machine with
@@ -154,7 +156,8 @@ _RAW = textwrap.dedent(
     from pathlib import Path
     import gridguard
     from gridguard.storage.sqlite import _migrations
-    from gridguard.targeting.importing import KINDS, validate_rows
+    from gridguard.targeting._indexes import MATCH_INDEXES
+    from gridguard.targeting.importing import KINDS, REINDEX_FROM_BYTES, validate_rows
     from gridguard.targeting.tables import layout, open_csv
     from gridguard.targeting._producer import Collect
 
@@ -181,9 +184,18 @@ _RAW = textwrap.dedent(
         cols = ", ".join(f'"{c}"' for c in KINDS[kind].fields)
         marks = ", ".join("?" for _ in range(len(KINDS[kind].fields) + 1))
         rows = parsed[kind]
+        # Like the import: a large persons load drops the match indexes and rebuilds them.
+        size = (folder / f"{kind}.csv").stat().st_size
+        reindex = kind == "persons" and size >= REINDEX_FROM_BYTES
         start, cpu = time.perf_counter(), time.process_time()
         conn.execute("BEGIN")
+        if reindex:
+            for name in MATCH_INDEXES:
+                conn.execute(f"DROP INDEX {name}")
         conn.executemany(f"INSERT INTO {table} ({cols}, jurisdiction) VALUES ({marks})", rows)
+        if reindex:
+            for sql in MATCH_INDEXES.values():
+                conn.execute(sql)
         conn.execute("COMMIT")
         times[kind] = time.perf_counter() - start
         times[kind + "_cpu"] = time.process_time() - cpu

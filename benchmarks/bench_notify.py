@@ -145,12 +145,24 @@ def bench_outbox(count: int, folder: Path, rounds: int = 5, chunk: int = 200) ->
     """
     from gridguard.serialization import from_dict, to_dict
 
-    modes = ("single", "single_outbox", "workspace", "workspace_outbox", "batch", "batch_outbox")
+    modes = (
+        "single",
+        "single_outbox",
+        "single_floor",
+        "workspace",
+        "workspace_outbox",
+        "batch",
+        "batch_outbox",
+        "batch_floor",
+    )
     best = dict.fromkeys(modes, 1e9)
     offset = 0
+    floor = "INSERT INTO bench_floor VALUES (?)"
     for r in range(rounds):
         with gridguard.open(folder / f"outbox-{r}.db") as ws:
             ws.add(sample_records())
+            with ws.transaction() as uow:  # the least a second row can cost: one tiny B-tree entry
+                list(uow.query("CREATE TABLE bench_floor (id TEXT PRIMARY KEY) WITHOUT ROWID"))
             for _ in range(max(1, count // chunk)):
                 for mode in modes:
                     size = count if mode.startswith("batch") else chunk
@@ -160,7 +172,18 @@ def bench_outbox(count: int, folder: Path, rounds: int = 5, chunk: int = 200) ->
                     offset += size
                     outbox = mode.endswith("_outbox")
                     started = time.perf_counter()
-                    if mode.startswith("single"):
+                    if mode == "single_floor":
+                        for report, message in zip(reports, messages, strict=True):
+                            with ws.transaction() as uow:
+                                uow.save_facts(HealthReport, [report])
+                                uow.connection.execute(floor, (str(message.id),))  # type: ignore[attr-defined]
+                    elif mode == "batch_floor":
+                        with ws.transaction() as uow:
+                            uow.save_facts(HealthReport, reports)
+                            uow.connection.executemany(  # type: ignore[attr-defined]
+                                floor, [(str(m.id),) for m in messages]
+                            )
+                    elif mode.startswith("single"):
                         for report, message in zip(reports, messages, strict=True):
                             with ws.transaction() as uow:
                                 uow.save_facts(HealthReport, [report])
@@ -271,6 +294,12 @@ def main() -> None:
                 f"{label}: {o[mode] * 1e6:.1f} us per report; with its message enqueued: "
                 f"{o[f'{mode}_outbox'] * 1e6:.1f} us ({added:+.0%})"
             )
+            if f"{mode}_floor" in o:
+                least = o[f"{mode}_floor"] / o[mode] - 1
+                print(
+                    f"  floor, a bare id into a one-column table instead: "
+                    f"{o[f'{mode}_floor'] * 1e6:.1f} us ({least:+.0%})"
+                )
 
 
 if __name__ == "__main__":

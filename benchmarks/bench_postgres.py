@@ -1,14 +1,18 @@
 """PostgreSQL beside SQLite, in one run: city load, screening pushdown, concurrent writers.
 
 Needs a PostgreSQL server (``--url``, default ``GRIDGUARD_BENCH_POSTGRES_URL``
-or the local test server) and the gridguard-postgres plugin. Every figure is
-printed for both backends with their ratio; the schemas and files it makes
-are removed at the end.
+or the local test server) and the gridguard-postgres plugin. Unless
+``--no-private``, it also starts a server of its own on a free port from the
+machine's PostgreSQL binaries (``--pg-bin``), set for bulk loads (see
+``TUNED``), and measures that too. Every figure is printed for each backend
+with its ratio to SQLite's; the schemas, files and the private server it
+makes are removed at the end.
 
 1. City: :func:`gridguard.synth.generate_city` of ``--persons`` persons
    (default 4.42 million, Zhongshan) into each backend.
-2. Screening: the built-in rule set over the whole city, pushed down into
-   SQL, after ``--screened`` of the persons recorded a screening.
+2. Screening: the built-in rule set over a city of ``--screen-persons``
+   (default 100,000; ``0``: the city of part 1), pushed down into SQL,
+   after ``--screened`` of the persons recorded a screening.
 3. Writers: ``--writers`` processes (field teams) each record ``--visits``
    visits in batches of ``--batch``, every batch sent twice (a retry), all
    at once; visits stored per second across all of them.
@@ -17,19 +21,37 @@ are removed at the end.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+PG_BIN = "/usr/lib/postgresql/15/bin"
 START = dt.datetime(2020, 1, 28, 2, 0, tzinfo=dt.UTC)
+
+TUNED = {
+    "shared_buffers": "2GB",
+    "max_wal_size": "16GB",
+    "checkpoint_timeout": "30min",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    "wal_buffers": "64MB",
+}
+"""The private server's settings: buffers and log sized for a bulk load, no replication."""
+
+PRIVATE = "pg-private"
+"""The name the private server's figures are printed under."""
 
 
 def _pg_url(base: str, schema: str) -> str:
@@ -45,8 +67,66 @@ def _drop(base: str, schema: str) -> None:
 
 def _rate(label: str, count: float, seconds: float, unit: str) -> float:
     rate = count / seconds if seconds else 0.0
-    print(f"  {label:<11} {seconds:8.1f} s   {rate:12,.0f} {unit}/s")
+    print(f"  {label:<11} {seconds:8.1f} s   {rate:12,.0f} {unit}/s", flush=True)
     return rate
+
+
+def _ratios(rates: dict[str, float]) -> None:
+    """Each PostgreSQL figure as a multiple of SQLite's speed."""
+    base = rates.get("sqlite")
+    for name, rate in rates.items():
+        if name != "sqlite" and base:
+            print(f"  {name} / sqlite speed: {rate / base:.2f}")
+
+
+def _load_average() -> str:
+    with contextlib.suppress(OSError):
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return "unknown"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def private_server(pg_bin: str, root: Path) -> Iterator[str]:
+    """A PostgreSQL server of the benchmark's own (``TUNED``), for as long as the block runs.
+
+    Made with ``initdb`` in ``root`` and started with ``pg_ctl`` on a free
+    loopback port; as root, both run as the ``postgres`` user. Yields its URL.
+    """
+    data = root / "pgdata"
+    data.mkdir()
+    sudo: list[str] = []
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(data, "postgres")
+        sudo = ["runuser", "-u", "postgres", "--"]
+    bin_dir = Path(pg_bin)
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
+    subprocess.run(
+        [*sudo, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"],
+        check=True,
+        **quiet,  # type: ignore[arg-type]
+    )
+    port = _free_port()
+    options = " ".join(
+        [f"-p {port}", f"-k {root}", "-c listen_addresses=127.0.0.1"]
+        + [f"-c {k}={v}" for k, v in TUNED.items()]
+    )
+    ctl = [*sudo, str(bin_dir / "pg_ctl"), "-D", str(data)]
+    subprocess.run(
+        [*ctl, "-o", options, "-l", str(root / "server.log"), "-w", "start"],
+        check=True,
+        **quiet,  # type: ignore[arg-type]
+    )
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*ctl, "-m", "fast", "-w", "stop"], check=False, **quiet)  # type: ignore[arg-type]
 
 
 # -- 1. city -------------------------------------------------------------------------------
@@ -59,10 +139,16 @@ def city(urls: dict[str, str], persons: int) -> None:
     print(f"city generator, {persons:,} persons (rows made in a second process, loaded here)")
     rates = {}
     for name, url in urls.items():
+        load = _load_average()
+        started = time.process_time()
         with gridguard.open(url) as ws:
             stats = generate_city(ws, persons=persons)
         rates[name] = _rate(name, stats.persons, stats.seconds, "persons")
-    print(f"  postgresql / sqlite speed: {rates['postgresql'] / rates['sqlite']:.2f}")
+        print(
+            f"  {'':<11} loading process {time.process_time() - started:.1f} s CPU; "
+            f"load average before {load}, after {_load_average()}"
+        )
+    _ratios(rates)
 
 
 # -- 2. screening --------------------------------------------------------------------------
@@ -99,16 +185,20 @@ def _screenings(ws: Any, share: float) -> list[Any]:
     return out
 
 
-def screening(urls: dict[str, str], share: float) -> None:
+def screening(urls: dict[str, str], share: float, persons: int = 0) -> None:
+    """Screen the city at ``urls`` (first made there, of ``persons``, unless 0)."""
     import gridguard
     from gridguard import Area, AreaLevel, Campaign
     from gridguard.model import OutbreakArea
     from gridguard.rules.screening import screen
+    from gridguard.synth import generate_city
 
     print(f"screening pushdown over the whole city ({share:.0%} of persons screened)")
     rates = {}
     for name, url in urls.items():
         with gridguard.open(url) as ws:
+            if persons:
+                generate_city(ws, persons=persons)
             city_id = ws.find(Area, level=AreaLevel.CITY)[0].id
             ws.add(
                 [
@@ -122,7 +212,7 @@ def screening(urls: dict[str, str], share: float) -> None:
                 ]
             )
             ws.record(_screenings(ws, share))
-            persons = ws.count(gridguard.Person)
+            screened = ws.count(gridguard.Person)
             started = time.perf_counter()
             try:
                 result = screen(ws, campaign_id="bench", day=dt.date(2020, 1, 30))
@@ -130,10 +220,12 @@ def screening(urls: dict[str, str], share: float) -> None:
                 print(f"  {name:<11} failed: {exc}")
                 continue
             seconds = time.perf_counter() - started
-        rates[name] = _rate(name, persons, seconds, "persons")
-        print(f"  {'':<11} {result.flagged:,} flagged (the whole run, assessments written)")
-    if len(rates) == 2:
-        print(f"  postgresql / sqlite speed: {rates['postgresql'] / rates['sqlite']:.2f}")
+        rates[name] = _rate(name, screened, seconds, "persons")
+        print(
+            f"  {'':<11} {result.flagged:,} flagged, {result.notifications:,} messages "
+            f"(the whole run, assessments written); load average {_load_average()}"
+        )
+    _ratios(rates)
 
 
 # -- 3. concurrent writers -----------------------------------------------------------------
@@ -204,7 +296,8 @@ def writers(urls: dict[str, str], teams: int, visits: int, batch: int) -> None:
             stored = ws.count(Visit)
         assert stored == teams * visits == sum(r["written"] for r in results), stored
         rates[name] = _rate(name, stored, seconds, "visits")
-    print(f"  postgresql / sqlite speed: {rates['postgresql'] / rates['sqlite']:.2f}")
+    print(f"  load average {_load_average()}")
+    _ratios(rates)
 
 
 def _ready(url: str) -> bool:
@@ -232,7 +325,12 @@ def main() -> None:
     parser.add_argument(
         "--url", default=os.environ.get("GRIDGUARD_BENCH_POSTGRES_URL", DEFAULT_URL)
     )
+    parser.add_argument(
+        "--pg-bin", default=PG_BIN, help="PostgreSQL binaries for the private server"
+    )
+    parser.add_argument("--no-private", action="store_true", help="measure --url only")
     parser.add_argument("--persons", type=int, default=4_420_000)
+    parser.add_argument("--screen-persons", type=int, default=100_000, help="0: the city's")
     parser.add_argument("--screened", type=float, default=0.05, help="share of persons screened")
     parser.add_argument("--writers", type=int, default=20)
     parser.add_argument("--visits", type=int, default=1_000, help="visits per writer")
@@ -242,28 +340,41 @@ def main() -> None:
     if not _ready(args.url):
         return
     parts = set(args.only or ("city", "screening", "writers"))
-    if "screening" in parts:
+    if "screening" in parts and not args.screen_persons:
         parts.add("city")
     schema = f"gg_bench_{os.getpid()}"
-    with tempfile.TemporaryDirectory() as tmp:
+    print(f"load average at start: {_load_average()} ({os.cpu_count()} CPUs)")
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        servers = {"postgresql": args.url}
+        if not args.no_private:
+            root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gg-bench-pg-")))
+            try:
+                servers[PRIVATE] = stack.enter_context(private_server(args.pg_bin, root))
+            except (OSError, subprocess.CalledProcessError) as exc:
+                print(f"no private server ({exc}); measuring {args.url} only")
+            else:
+                settings = ", ".join(f"{k}={v}" for k, v in TUNED.items())
+                print(f"{PRIVATE}: a server of our own on loopback with {settings}")
+
+        def urls(part: str) -> dict[str, str]:
+            out = {"sqlite": f"sqlite:///{tmp / part}.db"}
+            out.update({name: _pg_url(base, f"{schema}_{part}") for name, base in servers.items()})
+            return out
+
         try:
             if "city" in parts:
-                urls = {
-                    "sqlite": f"sqlite:///{Path(tmp) / 'city.db'}",
-                    "postgresql": _pg_url(args.url, schema + "_city"),
-                }
-                city(urls, args.persons)
-                if "screening" in parts:
-                    screening(urls, args.screened)
+                city(urls("city"), args.persons)
+            if "screening" in parts:
+                if args.screen_persons:
+                    screening(urls("screen"), args.screened, args.screen_persons)
+                else:
+                    screening(urls("city"), args.screened)
             if "writers" in parts:
-                urls = {
-                    "sqlite": f"sqlite:///{Path(tmp) / 'writers.db'}",
-                    "postgresql": _pg_url(args.url, schema + "_writers"),
-                }
-                writers(urls, args.writers, args.visits, args.batch)
+                writers(urls("writers"), args.writers, args.visits, args.batch)
         finally:
-            for suffix in ("_city", "_writers"):
-                _drop(args.url, schema + suffix)
+            for part in ("city", "screen", "writers"):
+                _drop(args.url, f"{schema}_{part}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ NUMBERS = st.sampled_from((0, 1, 2, 3, 14, 15, 36.5, 37.2, 37.3, 38))
 SYMPTOMS = ("cough", "fever", "sore throat", "咳嗽")
 PLACES = ("武汉", "广州", "黄冈")
 KINDS = ("confirmed_case", "outbreak_area_arrival", "other")
+ANOMALY_KINDS = ("stranger", "move_in", "move_out", "symptomatic", "other")
 OPS = ("<", "<=", ">", ">=", "==", "!=")
 
 
@@ -69,6 +70,16 @@ def _exposure_predicates() -> st.SearchStrategy[str]:
     )
 
 
+def _anomaly_predicates() -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.sampled_from(ANOMALY_KINDS).map(lambda k: f'kind == "{k}"'),
+        st.integers(0, 16).map(lambda n: f"within_days(day, {n})"),
+        st.tuples(st.sampled_from(OPS), st.integers(0, 3)).map(lambda t: f"count {t[0]} {t[1]}"),
+        st.just('kind in ["move_in", "stranger"] and within_days(day, 3)'),
+        st.just("missing(household_id)"),
+    )
+
+
 def _leaves() -> st.SearchStrategy[str]:
     numbers = NUMBERS.map(str)
     return st.one_of(
@@ -98,6 +109,19 @@ def _leaves() -> st.SearchStrategy[str]:
         ),
         st.tuples(st.sampled_from(("any", "all")), _exposure_predicates()).map(
             lambda t: f"{t[0]}(exposures, {t[1]})"
+        ),
+        st.tuples(
+            st.sampled_from(("any", "all")),
+            st.sampled_from(("building_anomalies", "household_anomalies")),
+            _anomaly_predicates(),
+        ).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
+        st.tuples(
+            st.sampled_from(("building_anomalies", "household_anomalies")),
+            _anomaly_predicates(),
+            st.integers(0, 2),
+        ).map(lambda t: f"count({t[0]}, {t[1]}) >= {t[2]}"),
+        st.tuples(st.sampled_from(OPS), _date_literal()).map(
+            lambda t: f"latest(building_anomalies, day) {t[0]} {t[1]}"
         ),
         st.sampled_from(SYMPTOMS).map(lambda s: f'any(symptoms, it == "{s}")'),
         st.just('all(symptoms, it in ["cough", "fever"])'),
@@ -154,6 +178,18 @@ def _exposures() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+def _anomalies() -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries(
+        {
+            "kind": st.sampled_from(ANOMALY_KINDS),
+            "count": st.integers(1, 3),
+            "note": st.just(""),
+            "household_id": _maybe(st.just("h1")),
+            "day": _dates(),
+        }
+    )
+
+
 def rows() -> st.SearchStrategy[dict[str, Any]]:
     """A row as the screening run builds it, missing values included."""
     return st.fixed_dictionaries(
@@ -174,6 +210,8 @@ def rows() -> st.SearchStrategy[dict[str, Any]]:
             "trips": _maybe(st.lists(_trips(), max_size=2).map(tuple)),
             "exposures": _maybe(st.lists(_exposures(), max_size=2).map(tuple)),
             "quarantined": st.booleans(),
+            "building_anomalies": _maybe(st.lists(_anomalies(), max_size=3).map(tuple)),
+            "household_anomalies": _maybe(st.lists(_anomalies(), max_size=2).map(tuple)),
         }
     )
 
@@ -193,6 +231,8 @@ COLUMNS = (
     "trips",
     "exposures",
     "quarantined",
+    "building_anomalies",
+    "household_anomalies",
 )
 
 

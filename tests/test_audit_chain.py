@@ -88,6 +88,7 @@ def test_every_write_and_personal_read_is_one_entry(tmp_path: Path) -> None:
         ws.find(Person, name="陈建国")
         ws.count(Person)  # a count is no file: not audited
         ws.get(gridguard.Area, "c1")  # the place tree is not personal: not audited
+        ws.flush_audit()
         entries = _entries(ws)
     assert [(e.action, e.target, e.count) for e in entries] == [
         ("write", "Area,Building,Campaign,Household,Person,Stairwell,Team", 19),
@@ -99,6 +100,30 @@ def test_every_write_and_personal_read_is_one_entry(tmp_path: Path) -> None:
     assert all(e.principal == "local-admin" and e.role == "admin" for e in entries)
     assert all(e.scope == "*" and e.reason == "door-to-door sweep" for e in entries)
     assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
+
+
+def test_reads_are_held_back_until_the_next_write_a_full_batch_or_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gridguard.workspace as workspace
+
+    path = tmp_path / "held.db"
+    with gridguard.open(path) as ws:
+        ws.add(sample_records())
+        ws.get(Person, "p1")
+        assert len(_entries(ws)) == 1  # the read waits: a reader never waits for a writer
+        ws.record(_visits(1))  # ...and goes in with the next write, in order
+        assert [e.action for e in _entries(ws)] == ["write", "read", "write"]
+        monkeypatch.setattr(workspace, "AUDIT_READS_HELD", 3)
+        for _ in range(3):
+            ws.get(Person, "p2")
+        assert [e.target for e in _entries(ws)][-3:] == ["Person:p2"] * 3
+        ws.get(Household, "h1")
+    with gridguard.open(path) as ws:  # closing wrote the last one
+        entries = _entries(ws)
+        assert entries[-1].target == "Household:h1"
+        assert [e.at for e in entries] == sorted(e.at for e in entries)
+        assert verify_log(ws).ok
 
 
 def test_a_failed_write_leaves_no_entry_and_the_chain_holds(tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gridguard
 from gridguard import Household, Person
@@ -37,6 +39,7 @@ from gridguard.synth import huayuan
 from gridguard.targeting import ListEntry, match_list, noisy_list, ranked_targets, review_queue
 from gridguard.targeting.importing import import_file
 from gridguard.workspace import Workspace
+from strategies import cn_mobile_numbers, valid_resident_id_numbers
 from test_targeting_match import CASES, links, register, write_list
 
 ONE = bytes(range(32))
@@ -413,3 +416,78 @@ def test_rotating_a_store_in_clear_encrypts_it_and_leaves_no_copy_behind(
     monkeypatch.setenv(KEY_ENV, key_text(ONE))
     with gridguard.open(db) as ws:
         assert snapshot(ws) == before
+
+
+def test_a_writer_that_goes_around_the_encryption_is_stopped(tmp_path: Path, keyed: None) -> None:
+    """Bulk paths that bind rows straight into SQL hit triggers, never the disk."""
+    with gridguard.open(tmp_path / "enc.db") as ws:
+        ws.add(register())
+        with (
+            pytest.raises(sqlite3.IntegrityError, match="persons is encrypted"),
+            ws.transaction() as uow,
+        ):
+            uow.connection.execute("UPDATE persons SET phone = '+8613800138000' WHERE id = 'zhang'")
+        with (
+            pytest.raises(sqlite3.IntegrityError, match="households is encrypted"),
+            ws.transaction() as uow,
+        ):
+            uow.connection.execute(
+                "INSERT INTO households (id, stairwell_id, floor, door, address, phone, "
+                "jurisdiction) VALUES ('h9', 's1', 1, '9', 'x', '+8613800138000', 'hy')"
+            )
+        assert ws.get(Person, "zhang").phone is None
+
+
+# -- invariants ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.integers(0, 5)),
+            st.one_of(st.none(), st.integers(0, 5)),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.lists(valid_resident_id_numbers(), min_size=6, max_size=6, unique=True),
+    st.lists(cn_mobile_numbers(), min_size=6, max_size=6, unique=True),
+)
+def test_an_encrypted_store_answers_like_a_plain_one(
+    picks: list[tuple[int | None, int | None]], numbers: list[str], phones: list[str]
+) -> None:
+    """Whatever the persons (shared numbers and phones included): the same records back,
+    the same answers to look-ups by number and phone, from the store and from the cascade."""
+    from gridguard.crypto.finder import BlindFinder
+    from gridguard.targeting.matching import PyFinder
+
+    tree = [r for r in register() if not isinstance(r, Person)]
+    people = [
+        Person(
+            id=f"p{i}",
+            household_id="h1",
+            name="某人",
+            resident_id=None if n is None else numbers[n],
+            phone=None if p is None else phones[p],
+        )
+        for i, (n, p) in enumerate(picks)
+    ]
+    with Workspace(SQLiteStorage(":memory:", keyring=KeyRing.of(ONE))) as ws:
+        ws.add([*tree, *people])
+        assert sorted(ws.find(Person), key=lambda p: p.id) == sorted(people, key=lambda p: p.id)
+        for number in numbers:
+            expected = sorted(p.id for p in people if str(p.resident_id) == number)
+            assert sorted(p.id for p in ws.find(Person, resident_id=number)) == expected
+        for phone in phones:
+            expected = sorted(p.id for p in people if p.phone == phone)
+            assert sorted(p.id for p in ws.find(Person, phone=phone)) == expected
+        with ws.transaction(write=False) as uow:
+            assert ws.storage.fields is not None
+            blind, python = BlindFinder(uow, ws.storage.fields), PyFinder(uow)
+            for ask in ("by_numbers", "by_phones", "by_blocks"):
+                keys = numbers if ask != "by_phones" else phones
+                got = {k: sorted(r.id for r in v) for k, v in getattr(blind, ask)(keys).items()}
+                want = {k: sorted(r.id for r in v) for k, v in getattr(python, ask)(keys).items()}
+                assert got == want, ask
+            assert blind.regions() == python.regions()

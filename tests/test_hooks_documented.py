@@ -26,7 +26,7 @@ from gridguard.importers import Importer
 from gridguard.model import Area, AreaLevel, IdentityScheme, LineOfDefense, Sex
 from gridguard.notify import Message, Notifier
 from gridguard.plugins import Registries, collect_registries, get_plugin_manager
-from gridguard.report import Reporter
+from gridguard.report import Figure, Figures, Label, Report, Reporter, Section
 from gridguard.rules import RuleFunction
 from gridguard.storage import Storage
 
@@ -79,11 +79,18 @@ class CollectingNotifier:
         self.sent.append(message)
 
 
-class TextReporter:
-    media_type = "text/plain"
+class MarkdownReporter:
+    """Headline figures of a report document as a Markdown table."""
 
-    def render(self, report: Mapping[str, Any], *, lang: str = "en") -> str:
-        return "\n".join(f"{key}: {value}" for key, value in report.items())
+    media_type = "text/markdown"
+    suffix = ".md"
+
+    def render(self, report: Report, *, lang: str = "en") -> str:
+        lines = [f"# {report.title.text(lang)}", "", "| | |", "| --- | --- |"]
+        for _, block in report.blocks():
+            if isinstance(block, Figures):
+                lines += [f"| {f.label.text(lang)} | {f.value} |" for f in block.items]
+        return "\n".join(lines)
 
 
 class TsvImporter:
@@ -139,7 +146,7 @@ class EveryHookPlugin:
 
     @hookimpl
     def register_reporters(self, register: Callable[[str, ReporterFactory], None]) -> None:
-        register("text", TextReporter)
+        register("markdown", MarkdownReporter)
 
     @hookimpl
     def register_importers(self, register: Callable[[str, ImporterFactory], None]) -> None:
@@ -198,12 +205,22 @@ def check_notifiers(reg: Registries, tmp_path: Path) -> None:
 
 
 def check_reporters(reg: Registries, tmp_path: Path) -> None:
-    assert reg.reporters.entry("text").plugin == PLUGIN_NAME
-    reporter = reg.reporters.get("text")()
+    import datetime as dt
+
+    assert reg.reporters.entry("markdown").plugin == PLUGIN_NAME
+    reporter = reg.reporters.get("markdown")()
     assert isinstance(reporter, Reporter)
-    assert reporter.render({"households": 4000, "stairwells": 430}) == (
-        "households: 4000\nstairwells: 430"
+    figures = Figures("f", [Figure("households", Label("Households", "户数"), 4000)])
+    report = Report(
+        kind="daily",
+        title=Label("Daily report", "日报"),
+        area_id=None,
+        area_name=None,
+        day=None,
+        generated_at=dt.datetime(2020, 1, 25, tzinfo=dt.UTC),
+        sections=[Section("s", Label("Sweep", "走访"), [figures])],
     )
+    assert reporter.render(report, lang="zh-CN").splitlines()[-1] == "| 户数 | 4000 |"
 
 
 def check_importers(reg: Registries, tmp_path: Path) -> None:

@@ -363,3 +363,20 @@ def test_a_claim_round_costs_the_same_whatever_the_history(tmp_path: Path, settl
             )
         after = _claim_steps(ws)
     assert after < before * 1.5 + 50, (before, after)
+
+
+def test_messages_stored_before_a_bad_one_stay_deliverable(tmp_path: Path) -> None:
+    """A caller that catches the error and commits what was stored still gets it delivered."""
+    with gridguard.open(tmp_path / "p.db") as ws:
+        ws.add(sample_records())
+        good, bad = _message(1), _message(2, area_id="nowhere")
+        with (
+            ws.transaction() as uow,
+            pytest.raises(ValidationError, match=r"\$\[1\]\.area_id"),
+        ):
+            enqueue(uow, [good, bad])
+        with ws.transaction() as uow:
+            stored = {m.id for m in uow.find(OutboxMessage)}
+            due = {d.message.id for d in due_messages(uow, NOW, dialect="sqlite", limit=10)}
+        assert stored == due
+        assert bad.id not in stored

@@ -248,7 +248,6 @@ _days = st.integers(min_value=0, max_value=40)
     ),
 )
 def test_end_never_before_start_extension_only_later_release_only_after_end_or_by_hand(
-    tmp_path_factory: pytest.TempPathFactory,
     first: int,
     steps: list[tuple[str, int, bool]],
 ) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gridguard
 from gridguard.errors import ConfigError, NotFoundError, ValidationError
@@ -699,3 +701,40 @@ def test_postgresql_builds_the_same_reports(tmp_path: Path) -> None:
             assert _comparable(build_report(pg, kind, id=id)) == _comparable(
                 build_report(lite, kind, id=id)
             )
+
+
+# -- invariants -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shared_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gridguard.Workspace]:
+    with gridguard.open(tmp_path_factory.mktemp("inv") / "i.db") as ws:
+        ws.add(_tree(ZONE))
+        _facts(ws, ws.get(Campaign, "cmp"), 11)
+        yield ws
+
+
+@settings(max_examples=25, deadline=None)
+@given(offset=st.integers(0, DAYS - 1), area=st.sampled_from([None, "c1", "c2", "g1", "zs"]))
+def test_reports_agree_with_each_other(
+    shared_store: gridguard.Workspace, offset: int, area: str | None
+) -> None:
+    day = START + dt.timedelta(days=offset)
+    daily = daily_report(shared_store, area=area, day=day)
+    progress = progress_report(shared_store, area=area, day=day)
+    visited = _figure(daily, "overview", "households_visited")
+    chart = progress.block("burn_up")
+    assert chart.series[0].values[-1] == visited  # type: ignore[union-attr]
+    assert chart.x[-1] == day.isoformat()  # type: ignore[union-attr]
+    table = daily.block("visits_by_outcome")
+    assert isinstance(table, Table)
+    assert sum(c for row in table.rows for c in row[1:]) == _figure(daily, "overview", "visits")
+    by_kind = daily.block("quarantine_by_kind")
+    assert isinstance(by_kind, Table)
+    assert sum(row[1] for row in by_kind.rows) == _figure(daily, "quarantine", "quarantine_active")
+    households = _figure(daily, "sweep", "households")
+    assert 0 <= _figure(daily, "sweep", "households_screened") <= visited <= households
+    linelist = line_list_report(shared_store, area=area, day=day)
+    counts = linelist.block("linelist_counts")
+    assert isinstance(counts, Figures)
+    assert counts.value("call_not_home") == _figure(daily, "overview", "phone_pending")

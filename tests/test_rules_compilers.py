@@ -77,6 +77,8 @@ def _row(**values: Any) -> dict[str, Any]:
         "trips": None,
         "exposures": None,
         "quarantined": False,
+        "building_anomalies": None,
+        "household_anomalies": None,
     }
     base.update(values)
     return base

@@ -36,6 +36,8 @@ _TYPES = {
     "trips": "json",
     "exposures": "json",
     "quarantined": "boolean",
+    "building_anomalies": "jsonb",
+    "household_anomalies": "jsonb",
 }
 """Column types as the gridguard-postgres plugin lays out the tables the rows come from."""
 
@@ -60,7 +62,8 @@ def pg() -> Iterator[Any]:
 
 
 def _encode(name: str, value: Any) -> Any:
-    if value is not None and name in ("symptoms", "trips", "exposures"):
+    lists = ("symptoms", "trips", "exposures", "building_anomalies", "household_anomalies")
+    if value is not None and name in lists:
         return json.dumps(
             [
                 {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in item.items()}

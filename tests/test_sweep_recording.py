@@ -250,12 +250,30 @@ def test_unreadable_files(ws: gridguard.Workspace, tmp_path: Path) -> None:
         sweep.record_file(tmp_path / "missing.jsonl")
     with pytest.raises(ConfigError, match="no importer"):
         sweep.record_file(_write(tmp_path / "visits.bin", ["x"]))
-    broken = _write(tmp_path / "broken.jsonl", [GOOD[0], "{not json"])
-    with pytest.raises(ValidationError, match=r"broken\.jsonl:2"):
-        sweep.record_file(broken)
-    assert ws.count(Visit) == 0  # a file that is not JSON stores nothing
+    with pytest.raises(ValidationError, match="cannot be read"):
+        (tmp_path / "latin.jsonl").write_bytes(b'{"household_id": "caf\xe9"}\n')
+        sweep.record_file(tmp_path / "latin.jsonl")
+    assert ws.count(Visit) == 0
     named = sweep.record_file(_write(tmp_path / "visits.txt", GOOD), format="jsonl")
     assert named.visits_written == 3
+
+
+def test_a_malformed_json_line_is_reported_and_the_good_lines_stored(
+    ws: gridguard.Workspace, tmp_path: Path
+) -> None:
+    sweep = Sweep(ws)
+    lines = [GOOD[0], '{"household_id": "h1", "at": ', GOOD[1], "[1, 2]", GOOD[2]]
+    report = sweep.record_file(_write(tmp_path / "torn.jsonl", lines))
+    assert report.visits_written == 3
+    assert ws.count(Visit) == 3
+    assert [(e.line, e.violations[0].rule) for e in report.errors] == [
+        (2, "not valid JSON"),
+        (4, "each line must be a JSON object"),
+    ]
+    assert report.records == 5
+    again = sweep.record_file(tmp_path / "torn.jsonl")  # idempotent, bad lines still named
+    assert again.visits_written == 0
+    assert [e.line for e in again.errors] == [2, 4]
 
 
 def test_the_api_records_visit_records(ws: gridguard.Workspace) -> None:

@@ -354,3 +354,32 @@ def test_city_in_memory_store() -> None:
         stats = generate_city(ws, 2_000, seed=1)
         assert ws.count(Person) == 2_000 == stats.persons
         assert attrs.asdict(stats)["households"] == ws.count(Household)
+
+
+def _match_indexes(path: Path) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'persons'")
+        return {str(r[0]) for r in rows} & {"persons_resident_id", "persons_phone"}
+
+
+def test_a_large_city_drops_the_match_indexes_and_builds_them_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The schema owns the match indexes; a bulk load builds them once rather than row by row."""
+    from gridguard.synth import _city
+
+    monkeypatch.setattr(_city, "REINDEX_FROM", 1_000)
+    path = tmp_path / "city.db"
+    during: list[set[str]] = []
+    with gridguard.open(path) as ws:
+        assert _match_indexes(path) == {"persons_resident_id", "persons_phone"}
+        generate_city(
+            ws,
+            2_000,
+            seed=1,
+            parallel=False,
+            progress=lambda _: during.append(_match_indexes(path)),
+        )
+    assert during
+    assert all(found == set() for found in during)
+    assert _match_indexes(path) == {"persons_resident_id", "persons_phone"}

@@ -404,3 +404,17 @@ def test_only_the_buildings_own_observer_gets_in(pairs: list[tuple[str, str]]) -
         good = [c for c in checkins if c.observer_id == "o" + c.building_id[1:]]
         assert report.accepted == len(good)
         assert sorted(c.id for c in store.find(CheckIn)) == sorted(c.id for c in good)
+
+
+def test_the_same_id_with_other_content_is_a_conflict_for_that_record_only(
+    ws: gridguard.Workspace,
+) -> None:
+    first = CheckIn(building_id="b1", observer_id="o1", at=AT)
+    record_checkins(ws, [first])
+    changed = CheckIn(id=first.id, building_id="b1", observer_id="o1", at=AT + dt.timedelta(1))
+    other = CheckIn(building_id="b2", observer_id="o2", at=AT)
+    report = record_checkins(ws, [changed, other])
+    assert (report.accepted, report.written) == (1, 1)
+    (error,) = report.errors
+    assert (error.line, error.violations[0].path) == (0, "$.id")
+    assert ws.get(CheckIn, str(first.id)).at == AT

@@ -64,3 +64,28 @@ def test_the_same_seed_gives_the_same_week(
     again = _demo(tmp_path)
     keys = ("checkins", "missed_checkins", "checkin_anomalies", "watch_tasks", "escalations")
     assert {k: again[k] for k in keys} == {k: summary[k] for k in keys}
+
+
+def test_the_step_runs_right_after_screening() -> None:
+    from gridguard.demo import DEMO_STEPS
+
+    after_screen = DEMO_STEPS[DEMO_STEPS.index("gridguard.rules.demo:screen") + 1]
+    assert after_screen == "gridguard.watch.demo:watch"
+
+
+@pytest.mark.parametrize(
+    "topic",
+    ["checkin_reminder", "missing_checkin_escalated", "missing_point_report", "stranger"],
+)
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_every_watch_topic_has_a_template_and_a_route(topic: str, locale: str) -> None:
+    from gridguard.notify.settings import NotifySettings
+    from gridguard.notify.templates import TEMPLATES, Renderer
+
+    assert set(TEMPLATES[locale][topic]) == {"subject", "body"}
+    rendered = Renderer(locale).render(
+        topic, {"building": "牡丹阁3栋", "observer": "陈建国", "date": "2020-01-26"}
+    )
+    assert "牡丹阁3栋" in rendered.subject
+    assert "陈建国" not in rendered.body  # the observer's name is masked
+    assert NotifySettings().route(topic) is not None

@@ -225,3 +225,28 @@ def test_a_custom_ladder_and_cut_off(ws: gridguard.Workspace) -> None:
     assert report.rungs_due == ("missing_checkin",)
     assert {m.recipient for m in _outbox(ws)} == {"grid_worker@g1"}
     assert report.enqueued == 3  # the grid worker hears of each silent building
+
+
+def test_postgresql_finds_the_same_silent_buildings_and_escalates_once() -> None:
+    from rules_pg import pg_schema
+
+    with pg_schema() as (url, _), gridguard.open(url) as ws:
+        ws.add(world("Europe/Berlin"))
+        observe(ws)
+        spring = dt.date(2020, 3, 29)
+        record_checkins(
+            ws,
+            [
+                _checkin("b1", dt.datetime(2020, 3, 29, 9, 59, tzinfo=UTC)),
+                _checkin("b2", dt.datetime(2020, 3, 29, 10, 30, tzinfo=UTC)),
+            ],
+        )
+        assert _ids(missing(ws, spring)) == ["b2", "b3"]
+        now = dt.datetime(2020, 3, 29, 16, 0, tzinfo=UTC)
+        first = escalate(ws, spring, now=now, notify=NOTIFY)
+        assert ([m.place_id for m in first.missed], first.enqueued) == (["b3"], 3)
+        assert escalate(ws, spring, now=now, notify=NOTIFY).enqueued == 0
+        record_point_reports(
+            ws, [PointReport(point_id="mp1", observer_id="o9", at=now - dt.timedelta(hours=8))]
+        )
+        assert missing(ws, spring, kind=POINTS) == []

@@ -6,7 +6,7 @@ building. :data:`PERMISSIONS` says which *categories* of records a role may
 read or write; :class:`Guard` says whether given records lie inside the
 principal's scope. The workspace asks both before every read and write, and
 workflows that work on the store directly ask through
-:meth:`gridguard.workspace.Workspace.authorize`.
+:meth:`gridguard.Workspace.authorize`.
 
 Scope checks are set-based: a batch of 5,000 visits costs one look-up per
 level of the place tree and 500 ids, not one per visit. A scope at community
@@ -204,10 +204,11 @@ OPERATIONS: dict[str, tuple[tuple[Verb, Category], ...]] = {
     ),
     "audit.read": ((Verb.READ, Category.AUDIT),),
 }
-"""What each workflow operation needs, for :meth:`~gridguard.workspace.Workspace.authorize`.
+"""What each workflow operation needs, for :meth:`~gridguard.Workspace.authorize`.
 
 An operation not listed needs write access to :attr:`Category.OTHER`
-(administrators); :func:`register_operation` adds one.
+(administrators and community secretaries); :func:`register_operation`
+declares one.
 """
 
 
@@ -242,26 +243,40 @@ class Scope:
     fine: bool = False
     """Narrower than its jurisdictions (a grid, a building): rows are checked one place up."""
     building_id: str | None = None
+    above: frozenset[str] = frozenset()
+    """Areas above the scope (her community, district, city): their names may be read."""
 
     @classmethod
     def resolve(cls, principal: Principal, uow: UnitOfWork) -> Scope:
         """The scope of ``principal`` in the store as it is now."""
+        if principal.area_id is None and principal.building_id is None:
+            return cls(everywhere=True)
+        children: dict[str, list[Area]] = {}
+        parents: dict[str, str | None] = {}
+        root: Area | None = None
+        for area in uow.find(Area):
+            children.setdefault(area.parent_id or "", []).append(area)
+            parents[area.id] = area.parent_id
+            if area.id == principal.area_id:
+                root = area
+
+        def lineage(start: str | None) -> frozenset[str]:
+            seen: list[str] = []
+            while start is not None and start in parents and start not in seen:
+                seen.append(start)
+                start = parents[start]
+            return frozenset(seen)
+
         if principal.building_id is not None:
             owner = uow.jurisdiction_of(Building, principal.building_id)
+            building = uow.get(Building, principal.building_id)
             return cls(
                 everywhere=False,
                 jurisdictions=frozenset({owner} if owner else ()),
                 fine=True,
                 building_id=principal.building_id,
+                above=lineage(None if building is None else building.area_id),
             )
-        if principal.area_id is None:
-            return cls(everywhere=True)
-        children: dict[str, list[Area]] = {}
-        root: Area | None = None
-        for area in uow.find(Area):
-            children.setdefault(area.parent_id or "", []).append(area)
-            if area.id == principal.area_id:
-                root = area
         if root is None:
             return cls(everywhere=False)
         subtree, stack = [root], [root]
@@ -281,6 +296,7 @@ class Scope:
             areas=frozenset(a.id for a in subtree),
             jurisdictions=juris,
             fine=fine,
+            above=lineage(root.parent_id),
         )
 
 
@@ -408,18 +424,25 @@ class Guard:
                     self._inside[(cls, id)] = owner in scope.jurisdictions
         return {i for i in wanted if not self._inside.get((cls, i), True)}
 
+    def unreadable(self, uow: UnitOfWork, cls: type[Any], ids: Iterable[str]) -> set[str]:
+        """Like :meth:`outside`, for reading: the areas above the scope may be read too."""
+        if cls is Area and not self.everywhere:
+            scope = self.scope(uow)
+            return {str(i) for i in ids} - scope.areas - scope.above
+        return self.outside(uow, cls, ids)
+
     def jurisdictions(self, uow: UnitOfWork, cls: type[Any]) -> frozenset[str] | None:
         """The ``jurisdictions`` filter to push into a query of ``cls`` (``None``: no filter)."""
-        if self.everywhere or _unscoped(cls) or spec_for(cls).parent is None:
+        if self.everywhere or cls is Area or _unscoped(cls) or spec_for(cls).parent is None:
             return None
         return self.scope(uow).jurisdictions
 
     def filter(self, uow: UnitOfWork, cls: type[Any], records: list[Any]) -> list[Any]:
-        """``records`` of ``cls`` (read with :meth:`jurisdictions`) that lie in scope."""
-        if self.everywhere or not records or not self.scope(uow).fine:
+        """``records`` of ``cls`` (read with :meth:`jurisdictions`) that may be read."""
+        if self.everywhere or not records or (cls is not Area and not self.scope(uow).fine):
             return records
         spec = spec_for(cls)
-        bad = self.outside(uow, cls, {spec.key(r) for r in records})
+        bad = self.unreadable(uow, cls, {spec.key(r) for r in records})
         return [r for r in records if spec.key(r) not in bad]
 
     # -- scope of records about to be written -------------------------------------------------
@@ -455,15 +478,22 @@ class Guard:
         if spec.parent is None:
             return list(range(len(records)))
         column, parent_cls = spec.parent.column, spec.parent.target
-        parents = [getattr(r, column) for r in records]
-        parent_ids = [spec.encode_value(column, p) for p in parents]
+        parent_ids = [
+            p if p is None or isinstance(p, str) else str(p)
+            for p in (getattr(r, column) for r in records)
+        ]
         bad_parents = self.outside(uow, parent_cls, {p for p in parent_ids if p is not None})
-        stored_bad: set[str] = set()
+        if bad_parents or None in parent_ids:
+            bad_positions = [n for n, p in enumerate(parent_ids) if p is None or p in bad_parents]
         if not spec.is_fact:
             stored_bad = self.outside(uow, cls, {spec.key(r) for r in records})
-        for n, (record, parent) in enumerate(zip(records, parent_ids, strict=True)):
-            if parent is None or parent in bad_parents or spec.key(record) in stored_bad:
-                bad_positions.append(n)
+            if stored_bad:
+                bad_positions = sorted(
+                    {
+                        *bad_positions,
+                        *(n for n, r in enumerate(records) if spec.key(r) in stored_bad),
+                    }
+                )
         if scope.building_id is not None and parent_cls is not Building:
             return list(range(len(records)))
         return bad_positions

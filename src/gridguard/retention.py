@@ -205,13 +205,14 @@ def _redact(
     for field in (f for f in fields if f.notes):
         sql = f'SELECT id, "{field.column}" FROM {table} WHERE {" AND ".join(where)}'
         updates = []
-        for id, text in list(uow.query(sql, params)):
-            if not text:
+        for id, stored in list(uow.query(sql, params)):
+            if not stored:
                 continue
-            blanked = _blank_notes(json.loads(text))
-            encoded = json.dumps(blanked, ensure_ascii=False, sort_keys=True)
-            if encoded != text:
-                updates.append((encoded, id))
+            # SQLite keeps JSON as text; PostgreSQL hands back the parsed value.
+            value = json.loads(stored) if isinstance(stored, str | bytes) else stored
+            blanked = _blank_notes(value)
+            if blanked != value:
+                updates.append((json.dumps(blanked, ensure_ascii=False, sort_keys=True), id))
         for encoded, id in updates:
             changed.add(str(id))
             if not dry_run:

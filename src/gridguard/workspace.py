@@ -8,13 +8,15 @@ transaction: a batch is wholly in or wholly out.
 Each public read and write checks the principal's role and scope
 (:mod:`gridguard.access`) and leaves one entry in the hash-chained audit log
 (:mod:`gridguard.audit`): one per call, not per row, so bulk paths stay
-fast. Workflows that work on the store directly call :meth:`Workspace.authorize`
-once at their entry point.
+fast. Workflows that work on the store directly call
+:meth:`Workspace.authorize <gridguard.Workspace.authorize>` once at their
+entry point.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -58,6 +60,8 @@ from .storage.base import SaveResult, Storage, UnitOfWork
 from .storage.schema import spec_for
 
 __all__ = [
+    "AUDIT_READS_HELD",
+    "AUDIT_READS_SECONDS",
     "DB_ENV",
     "DEFAULT_BATCH",
     "WHOLE_STORE",
@@ -73,6 +77,11 @@ DEFAULT_BATCH = 5000
 
 WHOLE_STORE = "*"
 """The :meth:`Workspace.authorize` target of a workflow that is not limited to a scope."""
+
+AUDIT_READS_HELD = 256
+"""Reads held back before their audit entries are written in a transaction of their own."""
+AUDIT_READS_SECONDS = 2.0
+"""The longest a read's audit entry is held back (checked when the next call ends)."""
 
 Progress = Callable[[int], None]
 """Called with the number of rows just written, for progress bars."""
@@ -127,6 +136,8 @@ class Workspace:
         self.guard = Guard(principal, storage.dialect)
         self._audit_now: list[AuditDraft] = []
         self._audit_later: list[AuditDraft] = []
+        self._audit_reads: list[AuditDraft] = []
+        self._reads_since = 0.0
         self.plugin_manager = plugin_manager or get_plugin_manager()
         self.registries = registries or collect_registries(self.plugin_manager)
         self.composition_policy = composition_policy or CompositionPolicy()
@@ -142,8 +153,11 @@ class Workspace:
         self.close()
 
     def close(self) -> None:
-        """Close the store."""
-        self.storage.close()
+        """Write the audit entries still held back, and close the store."""
+        try:
+            self.flush_audit()
+        finally:
+            self.storage.close()
 
     @property
     def url(self) -> str:
@@ -174,9 +188,10 @@ class Workspace:
                     yield uow
                     drafts, self._audit_now = self._audit_now, []
                     if write:
-                        append_audit(uow, self.storage.dialect, drafts)
+                        reads, self._audit_reads = self._audit_reads, []
+                        append_audit(uow, self.storage.dialect, reads + drafts)
                     else:
-                        self._audit_later += drafts
+                        self._hold_back(drafts)
                 finally:
                     self._uow, self._write_depth = None, False
                     self._audit_now = []
@@ -215,10 +230,26 @@ class Workspace:
 
     def _deny(self, action: str, target: str, why: str) -> AccessDenied:
         """The error for a refused operation; the refusal is audited even though it rolls back."""
+        self._audit_later[:0], self._audit_reads = self._audit_reads, []
         self._audit_later.append(self._draft(action, target, 0, "denied", why))
         if self._uow is None:
             self._flush_audit()
         return denied(self.principal, action, target, why)
+
+    def _hold_back(self, drafts: list[AuditDraft]) -> None:
+        """Entries of a read transaction: reads wait a little, anything else goes now."""
+        for draft in drafts:
+            if draft.action == "read":
+                if not self._audit_reads:
+                    self._reads_since = time.monotonic()
+                self._audit_reads.append(draft)
+            else:
+                self._audit_later.append(draft)
+        if self._audit_reads and (
+            len(self._audit_reads) >= AUDIT_READS_HELD
+            or time.monotonic() - self._reads_since >= AUDIT_READS_SECONDS
+        ):
+            self._audit_later[:0], self._audit_reads = self._audit_reads, []
 
     def _flush_audit(self) -> None:
         """Write entries that could not join a write transaction (reads, refusals)."""
@@ -227,6 +258,20 @@ class Workspace:
         drafts, self._audit_later = self._audit_later, []
         with self.storage.transaction() as uow:
             append_audit(uow, self.storage.dialect, drafts)
+
+    def flush_audit(self) -> None:
+        """Write every audit entry held back now (reads are otherwise batched).
+
+        Reads of person and household files are written with this
+        workspace's next write, when :data:`AUDIT_READS_HELD` of them are
+        waiting or the oldest is :data:`AUDIT_READS_SECONDS` old, and on
+        :meth:`close`; so a reader never waits for a long write (an import)
+        to finish. Reading the audit log flushes first.
+        """
+        if self._uow is not None:
+            return
+        self._audit_later[:0], self._audit_reads = self._audit_reads, []
+        self._flush_audit()
 
     def _require(self, verb: Verb, cls: type[Any], target: str) -> None:
         if not self.guard.permitted(verb, cls):
@@ -260,7 +305,7 @@ class Workspace:
         ``action`` names the operation (``"sweep.record"``, ``"rules.screen"``:
         see :data:`gridguard.access.OPERATIONS`); ``target`` is what it works
         on: an area id, a stored record (a campaign, a household...),
-        :data:`WHOLE_STORE` for a workflow that reads or writes the store
+        ``WHOLE_STORE`` for a workflow that reads or writes the store
         directly without regard to scope (only an unscoped principal may),
         or ``None`` for "within the principal's own scope" (the workflow then
         reads and writes through the checked workspace calls, or limits
@@ -339,7 +384,8 @@ class Workspace:
                 kinds.update(type(r) for r in chunk)
                 if progress:
                     progress(len(chunk))
-            self._audit("write", self._kinds_name(kinds), total.total)
+            if kinds:
+                self._audit("write", self._kinds_name(kinds), total.total)
         if kinds:
             self.guard.forget()
         return total
@@ -460,7 +506,8 @@ class Workspace:
                         raise exc.at_positions([offset + i for i in indexes]) from None
                 if progress:
                     progress(len(chunk))
-            self._audit("write", self._kinds_name(kinds), total.total)
+            if kinds:
+                self._audit("write", self._kinds_name(kinds), total.total)
         return total
 
     def _check_facts(
@@ -544,7 +591,7 @@ class Workspace:
         with self._read() as uow:
             self._require(Verb.READ, cls, name)
             found = uow.get(cls, str(id))
-            if found is not None and self.guard.outside(uow, cls, {str(id)}):
+            if found is not None and self.guard.unreadable(uow, cls, {str(id)}):
                 raise self._deny("read", name, f"outside {self.principal.scope}")
             if found is not None and category_of(cls) in PERSONAL:
                 self._audit("read", name)
@@ -558,7 +605,7 @@ class Workspace:
         with self._read() as uow:
             self._require(Verb.READ, cls, name)
             found = uow.version(cls, str(id))
-            if found is not None and self.guard.outside(uow, cls, {str(id)}):
+            if found is not None and self.guard.unreadable(uow, cls, {str(id)}):
                 raise self._deny("read", name, f"outside {self.principal.scope}")
         if found is None:
             raise NotFoundError(f"no {cls.__name__} with id {str(id)!r}")
@@ -592,7 +639,7 @@ class Workspace:
             if not self._may_count(cls):
                 self._require(Verb.READ, cls, cls.__name__)
             juris = self.guard.jurisdictions(uow, cls)
-            if self.guard.everywhere or not self.guard.scope(uow).fine:
+            if self.guard.everywhere or (cls is not Area and not self.guard.scope(uow).fine):
                 return uow.count(cls, where=where, jurisdictions=juris)
             rows = list(uow.find(cls, where=where, jurisdictions=juris))
             return len(self.guard.filter(uow, cls, rows))

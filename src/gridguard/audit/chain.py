@@ -8,6 +8,7 @@ concurrent writers collide on the unique ``seq`` and one of them retries.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
@@ -41,6 +42,8 @@ class AuditDraft:
     count: int = 1
     outcome: str = "allowed"
     reason: str = ""
+    at: dt.datetime = attrs.field(factory=lambda: dt.datetime.now(dt.UTC))
+    """When it happened (an entry may be written a little later)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -136,11 +139,25 @@ def append(uow: UnitOfWork, dialect: str, drafts: Iterable[AuditDraft]) -> list[
     return entries
 
 
+def _as_stored(kinds: Sequence[str], row: Sequence[Any]) -> Row:
+    """A row as gridguard encodes it (PostgreSQL hands back UUIDs and datetimes)."""
+    out = []
+    for kind, value in zip(kinds, row, strict=True):
+        if kind == "timestamp" and isinstance(value, dt.datetime):
+            value = _schema.encode_timestamp(value)
+        elif kind == "uuid" and value is not None:
+            value = str(value)
+        out.append(value)
+    return tuple(out)
+
+
 def _rows(uow: UnitOfWork, dialect: str) -> Iterator[Row]:
     spec = _schema.spec_for(AuditEntry)
     if dialect in _SQL:
         cols = ", ".join(f'"{c}"' for c in spec.column_names)
-        yield from _sql_rows(uow, f"SELECT {cols} FROM {spec.table} ORDER BY seq, id")
+        kinds = [c.kind for c in spec.columns]
+        for row in _sql_rows(uow, f"SELECT {cols} FROM {spec.table} ORDER BY seq, id"):
+            yield _as_stored(kinds, row)
         return
     at_seq = spec.column_names.index("seq")
     yield from sorted((spec.encode(e) for e in uow.find(AuditEntry)), key=lambda r: r[at_seq])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .chain import AuditReport, head, verify
+from .chain import AuditReport, _as_stored, head, verify
 from .records import AuditEntry
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ __all__ = ["recent_entries", "verify_log"]
 
 def verify_log(ws: Workspace, *, anchor: tuple[int, str] | None = None) -> AuditReport:
     """Check the whole chain of ``ws``'s store (see :func:`gridguard.audit.verify`)."""
+    ws.flush_audit()
     ws.authorize("audit.read")
     with ws.transaction(write=False) as uow:
         return verify(uow, ws.storage.dialect, anchor=anchor)
@@ -26,6 +27,7 @@ def verify_log(ws: Workspace, *, anchor: tuple[int, str] | None = None) -> Audit
 
 def recent_entries(ws: Workspace, last: int = 20) -> list[AuditEntry]:
     """The ``last`` entries, oldest first."""
+    ws.flush_audit()
     ws.authorize("audit.read")
     with ws.transaction(write=False) as uow:
         top, _ = head(uow, ws.storage.dialect)
@@ -38,6 +40,8 @@ def recent_entries(ws: Workspace, last: int = 20) -> list[AuditEntry]:
             spec = spec_for(AuditEntry)
             cols = ", ".join(f'"{c}"' for c in spec.column_names)
             sql = f"SELECT {cols} FROM {spec.table} WHERE seq > {mark} ORDER BY seq"
-            return [spec.decode(row) for row in uow.query(sql, [top - last])]
+            kinds = [c.kind for c in spec.columns]
+            rows = uow.query(sql, [top - last])
+            return [spec.decode(_as_stored(kinds, row)) for row in rows]
         found = [e for e in uow.find(AuditEntry) if e.seq > top - last]
         return sorted(found, key=lambda e: e.seq)

@@ -57,7 +57,7 @@ REGION_TAG = "rr"
 """The tag of the region codes in ``persons_regions``."""
 INDEX_TABLE = "persons_blind"
 INDEX_COLUMNS = ("resident_id", "id_block", "id_region", "phone")
-"""The blind-index columns of :data:`INDEX_TABLE`, after ``person_id`` and ``key_id``."""
+"""The blind-index columns of ``persons_blind``, after ``person_id`` and ``key_id``."""
 
 _UPSERT_INDEX = (
     f"INSERT INTO {INDEX_TABLE} (person_id, key_id, {', '.join(INDEX_COLUMNS)}) "

@@ -1,6 +1,6 @@
 """The targeting cascade's candidate look-ups on an encrypted store.
 
-Same answers as :class:`gridguard.targeting.matching.SqlFinder`, asked
+Same answers as ``gridguard.targeting.matching.SqlFinder``, asked
 differently: a list's keys are turned into blind indexes in Python, joined
 against ``persons_blind`` in SQL, and only the persons found are decrypted.
 The fuzzy pass's block (same region and birth date) is the ``id_block``

@@ -6,7 +6,7 @@ or ``GRIDGUARD_KEY``); a missing or different key is a
 :class:`~gridguard.errors.ConfigError` at open time, before any value is
 read. A store holding no persons yet is encrypted from the start when a key
 is given; a store that already holds persons in clear is encrypted by
-``gridguard keys rotate`` (:func:`gridguard.crypto.rotate_keys`), never
+``gridguard keys rotate`` (:func:`gridguard.crypto.rotation.rotate_keys`), never
 silently.
 """
 
@@ -23,7 +23,7 @@ from .keys import KEY_ENV, KEY_FILE_ENV, KeyRing, keyring_from_environment
 if TYPE_CHECKING:
     from .fields import FieldCrypt
 
-__all__ = ["active_key_id", "open_field_crypt"]
+__all__ = ["active_key_id", "install_guards", "open_field_crypt"]
 
 
 def active_key_id(conn: sqlite3.Connection) -> str | None:
@@ -35,6 +35,42 @@ def active_key_id(conn: sqlite3.Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
+def _guards() -> dict[str, str]:
+    """Trigger name -> SQL: refuse a value in clear in an encrypted column of an encrypted store.
+
+    A safety net under every writer, including bulk paths that bind rows
+    straight into ``executemany``: installed only once a store is
+    encrypted, so a plain store's writes pay nothing for them.
+    """
+    from .cipher import TOKEN_PREFIX
+    from .fields import ENCRYPTED_COLUMNS
+
+    out = {}
+    for table, columns in ENCRYPTED_COLUMNS.items():
+        clear = " OR ".join(
+            f"(NEW.{c} IS NOT NULL AND substr(NEW.{c}, 1, {len(TOKEN_PREFIX)}) <> '{TOKEN_PREFIX}')"
+            for c in columns
+        )
+        message = f"{table} is encrypted: a value in clear cannot be written to it"
+        for event in ("INSERT", f"UPDATE OF {', '.join(columns)}"):
+            name = f"{table}_sealed_{event.split()[0].lower()}"
+            out[name] = (
+                f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {event} ON {table} "
+                f"WHEN {clear} BEGIN SELECT RAISE(ABORT, '{message}'); END"
+            )
+    return out
+
+
+def install_guards(conn: sqlite3.Connection) -> None:
+    """Create the guarding triggers that are missing (inside the caller's transaction)."""
+    present = {
+        str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    }
+    for name, sql in _guards().items():
+        if name not in present:
+            conn.execute(sql)
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
@@ -42,7 +78,7 @@ def _now() -> str:
 def open_field_crypt(
     conn: sqlite3.Connection, ring: KeyRing | None, *, where: str
 ) -> FieldCrypt | None:
-    """The :class:`FieldCrypt` for the store on ``conn``, or ``None`` when encryption is off.
+    """The field encryption of the store on ``conn``, or ``None`` when it is off.
 
     ``ring`` is the caller's key ring; ``None`` reads it from the
     environment. ``where`` names the store in messages.
@@ -80,4 +116,12 @@ def open_field_crypt(
     from .cipher import FieldCipher
     from .fields import FieldCrypt
 
-    return FieldCrypt(FieldCipher(ring, active))
+    crypt = FieldCrypt(FieldCipher(ring, active))
+    present = conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_sealed_%'"
+    ).fetchone()[0]
+    if present < len(_guards()):
+        conn.execute("BEGIN IMMEDIATE")
+        install_guards(conn)
+        conn.execute("COMMIT")
+    return crypt

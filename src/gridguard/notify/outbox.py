@@ -301,14 +301,35 @@ _PENDING_SQLITE = (
 """The message's pending entry; a message already stored keeps its entry (or settled: none)."""
 
 
+_PENDING_NEW = 'INSERT INTO outbox_pending ("message_id", "channel", "due_at") VALUES (?1, ?2, ?3)'
+"""The pending entry of a message just stored for the first time."""
+
+_PENDING_IF_STORED = _PENDING_SQLITE.replace(
+    "WHERE NOT EXISTS", "WHERE EXISTS (SELECT 1 FROM outbox WHERE id = ?1) AND NOT EXISTS"
+)
+"""The same, only for messages that are stored (after a batch that stopped half-way)."""
+
+
 def _insert_sqlite(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> int:
-    """Insert ``rows`` and their pending entries; returns how many messages were new."""
-    cur = conn.executemany(_INSERT_SQLITE, rows)
-    added = cur.rowcount
-    conn.executemany(
-        _PENDING_SQLITE,
-        [(row[0], row[4], row[10] if row[10] is not None else row[1]) for row in rows],
-    )
+    """Insert ``rows`` and their pending entries; returns how many messages were new.
+
+    A row that breaks a constraint (an unknown area) stops the batch with
+    :class:`sqlite3.IntegrityError`; the rows stored before it still get their
+    pending entries, so that whatever the caller then commits can be delivered.
+    """
+    pending = [(row[0], row[4], row[10] if row[10] is not None else row[1]) for row in rows]
+    try:
+        if len(rows) == 1:
+            added = conn.execute(_INSERT_SQLITE, rows[0]).rowcount
+        else:
+            added = conn.executemany(_INSERT_SQLITE, rows).rowcount
+    except sqlite3.IntegrityError:
+        conn.executemany(_PENDING_IF_STORED, pending)
+        raise
+    if added == len(rows):  # all new: no log, no pending entry yet
+        conn.executemany(_PENDING_NEW, pending)
+    else:
+        conn.executemany(_PENDING_SQLITE, pending)
     return added
 
 

@@ -8,6 +8,7 @@ PostgreSQL; a store that runs no SQL (memory) gets ``None`` from
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -67,7 +68,24 @@ def select(uow: UnitOfWork, sql: Sql, cls: type[T], where: str, params: Sequence
     spec = spec_for(cls)
     cols = ", ".join(f't."{c}"' for c in spec.column_names)
     text = sql.text(f"SELECT {cols} FROM {spec.table} t WHERE {where}")
-    return [spec.decode(row) for row in uow.query(text, params)]
+    if sql.dialect == "sqlite":
+        return [spec.decode(row) for row in uow.query(text, params)]
+    # PostgreSQL hands back native values; put them in the stored text form decode() reads.
+    kinds = [c.kind for c in spec.columns]
+    return [
+        spec.decode([_as_stored(kind, value) for kind, value in zip(kinds, row, strict=True)])
+        for row in uow.query(text, params)
+    ]
+
+
+def _as_stored(kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "timestamp" and isinstance(value, dt.datetime):
+        return encode_timestamp(value)
+    if kind == "json" and not isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return value
 
 
 def policy_for(

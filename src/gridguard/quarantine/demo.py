@@ -55,17 +55,19 @@ def monitor(ctx: DemoContext) -> None:
         }
     )
     last = max((end for _, _, end in subjects), default=first) - dt.timedelta(days=1)
-    fevered = set(rng.sample(range(len(subjects)), min(FEVERS, len(subjects))))
+    monitored = [n for n, (_, start, end) in enumerate(subjects) if max(first, start) < end]
+    fevered = set(rng.sample(monitored, min(FEVERS, len(monitored))))
     reports: list[HealthReport] = []
     for n, (pid, start, end) in enumerate(subjects):
-        fever_day = first + dt.timedelta(days=rng.randrange(3)) if n in fevered else None
         day = max(first, start)
+        span = (end - day).days
+        fever_day = day + dt.timedelta(days=rng.randrange(span)) if n in fevered else None
         while day < end:
             for hour in (8, 20):
-                if rng.random() < MISS_RATE:
+                hot = day == fever_day and hour == 8
+                if rng.random() < MISS_RATE and not hot:
                     continue
                 local = dt.datetime.combine(day, dt.time(hour, rng.randrange(60)), policy.zone)
-                hot = day == fever_day and hour == 8
                 temperature = (
                     round(37.9 + rng.random(), 1) if hot else round(36.2 + rng.random() * 0.8, 1)
                 )

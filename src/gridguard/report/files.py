@@ -102,17 +102,19 @@ def _screenings(
         trips = "; ".join(
             f"{t.destination} {t.departed or ''}–{t.returned or ''}".strip() for t in s.trips
         )
-        exposures = "; ".join(f"{e.kind.value} {e.last_contact}" for e in s.exposures)
-        found = ", ".join(f.kind for f in flags(s, campaign))
+        exposures = _joined(
+            [(value_label(e.kind.value), f" {e.last_contact}") for e in s.exposures], "; "
+        )
+        found = _joined([(value_label(f.kind), "") for f in flags(s, campaign)], ", ")
         rows.append(
             (
                 s.at.astimezone(zone),
                 names.get(s.person_id, s.person_id),
                 s.temperature,
                 trips or None,
-                exposures or None,
+                exposures,
                 ", ".join(s.symptoms) or None,
-                found or None,
+                found,
             )
         )
     return Table(
@@ -128,6 +130,16 @@ def _screenings(
             Column("flags", label("flag")),
         ],
         rows=rows,
+    )
+
+
+def _joined(parts: list[tuple[Label, str]], sep: str) -> Label | None:
+    """Vocabulary labels (each with a plain suffix) joined into one label, ``None`` if none."""
+    if not parts:
+        return None
+    return Label(
+        sep.join(lab.en + extra for lab, extra in parts),
+        sep.join(lab.zh + extra for lab, extra in parts),
     )
 
 

@@ -171,6 +171,10 @@ VALUES: dict[str, Label] = {
     # services
     "groceries": Label("groceries", "买菜送菜"),
     "medicine": Label("medicine", "送药"),
+    # exposure kinds
+    "confirmed_case": Label("confirmed case", "确诊病例"),
+    "suspected_case": Label("suspected case", "疑似病例"),
+    "outbreak_area_arrival": Label("arrival from an outbreak area", "疫区来人"),
     # person-file flags
     "outbreak_trip": Label("trip to an outbreak area", "疫区旅行史"),
     "contact": Label("contact", "接触史"),

@@ -133,7 +133,7 @@ class ReportScope:
         return 1 if self.ctx.dialect == "sqlite" else True
 
     def campaign_params(self) -> list[Any]:
-        """The parameters of :data:`IN_CAMPAIGN` (visit ``v`` counts for the campaign)."""
+        """The parameters of ``IN_CAMPAIGN`` (visit ``v`` counts for the campaign)."""
         return self.ctx.campaign_params()
 
     def days(self, last: dt.date | None = None) -> list[dt.date]:

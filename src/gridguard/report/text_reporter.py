@@ -102,7 +102,11 @@ class TextReporter:
         table = RichTable(title=_t(title.text(lang)), box=box.SIMPLE_HEAD, title_justify="left")
         for column in columns:
             numeric = column.kind in ("int", "float", "percent")
-            table.add_column(_t(column.label.text(lang)), justify="right" if numeric else "left")
+            table.add_column(
+                _t(column.label.text(lang)),
+                justify="right" if numeric else "left",
+                overflow="fold",  # wrap long values; never cut them off with an ellipsis
+            )
         for row in rows:
             table.add_row(
                 *(_t(value_text(v, c.kind, lang)) for v, c in zip(row, columns, strict=True))

@@ -65,6 +65,18 @@ class Dialect(abc.ABC):
     def json_length(self, sql: str) -> str:
         return f"json_array_length({sql})"
 
+    def json_with(self, element: str, key: str, value: str) -> str:
+        """JSON object ``element`` with ``key`` (a constant name) set to ``value``."""
+        return f"json_set({element}, '$.{key}', {value})"
+
+    def json_agg(self, sql: str) -> str:
+        """The JSON array of the JSON values ``sql`` over a group."""
+        return f"json_group_array(json({sql}))"
+
+    def empty_list(self) -> str:
+        """An empty JSON array, of the type the list columns have."""
+        return "'[]'"
+
     def days_between(self, start: str, end: str) -> str:
         """Whole days from date ``start`` to date ``end``."""
         return f"(julianday({end}) - julianday({start}))"
@@ -140,6 +152,15 @@ class PostgresDialect(Dialect):
 
     def json_length(self, sql: str) -> str:
         return f"jsonb_array_length(CAST({sql} AS jsonb))"
+
+    def json_with(self, element: str, key: str, value: str) -> str:
+        return f"({element} || jsonb_build_object('{key}', {value}))"
+
+    def json_agg(self, sql: str) -> str:
+        return f"jsonb_agg({sql})"
+
+    def empty_list(self) -> str:
+        return "CAST('[]' AS jsonb)"
 
     def days_between(self, start: str, end: str) -> str:
         return f"(CAST({end} AS date) - CAST({start} AS date))"

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..errors import ConfigError, NotFoundError, ValidationError
-from ..model import Area, AreaLevel, Campaign, Household, Person, Screening, Stairwell
+from ..model import Area, AreaLevel, Campaign, CheckIn, Household, Person, Screening, Stairwell
 from .analysis import may_fire_without_evidence
 from .context import RunContext
 from .dialects import Dialect, dialect_for
@@ -56,7 +56,19 @@ from .ruleset import (
     builtin_rule_set,
 )
 from .sql_compiler import Fragment, compile_sql, join_fragments
-from .tree import LEVELS, Field, Latest, ListAll, ListAny, ListCount, Node, PlaceCount, walk
+from .tree import (
+    CHECKIN_DAYS,
+    CHECKIN_FIELDS,
+    LEVELS,
+    Field,
+    Latest,
+    ListAll,
+    ListAny,
+    ListCount,
+    Node,
+    PlaceCount,
+    walk,
+)
 
 if TYPE_CHECKING:
     from ..storage.base import UnitOfWork
@@ -165,6 +177,7 @@ class _Plan:
     full_scan: bool
     uses_orders: bool
     uses_buildings: bool
+    uses_checkins: bool = False
 
     @classmethod
     def of(cls, rule_set: RuleSet) -> _Plan:
@@ -185,7 +198,19 @@ class _Plan:
             for r in rule_set.rules
             for n in walk(r.condition)
         )
-        return cls(rule_set, person, escalations, tuple(counts), full, uses_orders, uses_buildings)
+        uses_checkins = any(
+            isinstance(n, Field) and n.name in CHECKIN_FIELDS for c in conditions for n in walk(c)
+        )
+        return cls(
+            rule_set,
+            person,
+            escalations,
+            tuple(counts),
+            full,
+            uses_orders,
+            uses_buildings or uses_checkins,
+            uses_checkins,
+        )
 
     @property
     def carried(self) -> tuple[str, ...]:
@@ -242,6 +267,8 @@ _BASE_COLUMNS = (
     "trips",
     "exposures",
     "on_order",
+    "building_anomalies",
+    "household_anomalies",
 )
 
 
@@ -290,23 +317,77 @@ def _base_select(source: str, scope: Fragment | None, plan: _Plan, dialect: Dial
     # IN (subquery): SQLite always indexes the list, where a join may scan it per row.
     order = "(p.id IN (SELECT person_id FROM orders))" if plan.uses_orders else "(1 = 0)"
     building = "st.building_id" if plan.uses_buildings else dialect.null("text")
+    anomalies = _anomaly_columns(plan, dialect, "ab", "ah")
     parts: list[Fragment | str] = [
         "SELECT p.id AS person_id, p.household_id AS household_id, "
         f"h.stairwell_id AS stairwell_id, {building} AS building_id, "
         "p.jurisdiction AS jurisdiction, p.sex AS sex, p.residency AS residency, "
         "p.birth_date AS birth_date, h.floor AS floor, l.screening_id AS screening_id, "
         "l.at AS screened_at, l.temperature AS temperature, l.symptoms AS symptoms, "
-        f"l.trips AS trips, l.exposures AS exposures, {order} AS on_order "
+        f"l.trips AS trips, l.exposures AS exposures, {order} AS on_order, {anomalies} "
         f"FROM {source} l CROSS JOIN persons p CROSS JOIN households h"
     ]
     if plan.uses_buildings:
         parts.append(" CROSS JOIN stairwells st")
+    if plan.uses_checkins:
+        parts.append(
+            " LEFT JOIN anomalies_b ab ON ab.k = st.building_id"
+            " LEFT JOIN anomalies_h ah ON ah.k = p.household_id"
+        )
     parts.append(" WHERE p.id = l.person_id AND h.id = p.household_id")
     if plan.uses_buildings:
         parts.append(" AND st.id = h.stairwell_id")
     if scope is not None:
         parts += [" AND p.jurisdiction IN (", scope, ")"]
     return join_fragments(parts)
+
+
+def _anomaly_columns(plan: _Plan, dialect: Dialect, building: str, household: str) -> str:
+    """``building_anomalies, household_anomalies`` from the anomaly CTEs joined as the aliases."""
+    if not plan.uses_checkins:
+        none = dialect.null("json")
+        return f"{none} AS building_anomalies, {none} AS household_anomalies"
+    empty = dialect.empty_list()
+    return (
+        f"coalesce({building}.list, {empty}) AS building_anomalies, "
+        f"coalesce({household}.list, {empty}) AS household_anomalies"
+    )
+
+
+def _anomaly_ctes(dialect: Dialect, ctx: RunContext) -> Fragment:
+    """``anomalies_b`` and ``anomalies_h``: the anomalies observers reported in the window.
+
+    Keyed by building and by the household an anomaly names; each element is
+    the stored anomaly with ``day``, the local day of its check-in. The day
+    comes from bound local-midnight boundaries, so SQL converts no time zone.
+    """
+    first = ctx.first_day(CHECKIN_DAYS)
+    days = [ctx.day - dt.timedelta(days=n) for n in range(CHECKIN_DAYS + 1)]
+    mark = dialect.placeholder
+    cases: list[Any] = []
+    for day in days:
+        cases += [dialect.value(ctx.day_start(day), "timestamp"), dialect.value(day, "date")]
+    case = "CASE" + f" WHEN c.at >= {mark} THEN {mark}" * len(days) + " END"
+    element = dialect.json_with("e.value", "day", case)
+    window = (dialect.value(ctx.day_start(first), "timestamp"), dialect.value(ctx.end, "timestamp"))
+    key, _ = dialect.element_field("text")
+    body = (
+        f"SELECT {{key}} AS k, {dialect.json_agg(element)} AS list "
+        f"FROM checkins c CROSS JOIN {dialect.json_list('c.anomalies')} "
+        f"WHERE c.at >= {mark} AND c.at < {mark}{{extra}} GROUP BY 1"
+    )
+    building = body.format(key="c.building_id", extra="")
+    household = body.format(key=key, extra=f" AND {key} IS NOT NULL")
+    path = dialect.element_field_param("household_id")
+    return join_fragments(
+        [
+            ", anomalies_b AS MATERIALIZED (",
+            Fragment(building, (*cases, *window)),
+            "), anomalies_h AS MATERIALIZED (",
+            Fragment(household, (path, *cases, *window, path)),
+            ")",
+        ]
+    )
 
 
 def _flags_select(source: str, plan: _Plan, dialect: Dialect, ctx: RunContext) -> Fragment:
@@ -368,6 +449,8 @@ def _classify_sql(
                 (OrderStatus.ACTIVE.value, day, day),
             ),
         ]
+    if plan.uses_checkins:
+        ctes.append(_anomaly_ctes(dialect, ctx))
     # Evidence and base stream into flags, the one table of screened persons written.
     ctes += [
         f", evidence AS ({_evidence(plan.full_scan, plan.uses_orders, dialect)})",
@@ -464,15 +547,22 @@ def _classify_sql(
     facts = (
         "SELECT f.person_id, f.household_id, f.stairwell_id, f.building_id, f.jurisdiction, "
         "p.sex, p.residency, p.birth_date, h.floor, f.screening_id, s.at, s.temperature, "
-        "s.symptoms, s.trips, s.exposures, f.on_order"
+        "s.symptoms, s.trips, s.exposures, f.on_order, "
+        + _anomaly_columns(plan, dialect, "fb", "fh")
     )
     rest = [f"f.r_{i}" for i in range(len(plan.person_rules))] + ["f.quarantined"]
     rest += [f"f.pc_{i}" for i in range(len(plan.place_counts))]
     rest += [f"f.e_{i}" for i in range(len(plan.escalations))]
     tail = f", {', '.join(rest)} FROM ("
+    anomaly_joins = (
+        "LEFT JOIN anomalies_b fb ON fb.k = f.building_id "
+        "LEFT JOIN anomalies_h fh ON fh.k = f.household_id "
+        if plan.uses_checkins
+        else ""
+    )
     joins_sql = (
         ") f CROSS JOIN persons p CROSS JOIN households h "
-        "LEFT JOIN screenings s ON s.id = f.screening_id "
+        f"LEFT JOIN screenings s ON s.id = f.screening_id {anomaly_joins}"
         "WHERE p.id = f.person_id AND h.id = f.household_id"
     )
     return join_fragments([*ctes, " ", facts, tail, flagged, joins_sql])
@@ -522,7 +612,7 @@ def _decode_list(text: Any, kind: str) -> tuple[Any, ...] | None:
     items = json.loads(text) if isinstance(text, str) else text
     if kind == "symptoms":
         return tuple(items)
-    dates = ("departed", "returned") if kind == "trips" else ("last_contact",)
+    dates = {"trips": ("departed", "returned"), "anomalies": ("day",)}.get(kind, ("last_contact",))
     out = []
     for item in items:
         element = dict(item)
@@ -587,6 +677,8 @@ def _sql_rows(
             "symptoms": _decode_list(values["symptoms"], "symptoms"),
             "trips": _decode_list(values["trips"], "trips"),
             "exposures": _decode_list(values["exposures"], "exposures"),
+            "building_anomalies": _decode_list(values["building_anomalies"], "anomalies"),
+            "household_anomalies": _decode_list(values["household_anomalies"], "anomalies"),
             "quarantined": bool(rest[n_person]),
         }
         for i, value in enumerate(counts):
@@ -615,6 +707,31 @@ def _exposure(exposure: Any) -> dict[str, Any]:
     }
 
 
+def _reported_anomalies(
+    uow: UnitOfWork, ctx: RunContext
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]:
+    """Anomalies reported on the run's day and the days before, by building and by household."""
+    start, end = ctx.day_start(ctx.first_day(CHECKIN_DAYS)), ctx.end
+    by_building: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_household: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for checkin in uow.find(CheckIn):
+        if not start <= checkin.at < end:
+            continue
+        day = ctx.local_date(checkin.at)
+        for anomaly in checkin.anomalies:
+            item = {
+                "kind": anomaly.kind.value,
+                "count": anomaly.count,
+                "note": anomaly.note,
+                "household_id": anomaly.household_id,
+                "day": day,
+            }
+            by_building[checkin.building_id].append(item)
+            if anomaly.household_id is not None:
+                by_household[anomaly.household_id].append(item)
+    return by_building, by_household
+
+
 def _python_rows(
     uow: UnitOfWork,
     plan: _Plan,
@@ -634,6 +751,7 @@ def _python_rows(
         for order in uow.find(QuarantineOrder, jurisdictions=scope):
             if order.person_id is not None and order.active_on(ctx.day):
                 on_order.add(order.person_id)
+    by_building, by_household = _reported_anomalies(uow, ctx) if plan.uses_checkins else ({}, {})
     rows: list[Row] = []
     for person in uow.find(Person, jurisdictions=scope):
         household = households[person.household_id]
@@ -657,6 +775,14 @@ def _python_rows(
                 "trips": None if s is None else tuple(_trip(t) for t in s.trips),
                 "exposures": None if s is None else tuple(_exposure(e) for e in s.exposures),
                 "on_order": person.id in on_order,
+                "building_anomalies": (
+                    tuple(by_building.get(stairwell.building_id, ()))
+                    if plan.uses_checkins
+                    else None
+                ),
+                "household_anomalies": (
+                    tuple(by_household.get(person.household_id, ())) if plan.uses_checkins else None
+                ),
             }
         )
     index = plan.count_index
@@ -719,6 +845,8 @@ def _describe_list(name: str, items: Sequence[Any]) -> str:
     for item in items[:5]:
         if name == "trips":
             shown.append(f"{item['destination']} (returned {_show(item['returned'])})")
+        elif name in CHECKIN_FIELDS:
+            shown.append(f"{item['kind']} x{item['count']} ({_show(item['day'])})")
         else:
             shown.append(f"{item['kind']} (last contact {_show(item['last_contact'])})")
     more = f" and {len(items) - 5} more" if len(items) > 5 else ""

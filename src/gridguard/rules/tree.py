@@ -33,6 +33,9 @@ import attrs
 from .functions import RuleFunction
 
 __all__ = [
+    "ANOMALY_FIELDS",
+    "CHECKIN_DAYS",
+    "CHECKIN_FIELDS",
     "EXPOSURE_FIELDS",
     "LEVELS",
     "ROW_FIELDS",
@@ -80,6 +83,8 @@ ROW_FIELDS: dict[str, str] = {
     "trips": "list<trip>",
     "exposures": "list<exposure>",
     "quarantined": BOOL,
+    "building_anomalies": "list<anomaly>",
+    "household_anomalies": "list<anomaly>",
 }
 """The fields a condition may name, with their types.
 
@@ -87,7 +92,11 @@ Person and household fields come from the registry; ``screened_at``,
 ``temperature``, ``symptoms``, ``trips`` and ``exposures`` from the
 person's latest :class:`~gridguard.model.Screening` (all missing when there
 is none). ``quarantined`` (an active quarantine order) may be used only
-inside ``count_in``.
+inside ``count_in``. ``building_anomalies`` and ``household_anomalies`` are
+what building observers reported (:class:`~gridguard.model.CheckIn`
+anomalies) for the person's building, or naming the person's household, on
+the run's day and the :data:`CHECKIN_DAYS` days before it: never missing,
+empty when nothing was reported.
 """
 
 SCREENING_FIELDS = frozenset({"screened_at", "temperature", "symptoms", "trips", "exposures"})
@@ -98,7 +107,26 @@ TRIP_FIELDS: dict[str, str] = {"destination": TEXT, "departed": DATE, "returned"
 EXPOSURE_FIELDS: dict[str, str] = {"kind": TEXT, "last_contact": DATE, "note": TEXT}
 """Fields of one element of ``exposures`` inside a list predicate."""
 
-ITEM_FIELDS: dict[str, dict[str, str]] = {"trip": TRIP_FIELDS, "exposure": EXPOSURE_FIELDS}
+ANOMALY_FIELDS: dict[str, str] = {
+    "kind": TEXT,
+    "count": NUMBER,
+    "note": TEXT,
+    "household_id": TEXT,
+    "day": DATE,
+}
+"""Fields of one element of ``building_anomalies`` or ``household_anomalies``; ``day`` is the
+local day of the check-in that reported it."""
+
+CHECKIN_FIELDS = frozenset({"building_anomalies", "household_anomalies"})
+"""Fields read from observers' check-ins."""
+CHECKIN_DAYS = 14
+"""How many days before the run's day the check-in fields reach back."""
+
+ITEM_FIELDS: dict[str, dict[str, str]] = {
+    "trip": TRIP_FIELDS,
+    "exposure": EXPOSURE_FIELDS,
+    "anomaly": ANOMALY_FIELDS,
+}
 
 LEVELS: dict[str, str] = {
     "household": "household_id",

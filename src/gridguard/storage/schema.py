@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from ..audit.records import AuditEntry
 from ..model import (
     Area,
     Building,
@@ -34,7 +35,6 @@ from ..model import (
     Team,
     Visit,
 )
-from ..audit.records import AuditEntry
 from ..model.identity import ResidentId
 from ..notify.records import DeliveryAttempt, OutboxMessage
 from ..quarantine.records import QuarantineExtension, QuarantineRelease

@@ -254,9 +254,14 @@ class SQLiteUnitOfWork:
             f"SELECT {cols} FROM {spec.table}{clause} ORDER BY {order}", params
         )
         sealing = self._sealing(spec)
+        if sealing is not None:
+            while batch := cur.fetchmany(1000):
+                for row in batch:
+                    yield spec.decode(sealing.open_row(spec, row))
+            return
         while batch := cur.fetchmany(1000):
             for row in batch:
-                yield spec.decode(row if sealing is None else sealing.open_row(spec, row))
+                yield spec.decode(row)
 
     def count(
         self,
@@ -334,9 +339,9 @@ class SQLiteStorage:
                 raise
 
     @classmethod
-    def open(cls, url: str) -> SQLiteStorage:
-        """The factory registered for ``sqlite://`` URLs."""
-        return cls(sqlite_path(url), url=url)
+    def open(cls, url: str, *, keyring: KeyRing | None = None) -> SQLiteStorage:
+        """The factory registered for ``sqlite://`` URLs; ``keyring`` as for the constructor."""
+        return cls(sqlite_path(url), url=url, keyring=keyring)
 
     def schema_version(self) -> int:
         try:

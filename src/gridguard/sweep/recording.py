@@ -16,7 +16,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
@@ -498,14 +498,21 @@ def _importer(ws: Any, path: Path, format: str | None) -> Importer:
 
 
 def parse_rows(
-    ctx: CampaignContext, rows: Iterable[tuple[int, dict[str, Any]]], *, grouped: bool
+    ctx: CampaignContext,
+    rows: Iterable[tuple[int, dict[str, Any] | ValidationError]],
+    *,
+    grouped: bool,
 ) -> tuple[list[VisitRecord], list[RecordError]]:
-    """Records from importer rows; ``grouped`` rows (CSV) are one per screened person."""
+    """Records from importer rows; ``grouped`` rows (CSV) are one per screened person.
+
+    A row that is a :class:`ValidationError` (a line that could not be read)
+    is reported as it is.
+    """
     records: list[VisitRecord] = []
     errors: list[RecordError] = []
-    items: Iterable[tuple[int, dict[str, Any] | ValidationError]] = (
-        _csv_groups(rows) if grouped else rows
-    )
+    items: Iterable[tuple[int, dict[str, Any] | ValidationError]] = rows
+    if grouped:  # table rows: an importer reports a bad table by raising, never row by row
+        items = _csv_groups(cast("Iterable[tuple[int, dict[str, Any]]]", rows))
     for line, data in items:
         if isinstance(data, ValidationError):
             errors.append(RecordError(line, data.violations))
@@ -517,14 +524,45 @@ def parse_rows(
     return records, errors
 
 
+def _reads_json_lines(importer: Importer) -> bool:
+    from ..builtins.formats import JsonLinesImporter
+
+    return type(importer) is JsonLinesImporter
+
+
+def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | ValidationError]]:
+    """The objects of a JSON-lines file; a bad line is its own error, not the end of the file."""
+    import json
+
+    with open(path, encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, ValidationError.single("$", f"column {exc.colno}", "not valid JSON")
+                continue
+            if isinstance(row, dict):
+                yield number, row
+            else:
+                yield (
+                    number,
+                    ValidationError.single(
+                        "$", type(row).__name__, "each line must be a JSON object"
+                    ),
+                )
+
+
 def record_file(sweep: Sweep, path: str | Path, *, format: str | None = None) -> RecordReport:
     """Record a file of visits (JSON lines, CSV, or any importer's format).
 
     Each JSON line is a visit with a ``screenings`` list; a CSV file has one
     row per screened person (:data:`CSV_COLUMNS`), the visit's columns
-    repeated. A naive time is read in the campaign's time zone. A line that
-    is not JSON at all stops the file with nothing stored; a record that
-    breaks a rule is reported with its line and the rest is stored.
+    repeated. A naive time is read in the campaign's time zone. A record
+    that breaks a rule, or a JSON line that is not a JSON object at all (a
+    line torn by a crash, a typo), is reported with its line number and the
+    rest is stored.
     """
     path = Path(path)
     if not path.is_file():
@@ -532,7 +570,9 @@ def record_file(sweep: Sweep, path: str | Path, *, format: str | None = None) ->
     importer = _importer(sweep.ws, path, format)
     grouped = ".csv" in importer.suffixes
     try:
-        rows = list(importer.read(path))
+        rows: list[tuple[int, Any]] = (
+            list(_json_lines(path)) if _reads_json_lines(importer) else list(importer.read(path))
+        )
     except ValidationError:
         raise
     except (UnicodeDecodeError, ValueError) as exc:

@@ -15,12 +15,9 @@ memory stays flat whatever the city's size.
 
 from __future__ import annotations
 
-import marshal
 import os
 import random
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
@@ -28,8 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._frames import frames_from_process
 from ..errors import ConfigError
 from ..model import Area, Building, Household, Person, Stairwell
+from ..targeting._indexes import drop_match_indexes, restore_match_indexes
 from ._people import (
     CITY_HOUSEHOLD_SIZE_WEIGHTS,
     PERSON_COLUMNS,
@@ -360,6 +359,9 @@ def _batches(
             left -= size
 
 
+REINDEX_FROM = 200_000
+"""From this many persons up, :func:`generate_city` drops the match indexes, then rebuilds them."""
+
 PARALLEL_FROM = 100_000
 """From this many persons up, :func:`generate_city` generates in a second process by default."""
 
@@ -373,40 +375,12 @@ def _batches_from_process(
     so memory stays flat in both processes.
     """
     low, high = community_size
-    env = dict(os.environ)
-    # The child must import this very gridguard, even from a tree put on sys.path.
-    env["PYTHONPATH"] = os.pathsep.join(
-        [p for p in sys.path if p] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
-    )
-    command = [sys.executable, "-m", "gridguard.synth._producer"]
-    with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(
-            [*command, str(persons), str(seed), str(low), str(high)],
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            env=env,
-        )
-        assert proc.stdout is not None
-        try:
-            while True:
-                header = proc.stdout.read(8)
-                if len(header) < 8:
-                    break
-                frame = proc.stdout.read(int.from_bytes(header, "little"))
-                yield batch_from_wire(marshal.loads(frame))
-            code = proc.wait()
-        finally:
-            if proc.poll() is None:  # the caller stopped early or failed
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()
-        if code != 0:
-            errors.seek(0)
-            lines = errors.read().decode("utf-8", "replace").strip().splitlines()
-            raise RuntimeError(
-                f"the city generator process failed (exit code {code}): "
-                + (lines[-1] if lines else "no message")
-            )
+    for wire in frames_from_process(
+        "gridguard.synth._producer",
+        [str(persons), str(seed), str(low), str(high)],
+        failure="the city generator process failed",
+    ):
+        yield batch_from_wire(wire)
 
 
 def generate_city(
@@ -445,16 +419,40 @@ def generate_city(
     if ws.count(Area):
         raise ConfigError("generate_city needs an empty workspace: it already holds areas")
     started = time.perf_counter()
-    totals = dict.fromkeys(
-        ("areas", "buildings", "stairwells", "households", "persons", "observers"), 0
-    )
-    communities = villages = grids = 0
     if parallel is None:
         parallel = persons >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
     if parallel and sys.executable:
         made = _batches_from_process(persons, seed, community_size)
     else:
         made = _batches(persons, seed, community_size)
+    reindex: list[str] = []
+    if ws.storage.dialect == "sqlite" and persons >= REINDEX_FROM:
+        with ws.transaction() as uow:
+            reindex = drop_match_indexes(uow)
+    try:
+        totals, communities, villages, grids = _load(ws, made, progress)
+    finally:
+        if reindex:
+            with ws.transaction() as uow:
+                restore_match_indexes(uow, reindex)
+    return CityStats(
+        seed=seed,
+        communities=communities,
+        villages=villages,
+        grids=grids,
+        seconds=time.perf_counter() - started,
+        **totals,
+    )
+
+
+def _load(
+    ws: Workspace, made: Generator[_Batch, None, None], progress: Progress | None
+) -> tuple[dict[str, int], int, int, int]:
+    """Store the batches, one transaction each; returns the totals, communities, villages, grids."""
+    totals = dict.fromkeys(
+        ("areas", "buildings", "stairwells", "households", "persons", "observers"), 0
+    )
+    communities = villages = grids = 0
     with closing(made) as batches:  # stops the producer process if loading fails
         for batch in batches:
             with ws.transaction():
@@ -479,11 +477,4 @@ def generate_city(
                     communities += 1
             if progress is not None and batch.persons:
                 progress(len(batch.persons))
-    return CityStats(
-        seed=seed,
-        communities=communities,
-        villages=villages,
-        grids=grids,
-        seconds=time.perf_counter() - started,
-        **totals,
-    )
+    return totals, communities, villages, grids

@@ -9,9 +9,9 @@ written to stdout.
 
 from __future__ import annotations
 
-import marshal
 import sys
 
+from .._frames import write_frame
 from ._city import _batches, batch_to_wire
 
 
@@ -19,9 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     persons, seed, low, high = (int(a) for a in (argv if argv is not None else sys.argv[1:]))
     out = sys.stdout.buffer
     for batch in _batches(persons, seed, (low, high)):
-        frame = marshal.dumps(batch_to_wire(batch))
-        out.write(len(frame).to_bytes(8, "little"))
-        out.write(frame)
+        write_frame(out, batch_to_wire(batch))
     out.flush()
 
 

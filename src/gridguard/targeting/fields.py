@@ -21,6 +21,7 @@ from ..errors import ValidationError
 from ..masking import mask_id_number, mask_name, mask_phone, mask_text
 from ..model._validate import _CONTROL as CONTROL
 from ..model._validate import _IDENT as IDENT
+from ..model._validate import MAX_NAME
 from ..model.identity import GB11643, ResidentId, get_identity_scheme
 from ..model.phone import normalize_phone
 
@@ -111,11 +112,18 @@ def read_identifier(field: str, value: str) -> str:
     return value
 
 
+SUSPECT = re.compile(f"{CONTROL.pattern}|\\A.{{{MAX_NAME + 1}}}", re.DOTALL)
+"""Text :func:`read_text` would refuse (control characters, too long): one search."""
+
+
 def read_text(field: str, value: str, personal: bool = False) -> str:
     """Non-blank text without control characters (blank cells arrive as ``None``)."""
     if CONTROL.search(value):
         shown = mask(field, value) if personal else repr(value)
         raise CellError(field, shown, "must not contain control characters")
+    if len(value) > MAX_NAME:
+        shown = mask(field, value[:20]) if personal else repr(value[:20])
+        raise CellError(field, shown, f"must be at most {MAX_NAME} characters")
     return value
 
 

@@ -43,7 +43,7 @@ from ..masking import mask_text
 from ..model import Area, AreaLevel, Building, Household, Person, Stairwell
 from ..storage.schema import Reference, Row, TableSpec, spec_for
 from . import fields as cell
-from ._indexes import MATCH_INDEXES
+from ._indexes import drop_match_indexes, restore_match_indexes
 from ._producer import Batch, batches_from_process
 from ._producer import batches as local_batches
 from .tables import BadRow, Layout, Table, clean, layout, open_table
@@ -102,7 +102,7 @@ LEVELS = {
 
 
 _ident = cell.is_identifier
-_control = cell.CONTROL.search
+_control = cell.SUSPECT.search
 
 
 def _person(v: Sequence[str | None]) -> Row:
@@ -465,10 +465,12 @@ class _Writer:
         if sql:
             self._start = self._last = self._max_rowid()
             conn = getattr(uow, "connection", None)
+            fields = getattr(uow, "fields", None)  # encrypted columns go through load_rows
             if (
                 isinstance(conn, sqlite3.Connection)
                 and spec.parent is not None
                 and not spec.may_own_jurisdiction
+                and (fields is None or spec.table not in fields.tables)
             ):
                 self._conn = conn
                 cols = ", ".join(f'"{c}"' for c in spec.column_names)
@@ -788,19 +790,6 @@ def _row_of(violation: Violation) -> int:
     return int(head.removeprefix("row ")) if head.startswith("row ") else 0
 
 
-def _drop_match_indexes(uow: UnitOfWork) -> list[str]:
-    present = {
-        str(r[0])
-        for r in uow.query(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", ("persons",)
-        )
-    }
-    dropped = [name for name in MATCH_INDEXES if name in present]
-    for name in dropped:
-        list(uow.query(f"DROP INDEX {name}"))
-    return dropped
-
-
 def import_file(
     ws: Workspace,
     kind: str,
@@ -878,7 +867,7 @@ def import_file(
         with ws.transaction() as uow:
             reindex: list[str] = []
             if sql and spec_kind.cls is Person and size >= REINDEX_FROM_BYTES:
-                reindex = _drop_match_indexes(uow)
+                reindex = drop_match_indexes(uow)
             writer = _Writer(uow, spec, sql)
 
             def report_write(number: int, field: str, value: str, reason: str) -> None:
@@ -893,8 +882,7 @@ def import_file(
                 errors.flush()
                 if progress is not None:
                     progress(seen)
-            for name in reindex:
-                list(uow.query(MATCH_INDEXES[name]))
+            restore_match_indexes(uow, reindex)
             if all_or_nothing and errors.count:
                 raise ValidationError(
                     [

@@ -324,7 +324,7 @@ def escalate(
                         **where,
                     )
                 )
-        enqueued = router.notify(uow, events) if events else 0
+        enqueued = router.notify(_ReadCache(uow), events) if events else 0
     return EscalationReport(
         day=day,
         kind=kind.name,
@@ -333,6 +333,37 @@ def escalate(
         rungs_due=tuple(r.topic for r, _ in rungs),
         enqueued=enqueued,
     )
+
+
+class _ReadCache:
+    """The unit of work as routing sees it, with the place tree's look-ups remembered.
+
+    Routing one event per silent building and rung looks up the same areas,
+    teams and observers again and again; within one transaction that only
+    adds outbox rows, their answers cannot change.
+    """
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._got: dict[tuple[type[Any], str], Any] = {}
+        self._found: dict[tuple[type[Any], tuple[tuple[str, Any], ...]], list[Any]] = {}
+
+    def get(self, cls: type[Any], id: str) -> Any:
+        key = (cls, id)
+        if key not in self._got:
+            self._got[key] = self._uow.get(cls, id)
+        return self._got[key]
+
+    def find(self, cls: type[Any], *, where: Any = None, jurisdictions: Any = None) -> Any:
+        if jurisdictions is not None or cls.__name__ != "Team":
+            return self._uow.find(cls, where=where, jurisdictions=jurisdictions)
+        key = (cls, tuple(sorted((where or {}).items())))
+        if key not in self._found:
+            self._found[key] = list(self._uow.find(cls, where=where))
+        return iter(self._found[key])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._uow, name)
 
 
 def _names(uow: UnitOfWork, person_ids: Sequence[str]) -> dict[str, str]:

@@ -96,25 +96,27 @@ def coverage_rows(ws: Workspace, table: str, cls: type[Any], by: str = "area") -
         raise ValueError(f"coverage is by 'area' or 'community', not {by!r}")
     column = "area_id" if by == "area" else "jurisdiction"
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    names: dict[str, str] = {}
     dialect = ws.storage.dialect
     with ws.transaction(write=False) as uow:
         if dialect in SQL_DIALECTS:
             sql = (
-                f"SELECT {column}, count(*), count(observer_id) FROM {table} "
-                f"GROUP BY {column} ORDER BY {column}"
+                f"SELECT t.{column}, a.name, count(*), count(t.observer_id) FROM {table} t "
+                f"LEFT JOIN areas a ON a.id = t.{column} GROUP BY t.{column}, a.name"
             )
-            for key, places, observed in uow.query(text(dialect, sql)):
+            for key, name, places, observed in uow.query(text(dialect, sql)):
                 counts[str(key)] = [int(places), int(observed)]
+                names[str(key)] = str(key) if name is None else str(name)
         else:
             for place in uow.find(cls):
                 key = place.area_id if by == "area" else uow.jurisdiction_of(cls, place.id)
                 entry = counts[str(key)]
                 entry[0] += 1
                 entry[1] += place.observer_id is not None
-        names = {}
         for key in counts:
-            area = uow.get(Area, key)
-            names[key] = key if area is None else area.name
+            if key not in names:
+                area = uow.get(Area, key)
+                names[key] = key if area is None else area.name
     return [
         Coverage(area_id=key, name=names[key], places=places, observed=observed)
         for key, (places, observed) in sorted(counts.items())

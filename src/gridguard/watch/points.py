@@ -1,9 +1,9 @@
 """Health monitoring points (健康监测点): one per village group, reporting every day.
 
 The rural counterpart of the building observer. A point is staffed by one
-person with a phone; its daily reports are :class:`PointReport` facts, and
+person with a phone; its daily reports are :class:`~gridguard.watch.records.PointReport` facts, and
 a point that did not report by the cut-off is found and escalated by the
-same code as a silent building (:mod:`gridguard.watch.missing` with
+same code as a silent building (:mod:`gridguard.watch.missed` with
 ``kind=POINTS``).
 """
 

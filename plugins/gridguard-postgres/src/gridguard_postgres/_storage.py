@@ -59,6 +59,9 @@ _LOADED_MAX = 100_000
 UNNEST_MAX = 1000
 """Rows up to which a batch is sent as arrays in one statement; larger ones go by COPY."""
 
+COPY_PIECE = 2_000
+"""Rows :meth:`PostgresUnitOfWork.load_rows` formats and sends at a time."""
+
 ANALYZE_FROM = 20_000
 """Rows a table must gain through one storage before it is analysed; then each doubling."""
 
@@ -471,8 +474,12 @@ class PostgresUnitOfWork:
                 f"ON CONFLICT (jurisdiction, id) DO UPDATE SET {updates}, "
                 f"version = t.version + 1 WHERE ROW({old}) IS DISTINCT FROM ROW({new})"
             )
+            # Only stored records can move (or one given twice): when no id is
+            # stored (new tasks, orders, places), one look-up saves the update's join.
+            ids = {str(row[0]) for row in rows}
+            moves = len(ids) < len(rows) or bool(self.existing_ids(spec.cls, ids))
             for batch in _distinct_id_batches(rows):
-                written += self._insert(spec, batch, conflict, moves=True)
+                written += self._insert(spec, batch, conflict, moves=moves)
             self._grew(spec, written)
         return SaveResult(written, len(rows) - written)
 
@@ -526,7 +533,7 @@ class PostgresUnitOfWork:
             if self._storage.bulk_skips_triggers and not self._replica:
                 self._run("SET LOCAL session_replication_role = replica")
                 self._replica = True
-            if not self._fast_load:
+            if not self._fast_load and not spec.is_fact:
                 self._run("SET LOCAL synchronous_commit = off")
                 self._fast_load = True
             try:
@@ -535,7 +542,10 @@ class PostgresUnitOfWork:
                     cur.copy(f"COPY {q(spec.table)} ({cols}) FROM STDIN".encode()) as copy,
                 ):
                     if self._conn.info.encoding == "utf-8":
-                        copy.write(copy_text(batch, jurisdictions).encode())
+                        # In pieces: the server parses one while the next is made.
+                        for n in range(0, len(batch), COPY_PIECE):
+                            piece = slice(n, n + COPY_PIECE)
+                            copy.write(copy_text(batch[piece], jurisdictions[piece]).encode())
                     else:
                         for row, juris in zip(batch, jurisdictions, strict=True):
                             copy.write_row((*row, juris))

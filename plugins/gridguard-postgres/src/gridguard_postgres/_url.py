@@ -93,7 +93,10 @@ def parse_url(url: str) -> Settings:
         found = _SEARCH_PATH.search(options)
         if found and _SCHEMA.fullmatch(found.group(1).strip('"')):
             schema = found.group(1).strip('"')
-    settings = ["-c TimeZone=UTC", "-c DateStyle=ISO"]
+    # gridguard reads every row of the server-side cursors it opens (they are
+    # there to keep memory flat, not to stop early), so plan them for all rows:
+    # planned for the first tenth, the screening query ran five times slower.
+    settings = ["-c TimeZone=UTC", "-c DateStyle=ISO", "-c cursor_tuple_fraction=1"]
     if schema is not None:
         settings.append(f"-c search_path={schema},public")
     for name in ("statement_timeout", "lock_timeout"):
