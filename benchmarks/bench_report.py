@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import resource
 import sqlite3
 import statistics
@@ -188,18 +189,21 @@ def run_child(path: Path, area: str | None) -> dict[str, object]:
     return result
 
 
-def reference(path: Path) -> float:
-    """Raw sqlite3: each household's visits folded up to the end of the day, then counted."""
+def reference(path: Path) -> tuple[float, float]:
+    """Raw sqlite3: each household's visits folded up to the end of the day, then counted.
+
+    Returns wall and CPU seconds.
+    """
     end = dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time()) - dt.timedelta(hours=8)
     conn = sqlite3.connect(path)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     conn.execute(
         "SELECT count(*), sum(scr) FROM (SELECT household_id, "
         "max(CASE WHEN outcome = 'screened' THEN 1 ELSE 0 END) AS scr FROM visits "
         'WHERE campaign_id = ? AND "at" < ? GROUP BY household_id)',
         (CAMPAIGN, end.strftime("%Y-%m-%d %H:%M:%S.000000")),
     ).fetchall()
-    took = time.perf_counter() - started
+    took = time.perf_counter() - started, time.process_time() - cpu
     conn.close()
     return took
 
@@ -233,20 +237,24 @@ def main() -> None:
         community = [run_child(path, community_id) for _ in range(args.repeat)]
         refs = [reference(path) for _ in range(args.repeat)]
     seconds = statistics.median(float(r["seconds"]) for r in city)  # type: ignore[arg-type]
+    cpu = statistics.median(float(r["cpu"]) for r in city)  # type: ignore[arg-type]
     peak = max(float(r["peak_mb"]) for r in city)  # type: ignore[arg-type]
     one = statistics.median(float(r["seconds"]) for r in community)  # type: ignore[arg-type]
-    ref = statistics.median(refs)
+    ref = statistics.median(wall for wall, _ in refs)
+    ref_cpu = statistics.median(c for _, c in refs)
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"daily report, city of {args.persons:,} persons, day {DAY} (median of {args.repeat}):")
     print(
-        f"  {seconds:.2f} s wall, peak RSS {peak:.0f} MB  (targets: {TARGET_SECONDS:.0f} s, "
-        f"{TARGET_MB} MB)"
+        f"  {seconds:.2f} s wall ({cpu:.2f} s CPU), peak RSS {peak:.0f} MB "
+        f"(targets: {TARGET_SECONDS:.0f} s, {TARGET_MB} MB)"
     )
     print(f"  figures: {city[0]['figures']}")
-    print(f"daily report, one community ({community_id}): {one:.3f} s")
+    print(f"daily report, one community ({community_id}): {one:.3f} s wall")
     print(
-        f"reference, raw sqlite3 main aggregate: {ref:.2f} s; report / reference: "
-        f"{seconds / ref:.2f}x"
+        f"reference, raw sqlite3 main aggregate: {ref:.2f} s wall ({ref_cpu:.2f} s CPU); "
+        f"report / reference: {seconds / ref:.2f}x wall, {cpu / ref_cpu:.2f}x CPU"
     )
+    print(f"load average while measuring: {load} (on {os.cpu_count()} CPUs)")
     ok = seconds <= TARGET_SECONDS and peak <= TARGET_MB
     print("targets met" if ok else "TARGETS NOT MET")
 

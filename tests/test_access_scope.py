@@ -134,8 +134,12 @@ def cases(draw: st.DrawFn) -> tuple[Tree, Principal]:
     return tree, Principal(name="用户", role=role, area_id=area)
 
 
-def _store(tree: Tree) -> Workspace:
-    ws = gridguard.open("sqlite:///:memory:")
+STORES = ["sqlite:///:memory:", "memory://"]
+"""Real SQLite (scope look-ups in SQL) and the memory store (look-ups record by record)."""
+
+
+def _store(tree: Tree, url: str = STORES[0]) -> Workspace:
+    ws = gridguard.open(url)
     ws.add(tree.records)
     ws.record(tree.facts)
     return ws
@@ -175,11 +179,14 @@ def _key(record: Any) -> str:
     return str(record.id)
 
 
-@settings(max_examples=40)
-@given(cases())
-def test_each_role_reads_exactly_its_scope_and_categories(case: tuple[Tree, Principal]) -> None:
+@pytest.mark.parametrize("url", STORES)
+@settings(max_examples=30)
+@given(case=cases())
+def test_each_role_reads_exactly_its_scope_and_categories(
+    url: str, case: tuple[Tree, Principal]
+) -> None:
     tree, principal = case
-    store = _store(tree)
+    store = _store(tree, url)
     try:
         ws = _as(store, principal)
         for record in [*tree.records, *tree.facts]:
@@ -214,11 +221,14 @@ def test_each_role_reads_exactly_its_scope_and_categories(case: tuple[Tree, Prin
         store.close()
 
 
-@settings(max_examples=40)
-@given(cases())
-def test_each_role_writes_exactly_its_scope_and_categories(case: tuple[Tree, Principal]) -> None:
+@pytest.mark.parametrize("url", STORES)
+@settings(max_examples=30)
+@given(case=cases())
+def test_each_role_writes_exactly_its_scope_and_categories(
+    url: str, case: tuple[Tree, Principal]
+) -> None:
     tree, principal = case
-    store = _store(tree)
+    store = _store(tree, url)
     try:
         ws = _as(store, principal)
         later = AT + dt.timedelta(days=1)

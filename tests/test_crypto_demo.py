@@ -25,6 +25,14 @@ def _demo(folder: Path, env: dict[str, str]) -> dict[str, Any]:
     return {k: v for k, v in summary.items() if not k.endswith(TIMINGS)}
 
 
+def _messages(folder: Path) -> list[tuple[Any, ...]]:
+    """The messages the demo delivered, without their times (and so in any order)."""
+    lines = (folder / "notifications.jsonl").read_text(encoding="utf-8").splitlines()
+    return sorted(
+        (m["recipient"], m["topic"], m["subject"], m["body"]) for m in map(json.loads, lines)
+    )
+
+
 def test_the_demo_runs_the_same_on_an_encrypted_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -33,10 +41,16 @@ def test_the_demo_runs_the_same_on_an_encrypted_store(
     plain = _demo(tmp_path / "plain", {})
     sealed = _demo(tmp_path / "sealed", {KEY_ENV: base64.b64encode(bytes(range(32))).decode()})
     assert sealed == plain
-    files = sorted(p.name for p in (tmp_path / "plain").iterdir() if ".db" not in p.name)
-    assert files
-    for name in files:  # reports and message files read the encrypted values alike
+    for name in ("daily-2020-01-30.txt", "travellers-wuhan.csv"):
         assert (tmp_path / "sealed" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
+    reports = [
+        json.loads((tmp_path / side / "daily-2020-01-30.json").read_text(encoding="utf-8"))
+        for side in ("sealed", "plain")
+    ]
+    for report in reports:
+        report.pop("generated_at")
+    assert reports[0] == reports[1]
+    assert _messages(tmp_path / "sealed") == _messages(tmp_path / "plain")
     with sqlite3.connect(tmp_path / "plain" / "huayuan.db") as conn:
         numbers = [r for (r,) in conn.execute("SELECT resident_id FROM persons") if r]
         phones = [

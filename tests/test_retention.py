@@ -223,3 +223,18 @@ def test_cli_purge_dry_run_then_purge(tmp_path: Path) -> None:
     assert '"persons": 4' in done.output
     with gridguard.open(path) as ws:
         assert ws.get(Person, "p1").name == PURGED
+
+
+def test_the_memory_store_purges_registry_entries_and_says_what_it_skipped() -> None:
+    with gridguard.open("memory://") as ws:
+        records = [
+            attrs.evolve(r, end=dt.date(2020, 3, 1)) if isinstance(r, Campaign) else r
+            for r in sample_records()
+        ]
+        ws.add(records)
+        ws.record(sample_facts())
+        report = purge(ws, now=NOW)
+        assert ws.get(Person, "p4").name == PURGED
+        assert ws.get(Household, "h1").phone is None
+        assert report.rows == {"persons": 4, "households": 3}
+        assert "visits" in report.skipped

@@ -263,8 +263,8 @@ class Workspace:
         """Write every audit entry held back now (reads are otherwise batched).
 
         Reads of person and household files are written with this
-        workspace's next write, when :data:`AUDIT_READS_HELD` of them are
-        waiting or the oldest is :data:`AUDIT_READS_SECONDS` old, and on
+        workspace's next write, when ``AUDIT_READS_HELD`` (256) of them are
+        waiting or the oldest is ``AUDIT_READS_SECONDS`` (2 s) old, and on
         :meth:`close`; so a reader never waits for a long write (an import)
         to finish. Reading the audit log flushes first.
         """

@@ -23,6 +23,7 @@ import binascii
 import hmac
 import os
 import secrets
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -171,16 +172,24 @@ def read_key_file(path: str | os.PathLike[str]) -> KeyRing:
 
 
 def _write_private(path: Path, text: str, *, new: bool) -> None:
-    """Write ``text`` readable by the owner only (created ``0600``, replaced atomically)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | (os.O_EXCL if new else 0)
-    target = path if new else path.with_name(path.name + ".tmp")
-    fd = os.open(target, flags, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    if not new:
-        os.replace(target, path)
+    """Write ``text`` readable by the owner only: a new file is created ``0600`` (never over
+    an existing one); an existing one is replaced atomically by a private temporary file."""
+    if new:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        target = path
+    else:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+        target = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if not new:
+            os.replace(target, path)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
 
 
 def add_key_to_file(path: str | os.PathLike[str], master: bytes | None = None) -> FieldKey:

@@ -327,7 +327,10 @@ def _insert_sqlite(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> int
         conn.executemany(_PENDING_IF_STORED, pending)
         raise
     if added == len(rows):  # all new: no log, no pending entry yet
-        conn.executemany(_PENDING_NEW, pending)
+        if len(rows) == 1:
+            conn.execute(_PENDING_NEW, pending[0])
+        else:
+            conn.executemany(_PENDING_NEW, pending)
     else:
         conn.executemany(_PENDING_SQLITE, pending)
     return added

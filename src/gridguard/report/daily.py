@@ -19,6 +19,8 @@ Definitions, so that a figure can be checked against the facts:
   reached it up to the end of the day, *screened* once one screened it;
 * *call pending*: found not at home at the door, neither screened nor
   vacant, and not phoned since the last time at the door;
+* *screenings*: screenings recorded that day (人次: a person screened twice
+  counts twice);
 * *flagged*: persons with an assessment for the day whose risk is not
   ``none`` (a person counts once, at their highest risk);
 * a quarantine order that was not cancelled is *active* on a day when
@@ -37,6 +39,7 @@ Definitions, so that a figure can be checked against the facts:
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -55,41 +58,54 @@ RISKS = ("high", "medium", "low")
 _RANK = {"low": 1, "medium": 2, "high": 3}
 
 _VISITS_TODAY = """
-SELECT CASE WHEN v."at" >= ? THEN 1 ELSE 0 END AS today, v.outcome, v.channel, count(*)
+SELECT v.outcome, v.channel, sum(CASE WHEN v."at" >= ? THEN 1 ELSE 0 END), count(*)
 FROM visits v
-WHERE {in_campaign} AND v."at" >= ? AND v."at" < ?{where}
-GROUP BY 1, 2, 3
+WHERE {in_campaign} AND {at} >= ? AND {at} < ?{where}
+GROUP BY v.outcome, v.channel
 """
+"""Visits on the day (and on both days) by outcome and channel. Read through the visits'
+covering index: faster than a seek by community and time, which would fetch each row."""
+
+_BIT = (
+    "CASE v.outcome WHEN 'screened' THEN 1 WHEN 'vacant' THEN 2 WHEN 'refused' THEN 4 ELSE 8 END"
+    " * CASE v.channel WHEN 'door' THEN 1 ELSE 16 END"
+    ' * CASE WHEN v."at" < ? THEN 256 ELSE 1 END'
+)
+"""One bit per kind of visit (outcome x channel x before the day or on it): a household's
+visits sum up (``sum(DISTINCT ...)``) to a mask of what ever happened to it."""
+_SCREENED, _DONE, _BEFORE = 0x1111, 0x3333, 0xFF00
+"""Mask bits: screened (door or phone, any day); screened or vacant; anything before the day."""
+
+_FOLLOW_UP = "(v.outcome = 'not_home' AND v.channel = 'door' OR v.channel = 'phone')"
+"""A visit that starts (not at home at the door) or answers (a phone call) a phone follow-up."""
 
 _HOUSEHOLDS_SO_FAR = """
-SELECT count(*), sum(x.scr), sum(x.seen_y), sum(x.scr_y),
-  sum(CASE WHEN x.done = 0 AND x.lnh IS NOT NULL AND (x.lph IS NULL OR x.lph < x.lnh)
-      THEN 1 ELSE 0 END),
-  sum(CASE WHEN x.done_y = 0 AND x.lnh_y IS NOT NULL AND (x.lph_y IS NULL OR x.lph_y < x.lnh_y)
+SELECT count(*),
+  sum(CASE WHEN x.m & {screened} > 0 THEN 1 ELSE 0 END),
+  sum(CASE WHEN x.m & {before} > 0 THEN 1 ELSE 0 END),
+  sum(CASE WHEN x.m & {screened_before} > 0 THEN 1 ELSE 0 END),
+  sum(CASE WHEN x.m & {done} = 0 AND substr(x.last, length(x.last), 1) = 'D' THEN 1 ELSE 0 END),
+  sum(CASE WHEN x.m & {done_before} = 0 AND substr(x.last_y, length(x.last_y), 1) = 'D'
       THEN 1 ELSE 0 END)
-FROM (SELECT v.household_id,
-        max(CASE WHEN v.outcome = 'screened' THEN 1 ELSE 0 END) AS scr,
-        max(CASE WHEN v."at" < ? THEN 1 ELSE 0 END) AS seen_y,
-        max(CASE WHEN v.outcome = 'screened' AND v."at" < ? THEN 1 ELSE 0 END) AS scr_y,
-        max(CASE WHEN v.outcome IN ('screened', 'vacant') THEN 1 ELSE 0 END) AS done,
-        max(CASE WHEN v.outcome IN ('screened', 'vacant') AND v."at" < ? THEN 1 ELSE 0 END)
-          AS done_y,
-        max(CASE WHEN v.outcome = 'not_home' AND v.channel = 'door' THEN v."at" END) AS lnh,
-        max(CASE WHEN v.channel = 'phone' THEN v."at" END) AS lph,
-        max(CASE WHEN v.outcome = 'not_home' AND v.channel = 'door' AND v."at" < ?
-            THEN v."at" END) AS lnh_y,
-        max(CASE WHEN v.channel = 'phone' AND v."at" < ? THEN v."at" END) AS lph_y
+FROM (SELECT v.household_id, sum(DISTINCT {bit}) AS m,
+        max(CASE WHEN {follow_up} THEN {stamp} END) AS last,
+        max(CASE WHEN {follow_up} AND v."at" < ? THEN {stamp} END) AS last_y
       FROM visits v
       WHERE {in_campaign} AND v."at" < ?{where}
       GROUP BY v.household_id) x
 """
+"""Households visited so far, screened, visited and screened before the day, and awaiting a
+phone call at the end of the day and of the day before: not screened nor vacant, and their
+latest follow-up visit (by time, a phone call winning a tie) is a door visit that found
+nobody at home. Each household's visits are read once, in the order of their covering
+index; ``last`` is the time of the latest follow-up visit with ``D`` (door) or ``P`` (phone)
+appended."""
 
 _HOUSEHOLDS = "SELECT count(*) FROM households h WHERE 1 = 1{where}"
 
-_PERSONS_SCREENED = """
-SELECT CASE WHEN s."at" >= ? THEN 1 ELSE 0 END, count(DISTINCT s.person_id)
+_SCREENINGS = """
+SELECT sum(CASE WHEN s."at" >= ? THEN 1 ELSE 0 END), count(*)
 FROM screenings s WHERE s."at" >= ? AND s."at" < ?{where}
-GROUP BY 1
 """
 
 _ASSESSMENTS = """
@@ -129,9 +145,10 @@ dialect stores it, then those of ``where``."""
 _OBSERVED = "SELECT count(*) FROM buildings b WHERE b.observer_id IS NOT NULL{where}"
 
 _CHECKINS = """
-SELECT CASE WHEN c."at" >= ? THEN 1 ELSE 0 END, count(DISTINCT c.building_id), count(*)
+SELECT count(DISTINCT CASE WHEN c."at" >= ? THEN c.building_id END),
+  count(DISTINCT CASE WHEN c."at" < ? THEN c.building_id END),
+  sum(CASE WHEN c."at" >= ? THEN 1 ELSE 0 END)
 FROM checkins c WHERE c."at" >= ? AND c."at" < ?{where}
-GROUP BY 1
 """
 
 _ANOMALIES = """
@@ -181,24 +198,42 @@ class _Daily:
         self.start, self.end = self.yesterday[0], self.today[1]
         self.mid = self.today[0]
 
-    def where(self, alias: str, key: str = "household") -> tuple[str, list[Any]]:
-        return self.s.where(alias, key)
+    def where(
+        self, alias: str, key: str = "household", *, seek: bool = False
+    ) -> tuple[str, list[Any]]:
+        return self.s.where(alias, key, seek=seek)
 
     # -- the sweep ------------------------------------------------------------------------
 
     def visits(self) -> dict[tuple[int, str, str], int]:
         where, params = self.where("v")
-        sql = _VISITS_TODAY.format(in_campaign=IN_CAMPAIGN, where=where)
+        at = self.s.unindexed('v."at"')
+        sql = _VISITS_TODAY.format(in_campaign=IN_CAMPAIGN, where=where, at=at)
         args = [self.mid, *self.s.campaign_params(), self.start, self.end, *params]
-        return {(int(t), str(o), str(c)): number(n) for t, o, c, n in self.s.query(sql, args)}
+        out: dict[tuple[int, str, str], int] = {}
+        for outcome, channel, today, both in self.s.query(sql, args):
+            out[(1, str(outcome), str(channel))] = number(today)
+            out[(0, str(outcome), str(channel))] = number(both) - number(today)
+        return out
 
     def households(self) -> dict[str, int]:
         where, params = self.where("h", "households")
         total = number(self.s.one(_HOUSEHOLDS.format(where=where), params)[0])
         where, params = self.where("v")
-        sql = _HOUSEHOLDS_SO_FAR.format(in_campaign=IN_CAMPAIGN, where=where)
+        sql = _HOUSEHOLDS_SO_FAR.format(
+            screened=_SCREENED,
+            before=_BEFORE,
+            screened_before=_SCREENED & _BEFORE,
+            done=_DONE,
+            done_before=_DONE & _BEFORE,
+            bit=_BIT,
+            follow_up=_FOLLOW_UP,
+            stamp=self.s.stamp('v."at"', "CASE WHEN v.channel = 'door' THEN 'D' ELSE 'P' END"),
+            in_campaign=IN_CAMPAIGN,
+            where=where,
+        )
         mid = self.mid
-        args = [mid, mid, mid, mid, mid, *self.s.campaign_params(), self.end, *params]
+        args = [mid, mid, *self.s.campaign_params(), self.end, *params]
         row = self.s.one(sql, args)
         visited, screened, visited_y, screened_y, pending, pending_y = (number(v) for v in row)
         return {
@@ -211,14 +246,12 @@ class _Daily:
             "pending_y": pending_y,
         }
 
-    def persons_screened(self) -> tuple[int, int]:
-        where, params = self.where("s", "person")
-        sql = _PERSONS_SCREENED.format(where=where)
-        found = {
-            int(t): number(n)
-            for t, n in self.s.query(sql, [self.mid, self.start, self.end, *params])
-        }
-        return found.get(1, 0), found.get(0, 0)
+    def screenings(self) -> tuple[int, int]:
+        """Screenings (counted once per screening: 人次) on the day and the day before."""
+        where, params = self.where("s", "person", seek=True)
+        sql = _SCREENINGS.format(where=where)
+        today, both = self.s.one(sql, [self.mid, self.start, self.end, *params])
+        return number(today), number(both) - number(today)
 
     # -- flagged persons ------------------------------------------------------------------
 
@@ -235,14 +268,20 @@ class _Daily:
         risk: dict[int, dict[str, str]] = {0: {}, 1: {}}
         rules: dict[int, dict[str, set[str]]] = {0: {}, 1: {}}
         lines: dict[int, dict[str, set[str]]] = {0: {}, 1: {}}
+        parsed: dict[Any, list[tuple[str, str]]] = {}
         for a_day, person, level, fired in self.s.query(_ASSESSMENTS.format(where=where), args):
             which = int(_as_date(a_day) == day)
             best = risk[which].get(person)
             if best is None or _RANK.get(level, 0) > _RANK.get(best, 0):
                 risk[which][person] = str(level)
-            for rule in json_list(fired):
-                rules[which].setdefault(str(rule.get("rule_id")), set()).add(person)
-                lines[which].setdefault(str(rule.get("line")), set()).add(person)
+            key = fired if isinstance(fired, str) else json.dumps(fired, sort_keys=True)
+            if key not in parsed:  # a handful of distinct rule combinations: parse each once
+                parsed[key] = [
+                    (str(r.get("rule_id")), str(r.get("line"))) for r in json_list(fired)
+                ]
+            for rule_id, line in parsed[key]:
+                rules[which].setdefault(rule_id, set()).add(person)
+                lines[which].setdefault(line, set()).add(person)
         return {
             w: {
                 "persons": len(risk[w]),
@@ -278,13 +317,14 @@ class _Daily:
     def watch(self) -> dict[str, Any]:
         where, params = self.where("b", "buildings")
         observed = number(self.s.one(_OBSERVED.format(where=where), params)[0])
-        where, params = self.where("c", "building")
-        found = {
-            int(t): (number(b), number(n))
-            for t, b, n in self.s.query(
-                _CHECKINS.format(where=where), [self.mid, self.start, self.end, *params]
+        where, params = self.where("c", "building", seek=True)
+        mid = self.mid
+        buildings, buildings_y, checkins = (
+            number(v)
+            for v in self.s.one(
+                _CHECKINS.format(where=where), [mid, mid, mid, self.start, self.end, *params]
             )
-        }
+        )
         kinds: dict[int, Counter[str]] = {0: Counter(), 1: Counter()}
         for t, anomalies in self.s.query(
             _ANOMALIES.format(where=where), [self.mid, self.start, self.end, *params]
@@ -293,9 +333,9 @@ class _Daily:
                 kinds[int(t)][str(anomaly.get("kind"))] += int(anomaly.get("count") or 1)
         return {
             "observed": observed,
-            "buildings": found.get(1, (0, 0))[0],
-            "buildings_y": found.get(0, (0, 0))[0],
-            "checkins": found.get(1, (0, 0))[1],
+            "buildings": buildings,
+            "buildings_y": buildings_y,
+            "checkins": checkins,
             "anomalies": kinds[1],
             "anomalies_y": kinds[0],
         }
@@ -303,7 +343,7 @@ class _Daily:
     # -- services, tasks, alerts ----------------------------------------------------------
 
     def services(self) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
-        where, params = self.where("r")
+        where, params = self.where("r", seek=True)
         requests = {
             str(k): number(n)
             for k, n in self.s.query(_SERVICES.format(where=where), [self.mid, self.end, *params])
@@ -330,7 +370,7 @@ class _Daily:
         where, params = self.where("t")
         sql = _TARGETS.format(in_campaign=IN_CAMPAIGN, where=where)
         row = self.s.one(sql, [*self.s.campaign_params(), self.end, *params])
-        where, params = self.where("m", "person")
+        where, params = self.where("m", "person", seek=True)
         matches = self.s.one(_MATCHES.format(where=where), [self.mid, self.end, *params])
         return number(row[0]), number(row[1]), number(matches[0])
 
@@ -363,13 +403,13 @@ def daily_report(
     personal data (only counts), so ``unmask`` changes nothing but is
     accepted like every report's.
     """
-    scope = ReportScope.open(ws, area=area, day=day, campaign=campaign)
+    scope = ReportScope.open(ws, area=area, day=day, campaign=campaign, unmask=unmask)
     if scope.empty:
         return _empty(scope)
     q = _Daily(scope)
     visits = q.visits()
     homes = q.households()
-    persons, persons_y = q.persons_screened()
+    persons, persons_y = q.screenings()
     flagged = q.assessments()
     quarantine = q.quarantine()
     watch = q.watch()
@@ -464,7 +504,7 @@ def _sweep(
             figure(
                 "visits_phone", _sum(visits, 1, channel="phone"), _sum(visits, 0, channel="phone")
             ),
-            figure("persons_screened", persons, persons_y),
+            figure("screenings", persons, persons_y),
         ],
     )
     outcomes = ("screened", "not_home", "refused", "vacant")

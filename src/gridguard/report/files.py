@@ -19,6 +19,7 @@ from ..sweep.files import Flag, flags, household_file, person_file
 from ._common import masked_name, masked_phone, new_report, note_for
 from .document import Cell, Column, Label, Report, Section, Table
 from .locale import label, value_label
+from .scope import authorize
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -166,6 +167,7 @@ def household_report(
     """The file of household ``household_id``; ``NotFoundError`` if there is none."""
     ctx = CampaignContext(ws, resolve_campaign(ws, campaign))
     found = household_file(ctx, household_id)
+    authorize(ws, found.household, unmask=unmask)
     masked = not unmask
     h = found.household
     details = _fields(
@@ -227,6 +229,7 @@ def person_report(
     """The file of person ``person_id``; ``NotFoundError`` if there is none."""
     ctx = CampaignContext(ws, resolve_campaign(ws, campaign))
     found = person_file(ctx, person_id)
+    authorize(ws, found.person, unmask=unmask)
     masked = not unmask
     person = Table(
         key="person",

@@ -78,7 +78,7 @@ def line_list_report(
 
     ``limit`` caps the rows of each kind (``None``: all).
     """
-    scope = ReportScope.open(ws, area=area, day=day, campaign=campaign)
+    scope = ReportScope.open(ws, area=area, day=day, campaign=campaign, unmask=unmask)
     masked = not unmask
     zone = scope.campaign.zone
     rows: list[tuple[Cell, ...]] = []

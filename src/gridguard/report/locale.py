@@ -65,6 +65,7 @@ CATALOGUE: dict[str, Label] = {
     "vacant": Label("Vacant", "空置"),
     "phone_pending": Label("Not at home, call pending", "不在家待电话追访"),
     "persons_screened": Label("Persons screened", "筛查人数"),
+    "screenings": Label("Screenings (person-times)", "筛查人次"),
     "persons_flagged": Label("Persons flagged", "标记人数"),
     "line": Label("Line of defense", "防线"),
     "activity": Label("Activity today", "今日工作量"),

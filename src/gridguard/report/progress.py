@@ -53,7 +53,7 @@ def progress_report(
     unmask: bool = False,
 ) -> Report:
     """Households covered per day from the campaign's start to ``day``, against the plan."""
-    scope = ReportScope.open(ws, area=area, day=day, campaign=campaign)
+    scope = ReportScope.open(ws, area=area, day=day, campaign=campaign, unmask=unmask)
     days = scope.days()
     if plan_days is None:
         end = scope.campaign.end

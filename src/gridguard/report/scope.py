@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..access import Category, Verb, register_operation
 from ..errors import ConfigError, ValidationError
 from ..model import Area, AreaLevel, Campaign
 from ..sweep.context import IN_CAMPAIGN, CampaignContext, resolve_campaign
@@ -26,7 +27,29 @@ from ..sweep.context import IN_CAMPAIGN, CampaignContext, resolve_campaign
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
-__all__ = ["IN_CAMPAIGN", "ReportScope"]
+__all__ = ["IN_CAMPAIGN", "READ_REPORT", "UNMASK", "ReportScope", "authorize"]
+
+READ_REPORT = "report.read"
+"""The operation of reading a report about an area: counts of visits (and, in the line
+list and the files, the households' addresses)."""
+UNMASK = "report.unmask"
+"""The operation of reading a report with names, phones and identity numbers in clear."""
+
+register_operation(READ_REPORT, [(Verb.READ, Category.VISIT)])
+register_operation(UNMASK, [(Verb.READ, Category.PERSON)])
+
+
+def authorize(ws: Workspace, target: Any, *, unmask: bool) -> None:
+    """Check (and audit) that the workspace's principal may read this report.
+
+    ``target`` is the area (its id) or the record the report is about. The
+    principal needs read access to visits, inside their scope; with
+    ``unmask`` also to persons (:class:`~gridguard.errors.AccessDenied`
+    otherwise, audited like every refusal).
+    """
+    ws.authorize(READ_REPORT, target)
+    if unmask:
+        ws.authorize(UNMASK, target)
 
 
 _HOUSEHOLDS_BELOW = (
@@ -57,8 +80,9 @@ class ReportScope:
         area: str | None = None,
         day: dt.date | str | None = None,
         campaign: str | Campaign | None = None,
+        unmask: bool = False,
     ) -> ReportScope:
-        """Resolve the campaign, the area and the day of a report; check them."""
+        """Resolve the campaign, the area and the day of a report; check them and the access."""
         found = resolve_campaign(ws, campaign)
         if ws.storage.dialect == "memory":
             raise ConfigError(
@@ -66,6 +90,7 @@ class ReportScope:
             )
         area_ids = (area,) if area is not None else tuple(found.scope)
         areas = tuple(ws.get(Area, a) for a in area_ids)
+        authorize(ws, area if area is not None else found, unmask=unmask)
         narrowed = attrs.evolve(found, scope=tuple(a.id for a in areas))
         ctx = CampaignContext(ws, narrowed)
         scope = cls(ws=ws, campaign=found, areas=areas, day=found.start, ctx=ctx)
@@ -128,6 +153,27 @@ class ReportScope:
         """A date parameter as the dialect stores it (ISO text in SQLite)."""
         return value.isoformat() if self.ctx.dialect == "sqlite" else value
 
+    def stamp(self, column: str, suffix: str) -> str:
+        """SQL for timestamp ``column`` as text that sorts by time, with ``suffix`` appended.
+
+        SQLite stores fixed-width UTC text already; PostgreSQL's ``timestamptz``
+        is spelled out in UTC with microseconds, so that no session setting
+        changes the order.
+        """
+        if self.ctx.dialect == "sqlite":
+            return f"{column} || {suffix}"
+        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || {suffix}"
+
+    def unindexed(self, column: str) -> str:
+        """``column`` in a condition that must not pick an index on it.
+
+        A day's visits are counted fastest by reading the visits' covering
+        index whole; given a time range, SQLite's planner prefers the
+        ``(jurisdiction, "at")`` index and then fetches every row it finds.
+        SQLite's unary ``+`` keeps a term from choosing an index.
+        """
+        return f"+{column}" if self.ctx.dialect == "sqlite" else column
+
     def true(self) -> Any:
         """``True`` as a parameter compared with a stored boolean column."""
         return 1 if self.ctx.dialect == "sqlite" else True
@@ -181,7 +227,9 @@ class ReportScope:
         """Ids of the areas and of every area below them (for a scope under a community)."""
         return sorted(self.ctx.scope) or [""]
 
-    def where(self, alias: str, key: str = "household") -> tuple[str, list[Any]]:
+    def where(
+        self, alias: str, key: str = "household", *, seek: bool = False
+    ) -> tuple[str, list[Any]]:
         """`` AND ...`` keeping rows of table ``alias`` to the areas.
 
         ``key`` says what the rows hang off: ``household`` (a ``household_id``
@@ -190,8 +238,16 @@ class ReportScope:
         ``id``) or ``jurisdiction`` (only the community: for
         areas under a community, rows that belong to no household are kept
         for the whole community).
+
+        ``seek`` names the communities even when the areas hold all of them,
+        so that a time range is read through the table's ``(jurisdiction,
+        "at")`` index one community at a time rather than by a full scan.
         """
         sql, params = self.ctx.jurisdiction_filter(f"{alias}.jurisdiction")
+        if seek and not sql and self.ctx.jurisdictions:
+            wanted = sorted(self.ctx.jurisdictions)
+            sql = f" AND {alias}.jurisdiction IN ({', '.join('?' for _ in wanted)})"
+            params = wanted
         if self.whole or key == "jurisdiction":
             return sql, params
         below = self.below()

@@ -46,7 +46,7 @@ def teams_report(
     unmask: bool = False,
 ) -> Report:
     """Households per shift for each team with visits in ``area`` up to ``day``."""
-    scope = ReportScope.open(ws, area=area, day=day, campaign=campaign)
+    scope = ReportScope.open(ws, area=area, day=day, campaign=campaign, unmask=unmask)
     totals: dict[str, list[int]] = {}  # team -> shifts, households, screened, not home
     names: dict[str, str] = {}
     if not scope.empty:

@@ -63,7 +63,8 @@ COPY_PIECE = 2_000
 """Rows :meth:`PostgresUnitOfWork.load_rows` formats and sends at a time."""
 
 ANALYZE_FROM = 20_000
-"""Rows a table must gain through one storage before it is analysed; then each doubling."""
+"""Rows a table must gain by bulk loads through one storage before it is analysed; then
+each doubling."""
 
 _JURIS = "gridguard_jurisdiction"
 """The staged column holding a jurisdiction worked out in Python."""
@@ -480,7 +481,6 @@ class PostgresUnitOfWork:
             moves = len(ids) < len(rows) or bool(self.existing_ids(spec.cls, ids))
             for batch in _distinct_id_batches(rows):
                 written += self._insert(spec, batch, conflict, moves=moves)
-            self._grew(spec, written)
         return SaveResult(written, len(rows) - written)
 
     def save_facts(self, cls: type[Any], facts: Sequence[Any]) -> SaveResult:
@@ -502,7 +502,6 @@ class PostgresUnitOfWork:
             written = self._insert(spec, inserted, "ON CONFLICT DO NOTHING", new=True)
             if written < len(rows):
                 fact_conflicts(spec, rows, self._stored_rows(spec, [str(r[0]) for r in rows]))
-            self._grew(spec, written)
         return SaveResult(written, len(rows) - written)
 
     def load_rows(self, cls: type[Any], rows: Iterable[Sequence[Any]]) -> int:
@@ -563,13 +562,15 @@ class PostgresUnitOfWork:
         return len(batch)
 
     def _grew(self, spec: TableSpec, rows: int) -> None:
-        """Analyse ``spec``'s table when it has doubled since its last analysis here.
+        """Analyse ``spec``'s table when bulk loads here have doubled it since the last time.
 
         Planner statistics of a table loaded moments ago say nothing (and
         the server's autovacuum may be off, or minutes behind): the queries
         that follow a bulk load, screening first, would be planned for an
         empty table. One ``ANALYZE`` samples at most 30,000 rows, so a
-        city of millions is analysed a handful of times as it grows.
+        city of millions is analysed a handful of times as it grows. Only
+        bulk loads do this: ``ANALYZE`` holds a lock on the table until the
+        commit, which twenty concurrent writers should not queue on.
         """
         if rows <= 0:
             return
@@ -772,7 +773,7 @@ class PostgresStorage:
         triggers (the role may set ``session_replication_role``)."""
         self.schema: str = self.settings.schema or ""
         self.grown: dict[str, tuple[int, int]] = {}
-        """Per table: rows written through this storage, and that count at its last ANALYZE."""
+        """Per table: rows bulk-loaded through this storage, and that count at its last ANALYZE."""
         self._migrate()
         self._pool = ConnectionPool(
             self.settings.conninfo,
