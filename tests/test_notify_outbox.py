@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -380,3 +381,35 @@ def test_messages_stored_before_a_bad_one_stay_deliverable(tmp_path: Path) -> No
             due = {d.message.id for d in due_messages(uow, NOW, dialect="sqlite", limit=10)}
         assert stored == due
         assert bad.id not in stored
+
+
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_the_migration_fills_the_pending_set_as_the_dispatcher_keeps_it(
+    tmp_path_factory: Any, data: st.DataObject
+) -> None:
+    """Messages enqueued before migration 6 get the pending entries they would have now."""
+    from importlib import resources
+
+    script = (
+        resources.files("gridguard.storage") / "migrations" / "0006_outbox_pending.sql"
+    ).read_text("utf-8")
+    outbox = [
+        _message(n, not_before=data.draw(st.none() | st.just(NOW + dt.timedelta(minutes=n))))
+        for n in range(data.draw(st.integers(1, 5)))
+    ]
+    logs = [e for m in outbox for e in data.draw(_logs(m.id))]
+    path = tmp_path_factory.mktemp("mig") / "m.db"
+    with gridguard.open(path) as ws:
+        ws.add(sample_records())
+        with ws.transaction() as uow:
+            enqueue(uow, outbox)
+            record_attempts(uow, logs)
+        kept = _pending(ws)
+    conn = sqlite3.connect(path)
+    try:  # back to version 5's tables, then migration 6 as it runs on an upgrade
+        conn.executescript(f"DROP TABLE outbox_pending; BEGIN; {script} COMMIT;")
+    finally:
+        conn.close()
+    with gridguard.open(path) as ws:
+        assert _pending(ws) == kept

@@ -51,7 +51,9 @@ from gridguard.report import (
     teams_report,
 )
 from gridguard.rules.records import Assessment, FiredRule, QuarantineOrder, Task
+from gridguard.services.records import ServiceAssignment, ServiceCompletion
 from gridguard.testing import sample_records
+from gridguard.watch.records import MonitoringPoint, PointReport
 
 START = dt.date(2020, 1, 25)
 DAYS = 6
@@ -152,6 +154,21 @@ def _facts(ws: gridguard.Workspace, campaign: Campaign, seed: int) -> None:
                 )
             )
     ws.record([*visits, *screenings, *checkins, *requests])
+    reports = [
+        PointReport(
+            at=_at(campaign, day, rng),
+            point_id="mp1",
+            observer_id="p4",
+            status="anomalies",
+            anomalies=(Anomaly(kind="stranger", count=1),),
+        )
+        for day in range(DAYS)
+        if rng.random() < 0.5
+    ]
+    with ws.transaction() as uow:
+        point = MonitoringPoint(id="mp1", area_id="g2", name="健康监测点", observer_id="p4")
+        uow.put(MonitoringPoint, [point])
+        uow.save_facts(PointReport, reports)
     orders, tasks, assessments, messages, attempts = [], [], [], [], []
     for n in range(20):
         household = rng.choice(households)
@@ -236,9 +253,31 @@ def _facts(ws: gridguard.Workspace, campaign: Campaign, seed: int) -> None:
         for o in orders[::3]
         if (o.end - o.start).days >= 2 and o.status.value != "cancelled"
     ]
+    assignments, completions = [], []
+    for request in requests:
+        if rng.random() < 0.6:
+            assignments.append(
+                ServiceAssignment(
+                    at=request.at + dt.timedelta(hours=1),
+                    request_id=request.id,
+                    household_id=request.household_id,
+                    team_id="t1",
+                    due=request.at + dt.timedelta(hours=rng.choice([2, 20, 30])),
+                )
+            )
+        if rng.random() < 0.4:
+            completions.append(
+                ServiceCompletion(
+                    at=request.at + dt.timedelta(hours=rng.choice([3, 26])),
+                    request_id=request.id,
+                    household_id=request.household_id,
+                )
+            )
     with ws.transaction() as uow:
         uow.put(QuarantineOrder, orders)
         uow.save_facts(QuarantineRelease, releases)
+        uow.save_facts(ServiceAssignment, assignments)
+        uow.save_facts(ServiceCompletion, completions)
         uow.put(Task, tasks)
         uow.save_facts(Assessment, assessments)
         uow.save_facts(OutboxMessage, messages)
@@ -366,13 +405,33 @@ def _expected_daily(ws: gridguard.Workspace, day: dt.date, community: str | None
         for b in ws.find(Building)
         if b.observer_id is not None and (community is None or buildings_of[b.id] == community)
     ]
+    with ws.transaction(write=False) as uow:
+        points = [
+            r
+            for r in uow.find(PointReport)
+            if _day(campaign, r.at) == day and community in (None, "c2")
+        ]
+    points_observed = 1 if community in (None, "c2") else 0
     end_of_day = campaign.day_start(day + dt.timedelta(days=1))
     tasks = [
         t
         for t in ws.find(Task)
         if t.household_id in mine and t.status.value == "open" and t.due < end_of_day
     ]
+    with ws.transaction(write=False) as uow:
+        done = {c.request_id for c in uow.find(ServiceCompletion) if c.at < end_of_day}
+        due = {a.request_id: a.due for a in uow.find(ServiceAssignment) if a.at < end_of_day}
+    open_requests = [
+        r
+        for r in ws.find(ServiceRequest)
+        if r.household_id in mine and r.at < end_of_day and r.id not in done
+    ]
+    overdue = [
+        r for r in open_requests if due.get(r.id, r.at + dt.timedelta(hours=24)) < end_of_day
+    ]
     return {
+        "services_open": len(open_requests),
+        "services_overdue": len(overdue),
         "households": len(mine),
         "visited": len(visited),
         "screened": len(screened),
@@ -387,9 +446,9 @@ def _expected_daily(ws: gridguard.Workspace, day: dt.date, community: str | None
         "high": sum(1 for r in flagged.values() if r == 3),
         "alerts": len(messages),
         "sent": sum(1 for m in messages if m.id in sent),
-        "checked": len({c.building_id for c in checkins}),
-        "observed": len(observed),
-        "anomalies": sum(a.count for c in checkins for a in c.anomalies),
+        "checked": len({c.building_id for c in checkins}) + len({r.point_id for r in points}),
+        "observed": len(observed) + points_observed,
+        "anomalies": sum(a.count for c in [*checkins, *points] for a in c.anomalies),
         "tasks_open": len(tasks),
     }
 
@@ -412,7 +471,8 @@ def test_daily_figures_equal_the_stored_facts(
     assert _figure(report, "overview", "visits") == want["visits"]
     assert _figure(report, "sweep", "visits_door") == want["door"]
     assert _figure(report, "overview", "phone_pending") == want["pending"]
-    assert _change(report, "overview", "phone_pending") == want["pending"] - want["pending_before"]
+    change = want["pending"] - want["pending_before"] if offset else None  # none on day one
+    assert _change(report, "overview", "phone_pending") == change
     assert _figure(report, "quarantine", "quarantine_active") == want["active"]
     assert _figure(report, "quarantine", "quarantine_new") == want["new"]
     assert _figure(report, "quarantine", "quarantine_released") == want["released"]
@@ -424,6 +484,8 @@ def test_daily_figures_equal_the_stored_facts(
     assert _figure(report, "watch", "buildings_observed") == want["observed"]
     assert _figure(report, "watch", "anomalies") == want["anomalies"]
     assert _figure(report, "services", "tasks_open") == want["tasks_open"]
+    assert _figure(report, "services", "services_open") == want["services_open"]
+    assert _figure(report, "services", "services_overdue") == want["services_overdue"]
 
 
 def test_daily_change_is_today_minus_yesterday(store: gridguard.Workspace) -> None:
@@ -738,3 +800,28 @@ def test_reports_agree_with_each_other(
     counts = linelist.block("linelist_counts")
     assert isinstance(counts, Figures)
     assert counts.value("call_not_home") == _figure(daily, "overview", "phone_pending")
+
+
+# -- access ---------------------------------------------------------------------------------
+
+
+def test_reports_check_the_principal(tmp_path: Path) -> None:
+    from gridguard.errors import AccessDenied
+    from gridguard.principal import Principal, Role
+
+    path = tmp_path / "a.db"
+    with gridguard.open(path) as ws:
+        ws.add(_tree(ZONE))
+        _facts(ws, ws.get(Campaign, "cmp"), 5)
+    day = START + dt.timedelta(days=2)
+    secretary = Principal(name="黄书记", role=Role.COMMUNITY_SECRETARY, area_id="c1")
+    with gridguard.open(path, principal=secretary) as ws:
+        assert daily_report(ws, area="c1", day=day).area_id == "c1"
+        assert line_list_report(ws, area="c1", day=day, unmask=True).masked is False
+        with pytest.raises(AccessDenied):
+            daily_report(ws, area="c2", day=day)
+        with pytest.raises(AccessDenied):
+            daily_report(ws, day=day)  # the campaign spans c2 too
+    observer = Principal(name="观察员", role=Role.BUILDING_OBSERVER, building_id="b1")
+    with gridguard.open(path, principal=observer) as ws, pytest.raises(AccessDenied):
+        teams_report(ws, area="g1", day=day)

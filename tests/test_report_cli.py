@@ -90,3 +90,17 @@ def test_files_are_masked_unless_unmasked(db: str) -> None:
     code, _, err = run("household", "nope", "--db", db)
     assert code == 1
     assert "nope" in err
+
+
+def test_progress_and_linelist_take_their_own_options(db: str) -> None:
+    code, out, err = run(
+        "progress", "--db", db, "--date", "2020-01-26", "--plan-days", "2", "--format", "json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["meta"]["plan_days"] == "2"
+    code, out, err = run("linelist", "--db", db, "--date", "2020-01-26", "--limit", "1")
+    assert code == 0, err
+    code, _, err = run("daily", "--db", db, "--limit", "1")
+    assert code == 2  # not an option of the daily report
+    assert "--limit" in err

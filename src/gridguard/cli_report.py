@@ -119,7 +119,9 @@ def report() -> None:
     """
 
 
-def _area_command(kind: str, help_text: str) -> click.Command:
+def _area_command(kind: str, help_text: str, *extra: Any) -> click.Command:
+    """The command of area report ``kind``; ``extra`` options go to its builder by name."""
+
     @_options
     @_area_options
     def command(
@@ -131,14 +133,19 @@ def _area_command(kind: str, help_text: str) -> click.Command:
         unmask: bool,
         area: str | None,
         day: str | None,
+        **options: Any,
     ) -> None:
         from .report import build_report
 
+        given = {k: v for k, v in options.items() if v is not None}
         with _open(target) as ws:
-            built = build_report(ws, kind, area=area, day=day, campaign=campaign_id, unmask=unmask)
+            built = build_report(
+                ws, kind, area=area, day=day, campaign=campaign_id, unmask=unmask, **given
+            )
             _emit(ws, built, format_name, out, lang)
 
-    command.__doc__ = help_text
+    for option in reversed(extra):
+        command = option(command)
     return click.command(name=kind, help=help_text)(command)
 
 
@@ -163,13 +170,28 @@ def _file_command(kind: str, help_text: str) -> click.Command:
     return click.command(name=kind, help=help_text)(command)
 
 
-for _kind, _help in (
-    ("daily", "The daily situation report (日报) of an area on a day."),
-    ("progress", "Households covered per day against the plan: a burn-up chart."),
-    ("teams", "Team performance: households per shift, by team."),
-    ("linelist", "Who to call today: not at home, tasks due, quarantine checks."),
-):
-    report.add_command(_area_command(_kind, _help))
+report.add_command(_area_command("daily", "The daily situation report (日报) of an area on a day."))
+report.add_command(
+    _area_command(
+        "progress",
+        "Households covered per day against the plan: a burn-up chart.",
+        click.option(
+            "--plan-days",
+            type=click.IntRange(1),
+            help="Days the plan covers every household in (default: the campaign's, else 6).",
+        ),
+    )
+)
+report.add_command(_area_command("teams", "Team performance: households per shift, by team."))
+report.add_command(
+    _area_command(
+        "linelist",
+        "Who to call today: not at home, tasks due, quarantine checks.",
+        click.option(
+            "--limit", type=click.IntRange(1), help="At most this many rows of each kind."
+        ),
+    )
+)
 for _kind, _help in (
     ("household", "The household file (一户一档) of household ID."),
     ("person", "The person file (一人一档) of person ID."),

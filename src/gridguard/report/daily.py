@@ -30,10 +30,17 @@ Definitions, so that a figure can be checked against the facts:
   day when an early release was recorded that day, or, with none, when
   ``end`` is that day;
 * check-in compliance: buildings with a check-in that day over buildings
-  with an observer;
+  with an observer (health monitoring points and their reports count as
+  buildings and check-ins);
+* service requests *open*: made by the end of the day with no completion by
+  then; *overdue*: open past their latest assignment's due time or,
+  unassigned, made more than the quarantine policy's ``service_due_hours``
+  (24) before the day's end (as :func:`gridguard.services.workflow.overdue`
+  counts them);
 * tasks *open*: status ``open`` and due by the end of the day; *overdue*:
   open and due before the day began (task status has no history, so these
-  two have no change since yesterday).
+  two have no change since yesterday). On the campaign's first day no
+  figure has a change.
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ import datetime as dt
 import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from ..model import Campaign
 from ._common import figure, json_list, new_report, note_for, number, share
@@ -156,10 +165,38 @@ SELECT CASE WHEN c."at" >= ? THEN 1 ELSE 0 END, c.anomalies FROM checkins c
 WHERE c.status = 'anomalies' AND c."at" >= ? AND c."at" < ?{where}
 """
 
-_SERVICES = """
-SELECT r.service, count(*) FROM service_requests r
-WHERE r."at" >= ? AND r."at" < ?{where} GROUP BY r.service
+_POINTS = "SELECT count(*) FROM monitoring_points p WHERE p.observer_id IS NOT NULL{where}"
+
+_POINT_REPORTS = """
+SELECT count(DISTINCT CASE WHEN r."at" >= ? THEN r.point_id END),
+  count(DISTINCT CASE WHEN r."at" < ? THEN r.point_id END)
+FROM point_reports r WHERE r."at" >= ? AND r."at" < ?{where}
 """
+"""Health monitoring points (健康监测点, rural) that reported on the day and the day before."""
+
+_POINT_ANOMALIES = """
+SELECT CASE WHEN r."at" >= ? THEN 1 ELSE 0 END, r.anomalies FROM point_reports r
+WHERE r.status = 'anomalies' AND r."at" >= ? AND r."at" < ?{where}
+"""
+
+_SERVICES = """
+SELECT r.service,
+  sum(CASE WHEN r."at" >= ? THEN 1 ELSE 0 END),
+  sum(CASE WHEN c.request_id IS NULL THEN 1 ELSE 0 END),
+  sum(CASE WHEN c.request_id IS NULL AND (
+        (x.due IS NOT NULL AND x.due < ?) OR (x.due IS NULL AND r."at" < ?)) THEN 1 ELSE 0 END)
+FROM (SELECT r.id, r.service, r."at",
+        (SELECT s.due FROM service_assignments s WHERE s.request_id = r.id AND s."at" < ?
+         ORDER BY s."at" DESC, s.id DESC LIMIT 1) AS due
+      FROM service_requests r WHERE r."at" < ?{where}) x
+JOIN service_requests r ON r.id = x.id
+LEFT JOIN (SELECT DISTINCT request_id FROM service_completions WHERE "at" < ?) c
+  ON c.request_id = r.id
+GROUP BY r.service
+"""
+"""Service requests by kind: made on the day, open at its end (no completion yet), and of
+those overdue: past their latest assignment's due time or, unassigned, made more than
+the quarantine policy's ``service_due_hours`` before the day's end."""
 
 _TASKS = """
 SELECT t.kind,
@@ -331,6 +368,24 @@ class _Daily:
         ):
             for anomaly in json_list(anomalies):
                 kinds[int(t)][str(anomaly.get("kind"))] += int(anomaly.get("count") or 1)
+        # Rural health monitoring points report like observers (their rows carry only the
+        # village as jurisdiction, so under a village they count for the whole village).
+        where, params = self.where("p", "area")
+        observed += number(self.s.one(_POINTS.format(where=where), params)[0])
+        where, params = self.where("r", "jurisdiction", seek=True)
+        points, points_y = (
+            number(v)
+            for v in self.s.one(
+                _POINT_REPORTS.format(where=where), [mid, mid, self.start, self.end, *params]
+            )
+        )
+        for t, anomalies in self.s.query(
+            _POINT_ANOMALIES.format(where=where), [mid, self.start, self.end, *params]
+        ):
+            for anomaly in json_list(anomalies):
+                kinds[int(t)][str(anomaly.get("kind"))] += int(anomaly.get("count") or 1)
+        buildings += points
+        buildings_y += points_y
         return {
             "observed": observed,
             "buildings": buildings,
@@ -342,11 +397,20 @@ class _Daily:
 
     # -- services, tasks, alerts ----------------------------------------------------------
 
-    def services(self) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
-        where, params = self.where("r", seek=True)
+    def services(self) -> tuple[dict[str, tuple[int, int, int]], dict[str, tuple[int, int]]]:
+        """Requests by kind (made today, open, overdue) and open tasks by kind (due, late)."""
+        from ..quarantine.records import QuarantinePolicy
+
+        where, params = self.where("r")
+        hours = dt.timedelta(hours=QuarantinePolicy().service_due_hours)
+        end = self.end
+        unassigned_late = self.s.ts(
+            self.s.campaign.day_start(self.s.day + dt.timedelta(days=1)) - hours
+        )
+        args = [self.mid, end, unassigned_late, end, end, *params, end]
         requests = {
-            str(k): number(n)
-            for k, n in self.s.query(_SERVICES.format(where=where), [self.mid, self.end, *params])
+            str(k): (number(today), number(open_), number(late))
+            for k, today, open_, late in self.s.query(_SERVICES.format(where=where), args)
         }
         where, params = self.where("t")
         tasks = {
@@ -455,7 +519,21 @@ def daily_report(
         _services(requests, tasks),
         _alerts(alerts),
     ]
+    if scope.day == scope.campaign.start:  # no day before the campaign to compare with
+        sections = [_without_change(section) for section in sections]
     return new_report("daily", scope, sections)
+
+
+def _without_change(section: Section) -> Section:
+    blocks = [
+        attrs.evolve(b, items=[attrs.evolve(f, change=None) for f in b.items])
+        if isinstance(b, Figures)
+        else b
+        for b in section.blocks
+    ]
+    return attrs.evolve(
+        section, blocks=blocks, note=None if section.key == "overview" else section.note
+    )
 
 
 def _lines(
@@ -603,20 +681,29 @@ def _watch(watch: dict[str, Any]) -> Section:
     return Section("watch", label("section.watch"), [figures, table])
 
 
-def _services(requests: dict[str, int], tasks: dict[str, tuple[int, int]]) -> Section:
+def _services(
+    requests: dict[str, tuple[int, int, int]], tasks: dict[str, tuple[int, int]]
+) -> Section:
     figures = Figures(
         key="services",
         items=[
-            figure("service_requests", sum(requests.values())),
+            figure("service_requests", sum(n for n, _, _ in requests.values())),
+            figure("services_open", sum(n for _, n, _ in requests.values())),
+            figure("services_overdue", sum(n for _, _, n in requests.values())),
             figure("tasks_open", sum(d for d, _ in tasks.values())),
             figure("tasks_overdue", sum(late for _, late in tasks.values())),
         ],
     )
     by_service = Table(
         key="service_requests",
-        title=label("service_requests"),
-        columns=[Column("kind", label("kind")), Column("count", label("count"), "int")],
-        rows=[(value_label(k), n) for k, n in sorted(requests.items())],
+        title=label("section.services"),
+        columns=[
+            Column("kind", label("kind")),
+            Column("today", label("service_requests"), "int"),
+            Column("open", label("open"), "int"),
+            Column("overdue", label("overdue"), "int"),
+        ],
+        rows=[(value_label(k), *counts) for k, counts in sorted(requests.items())],
     )
     by_task = Table(
         key="tasks",

@@ -89,6 +89,8 @@ CATALOGUE: dict[str, Label] = {
     "anomalies": Label("Anomalies reported", "异常报告"),
     "anomaly_kind": Label("Anomaly", "异常类型"),
     "service_requests": Label("Service requests today", "今日服务请求"),
+    "services_open": Label("Service requests open", "未完成服务"),
+    "services_overdue": Label("Service requests overdue", "超时未办服务"),
     "tasks_open": Label("Tasks open", "待办任务"),
     "tasks_overdue": Label("Tasks overdue", "逾期任务"),
     "task_kind": Label("Task", "任务"),

@@ -461,6 +461,7 @@ class _Writer:
         self._updated_ids: set[str] = set()
         self._seen: set[str] = set()
         self._start = self._last = 0
+        self._read_first = False
         self._conn: sqlite3.Connection | None = None
         if sql:
             self._start = self._last = self._max_rowid()
@@ -610,28 +611,42 @@ class _Writer:
         The common batch (every row new) costs one statement and no look-up;
         only when some rows were already stored are they read back, to tell
         an unchanged row, a changed one (updated) and a repeat of an earlier
-        row of this file (reported) apart by their rowids.
+        row of this file (reported) apart by their rowids. Once a batch turns
+        out to be mostly stored rows (a re-import), the next ones read first
+        and insert only the new rows.
         """
         assert self._conn is not None
         if not rows:
             return 0
         at = self._parent_at
         before = self._last
-        added = self._conn.executemany(
-            self._insert, [(*row, juris[row[at]]) for _, row in rows]
-        ).rowcount
+        stored: dict[str, tuple[Any, Row]] | None = None
+        todo = rows
+        if self._read_first:
+            stored = self._stored([str(r[0]) for _, r in rows], with_rowid=True)
+            todo = [(n, row) for n, row in rows if str(row[0]) not in stored]
+        added = (
+            self._conn.executemany(
+                self._insert, [(*row, juris[row[at]]) for _, row in todo]
+            ).rowcount
+            if todo
+            else 0
+        )
         self.inserted += added
         self._last = self._max_rowid() if added else before
+        self._read_first = added < len(rows) // 2
         if added == len(rows):
             return 0
-        stored = self._stored([str(r[0]) for _, r in rows], with_rowid=True)
+        if stored is None or added < len(todo):
+            stored = self._stored([str(r[0]) for _, r in rows], with_rowid=True)
         changed: list[Row] = []
         rejected = 0
         for number, row in rows:
             key = str(row[0])
-            rowid, old = stored[key]
-            if rowid > before:
+            hit = stored.get(key)
+            if hit is None or hit[0] > before:
                 continue  # inserted just now
+            rowid, old = hit
             if rowid > self._start or key in self._updated_ids:
                 report(number, "id", key, "duplicate row: an earlier row of this file has this key")
                 rejected += 1

@@ -562,7 +562,7 @@ class PostgresUnitOfWork:
         return len(batch)
 
     def _grew(self, spec: TableSpec, rows: int) -> None:
-        """Analyse ``spec``'s table when bulk loads here have doubled it since the last time.
+        """Analyse a registry table when bulk loads here have doubled it since the last time.
 
         Planner statistics of a table loaded moments ago say nothing (and
         the server's autovacuum may be off, or minutes behind): the queries
@@ -572,8 +572,8 @@ class PostgresUnitOfWork:
         bulk loads do this: ``ANALYZE`` holds a lock on the table until the
         commit, which twenty concurrent writers should not queue on.
         """
-        if rows <= 0:
-            return
+        if rows <= 0 or spec.is_fact:
+            return  # (facts loaded in bulk are outbox messages: nothing plans on their sizes)
         grown = self._storage.grown
         done, analysed = grown.get(spec.table, (0, 0))
         done += rows
