@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+import zoneinfo
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -30,6 +31,7 @@ __all__ = [
     "optional_text",
     "personal_text",
     "text_items",
+    "time_zone",
     "to_utc",
 ]
 
@@ -166,3 +168,16 @@ def to_utc(value: Any) -> Any:
     if isinstance(value, dt.datetime) and value.utcoffset() is not None:
         return value.astimezone(dt.UTC)
     return value
+
+
+def time_zone(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An IANA time zone name that this machine's zone data knows (``Asia/Shanghai``).
+
+    A region name such as ``Asia`` is a folder of the zone data, which
+    ``zoneinfo`` reports as an ``OSError`` when it reads the ``tzdata``
+    package: that is refused like any unknown name.
+    """
+    try:
+        zoneinfo.ZoneInfo(value)  # type: ignore[arg-type]
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        fail(attribute, value, "must be an IANA time zone such as 'Asia/Shanghai'")

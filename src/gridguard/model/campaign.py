@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from ..errors import ValidationError
-from ._validate import bounded, fail, identifier, non_empty
+from ._validate import bounded, fail, identifier, non_empty, time_zone
 
 __all__ = ["DEFAULT_TIME_ZONE", "Campaign", "OutbreakArea"]
 
@@ -22,13 +22,6 @@ class OutbreakArea:
 
     name: str = attrs.field(validator=non_empty)
     code: str | None = None
-
-
-def _time_zone(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        fail(attribute, value, "must be an IANA time zone such as 'Asia/Shanghai'")
 
 
 def _tuple(value: Any) -> tuple[Any, ...]:
@@ -49,7 +42,7 @@ class Campaign:
     """Ids of the areas the campaign covers."""
     start: dt.date
     end: dt.date | None = attrs.field(default=None)
-    time_zone: str = attrs.field(default=DEFAULT_TIME_ZONE, validator=_time_zone)
+    time_zone: str = attrs.field(default=DEFAULT_TIME_ZONE, validator=time_zone)
     outbreak_areas: tuple[OutbreakArea, ...] = attrs.field(default=(), converter=_tuple)
     look_back_days: int = attrs.field(default=14, validator=bounded(1, 365))
 

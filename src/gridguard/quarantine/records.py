@@ -15,7 +15,14 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ..model._validate import bounded, fail, identifier, non_empty, optional_identifier
+from ..model._validate import (
+    bounded,
+    fail,
+    identifier,
+    non_empty,
+    optional_identifier,
+    time_zone,
+)
 from ..model.campaign import DEFAULT_TIME_ZONE
 from ..model.facts import Fact
 
@@ -82,13 +89,6 @@ class QuarantineExtension(Fact):
             fail(attribute, value, "an extension only moves the end later")
 
 
-def _time_zone(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        fail(attribute, value, "must be an IANA time zone such as 'Asia/Shanghai'")
-
-
 def _grace(_: object, attribute: attrs.Attribute[Any], value: dt.timedelta) -> None:
     if not dt.timedelta(0) <= value <= dt.timedelta(hours=12):
         fail(attribute, value, "must be from 0 to 12 hours")
@@ -107,7 +107,7 @@ class QuarantinePolicy:
     """
 
     days: int = attrs.field(default=14, validator=bounded(1, 365))
-    time_zone: str = attrs.field(default=DEFAULT_TIME_ZONE, validator=_time_zone)
+    time_zone: str = attrs.field(default=DEFAULT_TIME_ZONE, validator=time_zone)
     fever_threshold: float = attrs.field(default=37.3, validator=bounded(35.0, 42.0))
     grace: dt.timedelta = attrs.field(default=dt.timedelta(0), validator=_grace)
     service_due_hours: int = attrs.field(default=24, validator=bounded(1, 24 * 14))
