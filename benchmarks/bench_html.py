@@ -25,17 +25,6 @@ from typing import Any
 TARGET = 2.0
 
 
-class _Quiet:
-    def add_task(self, *args: Any, **kwargs: Any) -> int:
-        return 0
-
-    def advance(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-
 def timed(function: Any, runs: int) -> float:
     times = []
     for _ in range(runs):
@@ -52,7 +41,7 @@ def main() -> None:
 
     import gridguard
     from gridguard.builtins.formats import JsonReporter
-    from gridguard.demo import DemoContext, build_huayuan
+    from gridguard.demo import DemoContext, QuietProgress, build_huayuan
     from gridguard.report import build_report
     from gridguard.sweep.demo import run_sweep
     from gridguard.synth import huayuan
@@ -60,7 +49,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gridguard-bench-html-") as folder:
         out = Path(folder)
         with gridguard.open(out / "huayuan.db") as ws:
-            ctx = DemoContext(ws=ws, scenario=huayuan(2020), seed=2020, out=out, progress=_Quiet())
+            ctx = DemoContext(
+                ws=ws, scenario=huayuan(2020), seed=2020, out=out, progress=QuietProgress()
+            )
             build_huayuan(ctx)
             run_sweep(ctx)
             start = time.perf_counter()

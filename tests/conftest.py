@@ -3,12 +3,20 @@
 Hypothesis profiles: ``ci`` (the default: 50 examples, no deadline),
 ``dev`` (Hypothesis defaults without a deadline) and ``thorough`` (500
 examples). Pick one with ``HYPOTHESIS_PROFILE=thorough pytest``.
+
+``huayuan_demo`` runs ``gridguard demo`` once per session for every module
+that checks what the demo left behind; ``huayuan_demo_again`` runs it a
+second time with the same seed, to check that it repeats.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -17,3 +25,28 @@ settings.register_profile(
 settings.register_profile("dev", deadline=None)
 settings.register_profile("thorough", max_examples=500, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def run_demo(folder: Path, seed: int = 2020) -> dict[str, Any]:
+    """Run ``gridguard demo --json`` into ``folder`` and return its summary."""
+    from click.testing import CliRunner
+
+    from gridguard.cli import main
+
+    result = CliRunner().invoke(main, ["demo", "--json", "--out", str(folder), "--seed", str(seed)])
+    assert result.exit_code == 0, result.output
+    summary: dict[str, Any] = json.loads(result.stdout)
+    return summary
+
+
+@pytest.fixture(scope="session")
+def huayuan_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    """The demo's summary and its SQLite database (read it, do not change it)."""
+    folder = tmp_path_factory.mktemp("huayuan-demo")
+    return run_demo(folder), folder / "huayuan.db"
+
+
+@pytest.fixture(scope="session")
+def huayuan_demo_again(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The summary of a second demo run with the same seed."""
+    return run_demo(tmp_path_factory.mktemp("huayuan-demo-again"))

@@ -34,6 +34,24 @@ SERVICE_TEAM = Team(
 )
 
 
+def order_by_hand(ws: Any, **kw: Any) -> Any:
+    """A home quarantine order by hand for ``p1`` (last exposed 28 January), at :data:`T0`.
+
+    ``kw`` overrides any argument of :func:`gridguard.quarantine.order_quarantine`.
+    """
+    from gridguard.quarantine import order_quarantine
+
+    args: dict[str, Any] = {
+        "person_id": "p1",
+        "last_exposure": dt.date(2020, 1, 28),
+        "ordered_by": "刘医生",
+        "reason": "密切接触",
+        "at": T0,
+    }
+    args.update(kw)
+    return order_quarantine(ws, **args)
+
+
 def records() -> list[Any]:
     return [*sample_records(), SERVICE_TEAM]
 

@@ -100,23 +100,15 @@ def test_a_bad_setting_is_one_line_naming_it(tmp_path: Path) -> None:
 
 def test_the_demo_step_delivers_the_outbox_to_a_file(tmp_path: Path) -> None:
     """The last demo step, after the Huayuan build: the day's digest, delivered to the file."""
-    from gridguard.demo import DemoContext, build_huayuan
+    from gridguard.demo import DemoContext, QuietProgress, build_huayuan
     from gridguard.notify.demo import dispatch
     from gridguard.synth import huayuan
 
-    class Quiet:
-        def add_task(self, *args: object, **kwargs: object) -> int:
-            return 0
-
-        def advance(self, *args: object, **kwargs: object) -> None:
-            pass
-
-        def update(self, *args: object, **kwargs: object) -> None:
-            pass
-
     out = tmp_path / "demo"
     with gridguard.open(tmp_path / "demo.db") as ws:
-        ctx = DemoContext(ws=ws, scenario=huayuan(2020), seed=2020, out=out, progress=Quiet())
+        ctx = DemoContext(
+            ws=ws, scenario=huayuan(2020), seed=2020, out=out, progress=QuietProgress()
+        )
         build_huayuan(ctx)
         with ws.transaction() as uow:  # a message an earlier step enqueued, on its own channel
             enqueue(

@@ -8,23 +8,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import gridguard
-from gridguard.demo import DEMO_STEPS, DemoContext
+from gridguard.demo import DEMO_STEPS, DemoContext, QuietProgress
 from gridguard.model import Area, Campaign
 from gridguard.quarantine.demo import monitor
 from gridguard.rules.records import OrderStatus, QuarantineOrder, Task, TaskKind
 from gridguard.services.demo import deliver
 from quarantine_helpers import records
-
-
-class _Progress:
-    def add_task(self, *args: Any, **kw: Any) -> int:
-        return 0
-
-    def advance(self, *args: Any, **kw: Any) -> None:
-        pass
-
-    def update(self, *args: Any, **kw: Any) -> None:
-        pass
 
 
 def _run(path: Path, seed: int) -> tuple[dict[str, Any], list[Any]]:
@@ -48,7 +37,7 @@ def _run(path: Path, seed: int) -> tuple[dict[str, Any], list[Any]]:
             uow.put(QuarantineOrder, orders)
         scenario = SimpleNamespace(campaign=ws.get(Campaign, "cmp"), community=ws.get(Area, "c1"))
         ctx = DemoContext(
-            ws=ws, scenario=scenario, seed=seed, out=path.parent, progress=_Progress()
+            ws=ws, scenario=scenario, seed=seed, out=path.parent, progress=QuietProgress()
         )  # type: ignore[arg-type]
         ctx.report("screening_day", "2020-01-29")
         deliver(ctx)

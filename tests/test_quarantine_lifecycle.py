@@ -24,41 +24,29 @@ from gridguard.quarantine import (
     release_due,
 )
 from gridguard.rules.records import OrderStatus, QuarantineOrder
-from quarantine_helpers import T0, local, open_store, records, ws
+from quarantine_helpers import T0, local, open_store, order_by_hand, records, ws
 
 __all__ = ["ws"]
 
 DAY = dt.date(2020, 1, 30)
 
 
-def _order(ws: Any, **kw: Any) -> QuarantineOrder:
-    args: dict[str, Any] = {
-        "person_id": "p1",
-        "last_exposure": dt.date(2020, 1, 28),
-        "ordered_by": "刘医生",
-        "reason": "与确诊病例同乘",
-        "at": T0,
-    }
-    args.update(kw)
-    return order_quarantine(ws, **args)
-
-
 def test_an_order_by_hand_runs_fourteen_days_from_the_last_exposure(ws: Any) -> None:
-    order = _order(ws)
+    order = order_by_hand(ws)
     assert (order.start, order.end) == (dt.date(2020, 1, 28), dt.date(2020, 2, 11))
     assert (order.household_id, order.ordered_by, order.ordered_at) == ("h1", "刘医生", T0)
     assert ws.get(QuarantineOrder, order.id) == order
-    assert _order(ws) == order, "the same order again is the stored one"
+    assert order_by_hand(ws) == order, "the same order again is the stored one"
     assert ws.count(QuarantineOrder) == 1
 
 
 def test_the_campaign_policy_sets_the_days(ws: Any) -> None:
-    order = _order(ws, policy=QuarantinePolicy(days=21))
+    order = order_by_hand(ws, policy=QuarantinePolicy(days=21))
     assert order.end == dt.date(2020, 2, 18)
 
 
 def test_a_whole_household_and_central_quarantine(ws: Any) -> None:
-    order = _order(ws, person_id=None, household_id="h2", kind="central")
+    order = order_by_hand(ws, person_id=None, household_id="h2", kind="central")
     assert order.person_id is None
     assert order.kind.value == "central"
 
@@ -79,21 +67,21 @@ def test_bad_orders_are_refused_and_store_nothing(
     ws: Any, change: dict[str, Any], path: str
 ) -> None:
     with pytest.raises(ValidationError) as caught:
-        _order(ws, **change)
+        order_by_hand(ws, **change)
     assert caught.value.violations[0].path == path
     assert ws.count(QuarantineOrder) == 0
 
 
 def test_a_second_order_for_someone_under_one_is_a_conflict(ws: Any) -> None:
-    _order(ws)
+    order_by_hand(ws)
     with pytest.raises(ConflictError, match="extend"):
-        _order(ws, last_exposure=dt.date(2020, 1, 29))
+        order_by_hand(ws, last_exposure=dt.date(2020, 1, 29))
     with pytest.raises(ConflictError):
-        _order(ws, person_id=None, household_id="h1", last_exposure=dt.date(2020, 1, 29))
+        order_by_hand(ws, person_id=None, household_id="h1", last_exposure=dt.date(2020, 1, 29))
 
 
 def test_extension_only_moves_the_end_later_and_is_recorded(ws: Any) -> None:
-    order = _order(ws)
+    order = order_by_hand(ws)
     same = extend(ws, order.id, last_exposure=dt.date(2020, 1, 27), at=T0)
     assert not same.extended
     assert same.order.end == order.end
@@ -113,7 +101,7 @@ def test_extension_only_moves_the_end_later_and_is_recorded(ws: Any) -> None:
 
 
 def test_early_release_needs_a_reason_and_who(ws: Any) -> None:
-    order = _order(ws)
+    order = order_by_hand(ws)
     with pytest.raises(ValidationError) as caught:
         release(ws, order.id, at=T0)
     assert {v.path for v in caught.value.violations} == {"$.reason", "$.released_by"}
@@ -128,7 +116,7 @@ def test_early_release_needs_a_reason_and_who(ws: Any) -> None:
 
 
 def test_release_at_the_end_needs_no_reason(ws: Any) -> None:
-    order = _order(ws)
+    order = order_by_hand(ws)
     end = local(order.end, 0, 5)
     record = release(ws, order.id, at=end)
     assert not record.early
@@ -136,8 +124,8 @@ def test_release_at_the_end_needs_no_reason(ws: Any) -> None:
 
 
 def test_release_due_releases_exactly_the_orders_whose_end_has_come(ws: Any) -> None:
-    first = _order(ws)
-    second = _order(ws, person_id="p3", last_exposure=dt.date(2020, 1, 30))
+    first = order_by_hand(ws)
+    second = order_by_hand(ws, person_id="p3", last_exposure=dt.date(2020, 1, 30))
     # 23:59 local on the day before the first order's end: nothing is due yet.
     assert release_due(ws, at=local(first.end - dt.timedelta(days=1), 23, 59)) == []
     done = release_due(ws, at=local(first.end, 0, 1))
@@ -149,8 +137,8 @@ def test_release_due_releases_exactly_the_orders_whose_end_has_come(ws: Any) -> 
 
 
 def test_census_counts_per_area(ws: Any) -> None:
-    _order(ws)  # p1 in c1, ordered today
-    _order(ws, person_id="p4", last_exposure=dt.date(2020, 1, 17), at=T0)  # c2, last day today
+    order_by_hand(ws)  # p1 in c1, ordered today
+    order_by_hand(ws, person_id="p4", last_exposure=dt.date(2020, 1, 17))  # c2, last day today
     rows = {r.area_id: r for r in census(ws, day=DAY)}
     assert rows["c1"].active == 1
     assert rows["c1"].new_today == 1
@@ -192,9 +180,11 @@ def test_the_census_agrees_between_memory_and_sqlite(tmp_path: Path) -> None:
     results = []
     for kind in ("memory", "sqlite"):
         with open_store(kind, tmp_path) as store:
-            _order(store)
-            _order(store, person_id=None, household_id="h2", last_exposure=dt.date(2020, 1, 17))
-            _order(store, person_id="p4", last_exposure=dt.date(2020, 1, 25))
+            order_by_hand(store)
+            order_by_hand(
+                store, person_id=None, household_id="h2", last_exposure=dt.date(2020, 1, 17)
+            )
+            order_by_hand(store, person_id="p4", last_exposure=dt.date(2020, 1, 25))
             release_due(store, at=local(DAY, 10))
             results.append([census(store, day=DAY, by=by) for by in ("community", "grid")])
     assert results[0] == results[1]

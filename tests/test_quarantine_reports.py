@@ -15,30 +15,17 @@ from gridguard.notify.templates import TEMPLATES
 from gridguard.quarantine import (
     QuarantinePolicy,
     check_missed,
-    order_quarantine,
     record_reports,
     release,
 )
 from gridguard.quarantine.missed import slot_of, slots
 from gridguard.rules.records import Task, TaskKind, TaskStatus
 from gridguard.serialization import from_dict
-from quarantine_helpers import T0, local, ws
+from quarantine_helpers import local, order_by_hand, ws
 
 __all__ = ["ws"]
 
 DAY = dt.date(2020, 1, 30)
-
-
-def _quarantine(ws: Any, **kw: Any) -> Any:
-    args: dict[str, Any] = {
-        "person_id": "p1",
-        "last_exposure": dt.date(2020, 1, 28),
-        "ordered_by": "刘医生",
-        "reason": "密切接触",
-        "at": T0,
-    }
-    args.update(kw)
-    return order_quarantine(ws, **args)
 
 
 def _report(person: str, at: dt.datetime, temperature: float | None = 36.6, **kw: Any) -> Any:
@@ -53,7 +40,7 @@ def _tasks(ws: Any, kind: TaskKind) -> list[Task]:
 
 
 def test_a_report_outside_an_active_order_is_refused_and_nothing_is_stored(ws: Any) -> None:
-    _quarantine(ws)
+    order_by_hand(ws)
     good = _report("p1", local(DAY, 9))
     stranger = _report("p3", local(DAY, 9))
     with pytest.raises(ValidationError) as caught:
@@ -65,7 +52,7 @@ def test_a_report_outside_an_active_order_is_refused_and_nothing_is_stored(ws: A
 
 
 def test_a_report_before_the_order_starts_or_after_release_is_refused(ws: Any) -> None:
-    order = _quarantine(ws)
+    order = order_by_hand(ws)
     with pytest.raises(ValidationError, match="2020-01-27"):
         record_reports(ws, [_report("p1", local(dt.date(2020, 1, 27), 20))])
     release(ws, order.id, reason="会诊解除", released_by="刘医生", at=local(DAY, 10))
@@ -94,7 +81,7 @@ def test_a_report_from_the_future_is_refused() -> None:
 
 
 def test_a_whole_household_order_covers_each_member(ws: Any) -> None:
-    _quarantine(ws, person_id=None, household_id="h1")
+    order_by_hand(ws, person_id=None, household_id="h1")
     result = record_reports(ws, [_report("p1", local(DAY, 9)), _report("p2", local(DAY, 9))])
     assert result.written == 2
 
@@ -103,7 +90,7 @@ def test_a_whole_household_order_covers_each_member(ws: Any) -> None:
 
 
 def test_fever_refers_to_the_clinic_and_tells_the_doctor_once_a_day(ws: Any) -> None:
-    _quarantine(ws)
+    order_by_hand(ws)
     first = _report("p1", local(DAY, 8), 37.3)
     result = record_reports(ws, [first, _report("p1", local(DAY, 20), 38.1)])
     assert (result.written, result.referrals, result.notified) == (2, 1, 1)
@@ -123,7 +110,7 @@ def test_fever_refers_to_the_clinic_and_tells_the_doctor_once_a_day(ws: Any) -> 
 
 
 def test_symptoms_alone_refer_and_a_normal_report_does_not(ws: Any) -> None:
-    _quarantine(ws)
+    order_by_hand(ws)
     normal = record_reports(ws, [_report("p1", local(DAY, 8), 36.8)])
     assert normal.referrals == 0
     cough = record_reports(ws, [_report("p1", local(DAY, 20), None, symptoms=("cough",))])
@@ -131,7 +118,7 @@ def test_symptoms_alone_refer_and_a_normal_report_does_not(ws: Any) -> None:
 
 
 def test_the_fever_threshold_follows_the_policy(ws: Any) -> None:
-    _quarantine(ws)
+    order_by_hand(ws)
     strict = QuarantinePolicy(fever_threshold=38.0)
     assert record_reports(ws, [_report("p1", local(DAY, 8), 37.5)], policy=strict).referrals == 0
 
@@ -145,7 +132,7 @@ def test_the_fever_topic_has_templates_in_both_languages() -> None:
 
 
 def test_a_missed_half_day_makes_one_phone_call_however_often_the_job_runs(ws: Any) -> None:
-    _quarantine(ws, at=local(DAY, 0))
+    order_by_hand(ws, at=local(DAY, 0))
     record_reports(ws, [_report("p1", local(DAY, 9))])  # morning in, evening missed
     now = local(DAY + dt.timedelta(days=1), 0, 30)
     first = check_missed(ws, now=now, since=local(DAY, 0))
@@ -164,7 +151,7 @@ def test_a_missed_half_day_makes_one_phone_call_however_often_the_job_runs(ws: A
 
 
 def test_a_slot_is_not_checked_before_its_cut_off(ws: Any) -> None:
-    _quarantine(ws, at=local(DAY, 0))
+    order_by_hand(ws, at=local(DAY, 0))
     before = check_missed(ws, now=local(DAY, 11, 59), since=local(DAY, 0))
     assert before.checked == 0
     assert not before.missed
@@ -174,7 +161,7 @@ def test_a_slot_is_not_checked_before_its_cut_off(ws: Any) -> None:
 
 
 def test_slots_before_a_hand_made_order_are_not_counted(ws: Any) -> None:
-    _quarantine(ws, at=local(DAY, 15))  # the evening slot had begun: the next morning is first
+    order_by_hand(ws, at=local(DAY, 15))  # the evening slot had begun: the next morning is first
     result = check_missed(ws, now=local(DAY + dt.timedelta(days=1), 12, 1), since=local(DAY, 0))
     assert [m.slot for m in result.missed] == ["2020-01-31 AM"]
     assert result.checked == 1
@@ -187,7 +174,7 @@ def test_slots_before_a_hand_made_order_are_not_counted(ws: Any) -> None:
 def test_reports_fall_in_the_local_half_day(
     ws: Any, hour: int, minute: int, half: int, counts_for_pm: bool
 ) -> None:
-    _quarantine(ws, at=local(DAY, 0))
+    order_by_hand(ws, at=local(DAY, 0))
     at = local(DAY, hour, minute)
     start, _ = slot_of(at, QuarantinePolicy())
     assert start == local(DAY, 12 * half)
@@ -198,7 +185,7 @@ def test_reports_fall_in_the_local_half_day(
 
 
 def test_a_report_just_after_local_midnight_belongs_to_the_next_day(ws: Any) -> None:
-    _quarantine(ws, at=local(DAY, 0))
+    order_by_hand(ws, at=local(DAY, 0))
     record_reports(
         ws, [_report("p1", local(DAY, 9)), _report("p1", local(DAY + dt.timedelta(days=1), 0, 0))]
     )
@@ -217,7 +204,7 @@ def test_half_days_follow_daylight_saving_time(ws: Any) -> None:
     back = dt.date(2020, 11, 1)
     ((_, _, s, e), _) = list(slots(back, back, policy))
     assert e - s == dt.timedelta(hours=13)
-    _quarantine(
+    order_by_hand(
         ws,
         last_exposure=dt.date(2020, 3, 1),
         at=local(dt.date(2020, 3, 7), 23, zone=zone),

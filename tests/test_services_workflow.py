@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from gridguard.cli import main
 from gridguard.errors import ConflictError, NotFoundError, ValidationError
 from gridguard.model import ServiceRequest
-from gridguard.quarantine import order_quarantine
 from gridguard.services import (
     ServiceAssignment,
     ServiceCompletion,
@@ -23,22 +22,11 @@ from gridguard.services import (
     overdue,
     request_service,
 )
-from quarantine_helpers import T0, local, open_store, ws
+from quarantine_helpers import local, open_store, order_by_hand, ws
 
 __all__ = ["ws"]
 
 DAY = dt.date(2020, 1, 30)
-
-
-def _quarantine(ws: Any) -> None:
-    order_quarantine(
-        ws,
-        person_id="p1",
-        last_exposure=dt.date(2020, 1, 28),
-        ordered_by="刘医生",
-        reason="密切接触",
-        at=T0,
-    )
 
 
 def _request(ws: Any, hour: int = 9, **kw: Any) -> ServiceRequest:
@@ -50,7 +38,7 @@ def _request(ws: Any, hour: int = 9, **kw: Any) -> ServiceRequest:
 def test_only_a_quarantined_household_may_ask(ws: Any) -> None:
     with pytest.raises(ValidationError, match=r"\$\.household_id.*quarantine"):
         _request(ws)
-    _quarantine(ws)
+    order_by_hand(ws)
     with pytest.raises(ValidationError, match="quarantine"):
         _request(ws, household_id="h2")
     with pytest.raises(ValidationError, match="no such household"):
@@ -63,7 +51,7 @@ def test_only_a_quarantined_household_may_ask(ws: Any) -> None:
 
 
 def test_assign_to_a_service_team_or_a_person(ws: Any) -> None:
-    _quarantine(ws)
+    order_by_hand(ws)
     request = _request(ws)
     with pytest.raises(ValidationError, match="must be a service team"):
         assign_service(ws, request.id, team_id="t1", at=local(DAY, 9))
@@ -86,7 +74,7 @@ def test_assign_to_a_service_team_or_a_person(ws: Any) -> None:
 
 
 def test_done_closes_a_request_once(ws: Any) -> None:
-    _quarantine(ws)
+    order_by_hand(ws)
     request = _request(ws)
     with pytest.raises(ValidationError, match="before the request"):
         complete_service(ws, request.id, at=local(DAY, 8))
@@ -101,7 +89,7 @@ def test_done_closes_a_request_once(ws: Any) -> None:
 
 
 def test_overdue_means_open_past_the_due_time(ws: Any) -> None:
-    _quarantine(ws)
+    order_by_hand(ws)
     late = _request(ws, 8)
     assign_service(ws, late.id, team_id="svc1", due=local(DAY, 14), at=local(DAY, 8))
     unassigned = _request(ws, 10)
@@ -120,7 +108,7 @@ def test_open_requests_agree_between_memory_and_sqlite(tmp_path: Path) -> None:
     found = []
     for kind in ("memory", "sqlite"):
         with open_store(kind, tmp_path) as store:
-            _quarantine(store)
+            order_by_hand(store)
             a = request_service(
                 store,
                 id=__import__("uuid").UUID(int=1),

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any
-
-import pytest
-from click.testing import CliRunner
-
-from gridguard.cli import main
 
 SWEEP_KEYS = (
     "days_to_cover",
@@ -27,21 +21,8 @@ SWEEP_KEYS = (
 )
 
 
-def _demo(folder: Path, seed: int = 2020) -> dict[str, Any]:
-    result = CliRunner().invoke(main, ["demo", "--json", "--out", str(folder), "--seed", str(seed)])
-    assert result.exit_code == 0, result.output
-    summary: dict[str, Any] = json.loads(result.stdout)
-    return summary
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
-    folder = tmp_path_factory.mktemp("demo")
-    return _demo(folder), folder / "huayuan.db"
-
-
-def test_the_sweep_matches_the_account(demo: tuple[dict[str, Any], Path]) -> None:
-    summary, _ = demo
+def test_the_sweep_matches_the_account(huayuan_demo: tuple[dict[str, Any], Path]) -> None:
+    summary, _ = huayuan_demo
     assert set(SWEEP_KEYS) <= set(summary)
     assert summary["stairwells"] == 430
     assert summary["days_to_cover"] <= 6  # 25-30 January
@@ -64,8 +45,10 @@ def test_the_sweep_matches_the_account(demo: tuple[dict[str, Any], Path]) -> Non
         assert priority > everyone
 
 
-def test_the_database_holds_what_the_summary_says(demo: tuple[dict[str, Any], Path]) -> None:
-    summary, db = demo
+def test_the_database_holds_what_the_summary_says(
+    huayuan_demo: tuple[dict[str, Any], Path],
+) -> None:
+    summary, db = huayuan_demo
     conn = sqlite3.connect(db)
     try:
         door_days = conn.execute(
@@ -95,8 +78,8 @@ def test_the_database_holds_what_the_summary_says(demo: tuple[dict[str, Any], Pa
 
 
 def test_the_same_seed_sweeps_the_same_way(
-    demo: tuple[dict[str, Any], Path], tmp_path: Path
+    huayuan_demo: tuple[dict[str, Any], Path], huayuan_demo_again: dict[str, Any]
 ) -> None:
-    summary, _ = demo
-    again = _demo(tmp_path)
+    summary, _ = huayuan_demo
+    again = huayuan_demo_again
     assert {k: again[k] for k in SWEEP_KEYS} == {k: summary[k] for k in SWEEP_KEYS}

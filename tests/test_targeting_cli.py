@@ -8,14 +8,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import attrs
 from click.testing import CliRunner, Result
 
 import gridguard
 from gridguard.cli import main
-from gridguard.demo import DEMO_STEPS, DemoContext
+from gridguard.demo import DEMO_STEPS, DemoContext, QuietProgress
 from gridguard.model import GB11643
 from gridguard.synth import huayuan
 from gridguard.targeting.demo import LIST_FILE, targeting
@@ -104,8 +103,11 @@ def test_import_match_and_targets_from_the_command_line(tmp_path: Path) -> None:
     assert [t["rank"] for t in targets] == [1, 2]
     assert {t["household_id"] for t in targets} == {"h101", "h102"}
     assert targets[0]["priority"] >= targets[1]["priority"]
-    assert targets[0]["address"].startswith("牡丹阁3幢")
+    assert targets[0]["address"].startswith("牡*")  # masked by default
+    assert "丹" not in targets[0]["address"]
     assert all(t["grid_id"] == "g1" for t in targets)
+    unmasked = json.loads(run("targets", "--grid", "g1", "--db", db, "--json", "--unmask").output)
+    assert unmasked[0]["address"].startswith("牡丹阁3幢")
 
     table = run("targets", "--db", db)
     assert table.exit_code == 0
@@ -158,17 +160,6 @@ def test_the_commands_are_listed_and_load_lazily() -> None:
 # -- the demo step ------------------------------------------------------------------------------
 
 
-class _Quiet:
-    def add_task(self, description: str, total: float | None = None) -> int:
-        return 0
-
-    def advance(self, task: int, advance: float = 1) -> None:
-        pass
-
-    def update(self, task: int, **fields: Any) -> None:
-        pass
-
-
 def test_the_demo_receives_a_list_on_day_one(tmp_path: Path) -> None:
     assert DEMO_STEPS.index("gridguard.targeting.demo:targeting") == (
         DEMO_STEPS.index("gridguard.demo:build_huayuan") + 1
@@ -177,7 +168,7 @@ def test_the_demo_receives_a_list_on_day_one(tmp_path: Path) -> None:
     with gridguard.open(tmp_path / "huayuan.db") as ws:
         scenario.load(ws)
         ctx = DemoContext(
-            ws=ws, scenario=scenario, seed=2020, out=tmp_path / "out", progress=_Quiet()
+            ws=ws, scenario=scenario, seed=2020, out=tmp_path / "out", progress=QuietProgress()
         )
         targeting(ctx)
         summary = dict(ctx.summary)

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
-
-from gridguard.cli import main
 
 
-def _demo(folder: Path, seed: int = 2020) -> dict[str, Any]:
-    result = CliRunner().invoke(main, ["demo", "--json", "--out", str(folder), "--seed", str(seed)])
-    assert result.exit_code == 0, result.output
-    summary: dict[str, Any] = json.loads(result.stdout)
-    return summary
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
-    folder = tmp_path_factory.mktemp("watch-demo")
-    return _demo(folder), folder / "huayuan.db"
-
-
-def test_the_watch_reports_its_figures(demo: tuple[dict[str, Any], Path]) -> None:
-    summary, _ = demo
+def test_the_watch_reports_its_figures(huayuan_demo: tuple[dict[str, Any], Path]) -> None:
+    summary, _ = huayuan_demo
     observers = summary["observers"]
     days = 6
     assert summary["checkins"] + summary["missed_checkins"] == observers * days
@@ -36,8 +19,10 @@ def test_the_watch_reports_its_figures(demo: tuple[dict[str, Any], Path]) -> Non
     assert summary["escalations_repeat"] == 0
 
 
-def test_the_database_holds_what_the_summary_says(demo: tuple[dict[str, Any], Path]) -> None:
-    summary, db = demo
+def test_the_database_holds_what_the_summary_says(
+    huayuan_demo: tuple[dict[str, Any], Path],
+) -> None:
+    summary, db = huayuan_demo
     with sqlite3.connect(db) as conn:
         (checkins,) = conn.execute("SELECT count(*) FROM checkins").fetchone()
         (watch_tasks,) = conn.execute(
@@ -58,10 +43,10 @@ def test_the_database_holds_what_the_summary_says(demo: tuple[dict[str, Any], Pa
 
 
 def test_the_same_seed_gives_the_same_week(
-    demo: tuple[dict[str, Any], Path], tmp_path: Path
+    huayuan_demo: tuple[dict[str, Any], Path], huayuan_demo_again: dict[str, Any]
 ) -> None:
-    summary, _ = demo
-    again = _demo(tmp_path)
+    summary, _ = huayuan_demo
+    again = huayuan_demo_again
     keys = ("checkins", "missed_checkins", "checkin_anomalies", "watch_tasks", "escalations")
     assert {k: again[k] for k in keys} == {k: summary[k] for k in keys}
 

@@ -97,7 +97,11 @@ _CATEGORY_BY_NAME: dict[str, Category] = {
     "QuarantineRelease": Category.HEALTH,
     "QuarantineExtension": Category.HEALTH,
     "CheckIn": Category.CHECK_IN,
+    "MonitoringPoint": Category.PLACE,
+    "PointReport": Category.CHECK_IN,
     "ServiceRequest": Category.SERVICE,
+    "ServiceAssignment": Category.SERVICE,
+    "ServiceCompletion": Category.SERVICE,
     "Task": Category.TASK,
     "OutsideList": Category.TARGETING,
     "ListEntry": Category.TARGETING,
@@ -109,6 +113,10 @@ _CATEGORY_BY_NAME: dict[str, Category] = {
     "DeliveryAttempt": Category.OUTBOX,
     "AuditEntry": Category.AUDIT,
 }
+"""Categories of the stored classes by class name: looked up lazily, so this module imports
+none of the workflow packages (watch, quarantine, services) whose records it classifies.
+A monitoring point is a place (like a building); its daily report is a check-in; the
+steps of a service request are service records; quarantine records are health details."""
 _CATEGORIES: dict[type[Any], Category] = {}
 
 
@@ -187,6 +195,7 @@ OPERATIONS: dict[str, tuple[tuple[Verb, Category], ...]] = {
     ),
     "targeting.import": ((Verb.WRITE, Category.PLACE), (Verb.WRITE, Category.PERSON)),
     "targeting.match": ((Verb.READ, Category.PERSON), (Verb.WRITE, Category.TARGETING)),
+    "targeting.unmask": ((Verb.READ, Category.HOUSEHOLD), (Verb.READ, Category.TARGETING)),
     "notify.enqueue": ((Verb.WRITE, Category.OUTBOX),),
     "notify.dispatch": ((Verb.READ, Category.OUTBOX), (Verb.WRITE, Category.OUTBOX)),
     "retention.purge": tuple(
@@ -203,8 +212,44 @@ OPERATIONS: dict[str, tuple[tuple[Verb, Category], ...]] = {
         (Verb.READ, c) for c in (Category.HOUSEHOLD, Category.PERSON, Category.HEALTH)
     ),
     "audit.read": ((Verb.READ, Category.AUDIT),),
+    "watch.checkin": ((Verb.WRITE, Category.CHECK_IN),),
+    "watch.point_report": ((Verb.WRITE, Category.CHECK_IN),),
+    "watch.point": ((Verb.WRITE, Category.PLACE),),
+    "watch.observer": ((Verb.WRITE, Category.PLACE), (Verb.READ, Category.PERSON)),
+    "watch.coverage": ((Verb.READ, Category.PLACE),),
+    "watch.missing": ((Verb.READ, Category.PLACE), (Verb.READ, Category.CHECK_IN)),
+    "watch.escalate": (
+        (Verb.READ, Category.PLACE),
+        (Verb.READ, Category.CHECK_IN),
+        (Verb.WRITE, Category.OUTBOX),
+    ),
+    "quarantine.order": ((Verb.READ, Category.HEALTH), (Verb.WRITE, Category.HEALTH)),
+    "quarantine.report": (
+        (Verb.READ, Category.HEALTH),
+        (Verb.WRITE, Category.HEALTH),
+        (Verb.WRITE, Category.TASK),
+    ),
+    "quarantine.check": (
+        (Verb.READ, Category.HEALTH),
+        (Verb.WRITE, Category.TASK),
+    ),
+    "quarantine.extend": ((Verb.READ, Category.HEALTH), (Verb.WRITE, Category.HEALTH)),
+    "quarantine.release": ((Verb.READ, Category.HEALTH), (Verb.WRITE, Category.HEALTH)),
+    "quarantine.census": ((Verb.READ, Category.VISIT),),
+    "service.request": ((Verb.WRITE, Category.SERVICE),),
+    "service.assign": ((Verb.READ, Category.SERVICE), (Verb.WRITE, Category.SERVICE)),
+    "service.done": ((Verb.READ, Category.SERVICE), (Verb.WRITE, Category.SERVICE)),
+    "service.read": ((Verb.READ, Category.SERVICE),),
 }
 """What each workflow operation needs, for :meth:`~gridguard.Workspace.authorize`.
+
+The building watch files check-ins and monitoring-point reports (check-in
+writers: observers for their building, grid workers, the community);
+quarantine orders, health reports, the missed-report check, extension and
+release are for medical roles; the census counts (whoever reads visits
+counts quarantines in their scope, as :meth:`~gridguard.Workspace.count`
+does); service requests are asked, assigned and done by service volunteers
+and the community roles.
 
 An operation not listed needs write access to :attr:`Category.OTHER`
 (administrators and community secretaries); :func:`register_operation`

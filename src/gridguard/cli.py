@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from ._version import __version__
+from .cli_common import db_option, json_option
 from .errors import ConfigError, GridGuardError
 
 if TYPE_CHECKING:
@@ -29,7 +30,6 @@ __all__ = ["main"]
 
 DEMO_OUT = "gridguard-demo"
 DEMO_FILE = "huayuan.db"
-DB_ENV = "GRIDGUARD_DB"  # the same variable gridguard.workspace reads
 
 
 def _fail(message: str) -> NoReturn:
@@ -102,17 +102,7 @@ def main() -> None:
 
 
 @main.command()
-@click.option(
-    "--db",
-    "target",
-    envvar=DB_ENV,
-    default="gridguard.db",
-    show_default=True,
-    help=(
-        "Storage URL (sqlite:///path, memory://, a plugin's scheme) "
-        f"or a SQLite file path. [env: {DB_ENV}]"
-    ),
-)
+@db_option("Storage URL (sqlite:///path, memory://, a plugin's scheme) or a SQLite file path.")
 def init(target: str) -> None:
     """Create the store, or migrate it to this gridguard's schema, and say where it is."""
     from .workspace import open_workspace
@@ -130,7 +120,7 @@ def init(target: str) -> None:
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@json_option("Print one JSON object instead of tables.")
 def plugins(as_json: bool) -> None:
     """List the loaded plugins with their source, hooks and registrations, and any failures."""
     from .plugins import describe_plugins, get_plugin_manager
@@ -256,24 +246,13 @@ def _demo_database(db: str | None, out: str) -> Path | str:
     return path
 
 
-class _Quiet:
-    """Stands in for a rich progress display when there is nothing to show."""
-
-    def add_task(self, description: str, total: float | None = None) -> int:
-        return 0
-
-    def advance(self, task: int, advance: float = 1) -> None:
-        pass
-
-    def update(self, task: int, **fields: Any) -> None:
-        pass
-
-
 @contextmanager
 def _progress(show: bool) -> Iterator[Any]:
     """Rich progress bars on stderr when ``show``, otherwise a silent stand-in."""
     if not show:
-        yield _Quiet()
+        from .demo import QuietProgress
+
+        yield QuietProgress()
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
@@ -322,7 +301,7 @@ def _print_summary(
 )
 @click.option("--out", default=DEMO_OUT, show_default=True, help="Folder for the demo's files.")
 @click.option("--seed", default=2020, show_default=True, type=int, help="Seed of the generator.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@json_option("Print one JSON object instead of a table.")
 def demo(db: str | None, out: str, seed: int, as_json: bool) -> None:
     """Build the Huayuan community (华苑社区) of the 2020 report in a fresh SQLite file.
 

@@ -9,25 +9,18 @@ only; the work is imported inside each command.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
+from .cli_common import db_option, echo_json, json_option
+
 __all__ = ["keys"]
 
-DB_ENV = "GRIDGUARD_DB"
 KEY_FILE_ENV = "GRIDGUARD_KEY_FILE"  # the same variable gridguard.crypto.keys reads
 
-_db_option = click.option(
-    "--db",
-    "target",
-    envvar=DB_ENV,
-    default="gridguard.db",
-    show_default=True,
-    help=f"SQLite file path or sqlite:/// URL. [env: {DB_ENV}]",
-)
+_db_option = db_option("SQLite file path or sqlite:/// URL.")
 _key_file_option = click.option(
     "--key-file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -92,7 +85,7 @@ def new_key(key_file: Path | None) -> None:
 @keys.command("rotate")
 @_db_option
 @_key_file_option
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@json_option()
 def rotate(target: str, key_file: Path | None, as_json: bool) -> None:
     """Re-encrypt the store's identity numbers and phones under the current key.
 
@@ -112,7 +105,7 @@ def rotate(target: str, key_file: Path | None, as_json: bool) -> None:
         storage.close()
     SQLiteStorage(path, keyring=ring).close()  # the store opens with the new key
     if as_json:
-        click.echo(json.dumps({"store": path, **_as_dict(result)}, ensure_ascii=False))
+        echo_json({"store": path, **_as_dict(result)})
         return
     before = result.previous or "none (in clear 明文)"
     click.echo(
@@ -123,7 +116,7 @@ def rotate(target: str, key_file: Path | None, as_json: bool) -> None:
 
 @keys.command("status")
 @_db_option
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@json_option()
 def status(target: str, as_json: bool) -> None:
     """Which key the store is encrypted with, and how many persons each key sealed."""
     from .crypto.rotation import key_status
@@ -136,7 +129,7 @@ def status(target: str, as_json: bool) -> None:
     finally:
         storage.close()
     if as_json:
-        click.echo(json.dumps({"store": path, **_as_dict(found)}, ensure_ascii=False))
+        echo_json({"store": path, **_as_dict(found)})
         return
     click.echo(f"store 数据库: {path}")
     click.echo(f"active key 当前密钥: {found.active or 'none: stored in clear 未加密'}")

@@ -6,36 +6,17 @@ the dispatcher are imported when a command runs.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
+from .cli_common import db_option, echo_json, json_option, notify_config_option, notify_settings
+
 __all__ = ["notify"]
 
-DB_ENV = "GRIDGUARD_DB"
-
-_db = click.option(
-    "--db",
-    "target",
-    envvar=DB_ENV,
-    default="gridguard.db",
-    show_default=True,
-    help=f"Storage URL or SQLite file path. [env: {DB_ENV}]",
+_config = notify_config_option(
+    "Notification settings (TOML): channels, routes, contacts, quiet hours, delivery."
 )
-_config = click.option(
-    "--config",
-    "config",
-    type=click.Path(dir_okay=False),
-    help="Notification settings (TOML): channels, routes, contacts, quiet hours, delivery.",
-)
-_json = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-
-
-def _settings(config: str | None) -> Any:
-    from .notify.settings import NotifySettings
-
-    return NotifySettings.from_toml(config) if config else NotifySettings()
 
 
 @click.group()
@@ -44,7 +25,7 @@ def notify() -> None:
 
 
 @notify.command()
-@_db
+@db_option()
 @_config
 @click.option(
     "--drain", is_flag=True, help="Keep going until nothing is left, waiting for retries."
@@ -55,7 +36,7 @@ def notify() -> None:
 @click.option("--lease", type=float, help="Seconds a claim holds a message.")
 @click.option("--batch", type=int, help="Messages claimed at a time.")
 @click.option("--max-attempts", type=int, help="Attempts before a message is dead-lettered.")
-@_json
+@json_option()
 def dispatch(
     target: str,
     config: str | None,
@@ -83,7 +64,7 @@ def dispatch(
     from .notify.service import Notifications
     from .workspace import open_workspace
 
-    settings = _settings(config)
+    settings = notify_settings(config)
     overrides = {
         k: v
         for k, v in {
@@ -109,7 +90,7 @@ def dispatch(
         status = service.status()
     result = {**report.as_dict(), "outbox": status}
     if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False))
+        echo_json(result)
         return
     click.echo(
         f"sent 已送达 {report.sent}, retry later 待重试 {report.retried}, "
@@ -120,18 +101,18 @@ def dispatch(
 
 
 @notify.command()
-@_db
+@db_option()
 @_config
-@_json
+@json_option()
 def status(target: str, config: str | None, as_json: bool) -> None:
     """Messages in the outbox per channel and state (pending, in flight, sent, dead)."""
     from .notify.service import Notifications
     from .workspace import open_workspace
 
     with open_workspace(target) as ws:
-        result = Notifications(ws, _settings(config)).status()
+        result = Notifications(ws, notify_settings(config)).status()
     if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False))
+        echo_json(result)
         return
     if not result:
         click.echo("the outbox is empty 发件箱为空")
@@ -141,7 +122,7 @@ def status(target: str, config: str | None, as_json: bool) -> None:
 
 
 @notify.command()
-@_db
+@db_option()
 @_config
 @click.option(
     "--day",
@@ -156,7 +137,7 @@ def digest(target: str, config: str | None, day: Any) -> None:
     from .workspace import open_workspace
 
     with open_workspace(target) as ws:
-        service = Notifications(ws, _settings(config))
+        service = Notifications(ws, notify_settings(config))
         date = day.date() if day else dt.datetime.now(service.router.zone).date()
         added = service.enqueue_digest(date)
     click.echo(f"digest for {date}: {added} new message(s) 条新消息")

@@ -6,23 +6,11 @@ imported when a command runs.
 
 from __future__ import annotations
 
-import json
-
 import click
 
+from .cli_common import db_option, echo_json, json_option
+
 __all__ = ["audit", "purge"]
-
-DB_ENV = "GRIDGUARD_DB"
-
-_db = click.option(
-    "--db",
-    "target",
-    envvar=DB_ENV,
-    default="gridguard.db",
-    show_default=True,
-    help=f"Storage URL or SQLite file path. [env: {DB_ENV}]",
-)
-_json = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 
 
 def _anchor(text: str | None) -> tuple[int, str] | None:
@@ -40,13 +28,13 @@ def audit() -> None:
 
 
 @audit.command()
-@_db
+@db_option()
 @click.option(
     "--anchor",
     metavar="SEQ:HASH",
     help="A head noted earlier (audit show --head): also detects entries cut off the end.",
 )
-@_json
+@json_option()
 def verify(target: str, anchor: str | None, as_json: bool) -> None:
     """Walk the hash chain; name every entry that was changed, deleted or reordered.
 
@@ -59,7 +47,7 @@ def verify(target: str, anchor: str | None, as_json: bool) -> None:
     with open_workspace(target, purpose="audit verify") as ws:
         report = verify_log(ws, anchor=expected)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        echo_json(report.to_dict())
     elif report.ok:
         click.echo(
             f"audit log intact 审计日志完整: {report.entries} entries, "
@@ -78,10 +66,10 @@ def verify(target: str, anchor: str | None, as_json: bool) -> None:
 
 
 @audit.command()
-@_db
+@db_option()
 @click.option("--last", type=click.IntRange(min=0), default=20, show_default=True)
 @click.option("--head", "head_only", is_flag=True, help="Print only SEQ:HASH of the last entry.")
-@_json
+@json_option()
 def show(target: str, last: int, head_only: bool, as_json: bool) -> None:
     """The last entries: when, who (role, scope), what, on what, allowed or denied, why."""
     from .audit import recent_entries
@@ -109,7 +97,7 @@ def show(target: str, last: int, head_only: bool, as_json: bool) -> None:
             }
             for e in entries
         ]
-        click.echo(json.dumps(rows, ensure_ascii=False))
+        echo_json(rows)
         return
     for e in entries:
         why = f"  ({e.reason})" if e.reason else ""
@@ -120,7 +108,7 @@ def show(target: str, last: int, head_only: bool, as_json: bool) -> None:
 
 
 @click.command()
-@_db
+@db_option()
 @click.option(
     "--days",
     type=click.IntRange(min=0),
@@ -129,7 +117,7 @@ def show(target: str, last: int, head_only: bool, as_json: bool) -> None:
     help="Days after a campaign's end before its personal data goes.",
 )
 @click.option("--dry-run", is_flag=True, help="Count what would be purged; change nothing.")
-@_json
+@json_option()
 def purge(target: str, days: int, dry_run: bool, as_json: bool) -> None:
     """Purge personal data of closed campaigns 清除个人信息 (names, ids, phones, free text).
 
@@ -141,7 +129,7 @@ def purge(target: str, days: int, dry_run: bool, as_json: bool) -> None:
     with open_workspace(target, purpose="retention purge") as ws:
         report = run_purge(ws, days=days, dry_run=dry_run)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        echo_json(report.to_dict())
         return
     verb = "would purge 将清除" if dry_run else "purged 已清除"
     if not report.campaigns:

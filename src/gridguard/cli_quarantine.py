@@ -9,49 +9,18 @@ read in the campaign's time zone.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from .cli_common import campaign_option, db_option, echo_json, json_option, open_existing
 
 if TYPE_CHECKING:
     from .workspace import Workspace
 
 __all__ = ["quarantine", "service"]
 
-DB_ENV = "GRIDGUARD_DB"
-
-_db = click.option(
-    "--db",
-    "target",
-    envvar=DB_ENV,
-    default="gridguard.db",
-    show_default=True,
-    help=f"Storage URL or SQLite file path. [env: {DB_ENV}]",
-)
-_campaign = click.option(
-    "--campaign", "campaign_id", help="Campaign id (default: the store's only campaign)."
-)
-_json = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 _at = click.option("--at", "at_text", help="When (ISO 8601; default: now).")
-
-
-def _open(target: str) -> Workspace:
-    """The workspace at ``target``; a SQLite file must exist."""
-    from pathlib import Path
-
-    from .errors import ConfigError
-    from .storage.sqlite import sqlite_path
-    from .workspace import open_workspace, resolve_url
-
-    url = resolve_url(target)
-    if url.startswith("sqlite:"):
-        path = sqlite_path(url)
-        if path != ":memory:" and not Path(path).is_file():
-            raise ConfigError(
-                f"no database at {path!r}: create one with `gridguard demo` or `gridguard init`"
-            )
-    return open_workspace(url)
 
 
 def _zone(ws: Workspace, campaign_id: str | None) -> Any:
@@ -76,7 +45,7 @@ def _instant(ws: Workspace, campaign_id: str | None, text: str | None, name: str
 
 def _echo(data: Any, as_json: bool, text: str) -> None:
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, default=str))
+        echo_json(data)
     else:
         click.echo(text)
 
@@ -97,8 +66,8 @@ def quarantine() -> None:
 
 
 @quarantine.command("order")
-@_db
-@_campaign
+@db_option()
+@campaign_option
 @click.option("--person", "person_id", help="The person to quarantine.")
 @click.option("--household", "household_id", help="A whole household (without --person).")
 @click.option("--kind", type=click.Choice(["home", "central"]), default="home", show_default=True)
@@ -109,7 +78,7 @@ def quarantine() -> None:
 @click.option("--reason", required=True, help="Why.")
 @click.option("--days", type=int, help="Days from the last exposure (default 14).")
 @_at
-@_json
+@json_option()
 def order_command(
     target: str,
     campaign_id: str | None,
@@ -126,7 +95,7 @@ def order_command(
     """Order a person or a whole household into quarantine by hand."""
     from .quarantine import QuarantinePolicy, order_quarantine
 
-    with _open(target) as ws:
+    with open_existing(target) as ws:
         policy = None
         if days is not None:
             policy = QuarantinePolicy(days=days, time_zone=str(_zone(ws, campaign_id)))
@@ -151,14 +120,14 @@ def order_command(
 
 
 @quarantine.command("report")
-@_db
-@_campaign
+@db_option()
+@campaign_option
 @click.option("--person", "person_id", required=True, help="Who reports.")
 @click.option("--temperature", type=float, help="Temperature in °C (30-45).")
 @click.option("--symptom", "symptoms", multiple=True, help="A symptom (repeat for more).")
 @click.option("--id", "fact_id", help="Report id (UUID), so that a retry stores it once.")
 @_at
-@_json
+@json_option()
 def report_command(
     target: str,
     campaign_id: str | None,
@@ -176,7 +145,7 @@ def report_command(
     from .model import HealthReport
     from .quarantine import record_reports
 
-    with _open(target) as ws:
+    with open_existing(target) as ws:
         try:
             ident = uuid.UUID(fact_id) if fact_id else uuid.uuid4()
         except ValueError:
@@ -203,11 +172,11 @@ def _asdict(obj: Any) -> dict[str, Any]:
 
 
 @quarantine.command("check")
-@_db
-@_campaign
+@db_option()
+@campaign_option
 @click.option("--now", "now_text", help="Check as of this time (default: now).")
 @click.option("--since", "since_text", help="First slot to check (default: a day before --now).")
-@_json
+@json_option()
 def check_command(
     target: str,
     campaign_id: str | None,
@@ -218,7 +187,7 @@ def check_command(
     """Make a phone-call task for each half-day with no health report (once per slot)."""
     from .quarantine import check_missed
 
-    with _open(target) as ws:
+    with open_existing(target) as ws:
         now = _instant(ws, campaign_id, now_text, "now")
         since = _instant(ws, campaign_id, since_text, "since") if since_text else None
         result = check_missed(ws, now=now, since=since, campaign_id=campaign_id)
@@ -235,15 +204,15 @@ def check_command(
 
 
 @quarantine.command("extend")
-@_db
-@_campaign
+@db_option()
+@campaign_option
 @click.argument("order_id")
 @click.option(
     "--last-exposure", required=True, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD."
 )
 @click.option("--reason", default="", help="The new exposure.")
 @_at
-@_json
+@json_option()
 def extend_command(
     target: str,
     campaign_id: str | None,
@@ -256,7 +225,7 @@ def extend_command(
     """Extend an order after a new exposure (its end only moves later)."""
     from .quarantine import extend
 
-    with _open(target) as ws:
+    with open_existing(target) as ws:
         result = extend(
             ws,
             order_id,
@@ -280,14 +249,14 @@ def extend_command(
 
 
 @quarantine.command("release")
-@_db
-@_campaign
+@db_option()
+@campaign_option
 @click.argument("order_id", required=False)
 @click.option("--due", is_flag=True, help="Release every order whose end has come.")
 @click.option("--reason", default="", help="Why (needed before the end).")
 @click.option("--by", "released_by", help="Who releases (needed before the end).")
 @_at
-@_json
+@json_option()
 def release_command(
     target: str,
     campaign_id: str | None,
@@ -304,7 +273,7 @@ def release_command(
 
     if (order_id is None) == (not due):
         raise ValidationError.single("$.order_id", repr(order_id), "give an order id or --due")
-    with _open(target) as ws:
+    with open_existing(target) as ws:
         at = _instant(ws, campaign_id, at_text, "at")
         if due:
             records = release_due(ws, at=at, campaign_id=campaign_id)
@@ -329,13 +298,13 @@ def release_command(
 
 
 @quarantine.command("census")
-@_db
-@_campaign
+@db_option()
+@campaign_option
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="Local day (default: today).")
 @click.option(
     "--by", type=click.Choice(["community", "grid"]), default="community", show_default=True
 )
-@_json
+@json_option()
 def census_command(
     target: str, campaign_id: str | None, day: dt.datetime | None, by: str, as_json: bool
 ) -> None:
@@ -343,10 +312,10 @@ def census_command(
     from .quarantine import census
     from .quarantine.census import CENSUS_FIELDS
 
-    with _open(target) as ws:
+    with open_existing(target) as ws:
         rows = census(ws, day=day.date() if day else None, by=by, campaign_id=campaign_id)
     if as_json:
-        click.echo(json.dumps({"areas": [r.as_dict() for r in rows]}, ensure_ascii=False))
+        echo_json({"areas": [r.as_dict() for r in rows]})
         return
     from rich.console import Console
     from rich.table import Table
@@ -371,8 +340,8 @@ def _open_dict(item: Any) -> dict[str, Any]:
 
 
 @service.command("request")
-@_db
-@_campaign
+@db_option()
+@campaign_option
 @click.option("--household", "household_id", required=True)
 @click.option(
     "--kind",
@@ -383,7 +352,7 @@ def _open_dict(item: Any) -> dict[str, Any]:
 )
 @click.option("--note", default="", help="What is needed.")
 @_at
-@_json
+@json_option()
 def request_command(
     target: str,
     campaign_id: str | None,
@@ -396,7 +365,7 @@ def request_command(
     """Record a request from a quarantined household."""
     from .services import request_service
 
-    with _open(target) as ws:
+    with open_existing(target) as ws:
         request = request_service(
             ws,
             household_id=household_id,
@@ -413,13 +382,13 @@ def request_command(
 
 
 @service.command("assign")
-@_db
-@_campaign
+@db_option()
+@campaign_option
 @click.argument("request_id")
 @click.option("--team", "team_id", help="A service team.")
 @click.option("--person", "person_id", help="A person.")
 @click.option("--due", "due_text", help="Due time (default: 24 hours after the request).")
-@_json
+@json_option()
 def assign_command(
     target: str,
     campaign_id: str | None,
@@ -432,7 +401,7 @@ def assign_command(
     """Give a request to a service team or a person."""
     from .services import assign_service
 
-    with _open(target) as ws:
+    with open_existing(target) as ws:
         due = _instant(ws, campaign_id, due_text, "due") if due_text else None
         assignment = assign_service(
             ws, request_id, team_id=team_id, person_id=person_id, due=due, campaign_id=campaign_id
@@ -451,35 +420,35 @@ def assign_command(
 
 
 @service.command("done")
-@_db
+@db_option()
 @click.argument("request_id")
 @click.option("--note", default="")
 @click.option("--at", "at_text", help="When (ISO 8601; default: now).")
-@_json
+@json_option()
 def done_command(
     target: str, request_id: str, note: str, at_text: str | None, as_json: bool
 ) -> None:
     """Record that a request was fulfilled."""
     from .services import complete_service
 
-    with _open(target) as ws:
+    with open_existing(target) as ws:
         at = _instant(ws, None, at_text, "at")
         done = complete_service(ws, request_id, note=note, at=at)
     _echo({"request_id": request_id, "at": done.at.isoformat()}, as_json, f"{request_id} done")
 
 
 @service.command("overdue")
-@_db
-@_campaign
+@db_option()
+@campaign_option
 @click.option("--now", "now_text", help="As of this time (default: now).")
-@_json
+@json_option()
 def overdue_command(
     target: str, campaign_id: str | None, now_text: str | None, as_json: bool
 ) -> None:
     """Open requests past their due time."""
     from .services import overdue
 
-    with _open(target) as ws:
+    with open_existing(target) as ws:
         late = overdue(ws, now=_instant(ws, campaign_id, now_text, "now"), campaign_id=campaign_id)
     lines = [
         f"{o.due.isoformat()}  {o.household_id}  {o.service}  {o.team_id or o.person_id or '-'}"

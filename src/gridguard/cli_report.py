@@ -12,35 +12,23 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .cli_common import campaign_option, db_option, open_existing
+
 if TYPE_CHECKING:
     from .report import Report
     from .workspace import Workspace
 
 __all__ = ["report"]
 
-DB_ENV = "GRIDGUARD_DB"
 LANG_ENV = "GRIDGUARD_LANG"
-
-
-def _open(target: str) -> Workspace:
-    from .cli_sweep import _open as open_store
-
-    return open_store(target)
 
 
 def _options(function: Any) -> Any:
     """The options every report takes, outermost first."""
     for option in reversed(
         [
-            click.option(
-                "--db",
-                "target",
-                envvar=DB_ENV,
-                default="gridguard.db",
-                show_default=True,
-                help=f"Storage URL or SQLite file path. [env: {DB_ENV}]",
-            ),
-            click.option("--campaign", "campaign_id", help="Campaign id (default: the only one)."),
+            db_option(),
+            campaign_option,
             click.option(
                 "--format",
                 "format_name",
@@ -138,7 +126,7 @@ def _area_command(kind: str, help_text: str, *extra: Any) -> click.Command:
         from .report import build_report
 
         given = {k: v for k, v in options.items() if v is not None}
-        with _open(target) as ws:
+        with open_existing(target) as ws:
             built = build_report(
                 ws, kind, area=area, day=day, campaign=campaign_id, unmask=unmask, **given
             )
@@ -163,7 +151,7 @@ def _file_command(kind: str, help_text: str) -> click.Command:
     ) -> None:
         from .report import build_report
 
-        with _open(target) as ws:
+        with open_existing(target) as ws:
             built = build_report(ws, kind, id=record_id, campaign=campaign_id, unmask=unmask)
             _emit(ws, built, format_name, out, lang)
 

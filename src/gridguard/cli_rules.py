@@ -6,28 +6,17 @@ inside the commands.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from .cli_common import campaign_option, db_option, echo_json, json_option, parse_date
+
 if TYPE_CHECKING:
     from .rules.ruleset import RuleSet
 
 __all__ = ["rules", "screen"]
-
-DB_ENV = "GRIDGUARD_DB"
-
-
-def _day(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from None
 
 
 def _registries() -> Any:
@@ -59,24 +48,17 @@ def _problems(exc: Any) -> None:
 
 
 @click.command()
-@click.option(
-    "--db",
-    "target",
-    envvar=DB_ENV,
-    default="gridguard.db",
-    show_default=True,
-    help=f"Storage URL or SQLite file path. [env: {DB_ENV}]",
-)
+@db_option()
 @click.option(
     "--rules",
     "rules_file",
     type=click.Path(dir_okay=False),
     help="Rule set TOML (default: built-in).",
 )
-@click.option("--campaign", "campaign_id", help="Campaign id (needed when the store has several).")
+@campaign_option
 @click.option("--day", help="Local day to screen for, YYYY-MM-DD (default: today).")
 @click.option("--changed", is_flag=True, help="Only stairwells with screenings since the last run.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@json_option("Print one JSON object instead of tables.")
 def screen(
     target: str,
     rules_file: str | None,
@@ -94,7 +76,7 @@ def screen(
     from .rules.screening import screen as run_screen
     from .workspace import open_workspace
 
-    when = _day(day)
+    when = parse_date(day)
     with open_workspace(target) as ws:
         try:
             rule_set = _load(rules_file, ws.registries)
@@ -103,7 +85,7 @@ def screen(
         result = run_screen(ws, rule_set, campaign_id=campaign_id, day=when, changed_only=changed)
     summary = result.summary()
     if as_json:
-        click.echo(json.dumps(summary, ensure_ascii=False))
+        echo_json(summary)
         return
     from rich.console import Console
     from rich.table import Table
@@ -191,7 +173,7 @@ def _describe(rule_set: RuleSet) -> dict[str, Any]:
 
 @rules.command("check")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@json_option("Print one JSON object instead of text.")
 def check(file: str, as_json: bool) -> None:
     """Validate a rule set FILE and explain what each rule does (校验并解释规则集).
 
@@ -205,17 +187,12 @@ def check(file: str, as_json: bool) -> None:
         rule_set = _load(file, registries)
     except RuleSetError as exc:
         if as_json:
-            click.echo(
-                json.dumps(
-                    {"ok": False, "problems": [str(v) for v in exc.violations]},
-                    ensure_ascii=False,
-                )
-            )
+            echo_json({"ok": False, "problems": [str(v) for v in exc.violations]})
             sys.exit(1)
         _problems(exc)
     info = _describe(rule_set)
     if as_json:
-        click.echo(json.dumps({"ok": True, **info}, ensure_ascii=False, default=str))
+        echo_json({"ok": True, **info})
         return
     click.secho(
         f"OK 通过: {rule_set.id} {rule_set.version}: {rule_set.title_en} {rule_set.title_zh} "

@@ -6,11 +6,12 @@ imports click only at its top, the rest inside the commands.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from .cli_common import campaign_option, db_option, echo_json, json_option, open_existing
 
 if TYPE_CHECKING:
     from .sweep import Sweep
@@ -18,38 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["coverage", "plan", "show", "visit"]
 
-DB_ENV = "GRIDGUARD_DB"
-
-_db = click.option(
-    "--db",
-    "target",
-    envvar=DB_ENV,
-    default="gridguard.db",
-    show_default=True,
-    help=f"Storage URL or SQLite file path. [env: {DB_ENV}]",
-)
-_campaign = click.option(
-    "--campaign", "campaign_id", help="Campaign id (default: the store's only campaign)."
-)
-_json = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-
-
-def _open(target: str) -> Workspace:
-    """The workspace at ``target``; a SQLite file must exist (a new one has nothing to sweep)."""
-    from pathlib import Path
-
-    from .errors import ConfigError
-    from .storage.sqlite import sqlite_path
-    from .workspace import open_workspace, resolve_url
-
-    url = resolve_url(target)
-    if url.startswith("sqlite:"):
-        path = sqlite_path(url)
-        if path != ":memory:" and not Path(path).is_file():
-            raise ConfigError(
-                f"no database at {path!r}: create one with `gridguard demo` or `gridguard init`"
-            )
-    return open_workspace(url)
+_json = json_option("Print JSON instead of tables.")
 
 
 def _sweep(ws: Workspace, campaign_id: str | None) -> Sweep:
@@ -67,10 +37,6 @@ def _prefix(ids: list[str]) -> int:
     while n < min(len(low), len(high)) and low[n] == high[n]:
         n += 1
     return low[:n].rfind("-") + 1
-
-
-def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, default=str))
 
 
 # -- plan ----------------------------------------------------------------------------------------
@@ -91,8 +57,8 @@ def _ramp(text: str | None) -> list[int] | None:
 
 
 @click.command()
-@_db
-@_campaign
+@db_option()
+@campaign_option
 @click.option(
     "--teams",
     "ramp_text",
@@ -134,7 +100,7 @@ def plan(
     from .sweep import Capacity
     from .sweep.workflow import MAX_PLAN_DAYS
 
-    with _open(target) as ws:
+    with open_existing(target) as ws:
         sweep = _sweep(ws, campaign_id)
         ramp = _ramp(ramp_text) or [len(sweep.teams())]
         if until_done:
@@ -143,7 +109,7 @@ def plan(
         first = start.date() if start is not None else dt.date.today()
         result = sweep.plan(sweep.roster(ramp, start=first), capacity=cap)
     if as_json:
-        _echo_json(result.to_dict())
+        echo_json(result.to_dict())
         return
     from rich.console import Console
     from rich.table import Table
@@ -208,8 +174,8 @@ def visit() -> None:
 
 @visit.command("record")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
-@_db
-@_campaign
+@db_option()
+@campaign_option
 @click.option("--format", "fmt", help="Importer name (default: by the file's suffix).")
 @_json
 def record(file: str, target: str, campaign_id: str | None, fmt: str | None, as_json: bool) -> None:
@@ -219,10 +185,10 @@ def record(file: str, target: str, campaign_id: str | None, fmt: str | None, as_
     per screened person. Bad records are listed with their line and not
     stored; the others are. The exit status is 1 when any record was refused.
     """
-    with _open(target) as ws:
+    with open_existing(target) as ws:
         report = _sweep(ws, campaign_id).record_file(file, format=fmt)
     if as_json:
-        _echo_json({"file": file, **report.to_dict()})
+        echo_json({"file": file, **report.to_dict()})
     else:
         click.echo(
             f"{file}: {report.records} records, {report.accepted} accepted, "
@@ -274,18 +240,18 @@ def _answers(screening: dict[str, Any]) -> tuple[str, str, str]:
 
 @show.command("household")
 @click.argument("household_id")
-@_db
-@_campaign
+@db_option()
+@campaign_option
 @_unmasked
 @_json
 def show_household(
     household_id: str, target: str, campaign_id: str | None, unmasked: bool, as_json: bool
 ) -> None:
     """The household file: address, members, every visit and every screening."""
-    with _open(target) as ws:
+    with open_existing(target) as ws:
         data = _sweep(ws, campaign_id).household_file(household_id).to_dict(masked=not unmasked)
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
     from rich.console import Console
     from rich.table import Table
@@ -338,18 +304,18 @@ def show_household(
 
 @show.command("person")
 @click.argument("person_id")
-@_db
-@_campaign
+@db_option()
+@campaign_option
 @_unmasked
 @_json
 def show_person(
     person_id: str, target: str, campaign_id: str | None, unmasked: bool, as_json: bool
 ) -> None:
     """The person file: who, where, every screening and what flags them."""
-    with _open(target) as ws:
+    with open_existing(target) as ws:
         data = _sweep(ws, campaign_id).person_file(person_id).to_dict(masked=not unmasked)
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
     from rich.console import Console
     from rich.table import Table
@@ -376,8 +342,8 @@ def show_person(
 
 
 @click.command()
-@_db
-@_campaign
+@db_option()
+@campaign_option
 @click.option(
     "--by",
     type=click.Choice(["campaign", "area", "grid", "building", "stairwell"]),
@@ -388,12 +354,12 @@ def show_person(
 @_json
 def coverage(target: str, campaign_id: str | None, by: str, as_json: bool) -> None:
     """How far the sweep got: households visited, screened, not at home, phoned, refused..."""
-    with _open(target) as ws:
+    with open_existing(target) as ws:
         sweep = _sweep(ws, campaign_id)
         rows = sweep.coverage(by)
         campaign = sweep.campaign.id
     if as_json:
-        _echo_json({"campaign": campaign, "by": by, "rows": [r.to_dict() for r in rows]})
+        echo_json({"campaign": campaign, "by": by, "rows": [r.to_dict() for r in rows]})
         return
     from rich.console import Console
     from rich.table import Table

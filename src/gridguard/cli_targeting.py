@@ -8,7 +8,6 @@ only; the work is imported inside each command.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
@@ -18,20 +17,14 @@ from typing import Any
 
 import click
 
+from .cli_common import db_option, echo_json, json_option, parse_date
+
 __all__ = ["import_command", "match_command", "targets_command"]
 
-DB_ENV = "GRIDGUARD_DB"
 KIND_NAMES = ("areas", "buildings", "stairwells", "households", "persons")
 EXPOSURES = ("outbreak_area_arrival", "confirmed_case", "suspected_case", "other")
 
-_db_option = click.option(
-    "--db",
-    "target",
-    envvar=DB_ENV,
-    default="gridguard.db",
-    show_default=True,
-    help=f"Storage URL or SQLite file path. [env: {DB_ENV}]",
-)
+_db_option = db_option()
 _format_option = click.option(
     "--format",
     "fmt",
@@ -76,7 +69,7 @@ def _rows_progress(show: bool, description: str) -> Iterator[Any]:
     help="Import nothing if any row is bad (default: good rows in, bad rows reported).",
 )
 @click.option("--no-report", is_flag=True, help="Write no error report beside the file.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@json_option()
 def import_command(
     kind: str,
     file: Path,
@@ -111,7 +104,7 @@ def import_command(
             progress=None if bar is None else (lambda n: bar[0].advance(bar[1], n)),
         )
     if as_json:
-        click.echo(json.dumps(result.summary(), ensure_ascii=False))
+        echo_json(result.summary())
         return
     click.echo(
         f"{kind} from {file.name} ({result.format}, {result.encoding or '-'}): "
@@ -123,15 +116,6 @@ def import_command(
         click.echo(f"Ignored columns 未用的列: {', '.join(result.ignored_columns)}")
     if result.report is not None:
         click.echo(f"Error report 错误报告: {result.report}")
-
-
-def _date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from None
 
 
 @click.command("match")
@@ -150,7 +134,7 @@ def _date(value: str | None) -> dt.date | None:
 @click.option("--on", "on", help="Day to rank the targets for, YYYY-MM-DD (default: today).")
 @_format_option
 @_encoding_option
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@json_option()
 def match_command(
     list_file: Path,
     source: str,
@@ -180,14 +164,14 @@ def match_command(
             source=source,
             area_id=area_id,
             exposure=exposure,
-            received=_date(received),
-            on=_date(on),
+            received=parse_date(received),
+            on=parse_date(on),
             format=fmt,
             encoding=encoding,
         )
     summary = result.summary()
     if as_json:
-        click.echo(json.dumps(summary, ensure_ascii=False))
+        echo_json(summary)
         return
     passes = ", ".join(f"{k} {v:,}" for k, v in result.by_pass.items())
     click.echo(
@@ -204,19 +188,27 @@ def match_command(
 @_db_option
 @click.option("--limit", type=int, default=None, help="At most this many targets.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
-def targets_command(grid: str | None, target: str, limit: int | None, as_json: bool) -> None:
+@click.option("--unmask", is_flag=True, help="Show full addresses (audited); masked by default.")
+def targets_command(
+    grid: str | None, target: str, limit: int | None, as_json: bool, unmask: bool
+) -> None:
     """The households to visit first, ranked: priority, who, why (重点排查对象)."""
+    from .masking import mask_text
     from .model import Household
     from .targeting.targets import ranked_targets
     from .workspace import open_workspace
 
     with open_workspace(target) as ws:
         targets = ranked_targets(ws, grid, limit=limit)
+        if unmask:
+            ws.authorize("targeting.unmask", grid)
         with ws.transaction(write=False) as uow:
             addresses = {}
             for t in targets:
                 household = uow.get(Household, t.household_id)
-                addresses[t.household_id] = None if household is None else household.address
+                address = None if household is None else household.address
+                shown = address if unmask or address is None else mask_text(address)
+                addresses[t.household_id] = shown
     rows: list[dict[str, Any]] = [
         {
             "rank": n,

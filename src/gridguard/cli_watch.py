@@ -6,59 +6,27 @@ imports click only at its top, the rest inside the commands.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from .cli_common import (
+    campaign_option,
+    db_option,
+    echo_json,
+    json_option,
+    notify_config_option,
+    notify_settings,
+    open_existing,
+)
+
 if TYPE_CHECKING:
     from .watch.missed import WatchSettings
-    from .workspace import Workspace
 
 __all__ = ["checkin", "observer"]
 
-DB_ENV = "GRIDGUARD_DB"
-
-_db = click.option(
-    "--db",
-    "target",
-    envvar=DB_ENV,
-    default="gridguard.db",
-    show_default=True,
-    help=f"Storage URL or SQLite file path. [env: {DB_ENV}]",
-)
-_campaign = click.option(
-    "--campaign", "campaign_id", help="Campaign id (default: the store's only campaign)."
-)
-_config = click.option(
-    "--config",
-    "config",
-    type=click.Path(dir_okay=False),
-    help="Notification settings (TOML): channels, routes, contacts, quiet hours.",
-)
-_json = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-
-
-def _open(target: str) -> Workspace:
-    from .cli_sweep import _open as open_existing
-
-    return open_existing(target)
-
-
-def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, default=str))
-
-
-def _notify(config: str | None, campaign_id: str | None) -> Any:
-    import attrs
-
-    from .notify.settings import NotifySettings
-
-    settings = NotifySettings.from_toml(config) if config else NotifySettings()
-    if campaign_id and settings.campaign is None:
-        settings = attrs.evolve(settings, campaign=campaign_id)
-    return settings
+_json = json_option("Print JSON instead of text.")
 
 
 def _watch(campaign_id: str | None, cutoff: str | None = None) -> WatchSettings:
@@ -84,7 +52,7 @@ def observer() -> None:
 @observer.command("assign")
 @click.argument("building_id")
 @click.argument("person_id", required=False)
-@_db
+@db_option()
 @click.option("--remove", is_flag=True, help="Take the building's observer away.")
 def assign(building_id: str, person_id: str | None, target: str, remove: bool) -> None:
     """Make PERSON_ID (a person with a phone) the observer of BUILDING_ID."""
@@ -93,14 +61,14 @@ def assign(building_id: str, person_id: str | None, target: str, remove: bool) -
 
     if (person_id is None) != remove:
         raise ConfigError("name the person to assign, or give --remove (not both)")
-    with _open(target) as ws:
+    with open_existing(target) as ws:
         building = assign_observer(ws, building_id, person_id)
     who = building.observer_id or "nobody 无"
     click.echo(f"{building.id} {building.name}: observer 观察员 {who}")
 
 
 @observer.command("coverage")
-@_db
+@db_option()
 @click.option(
     "--by",
     type=click.Choice(["area", "community"]),
@@ -115,10 +83,10 @@ def coverage(target: str, by: str, points: bool, as_json: bool) -> None:
     from .watch.observers import observer_coverage
     from .watch.points import point_coverage
 
-    with _open(target) as ws:
+    with open_existing(target) as ws:
         rows = point_coverage(ws) if points else observer_coverage(ws, by)
     if as_json:
-        _echo_json([r.to_dict() for r in rows])
+        echo_json([r.to_dict() for r in rows])
         return
     kind = "village groups 村小组" if points else "buildings 楼幢"
     for row in rows:
@@ -138,9 +106,9 @@ def checkin() -> None:
 
 @checkin.command("record")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
-@_db
-@_campaign
-@_config
+@db_option()
+@campaign_option
+@notify_config_option()
 @click.option("--format", "fmt", help="Importer name (default: by the file's suffix).")
 @_json
 def record(
@@ -159,16 +127,16 @@ def record(
     """
     from .watch.checkins import record_file
 
-    with _open(target) as ws:
+    with open_existing(target) as ws:
         report = record_file(
             ws,
             file,
             format=fmt,
-            notify=_notify(config, campaign_id),
+            notify=notify_settings(config, campaign_id),
             settings=_watch(campaign_id),
         )
     if as_json:
-        _echo_json({"file": file, **report.to_dict()})
+        echo_json({"file": file, **report.to_dict()})
     else:
         click.echo(
             f"{file}: {report.records} check-ins, {report.accepted} accepted, "
@@ -185,9 +153,9 @@ def record(
 @click.option(
     "--date", "day", required=True, help="Local day (YYYY-MM-DD) in the campaign's time zone."
 )
-@_db
-@_campaign
-@_config
+@db_option()
+@campaign_option
+@notify_config_option()
 @click.option("--cutoff", help="Local time the report is due by, HH:MM (default 12:00).")
 @click.option("--points", is_flag=True, help="Health monitoring points instead of buildings.")
 @click.option(
@@ -233,7 +201,7 @@ def missing_command(
             raise ConfigError("--now: give a UTC offset (2020-01-25T14:00+08:00)")
     settings = _watch(campaign_id, cutoff)
     kind = watch.POINTS if points else watch.BUILDINGS
-    with _open(target) as ws:
+    with open_existing(target) as ws:
         found = watch.missing(ws, date, settings=settings, kind=kind)
         report = None
         if escalate:
@@ -242,7 +210,7 @@ def missing_command(
                 date,
                 now=now,
                 settings=settings,
-                notify=_notify(config, campaign_id),
+                notify=notify_settings(config, campaign_id),
                 kind=kind,
             )
     if as_json:
@@ -254,7 +222,7 @@ def missing_command(
         }
         if report is not None:
             data["escalation"] = report.to_dict()
-        _echo_json(data)
+        echo_json(data)
         return
     label = "monitoring points 监测点" if points else "buildings 楼幢"
     click.echo(

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .synth import Scenario
     from .workspace import Workspace
 
-__all__ = ["DEMO_STEPS", "DemoContext", "build_huayuan", "run_demo"]
+__all__ = ["DEMO_STEPS", "DemoContext", "QuietProgress", "build_huayuan", "run_demo"]
 
 DEMO_STEPS: tuple[str, ...] = (
     "gridguard.demo:build_huayuan",
@@ -35,6 +35,19 @@ DEMO_STEPS: tuple[str, ...] = (
     "gridguard.report.demo:report",  # the last day's daily report, once everything is in
 )
 """The demo's steps in the order they run."""
+
+
+class QuietProgress:
+    """The progress display of a demo nobody watches (tests, benchmarks, ``--json``): no output."""
+
+    def add_task(self, description: str, total: float | None = None) -> int:
+        return 0
+
+    def advance(self, task: int, advance: float = 1) -> None:
+        pass
+
+    def update(self, task: int, **fields: Any) -> None:
+        pass
 
 
 @attrs.define

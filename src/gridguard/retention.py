@@ -53,12 +53,20 @@ class PurgeField:
 
     ``value`` replaces the text (``None`` empties it); with ``notes`` the
     column is JSON whose objects' ``note`` keys are emptied instead.
+
+    A table outside the schema's specs that has no ``jurisdiction`` column
+    of its own (the blind indexes of field encryption, ``persons_blind``)
+    names its ``owner`` table and the column holding the owner row's id
+    (``key``): its rows are purged with their owner's. Such a table is
+    skipped on a store that does not have it.
     """
 
     table: str
     column: str
     value: str | None = None
     notes: bool = False
+    owner: str | None = None
+    key: str = "id"
 
 
 PURGE_FIELDS: list[PurgeField] = [
@@ -78,6 +86,7 @@ PURGE_FIELDS: list[PurgeField] = [
     PurgeField(table="list_entries", column="phone"),
     PurgeField(table="list_entries", column="note", value=""),
 ]
+# Field encryption (gridguard.crypto.fields) adds its blind-index columns when it loads.
 """Every column :func:`purge` redacts; tables not in this store are skipped."""
 
 
@@ -178,7 +187,12 @@ def _redact(
         # Overwrite freed space too, so the old text does not linger in the file.
         for _ in uow.query("PRAGMA secure_delete = ON"):
             pass
-    where = [f"jurisdiction IN ({', '.join(mark for _ in juris)})"]
+    marks = ", ".join(mark for _ in juris)
+    owner, row = fields[0].owner, f'"{fields[0].key}"'
+    if owner is None:
+        where = [f"jurisdiction IN ({marks})"]
+    else:
+        where = [f"{row} IN (SELECT id FROM {owner} WHERE jurisdiction IN ({marks}))"]
     params: list[Any] = list(juris)
     if cutoff is not None:
         where.append(f'"at" < {mark}')
@@ -193,17 +207,17 @@ def _redact(
         differ_params = [f.value for f in plain if f.value is not None]
         condition = " AND ".join(where) + f" AND ({differ})"
         if dry_run:
-            sql = f"SELECT id FROM {table} WHERE {condition}"
+            sql = f"SELECT {row} FROM {table} WHERE {condition}"
             changed |= {str(r[0]) for r in uow.query(sql, [*params, *differ_params])}
         else:
             sets = ", ".join(f'"{f.column}" = {mark}' for f in plain)
             if registry:
                 sets += ", version = version + 1"
-            sql = f"UPDATE {table} SET {sets} WHERE {condition} RETURNING id"
+            sql = f"UPDATE {table} SET {sets} WHERE {condition} RETURNING {row}"
             values = [f.value for f in plain]
             changed |= {str(r[0]) for r in uow.query(sql, [*values, *params, *differ_params])}
     for field in (f for f in fields if f.notes):
-        sql = f'SELECT id, "{field.column}" FROM {table} WHERE {" AND ".join(where)}'
+        sql = f'SELECT {row}, "{field.column}" FROM {table} WHERE {" AND ".join(where)}'
         updates = []
         for id, stored in list(uow.query(sql, params)):
             if not stored:
@@ -216,8 +230,8 @@ def _redact(
         for encoded, id in updates:
             changed.add(str(id))
             if not dry_run:
-                update = f'UPDATE {table} SET "{field.column}" = {mark} WHERE id = {mark}'
-                for _ in uow.query(update + " RETURNING id", [encoded, id]):
+                update = f'UPDATE {table} SET "{field.column}" = {mark} WHERE {row} = {mark}'
+                for _ in uow.query(f"{update} RETURNING {row}", [encoded, id]):
                     pass
     return len(changed)
 
@@ -239,6 +253,28 @@ def _redact_registry_in_python(uow: UnitOfWork, juris: list[str], dry_run: bool)
             uow.put(cls, [attrs.evolve(r, **changes) for r in stale])
         rows[SPECS[cls].table] = len(stale)
     return rows
+
+
+def _owned(uow: UnitOfWork, dialect: str, tables: Mapping[str, Any]) -> dict[str, list[PurgeField]]:
+    """Fields of tables that hang off an owner table, for the tables this store has."""
+    by_table: dict[str, list[PurgeField]] = {}
+    for field in PURGE_FIELDS:
+        if field.owner is not None and field.owner in tables:
+            by_table.setdefault(field.table, []).append(field)
+    if not by_table:
+        return {}
+    names = sorted(by_table)
+    if dialect == "sqlite":
+        marks = ", ".join("?" for _ in names)
+        sql = f"SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ({marks})"
+    else:
+        marks = ", ".join("%s" for _ in names)
+        sql = (
+            "SELECT table_name FROM information_schema.tables "
+            f"WHERE table_schema = current_schema() AND table_name IN ({marks})"
+        )
+    present = {str(r[0]) for r in uow.query(sql, names)}
+    return {t: f for t, f in by_table.items() if t in present}
 
 
 def purge(
@@ -277,7 +313,7 @@ def purge(
             by_table: dict[str, list[PurgeField]] = {}
             for field in PURGE_FIELDS:
                 spec = tables.get(field.table)
-                if spec is not None and field.column in spec.column_names:
+                if field.owner is None and spec is not None and field.column in spec.column_names:
                     by_table.setdefault(field.table, []).append(field)
             if dialect in _MARK:
                 for table, fields in by_table.items():
@@ -291,6 +327,10 @@ def purge(
                         encode_timestamp(cutoff) if spec.is_fact else None,
                         dry_run,
                         registry=not spec.is_fact,
+                    )
+                for table, fields in _owned(uow, dialect, tables).items():
+                    rows[table] = _redact(
+                        uow, dialect, table, fields, juris, None, dry_run, registry=False
                     )
             else:
                 rows = _redact_registry_in_python(uow, juris, dry_run)

@@ -15,13 +15,14 @@ entry point.
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .access import (
     OPERATIONS,
@@ -36,7 +37,14 @@ from .access import (
 )
 from .audit import AuditDraft
 from .audit import append as append_audit
-from .errors import AccessDenied, NotFoundError, StorageError, ValidationError, Violation
+from .errors import (
+    AccessDenied,
+    ConfigError,
+    NotFoundError,
+    StorageError,
+    ValidationError,
+    Violation,
+)
 from .masking import mask_text
 from .model import (
     FACT_TYPES,
@@ -58,6 +66,9 @@ from .plugins import (
 from .principal import LOCAL_ADMIN, Principal
 from .storage.base import SaveResult, Storage, UnitOfWork
 from .storage.schema import spec_for
+
+if TYPE_CHECKING:
+    from .crypto.keys import KeyRing
 
 __all__ = [
     "AUDIT_READS_HELD",
@@ -313,8 +324,20 @@ class Workspace:
         :class:`~gridguard.errors.AccessDenied` naming principal, action and
         target, and is audited; an allowed run is one audit entry.
         """
-        needs = OPERATIONS.get(action, ((Verb.WRITE, Category.OTHER),))
         name = self._target_name(target)
+        self._permit(action, name)
+        if target == WHOLE_STORE and not self.guard.everywhere:
+            raise self._deny(action, name, f"it reaches beyond {self.principal.scope}")
+        if target is not None and target != WHOLE_STORE and not self.guard.everywhere:
+            with self._read() as uow:
+                inside = self._target_inside(uow, target)
+            if not inside:
+                raise self._deny(action, name, f"outside {self.principal.scope}")
+        self._audit(action, name)
+
+    def _permit(self, action: str, name: str) -> None:
+        """Refuse (and audit) ``action`` if the role lacks what the operation needs."""
+        needs = OPERATIONS.get(action, ((Verb.WRITE, Category.OTHER),))
         role = self.principal.role
         for verb, category in needs:
             if verb not in PERMISSIONS[role].get(category, frozenset()):
@@ -325,14 +348,42 @@ class Workspace:
                 )
         if any(verb is Verb.WRITE for verb, _ in needs) and not role.can_write:
             raise self._deny(action, name, "this role writes nothing")
-        if target == WHOLE_STORE and not self.guard.everywhere:
-            raise self._deny(action, name, f"it reaches beyond {self.principal.scope}")
-        if target is not None and target != WHOLE_STORE and not self.guard.everywhere:
+
+    def authorize_records(self, action: str, cls: type[Any], ids: Iterable[str]) -> None:
+        """:meth:`authorize` for a batch: workflow ``action`` on the stored ``cls`` records ``ids``.
+
+        One set-based scope check (a few queries, whatever the batch size)
+        and one audit entry for the whole batch; the first record outside
+        the principal's scope refuses the batch. Ids that are not stored
+        are left to the workflow to report.
+        """
+        wanted = sorted({str(i) for i in ids})
+        name = target_of(cls, wanted)
+        self._permit(action, name)
+        if wanted and not self.guard.everywhere:
             with self._read() as uow:
-                inside = self._target_inside(uow, target)
-            if not inside:
-                raise self._deny(action, name, f"outside {self.principal.scope}")
-        self._audit(action, name)
+                outside = self.guard.outside(uow, cls, wanted)
+            if outside:
+                first = min(outside)
+                raise self._deny(
+                    action,
+                    target_of(cls, [first]),
+                    f"outside {self.principal.scope}"
+                    + (f" ({len(outside)} records in all)" if len(outside) > 1 else ""),
+                )
+        self._audit(action, name, len(wanted) or 1)
+
+    def in_scope(self, cls: type[Any], ids: Iterable[str]) -> set[str]:
+        """Those of the stored ``cls`` records ``ids`` that lie inside the principal's scope.
+
+        For workflows that compute over the whole store in SQL and then keep
+        the rows the principal may see (one set-based look-up).
+        """
+        wanted = {str(i) for i in ids}
+        if self.guard.everywhere or not wanted:
+            return wanted
+        with self._read() as uow:
+            return wanted - self.guard.outside(uow, cls, wanted)
 
     @staticmethod
     def _target_name(target: Any) -> str:
@@ -663,11 +714,16 @@ def _where_name(cls: type[Any], where: Mapping[str, Any], found: Sequence[Any]) 
     """The audit target of a find: the filter when there is one, else the ids found."""
     if where:
         shown = ",".join(
-            f"{k}={v}" if k == "id" or k.endswith("_id") else f"{k}={mask_text(str(v))}"
+            f"{k}={v}" if _is_key(k) else f"{k}={mask_text(str(v))}"
             for k, v in sorted(where.items())
         )
         return f"{cls.__name__}[{shown}]"
     return target_of(cls, [str(r.id) for r in found])
+
+
+def _is_key(field: str) -> bool:
+    """A record id or a reference (shown in the audit log); an identity number is not one."""
+    return field == "id" or (field.endswith("_id") and field != "resident_id")
 
 
 def _enumerate_chunks(items: Iterable[T], size: int) -> Iterator[tuple[int, list[T]]]:
@@ -685,6 +741,8 @@ def open_workspace(
     plugin_manager: GridGuardPluginManager | None = None,
     composition_policy: CompositionPolicy | None = None,
     purpose: str = "",
+    key: str | os.PathLike[str] | bytes | None = None,
+    keyring: KeyRing | None = None,
 ) -> Workspace:
     """Open the store at ``target`` (a URL, a SQLite file path, or ``None``) as a workspace.
 
@@ -694,7 +752,16 @@ def open_workspace(
     them. ``plugins`` are extra plugin objects to register. ``principal``
     is who uses it (default: an administrator of everything) and
     ``purpose`` why, for the audit log.
+
+    Field encryption (``gridguard.crypto``, SQLite stores): ``key`` is a
+    key file (a path, as written by ``gridguard keys new``) or a raw 32-byte
+    master key; ``keyring`` a :class:`~gridguard.crypto.keys.KeyRing` (give one of
+    the two). Without either, the key comes from ``GRIDGUARD_KEY_FILE`` or
+    ``GRIDGUARD_KEY`` when set. A new store opened with a key is encrypted
+    from the start; an encrypted store opened without its key, or with
+    another, is a :class:`~gridguard.errors.ConfigError`.
     """
+    ring = _keyring(key, keyring)
     pm = plugin_manager or get_plugin_manager(plugins=plugins)
     registries = collect_registries(pm)
     for entry in registries.identity_schemes.entries():
@@ -702,7 +769,12 @@ def open_workspace(
     url = resolve_url(target)
     scheme = url.split("://", 1)[0].split("+", 1)[0]
     factory = registries.storage_backends.get(scheme)
-    storage = factory(url)
+    if ring is None:
+        storage = factory(url)
+    elif "keyring" in inspect.signature(factory).parameters:
+        storage = factory(url, keyring=ring)  # type: ignore[call-arg]
+    else:
+        raise ConfigError(f"the {scheme!r} storage backend does not support field encryption")
     return Workspace(
         storage,
         principal=principal,
@@ -711,3 +783,19 @@ def open_workspace(
         composition_policy=composition_policy,
         purpose=purpose,
     )
+
+
+def _keyring(key: str | os.PathLike[str] | bytes | None, keyring: KeyRing | None) -> KeyRing | None:
+    """The key ring ``open_workspace`` was given: a ring, a key file path or a master key."""
+    if key is not None and keyring is not None:
+        raise ConfigError("give key= or keyring=, not both")
+    if keyring is not None or key is None:
+        return keyring
+    from .crypto.keys import KeyRing as Ring
+    from .crypto.keys import read_key_file
+
+    if isinstance(key, bytes):
+        if len(key) != 32:
+            raise ConfigError(f"a master key is 32 bytes, not {len(key)}")
+        return Ring.of(key, source="key=")
+    return read_key_file(key)

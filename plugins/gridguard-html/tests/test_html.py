@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import os
@@ -15,23 +14,26 @@ from typing import Any
 import pytest
 from gridguard_html import CSP, HtmlReporter, chart_svg, format_cell
 from headless_chromium import Browser, Page, find_chromium, open_browser
-from html_samples import HOSTILE, daily_report
-from huayuan_reports import huayuan_reports
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridguard.plugins import collect_registries, get_plugin_manager
 from gridguard.report.document import (
     Chart,
-    Column,
     Figures,
     Label,
     Report,
     Section,
     Series,
-    Table,
 )
-from gridguard.testing import ReporterContract
+from gridguard.testing import (
+    HOSTILE_NAMES,
+    ReporterContract,
+    bare_report,
+    huayuan_reports,
+    sample_daily_report,
+    text_table,
+)
 
 KNOWN_TAGS = {
     "html",
@@ -115,7 +117,7 @@ def external_references(html: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def html() -> str:
-    return HtmlReporter().render(daily_report(names=HOSTILE), lang="zh-CN")
+    return HtmlReporter().render(sample_daily_report(names=HOSTILE_NAMES), lang="zh-CN")
 
 
 def test_registered_through_the_entry_point() -> None:
@@ -142,7 +144,7 @@ def test_the_reference_check_finds_a_reference() -> None:
 
 def test_hostile_names_show_as_text(html: str) -> None:
     page = parse(html)
-    for name in HOSTILE:
+    for name in HOSTILE_NAMES:
         assert name in page.cells
     assert "49" not in page.cells
     assert "yes" not in page.cells
@@ -152,7 +154,7 @@ def test_hostile_names_show_as_text(html: str) -> None:
 
 
 def test_labels_follow_the_language() -> None:
-    report = daily_report()
+    report = sample_daily_report()
     zh = HtmlReporter().render(report, lang="zh-CN")
     en = HtmlReporter().render(report, lang="en")
     assert '<html lang="zh-CN">' in zh
@@ -168,7 +170,7 @@ def test_labels_follow_the_language() -> None:
 
 def test_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError, match="zh-CN"):
-        HtmlReporter().render(daily_report(), lang="fr")
+        HtmlReporter().render(sample_daily_report(), lang="fr")
 
 
 def test_cells_are_formatted_for_reading(html: str) -> None:
@@ -182,8 +184,8 @@ def test_cells_are_formatted_for_reading(html: str) -> None:
 
 
 def test_the_masked_flag_is_shown() -> None:
-    assert "个人信息已脱敏" in HtmlReporter().render(daily_report(), lang="zh-CN")
-    clear = HtmlReporter().render(daily_report(masked=False), lang="zh-CN")
+    assert "个人信息已脱敏" in HtmlReporter().render(sample_daily_report(), lang="zh-CN")
+    clear = HtmlReporter().render(sample_daily_report(masked=False), lang="zh-CN")
     assert "含未脱敏的个人信息" in clear
 
 
@@ -281,7 +283,7 @@ def test_chromium_dom_holds_the_figures_and_tables(
         "Array.from(document.querySelectorAll('table[data-key=followups] tbody tr'))"
         ".map(r => r.cells[0].textContent)"
     )
-    assert names == list(HOSTILE)
+    assert names == list(HOSTILE_NAMES)
     assert page.evaluate("document.querySelectorAll('script').length") == 1
     assert page.evaluate("document.title") == "疫情防控日报 · 华苑社区 · 2020-01-30"
     charts = page.evaluate(
@@ -420,21 +422,8 @@ def test_a_real_huayuan_progress_report_in_chromium(
 @settings(max_examples=60, deadline=None)
 @given(st.text(max_size=40))
 def test_any_string_comes_out_as_the_same_text(text: str) -> None:
-    table = Table(
-        key="t",
-        title=Label("t", "t"),
-        columns=[Column("name", Label("Name", "姓名"))],
-        rows=[(text,)],
-    )
-    report = Report(
-        kind="linelist",
-        title=Label("r", "r"),
-        area_id=None,
-        area_name=text,
-        day=None,
-        generated_at=dt.datetime(2020, 1, 30, tzinfo=dt.UTC),
-        sections=[Section(key="s", title=Label(text, text), blocks=[table])],
-    )
+    section = Section(key="s", title=Label(text, text), blocks=[text_table(text)])
+    report = bare_report([section], area_name=text)
     page = HtmlReporter().render(report, lang="en")
     source = parse(page)
     assert source.cells == [text]

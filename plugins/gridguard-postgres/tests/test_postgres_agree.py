@@ -112,3 +112,21 @@ def test_bulk_batches_go_by_copy_and_agree_too(pg_store: PostgresStorage) -> Non
     assert spec_for(Visit).encode(ws.get(Visit, str(visits[7].id))) == spec_for(Visit).encode(
         visits[7]
     )
+
+
+def test_a_stored_id_sent_again_under_an_unknown_parent_is_a_validation_error(
+    pg_store: PostgresStorage,
+) -> None:
+    """As in SQLite: the parent is checked before the stored fact is compared."""
+    visit = Visit(id=uuid.UUID(int=1), at=SAMPLE_START, household_id="h1", outcome="screened")
+    ghost = attrs.evolve(visit, household_id="ghost")
+    pg = gridguard.Workspace(pg_store)
+    with tempfile.TemporaryDirectory() as tmp, gridguard.open(Path(tmp) / "a.db") as lite:
+        outcomes = []
+        for ws in (pg, lite):
+            ws.add(sample_records())
+            ws.record([visit])
+            with pytest.raises(gridguard.ValidationError) as caught:
+                ws.record([ghost])
+            outcomes.append(str(caught.value))
+    assert outcomes[0] == outcomes[1] == "$[0].household_id: unknown household (got 'ghost')"

@@ -13,8 +13,6 @@ from gridguard_xlsx.reporter import FORMULA_PREFIXES, sheet_title
 from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
-from xlsx_huayuan import huayuan_reports
-from xlsx_samples import HOSTILE, daily_report
 
 from gridguard.plugins import collect_registries, get_plugin_manager
 from gridguard.report.document import (
@@ -27,7 +25,14 @@ from gridguard.report.document import (
     Series,
     Table,
 )
-from gridguard.testing import ReporterContract
+from gridguard.testing import (
+    HOSTILE_NAMES,
+    ReporterContract,
+    bare_report,
+    huayuan_reports,
+    sample_daily_report,
+    text_table,
+)
 
 
 def workbook(report: Report, lang: str = "zh-CN") -> Workbook:
@@ -36,7 +41,7 @@ def workbook(report: Report, lang: str = "zh-CN") -> Workbook:
 
 @pytest.fixture(scope="module")
 def book() -> Workbook:
-    return workbook(daily_report(names=HOSTILE))
+    return workbook(sample_daily_report(names=HOSTILE_NAMES))
 
 
 def test_registered_through_the_entry_point() -> None:
@@ -45,12 +50,12 @@ def test_registered_through_the_entry_point() -> None:
     reporter = registries.reporters.get("xlsx")()
     assert reporter.suffix == ".xlsx"
     assert reporter.media_type.endswith("spreadsheetml.sheet")
-    assert isinstance(reporter.render(daily_report(), lang="en"), bytes)
+    assert isinstance(reporter.render(sample_daily_report(), lang="en"), bytes)
 
 
 def test_a_sheet_per_section_named_in_the_language(book: Workbook) -> None:
     assert book.sheetnames == ["报告", "总览", "入户走访", "今日需追访人员"]
-    english = workbook(daily_report(), lang="en")
+    english = workbook(sample_daily_report(), lang="en")
     assert english.sheetnames == ["Report", "Overview", "Door-to-door sweep", "Who to call today"]
 
 
@@ -115,7 +120,7 @@ def test_no_cell_is_a_formula_and_hostile_names_are_text(book: Workbook) -> None
                 if isinstance(cell.value, str):
                     assert cell.data_type == "s"
                     seen[cell.value] = cell
-    for name in HOSTILE:
+    for name in HOSTILE_NAMES:
         assert seen[name].value == name
         assert seen[name].quotePrefix == name.startswith(FORMULA_PREFIXES)
     assert seen['=HYPERLINK("http://evil.example/x","点我")'].hyperlink is None
@@ -124,7 +129,7 @@ def test_no_cell_is_a_formula_and_hostile_names_are_text(book: Workbook) -> None
 def test_the_raw_sheet_xml_holds_no_formula() -> None:
     import zipfile
 
-    data = XlsxReporter().render(daily_report(names=HOSTILE), lang="zh-CN")
+    data = XlsxReporter().render(sample_daily_report(names=HOSTILE_NAMES), lang="zh-CN")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
         assert len(sheets) == 4
@@ -135,7 +140,7 @@ def test_the_raw_sheet_xml_holds_no_formula() -> None:
 
 def test_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError, match="zh-CN"):
-        XlsxReporter().render(daily_report(), lang="fr")
+        XlsxReporter().render(sample_daily_report(), lang="fr")
 
 
 def section(title: str, key: str = "s") -> Section:
@@ -163,22 +168,8 @@ def section(title: str, key: str = "s") -> Section:
 
 def test_sheet_names_are_sanitised_short_and_unique() -> None:
     long = "第一网格入户走访情况及电话追访与居家隔离人员服务需求汇总表格附件"
-    report = Report(
-        kind="daily",
-        title=Label("r", "r"),
-        area_id=None,
-        area_name=None,
-        day=None,
-        generated_at=dt.datetime(2020, 1, 30, tzinfo=dt.UTC),
-        sections=[
-            section("a/b: [c]?*"),
-            section(long),
-            section(long),
-            section("报告"),
-            section("'History'"),
-            section("   "),
-        ],
-    )
+    titles = ("a/b: [c]?*", long, long, "报告", "'History'", "   ")
+    report = bare_report([section(title) for title in titles], kind="daily")
     book = workbook(report)
     names = book.sheetnames
     assert names[1] == "a_b_ _c___"
@@ -210,28 +201,7 @@ def test_any_title_makes_a_valid_sheet_name(title: str) -> None:
 
 @given(st.text(max_size=30))
 def test_any_string_is_written_as_text(text: str) -> None:
-    report = Report(
-        kind="linelist",
-        title=Label("r", "r"),
-        area_id=None,
-        area_name=None,
-        day=None,
-        generated_at=dt.datetime(2020, 1, 30, tzinfo=dt.UTC),
-        sections=[
-            Section(
-                key="s",
-                title=Label("s", "s"),
-                blocks=[
-                    Table(
-                        key="t",
-                        title=Label("t", "t"),
-                        columns=[Column("name", Label("Name", "姓名"))],
-                        rows=[(text,)],
-                    )
-                ],
-            )
-        ],
-    )
+    report = bare_report([Section(key="s", title=Label("s", "s"), blocks=[text_table(text)])])
     cell = workbook(report)["s"]["A5"]
     if text:
         assert cell.data_type == "s"

@@ -166,6 +166,19 @@ class Anomaly:
     household_id: str | None = attrs.field(default=None, validator=optional_identifier)
 
 
+def anomalies_agree(
+    status: CheckInStatus, attribute: attrs.Attribute[Any], value: tuple[Anomaly, ...], what: str
+) -> None:
+    """Refuse a daily report (``what``: check-in, report) whose anomalies contradict its status.
+
+    "All normal" lists none; "anomalies" lists at least one.
+    """
+    if status is CheckInStatus.ALL_NORMAL and value:
+        fail(attribute, len(value), f"an all-normal {what} has no anomalies")
+    if status is CheckInStatus.ANOMALIES and not value:
+        fail(attribute, 0, f"a {what} with status 'anomalies' lists at least one")
+
+
 @attrs.frozen(kw_only=True)
 class CheckIn(Fact):
     """An observer's daily report for a building (报平安); "all normal" is data too."""
@@ -181,10 +194,7 @@ class CheckIn(Fact):
     def _agrees_with_status(
         self, attribute: attrs.Attribute[Any], value: tuple[Anomaly, ...]
     ) -> None:
-        if self.status is CheckInStatus.ALL_NORMAL and value:
-            fail(attribute, len(value), "an all-normal check-in has no anomalies")
-        if self.status is CheckInStatus.ANOMALIES and not value:
-            fail(attribute, 0, "a check-in with status 'anomalies' lists at least one")
+        anomalies_agree(self.status, attribute, value, "check-in")
 
 
 @attrs.frozen(kw_only=True)

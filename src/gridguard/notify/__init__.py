@@ -16,8 +16,9 @@ the rest loads on first use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_exports
 from .base import DeliveryError, Message, Notifier, PermanentFailure, RetryableFailure
 from .records import DeliveryAttempt, DeliveryOutcome, OutboxMessage
 
@@ -44,20 +45,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'gridguard.notify' has no attribute {name!r}") from None
-    import importlib
-
-    value = getattr(importlib.import_module(f"gridguard.notify.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [

@@ -290,7 +290,7 @@ _INSERT_SQLITE = (
     "(SELECT jurisdiction FROM areas WHERE id = ?4)) "
     'ON CONFLICT ("id") DO NOTHING'
 )
-"""One outbox row, inserted if its id is absent: no look-up of its own, one B-tree seek."""
+"""One outbox row, inserted if its id is absent, with no look-up of its own beforehand."""
 
 _PENDING_SQLITE = (
     'INSERT INTO outbox_pending ("message_id", "channel", "due_at") '

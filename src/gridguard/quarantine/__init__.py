@@ -17,8 +17,9 @@ workflows load on first use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_exports
 from .records import (
     MANUAL_RULE,
     QUARANTINE_RULE_SET,
@@ -49,20 +50,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'gridguard.quarantine' has no attribute {name!r}") from None
-    import importlib
-
-    value = getattr(importlib.import_module(f"gridguard.quarantine.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [

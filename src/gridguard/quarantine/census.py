@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..model import Building, Household, Stairwell
+from ..model import Area, Building, Household, Stairwell
 from ..rules.records import OrderStatus, QuarantineOrder
 from ._db import Sql, policy_for, sql_for
 from .records import QuarantinePolicy, QuarantineRelease
@@ -139,11 +139,17 @@ def census(
     campaign_id: str | None = None,
     policy: QuarantinePolicy | None = None,
 ) -> list[CensusRow]:
-    """The census for local ``day`` (default today), one row per area that has any figure."""
+    """The census for local ``day`` (default today), one row per area that has any figure.
+
+    Counts disclose no file: whoever reads visits may count quarantines
+    (``quarantine.census``), as :meth:`~gridguard.Workspace.count` does;
+    only the areas inside the principal's scope are returned.
+    """
     if by not in ("community", "grid"):
         from ..errors import ValidationError
 
         raise ValidationError.single("$.by", repr(by), "must be one of: community, grid")
+    ws.authorize("quarantine.census")
     with ws.transaction(write=False) as uow:
         pol = policy_for(uow, campaign_id, policy)
         today = day or pol.local_date(dt.datetime.now(dt.UTC))
@@ -167,4 +173,9 @@ def census(
                 row = totals[str(area)]
                 for i, n in enumerate(figures):
                     row[i] += int(n or 0)
-    return [CensusRow(area, *figures) for area, figures in sorted(totals.items()) if any(figures)]
+    inside = ws.in_scope(Area, totals)
+    return [
+        CensusRow(area, *figures)
+        for area, figures in sorted(totals.items())
+        if any(figures) and area in inside
+    ]

@@ -50,6 +50,12 @@ def active_orders(ws: Workspace, uow: UnitOfWork) -> list[QuarantineOrder]:
     return select(uow, sql, QuarantineOrder, "t.status = ?", [OrderStatus.ACTIVE.value])
 
 
+def _in_scope(ws: Workspace, orders: Sequence[QuarantineOrder]) -> list[QuarantineOrder]:
+    """The orders that lie in the principal's scope (one set-based look-up)."""
+    inside = ws.in_scope(QuarantineOrder, {o.id for o in orders})
+    return [o for o in orders if o.id in inside]
+
+
 def _subject_orders(
     uow: UnitOfWork, household_id: str, person_id: str | None
 ) -> list[QuarantineOrder]:
@@ -80,6 +86,7 @@ def order_quarantine(
     same subject for the same exposure again returns the stored order; a
     subject already under another active order is a
     :class:`~gridguard.errors.ConflictError` (extend that one instead).
+    Needs a medical role over the subject (``quarantine.order``).
     """
     at = at or _now()
     if not reason.strip():
@@ -90,8 +97,9 @@ def order_quarantine(
         )
     with ws.transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
+        subject: Person | Household | None
         if person_id is not None:
-            person = uow.get(Person, person_id)
+            subject = person = uow.get(Person, person_id)
             if person is None:
                 raise ValidationError.single("$.person_id", repr(person_id), "no such person")
             if household_id is not None and household_id != person.household_id:
@@ -101,8 +109,9 @@ def order_quarantine(
             household_id = person.household_id
         elif household_id is None:
             raise ValidationError.single("$.person_id", "None", "name a person or a household")
-        elif uow.get(Household, household_id) is None:
+        elif (subject := uow.get(Household, household_id)) is None:
             raise ValidationError.single("$.household_id", repr(household_id), "no such household")
+        ws.authorize("quarantine.order", subject)
         today = pol.local_date(at)
         if last_exposure > today:
             raise ValidationError.single(
@@ -173,12 +182,14 @@ def extend(
 
     An exposure that would end the quarantine sooner changes nothing: the end
     only moves later. A move is recorded as a
-    :class:`~gridguard.quarantine.records.QuarantineExtension`.
+    :class:`~gridguard.quarantine.records.QuarantineExtension`. Needs a medical
+    role over the order (``quarantine.extend``).
     """
     at = at or _now()
     with ws.transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
         order = _get_order(uow, order_id)
+        ws.authorize("quarantine.extend", order)
         if order.status is not OrderStatus.ACTIVE:
             raise ConflictError(f"quarantine order {order_id} is {order.status.value}")
         if last_exposure > pol.local_date(at):
@@ -237,11 +248,13 @@ def release(
     On or after the order's end (local day) no reason is needed; before it,
     the release is early and needs a ``reason`` and ``released_by``, or it
     is a :class:`~gridguard.errors.ValidationError` and nothing changes.
+    Needs a medical role over the order (``quarantine.release``).
     """
     at = at or _now()
     with ws.transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
         order = _get_order(uow, order_id)
+        ws.authorize("quarantine.release", order)
         if order.status is not OrderStatus.ACTIVE:
             raise ConflictError(f"quarantine order {order_id} is {order.status.value}")
         early = pol.local_date(at) < order.end
@@ -280,8 +293,13 @@ def release_due(
     campaign_id: str | None = None,
     policy: QuarantinePolicy | None = None,
 ) -> list[QuarantineRelease]:
-    """Release every active order whose end has come (local day of ``at``), in one transaction."""
+    """Release every active order whose end has come (local day of ``at``), in one transaction.
+
+    Needs a medical role (``quarantine.release``); only the orders in the
+    principal's scope are released.
+    """
     at = at or _now()
+    ws.authorize("quarantine.release")
     with ws.transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
         today = pol.local_date(at)
@@ -296,6 +314,7 @@ def release_due(
                 't.status = ? AND t."end" <= ?',
                 [OrderStatus.ACTIVE.value, sql.date(today)],
             )
+        due = _in_scope(ws, due)
         if not due:
             return []
         records = [_release_record(o, at, False, "", None) for o in due]

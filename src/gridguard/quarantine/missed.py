@@ -19,7 +19,7 @@ import attrs
 from ..model import HealthReport, Person
 from ..rules.records import Task, TaskKind, stable_id
 from ._db import chunks, instant, policy_for, sql_for
-from .lifecycle import active_orders
+from .lifecycle import _in_scope, active_orders
 from .records import QUARANTINE_RULE_SET, QuarantinePolicy
 
 if TYPE_CHECKING:
@@ -150,13 +150,16 @@ def check_missed(
     its members) is checked for each slot of the order's days that started
     at or after ``since`` (and after the order was made, for an order made
     by hand) and whose cut-off (its end + grace) is not after ``now``. A
-    phone-call task is stored for each missed slot, once.
+    phone-call task is stored for each missed slot, once. Needs a medical
+    role (``quarantine.check``); only orders in the principal's scope are
+    checked.
     """
     now = now or dt.datetime.now(dt.UTC)
     since = since or now - dt.timedelta(days=1)
+    ws.authorize("quarantine.check")
     with ws.transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
-        orders = active_orders(ws, uow)
+        orders = _in_scope(ws, active_orders(ws, uow))
         household_orders = sorted({o.household_id for o in orders if o.person_id is None})
         members = _members(ws, uow, household_orders) if household_orders else {}
         reported = _reported(ws, uow, since, now, pol)

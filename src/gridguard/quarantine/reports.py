@@ -189,9 +189,12 @@ def record_reports(
 
     Every report is checked first; any report of a person with no active
     order on its local day raises :class:`~gridguard.errors.ValidationError`
-    naming ``$[i].person_id``, and nothing is stored.
+    naming ``$[i].person_id``, and nothing is stored. Needs a medical role
+    over every person reporting (``quarantine.report``: one audited,
+    set-based check; a person outside the scope refuses the batch).
     """
     batch = list(reports)
+    ws.authorize_records("quarantine.report", Person, {r.person_id for r in batch})
     if not batch:
         return ReportResult(0, 0, 0, 0)
     from ..notify.outbox import enqueue

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
@@ -257,6 +258,19 @@ class Report:
             if block.key == key:
                 return block
         raise KeyError(key)
+
+    def zone(self) -> ZoneInfo | None:
+        """The campaign's time zone (``meta["time_zone"]``), ``None`` when absent or unknown.
+
+        A reporter shows aware times in it, so that they read as local times.
+        """
+        name = self.meta.get("time_zone")
+        if not name:
+            return None
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return None
 
     def to_dict(self, lang: str | None = None) -> dict[str, Any]:
         """Plain JSON-ready data; labels in ``lang``, or in both languages when ``None``."""

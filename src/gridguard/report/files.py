@@ -157,6 +157,18 @@ def _flags(found: Iterable[Flag]) -> Table:
     )
 
 
+def _listing(key: str, table: Table, *, empty: bool) -> Section:
+    """Section ``key`` holding one list, with the "nothing recorded" note when it is empty."""
+    return Section(key, label(f"section.{key}"), [table], note=note_for(empty))
+
+
+def _screenings_section(
+    found: tuple[Screening, ...], campaign: Campaign, names: dict[str, str | None]
+) -> Section:
+    """The screenings section, the same in a household's file and in a person's."""
+    return _listing("screenings", _screenings(found, campaign, names), empty=not found)
+
+
 def household_report(
     ws: Workspace,
     household_id: str,
@@ -194,19 +206,9 @@ def household_report(
     names = {p.id: masked_name(p.name, masked) for p in found.members}
     sections = [
         Section("household", label("section.household"), [details]),
-        Section("members", label("section.members"), [members], note=note_for(not found.members)),
-        Section(
-            "visits",
-            label("section.visits"),
-            [_visits(found.visits, ctx.campaign.zone)],
-            note=note_for(not found.visits),
-        ),
-        Section(
-            "screenings",
-            label("section.screenings"),
-            [_screenings(found.screenings, ctx.campaign, names)],
-            note=note_for(not found.screenings),
-        ),
+        _listing("members", members, empty=not found.members),
+        _listing("visits", _visits(found.visits, ctx.campaign.zone), empty=not found.visits),
+        _screenings_section(found.screenings, ctx.campaign, names),
     ]
     return new_report(
         "household",
@@ -245,15 +247,8 @@ def person_report(
     names = {found.person.id: masked_name(found.person.name, masked)}
     sections = [
         Section("person", label("section.person"), [person, household]),
-        Section(
-            "flags", label("section.flags"), [_flags(found.flags)], note=note_for(not found.flags)
-        ),
-        Section(
-            "screenings",
-            label("section.screenings"),
-            [_screenings(found.screenings, ctx.campaign, names)],
-            note=note_for(not found.screenings),
-        ),
+        _listing("flags", _flags(found.flags), empty=not found.flags),
+        _screenings_section(found.screenings, ctx.campaign, names),
     ]
     return new_report(
         "person",

@@ -13,8 +13,9 @@ workflow loads on first use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_exports
 from .records import ServiceAssignment, ServiceCompletion
 
 if TYPE_CHECKING:
@@ -40,20 +41,7 @@ _LAZY = dict.fromkeys(
 )
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'gridguard.services' has no attribute {name!r}") from None
-    import importlib
-
-    value = getattr(importlib.import_module(f"gridguard.services.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [

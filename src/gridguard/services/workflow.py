@@ -10,12 +10,14 @@ is due by its latest assignment's ``due``, or, unassigned, the policy's
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ..errors import ConflictError, NotFoundError, ValidationError
+from ..masking import mask_id_number, mask_phone
 from ..model import Household, Person, ServiceKind, ServiceRequest, Team, TeamKind
 from ..quarantine._db import instant, policy_for, sql_for
 from ..quarantine.records import QuarantinePolicy
@@ -53,7 +55,11 @@ def request_service(
     campaign_id: str | None = None,
     policy: QuarantinePolicy | None = None,
 ) -> ServiceRequest:
-    """Record a request from a quarantined household (a retry with the same ``id`` is a no-op)."""
+    """Record a request from a quarantined household (a retry with the same ``id`` is a no-op).
+
+    Needs the ``service.request`` operation on the household (a service
+    volunteer, a grid worker, the community).
+    """
     request = ServiceRequest(
         id=id or uuid.uuid4(),
         at=at or _now(),
@@ -64,8 +70,10 @@ def request_service(
     )
     with ws.transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
-        if uow.get(Household, household_id) is None:
+        household = uow.get(Household, household_id)
+        if household is None:
             raise ValidationError.single("$.household_id", repr(household_id), "no such household")
+        ws.authorize("service.request", household)
         day = pol.local_date(request.at)
         orders = orders_for_households(ws, uow, [household_id]).get(household_id, [])
         if covering(orders, None, day) is None:
@@ -104,12 +112,15 @@ def assign_service(
 
     The default due time is the policy's ``service_due_hours`` after the
     request. A team that is not a service team, an unknown person or a
-    request already done is refused.
+    request already done is refused. Needs ``service.assign`` on the
+    request (read and write access to service records, in scope); a person
+    outside the scope is as good as unknown.
     """
     at = at or _now()
     with ws.transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
         request = _request(uow, request_id)
+        ws.authorize("service.assign", request)
         if uow.existing_ids(ServiceCompletion, {str(_completion_id(request.id))}):
             raise ConflictError(f"service request {request.id} is already done")
         if team_id is not None:
@@ -120,7 +131,9 @@ def assign_service(
                 raise ValidationError.single(
                     "$.team_id", repr(team_id), f"must be a service team (is {team.kind.value})"
                 )
-        if person_id is not None and uow.get(Person, person_id) is None:
+        if person_id is not None and (
+            not ws.in_scope(Person, [person_id]) or uow.get(Person, person_id) is None
+        ):
             raise ValidationError.single("$.person_id", repr(person_id), "no such person")
         due = due or request.at + dt.timedelta(hours=pol.service_due_hours)
         assignment = ServiceAssignment(
@@ -147,9 +160,10 @@ def complete_service(
     at: dt.datetime | None = None,
     recorded_by: str | None = None,
 ) -> ServiceCompletion:
-    """Record that a request was fulfilled; a request is done once."""
+    """Record that a request was fulfilled; a request is done once (``service.done``)."""
     with ws.transaction() as uow:
         request = _request(uow, request_id)
+        ws.authorize("service.done", request)
         ident = _completion_id(request.id)
         if uow.existing_ids(ServiceCompletion, {str(ident)}):
             raise ConflictError(f"service request {request.id} is already done")
@@ -182,10 +196,29 @@ class OpenRequest:
     team_id: str | None
     person_id: str | None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, *, unmask: bool = False) -> dict[str, Any]:
+        """The request as JSON-ready values; phone and identity numbers written into the
+        note are masked unless ``unmask`` (what to buy stays readable)."""
         out = attrs.asdict(self)
         out["at"], out["due"] = self.at.isoformat(), self.due.isoformat()
+        if not unmask:
+            out["note"] = mask_numbers(self.note)
         return out
+
+
+_NUMBER = re.compile(r"\+?\d[\d -]{9,}[\dXx]")
+"""A run of digits long enough to be a phone or an identity number (spaces and dashes inside)."""
+
+
+def mask_numbers(text: str) -> str:
+    """``text`` with every phone or identity number in it masked (a free-text note)."""
+
+    def masked(match: re.Match[str]) -> str:
+        found = match.group(0)
+        digits = re.sub(r"[ -]", "", found)
+        return mask_id_number(digits) if len(digits) >= 15 else mask_phone(digits, national=True)
+
+    return _NUMBER.sub(masked, text)
 
 
 _OPEN_SQL = """
@@ -205,7 +238,11 @@ def open_requests(
     campaign_id: str | None = None,
     policy: QuarantinePolicy | None = None,
 ) -> list[OpenRequest]:
-    """Every request without a completion, oldest first, with its due time."""
+    """Every request without a completion, oldest first, with its due time.
+
+    Needs ``service.read``; only requests in the principal's scope are listed.
+    """
+    ws.authorize("service.read")
     with ws.transaction(write=False) as uow:
         pol = policy_for(uow, campaign_id, policy)
         default = dt.timedelta(hours=pol.service_due_hours)
@@ -250,7 +287,8 @@ def open_requests(
                         person,
                     )
                 )
-    return sorted(out, key=lambda o: (o.at, o.request_id))
+    inside = ws.in_scope(ServiceRequest, {o.request_id for o in out})
+    return sorted((o for o in out if o.request_id in inside), key=lambda o: (o.at, o.request_id))
 
 
 def overdue(

@@ -406,7 +406,8 @@ def generate_city(
     With ``parallel`` (the default from ``PARALLEL_FROM`` (100,000) persons up,
     on a machine with more than one CPU) the rows are made in a second
     Python process while this one stores them; the data is the same either
-    way.
+    way. On SQLite, from ``REINDEX_FROM`` (200,000) persons up, the match
+    indexes on ``persons`` are dropped for the load and built once after it.
     """
     check_row_columns()
     if persons < 1:

@@ -424,14 +424,21 @@ class ErrorReport:
         self._pending.append((row, column, value, reason))
 
     def flush(self) -> None:
+        """Write the pending problems; a cell that a spreadsheet would run as a formula
+        (a masked ``=cmd|...`` keeps its ``=``) is quoted as the CSV reporter quotes it."""
         pending, self._pending = sorted(self._pending, key=lambda p: p[0]), []
         if self.path is None or not pending:
             return
+        from ..report._format import neutralise
+
         if self._writer is None:
             self._handle = open(self.path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
             self._writer = csv.writer(self._handle)
             self._writer.writerow(REPORT_HEADER)
-        self._writer.writerows(pending)
+        self._writer.writerows(
+            (row, neutralise(column), neutralise(value), neutralise(reason))
+            for row, column, value, reason in pending
+        )
 
     def close(self) -> Path | None:
         self.flush()

@@ -22,6 +22,9 @@ records deliveries and de-duplicates them by idempotency key.
 ``ReporterContract`` is the reporter contract suite: a report format
 subclasses it with a ``reporter`` fixture; :func:`sample_reports` builds
 every builtin report kind (with hostile text in it) from a small SQLite store.
+A format's own tests draw on :func:`sample_daily_report` (a daily report built
+by hand, with every block kind), :func:`bare_report`, :func:`text_table`,
+:data:`HOSTILE_NAMES` and :func:`huayuan_reports` (a whole community's reports).
 """
 
 from .contract import StorageContract
@@ -29,17 +32,29 @@ from .notifier_contract import NotifierContract
 from .receiver import HttpReceiver, Received
 from .reporter_contract import HOSTILE, ReporterContract, sample_reports
 from .sample import SAMPLE_START, resident_id_for, sample_facts, sample_records
+from .sample_report import (
+    HOSTILE_NAMES,
+    bare_report,
+    huayuan_reports,
+    sample_daily_report,
+    text_table,
+)
 
 __all__ = [
     "HOSTILE",
+    "HOSTILE_NAMES",
     "SAMPLE_START",
     "HttpReceiver",
     "NotifierContract",
     "Received",
     "ReporterContract",
     "StorageContract",
+    "bare_report",
+    "huayuan_reports",
     "resident_id_for",
+    "sample_daily_report",
     "sample_facts",
     "sample_records",
     "sample_reports",
+    "text_table",
 ]

@@ -15,8 +15,9 @@ loads on first use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_exports
 from .records import WATCH_RULE_SET, WATCH_RULE_SET_VERSION, MonitoringPoint, PointReport
 
 if TYPE_CHECKING:
@@ -54,20 +55,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'gridguard.watch' has no attribute {name!r}") from None
-    import importlib
-
-    value = getattr(importlib.import_module(f"gridguard.watch.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [

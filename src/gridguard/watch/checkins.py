@@ -204,6 +204,11 @@ def record_checkins(
 ) -> CheckInReport:
     """Check and store ``checkins`` with the work their anomalies make.
 
+    Needs the ``watch.checkin`` operation (check-in writers: a building
+    observer, a grid worker, the community); a check-in for a building
+    outside the principal's scope (another building than a building
+    observer's own) is refused like any bad record, with its line.
+
     Items are check-ins, or ``(line, check-in)`` pairs from a file. Good
     records are stored together; a bad one is reported with its line and
     nothing of it is stored. A move-in becomes a visit task for the
@@ -225,10 +230,16 @@ def record_checkins(
     ]
     errors: list[CheckInError] = []
     good: list[tuple[int, CheckIn]] = []
+    ws.authorize("watch.checkin")
+    inside = ws.in_scope(Building, {c.building_id for _, c in batch})
     with ws.transaction(write=False) as uow:
         known = _Known(uow)
         for line, checkin in batch:
-            problems = _check(checkin, known)
+            if checkin.building_id not in inside:
+                where = f"outside {ws.principal.scope}: only its own building's observer reports"
+                problems = [Violation("$.building_id", repr(checkin.building_id), where)]
+            else:
+                problems = _check(checkin, known)
             if problems:
                 errors.append(CheckInError(line, problems))
             else:

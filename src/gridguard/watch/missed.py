@@ -138,10 +138,26 @@ def day_bounds(day: dt.date, zone: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.d
 
 
 def watch_zone(ws: Workspace, campaign: str | None) -> zoneinfo.ZoneInfo:
-    """The time zone of ``campaign`` (or the only campaign; Asia/Shanghai when there is none)."""
-    from ..notify.routing import campaign_zone
+    """The time zone of ``campaign`` (or the only campaign; Asia/Shanghai when there is none).
 
-    return campaign_zone(ws, campaign)
+    Read from the store directly: a building observer, who may not read
+    campaigns, still reports on the campaign's days, and a time zone
+    discloses nothing.
+    """
+    from ..errors import NotFoundError
+    from ..model import Campaign
+    from ..model.campaign import DEFAULT_TIME_ZONE
+
+    with ws.transaction(write=False) as uow:
+        if campaign:
+            found = uow.get(Campaign, campaign)
+            if found is None:
+                raise NotFoundError(f"no Campaign with id {campaign!r}")
+            return found.zone
+        campaigns = list(uow.find(Campaign))
+    if len(campaigns) == 1:
+        return campaigns[0].zone
+    return zoneinfo.ZoneInfo(DEFAULT_TIME_ZONE)
 
 
 @attrs.frozen(kw_only=True)
@@ -222,7 +238,8 @@ def missing(
 
     ``until`` (an aware instant) moves the end of the window: the places
     still silent by then. ``jurisdictions`` limits the answer to those
-    communities. One SQL query on SQLite and PostgreSQL.
+    communities. One SQL query on SQLite and PostgreSQL. Needs the
+    ``watch.missing`` operation and answers within the principal's scope.
     """
     settings = settings or WatchSettings()
     zone = watch_zone(ws, settings.campaign)
@@ -230,8 +247,27 @@ def missing(
     end = settings.cutoff_at(day, zone) if until is None else min(until, day_end)
     if end.utcoffset() is None:
         raise ValidationError.single("$.until", repr(until), "must be a timezone-aware datetime")
+    ws.authorize("watch.missing")
+    jurisdictions = _within_scope(ws, kind, jurisdictions)
     with ws.transaction(write=False) as uow:
-        return _missing(uow, ws.storage.dialect, kind, start, end, jurisdictions)
+        found = _missing(uow, ws.storage.dialect, kind, start, end, jurisdictions)
+    return _in_scope(ws, kind, found)
+
+
+def _within_scope(
+    ws: Workspace, kind: Watched, jurisdictions: Collection[str] | None
+) -> Collection[str] | None:
+    """The communities to ask about: those asked for, within the principal's."""
+    own = ws.scope_jurisdictions(kind.place)
+    if own is None:
+        return jurisdictions
+    return own if jurisdictions is None else own & set(jurisdictions)
+
+
+def _in_scope(ws: Workspace, kind: Watched, found: list[Missed]) -> list[Missed]:
+    """The places found that lie in the principal's scope (a grid, a building: finer)."""
+    inside = ws.in_scope(kind.place, {m.place_id for m in found})
+    return [m for m in found if m.place_id in inside]
 
 
 @attrs.frozen(kw_only=True)
@@ -280,11 +316,15 @@ def escalate(
     places with no report from local midnight until ``now`` (or the end of
     the day). Message ids come from the place, day, rung, recipient and
     channel, so running the job again enqueues nothing it enqueued before.
-    The query and the messages share one transaction.
+    The query and the messages share one transaction. Needs the
+    ``watch.escalate`` operation (it writes to the outbox) and escalates
+    only the places in the principal's scope.
     """
     from ..notify.routing import Event, Router
     from ..notify.settings import NotifySettings
 
+    ws.authorize("watch.escalate")
+    jurisdictions = _within_scope(ws, kind, jurisdictions)
     settings = settings or WatchSettings()
     notify = notify or NotifySettings(campaign=settings.campaign)
     now = now or dt.datetime.now(dt.UTC)
@@ -305,6 +345,7 @@ def escalate(
     router = Router(notify, zone=zone)
     with ws.transaction() as uow:
         silent = _missing(uow, ws.storage.dialect, kind, start, min(now, day_end), jurisdictions)
+        silent = _in_scope(ws, kind, silent)
         names = _names(uow, [m.observer_id for m in silent])
         events = []
         for place in silent:

@@ -56,7 +56,9 @@ def assign_observer(
 ) -> Building:
     """Make ``person_id`` the observer of ``building_id`` (``None`` removes the observer).
 
-    The person must exist and have a phone. ``expected_version`` is the
+    The person must exist (in the principal's scope) and have a phone;
+    the principal needs ``watch.observer`` on the building (write access
+    to places, read access to persons). ``expected_version`` is the
     building version the caller read; without it the current one is used.
     Returns the updated building.
     """
@@ -64,8 +66,11 @@ def assign_observer(
         building = uow.get(Building, building_id)
         if building is None:
             raise NotFoundError(f"no building with id {building_id!r}")
+        ws.authorize("watch.observer", building)
         if person_id is not None:
-            check_observer(uow.get(Person, person_id), person_id)
+            # A person outside the scope is as good as unknown: nothing about them is shown.
+            person = uow.get(Person, person_id) if ws.in_scope(Person, [person_id]) else None
+            check_observer(person, person_id)
         version = (
             expected_version if expected_version is not None else uow.version(Building, building_id)
         )
@@ -90,10 +95,12 @@ def coverage_rows(ws: Workspace, table: str, cls: type[Any], by: str = "area") -
 
     ``by="area"`` counts per area the place stands in (a grid, a village
     group); ``by="community"`` per community (the row's jurisdiction).
-    One grouped query on SQL stores.
+    One grouped query on SQL stores; only the areas inside the principal's
+    scope are kept (``watch.coverage``: read access to places).
     """
     if by not in ("area", "community"):
         raise ValueError(f"coverage is by 'area' or 'community', not {by!r}")
+    ws.authorize("watch.coverage")
     column = "area_id" if by == "area" else "jurisdiction"
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     names: dict[str, str] = {}
@@ -117,9 +124,11 @@ def coverage_rows(ws: Workspace, table: str, cls: type[Any], by: str = "area") -
             if key not in names:
                 area = uow.get(Area, key)
                 names[key] = key if area is None else area.name
+    inside = ws.in_scope(Area, counts)
     return [
         Coverage(area_id=key, name=names[key], places=places, observed=observed)
         for key, (places, observed) in sorted(counts.items())
+        if key in inside
     ]
 
 

@@ -29,8 +29,10 @@ def add_point(ws: Workspace, point: MonitoringPoint) -> MonitoringPoint:
     """Store (or update) a monitoring point: in a village group, one point per group.
 
     The staff member, when given, must be a person with a phone. A second
-    point for the same village group is a :class:`ConflictError`.
+    point for the same village group is a :class:`ConflictError`. Needs write
+    access to places (``watch.point``) where the point stands.
     """
+    ws.authorize("watch.point", point)
     with ws.transaction() as uow:
         area = uow.get(Area, point.area_id)
         if area is None:
@@ -57,9 +59,12 @@ def record_point_reports(ws: Workspace, reports: Iterable[PointReport]) -> SaveR
     """Store daily reports of monitoring points: all or nothing.
 
     A report from someone who is not the point's staff, or for an unknown
-    point, is a :class:`ValidationError` naming its position ``$[i]``.
+    point, is a :class:`ValidationError` naming its position ``$[i]``. Needs
+    the ``watch.point_report`` operation on every point named (one audited,
+    set-based check: a point outside the scope refuses the batch).
     """
     batch = list(reports)
+    ws.authorize_records("watch.point_report", MonitoringPoint, {r.point_id for r in batch})
     problems: list[Violation] = []
     with ws.transaction() as uow:
         points: dict[str, MonitoringPoint | None] = {}

@@ -15,7 +15,7 @@ import attrs
 
 from ..model._validate import enum_of, identifier, non_empty, optional_identifier
 from ..model.enums import CheckInStatus
-from ..model.facts import Anomaly, Fact
+from ..model.facts import Anomaly, Fact, anomalies_agree
 
 __all__ = ["WATCH_RULE_SET", "WATCH_RULE_SET_VERSION", "MonitoringPoint", "PointReport"]
 
@@ -59,9 +59,4 @@ class PointReport(Fact):
     def _agrees_with_status(
         self, attribute: attrs.Attribute[Any], value: tuple[Anomaly, ...]
     ) -> None:
-        from ..model._validate import fail
-
-        if self.status is CheckInStatus.ALL_NORMAL and value:
-            fail(attribute, len(value), "an all-normal report has no anomalies")
-        if self.status is CheckInStatus.ANOMALIES and not value:
-            fail(attribute, 0, "a report with status 'anomalies' lists at least one")
+        anomalies_agree(self.status, attribute, value, "report")

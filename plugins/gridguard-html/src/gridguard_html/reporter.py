@@ -18,7 +18,7 @@ import datetime as dt
 import hashlib
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import attrs
 from jinja2 import PackageLoader, StrictUndefined
@@ -38,7 +38,7 @@ from gridguard.report.document import (
 
 from .charts import chart_svg
 
-__all__ = ["CSP", "SORT_SCRIPT", "HtmlReporter", "format_cell", "report_zone"]
+__all__ = ["CSP", "SORT_SCRIPT", "HtmlReporter", "format_cell"]
 
 SORT_SCRIPT = """\
 document.querySelectorAll("table.sortable th").forEach(function (th) {
@@ -88,17 +88,6 @@ _META: dict[str, Label] = {
 }
 
 _MISSING = "—"
-
-
-def report_zone(report: Report) -> ZoneInfo | None:
-    """The report's time zone (``meta["time_zone"]``), or ``None`` when absent or unknown."""
-    name = report.meta.get("time_zone")
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
 
 
 def format_cell(value: object, kind: ColumnKind, zone: ZoneInfo | None = None) -> str:
@@ -231,7 +220,7 @@ class HtmlReporter:
 
     def render(self, report: Report, *, lang: str = "en") -> str:
         check_lang(lang)
-        zone = report_zone(report)
+        zone = report.zone()
         sections = []
         for section in report.sections:
             blocks = []

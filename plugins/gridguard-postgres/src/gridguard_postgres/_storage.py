@@ -335,16 +335,26 @@ class PostgresUnitOfWork:
                 self._refuse_missing(spec, rows)
                 return
 
+    def _parents_missing(self, spec: TableSpec, rows: Sequence[Row]) -> bool:
+        """Whether a parent named by ``rows`` is unknown (one look-up)."""
+        if spec.parent is None:
+            return False
+        index = spec.column_names.index(spec.parent.column)
+        wanted = {str(row[index]) for row in rows if row[index] is not None}
+        return bool(wanted) and self.existing_ids(spec.parent.target, wanted) != wanted
+
     def _check_fact_references(
         self, spec: TableSpec, rows: Sequence[Row], first: Mapping[str, int]
-    ) -> None:
+    ) -> bool:
         """Refuse facts with unknown references exactly where SQLite does.
 
         Every row needs its parent (the insert's jurisdiction look-up checks
-        the rows it inserts; repeats of an id are checked here). Other
-        references count only for the rows that are inserted, new ids, as a
-        foreign key is only checked on a row written; when one is unknown,
-        the report lists every unknown reference of the batch.
+        the rows it inserts; repeats of an id are checked here, and rows
+        whose id was stored before by :meth:`save_facts` after the insert).
+        Other references count only for the rows that are inserted, new ids,
+        as a foreign key is only checked on a row written; when one is
+        unknown, the report lists every unknown reference of the batch.
+        Returns whether every row's parent was checked.
         """
         names = spec.column_names
         others = [
@@ -355,12 +365,10 @@ class PostgresUnitOfWork:
         others = [(r, i) for r, i in others if any(row[i] is not None for row in rows)]
         repeats = len(first) < len(rows)
         if not others and not repeats:
-            return
+            return False
         missing = False
-        if repeats and spec.parent is not None:
-            index = names.index(spec.parent.column)
-            wanted = {str(row[index]) for row in rows if row[index] is not None}
-            missing = self.existing_ids(spec.parent.target, wanted) != wanted
+        if repeats:
+            missing = self._parents_missing(spec, rows)
         if others and not missing:
             stored = self.existing_ids(spec.cls, set(first))
             fresh = [rows[n] for i, n in first.items() if i not in stored]
@@ -371,6 +379,7 @@ class PostgresUnitOfWork:
                     break
         if missing:
             self._refuse_missing(spec, rows)
+        return repeats
 
     def _resolve_jurisdictions(self, spec: TableSpec, rows: Sequence[Row]) -> list[str]:
         """Jurisdictions worked out in Python: own ones, and parents earlier in the batch."""
@@ -497,10 +506,13 @@ class PostgresUnitOfWork:
             first: dict[str, int] = {}
             for n, row in enumerate(rows):
                 first.setdefault(str(row[0]), n)
-            self._check_fact_references(spec, rows, first)
+            parents_checked = self._check_fact_references(spec, rows, first)
             inserted = [rows[n] for n in first.values()]
             written = self._insert(spec, inserted, "ON CONFLICT DO NOTHING", new=True)
             if written < len(rows):
+                # Rows not inserted (ids stored before) still need their parent.
+                if not parents_checked and self._parents_missing(spec, rows):
+                    self._refuse_missing(spec, rows)
                 fact_conflicts(spec, rows, self._stored_rows(spec, [str(r[0]) for r in rows]))
         return SaveResult(written, len(rows) - written)
 
@@ -512,7 +524,9 @@ class PostgresUnitOfWork:
         is already stored in the same jurisdiction fails the primary key and
         the call. When the role may, the per-row foreign-key triggers are
         skipped for the COPY: the look-up has just proved every parent, and
-        gridguard never deletes.
+        gridguard never deletes. A transaction that loads registry rows
+        commits without waiting for its log flush (``synchronous_commit``
+        off): a crash right after may lose it whole, never part of it.
         """
         spec = spec_for(cls)
         batch: list[Row] = rows if isinstance(rows, list) else [tuple(r) for r in rows]
@@ -552,7 +566,7 @@ class PostgresUnitOfWork:
                 raise StorageError(
                     f"{spec.table}: {_reason(exc)} (load_rows inserts new rows only)"
                 ) from exc
-        self._grew(spec, len(batch))
+            self._grew(spec, len(batch))
         if len(self._loaded) > 4 or sum(map(len, self._loaded.values())) > _LOADED_MAX:
             self._loaded.clear()
         ids = [row[0] for row in batch]

@@ -21,7 +21,7 @@ import io
 import re
 import unicodedata
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from gridguard.report.document import (
     Chart,
@@ -94,16 +94,6 @@ def sheet_title(title: str, taken: set[str]) -> str:
         candidate = base[: _MAX_SHEET - len(suffix)].rstrip("'") + suffix
     taken.add(candidate.lower())
     return candidate
-
-
-def _zone(report: Report) -> ZoneInfo | None:
-    name = report.meta.get("time_zone")
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
 
 
 def _width(text: str) -> int:
@@ -189,7 +179,7 @@ class XlsxReporter:
         from openpyxl import Workbook
 
         check_lang(lang)
-        zone = _zone(report)
+        zone = report.zone()
         book = Workbook()
         book.properties.title = report.title.text(lang)[:255]
         book.properties.creator = "gridguard"

@@ -1,10 +1,20 @@
-"""Reports built by hand from the document classes, shaped like Huayuan's daily report."""
+"""Reports built by hand, and Huayuan's real reports, for testing report formats.
+
+:class:`~gridguard.testing.ReporterContract` checks what every format must do
+on :func:`~gridguard.testing.sample_reports`; a format's own tests also need a
+report shaped like a real daily report (:func:`sample_daily_report`), a bare
+report around a few sections (:func:`bare_report`) and the reports of a whole
+community (:func:`huayuan_reports`). They live here so that every reporter
+plugin tests against the same reports.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
 
-from gridguard.report.document import (
+from ..report.document import (
     Chart,
     Column,
     Figure,
@@ -16,7 +26,15 @@ from gridguard.report.document import (
     Table,
 )
 
-HOSTILE = (
+__all__ = [
+    "HOSTILE_NAMES",
+    "bare_report",
+    "huayuan_reports",
+    "sample_daily_report",
+    "text_table",
+]
+
+HOSTILE_NAMES: tuple[str, ...] = (
     '=HYPERLINK("http://evil.example/x","点我")',
     "<script>alert(1)</script>",
     "{{ 7*7 }}",
@@ -28,13 +46,22 @@ HOSTILE = (
 )
 """Names that must show as text, never as a formula, markup or template."""
 
-DAYS = tuple(f"01-{day:02d}" for day in range(25, 31))
-COVERED = (620, 1340, 2050, 2790, 3510, 4012)
-PLAN = (700, 1400, 2100, 2800, 3500, 4012)
+_DAYS = tuple(f"01-{day:02d}" for day in range(25, 31))
+_COVERED = (620, 1340, 2050, 2790, 3510, 4012)
+_PLAN = (700, 1400, 2100, 2800, 3500, 4012)
 
 
-def daily_report(*, names: tuple[str, ...] = ("陈建国", "李秀英"), masked: bool = True) -> Report:
-    """A daily report for Huayuan, 30 January 2020: figures, tables, a burn-up and bars."""
+def sample_daily_report(
+    *, names: tuple[str, ...] = ("陈建国", "李秀英"), masked: bool = True
+) -> Report:
+    """A daily report for Huayuan, 30 January 2020, built by hand from the document classes.
+
+    It holds every block kind a reporter draws: headline figures (one of them
+    missing), a coverage table, a burn-up line chart, a bar chart with a gap,
+    a line list with dates and times, and an empty table. ``names`` fill the
+    line list (pass :data:`HOSTILE_NAMES` to check they show as text);
+    ``masked`` is the report's masked flag.
+    """
     overview = Section(
         key="overview",
         title=Label("Overview", "总览"),
@@ -77,10 +104,10 @@ def daily_report(*, names: tuple[str, ...] = ("陈建国", "李秀英"), masked:
                 kind="line",
                 x_label=Label("Day", "日期"),
                 y_label=Label("Households", "户数"),
-                x=DAYS,
+                x=_DAYS,
                 series=[
-                    Series("covered", Label("Covered", "已走访"), COVERED),
-                    Series("plan", Label("Plan", "计划"), PLAN),
+                    Series("covered", Label("Covered", "已走访"), _COVERED),
+                    Series("plan", Label("Plan", "计划"), _PLAN),
                 ],
             ),
             Chart(
@@ -137,3 +164,52 @@ def daily_report(*, names: tuple[str, ...] = ("陈建国", "李秀英"), masked:
         masked=masked,
         meta={"campaign": "一级响应 2020", "time_zone": "Asia/Shanghai"},
     )
+
+
+def bare_report(
+    sections: Iterable[Section], *, kind: str = "linelist", area_name: str | None = None
+) -> Report:
+    """A report of ``sections`` alone: no area, no day, a fixed time of generation."""
+    return Report(
+        kind=kind,
+        title=Label("r", "r"),
+        area_id=None,
+        area_name=area_name,
+        day=None,
+        generated_at=dt.datetime(2020, 1, 30, tzinfo=dt.UTC),
+        sections=list(sections),
+    )
+
+
+def text_table(*values: str, key: str = "t") -> Table:
+    """A one-column table (``Name`` / ``姓名``) with a row for each of ``values``."""
+    return Table(
+        key=key,
+        title=Label(key, key),
+        columns=[Column("name", Label("Name", "姓名"))],
+        rows=[(value,) for value in values],
+    )
+
+
+def huayuan_reports(
+    folder: Path, kinds: tuple[str, ...] = ("daily", "progress")
+) -> dict[str, Report]:
+    """Huayuan's reports after its six-day sweep, built in a SQLite store in ``folder``.
+
+    The demo's own steps build the place tree (about 4,000 households) and run
+    the sweep, so the reports are as large and as shaped as a real community's.
+    """
+    from ..demo import DemoContext, QuietProgress, build_huayuan
+    from ..report import build_report
+    from ..sweep.demo import run_sweep
+    from ..synth import huayuan
+    from ..workspace import open_workspace
+
+    folder = Path(folder)
+    with open_workspace(folder / "huayuan.db") as ws:
+        ctx = DemoContext(
+            ws=ws, scenario=huayuan(2020), seed=2020, out=folder, progress=QuietProgress()
+        )
+        build_huayuan(ctx)
+        run_sweep(ctx)
+        return {kind: build_report(ws, kind) for kind in kinds}
