@@ -24,7 +24,7 @@ subclasses it with a ``reporter`` fixture; :func:`sample_reports` builds
 every builtin report kind (with hostile text in it) from a small SQLite store.
 A format's own tests draw on :func:`sample_daily_report` (a daily report built
 by hand, with every block kind), :func:`bare_report`, :func:`text_table`,
-:data:`HOSTILE_NAMES` and :func:`huayuan_reports` (a whole community's reports).
+``HOSTILE_NAMES`` and :func:`huayuan_reports` (a whole community's reports).
 """
 
 from .contract import StorageContract

@@ -59,7 +59,7 @@ def sample_daily_report(
     It holds every block kind a reporter draws: headline figures (one of them
     missing), a coverage table, a burn-up line chart, a bar chart with a gap,
     a line list with dates and times, and an empty table. ``names`` fill the
-    line list (pass :data:`HOSTILE_NAMES` to check they show as text);
+    line list (pass ``HOSTILE_NAMES`` to check they show as text);
     ``masked`` is the report's masked flag.
     """
     overview = Section(
