@@ -15,7 +15,6 @@ nothing the second time.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -370,18 +369,6 @@ def parse_rows(
     return records, errors
 
 
-def _json_lines(path: Path) -> Iterator[tuple[int, Any]]:
-    """Rows of a JSON-lines file; a line that is not JSON becomes an error for that line only."""
-    with open(path, encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, ValidationError.single("$", line.strip()[:20], f"not JSON: {exc.msg}")
-
-
 def record_file(
     ws: Workspace,
     path: str | Path,
@@ -397,7 +384,7 @@ def record_file(
     reported with its line number and nothing of it is stored; the good
     lines are stored.
     """
-    from ..sweep.recording import _importer
+    from ..sweep.recording import _importer, _json_lines
 
     path = Path(path)
     if not path.is_file():
