@@ -12,7 +12,7 @@ import pytest
 from gridguard.plugins import collect_registries, get_plugin_manager
 from gridguard.report import Report
 from gridguard.report.base import Reporter
-from gridguard.testing import HOSTILE, ReporterContract
+from gridguard.testing import HOSTILE, ReporterContract, SpreadsheetReporterContract
 
 
 def _registered(name: str) -> Reporter:
@@ -35,9 +35,7 @@ class TestTextReporter(ReporterContract):
         return _registered("text")
 
 
-class TestCsvReporter(ReporterContract):
-    spreadsheet = True
-
+class TestCsvReporter(SpreadsheetReporterContract):
     @pytest.fixture
     def reporter(self) -> Reporter:
         return _registered("csv")

@@ -125,8 +125,7 @@ def test_rules_check_of_the_builtin_file_passes() -> None:
 def test_the_demo_step_reports_flagged_persons_and_orders(tmp_path: Path) -> None:
     import datetime as dt
 
-    from gridguard.cli import _Quiet
-    from gridguard.demo import DEMO_STEPS, DemoContext, build_huayuan
+    from gridguard.demo import DEMO_STEPS, DemoContext, QuietProgress, build_huayuan
     from gridguard.model import Screening, Trip
     from gridguard.rules.demo import screen as demo_screen
     from gridguard.synth import huayuan
@@ -136,7 +135,9 @@ def test_the_demo_step_reports_flagged_persons_and_orders(tmp_path: Path) -> Non
     )
     scenario = huayuan(2020)
     with gridguard.open(tmp_path / "demo.db") as ws:
-        ctx = DemoContext(ws=ws, scenario=scenario, seed=2020, out=tmp_path, progress=_Quiet())
+        ctx = DemoContext(
+            ws=ws, scenario=scenario, seed=2020, out=tmp_path, progress=QuietProgress()
+        )
         build_huayuan(ctx)
         demo_screen(ctx)  # no screenings yet: nobody is flagged
         assert (ctx.summary["flagged_persons"], ctx.summary["quarantine_orders"]) == (0, 0)

@@ -27,7 +27,7 @@ from gridguard.report.document import (
 )
 from gridguard.testing import (
     HOSTILE_NAMES,
-    ReporterContract,
+    SpreadsheetReporterContract,
     bare_report,
     huayuan_reports,
     sample_daily_report,
@@ -210,9 +210,7 @@ def test_any_string_is_written_as_text(text: str) -> None:
         assert cell.value == expected.replace("\r\n", "\n").replace("\r", "\n")
 
 
-class TestXlsxContract(ReporterContract):
-    spreadsheet = True
-
+class TestXlsxContract(SpreadsheetReporterContract):
     @pytest.fixture
     def reporter(self) -> XlsxReporter:
         return XlsxReporter()

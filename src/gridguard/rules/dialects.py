@@ -145,6 +145,9 @@ class PostgresDialect(Dialect):
         return f"jsonb_array_elements_text(CAST({sql} AS jsonb)) AS e(value)"
 
     def element_field(self, type_: str) -> tuple[str, Any]:
+        # ->> gives text: numbers inside JSON (an anomaly's count) are cast to compare as numbers.
+        if type_ == "number":
+            return f"CAST((e.value ->> {self.placeholder}) AS double precision)", None
         return self.column(f"(e.value ->> {self.placeholder})", type_), None
 
     def element_field_param(self, name: str) -> Any:

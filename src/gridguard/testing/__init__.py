@@ -30,7 +30,12 @@ by hand, with every block kind), :func:`bare_report`, :func:`text_table`,
 from .contract import StorageContract
 from .notifier_contract import NotifierContract
 from .receiver import HttpReceiver, Received
-from .reporter_contract import HOSTILE, ReporterContract, sample_reports
+from .reporter_contract import (
+    HOSTILE,
+    ReporterContract,
+    SpreadsheetReporterContract,
+    sample_reports,
+)
 from .sample import SAMPLE_START, resident_id_for, sample_facts, sample_records
 from .sample_report import (
     HOSTILE_NAMES,
@@ -48,6 +53,7 @@ __all__ = [
     "NotifierContract",
     "Received",
     "ReporterContract",
+    "SpreadsheetReporterContract",
     "StorageContract",
     "bare_report",
     "huayuan_reports",
