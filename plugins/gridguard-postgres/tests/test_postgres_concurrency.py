@@ -16,6 +16,7 @@ from pg_helpers import SchemaUrl, with_params
 
 import gridguard
 from gridguard import ConflictError, Household, Visit
+from gridguard.audit import verify_log
 from gridguard.testing import sample_records
 
 WRITER = Path(__file__).with_name("pg_writer.py")
@@ -47,6 +48,8 @@ def test_twenty_processes_sending_each_visit_twice_store_each_once(
     with gridguard.open(url) as ws:
         assert ws.count(Visit) == teams * count
         assert ws.count(Visit, note="team 7 visit 999") == 1
+        audit = verify_log(ws)  # twenty writers appended to one chain: no fork, no gap
+        assert audit.ok, audit.problems[:3]
 
 
 def test_a_stale_registry_edit_is_a_conflict(pg_schema_url: SchemaUrl) -> None:

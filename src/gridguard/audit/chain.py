@@ -26,6 +26,14 @@ if TYPE_CHECKING:
 __all__ = ["AuditDraft", "AuditProblem", "AuditReport", "append", "entry_hash", "head", "verify"]
 
 _SQL = {"sqlite": "?", "postgresql": "%s"}
+_SERIALIZE = {"postgresql": "SELECT pg_advisory_xact_lock(7243316415)"}
+"""Per dialect, a statement that makes concurrent appends wait for each other.
+
+SQLite serialises writers itself. On PostgreSQL two transactions could read
+the same head and fork the chain; a transaction-scoped advisory lock, taken
+just before the head is read and held until commit, links them one after the
+other. Appends come at the end of a write transaction, so the wait is short.
+"""
 _WINDOW = 4096
 """Recent hashes kept to tell an entry moved out of order from a broken link."""
 
@@ -128,6 +136,8 @@ def append(uow: UnitOfWork, dialect: str, drafts: Iterable[AuditDraft]) -> list[
     if not drafts:
         return []
     spec = _schema.spec_for(AuditEntry)
+    if dialect in _SERIALIZE:
+        list(uow.query(_SERIALIZE[dialect]))
     seq, prev = head(uow, dialect)
     entries = []
     for draft in drafts:
