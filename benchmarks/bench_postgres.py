@@ -106,11 +106,12 @@ def private_server(pg_bin: str, root: Path) -> Iterator[str]:
         shutil.chown(data, "postgres")
         sudo = ["runuser", "-u", "postgres", "--"]
     bin_dir = Path(pg_bin)
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
+    quiet = subprocess.DEVNULL
     subprocess.run(
         [*sudo, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"],
         check=True,
-        **quiet,  # type: ignore[arg-type]
+        stdout=quiet,
+        stderr=quiet,
     )
     port = _free_port()
     options = " ".join(
@@ -121,12 +122,13 @@ def private_server(pg_bin: str, root: Path) -> Iterator[str]:
     subprocess.run(
         [*ctl, "-o", options, "-l", str(root / "server.log"), "-w", "start"],
         check=True,
-        **quiet,  # type: ignore[arg-type]
+        stdout=quiet,
+        stderr=quiet,
     )
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*ctl, "-m", "fast", "-w", "stop"], check=False, **quiet)  # type: ignore[arg-type]
+        subprocess.run([*ctl, "-m", "fast", "-w", "stop"], check=False, stdout=quiet, stderr=quiet)
 
 
 # -- 1. city -------------------------------------------------------------------------------

@@ -128,8 +128,9 @@ def test_demo_json_twice(tmp_path: Path) -> None:
         result = run("demo", "--json", "--out", str(tmp_path))
         assert result.exit_code == 0, result.output
         assert result.stderr == ""
-        summary = json.loads(result.stdout)
+        summary = json.loads(result.stdout)  # one JSON object: no report text around it
         check_demo_summary(summary, tmp_path / "huayuan.db")
+        assert Path(summary["daily_report_text"]).is_file()
     with gridguard.open(tmp_path / "huayuan.db") as ws:
         assert ws.counts()["stairwells"] == 430
 
@@ -140,6 +141,11 @@ def test_demo_table(tmp_path: Path) -> None:
     for label in ("Stairwells 楼梯", "Households 户", "Sweep teams 小分队", "430"):
         assert label in result.output
     assert (tmp_path / "out" / "huayuan.db").exists()
+    # the head of the last day's daily report follows the summary; the file holds all of it
+    assert "Daily situation report" in result.output
+    assert "Lines of defense" in result.output
+    assert "Quarantine" not in result.output.split("Daily situation report", 1)[1]
+    assert list((tmp_path / "out").glob("daily-*.txt"))
 
 
 def test_demo_seed_and_db(tmp_path: Path) -> None:

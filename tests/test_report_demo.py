@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 import types
 from pathlib import Path
-from typing import Any
 
 import gridguard
-from gridguard.demo import DEMO_STEPS, DemoContext
+from gridguard.demo import DEMO_STEPS, DemoContext, QuietProgress
 from gridguard.model import Campaign
 from gridguard.report.demo import report
 from gridguard.testing import sample_facts, sample_records
-
-
-class _Progress:
-    """A progress display with a console, as the demo has in a terminal."""
-
-    def __init__(self) -> None:
-        from rich.console import Console
-
-        self.console = Console(file=io.StringIO(), width=100, color_system=None)
-
-    def add_task(self, description: str, total: float | None = None) -> int:
-        return 0
-
-    def update(self, task: int, **fields: Any) -> None:
-        pass
 
 
 def test_the_report_step_is_last() -> None:
@@ -39,16 +22,15 @@ def test_the_step_shows_the_head_and_writes_the_files(tmp_path: Path) -> None:
         ws.add(sample_records())
         ws.record(sample_facts())
         campaign = ws.get(Campaign, "cmp")
-        progress = _Progress()
         ctx = DemoContext(
             ws=ws,
             scenario=types.SimpleNamespace(campaign=campaign),  # type: ignore[arg-type]
             seed=1,
             out=tmp_path / "out",
-            progress=progress,
+            progress=QuietProgress(),
         )
         report(ctx)
-    shown = progress.console.file.getvalue()  # type: ignore[attr-defined]
+    (shown,) = ctx.texts
     assert "Daily situation report" in shown
     assert "Lines of defense" in shown
     assert "Quarantine" not in shown  # the terminal gets the head only

@@ -322,7 +322,11 @@ def demo(db: str | None, out: str, seed: int, as_json: bool) -> None:
         return
     from rich.console import Console
 
-    _print_summary(Console(), summary, ctx.rows)
+    console = Console()
+    _print_summary(console, summary, ctx.rows)
+    for text in ctx.texts:
+        console.print()
+        console.print(text, markup=False, highlight=False)
 
 
 def _quote(path: Path) -> str:

@@ -63,6 +63,8 @@ class DemoContext:
     summary: dict[str, Any] = attrs.field(factory=dict)
     rows: list[tuple[str, str, str]] = attrs.field(factory=list)
     """``(key, label, reported figure)`` for the summary table, in order."""
+    texts: list[str] = attrs.field(factory=list)
+    """Text a step wants shown after the summary table (not in ``--json`` output)."""
 
     def report(self, key: str, value: Any, label: str = "", reported: str = "") -> None:
         """Add ``key: value`` to the summary; with a ``label`` it also shows in the table."""

@@ -1,7 +1,7 @@
 """The demo's last step: the daily situation report of the sweep's last day.
 
-Its headline figures and lines of defense go to the terminal as text (above
-the progress bars, on standard error, when the demo shows them); the whole
+Its headline figures and lines of defense go to the terminal as text, after
+the demo's summary (not with ``--json``); the whole
 report goes under ``--out`` as ``daily-<day>.txt``, ``daily-<day>.json``
 and, when a reporter named ``html`` is installed (the ``gridguard-html``
 plugin), ``daily-<day>.html``. The files' labels are in Chinese, the
@@ -25,8 +25,6 @@ TERMINAL_SECTIONS = ("overview", "lines")
 
 def report(ctx: DemoContext) -> None:
     """Build the last day's daily report; show its head, write it as JSON (and HTML)."""
-    from rich.text import Text
-
     from .daily import daily_report
     from .text_reporter import TextReporter
 
@@ -53,9 +51,7 @@ def report(ctx: DemoContext) -> None:
     text.write_text(TextReporter().render(built, lang="zh-CN"), encoding="utf-8")
     written["text"] = str(text)
     head = attrs.evolve(built, sections=[s for s in built.sections if s.key in TERMINAL_SECTIONS])
-    console = getattr(ctx.progress, "console", None)
-    if console is not None:  # a terminal: shown above the progress bars
-        console.print(Text(TextReporter(width=min(console.width, 100)).render(head, lang="en")))
+    ctx.texts.append(TextReporter(width=100).render(head, lang="en"))
     ctx.report("daily_report_day", day, "Daily report 日报", "")
     ctx.report("daily_report_text", written["text"])
     ctx.report("daily_report_json", written.get("json"))
