@@ -532,8 +532,9 @@ class PostgresUnitOfWork:
         batch: list[Row] = rows if isinstance(rows, list) else [tuple(r) for r in rows]
         if not batch:
             return 0
+        ids = _as_strings([row[0] for row in batch])
         with self._atomic(f"loading {spec.table}", bulk=True):
-            if len({row[0] for row in batch}) < len(batch):
+            if len(set(ids)) < len(batch):
                 seen: set[Any] = set()
                 twice = next(row[0] for row in batch if row[0] in seen or _add(seen, row[0]))
                 raise StorageError(
@@ -569,9 +570,6 @@ class PostgresUnitOfWork:
             self._grew(spec, len(batch))
         if len(self._loaded) > 4 or sum(map(len, self._loaded.values())) > _LOADED_MAX:
             self._loaded.clear()
-        ids = [row[0] for row in batch]
-        if not all(isinstance(i, str) for i in ids):
-            ids = [str(i) for i in ids]
         self._loaded[spec.table] = dict(zip(ids, jurisdictions, strict=True))
         return len(batch)
 
@@ -603,11 +601,12 @@ class PostgresUnitOfWork:
         index = spec.column_names.index(spec.parent.column)
         parent = spec_for(spec.parent.target)
         known = self._loaded.get(parent.table, {})
-        wanted = sorted({i for row in rows if (i := str(row[index])) not in known})
+        parents = _as_strings([row[index] for row in rows])
+        wanted = sorted(set(parents).difference(known))
         if wanted:
             sql, params = _by_ids(parent, "x.id::text, x.jurisdiction", wanted)
             known = {**known, **dict(self._run(sql, params).fetchall())}
-        out = [known.get(str(row[index])) for row in rows]
+        out = list(map(known.get, parents))
         if None in out:
             self._refuse_missing(spec, rows)
             raise StorageError(f"{spec.table}: a parent vanished while loading")
@@ -739,6 +738,13 @@ class PostgresUnitOfWork:
     def connection(self) -> psycopg.Connection[Any]:
         """The raw connection, for SQL that workflows push down into the database."""
         return self._conn
+
+
+def _as_strings(values: list[Any]) -> list[str]:
+    """``values`` as text (a column of ids is text already: then it is returned as it is)."""
+    if set(map(type, values)) <= {str}:
+        return values
+    return [str(v) for v in values]
 
 
 def _add(seen: set[Any], value: Any) -> bool:
