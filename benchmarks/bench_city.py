@@ -9,7 +9,8 @@ file (not timed), into an identical ``persons`` table (same DDL and
 indexes, same pragmas, one transaction per 10,000 rows) with plain
 ``sqlite3.executemany``, the jurisdiction already given and no foreign-key
 check: the floor for writing those rows on this machine. Like
-``generate_city``, it builds the match indexes once after the load (timed).
+``generate_city``, it leaves the match indexes to the first match; the time
+to build them is measured and printed apart.
 
     python benchmarks/bench_city.py [--persons N] [--dir DIR] [--keep]
 
@@ -107,11 +108,11 @@ def run_reference(source: Path, target: Path) -> tuple[int, float]:
     dst = sqlite3.connect(target, isolation_level=None)
     dst.execute("PRAGMA journal_mode = WAL")
     dst.execute("PRAGMA synchronous = NORMAL")  # what gridguard's SQLite backend uses
-    # Like generate_city: the match indexes are built once after the load, the rest kept up.
-    later = [sql for sql in ddl if any(f" {name} " in f"{sql} " for name in MATCH_INDEXES)]
+    # Like generate_city: the match indexes are left for the first match, the rest kept up.
     for sql in ddl:
-        if sql not in later:
+        if not any(f" {name} " in f"{sql} " for name in MATCH_INDEXES):
             dst.execute(sql)
+    later = list(MATCH_INDEXES.values())
     insert = f"INSERT INTO persons ({names}) VALUES ({', '.join('?' for _ in columns)})"
     elapsed, total, last = 0.0, 0, 0
     while True:
@@ -132,7 +133,10 @@ def run_reference(source: Path, target: Path) -> tuple[int, float]:
     start = time.perf_counter()
     for sql in later:
         dst.execute(sql)
-    elapsed += time.perf_counter() - start
+    print(
+        f"  (building the match indexes after the load, not in either figure: "
+        f"{time.perf_counter() - start:.1f} s)"
+    )
     src.close()
     dst.close()
     return total, elapsed

@@ -362,11 +362,12 @@ def _match_indexes(path: Path) -> set[str]:
         return {str(r[0]) for r in rows} & {"persons_resident_id", "persons_phone"}
 
 
-def test_a_large_city_drops_the_match_indexes_and_builds_them_again(
+def test_a_large_city_leaves_the_match_indexes_to_the_first_match(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The schema owns the match indexes; a bulk load builds them once rather than row by row."""
+    """The schema owns the match indexes; a bulk load drops them and the first match builds them."""
     from gridguard.synth import _city
+    from gridguard.targeting.matching import SqlFinder
 
     monkeypatch.setattr(_city, "REINDEX_FROM", 1_000)
     path = tmp_path / "city.db"
@@ -380,6 +381,9 @@ def test_a_large_city_drops_the_match_indexes_and_builds_them_again(
             parallel=False,
             progress=lambda _: during.append(_match_indexes(path)),
         )
-    assert during
-    assert all(found == set() for found in during)
+        assert during
+        assert all(found == set() for found in during)
+        assert _match_indexes(path) == set()
+        with ws.transaction() as uow:  # what the first match_list does
+            assert SqlFinder(uow).indexes_built
     assert _match_indexes(path) == {"persons_resident_id", "persons_phone"}

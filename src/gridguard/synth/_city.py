@@ -28,7 +28,7 @@ import attrs
 from .._frames import frames_from_process
 from ..errors import ConfigError
 from ..model import Area, Building, Household, Person, Stairwell
-from ..targeting._indexes import drop_match_indexes, restore_match_indexes
+from ..targeting._indexes import drop_match_indexes
 from ._people import (
     CITY_HOUSEHOLD_SIZE_WEIGHTS,
     PERSON_COLUMNS,
@@ -360,7 +360,7 @@ def _batches(
 
 
 REINDEX_FROM = 200_000
-"""From this many persons up, :func:`generate_city` drops the match indexes, then rebuilds them."""
+"""From this many persons up, :func:`generate_city` drops the match indexes for the first match."""
 
 PARALLEL_FROM = 100_000
 """From this many persons up, :func:`generate_city` generates in a second process by default."""
@@ -407,7 +407,10 @@ def generate_city(
     on a machine with more than one CPU) the rows are made in a second
     Python process while this one stores them; the data is the same either
     way. On SQLite, from ``REINDEX_FROM`` (200,000) persons up, the match
-    indexes on ``persons`` are dropped for the load and built once after it.
+    indexes on ``persons`` are dropped for the load and left for the first
+    :func:`~gridguard.targeting.match_list` to build (about 9 s for a city of
+    4.42 million), so that a generated city is ready for everything else at
+    once.
     """
     check_row_columns()
     if persons < 1:
@@ -426,16 +429,10 @@ def generate_city(
         made = _batches_from_process(persons, seed, community_size)
     else:
         made = _batches(persons, seed, community_size)
-    reindex: list[str] = []
     if ws.storage.dialect == "sqlite" and persons >= REINDEX_FROM:
         with ws.transaction() as uow:
-            reindex = drop_match_indexes(uow)
-    try:
-        totals, communities, villages, grids = _load(ws, made, progress)
-    finally:
-        if reindex:
-            with ws.transaction() as uow:
-                restore_match_indexes(uow, reindex)
+            drop_match_indexes(uow)
+    totals, communities, villages, grids = _load(ws, made, progress)
     return CityStats(
         seed=seed,
         communities=communities,
