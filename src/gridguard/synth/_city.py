@@ -408,7 +408,7 @@ def generate_city(
     Python process while this one stores them; the data is the same either
     way. On SQLite, from ``REINDEX_FROM`` (200,000) persons up, the match
     indexes on ``persons`` are dropped for the load and left for the first
-    :func:`~gridguard.targeting.match_list` to build (about 9 s for a city of
+    :func:`~gridguard.targeting.matching.match_list` to build (about 9 s for a city of
     4.42 million), so that a generated city is ready for everything else at
     once.
     """
