@@ -261,6 +261,13 @@ def enqueue(uow: UnitOfWork, messages: Iterable[Message], *, area_id: str | None
             return _insert_sqlite(conn, rows)
         except sqlite3.IntegrityError:
             pass  # an unknown area: the portable path below names it
+    load_new = getattr(uow, "load_new_rows", None)
+    if load_new is not None:
+        # A store's own insert-if-absent (PostgreSQL): one statement, no look-up first.
+        try:
+            return int(load_new(OutboxMessage, rows))
+        except ValidationError as exc:
+            raise exc.at_positions(positions) from None
     # Insert-if-absent with the protocol's own operations: an id that is stored
     # keeps its row (and so its delivery log), whatever the new content.
     stored = uow.existing_ids(OutboxMessage, {str(row[0]) for row in rows})

@@ -131,10 +131,19 @@ def _uuid(value: Any) -> uuid.UUID | None:
     return parsed if str(parsed) == text else None
 
 
-def _id_params(spec: TableSpec, ids: Iterable[str]) -> tuple[str, list[Any]]:
-    """``= ANY(...)`` placeholder and values for ids of ``spec`` (bad UUIDs match nothing)."""
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+"""A UUID in the stored spelling (what ``str(uuid.UUID(text)) == text`` accepts)."""
+
+
+def _id_params(spec: TableSpec, ids: Iterable[str]) -> tuple[str, Any]:
+    """``= ANY(...)`` placeholder and value for ids of ``spec`` (bad UUIDs match nothing).
+
+    UUIDs go as one array literal that the server parses: canonical ones
+    need no quoting, and parsing each in Python cost more than the look-up.
+    """
     if spec.columns[0].kind == "uuid":
-        return "%s::uuid[]", [u for value in ids if (u := _uuid(value)) is not None]
+        canonical = [v for v in map(str, ids) if _CANONICAL_UUID.fullmatch(v)]
+        return "%s::text::uuid[]", "{" + ",".join(canonical) + "}"
     return "%s::text[]", [str(v) for v in ids]
 
 
@@ -196,6 +205,10 @@ class PostgresUnitOfWork:
         self._loaded: dict[str, dict[str, str]] = {}
         """Jurisdictions of rows this transaction just loaded, by table: the next
         level down (persons after households) finds its parents here."""
+        self._absent: dict[str, set[str]] = {}
+        """Ids :meth:`existing_ids` found absent since this transaction last wrote, by
+        table: a write that follows the look-up (new tasks after the caller sorted
+        out the stored ones) does not ask again."""
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -229,12 +242,14 @@ class PostgresUnitOfWork:
         try:
             yield
         except BaseException as exc:
+            self._absent.clear()
             self._undo()
             self._replica = replica if bulk else False  # the savepoint undid any SET LOCAL
             self._fast_load = fast
             if isinstance(exc, psycopg.Error):
                 raise self._fail(exc, doing) from exc
             raise
+        self._absent.clear()  # the call may have stored any of them
         try:
             self._run("RELEASE SAVEPOINT gridguard_call")
         except psycopg.Error as exc:
@@ -270,7 +285,12 @@ class PostgresUnitOfWork:
         self._run(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ({cols})")
         self._run(f"TRUNCATE {stage}")
         with self._conn.cursor() as cur, cur.copy(f"COPY {stage} FROM STDIN") as copy:
-            if jurisdictions:
+            if self._conn.info.encoding == "utf-8":
+                extra = [jurisdictions] if jurisdictions else []
+                for n in range(0, len(rows), COPY_PIECE):
+                    piece = slice(n, n + COPY_PIECE)
+                    copy.write(copy_text(rows[piece], *(e[piece] for e in extra)).encode())
+            elif jurisdictions:
                 for row, juris in zip(rows, jurisdictions, strict=True):
                     copy.write_row((*row, juris))
             else:
@@ -312,7 +332,13 @@ class PostgresUnitOfWork:
     def existing_ids(self, cls: type[Any], ids: set[str]) -> set[str]:
         spec = spec_for(cls)
         sql, params = _by_ids(spec, "x.id::text", sorted(ids))
-        return {r[0] for r in self._run(sql, params)}
+        found = {r[0] for r in self._run(sql, params)}
+        self._absent.setdefault(spec.table, set()).update(str(i) for i in ids if i not in found)
+        return found
+
+    def _known_absent(self, spec: TableSpec, ids: set[str]) -> bool:
+        """Whether :meth:`existing_ids` found every one of ``ids`` absent, with no write since."""
+        return ids <= self._absent.get(spec.table, set())
 
     def _refuse_missing(self, spec: TableSpec, rows: Sequence[Row]) -> None:
         violations = missing_references(spec, rows, self.existing_ids)
@@ -487,7 +513,9 @@ class PostgresUnitOfWork:
             # Only stored records can move (or one given twice): when no id is
             # stored (new tasks, orders, places), one look-up saves the update's join.
             ids = {str(row[0]) for row in rows}
-            moves = len(ids) < len(rows) or bool(self.existing_ids(spec.cls, ids))
+            moves = len(ids) < len(rows) or (
+                not self._known_absent(spec, ids) and bool(self.existing_ids(spec.cls, ids))
+            )
             for batch in _distinct_id_batches(rows):
                 written += self._insert(spec, batch, conflict, moves=moves)
         return SaveResult(written, len(rows) - written)
@@ -508,7 +536,10 @@ class PostgresUnitOfWork:
                 first.setdefault(str(row[0]), n)
             parents_checked = self._check_fact_references(spec, rows, first)
             inserted = [rows[n] for n in first.values()]
-            written = self._insert(spec, inserted, "ON CONFLICT DO NOTHING", new=True)
+            # Ids stored in another jurisdiction are left out, unless the caller
+            # has just found every one absent (a screening's new assessments).
+            new = not self._known_absent(spec, set(first))
+            written = self._insert(spec, inserted, "ON CONFLICT DO NOTHING", new=new)
             if written < len(rows):
                 # Rows not inserted (ids stored before) still need their parent.
                 if not parents_checked and self._parents_missing(spec, rows):
@@ -572,6 +603,37 @@ class PostgresUnitOfWork:
             self._loaded.clear()
         self._loaded[spec.table] = dict(zip(ids, jurisdictions, strict=True))
         return len(batch)
+
+    def load_new_rows(self, cls: type[Any], rows: Iterable[Sequence[Any]]) -> int:
+        """:meth:`load_rows` for rows whose id may be stored already: those are left as they are.
+
+        One insert-if-absent statement where a look-up of the stored ids and
+        a load would be two round trips and two passes over the ids (the
+        outbox enqueues this way). Of an id given twice the first row counts.
+        Parents are looked up and foreign-key triggers skipped as in
+        :meth:`load_rows`. Returns the rows inserted.
+        """
+        spec = spec_for(cls)
+        unique: dict[Any, Row] = {}
+        for row in rows:
+            unique.setdefault(row[0], tuple(row))
+        batch = list(unique.values())
+        if not batch:
+            return 0
+        with self._atomic(f"loading {spec.table}", bulk=True):
+            self._check_plugin_references(spec, batch)
+            jurisdictions = self._parent_jurisdictions(spec, batch)
+            if self._storage.bulk_skips_triggers and not self._replica:
+                self._run("SET LOCAL session_replication_role = replica")
+                self._replica = True
+            source, params = self._source(spec, batch, jurisdictions)
+            select = self._select_from(spec, source, True, new=True)
+            cols = ", ".join(q(c) for c in (*spec.column_names, "jurisdiction"))
+            cur = self._run(
+                f"INSERT INTO {q(spec.table)} AS t ({cols}) {select} ON CONFLICT DO NOTHING",
+                params,
+            )
+        return max(cur.rowcount, 0)
 
     def _grew(self, spec: TableSpec, rows: int) -> None:
         """Analyse a registry table when bulk loads here have doubled it since the last time.
@@ -724,6 +786,7 @@ class PostgresUnitOfWork:
         """
         with self._reading("running a statement"):
             self._checked_writes()
+        self._absent.clear()  # the statement may write
         if _cursor_safe(sql):
             yield from self._stream(sql, params, "running a query")
             return
@@ -737,6 +800,7 @@ class PostgresUnitOfWork:
     @property
     def connection(self) -> psycopg.Connection[Any]:
         """The raw connection, for SQL that workflows push down into the database."""
+        self._absent.clear()  # (the caller may write through it)
         return self._conn
 
 
