@@ -28,6 +28,7 @@ from .model import Area, AreaLevel, Building, Campaign
 from .principal import Principal, Role
 from .storage.base import UnitOfWork
 from .storage.schema import spec_for
+from .storage.sqltext import PLACEHOLDERS
 
 __all__ = [
     "OPERATIONS",
@@ -345,7 +346,6 @@ class Scope:
         )
 
 
-_PLACEHOLDER = {"sqlite": "?", "postgresql": "%s"}
 _CHUNK = 500
 
 
@@ -418,7 +418,7 @@ class Guard:
         """``id -> column`` for the stored ``ids`` (one query per 500 ids on SQL backends)."""
         spec = spec_for(cls)
         found: dict[str, Any] = {}
-        mark = _PLACEHOLDER.get(self.dialect)
+        mark = PLACEHOLDERS.get(self.dialect)
         if mark is not None:
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]

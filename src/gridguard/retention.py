@@ -26,6 +26,7 @@ import attrs
 from .errors import ValidationError
 from .model import Campaign, Household, Person
 from .storage.schema import SPECS, encode_timestamp
+from .storage.sqltext import PLACEHOLDERS
 
 if TYPE_CHECKING:
     from .storage.base import UnitOfWork
@@ -160,7 +161,6 @@ def _jurisdictions(uow: UnitOfWork, campaigns: Iterable[Campaign]) -> set[str]:
     return found
 
 
-_MARK = {"sqlite": "?", "postgresql": "%s"}
 _DIFFERS = {"sqlite": "IS NOT", "postgresql": "IS DISTINCT FROM"}
 
 
@@ -182,7 +182,7 @@ def _redact(
     dry_run: bool,
     registry: bool,
 ) -> int:
-    mark, differs = _MARK[dialect], _DIFFERS[dialect]
+    mark, differs = PLACEHOLDERS[dialect], _DIFFERS[dialect]
     if dialect == "sqlite" and not dry_run:
         # Overwrite freed space too, so the old text does not linger in the file.
         for _ in uow.query("PRAGMA secure_delete = ON"):
@@ -315,7 +315,7 @@ def purge(
                 spec = tables.get(field.table)
                 if field.owner is None and spec is not None and field.column in spec.column_names:
                     by_table.setdefault(field.table, []).append(field)
-            if dialect in _MARK:
+            if dialect in PLACEHOLDERS:
                 for table, fields in by_table.items():
                     spec = tables[table]
                     rows[table] = _redact(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..storage import schema as _schema
+from ..storage.sqltext import PLACEHOLDERS
 from .records import GENESIS, AuditEntry
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AuditDraft", "AuditProblem", "AuditReport", "append", "entry_hash", "head", "verify"]
 
-_SQL = {"sqlite": "?", "postgresql": "%s"}
 _SERIALIZE = {"postgresql": "SELECT pg_advisory_xact_lock(7243316415)"}
 """Per dialect, a statement that makes concurrent appends wait for each other.
 
@@ -117,7 +117,7 @@ def _sql_rows(uow: UnitOfWork, sql: str, params: Sequence[Any] = ()) -> Iterator
 def head(uow: UnitOfWork, dialect: str) -> tuple[int, str]:
     """``(seq, hash)`` of the last entry, ``(0, GENESIS)`` for an empty log."""
     table = _schema.spec_for(AuditEntry).table
-    if dialect in _SQL:
+    if dialect in PLACEHOLDERS:
         for seq, digest in _sql_rows(
             uow, f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1"
         ):
@@ -149,25 +149,12 @@ def append(uow: UnitOfWork, dialect: str, drafts: Iterable[AuditDraft]) -> list[
     return entries
 
 
-def _as_stored(kinds: Sequence[str], row: Sequence[Any]) -> Row:
-    """A row as gridguard encodes it (PostgreSQL hands back UUIDs and datetimes)."""
-    out = []
-    for kind, value in zip(kinds, row, strict=True):
-        if kind == "timestamp" and isinstance(value, dt.datetime):
-            value = _schema.encode_timestamp(value)
-        elif kind == "uuid" and value is not None:
-            value = str(value)
-        out.append(value)
-    return tuple(out)
-
-
 def _rows(uow: UnitOfWork, dialect: str) -> Iterator[Row]:
     spec = _schema.spec_for(AuditEntry)
-    if dialect in _SQL:
+    if dialect in PLACEHOLDERS:
         cols = ", ".join(f'"{c}"' for c in spec.column_names)
-        kinds = [c.kind for c in spec.columns]
         for row in _sql_rows(uow, f"SELECT {cols} FROM {spec.table} ORDER BY seq, id"):
-            yield _as_stored(kinds, row)
+            yield spec.as_stored(row)
         return
     at_seq = spec.column_names.index("seq")
     yield from sorted((spec.encode(e) for e in uow.find(AuditEntry)), key=lambda r: r[at_seq])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .chain import AuditReport, _as_stored, head, verify
+from .chain import AuditReport, head, verify
 from .records import AuditEntry
 
 if TYPE_CHECKING:
@@ -40,8 +40,7 @@ def recent_entries(ws: Workspace, last: int = 20) -> list[AuditEntry]:
             spec = spec_for(AuditEntry)
             cols = ", ".join(f'"{c}"' for c in spec.column_names)
             sql = f"SELECT {cols} FROM {spec.table} WHERE seq > {mark} ORDER BY seq"
-            kinds = [c.kind for c in spec.columns]
             rows = uow.query(sql, [top - last])
-            return [spec.decode(_as_stored(kinds, row)) for row in rows]
+            return [spec.decode(spec.as_stored(row)) for row in rows]
         found = [e for e in uow.find(AuditEntry) if e.seq > top - last]
         return sorted(found, key=lambda e: e.seq)

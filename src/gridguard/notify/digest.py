@@ -25,6 +25,7 @@ from ..model import (
 )
 from ..model.enums import CheckInStatus, VisitOutcome
 from ..storage.schema import encode_timestamp
+from ..storage.sqltext import sql_text
 from .base import Message
 from .outbox import enqueue
 from .records import DeliveryAttempt, DeliveryOutcome
@@ -74,9 +75,7 @@ def _figures_sql(
         window = (community, encode_timestamp(start), encode_timestamp(end))
 
     def q(sql: str, *params: Any) -> tuple[Any, ...]:
-        if dialect == "postgresql":
-            sql = sql.replace("?", "%s")
-        row = next(iter(uow.query(sql, params)), None)
+        row = next(iter(uow.query(sql_text(dialect, sql), params)), None)
         return tuple(0 if v is None else v for v in (row or ()))
 
     within = "jurisdiction = ? AND at >= ? AND at < ?"

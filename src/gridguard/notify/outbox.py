@@ -38,7 +38,7 @@ import sqlite3
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
@@ -46,6 +46,7 @@ from ..errors import ValidationError, Violation
 from ..model._validate import _CONTROL, _IDENT
 from ..serialization import converter
 from ..storage.schema import decode_timestamp, encode_timestamp
+from ..storage.sqltext import SQL_DIALECTS, SqlText
 from .base import Message
 from .records import DeliveryAttempt, DeliveryOutcome, OutboxMessage
 
@@ -158,21 +159,26 @@ def _row(message: Message, area_id: str | None, latest: dt.datetime) -> tuple[An
         and _IDENT.match(area)
         and not _CONTROL.search(channel + recipient + topic)
     ):
-        not_before = message.not_before
-        return (
-            str(message.id),
-            encode_timestamp(at),
-            None,
-            area,
-            channel,
-            recipient,
-            topic,
-            subject,
-            body,
-            "{}",
-            None if not_before is None else encode_timestamp(not_before),
-        )
+        return _encoded(message, area, "{}")
     return _checked_row(message, area, latest)
+
+
+def _encoded(message: Message, area: str, data: str) -> tuple[Any, ...]:
+    """The outbox row of a checked ``message``, its ``data`` already JSON text."""
+    not_before = message.not_before
+    return (
+        str(message.id),
+        encode_timestamp(message.at),
+        None,
+        area,
+        message.channel,
+        message.recipient,
+        message.topic,
+        message.subject,
+        message.body,
+        data,
+        None if not_before is None else encode_timestamp(not_before),
+    )
 
 
 def _checked_row(message: Message, area: str | None, latest: dt.datetime) -> tuple[Any, ...]:
@@ -209,19 +215,7 @@ def _checked_row(message: Message, area: str | None, latest: dt.datetime) -> tup
             problems.append(Violation("$.data", "(not JSON)", f"must be JSON data: {exc}"))
     if problems:
         raise ValidationError(problems)
-    return (
-        str(message.id),
-        encode_timestamp(message.at),
-        None,
-        area,
-        channel,
-        recipient,
-        topic,
-        subject,
-        body,
-        data,
-        None if message.not_before is None else encode_timestamp(message.not_before),
-    )
+    return _encoded(message, cast(str, area), data)  # not a str: a problem above
 
 
 def enqueue(uow: UnitOfWork, messages: Iterable[Message], *, area_id: str | None = None) -> int:
@@ -410,23 +404,6 @@ def _due_at(message: OutboxMessage, log: Sequence[DeliveryAttempt]) -> dt.dateti
 _FUTURE_SLACK = dt.timedelta(minutes=5)
 """The clock skew a fact's time may have (as :class:`~gridguard.model.Fact` allows)."""
 
-_SQL_DIALECTS = ("sqlite", "postgresql")
-"""Dialects the outbox queries are written for; any other store is read in Python."""
-
-
-class _Sql:
-    """The outbox queries in one SQL dialect (``?`` placeholders turned into ``%s`` for PG)."""
-
-    def __init__(self, dialect: str) -> None:
-        self.dialect = dialect
-
-    def text(self, sql: str) -> str:
-        return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
-
-    def ts(self, value: dt.datetime) -> Any:
-        return encode_timestamp(value) if self.dialect == "sqlite" else value
-
-
 _LATEST = """
     SELECT a.id FROM outbox_attempts a WHERE a.message_id = m.id
     ORDER BY a.attempt DESC, CASE a.outcome WHEN 'claimed' THEN 0 ELSE 1 END DESC
@@ -495,12 +472,12 @@ def due_messages(
     it can deliver). ``dialect`` is the store's (``ws.storage.dialect``):
     SQLite and PostgreSQL run one SQL query, any other store is read in Python.
     """
-    if dialect not in _SQL_DIALECTS:
+    if dialect not in SQL_DIALECTS:
         return _due_in_python(uow, now, limit, channels)
     conn = _sqlite(uow)
     if conn is not None:
         return _due_sqlite(conn, now, limit, channels)
-    sql = _Sql(dialect)
+    sql = SqlText(dialect)
     where, params = _channel_filter(channels)
     query = f"""
         SELECT {_COLUMNS}, COALESCE(l.attempt, 0), COALESCE(l.error, '')
@@ -580,7 +557,7 @@ def next_due(
     uow: UnitOfWork, *, dialect: str, channels: Collection[str] | None = None
 ) -> dt.datetime | None:
     """When the next unsettled message (of ``channels``) falls due, or ``None`` if none is left."""
-    if dialect not in _SQL_DIALECTS:
+    if dialect not in SQL_DIALECTS:
         logs = _logs(uow)
         times = [
             _due_at(m, logs.get(m.id, []))
@@ -597,7 +574,7 @@ def next_due(
             params,
         ).fetchone()
         return None if row is None else _ts(row[0])
-    sql = _Sql(dialect)
+    sql = SqlText(dialect)
     where, params = _channel_filter(channels)
     query = f"""
         SELECT min(COALESCE(l.due_at, m.not_before, m.at))
@@ -616,12 +593,12 @@ def outbox_status(uow: UnitOfWork, now: dt.datetime, *, dialect: str) -> dict[st
     PostgreSQL count in SQL, any other store in Python.
     """
     counts: dict[str, Counter[str]] = defaultdict(Counter)
-    if dialect not in _SQL_DIALECTS:
+    if dialect not in SQL_DIALECTS:
         logs = _logs(uow)
         for message in uow.find(OutboxMessage):
             counts[message.channel][state_of(logs.get(message.id, []), now).value] += 1
     else:
-        sql = _Sql(dialect)
+        sql = SqlText(dialect)
         query = f"""
             SELECT m.channel,
                    CASE WHEN EXISTS (SELECT 1 FROM outbox_attempts s

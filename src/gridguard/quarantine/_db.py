@@ -8,14 +8,13 @@ PostgreSQL; a store that runs no SQL (memory) gets ``None`` from
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import attrs
-
 from ..model import Campaign
-from ..storage.schema import decode_timestamp, encode_timestamp, spec_for
+from ..storage.schema import decode_timestamp, spec_for
+from ..storage.sqltext import SQL_DIALECTS
+from ..storage.sqltext import SqlText as Sql
 from .records import QuarantinePolicy
 
 if TYPE_CHECKING:
@@ -29,26 +28,10 @@ CHUNK = 500
 """Ids per ``IN (...)`` list: well under every backend's parameter limit."""
 
 
-@attrs.frozen
-class Sql:
-    """One SQL dialect: placeholders and how dates and instants are bound."""
-
-    dialect: str
-
-    def text(self, sql: str) -> str:
-        return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
-
-    def ts(self, value: dt.datetime) -> Any:
-        return encode_timestamp(value) if self.dialect == "sqlite" else value
-
-    def date(self, value: dt.date) -> Any:
-        return value.isoformat() if self.dialect == "sqlite" else value
-
-
 def sql_for(ws: Workspace) -> Sql | None:
     """The SQL dialect of ``ws``'s store, or ``None`` when it runs no SQL."""
     dialect = ws.storage.dialect
-    return Sql(dialect) if dialect in ("sqlite", "postgresql") else None
+    return Sql(dialect) if dialect in SQL_DIALECTS else None
 
 
 def instant(value: Any) -> dt.datetime | None:
@@ -68,24 +51,7 @@ def select(uow: UnitOfWork, sql: Sql, cls: type[T], where: str, params: Sequence
     spec = spec_for(cls)
     cols = ", ".join(f't."{c}"' for c in spec.column_names)
     text = sql.text(f"SELECT {cols} FROM {spec.table} t WHERE {where}")
-    if sql.dialect == "sqlite":
-        return [spec.decode(row) for row in uow.query(text, params)]
-    # PostgreSQL hands back native values; put them in the stored text form decode() reads.
-    kinds = [c.kind for c in spec.columns]
-    return [
-        spec.decode([_as_stored(kind, value) for kind, value in zip(kinds, row, strict=True)])
-        for row in uow.query(text, params)
-    ]
-
-
-def _as_stored(kind: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if kind == "timestamp" and isinstance(value, dt.datetime):
-        return encode_timestamp(value)
-    if kind == "json" and not isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return value
+    return [spec.decode(spec.as_stored(row)) for row in uow.query(text, params)]
 
 
 def policy_for(

@@ -246,6 +246,30 @@ class TableSpec:
         data = {c.name: dec(v) for c, dec, v in zip(self.columns, self._decoders, row, strict=True)}
         return from_dict(self.cls, data)
 
+    def as_stored(self, row: Sequence[Any]) -> Row:
+        """A row read back by a query, in the form :meth:`encode` gives.
+
+        SQLite hands stored values back as they were written; PostgreSQL
+        hands back native datetimes, UUIDs, dates, booleans and JSON values,
+        which this turns back into their stored form (for :meth:`decode`, or
+        to compare with :meth:`encode`).
+        """
+        out = list(row)
+        for index, column in enumerate(self.columns):
+            value = out[index]
+            if value is None or isinstance(value, str):
+                continue
+            kind = column.kind
+            if kind == "timestamp" and isinstance(value, dt.datetime):
+                out[index] = encode_timestamp(value)
+            elif kind in ("uuid", "date"):
+                out[index] = str(value)
+            elif kind == "bool":
+                out[index] = int(value)
+            elif kind == "json":
+                out[index] = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return tuple(out)
+
     def encode_value(self, column: str, value: Any) -> Any:
         """One value encoded as column ``column`` stores it (for filters)."""
         return self._encoders[self.column_names.index(column)](value)

@@ -18,7 +18,7 @@ import attrs
 from ..errors import ConfigError, NotFoundError
 from ..model import Area, AreaLevel, Building, Campaign, Channel, Household, Stairwell, Visit
 from ..model import VisitOutcome as Outcome
-from ..storage.schema import encode_timestamp
+from ..storage.sqltext import bound_ts, sql_text
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -188,11 +188,11 @@ class CampaignContext:
 
     def timestamp(self, value: dt.datetime) -> Any:
         """A timestamp parameter as the dialect stores it (text for SQLite)."""
-        return encode_timestamp(value) if self.dialect == "sqlite" else value
+        return bound_ts(self.dialect, value)
 
     def sql(self, text: str) -> str:
         """``text`` written with ``?`` placeholders, in the dialect's placeholder style."""
-        return text.replace("?", "%s") if self.dialect == "postgresql" else text
+        return sql_text(self.dialect, text)
 
     def query(self, text: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         """Run ``text`` (``?`` placeholders) in a read transaction and stream its rows."""

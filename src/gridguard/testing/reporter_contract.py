@@ -42,6 +42,7 @@ Hooks a subclass may override:
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -276,17 +277,18 @@ class ReporterContract:
         assert reports["empty"].title.text(lang) in text
 
 
-class SpreadsheetReporterContract(ReporterContract):
+class SpreadsheetReporterContract(ReporterContract, abc.ABC):
     """The reporter contract for formats a spreadsheet opens (CSV, xlsx).
 
     Besides every test of :class:`ReporterContract`, no cell but a plain
     number may start with a character that makes a spreadsheet read it as a
-    formula. A subclass must give :meth:`cells`.
+    formula. A subclass must give :meth:`cells` (pytest cannot instantiate
+    one that does not).
     """
 
+    @abc.abstractmethod
     def cells(self, output: str | bytes) -> list[str]:
         """Every cell of ``output`` as text."""
-        raise NotImplementedError("a spreadsheet reporter's contract must give cells()")
 
     def test_no_cell_is_a_formula(self, reporter: Reporter, reports: dict[str, Report]) -> None:
         for key in ("hostile", "hostile_teams", "daily"):

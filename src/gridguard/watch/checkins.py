@@ -25,6 +25,7 @@ import attrs
 from ..errors import ConfigError, ConflictError, ValidationError, Violation
 from ..model import Building, CheckIn, Household, Person, Stairwell
 from ..serialization import from_dict
+from ..sweep.recording import RecordError
 from .anomalies import NEEDS_HOUSEHOLD, follow_up
 from .missed import WatchSettings, watch_zone
 
@@ -57,23 +58,16 @@ def checkin_id(building_id: str, observer_id: str, at: dt.datetime) -> uuid.UUID
     return uuid.uuid5(NAMESPACE, f"{building_id}\x1f{observer_id}\x1f{at.isoformat()}")
 
 
-def _violations(value: Iterable[Violation]) -> tuple[Violation, ...]:
-    return tuple(value)
+CheckInError = RecordError
+"""Why a check-in was not stored: its line (or position) and each rule it broke.
+
+The sweep's :class:`~gridguard.sweep.RecordError`: a file of check-ins is
+read and reported the way a file of visits is.
+"""
 
 
 def _errors(value: Iterable[CheckInError]) -> tuple[CheckInError, ...]:
     return tuple(value)
-
-
-@attrs.frozen
-class CheckInError:
-    """Why a check-in was not stored: its line (or position) and each rule it broke."""
-
-    line: int
-    violations: tuple[Violation, ...] = attrs.field(converter=_violations)
-
-    def __str__(self) -> str:
-        return f"line {self.line}: " + "; ".join(str(v) for v in self.violations)
 
 
 @attrs.frozen(kw_only=True)
