@@ -61,7 +61,7 @@ def checkin_id(building_id: str, observer_id: str, at: dt.datetime) -> uuid.UUID
 CheckInError = RecordError
 """Why a check-in was not stored: its line (or position) and each rule it broke.
 
-The sweep's :class:`~gridguard.sweep.RecordError`: a file of check-ins is
+The sweep's :class:`~gridguard.sweep.recording.RecordError`: a file of check-ins is
 read and reported the way a file of visits is.
 """
 
