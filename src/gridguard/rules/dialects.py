@@ -94,6 +94,13 @@ class Dialect(abc.ABC):
         """
         return "NULL"
 
+    def planner_settings(self) -> dict[str, str]:
+        """Settings for the one classification query, kept only while it is read.
+
+        Empty where the database needs none (SQLite).
+        """
+        return {}
+
     @abc.abstractmethod
     def latest_screenings(self, where: str = "") -> str:
         """Each person's latest screening: ``person_id, screening_id, at`` and the facts.
@@ -121,6 +128,14 @@ class PostgresDialect(Dialect):
 
     name = "postgresql"
     placeholder = "%s"
+
+    def planner_settings(self) -> dict[str, str]:
+        # The classification joins every flagged person to its place counts. The
+        # planner sees those counts as common table expressions whose sizes it
+        # guesses far too low (tens of rows for tens of thousands), and then picks
+        # nested loops of index probes; hash joins with room in memory read each
+        # table once. Measured at 100,000 persons: 0.70 s, 0.44 s with these.
+        return {"enable_nestloop": "off", "work_mem": "64MB"}
 
     def value(self, value: Any, type_: str) -> Any:
         if isinstance(value, dt.datetime):

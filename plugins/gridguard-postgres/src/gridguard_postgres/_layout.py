@@ -32,8 +32,10 @@ from gridguard.model import Person
 from gridguard.storage.schema import SPECS, Column, Reference, TableSpec, spec_for
 
 __all__ = [
+    "KEY_ONLY",
     "LAYOUT_VERSION",
     "PG_TYPES",
+    "RETIRED_INDEXES",
     "checked_by_plugin",
     "citus_statements",
     "column_ddl",
@@ -49,8 +51,19 @@ __all__ = [
     "table_ddl",
 ]
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 """Bumped when the way specs become tables changes (types, keys, indexes)."""
+
+KEY_ONLY = frozenset({"outbox"})
+"""Tables with no index beyond their key, as in gridguard's SQLite schema.
+
+A notification is written in the transaction of the fact that causes it, so
+every index on the outbox is paid by that fact's write; the dispatcher and
+the reports reach messages through the attempt log or read them in bulk.
+"""
+
+RETIRED_INDEXES = ("outbox_area_id", "outbox_jurisdiction_at")
+"""Indexes earlier layouts made and this one does not: dropped by the migration."""
 
 PG_TYPES: dict[str, str] = {
     "text": 'text COLLATE "C"',
@@ -147,11 +160,14 @@ def index_ddl(spec: TableSpec, columns: Iterable[str] | None = None) -> list[str
     time, for facts) for a household's file and for the foreign key; facts
     also by ``(jurisdiction, at)`` for a community's day, and registry
     tables by jurisdiction, except persons, the one table of millions, which
-    a community reaches through its households (as in SQLite).
+    a community reaches through its households (as in SQLite). Tables in
+    :data:`KEY_ONLY` get none.
     """
     only = None if columns is None else set(columns)
     table = q(spec.table)
     out: list[str] = []
+    if spec.table in KEY_ONLY:
+        return out
     if only is None and is_reference_table(spec):
         name = q(spec.table + "_id_key")
         out.append(f'ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE ("id")')

@@ -32,6 +32,7 @@ from gridguard.storage.schema import SPECS, Column, Reference, Row, TableSpec, s
 from ._copytext import copy_text
 from ._layout import (
     PG_TYPES,
+    RETIRED_INDEXES,
     checked_by_plugin,
     constraint_ddl,
     fingerprint,
@@ -1126,7 +1127,8 @@ def _migrate_locked(conn: psycopg.Connection[Any], storage: PostgresStorage) -> 
                 statements.append(
                     f"ALTER TABLE {q(spec.table)} ALTER COLUMN {q(column.name)} DROP NOT NULL"
                 )
-    for statement in statements + later:
+    retired = [f"DROP INDEX IF EXISTS {q(name)}" for name in RETIRED_INDEXES]
+    for statement in statements + later + retired:
         conn.execute(statement.encode())
 
     _install_extensions(conn)
