@@ -218,7 +218,13 @@ def _checked_row(message: Message, area: str | None, latest: dt.datetime) -> tup
     return _encoded(message, cast(str, area), data)  # not a str: a problem above
 
 
-def enqueue(uow: UnitOfWork, messages: Iterable[Message], *, area_id: str | None = None) -> int:
+def enqueue(
+    uow: UnitOfWork,
+    messages: Iterable[Message],
+    *,
+    area_id: str | None = None,
+    wait: bool = True,
+) -> int:
     """Store ``messages`` in the outbox inside the caller's transaction ``uow``.
 
     Idempotent by :attr:`Message.id <gridguard.notify.Message.id>`: an id
@@ -255,6 +261,9 @@ def enqueue(uow: UnitOfWork, messages: Iterable[Message], *, area_id: str | None
             return _insert_sqlite(conn, rows)
         except sqlite3.IntegrityError:
             pass  # an unknown area: the portable path below names it
+    send_new = None if wait else getattr(uow, "send_new_rows", None)
+    if send_new is not None:
+        return int(send_new(OutboxMessage, rows))
     load_new = getattr(uow, "load_new_rows", None)
     if load_new is not None:
         # A store's own insert-if-absent (PostgreSQL): one statement, no look-up first.

@@ -30,6 +30,7 @@ import attrs
 
 from ..errors import ConfigError, NotFoundError, ValidationError
 from ..model import Area, AreaLevel, Campaign, CheckIn, Household, Person, Screening, Stairwell
+from ..storage.schema import spec_for
 from .analysis import may_fire_without_evidence
 from .context import RunContext
 from .dialects import Dialect, dialect_for
@@ -1201,34 +1202,64 @@ def _write(
     assessments: list[Assessment],
     run: _Context,
     enqueue: Any,
+    *,
+    eager: bool = False,
 ) -> tuple[int, int, int, int]:
     """Store a batch: new assessments, and for those only their orders, tasks and messages.
 
     An assessment already stored was written together with everything its
     actions made, in one transaction, so a re-run skips straight past it.
+
+    A store that can leave a write running on its server while the caller
+    goes on (PostgreSQL's ``send_new_rows``) gets its writes after every
+    look-up of the batch, so that they run while the next batch is
+    prepared. With ``eager`` the actions of every assessment are worked out
+    before the look-up that says which are new (the look-up waits for the
+    previous batch's writes, and this work then runs beside them); that is
+    wasted only for assessments that turn out stored.
     """
-    fresh_ids = {str(a.id) for a in _new(uow, Assessment, assessments)}
+    send = getattr(uow, "send_new_rows", None)
+    made: dict[str, tuple[list[QuarantineOrder], list[Task], list[Any]]] = {}
+
+    def act(assessment: Assessment, row: Row, fired: list[Rule]) -> None:
+        orders, tasks = _act(assessment, row, fired, run)
+        notes = (
+            _messages(assessment, row, run.rule_set, fired)
+            if enqueue is not None and assessment.notify
+            else []
+        )
+        made[str(assessment.id)] = (orders, tasks, notes)
+
+    if eager:
+        for assessment, (row, fired) in zip(assessments, batch, strict=True):
+            act(assessment, row, fired)
+    fresh = _new(uow, Assessment, assessments)
     orders: list[QuarantineOrder] = []
     tasks: list[Task] = []
     messages: list[Any] = []
-    fresh: list[Assessment] = []
-    for assessment, (row, fired) in zip(assessments, batch, strict=True):
-        if str(assessment.id) not in fresh_ids:
-            continue
-        fresh.append(assessment)
-        made_orders, made_tasks = _act(assessment, row, fired, run)
+    rows = {str(a.id): pair for a, pair in zip(assessments, batch, strict=True)}
+    for assessment in fresh:
+        key = str(assessment.id)
+        if key not in made:
+            act(assessment, *rows[key])
+        made_orders, made_tasks, notes = made[key]
         orders += made_orders
         tasks += made_tasks
-        if enqueue is not None and assessment.notify:
-            messages += _messages(assessment, row, run.rule_set, fired)
-    written = uow.save_facts(Assessment, fresh).written if fresh else 0
+        messages += notes
     orders = _new(uow, QuarantineOrder, orders)
+    tasks = _new(uow, Task, tasks)
+    if send is None:
+        written = uow.save_facts(Assessment, fresh).written if fresh else 0
+    else:  # all found absent just now: insert-if-absent stores each of them
+        written = send(Assessment, [spec_for(Assessment).encode(a) for a in fresh]) if fresh else 0
     if orders:
         uow.put(QuarantineOrder, orders)
-    tasks = _new(uow, Task, tasks)
     if tasks:
-        uow.put(Task, tasks)
-    queued = int(enqueue(uow, messages)) if messages else 0
+        if send is None:
+            uow.put(Task, tasks)
+        else:
+            send(Task, [spec_for(Task).encode(t) for t in tasks])
+    queued = int(enqueue(uow, messages, wait=False)) if messages else 0
     return written, len(orders), len(tasks), queued
 
 
@@ -1283,12 +1314,17 @@ def screen(
         # written, so the query never sees a table it reads change under it.
         collected = [(row, sorted(fired, key=lambda r: (r.priority, r.id))) for row, fired in rows]
         totals = _Totals()
+        behind = hasattr(uow, "send_new_rows")
+        eager = False
         for start in range(0, len(collected), _BATCH):
             batch = collected[start : start + _BATCH]
             assessments = [_assess(row, fired, run_context) for row, fired in batch]
             for assessment, (_, fired) in zip(assessments, batch, strict=True):
                 totals.count(assessment, fired)
-            totals += _write(uow, batch, assessments, run_context, enqueue)
+            written = _write(uow, batch, assessments, run_context, enqueue, eager=eager)
+            totals += written
+            # Work out actions before the look-up while batches keep turning out new.
+            eager = behind and 2 * written[0] > len(batch)
         flagged = totals.flagged
         run_content = {
             "campaign_id": campaign.id,

@@ -15,7 +15,8 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
@@ -190,6 +191,71 @@ def _cursor_safe(sql: str) -> bool:
     return found.group(2).lower() != "with" or _WRITES.search(sql) is None
 
 
+# -- writes left behind the caller ---------------------------------------------------------------
+
+
+@attrs.frozen
+class _Behind:
+    """A write running in a transaction's writer thread."""
+
+    doing: str
+    spec: TableSpec
+    rows: list[Row]
+    done: Future[None]
+
+
+@attrs.frozen
+class _SendStatements:
+    """The statements of :meth:`PostgresUnitOfWork.send_new_rows` for one table.
+
+    Three round trips, so that the writer thread wakes up as seldom as it
+    can: the savepoint and an empty staging table; the ``COPY``; then the
+    reference checks, the insert and the release, as one simple query.
+    """
+
+    prefix: bytes
+    copy: bytes
+    body: bytes
+
+    @classmethod
+    def of(
+        cls, spec: TableSpec, select_from: Callable[..., str], *, replica: bool
+    ) -> _SendStatements:
+        stage = q(f"gridguard_send_{spec.table}")
+        names = ", ".join(q(c) for c in spec.column_names)
+        columns = ", ".join(f"{q(c)} text" for c in spec.column_names)
+        prefix = [
+            "SAVEPOINT gridguard_call",
+            *(["SET LOCAL session_replication_role = replica"] if replica else []),
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ({columns})",
+            f"TRUNCATE {stage}",
+        ]
+        body = []
+        for ref in checked_by_plugin(spec):
+            if ref is spec.parent or ref.many:
+                continue  # the parent gives the jurisdiction (NOT NULL checks it)
+            target = spec_for(ref.target)
+            column = spec.columns[spec.column_names.index(ref.column)]
+            value = load_expr(column, f"s.{q(ref.column)}")
+            body.append(
+                "DO $gridguard$ BEGIN IF EXISTS (SELECT 1 FROM "
+                f"{stage} AS s WHERE s.{q(ref.column)} IS NOT NULL AND (SELECT x.id FROM "
+                f"{q(target.table)} AS x WHERE x.id = {value} LIMIT 1) IS NULL) THEN "
+                "RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation', "
+                f"MESSAGE = '{spec.table}.{ref.column} names an unknown record'; "
+                "END IF; END $gridguard$"
+            )
+        select = select_from(spec, f"{stage} AS s", False, new=True)
+        cols = ", ".join(q(c) for c in (*spec.column_names, "jurisdiction"))
+        body.append(f"INSERT INTO {q(spec.table)} AS t ({cols}) {select} ON CONFLICT DO NOTHING")
+        body.append("RELEASE SAVEPOINT gridguard_call")
+        return cls(
+            prefix="; ".join(prefix).encode(),
+            copy=f"COPY {stage} ({names}) FROM STDIN".encode(),
+            body="; ".join(body).encode(),
+        )
+
+
 # -- the unit of work ----------------------------------------------------------------------------
 
 
@@ -210,6 +276,10 @@ class PostgresUnitOfWork:
         """Ids :meth:`existing_ids` found absent since this transaction last wrote, by
         table: a write that follows the look-up (new tasks after the caller sorted
         out the stored ones) does not ask again."""
+        self._behind: list[_Behind] = []
+        """Writes left running on the server while the caller goes on, in order;
+        every other use of the connection waits for them first (:meth:`settle`)."""
+        self._writer: ThreadPoolExecutor | None = None
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -217,7 +287,59 @@ class PostgresUnitOfWork:
         return storage_error(exc, doing, self._storage.display_url)
 
     def _run(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor[Any]:
+        self.settle()
         return self._conn.execute(sql.encode(), params)
+
+    def settle(self) -> None:
+        """Wait for the writes left behind the caller; raise the first one's error here.
+
+        A failed write has been undone whole (its savepoint rolled back), so
+        the transaction goes on as if the call had failed when it was made;
+        an unknown reference is reported as :meth:`load_new_rows` reports it.
+        """
+        pending, self._behind = self._behind, []
+        for behind in pending:
+            try:
+                behind.done.result()
+            except (pg_errors.ForeignKeyViolation, pg_errors.NotNullViolation) as exc:
+                self._absent.clear()
+                self._refuse_missing(behind.spec, behind.rows)
+                raise self._fail(exc, behind.doing) from exc
+            except psycopg.Error as exc:
+                self._absent.clear()
+                raise self._fail(exc, behind.doing) from exc
+
+    def stop_writer(self) -> None:
+        """Wait for writes left behind, whatever their outcome, and stop the writer thread.
+
+        For the end of the transaction: its commit or rollback follows.
+        """
+        pending, self._behind = self._behind, []
+        for behind in pending:
+            with suppress(BaseException):
+                behind.done.result()
+        if self._writer is not None:
+            self._writer.shutdown()
+            self._writer = None
+
+    def _leave_behind(
+        self, spec: TableSpec, rows: list[Row], work: Callable[[psycopg.Connection[Any]], None]
+    ) -> None:
+        """Run ``work`` on the connection in this transaction's writer thread, in order.
+
+        A write after a failed one does not start: :meth:`settle` reports the first.
+        """
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="gridguard-postgres")
+        conn, earlier = self._conn, [b.done for b in self._behind]
+
+        def run() -> None:
+            if any(f.exception() is not None for f in earlier):
+                raise StorageError("not written: an earlier write of this transaction failed")
+            work(conn)
+
+        done = self._writer.submit(run)
+        self._behind.append(_Behind(f"loading {spec.table}", spec, rows, done))
 
     def _checked_writes(self) -> None:
         """Before a write other than a bulk load: foreign-key triggers on, no cached look-ups.
@@ -231,7 +353,7 @@ class PostgresUnitOfWork:
             self._replica = False
 
     @contextmanager
-    def _atomic(self, doing: str, *, bulk: bool = False) -> Iterator[None]:
+    def _atomic(self, doing: str, *, bulk: bool = False, release: bool = True) -> Iterator[None]:
         """Run a write call in a savepoint: on any error it leaves nothing behind."""
         replica, fast = self._replica, self._fast_load
         try:
@@ -251,6 +373,8 @@ class PostgresUnitOfWork:
                 raise self._fail(exc, doing) from exc
             raise
         self._absent.clear()  # the call may have stored any of them
+        if not release:
+            return  # the call releases it itself, perhaps behind the caller
         try:
             self._run("RELEASE SAVEPOINT gridguard_call")
         except psycopg.Error as exc:
@@ -636,6 +760,51 @@ class PostgresUnitOfWork:
             )
         return max(cur.rowcount, 0)
 
+    def send_new_rows(self, cls: type[Any], rows: Iterable[Sequence[Any]]) -> int:
+        """:meth:`load_new_rows` that returns before the server has stored the rows.
+
+        The rows are staged and inserted by this transaction's writer thread
+        while the caller goes on preparing its next write, and the next use of
+        the transaction (or its commit) waits for them (:meth:`settle`). The
+        server checks what :meth:`load_new_rows` checks: every parent (it
+        gives the row its jurisdiction) and every reference no foreign key
+        enforces. Returns the number of distinct rows sent, not how many were
+        new; an error (an unknown reference, a lost connection) is raised by
+        that next use, with nothing of these rows stored.
+        """
+        spec = spec_for(cls)
+        if self_resolved(spec) or spec.parent is None or self._conn.info.encoding != "utf-8":
+            return self.load_new_rows(cls, rows)
+        unique: dict[Any, Row] = {}
+        for row in rows:
+            unique.setdefault(row[0], tuple(row))
+        batch = list(unique.values())
+        if not batch:
+            return 0
+        pieces = [
+            copy_text(batch[n : n + COPY_PIECE]).encode() for n in range(0, len(batch), COPY_PIECE)
+        ]
+        replica = self._storage.bulk_skips_triggers
+        statements = _SendStatements.of(spec, self._select_from, replica=replica)
+        self._absent.clear()
+        self._replica = self._replica or replica
+
+        def work(conn: psycopg.Connection[Any]) -> None:
+            try:
+                conn.execute(statements.prefix)
+                with conn.cursor() as cur, cur.copy(statements.copy) as copy:
+                    for piece in pieces:
+                        copy.write(piece)
+                conn.execute(statements.body)
+            except BaseException:
+                if not conn.broken:
+                    with suppress(psycopg.Error):
+                        conn.execute(b"ROLLBACK TO SAVEPOINT gridguard_call")
+                raise
+
+        self._leave_behind(spec, batch, work)
+        return len(batch)
+
     def _grew(self, spec: TableSpec, rows: int) -> None:
         """Analyse a registry table when bulk loads here have doubled it since the last time.
 
@@ -766,6 +935,7 @@ class PostgresUnitOfWork:
         self, sql: str, params: Sequence[Any] | None, doing: str
     ) -> Iterator[tuple[Any, ...]]:
         """Rows of a query through a server-side cursor, a thousand at a time."""
+        self.settle()
         self._cursors += 1
         cur = self._conn.cursor(name=f"gridguard_{self._cursors}")
         cur.itersize = 1000
@@ -792,6 +962,7 @@ class PostgresUnitOfWork:
             yield from self._stream(sql, params, "running a query")
             return
         with self._reading("running a statement"):
+            self.settle()
             cur = self._conn.execute(sql.encode(), params or None)
             if cur.description is None:
                 return
@@ -802,6 +973,7 @@ class PostgresUnitOfWork:
     def connection(self) -> psycopg.Connection[Any]:
         """The raw connection, for SQL that workflows push down into the database."""
         self._absent.clear()  # (the caller may write through it)
+        self.settle()
         return self._conn
 
 
@@ -934,13 +1106,17 @@ class PostgresStorage:
                 conn.execute(
                     b"BEGIN" if write else b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
                 )
+                uow = PostgresUnitOfWork(conn, self)
                 try:
-                    yield PostgresUnitOfWork(conn, self)
+                    yield uow
+                    uow.settle()
                 except BaseException:
+                    uow.stop_writer()
                     if not conn.broken:
                         with suppress(psycopg.Error):
                             conn.execute(b"ROLLBACK")
                     raise
+                uow.stop_writer()
                 try:
                     conn.execute(b"COMMIT")
                 except psycopg.OperationalError as exc:
