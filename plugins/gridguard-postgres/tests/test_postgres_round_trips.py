@@ -88,6 +88,33 @@ def test_enqueue_stores_absent_ids_only_without_asking_first(
     assert stored[str(uuid.UUID(int=3))].subject == "发热报告 2"
 
 
+def test_enqueue_without_waiting_stores_absent_ids_by_the_commit(ws: gridguard.Workspace) -> None:
+    with ws.transaction() as uow:
+        assert enqueue(uow, [_message(0), _message(1), _message(1)], wait=False) == 2
+    with ws.transaction() as uow:
+        # Handed over: both; stored: only the new one, the old keeps its content.
+        assert enqueue(uow, [_message(1, subject="改了"), _message(2)], wait=False) == 2
+        assert uow.count(OutboxMessage) == 3
+    with ws.transaction(write=False) as uow:
+        stored = {str(m.id): m for m in uow.find(OutboxMessage)}
+        assert uow.jurisdiction_of(OutboxMessage, str(uuid.UUID(int=3))) == "c1"
+    assert stored[str(uuid.UUID(int=2))].subject == "发热报告 1"
+
+
+def test_enqueue_without_waiting_reports_an_unknown_place_at_the_next_use(
+    ws: gridguard.Workspace,
+) -> None:
+    with ws.transaction() as uow:
+        enqueue(uow, [_message(0)], wait=False)
+        enqueue(uow, [_message(1), _message(2, area_id="nowhere")], wait=False)
+        with pytest.raises(ValidationError) as caught:
+            uow.count(OutboxMessage)
+        assert [v.path for v in caught.value.violations] == ["$[1].area_id"]
+        assert uow.count(OutboxMessage) == 1
+    with ws.transaction(write=False) as uow:
+        assert uow.count(OutboxMessage) == 1
+
+
 def test_enqueue_with_an_unknown_place_names_it_and_stores_nothing(
     ws: gridguard.Workspace,
 ) -> None:

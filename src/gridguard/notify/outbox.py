@@ -234,6 +234,12 @@ def enqueue(
     how many messages were newly stored. ``area_id`` is the place for
     messages that name none. A bad message raises :class:`ValidationError`
     with its position ``$[i]``, and nothing is stored.
+
+    ``wait=False`` lets a store that can (PostgreSQL's ``send_new_rows``)
+    insert the messages on its server while the caller goes on; the
+    transaction's next statement or its commit waits for them and raises
+    any error. The return is then the number of distinct messages handed
+    over, which counts ids stored before as well. Other stores ignore it.
     """
     rows: list[tuple[Any, ...]] = []
     positions: list[int] = []

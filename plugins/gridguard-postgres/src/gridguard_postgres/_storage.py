@@ -353,7 +353,7 @@ class PostgresUnitOfWork:
             self._replica = False
 
     @contextmanager
-    def _atomic(self, doing: str, *, bulk: bool = False, release: bool = True) -> Iterator[None]:
+    def _atomic(self, doing: str, *, bulk: bool = False) -> Iterator[None]:
         """Run a write call in a savepoint: on any error it leaves nothing behind."""
         replica, fast = self._replica, self._fast_load
         try:
@@ -373,8 +373,6 @@ class PostgresUnitOfWork:
                 raise self._fail(exc, doing) from exc
             raise
         self._absent.clear()  # the call may have stored any of them
-        if not release:
-            return  # the call releases it itself, perhaps behind the caller
         try:
             self._run("RELEASE SAVEPOINT gridguard_call")
         except psycopg.Error as exc:
