@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
 import pytest
 from gridguard_postgres import PostgresStorage
-from pg_helpers import SchemaUrl, with_params
+from pg_helpers import SchemaUrl, blocked_pid, wait_until, with_params
 
 import gridguard
 from gridguard import StorageError, ValidationError
@@ -127,14 +126,6 @@ def _tasks_locked(pg_url: str, schema: str) -> Iterator[None]:
         conn.rollback()
 
 
-def _waiting_pid(admin: psycopg.Connection[tuple[object, ...]], application: str) -> int | None:
-    row = admin.execute(
-        "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'",
-        [application],
-    ).fetchone()
-    return None if row is None else int(str(row[0]))
-
-
 def test_a_connection_dropped_under_a_write_left_behind_loses_the_transaction_whole(
     pg_url: str, pg_schema_url: SchemaUrl, pg_admin: psycopg.Connection[tuple[object, ...]]
 ) -> None:
@@ -155,12 +146,12 @@ def test_a_connection_dropped_under_a_write_left_behind_loses_the_transaction_wh
         with _tasks_locked(pg_url, schema):
             thread = threading.Thread(target=write)
             thread.start()
-            deadline = time.monotonic() + 30
-            while _waiting_pid(pg_admin, "gg_behind_dropped") is None:
-                assert time.monotonic() < deadline, "the write never reached the lock"
-                time.sleep(0.02)
+            wait_until(
+                lambda: blocked_pid(pg_admin, "gg_behind_dropped") is not None,
+                "the write never reached the lock",
+            )
             pg_admin.execute(
-                "SELECT pg_terminate_backend(%s)", [_waiting_pid(pg_admin, "gg_behind_dropped")]
+                "SELECT pg_terminate_backend(%s)", [blocked_pid(pg_admin, "gg_behind_dropped")]
             )
             thread.join(30)
         (error,) = outcome

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 from gridguard_postgres import PostgresStorage
-from pg_helpers import SchemaUrl, with_params
+from pg_helpers import SchemaUrl, blocked_pid, wait_until, with_params
 
 import gridguard
 from gridguard import SaveResult, StorageError, ValidationError, Visit
@@ -44,22 +43,6 @@ def _household_locked(pg_url: str, schema: str, household: str) -> Iterator[None
         conn.execute("SELECT 1 FROM households WHERE id = %s FOR UPDATE", [household])
         yield
         conn.rollback()
-
-
-def _wait_until(condition: Callable[[], bool], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail("the writer never reached the locked household")
-        time.sleep(0.02)
-
-
-def _blocked_pid(admin: psycopg.Connection[tuple[object, ...]], application: str) -> int | None:
-    row = admin.execute(
-        "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'",
-        [application],
-    ).fetchone()
-    return None if row is None else int(str(row[0]))
 
 
 def _in_thread(action: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
@@ -97,9 +80,12 @@ def test_a_connection_dropped_mid_batch_rolls_the_batch_back(
         schema = ws.storage.schema  # type: ignore[attr-defined]
         with _household_locked(pg_url, schema, "h3"):
             thread, outcome = _in_thread(lambda: ws.record(_batch(), batch_size=100))
-            _wait_until(lambda: _blocked_pid(pg_admin, "gg_dropped") is not None)
+            wait_until(
+                lambda: blocked_pid(pg_admin, "gg_dropped") is not None,
+                "the writer never reached the locked household",
+            )
             pg_admin.execute(
-                "SELECT pg_terminate_backend(%s)", [_blocked_pid(pg_admin, "gg_dropped")]
+                "SELECT pg_terminate_backend(%s)", [blocked_pid(pg_admin, "gg_dropped")]
             )
             thread.join(30)
         (error,) = outcome

@@ -737,10 +737,7 @@ class PostgresUnitOfWork:
         :meth:`load_rows`. Returns the rows inserted.
         """
         spec = spec_for(cls)
-        unique: dict[Any, Row] = {}
-        for row in rows:
-            unique.setdefault(row[0], tuple(row))
-        batch = list(unique.values())
+        batch = _first_of_each_id(rows)
         if not batch:
             return 0
         with self._atomic(f"loading {spec.table}", bulk=True):
@@ -773,10 +770,7 @@ class PostgresUnitOfWork:
         spec = spec_for(cls)
         if self_resolved(spec) or spec.parent is None or self._conn.info.encoding != "utf-8":
             return self.load_new_rows(cls, rows)
-        unique: dict[Any, Row] = {}
-        for row in rows:
-            unique.setdefault(row[0], tuple(row))
-        batch = list(unique.values())
+        batch = _first_of_each_id(rows)
         if not batch:
             return 0
         pieces = [
@@ -980,6 +974,14 @@ def _as_strings(values: list[Any]) -> list[str]:
     if set(map(type, values)) <= {str}:
         return values
     return [str(v) for v in values]
+
+
+def _first_of_each_id(rows: Iterable[Sequence[Any]]) -> list[Row]:
+    """``rows`` as tuples, the first row of each id only, in order."""
+    unique: dict[Any, Row] = {}
+    for row in rows:
+        unique.setdefault(row[0], tuple(row))
+    return list(unique.values())
 
 
 def _add(seen: set[Any], value: Any) -> bool:
