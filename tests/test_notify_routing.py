@@ -96,6 +96,7 @@ def test_a_fever_goes_to_the_doctor_and_the_grid_worker(ws: gridguard.Workspace)
     assert fever.area_id == "g1"
     assert fever.not_before is None  # urgent: quiet hours do not apply
     assert all(m.topic == "fever" for m in messages)
+    assert all(m.at == SAMPLE_START for m in messages), "made for the event, at its time"
 
 
 def test_roles_the_tree_records_are_found_there(ws: gridguard.Workspace) -> None:

@@ -100,6 +100,7 @@ def test_fever_refers_to_the_clinic_and_tells_the_doctor_once_a_day(ws: Any) -> 
     with ws.transaction(write=False) as uow:
         (message,) = uow.find(OutboxMessage)
     assert message.topic == "quarantine_fever"
+    assert message.at == first.at, "a message carries the time of the report that caused it"
     assert "37.3" in message.body
     assert "陈建国" not in message.body, "names are masked"
     again = record_reports(ws, [first])

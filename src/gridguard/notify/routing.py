@@ -318,6 +318,7 @@ class Router:
                             channel=channel,
                             area_id=area_id,
                             topic=event.topic,
+                            at=event.at,
                             not_before=hold,
                         )
                     )

@@ -171,6 +171,7 @@ def _messages(
                     data={"role": "community_doctor", "person_id": report.person_id},
                     area_id=area,
                     topic=FEVER_TOPIC,
+                    at=report.at,
                 )
             ]
         out += made

@@ -1116,6 +1116,7 @@ def _messages(assessment: Assessment, row: Row, rule_set: RuleSet, fired: list[R
                 },
                 area_id=row["jurisdiction"],
                 topic="screening",
+                at=assessment.at,
             )
         )
     return out
