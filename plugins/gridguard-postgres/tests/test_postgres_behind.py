@@ -195,3 +195,33 @@ def test_checked_writes_after_a_send_still_have_their_foreign_keys(
         replica = uow.connection.execute("SHOW session_replication_role").fetchone()  # type: ignore[attr-defined]
         assert replica == ("origin",)
     assert ws.count(Task) == 3
+
+
+def test_a_failing_transaction_cancels_its_write_left_behind(
+    pg_url: str, pg_schema_url: SchemaUrl
+) -> None:
+    """The rollback does not wait for a write that can only be undone (here: blocked)."""
+    with gridguard.open(pg_schema_url()) as ws:
+        ws.add(sample_records())
+        schema = ws.storage.schema  # type: ignore[attr-defined]
+        with psycopg.connect(pg_url) as holder:
+            holder.execute(f'SET search_path = "{schema}"')
+            holder.execute("LOCK TABLE tasks IN SHARE MODE")
+            released = threading.Event()
+
+            def release_later() -> None:  # only if the rollback waited: then the test fails
+                if not stop.wait(20):
+                    released.set()
+                    holder.rollback()  # frees the lock, and the blocked write with it
+
+            stop = threading.Event()
+            timer = threading.Thread(target=release_later)
+            timer.start()
+            with pytest.raises(RuntimeError, match="the caller gave up"), ws.transaction() as uow:
+                uow.send_new_rows(Task, _rows(_tasks(500)))  # type: ignore[attr-defined]
+                raise RuntimeError("the caller gave up")
+            assert not released.is_set(), "the rollback waited for the blocked write"
+            stop.set()
+            timer.join()
+            holder.rollback()
+        assert ws.count(Task) == 0

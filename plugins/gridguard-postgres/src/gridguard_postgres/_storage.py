@@ -309,12 +309,17 @@ class PostgresUnitOfWork:
                 self._absent.clear()
                 raise self._fail(exc, behind.doing) from exc
 
-    def stop_writer(self) -> None:
+    def stop_writer(self, *, cancel: bool = False) -> None:
         """Wait for writes left behind, whatever their outcome, and stop the writer thread.
 
-        For the end of the transaction: its commit or rollback follows.
+        For the end of the transaction: its commit or rollback follows. With
+        ``cancel`` (the transaction is being rolled back) a write still
+        running on the server is cancelled rather than waited for.
         """
         pending, self._behind = self._behind, []
+        if cancel and any(not b.done.done() for b in pending) and not self._conn.broken:
+            with suppress(psycopg.Error):
+                self._conn.cancel_safe(timeout=5)
         for behind in pending:
             with suppress(BaseException):
                 behind.done.result()
@@ -1111,7 +1116,7 @@ class PostgresStorage:
                     yield uow
                     uow.settle()
                 except BaseException:
-                    uow.stop_writer()
+                    uow.stop_writer(cancel=True)
                     if not conn.broken:
                         with suppress(psycopg.Error):
                             conn.execute(b"ROLLBACK")
