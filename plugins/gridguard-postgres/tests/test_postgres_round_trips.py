@@ -167,3 +167,24 @@ def test_facts_found_absent_are_still_stored_once_and_checked_for_conflicts(
             uow.save_facts(Visit, [other])
     with ws.transaction(write=False) as uow:
         assert list(uow.find(Visit)) == [visit]
+
+
+def test_the_classification_query_gets_hash_joins_and_the_settings_come_back(
+    pg_store: PostgresStorage,
+) -> None:
+    from gridguard.rules.dialects import PostgresDialect
+
+    def show(uow: Any) -> tuple[str, str]:
+        nestloop = next(iter(uow.query("SELECT current_setting('enable_nestloop')")))[0]
+        memory = next(iter(uow.query("SELECT current_setting('work_mem')")))[0]
+        return str(nestloop), str(memory)
+
+    with pg_store.transaction() as uow:
+        list(uow.query("SET LOCAL work_mem = '4MB'"))
+        with PostgresDialect().planned(uow):
+            assert show(uow) == ("off", "64MB")
+        assert show(uow) == ("on", "4MB")
+        list(uow.query("SET LOCAL work_mem = '256MB'"))
+        with PostgresDialect().planned(uow):
+            assert show(uow) == ("off", "256MB"), "a server given more memory keeps it"
+        assert show(uow) == ("on", "256MB")

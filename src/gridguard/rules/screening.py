@@ -23,7 +23,6 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -643,41 +642,6 @@ def _instant(value: Any) -> dt.datetime | None:
     return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.UTC)
 
 
-@contextmanager
-def _planner_settings(uow: UnitOfWork, dialect: Dialect) -> Iterator[None]:
-    """The dialect's planner settings for the statements inside, then the previous values.
-
-    A memory setting (``work_mem``) is only ever raised: a server given more
-    keeps it.
-    """
-    wanted = dialect.planner_settings()
-    if not wanted:
-        yield
-        return
-    mark = dialect.placeholder
-    names = sorted(wanted)
-    before = [
-        str(v)
-        for v in next(
-            iter(uow.query("SELECT " + ", ".join(f"current_setting({mark})" for _ in names), names))
-        )
-    ]
-    for name in names:
-        raise_only = name.endswith("_mem")
-        guard = (
-            f" WHERE pg_size_bytes(current_setting({mark})) < pg_size_bytes({mark})"
-            if raise_only
-            else ""
-        )
-        params = [name, wanted[name], *([name, wanted[name]] if raise_only else [])]
-        list(uow.query(f"SELECT set_config({mark}, {mark}, true){guard}", params))
-    try:
-        yield
-    finally:
-        for name, value in zip(names, before, strict=True):
-            list(uow.query(f"SELECT set_config({mark}, {mark}, true)", [name, value]))
-
-
 def _sql_rows(
     uow: UnitOfWork,
     plan: _Plan,
@@ -688,7 +652,7 @@ def _sql_rows(
 ) -> Iterator[tuple[Row, list[Rule]]]:
     """The flagged persons of the classification query, as Python rows with their fired rules."""
     query = _classify_sql(plan, dialect, ctx, scope, changed_since)
-    with _planner_settings(uow, dialect):
+    with dialect.planned(uow):
         yield from _flagged(uow.query(query.sql, query.params), plan)
 
 
