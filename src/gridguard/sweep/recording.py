@@ -124,6 +124,15 @@ class RecordError:
     def __str__(self) -> str:
         return f"line {self.line}: " + "; ".join(str(v) for v in self.violations)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The error as JSON data: its line and, per rule broken, the path, value and rule."""
+        return {
+            "line": self.line,
+            "problems": [
+                {"path": v.path, "value": v.value, "rule": v.rule} for v in self.violations
+            ],
+        }
+
 
 @attrs.frozen
 class RecordReport:
@@ -156,15 +165,7 @@ class RecordReport:
                 "written": self.screenings_written,
                 "unchanged": self.screenings_unchanged,
             },
-            "errors": [
-                {
-                    "line": e.line,
-                    "problems": [
-                        {"path": v.path, "value": v.value, "rule": v.rule} for v in e.violations
-                    ],
-                }
-                for e in self.errors
-            ],
+            "errors": [e.to_dict() for e in self.errors],
         }
 
 

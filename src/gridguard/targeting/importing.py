@@ -569,27 +569,15 @@ class _Writer:
         else:
             new, changed = [], []
             for number, row in rows:
-                key = str(row[0])
-                hit = stored.get(key)
+                hit = stored.get(str(row[0]))
                 if hit is None:
                     new.append(row)
                     continue
                 by_us, old = hit
-                if by_us or key in self._updated_ids:
-                    report(
-                        number, "id", key, "duplicate row: an earlier row of this file has this key"
-                    )
-                    rejected += 1
-                elif old == row:
-                    self.unchanged += 1
-                else:
-                    changed.append(row)
-                    self._updated_ids.add(key)
+                rejected += self._sort_stored(number, row, old, by_us, changed, report)
         if new:
             self.inserted += self.uow.load_rows(self.spec.cls, new)
-        if changed:
-            decoded = [self.spec.decode(r) for r in changed]
-            self.updated += self.uow.put(self.spec.cls, decoded).written
+        self._update(changed)
         if not self.sql:
             self._seen.update(str(r[0]) for r in new)
         return rejected
@@ -649,23 +637,41 @@ class _Writer:
         changed: list[Row] = []
         rejected = 0
         for number, row in rows:
-            key = str(row[0])
-            hit = stored.get(key)
+            hit = stored.get(str(row[0]))
             if hit is None or hit[0] > before:
                 continue  # inserted just now
             rowid, old = hit
-            if rowid > self._start or key in self._updated_ids:
-                report(number, "id", key, "duplicate row: an earlier row of this file has this key")
-                rejected += 1
-            elif old == row:
-                self.unchanged += 1
-            else:
-                changed.append(row)
-                self._updated_ids.add(key)
+            rejected += self._sort_stored(number, row, old, rowid > self._start, changed, report)
+        self._update(changed)
+        return rejected
+
+    def _sort_stored(
+        self,
+        number: int,
+        row: Row,
+        old: Row,
+        by_this_file: bool,
+        changed: list[Row],
+        report: Callable[[int, str, str, str], None],
+    ) -> int:
+        """Sort a row whose id is stored: a repeat of an earlier row of this file
+        (reported; returns 1), unchanged, or changed (added to ``changed``)."""
+        key = str(row[0])
+        if by_this_file or key in self._updated_ids:
+            report(number, "id", key, "duplicate row: an earlier row of this file has this key")
+            return 1
+        if old == row:
+            self.unchanged += 1
+        else:
+            changed.append(row)
+            self._updated_ids.add(key)
+        return 0
+
+    def _update(self, changed: list[Row]) -> None:
+        """Store the rows that change a stored entry, as registry updates."""
         if changed:
             decoded = [self.spec.decode(r) for r in changed]
             self.updated += self.uow.put(self.spec.cls, decoded).written
-        return rejected
 
     @staticmethod
     def _drop_repeats(

@@ -96,15 +96,7 @@ class CheckInReport:
             "checkins": {"written": self.written, "unchanged": self.unchanged},
             "tasks": self.tasks,
             "messages": self.messages,
-            "errors": [
-                {
-                    "line": e.line,
-                    "problems": [
-                        {"path": v.path, "value": v.value, "rule": v.rule} for v in e.violations
-                    ],
-                }
-                for e in self.errors
-            ],
+            "errors": [e.to_dict() for e in self.errors],
         }
 
 
