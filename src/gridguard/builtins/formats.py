@@ -40,23 +40,35 @@ class JsonLinesImporter:
     suffixes: tuple[str, ...] = (".jsonl", ".ndjson")
 
     def read(self, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-        with open(path, encoding="utf-8-sig") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ValidationError.single(
-                        f"{path.name}:{number}", f"column {exc.colno}", "not valid JSON"
-                    ) from None
-                if not isinstance(row, dict):
-                    raise ValidationError.single(
-                        f"{path.name}:{number}",
-                        type(row).__name__,
-                        "each line must be a JSON object",
-                    )
+        for number, row in json_lines(path):
+            if isinstance(row, ValidationError):
+                raise row.prefixed(f"{path.name}:{number}") from None
+            yield number, row
+
+
+def json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | ValidationError]]:
+    """The objects of a JSON-lines file; a bad line is its own error, not the end of the file.
+
+    Blank lines are skipped; the error of a bad line has the path ``$``.
+    """
+    with open(path, encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, ValidationError.single("$", f"column {exc.colno}", "not valid JSON")
+                continue
+            if isinstance(row, dict):
                 yield number, row
+            else:
+                yield (
+                    number,
+                    ValidationError.single(
+                        "$", type(row).__name__, "each line must be a JSON object"
+                    ),
+                )
 
 
 _DETECT_CHUNK = 1 << 20

@@ -525,34 +525,13 @@ def parse_rows(
     return records, errors
 
 
-def _reads_json_lines(importer: Importer) -> bool:
-    from ..builtins.formats import JsonLinesImporter
+def _read_rows(importer: Importer, path: Path) -> list[tuple[int, Any]]:
+    """The rows of ``path``; from the builtin JSON-lines importer, a bad line as its error."""
+    from ..builtins.formats import JsonLinesImporter, json_lines
 
-    return type(importer) is JsonLinesImporter
-
-
-def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | ValidationError]]:
-    """The objects of a JSON-lines file; a bad line is its own error, not the end of the file."""
-    import json
-
-    with open(path, encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, ValidationError.single("$", f"column {exc.colno}", "not valid JSON")
-                continue
-            if isinstance(row, dict):
-                yield number, row
-            else:
-                yield (
-                    number,
-                    ValidationError.single(
-                        "$", type(row).__name__, "each line must be a JSON object"
-                    ),
-                )
+    if type(importer) is JsonLinesImporter:
+        return list(json_lines(path))
+    return list(importer.read(path))
 
 
 def record_file(sweep: Sweep, path: str | Path, *, format: str | None = None) -> RecordReport:
@@ -571,9 +550,7 @@ def record_file(sweep: Sweep, path: str | Path, *, format: str | None = None) ->
     importer = _importer(sweep.ws, path, format)
     grouped = ".csv" in importer.suffixes
     try:
-        rows: list[tuple[int, Any]] = (
-            list(_json_lines(path)) if _reads_json_lines(importer) else list(importer.read(path))
-        )
+        rows = _read_rows(importer, path)
     except ValidationError:
         raise
     except (UnicodeDecodeError, ValueError) as exc:

@@ -370,14 +370,15 @@ def record_file(
     reported with its line number and nothing of it is stored; the good
     lines are stored.
     """
-    from ..sweep.recording import _importer, _json_lines
+    from ..builtins.formats import json_lines
+    from ..sweep.recording import _importer
 
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"no such file: {str(path)!r}")
     zone = watch_zone(ws, (settings or WatchSettings()).campaign)
     if format in (None, "jsonl") and path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        rows: list[tuple[int, Any]] = list(_json_lines(path))
+        rows: list[tuple[int, Any]] = list(json_lines(path))
         grouped = False
     else:
         importer = _importer(ws, path, format)
