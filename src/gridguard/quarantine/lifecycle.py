@@ -152,10 +152,14 @@ def order_quarantine(
     return order
 
 
-def _get_order(uow: UnitOfWork, order_id: str) -> QuarantineOrder:
+def _active_order(ws: Workspace, uow: UnitOfWork, order_id: str, action: str) -> QuarantineOrder:
+    """The order ``order_id``, once ``action`` is allowed on it and it is still active."""
     order = uow.get(QuarantineOrder, order_id)
     if order is None:
         raise NotFoundError(f"no QuarantineOrder with id {order_id!r}")
+    ws.authorize(action, order)
+    if order.status is not OrderStatus.ACTIVE:
+        raise ConflictError(f"quarantine order {order_id} is {order.status.value}")
     return order
 
 
@@ -188,10 +192,7 @@ def extend(
     at = at or _now()
     with ws.transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
-        order = _get_order(uow, order_id)
-        ws.authorize("quarantine.extend", order)
-        if order.status is not OrderStatus.ACTIVE:
-            raise ConflictError(f"quarantine order {order_id} is {order.status.value}")
+        order = _active_order(ws, uow, order_id, "quarantine.extend")
         if last_exposure > pol.local_date(at):
             raise ValidationError.single(
                 "$.last_exposure", last_exposure.isoformat(), "must not be in the future"
@@ -253,10 +254,7 @@ def release(
     at = at or _now()
     with ws.transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
-        order = _get_order(uow, order_id)
-        ws.authorize("quarantine.release", order)
-        if order.status is not OrderStatus.ACTIVE:
-            raise ConflictError(f"quarantine order {order_id} is {order.status.value}")
+        order = _active_order(ws, uow, order_id, "quarantine.release")
         early = pol.local_date(at) < order.end
         if early:
             problems = []
