@@ -16,7 +16,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
@@ -280,6 +280,7 @@ class PostgresUnitOfWork:
         """Writes left running on the server while the caller goes on, in order;
         every other use of the connection waits for them first (:meth:`settle`)."""
         self._writer: ThreadPoolExecutor | None = None
+        self._giving_up = threading.Event()
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -317,15 +318,26 @@ class PostgresUnitOfWork:
         running on the server is cancelled rather than waited for.
         """
         pending, self._behind = self._behind, []
-        if cancel and any(not b.done.done() for b in pending) and not self._conn.broken:
-            with suppress(psycopg.Error):
-                self._conn.cancel_safe(timeout=5)
+        if cancel:
+            self._giving_up.set()  # writes not started yet do not start; steps not begun neither
+            running = {b.done for b in pending}
+            # A cancel request reaches only the statement running when it arrives:
+            # repeat it until the writes are over.
+            while running and not self._conn.broken:
+                with suppress(psycopg.Error):
+                    self._conn.cancel_safe(timeout=5)
+                running = wait(running, timeout=0.2).not_done
         for behind in pending:
             with suppress(BaseException):
                 behind.done.result()
         if self._writer is not None:
             self._writer.shutdown()
             self._writer = None
+
+    def _step(self) -> None:
+        """In the writer thread, before each round trip: stop if the transaction is ending."""
+        if self._giving_up.is_set():
+            raise StorageError("not written: the transaction is being rolled back")
 
     def _leave_behind(
         self, spec: TableSpec, rows: list[Row], work: Callable[[psycopg.Connection[Any]], None]
@@ -341,6 +353,7 @@ class PostgresUnitOfWork:
         def run() -> None:
             if any(f.exception() is not None for f in earlier):
                 raise StorageError("not written: an earlier write of this transaction failed")
+            self._step()
             work(conn)
 
         done = self._writer.submit(run)
@@ -789,9 +802,11 @@ class PostgresUnitOfWork:
         def work(conn: psycopg.Connection[Any]) -> None:
             try:
                 conn.execute(statements.prefix)
+                self._step()
                 with conn.cursor() as cur, cur.copy(statements.copy) as copy:
                     for piece in pieces:
                         copy.write(piece)
+                self._step()
                 conn.execute(statements.body)
             except BaseException:
                 if not conn.broken:
