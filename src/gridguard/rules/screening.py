@@ -29,10 +29,12 @@ import attrs
 
 from ..errors import ConfigError, NotFoundError, ValidationError
 from ..model import Area, AreaLevel, Campaign, CheckIn, Household, Person, Screening, Stairwell
+from ..quarantine.records import QuarantineExtension
 from ..storage.schema import spec_for
-from .analysis import may_fire_without_evidence
+from .analysis import exposure_tests, may_fire_without_evidence
 from .context import RunContext
 from .dialects import Dialect, dialect_for
+from .observation import TRIP_RETURN, ObservationWindow
 from .python_compiler import Evaluator, compile_python, place_count_key
 from .records import (
     Assessment,
@@ -902,6 +904,9 @@ class _Context:
     ctx: RunContext
     index: Mapping[int, int]
     start_of: Mapping[tuple[str, int], Evaluator]
+    exposures_of: Mapping[str, tuple[tuple[str, Evaluator, str], ...]] = attrs.field(factory=dict)
+    """Per rule: each list its condition flags exposures in, the element test and its date."""
+    dialect: str = "memory"
 
     @property
     def common(self) -> dict[str, str]:
@@ -1035,10 +1040,15 @@ def _act(
                     )
                 )
             elif isinstance(action, Quarantine):
-                evaluate = run.start_of.get((rule.id, n))
-                start = (_date(evaluate(row)) if evaluate is not None else None) or run.ctx.day
+                kind, contact = _counted_from(row, rule, n, run)
+                window = ObservationWindow(contact, action.days)
                 ident = stable_id(
-                    "quarantine", person, rule.id, run.rule_set.id, run.rule_set.version
+                    "quarantine",
+                    person,
+                    rule.id,
+                    run.rule_set.id,
+                    run.rule_set.version,
+                    contact.isoformat(),
                 )
                 orders.append(
                     QuarantineOrder(
@@ -1046,15 +1056,43 @@ def _act(
                         household_id=household,
                         person_id=person,
                         kind=action.kind,
-                        start=start,
-                        end=start + dt.timedelta(days=action.days),
+                        start=window.first_day,
+                        end=window.release_day,
                         reason=f"{rule.title}: {why[rule.id]}",
                         rule_id=rule.id,
                         campaign_id=run.campaign.id,
+                        exposure_kind=kind,
+                        last_contact=contact,
                         **run.common,
                     )
                 )
     return orders, tasks
+
+
+def _counted_from(row: Row, rule: Rule, n: int, run: _Context) -> tuple[str | None, dt.date]:
+    """The exposure a rule's ``n``-th action (a quarantine) is counted from: its kind and day.
+
+    A ``from`` expression names the day itself. Otherwise it is the latest
+    last contact among the trips and exposures the condition flagged (a
+    trip's kind is ``trip_return``); with none, the run's day.
+    """
+    evaluate = run.start_of.get((rule.id, n))
+    if evaluate is not None:
+        day = _date(evaluate(row))
+        if day is not None:
+            return None, day
+    best: tuple[dt.date, str] | None = None
+    for source, test, date in run.exposures_of.get(rule.id, ()):
+        for element in row.get(source) or ():
+            day = element.get(date)
+            if day is None or test(row, element) is not True:
+                continue
+            kind = TRIP_RETURN if source == "trips" else str(element.get("kind"))
+            if best is None or day > best[0]:
+                best = (day, kind)
+    if best is None:
+        return None, run.ctx.day
+    return best[1], best[0]
 
 
 def _messages(assessment: Assessment, row: Row, rule_set: RuleSet, fired: list[Rule]) -> list[Any]:
@@ -1161,6 +1199,91 @@ class _Totals:
         return self
 
 
+def _active_orders(
+    uow: UnitOfWork, dialect: str, person_ids: Sequence[str]
+) -> list[QuarantineOrder]:
+    """The active orders of these persons: a few keyed queries per batch, never one per person."""
+    if dialect not in ("sqlite", "postgresql"):
+        wanted = set(person_ids)
+        return [
+            o
+            for o in uow.find(QuarantineOrder, where={"status": OrderStatus.ACTIVE})
+            if o.person_id in wanted
+        ]
+    spec = spec_for(QuarantineOrder)
+    mark = dialect_for(dialect).placeholder
+    columns = ", ".join(f't."{c}"' for c in spec.column_names)
+    found: list[QuarantineOrder] = []
+    for start in range(0, len(person_ids), 500):
+        chunk = list(person_ids[start : start + 500])
+        marks = ", ".join(mark for _ in chunk)
+        sql = (
+            f"SELECT {columns} FROM {spec.table} t "
+            f"WHERE t.status = {mark} AND t.person_id IN ({marks})"
+        )
+        rows = uow.query(sql, [OrderStatus.ACTIVE.value, *chunk])
+        found += [spec.decode(spec.as_stored(row)) for row in rows]
+    return found
+
+
+def _settle(
+    uow: UnitOfWork, orders: list[QuarantineOrder], run: _Context
+) -> tuple[list[QuarantineOrder], list[QuarantineOrder], list[QuarantineExtension]]:
+    """One active order per person: new orders to store, active ones extended, and the records.
+
+    Of several orders a run makes for a person, the one that ends last is
+    kept (the first rule's on a tie). A person already under an active order
+    gets no second one: a later exposure moves that order's end later (a
+    :class:`~gridguard.quarantine.records.QuarantineExtension`, and the order
+    then carries the later exposure); an earlier one changes nothing.
+    """
+    if not orders:
+        return [], [], []
+    wanted: dict[str, QuarantineOrder] = {}
+    for order in orders:
+        key = order.person_id or order.household_id
+        kept = wanted.get(key)
+        if kept is None or order.end > kept.end:
+            wanted[key] = order
+    active: dict[str, QuarantineOrder] = {}
+    for order in _active_orders(uow, run.dialect, list(wanted)):
+        if order.person_id is None:
+            continue
+        known = active.get(order.person_id)
+        if known is None or order.end > known.end:
+            active[order.person_id] = order
+    new: list[QuarantineOrder] = []
+    extended: list[QuarantineOrder] = []
+    facts: list[QuarantineExtension] = []
+    at = run.ctx.day_start(run.ctx.day)
+    for key, order in wanted.items():
+        current = active.get(key)
+        if current is None:
+            new.append(order)
+        elif order.end > current.end:
+            extended.append(
+                attrs.evolve(
+                    current,
+                    end=order.end,
+                    exposure_kind=order.exposure_kind,
+                    last_contact=order.last_contact,
+                )
+            )
+            facts.append(
+                QuarantineExtension(
+                    id=stable_id("quarantine-extension", current.id, order.end),
+                    at=at,
+                    order_id=current.id,
+                    household_id=current.household_id,
+                    last_exposure=order.last_contact or order.start,
+                    previous_end=current.end,
+                    new_end=order.end,
+                    reason=order.reason,
+                )
+            )
+    return new, extended, facts
+
+
 def _write(
     uow: UnitOfWork,
     batch: list[tuple[Row, list[Rule]]],
@@ -1212,6 +1335,7 @@ def _write(
         tasks += made_tasks
         messages += notes
     orders = _new(uow, QuarantineOrder, orders)
+    orders, extended, extensions = _settle(uow, orders, run)
     tasks = _new(uow, Task, tasks)
     if send is None:
         written = uow.save_facts(Assessment, fresh).written if fresh else 0
@@ -1219,6 +1343,9 @@ def _write(
         written = send(Assessment, [spec_for(Assessment).encode(a) for a in fresh]) if fresh else 0
     if orders:
         uow.put(QuarantineOrder, orders)
+    if extended:
+        uow.put(QuarantineOrder, extended)
+        uow.save_facts(QuarantineExtension, extensions)
     if tasks:
         if send is None:
             uow.put(Task, tasks)
@@ -1274,7 +1401,17 @@ def screen(
             for n, action in enumerate(rule.actions)
             if isinstance(action, Quarantine) and action.start is not None
         }
-        run_context = _Context(rule_set, campaign, ctx, plan.count_index, start_of)
+        exposures_of = {
+            rule.id: tuple(
+                (t.source, compile_python(t.predicate, ctx), t.date)
+                for t in exposure_tests(rule.condition)
+            )
+            for rule in rule_set.rules
+            if rule.orders_quarantine
+        }
+        run_context = _Context(
+            rule_set, campaign, ctx, plan.count_index, start_of, exposures_of, dialect_name
+        )
         # Only flagged persons come back; they are all read before anything is
         # written, so the query never sees a table it reads change under it.
         collected = [(row, sorted(fired, key=lambda r: (r.priority, r.id))) for row, fired in rows]
