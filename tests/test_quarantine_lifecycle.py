@@ -259,8 +259,9 @@ def test_migration_11_keeps_orders_and_the_releases_that_point_at_them(
         "'2020-01-30 02:00:00.000000', 'c1', 2)"
     )
     old._conn.execute(
-        "INSERT INTO quarantine_releases VALUES ('9b1e0c3a-8a51-4d6e-9f0e-2f1f7c1d0a11', '2020-01-30 03:00:00.000000', NULL, "
-        "'o1', 'h1', 'p1', '2020-02-12', 1, '会诊解除', '刘医生', 'c1')"
+        "INSERT INTO quarantine_releases VALUES ('9b1e0c3a-8a51-4d6e-9f0e-2f1f7c1d0a11', "
+        "'2020-01-30 03:00:00.000000', NULL, 'o1', 'h1', 'p1', '2020-02-12', 1, "
+        "'会诊解除', '刘医生', 'c1')"
     )
     old._conn.commit()
     old.close()
@@ -273,7 +274,8 @@ def test_migration_11_keeps_orders_and_the_releases_that_point_at_them(
             dt.date(2020, 2, 12),
             OrderStatus.ENDED,
         )
-        assert kept.exposure_kind is None and kept.last_contact is None
+        assert kept.exposure_kind is None
+        assert kept.last_contact is None
         with store.transaction(write=False) as uow:
             (released,) = uow.find(QuarantineRelease)
             assert uow.connection.execute("PRAGMA foreign_key_check").fetchall() == []
