@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..errors import ConfigError, NotFoundError, ValidationError
+from ..errors import ConfigError, ConflictError, NotFoundError, ValidationError
 from ..model import Area, AreaLevel, Campaign, CheckIn, Household, Person, Screening, Stairwell
 from ..quarantine.records import QuarantineExtension
 from ..storage.schema import spec_for
@@ -77,7 +77,16 @@ if TYPE_CHECKING:
     from ..storage.base import UnitOfWork
     from ..workspace import Workspace
 
-__all__ = ["ScreeningResult", "classification_sql", "explain", "rule_functions", "screen"]
+__all__ = [
+    "RuleSetVersionConflict",
+    "ScreeningResult",
+    "StoredVersion",
+    "classification_sql",
+    "explain",
+    "rule_functions",
+    "screen",
+    "stored_versions",
+]
 
 Row = dict[str, Any]
 _BATCH = 2000
@@ -119,6 +128,97 @@ class ScreeningResult:
             "notify_mode": self.notify_mode,
             "seconds": round(self.seconds, 3),
         }
+
+
+class RuleSetVersionConflict(ConflictError):
+    """A rule set whose version is stored with another fingerprint: it changed, its version did not.
+
+    Two runs labelled with one version must have applied the same rules, so
+    the run is refused before anything is written. Raise the version in the
+    file, or run with ``new_version=True`` (``--new-version``).
+    """
+
+    def __init__(self, rule_set: RuleSet, stored: StoredVersion) -> None:
+        self.rule_set_id = rule_set.id
+        self.version = rule_set.version
+        self.stored_fingerprint = stored.fingerprint
+        self.fingerprint = rule_set.digest
+        super().__init__(
+            f"rule set {rule_set.id!r} version {rule_set.version!r} first ran on "
+            f"{stored.first_day.isoformat()} with fingerprint {stored.fingerprint}; this rule "
+            f"set has fingerprint {rule_set.digest}: it changed under the same version. "
+            "Raise its version, or run it with --new-version (new_version=True)"
+        )
+
+
+@attrs.frozen
+class StoredVersion:
+    """A rule set version as the store knows it: the fingerprint it first ran with, and when.
+
+    The fingerprint is the SHA-256 digest of the rule set's TOML file
+    (:attr:`~gridguard.rules.ruleset.RuleSet.digest`); ``first_day`` and
+    ``last_day`` are the days its runs screened, ``runs`` how many there were.
+    """
+
+    rule_set_id: str
+    version: str
+    fingerprint: str
+    first_day: dt.date
+    last_day: dt.date
+    runs: int
+
+    def as_dict(self) -> dict[str, Any]:
+        data = attrs.asdict(self)
+        data["first_day"] = self.first_day.isoformat()
+        data["last_day"] = self.last_day.isoformat()
+        return data
+
+
+def _versions(runs: Iterable[ScreeningRun]) -> list[StoredVersion]:
+    """One entry per rule set, version and fingerprint, first run first."""
+    found: dict[tuple[str, str, str], list[ScreeningRun]] = defaultdict(list)
+    for run in runs:
+        if run.rule_set_digest:  # runs stored before fingerprints were kept say nothing
+            found[(run.rule_set_id, run.rule_set_version, run.rule_set_digest)].append(run)
+    out = [
+        StoredVersion(
+            rule_set_id=key[0],
+            version=key[1],
+            fingerprint=key[2],
+            first_day=min(r.day for r in group),
+            last_day=max(r.day for r in group),
+            runs=len(group),
+        )
+        for key, group in found.items()
+    ]
+    return sorted(out, key=lambda v: (v.rule_set_id, v.first_day, v.version))
+
+
+def stored_versions(ws: Workspace, rule_set_id: str | None = None) -> list[StoredVersion]:
+    """The rule set versions that have run in ``ws`` (of ``rule_set_id`` only, when given)."""
+    where = None if rule_set_id is None else {"rule_set_id": rule_set_id}
+    with ws.transaction(write=False) as uow:
+        return _versions(uow.find(ScreeningRun, where=where))
+
+
+def _checked_version(uow: UnitOfWork, rule_set: RuleSet, new_version: bool) -> RuleSet:
+    """``rule_set`` once its version is known to stand for these rules.
+
+    The first run of a version stores its fingerprint (the run's
+    ``rule_set_digest``); a later run of the same version with another
+    fingerprint is a :class:`RuleSetVersionConflict`, unless ``new_version``,
+    which runs it as ``<version>+<first 12 digits of its fingerprint>``: a
+    version of its own, the same for every run of the same file.
+    """
+    where = {"rule_set_id": rule_set.id, "rule_set_version": rule_set.version}
+    for stored in _versions(uow.find(ScreeningRun, where=where)):
+        if stored.fingerprint == rule_set.digest:
+            continue
+        if not new_version:
+            raise RuleSetVersionConflict(rule_set, stored)
+        derived = attrs.evolve(rule_set, version=f"{rule_set.version}+{rule_set.digest[:12]}")
+        return _checked_version(uow, derived, False)
+    return rule_set
 
 
 def rule_functions(ws: Workspace) -> dict[str, Any]:
@@ -1362,6 +1462,7 @@ def screen(
     campaign_id: str | None = None,
     day: dt.date | None = None,
     changed_only: bool = False,
+    new_version: bool = False,
 ) -> ScreeningResult:
     """Run ``rule_set`` (default: the built-in one) over the persons of a campaign.
 
@@ -1370,6 +1471,12 @@ def screen(
     where a screening newer than the last run's newest was recorded (a
     full run once a day keeps moving date windows right). Returns what
     was found and written; running it again writes nothing new.
+
+    A version of a rule set stands for one set of rules: its fingerprint is
+    stored by its first run, and a run of another rule set under the same
+    id and version is refused (:class:`RuleSetVersionConflict`) unless
+    ``new_version``, which runs it under a version of its own (see
+    :func:`stored_versions`).
     """
     started = time.perf_counter()
     rule_set = rule_set or builtin_rule_set(lines=ws.lines.names())
@@ -1379,6 +1486,8 @@ def screen(
     with ws.transaction() as uow:
         campaign = _campaign(uow, campaign_id)
         ws.authorize("rules.screen", campaign)
+        rule_set = _checked_version(uow, rule_set, new_version)
+        plan = attrs.evolve(plan, rule_set=rule_set)
         today = campaign.local_date(dt.datetime.now(dt.UTC))
         if day is None:
             day = today
