@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 
 from .tree import (
+    NEIGHBOUR_FIELDS,
     SCREENING_FIELDS,
     And,
     Between,
@@ -136,7 +137,7 @@ def _value(node: Node) -> Any:
     if isinstance(node, Field):
         if node.name in SCREENING_FIELDS:
             return _MISSING
-        if node.name == "quarantined":
+        if node.name in NEIGHBOUR_FIELDS:  # nobody without evidence is ordered or flagged
             return ("const", False)
         return _UNKNOWN
     if isinstance(node, Const):

@@ -28,7 +28,17 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..errors import ConfigError, ConflictError, NotFoundError, ValidationError
-from ..model import Area, AreaLevel, Campaign, CheckIn, Household, Person, Screening, Stairwell
+from ..model import (
+    Area,
+    AreaLevel,
+    Building,
+    Campaign,
+    CheckIn,
+    Household,
+    Person,
+    Screening,
+    Stairwell,
+)
 from ..quarantine.records import QuarantineExtension
 from ..storage.schema import spec_for
 from .analysis import exposure_tests, may_fire_without_evidence
@@ -60,9 +70,11 @@ from .ruleset import (
 )
 from .sql_compiler import Fragment, compile_sql, join_fragments
 from .tree import (
+    AREA_LEVELS,
     CHECKIN_DAYS,
     CHECKIN_FIELDS,
     LEVELS,
+    NEIGHBOUR_FIELDS,
     Field,
     Latest,
     ListAll,
@@ -281,6 +293,8 @@ class _Plan:
     uses_orders: bool
     uses_buildings: bool
     uses_checkins: bool = False
+    area_levels: tuple[str, ...] = ()
+    """The area levels (``grid``, ``community``...) place counts look across or count per."""
 
     @classmethod
     def of(cls, rule_set: RuleSet) -> _Plan:
@@ -304,6 +318,12 @@ class _Plan:
         uses_checkins = any(
             isinstance(n, Field) and n.name in CHECKIN_FIELDS for c in conditions for n in walk(c)
         )
+        area_levels = tuple(
+            sorted(
+                {c.level for c in counts if c.level in AREA_LEVELS}
+                | {c.per for c in counts if c.per in AREA_LEVELS}
+            )
+        )
         return cls(
             rule_set,
             person,
@@ -311,8 +331,9 @@ class _Plan:
             tuple(counts),
             full,
             uses_orders,
-            uses_buildings or uses_checkins,
+            uses_buildings or uses_checkins or bool(area_levels),
             uses_checkins,
+            area_levels,
         )
 
     @property
@@ -327,7 +348,8 @@ class _Plan:
             needed |= _fields_outside(node, reused)
         keys = ("person_id", "household_id", "stairwell_id", "building_id", "jurisdiction")
         facts = [c for c in _BASE_COLUMNS if c in needed and c not in keys]
-        return (*keys, "screening_id", "on_order", *facts)
+        areas = [AREA_LEVELS[level] for level in self.area_levels]
+        return (*keys, *areas, "screening_id", "on_order", *facts)
 
     @property
     def count_index(self) -> dict[int, int]:
@@ -344,7 +366,7 @@ def _fields_outside(node: Node, reused: Sequence[Node]) -> set[str]:
     if any(node is r or node == r for r in reused):
         return set()
     found = {node.name} if isinstance(node, Field) else set()
-    if found == {"quarantined"}:
+    if found <= NEIGHBOUR_FIELDS:  # computed from the run, not read from a column
         found = set()
     for child in node.children():
         found |= _fields_outside(child, reused)
@@ -421,17 +443,26 @@ def _base_select(source: str, scope: Fragment | None, plan: _Plan, dialect: Dial
     order = "(p.id IN (SELECT person_id FROM orders))" if plan.uses_orders else "(1 = 0)"
     building = "st.building_id" if plan.uses_buildings else dialect.null("text")
     anomalies = _anomaly_columns(plan, dialect, "ab", "ah")
+    areas = "".join(
+        f", lv_{level}.ancestor_id AS {AREA_LEVELS[level]}" for level in plan.area_levels
+    )
     parts: list[Fragment | str] = [
         "SELECT p.id AS person_id, p.household_id AS household_id, "
         f"h.stairwell_id AS stairwell_id, {building} AS building_id, "
         "p.jurisdiction AS jurisdiction, p.sex AS sex, p.residency AS residency, "
         "p.birth_date AS birth_date, h.floor AS floor, l.screening_id AS screening_id, "
         "l.at AS screened_at, l.temperature AS temperature, l.symptoms AS symptoms, "
-        f"l.trips AS trips, l.exposures AS exposures, {order} AS on_order, {anomalies} "
+        f"l.trips AS trips, l.exposures AS exposures, {order} AS on_order, {anomalies}{areas} "
         f"FROM {source} l CROSS JOIN persons p CROSS JOIN households h"
     ]
     if plan.uses_buildings:
         parts.append(" CROSS JOIN stairwells st")
+    if plan.area_levels:
+        parts.append(" CROSS JOIN buildings bd")
+        parts += [
+            f" LEFT JOIN lv_{level} ON lv_{level}.area_id = bd.area_id"
+            for level in plan.area_levels
+        ]
     if plan.uses_checkins:
         parts.append(
             " LEFT JOIN anomalies_b ab ON ab.k = st.building_id"
@@ -440,6 +471,8 @@ def _base_select(source: str, scope: Fragment | None, plan: _Plan, dialect: Dial
     parts.append(" WHERE p.id = l.person_id AND h.id = p.household_id")
     if plan.uses_buildings:
         parts.append(" AND st.id = h.stairwell_id")
+    if plan.area_levels:
+        parts.append(" AND bd.id = st.building_id")
     if scope is not None:
         parts += [" AND p.jurisdiction IN (", scope, ")"]
     return join_fragments(parts)
@@ -511,14 +544,20 @@ def _row_columns(plan: _Plan, alias: str) -> tuple[Callable[[str], str], list[tu
     """How a row of ``flags`` (as ``alias``) reads fields, and the rule values it holds.
 
     ``quarantined`` is an active order or a person-level rule that orders
-    quarantine; a condition that repeats a person-level rule reads its column.
+    quarantine, ``flagged`` a person-level rule that fires; a condition that
+    repeats a person-level rule reads its column.
     """
     ordered = " OR ".join(
         [f"{alias}.on_order", *(f"{alias}.r_{i} IS TRUE" for i in plan.quarantine_rules)]
     )
+    fired = " OR ".join(f"{alias}.r_{i} IS TRUE" for i in range(len(plan.person_rules)))
 
     def column(name: str) -> str:
-        return f"({ordered})" if name == "quarantined" else f'{alias}."{name}"'
+        if name == "quarantined":
+            return f"({ordered})"
+        if name == "flagged":
+            return f"({fired or '1 = 0'})"
+        return f'{alias}."{name}"'
 
     reuse = [(rule.condition, f"{alias}.r_{i}") for i, rule in enumerate(plan.person_rules)]
     return column, reuse
@@ -537,10 +576,12 @@ def _classify_sql(
     if scope is not None:
         screening_where = join_fragments(["jurisdiction IN (", _marks(dialect, scope), ")"])
     ctes: list[Fragment | str] = [
-        "WITH latest AS MATERIALIZED (",
+        f"WITH {'RECURSIVE ' if plan.area_levels else ''}latest AS MATERIALIZED (",
         Fragment(dialect.latest_screenings(screening_where.sql), screening_where.params),
         ")",
     ]
+    if plan.area_levels:
+        ctes.append(_area_ctes(plan.area_levels, dialect))
     if plan.uses_orders:
         day = dialect.value(ctx.day, "date")
         ctes += [
@@ -573,10 +614,12 @@ def _classify_sql(
         predicate = compile_sql(
             count.predicate, dialect, ctx, columns=flag_column, reuse=flag_reuse
         )
+        tally = "*" if count.per is None else f"DISTINCT b.{LEVELS[count.per]}"
         ctes += [
-            f", pc_{i} AS MATERIALIZED (SELECT b.{key} AS k, count(*) AS n FROM flags b WHERE ",
+            f", pc_{i} AS MATERIALIZED (SELECT b.{key} AS k, count({tally}) AS n "
+            f"FROM flags b WHERE b.{key} IS NOT NULL AND (",
             predicate,
-            f" GROUP BY b.{key})",
+            f") GROUP BY b.{key})",
         ]
     rows = "flags"
     if not plan.full_scan and plan.place_counts:
@@ -603,7 +646,16 @@ def _classify_sql(
             own = compile_sql(count.predicate, dialect, ctx, columns=row_column, reuse=row_reuse)
             # Leave the person out of their own count: inline their own predicate.
             own_sql = f"(CASE WHEN ({own.sql}) IS TRUE THEN 1 ELSE 0 END)"
-            select += [", ", Fragment(f"({value} - {own_sql})", own.params), f" AS pc_{i}"]
+            # A person in no place of the level is counted in none, themselves included.
+            where_ = f"a.{LEVELS[count.level]}"
+            select += [
+                ", ",
+                Fragment(
+                    f"(CASE WHEN {where_} IS NULL THEN 0 ELSE {value} - {own_sql} END)",
+                    own.params,
+                ),
+                f" AS pc_{i}",
+            ]
         else:
             select.append(f", {value} AS pc_{i}")
         count_sql[id(count)] = f'"pc_{i}"'
@@ -688,7 +740,38 @@ _MEMBERS = {
 
 def _members_sql(index: int, level: str) -> str:
     """The persons of the places counted by the ``index``-th place count."""
+    if level in AREA_LEVELS:
+        return (
+            f"SELECT p.id AS person_id FROM pc_{index} pc CROSS JOIN lv_{level} lv "
+            "CROSS JOIN buildings bd CROSS JOIN stairwells st CROSS JOIN households h "
+            "CROSS JOIN persons p WHERE lv.ancestor_id = pc.k AND bd.area_id = lv.area_id "
+            "AND st.building_id = bd.id AND h.stairwell_id = st.id AND p.household_id = h.id"
+        )
     return f"SELECT p.id AS person_id FROM pc_{index} pc {_MEMBERS[level]}"
+
+
+def _area_ctes(levels: Sequence[str], dialect: Dialect) -> Fragment:
+    """``up``, every area with each of its ancestors (itself included), and ``lv_<level>``:
+    each area with the area of ``level`` that holds it.
+
+    Areas are few (a city has thousands), so the walk up the tree is cheap;
+    persons join ``lv_<level>`` once, through their building's area.
+    """
+    mark = dialect.placeholder
+    parts: list[Fragment | str] = [
+        ", up (area_id, ancestor_id, level) AS (SELECT id, id, level FROM areas UNION ALL "
+        "SELECT up.area_id, a.parent_id, pa.level FROM up CROSS JOIN areas a "
+        "CROSS JOIN areas pa WHERE a.id = up.ancestor_id AND pa.id = a.parent_id)"
+    ]
+    for level in levels:
+        parts.append(
+            Fragment(
+                f", lv_{level} AS MATERIALIZED (SELECT area_id, min(ancestor_id) AS ancestor_id "
+                f"FROM up WHERE level = {mark} GROUP BY area_id)",
+                (level,),
+            )
+        )
+    return join_fragments(parts)
 
 
 def classification_sql(
@@ -861,6 +944,7 @@ def _python_rows(
             if order.person_id is not None and order.active_on(ctx.day):
                 on_order.add(order.person_id)
     by_building, by_household = _reported_anomalies(uow, ctx) if plan.uses_checkins else ({}, {})
+    area_keys = _area_keys(uow, scope, plan.area_levels) if plan.area_levels else {}
     rows: list[Row] = []
     for person in uow.find(Person, jurisdictions=scope):
         household = households[person.household_id]
@@ -892,6 +976,7 @@ def _python_rows(
                 "household_anomalies": (
                     tuple(by_household.get(person.household_id, ())) if plan.uses_checkins else None
                 ),
+                **area_keys.get(stairwell.building_id, {}),
             }
         )
     index = plan.count_index
@@ -902,15 +987,27 @@ def _python_rows(
         values = [test(row) for test in person_tests]
         flags.append(values)
         row["quarantined"] = row["on_order"] or any(values[i] is True for i in q_rules)
+        row["flagged"] = any(v is True for v in values)
     for i, count in enumerate(plan.place_counts):
         test = compile_python(count.predicate, ctx)
         key_field = LEVELS[count.level]
         marks = [test(row) is True for row in rows]
-        totals: Counter[str] = Counter(
-            row[key_field] for row, mark in zip(rows, marks, strict=True) if mark
-        )
+        totals: Counter[str] = Counter()
+        if count.per is None:
+            totals.update(row[key_field] for row, mark in zip(rows, marks, strict=True) if mark)
+        else:
+            per_field = LEVELS[count.per]
+            places = {
+                (row[key_field], row[per_field])
+                for row, mark in zip(rows, marks, strict=True)
+                if mark and row[per_field] is not None
+            }
+            totals.update(key for key, _ in places)
         for row, mark in zip(rows, marks, strict=True):
-            row[place_count_key(i)] = totals[row[key_field]] - (1 if count.others and mark else 0)
+            key = row[key_field]
+            own = 1 if count.others and mark else 0
+            # A person in no place of the level is counted in none, themselves included.
+            row[place_count_key(i)] = 0 if key is None else totals[key] - own
     escalation_tests = [
         compile_python(r.condition, ctx, place_counts=index) for r in plan.escalations
     ]
@@ -930,6 +1027,31 @@ def _python_rows(
         ]
         if fired:
             yield row, fired
+
+
+def _area_keys(
+    uow: UnitOfWork, scope: list[str] | None, levels: Sequence[str]
+) -> dict[str, dict[str, str | None]]:
+    """Per building: the area of each level holding its area (``grid_id``, ``community_id``...)."""
+    areas = {a.id: a for a in uow.find(Area)}
+    wanted = set(levels)
+    by_area: dict[str, dict[str, str | None]] = {}
+
+    def keys(area_id: str) -> dict[str, str | None]:
+        if area_id not in by_area:
+            found: dict[str, str] = {}
+            node = areas.get(area_id)
+            seen: set[str] = set()
+            while node is not None and node.id not in seen:
+                seen.add(node.id)
+                level = node.level.value
+                if level in wanted and (level not in found or node.id < found[level]):
+                    found[level] = node.id
+                node = areas.get(node.parent_id) if node.parent_id is not None else None
+            by_area[area_id] = {AREA_LEVELS[lv]: found.get(lv) for lv in levels}
+        return by_area[area_id]
+
+    return {b.id: keys(b.area_id) for b in uow.find(Building, jurisdictions=scope)}
 
 
 # -- from fired rules to records -------------------------------------------------------------------
@@ -971,7 +1093,8 @@ def explain(rule: Rule, row: Mapping[str, Any], index: Mapping[int, int]) -> str
         if isinstance(node, PlaceCount):
             i = index.get(id(node))
             value = row.get(place_count_key(i)) if i is not None else None
-            label = f"count_in({node.level}{', others' if node.others else ''})"
+            extra = ", others" if node.others else f", per={node.per}" if node.per else ""
+            label = f"count_in({node.level}{extra})"
             if label not in seen:
                 seen.add(label)
                 parts.append(f"{label} = {value}")
