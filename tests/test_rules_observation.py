@@ -260,7 +260,7 @@ def test_a_trip_and_an_arrival_on_the_same_day_give_the_same_order(
     assert (trip.exposure_kind, arrival.exposure_kind) == ("trip_return", "outbreak_area_arrival")
 
 
-@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_later_contact_extends_and_an_earlier_one_never_shortens(
     backend: str, tmp_path: Path
 ) -> None:

@@ -151,7 +151,8 @@ def _describe(rule_set: RuleSet) -> dict[str, Any]:
         if isinstance(a, Classify):
             return {"classify": a.level.value}
         if isinstance(a, Quarantine):
-            return {"quarantine": a.kind.value, "days": a.days, "from": a.start_text or "day"}
+            start = a.start_text or "the flagged exposure"
+            return {"quarantine": a.kind.value, "days": a.days, "from": start}
         if isinstance(a, FollowUp):
             return {"follow_up_hours": a.hours}
         if isinstance(a, Refer):

@@ -487,7 +487,12 @@ class _Reader:
 
     def fn_count_in(self, node: ast.Call, scope: _Scope) -> Node:
         if scope.neighbour or scope.item_type is not None:
-            raise self.error(node, "count_in", "count_in() cannot be nested")
+            raise self.error(
+                node,
+                "count_in",
+                "count_in() cannot be nested; to count places with someone in them, use per= "
+                "(count_in(stairwell, flagged, per=household))",
+            )
         others = False
         per: str | None = None
         for keyword in node.keywords:

@@ -19,8 +19,10 @@ A rule set file names its ``id`` and ``version``, may define
     ]
 
 Actions: ``classify`` (``low``/``medium``/``high``), ``quarantine``
-(``home``/``central`` with ``days`` and ``from``, a date expression such as
-``latest(trips, returned)``; the run's day when missing), ``follow_up``
+(``home``/``central``: an order for the observation window of the exposure
+that made the rule fire; ``days`` defaults to, and must equal, the days the
+condition's ``within_days`` checks; ``from``, a date expression, names the
+last contact instead), ``follow_up``
 (every N ``hours``), ``refer`` (``fever_clinic``), ``notify`` (roles) and
 ``task`` (``visit``, ``phone_call``, ``delivery`` with ``within_hours``
 and ``for`` ``person`` or ``household``).
