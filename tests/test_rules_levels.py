@@ -135,6 +135,21 @@ PREDICATES = (
 
 
 @st.composite
+def counts(draw: st.DrawFn, nested: bool) -> str:
+    """``count_in(...)`` at a random level, ``per=`` or ``others=``, maybe with a count inside."""
+    level = draw(st.sampled_from(LEVEL_ORDER))
+    finer = LEVEL_ORDER[: LEVEL_ORDER.index(level)]
+    per = draw(st.one_of(st.none(), st.sampled_from(finer))) if finer else None
+    extra = f", per={per}" if per else ", others=True" if draw(st.booleans()) else ""
+    if nested and draw(st.booleans()):
+        inner = draw(counts(nested=False))
+        predicate = f"{inner} >= {draw(st.integers(1, 2))}"
+    else:
+        predicate = draw(st.sampled_from(PREDICATES))
+    return f"count_in({level}, {predicate}{extra})"
+
+
+@st.composite
 def count_rules(draw: st.DrawFn) -> str:
     """A rule set: two person-level rules and two random count rules at random levels."""
     rules = [
@@ -155,11 +170,7 @@ def count_rules(draw: st.DrawFn) -> str:
         'then = [{ classify = "high" }, { quarantine = "home" }]',
     ]
     for n in range(2):
-        level = draw(st.sampled_from(LEVEL_ORDER))
-        finer = LEVEL_ORDER[: LEVEL_ORDER.index(level)]
-        per = draw(st.one_of(st.none(), st.sampled_from(finer))) if finer else None
-        extra = f", per={per}" if per else ", others=True" if draw(st.booleans()) else ""
-        predicate = draw(st.sampled_from(PREDICATES))
+        count = draw(counts(nested=True))
         op = draw(st.sampled_from((">=", ">", "==")))
         threshold = draw(st.integers(0, 3))
         rules += [
@@ -167,7 +178,7 @@ def count_rules(draw: st.DrawFn) -> str:
             f'id = "count-{n}"',
             'title = { en = "Count", zh = "计数" }',
             'line = "building_watch"',
-            f'when = "count_in({level}, {predicate}{extra}) {op} {threshold}"',
+            f'when = "{count} {op} {threshold}"',
             'then = [{ classify = "low" }]',
         ]
     return "\n".join(rules)
@@ -261,17 +272,47 @@ def test_the_counts_read_as_a_street_office_means_them(tmp_path: Path) -> None:
         assert assessments["p3"]["stairwell-households"] == "count_in(stairwell, per=household) = 2"
 
 
+def test_nested_counts_count_what_they_say(tmp_path: Path) -> None:
+    """Persons of the stairwell whose household has a fever; stairwells of the grid with two."""
+    facts = [
+        Screening(id=uuid.uuid4(), person_id=p, at=_at(DAY, 9), temperature=38.0)
+        for p in ("p1", "p3", "p6")
+    ]
+    text = GRID_RULES.replace(
+        "count_in(stairwell, flagged, per=household) >= 2",
+        "count_in(stairwell, count_in(household, flagged) >= 1) >= 2",
+    ).replace(
+        "count_in(grid, flagged) > 3",
+        "count_in(grid, count_in(stairwell, flagged, per=household) >= 2, per=stairwell) >= 1",
+    )
+    for url in ("memory://", f"sqlite:///{tmp_path / 'n.db'}"):
+        fired = {p: dict(f) for p, f in outcome(url, facts, text)[0]}
+        grid = {p for p, f in fired.items() if "grid-cluster" in f}
+        assert grid == {"p1", "p2", "p3", "p4", "p5"}, "g1's s1 has two households with a fever"
+        assert fired["p4"]["grid-cluster"] == "count_in(grid, per=stairwell) = 1"
+        stairwell = {p for p, f in fired.items() if "stairwell-households" in f}
+        # s1: p1, p2 (h1) and p3 (h2) live with a fever; s3: p6, p7 (h4), but p8 (h5) does not.
+        assert stairwell == {"p1", "p2", "p3", "p6", "p7", "p8"}
+        assert fired["p8"]["stairwell-households"] == "count_in(stairwell) = 2"
+
+
 def test_count_in_reads_levels_per_and_flagged() -> None:
     node = parse_condition("count_in(community, flagged, per=household) >= 2")
     (count,) = [n for n in _walk(node) if isinstance(n, PlaceCount)]
     assert (count.level, count.per, count.others) == ("community", "household", False)
     assert parse_condition("count_in(grid, quarantined, others=True) > 3") is not None
+    nested = parse_condition("count_in(grid, count_in(household, flagged) >= 1, per=household) > 3")
+    assert [(n.level, n.per) for n in _walk(nested) if isinstance(n, PlaceCount)] == [
+        ("grid", "household"),
+        ("household", None),
+    ]
     for text, message in [
         ("count_in(grid, flagged, per=community) > 1", "per=community must be a smaller place"),
         ("count_in(grid, flagged, per=household, others=True) > 1", "not both"),
         ("flagged", "'flagged' may be used only inside count_in"),
         ("count_in(gird, flagged) > 1", "did you mean 'grid'"),
         ("count_in(grid, flagged, per=stairwel) > 1", "did you mean 'stairwell'"),
+        ("any(trips, count_in(grid, flagged) > 1)", "inside a list predicate"),
     ]:
         with pytest.raises(ConditionError, match=message):
             parse_condition(text)

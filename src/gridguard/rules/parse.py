@@ -486,13 +486,8 @@ class _Reader:
         return Latest(source, value)
 
     def fn_count_in(self, node: ast.Call, scope: _Scope) -> Node:
-        if scope.neighbour or scope.item_type is not None:
-            raise self.error(
-                node,
-                "count_in",
-                "count_in() cannot be nested; to count places with someone in them, use per= "
-                "(count_in(stairwell, flagged, per=household))",
-            )
+        if scope.item_type is not None:
+            raise self.error(node, "count_in", "count_in() cannot be used inside a list predicate")
         others = False
         per: str | None = None
         for keyword in node.keywords:

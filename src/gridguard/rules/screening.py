@@ -295,6 +295,8 @@ class _Plan:
     uses_checkins: bool = False
     area_levels: tuple[str, ...] = ()
     """The area levels (``grid``, ``community``...) place counts look across or count per."""
+    nested: frozenset[int] = frozenset()
+    """Indexes of the place counts that another count's predicate reads."""
 
     @classmethod
     def of(cls, rule_set: RuleSet) -> _Plan:
@@ -302,9 +304,16 @@ class _Plan:
         escalations = tuple(r for r in rule_set.rules if r.is_escalation)
         counts: list[PlaceCount] = []
         for rule in escalations:
-            counts += [n for n in walk(rule.condition) if isinstance(n, PlaceCount)]
+            # Inner counts first: a count's predicate reads the counts nested in it.
+            counts += [n for n in _inner_first(rule.condition) if isinstance(n, PlaceCount)]
+        nested = frozenset(
+            i
+            for i, count in enumerate(counts)
+            if any(n is count for c in counts if c is not count for n in walk(c.predicate))
+        )
         conditions = [r.condition for r in rule_set.rules] + [c.predicate for c in counts]
-        full = any(may_fire_without_evidence(c) for c in conditions)
+        # A person with no evidence may live where a nested count is positive: scan everyone.
+        full = bool(nested) or any(may_fire_without_evidence(c) for c in conditions)
         uses_orders = any(
             isinstance(n, Field) and n.name == "quarantined"
             for c in counts
@@ -334,6 +343,7 @@ class _Plan:
             uses_buildings or uses_checkins or bool(area_levels),
             uses_checkins,
             area_levels,
+            nested,
         )
 
     @property
@@ -359,6 +369,13 @@ class _Plan:
     def quarantine_rules(self) -> tuple[int, ...]:
         """Indexes into :attr:`person_rules` of the rules that order quarantine."""
         return tuple(i for i, r in enumerate(self.person_rules) if r.orders_quarantine)
+
+
+def _inner_first(node: Node) -> Iterator[Node]:
+    """``node`` and every node below it, children before their parent."""
+    for child in node.children():
+        yield from _inner_first(child)
+    yield node
 
 
 def _fields_outside(node: Node, reused: Sequence[Node]) -> set[str]:
@@ -609,19 +626,38 @@ def _classify_sql(
     ]
 
     flag_column, flag_reuse = _row_columns(plan, "b")
+    staged: dict[int, str] = {}
+    """Counts other counts read, by ``id()``: the column holding each row's value."""
+    current = "flags"
     for i, count in enumerate(plan.place_counts):
         key = LEVELS[count.level]
+        inner_counts = {k: f'b."{v}"' for k, v in staged.items()}
         predicate = compile_sql(
-            count.predicate, dialect, ctx, columns=flag_column, reuse=flag_reuse
+            count.predicate,
+            dialect,
+            ctx,
+            columns=flag_column,
+            reuse=flag_reuse,
+            place_counts=inner_counts,
         )
         tally = "*" if count.per is None else f"DISTINCT b.{LEVELS[count.per]}"
         ctes += [
             f", pc_{i} AS MATERIALIZED (SELECT b.{key} AS k, count({tally}) AS n "
-            f"FROM flags b WHERE b.{key} IS NOT NULL AND (",
+            f"FROM {current} b WHERE b.{key} IS NOT NULL AND (",
             predicate,
             f") GROUP BY b.{key})",
         ]
-    rows = "flags"
+        if i in plan.nested:
+            # Each row gains its value of this count, for the counts around it to read.
+            value = _count_value(i, count, "b", predicate)
+            ctes += [
+                f", staged_{i} AS MATERIALIZED (SELECT b.*, ",
+                value,
+                f" AS n_{i} FROM {current} b LEFT JOIN pc_{i} ON pc_{i}.k = b.{key})",
+            ]
+            current = f"staged_{i}"
+            staged[id(count)] = f"n_{i}"
+    rows = current
     if not plan.full_scan and plan.place_counts:
         members = [_members_sql(i, count.level) for i, count in enumerate(plan.place_counts)]
         extra = " UNION ".join(members) + " EXCEPT SELECT person_id FROM flags"
@@ -640,25 +676,21 @@ def _classify_sql(
     count_sql: dict[int, str] = {}
     select: list[Fragment | str] = [f" SELECT a.*, {row_column('quarantined')} AS quarantined"]
     joins: list[Fragment | str] = []
+    row_inner = {k: f'a."{v}"' for k, v in staged.items()}
     for i, count in enumerate(plan.place_counts):
-        value = f"coalesce(pc_{i}.n, 0)"
-        if count.others:
-            own = compile_sql(count.predicate, dialect, ctx, columns=row_column, reuse=row_reuse)
-            # Leave the person out of their own count: inline their own predicate.
-            own_sql = f"(CASE WHEN ({own.sql}) IS TRUE THEN 1 ELSE 0 END)"
-            # A person in no place of the level is counted in none, themselves included.
-            where_ = f"a.{LEVELS[count.level]}"
-            select += [
-                ", ",
-                Fragment(
-                    f"(CASE WHEN {where_} IS NULL THEN 0 ELSE {value} - {own_sql} END)",
-                    own.params,
-                ),
-                f" AS pc_{i}",
-            ]
-        else:
-            select.append(f", {value} AS pc_{i}")
         count_sql[id(count)] = f'"pc_{i}"'
+        if id(count) in staged:
+            select.append(f', a."n_{i}" AS pc_{i}')
+            continue
+        own = compile_sql(
+            count.predicate,
+            dialect,
+            ctx,
+            columns=row_column,
+            reuse=row_reuse,
+            place_counts=row_inner,
+        )
+        select += [", ", _count_value(i, count, "a", own), f" AS pc_{i}"]
         joins.append(f" LEFT JOIN pc_{i} ON pc_{i}.k = a.{LEVELS[count.level]}")
     inner = join_fragments([*select, f" FROM {rows} a", *joins])
     outer: list[Fragment | str] = ["SELECT c.*"]
@@ -721,6 +753,20 @@ def _classify_sql(
         "WHERE p.id = f.person_id AND h.id = f.household_id"
     )
     return join_fragments([*ctes, " ", facts, tail, flagged, joins_sql])
+
+
+def _count_value(index: int, count: PlaceCount, alias: str, own: Fragment) -> Fragment:
+    """The ``index``-th count's value for the row ``alias``, with ``pc_<index>`` joined to it.
+
+    ``own`` is the count's predicate on that row: with ``others`` the row
+    leaves itself out. A row in no place of the level counts 0.
+    """
+    value = f"coalesce(pc_{index}.n, 0)"
+    if not count.others:
+        return Fragment(value)
+    own_sql = f"(CASE WHEN ({own.sql}) IS TRUE THEN 1 ELSE 0 END)"
+    key = f"{alias}.{LEVELS[count.level]}"
+    return Fragment(f"(CASE WHEN {key} IS NULL THEN 0 ELSE {value} - {own_sql} END)", own.params)
 
 
 _MEMBERS = {
@@ -988,8 +1034,8 @@ def _python_rows(
         flags.append(values)
         row["quarantined"] = row["on_order"] or any(values[i] is True for i in q_rules)
         row["flagged"] = any(v is True for v in values)
-    for i, count in enumerate(plan.place_counts):
-        test = compile_python(count.predicate, ctx)
+    for i, count in enumerate(plan.place_counts):  # inner counts first
+        test = compile_python(count.predicate, ctx, place_counts=index)
         key_field = LEVELS[count.level]
         marks = [test(row) is True for row in rows]
         totals: Counter[str] = Counter()
