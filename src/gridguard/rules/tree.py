@@ -481,8 +481,9 @@ class PlaceCount(Node):
     the other person's fields. ``others=True`` leaves the person being
     screened out of the count. ``per`` counts smaller places instead of
     persons: ``count_in(stairwell, flagged, per=household)`` is the number of
-    households of the stairwell with at least one flagged member. Never
-    missing (at least 0).
+    households of the stairwell with at least one flagged member. The
+    predicate may itself use ``count_in`` (a nested count, computed first).
+    Never missing (at least 0).
     """
 
     level: str
