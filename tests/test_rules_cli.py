@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -218,3 +219,38 @@ def test_the_version_check_is_the_same_from_python(store: Path) -> None:
         assert caught.value.fingerprint == changed.digest
         assert caught.value.stored_fingerprint == parse_rule_set(RULES).digest
         assert [v.version for v in stored_versions(ws, "cli-rules")] == ["1"]
+
+
+def test_the_demo_stored_its_version_and_refuses_a_changed_builtin(
+    huayuan_demo: tuple[dict[str, Any], Path], tmp_path: Path
+) -> None:
+    """The demo ran the built-in rules; the built-in file changed under its version is refused."""
+    import shutil
+    from importlib import resources
+
+    from gridguard.rules import builtin_rule_set
+
+    summary, db = huayuan_demo
+    copy = tmp_path / "huayuan.db"
+    shutil.copy(db, copy)
+    builtin = builtin_rule_set()
+    shown = CliRunner().invoke(main, ["rules", "show", "--db", str(copy), "--json"])
+    assert shown.exit_code == 0, shown.output
+    (stored,) = json.loads(shown.output)["versions"]
+    assert (stored["rule_set_id"], stored["version"], stored["fingerprint"]) == (
+        builtin.id,
+        builtin.version,
+        builtin.digest,
+    )
+    assert stored["first_day"] == summary["screening_day"]
+    text = (resources.files("gridguard.rules") / "builtin.toml").read_text("utf-8")
+    changed = tmp_path / "changed.toml"
+    changed.write_text(text.replace("fever_threshold = 37.3", "fever_threshold = 37.0"), "utf-8")
+    day = ["--day", summary["screening_day"]]
+    args = ["screen", "--db", str(copy), "--rules", str(changed), *day, "--json"]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 1
+    assert builtin.digest in refused.output
+    same = CliRunner().invoke(main, ["screen", "--db", str(copy), *day, "--json"])
+    assert same.exit_code == 0, same.output
+    assert json.loads(same.output)["new_assessments"] == 0, "the demo's rules run again as before"
