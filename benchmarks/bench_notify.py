@@ -216,8 +216,8 @@ def bench_claims(settled: int, due: int, folder: Path) -> dict[str, float]:
     due messages. The outbox keeps its pending messages in ``outbox_pending``,
     so the two should cost the same.
     """
+    from gridguard.model.messages import DeliveryAttempt, DeliveryOutcome, attempt_id
     from gridguard.notify.outbox import due_messages, record_attempts
-    from gridguard.notify.records import DeliveryAttempt, DeliveryOutcome, attempt_id
 
     def rounds(ws: gridguard.Workspace) -> float:
         best, now = 1e9, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import gridguard
 from gridguard import HealthReport, ValidationError
+from gridguard.model.messages import attempt_id
 from gridguard.notify import (
     DeliveryAttempt,
     DeliveryOutcome,
@@ -31,7 +32,6 @@ from gridguard.notify.outbox import (
     record_attempts,
     state_of,
 )
-from gridguard.notify.records import attempt_id
 from gridguard.storage.schema import encode_timestamp
 from gridguard.testing import SAMPLE_START, sample_records
 from strategies import messages

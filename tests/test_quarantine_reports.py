@@ -10,6 +10,7 @@ import pytest
 
 from gridguard.errors import ValidationError
 from gridguard.model import HealthReport
+from gridguard.model.assessments import Task, TaskKind, TaskStatus
 from gridguard.notify import OutboxMessage
 from gridguard.notify.templates import TEMPLATES
 from gridguard.quarantine import (
@@ -19,7 +20,6 @@ from gridguard.quarantine import (
     release,
 )
 from gridguard.quarantine.missed import slot_of, slots
-from gridguard.rules.records import Task, TaskKind, TaskStatus
 from gridguard.serialization import from_dict
 from quarantine_helpers import local, order_by_hand, ws
 

@@ -23,10 +23,10 @@ from gridguard import (
     ServiceRequest,
     Visit,
 )
-from gridguard.audit import AuditEntry
 from gridguard.cli import main
-from gridguard.retention import PURGED, closed_campaigns, purge
-from gridguard.rules.records import QuarantineOrder
+from gridguard.model.assessments import QuarantineOrder
+from gridguard.security.audit import AuditEntry
+from gridguard.security.retention import PURGED, closed_campaigns, purge
 from gridguard.testing import sample_facts, sample_records
 from gridguard.workspace import Workspace
 

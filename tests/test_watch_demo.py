@@ -54,8 +54,8 @@ def test_the_same_seed_gives_the_same_week(
 def test_the_step_runs_right_after_screening() -> None:
     from gridguard.demo import DEMO_STEPS
 
-    after_screen = DEMO_STEPS[DEMO_STEPS.index("gridguard.rules.demo:screen") + 1]
-    assert after_screen == "gridguard.watch.demo:watch"
+    after_screen = DEMO_STEPS[DEMO_STEPS.index("gridguard.demo._screening:screen") + 1]
+    assert after_screen == "gridguard.demo._watch:watch"
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,26 @@
-"""The vocabulary of gridguard: attrs value objects with validation and no I/O."""
+"""The vocabulary of gridguard: every stored record, as attrs value objects with no I/O.
 
+Places, people and teams (registry entries), the facts the lines of defense
+record, and what the workflows derive and store (assessments, quarantine
+orders, tasks, outside lists and matches, messages, audit entries) all live
+here, each with its table and access category declared beside the class. The
+storage layer imports this package and nothing above it; workflows own
+behaviour, not record types.
+"""
+
+from .assessments import (
+    Assessment,
+    FiredRule,
+    OrderStatus,
+    QuarantineKind,
+    QuarantineOrder,
+    RiskLevel,
+    ScreeningRun,
+    Task,
+    TaskKind,
+    TaskStatus,
+)
+from .audit import AuditEntry, AuditOutcome
 from .campaign import DEFAULT_TIME_ZONE, Campaign, OutbreakArea
 from .enums import (
     AnomalyKind,
@@ -35,10 +56,24 @@ from .identity import (
     register_identity_scheme,
 )
 from .lines import BUILDING_WATCH, BUILTIN_LINES, DATA_TARGETING, DOOR_TO_DOOR, LineOfDefense
+from .messages import DeliveryAttempt, DeliveryOutcome, OutboxMessage
 from .people import Person
 from .phone import normalize_phone
 from .places import Area, Building, Household, Stairwell
+from .quarantine import QuarantineExtension, QuarantinePolicy, QuarantineRelease
+from .services import ServiceAssignment, ServiceCompletion
+from .targeting import (
+    Candidate,
+    ListEntry,
+    Match,
+    MatchPass,
+    OutsideList,
+    ReviewDecision,
+    ReviewItem,
+    Target,
+)
 from .teams import CompositionPolicy, Team, TeamMember
+from .watch import MonitoringPoint, PointReport
 
 REGISTRY_TYPES = (Area, Building, Stairwell, Household, Person, Team, Campaign)
 """Mutable registry entries, in the order a fresh database must receive them."""
@@ -58,29 +93,59 @@ __all__ = [
     "AnomalyKind",
     "Area",
     "AreaLevel",
+    "Assessment",
+    "AuditEntry",
+    "AuditOutcome",
     "Building",
     "Campaign",
+    "Candidate",
     "Channel",
     "CheckIn",
     "CheckInStatus",
     "CompositionPolicy",
+    "DeliveryAttempt",
+    "DeliveryOutcome",
     "Exposure",
     "ExposureKind",
     "Fact",
+    "FiredRule",
     "HealthReport",
     "Household",
     "IdentityScheme",
     "LineOfDefense",
+    "ListEntry",
+    "Match",
+    "MatchPass",
     "MemberRole",
+    "MonitoringPoint",
+    "OrderStatus",
+    "OutboxMessage",
     "OutbreakArea",
+    "OutsideList",
     "Person",
+    "PointReport",
+    "QuarantineExtension",
+    "QuarantineKind",
+    "QuarantineOrder",
+    "QuarantinePolicy",
+    "QuarantineRelease",
     "Residency",
     "ResidentId",
+    "ReviewDecision",
+    "ReviewItem",
+    "RiskLevel",
     "Screening",
+    "ScreeningRun",
+    "ServiceAssignment",
+    "ServiceCompletion",
     "ServiceKind",
     "ServiceRequest",
     "Sex",
     "Stairwell",
+    "Target",
+    "Task",
+    "TaskKind",
+    "TaskStatus",
     "Team",
     "TeamKind",
     "TeamMember",

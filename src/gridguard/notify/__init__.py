@@ -19,8 +19,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
+from ..model.messages import DeliveryAttempt, DeliveryOutcome, OutboxMessage
 from .base import DeliveryError, Message, Notifier, PermanentFailure, RetryableFailure
-from .records import DeliveryAttempt, DeliveryOutcome, OutboxMessage
 
 if TYPE_CHECKING:
     from .dispatcher import Dispatcher, DispatchReport, RetryPolicy

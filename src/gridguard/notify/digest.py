@@ -24,11 +24,11 @@ from ..model import (
     Visit,
 )
 from ..model.enums import CheckInStatus, VisitOutcome
+from ..model.messages import DeliveryAttempt, DeliveryOutcome
 from ..storage.schema import encode_timestamp
 from ..storage.sqltext import sql_text
 from .base import Message
 from .outbox import enqueue
-from .records import DeliveryAttempt, DeliveryOutcome
 from .routing import Place, Router, message_id
 from .settings import parse_clock
 

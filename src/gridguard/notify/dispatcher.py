@@ -36,9 +36,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..errors import ConflictError
+from ..model.messages import DeliveryAttempt, DeliveryOutcome, attempt_id
 from .base import Message, Notifier, PermanentFailure, RetryableFailure
 from .outbox import Due, due_messages, next_due, record_attempts, to_message
-from .records import DeliveryAttempt, DeliveryOutcome, attempt_id
 from .settings import DeliverySettings
 
 if TYPE_CHECKING:

@@ -7,9 +7,9 @@ neither is; the dispatcher (:mod:`gridguard.notify.dispatcher`) delivers
 later, from the stored copy.
 
 The outbox is append-only. A message is an insert-once fact
-(:class:`~gridguard.notify.records.OutboxMessage`); its delivery state is
+(:class:`~gridguard.model.messages.OutboxMessage`); its delivery state is
 derived from its attempt log, insert-once facts too
-(:class:`~gridguard.notify.records.DeliveryAttempt`):
+(:class:`~gridguard.model.messages.DeliveryAttempt`):
 
 * no entry: pending, due at ``not_before`` (or at once);
 * the latest entry a claim: in flight until its lease (``due_at``) runs out,
@@ -44,11 +44,11 @@ import attrs
 
 from ..errors import ValidationError, Violation
 from ..model._validate import _CONTROL, _IDENT
+from ..model.messages import DeliveryAttempt, DeliveryOutcome, OutboxMessage
 from ..serialization import converter
 from ..storage.schema import decode_timestamp, encode_timestamp
 from ..storage.sqltext import SQL_DIALECTS, SqlText
 from .base import Message
-from .records import DeliveryAttempt, DeliveryOutcome, OutboxMessage
 
 if TYPE_CHECKING:
     from ..storage.base import SaveResult, UnitOfWork

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
-from .records import (
+from ..model.quarantine import (
     MANUAL_RULE,
     QUARANTINE_RULE_SET,
     QuarantineExtension,

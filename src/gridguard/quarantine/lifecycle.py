@@ -5,7 +5,7 @@ everything here works on those and on orders made by hand alike. An order
 holds from ``start`` (the last exposure) up to, not including, ``end``
 (``start`` + the policy's days). Its end only ever moves later, and it is
 released once: at or after its end, or early by hand with a reason, each
-time with a :class:`~gridguard.quarantine.records.QuarantineRelease` record.
+time with a :class:`~gridguard.model.quarantine.QuarantineRelease` record.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ import attrs
 
 from ..errors import ConflictError, NotFoundError, ValidationError, Violation
 from ..model import Household, Person
-from ..rules.records import OrderStatus, QuarantineKind, QuarantineOrder, stable_id
-from ._db import policy_for, select, sql_for
-from .records import (
+from ..model.assessments import OrderStatus, QuarantineKind, QuarantineOrder, stable_id
+from ..model.quarantine import (
     MANUAL_RULE,
     QUARANTINE_RULE_SET,
     QuarantineExtension,
     QuarantinePolicy,
     QuarantineRelease,
 )
+from ._db import policy_for, select, sql_for
 
 if TYPE_CHECKING:
     from ..storage.base import UnitOfWork
@@ -186,7 +186,7 @@ def extend(
 
     An exposure that would end the quarantine sooner changes nothing: the end
     only moves later. A move is recorded as a
-    :class:`~gridguard.quarantine.records.QuarantineExtension`. Needs a medical
+    :class:`~gridguard.model.quarantine.QuarantineExtension`. Needs a medical
     role over the order (``quarantine.extend``).
     """
     at = at or _now()

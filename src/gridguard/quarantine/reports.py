@@ -8,7 +8,7 @@ stores nothing of the batch.
 
 A temperature at or above the policy's threshold (37.3 °C), or any symptom,
 refers the person to the fever clinic (a ``referral``
-:class:`~gridguard.rules.records.Task`) and tells the community doctor
+:class:`~gridguard.model.assessments.Task`) and tells the community doctor
 through the notification outbox (topic ``quarantine_fever``), both in the
 transaction that stores the report, and both once per person and local day.
 """
@@ -24,9 +24,9 @@ import attrs
 
 from ..errors import ValidationError, Violation
 from ..model import HealthReport, Person
-from ..rules.records import OrderStatus, QuarantineOrder, Task, TaskKind, stable_id
+from ..model.assessments import OrderStatus, QuarantineOrder, Task, TaskKind, stable_id
+from ..model.quarantine import QUARANTINE_RULE_SET, QuarantinePolicy
 from ._db import chunks, policy_for, select, sql_for
-from .records import QUARANTINE_RULE_SET, QuarantinePolicy
 
 if TYPE_CHECKING:
     from ..notify.settings import NotifySettings

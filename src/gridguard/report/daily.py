@@ -399,7 +399,7 @@ class _Daily:
 
     def services(self) -> tuple[dict[str, tuple[int, int, int]], dict[str, tuple[int, int]]]:
         """Requests by kind (made today, open, overdue) and open tasks by kind (due, late)."""
-        from ..quarantine.records import QuarantinePolicy
+        from ..model.quarantine import QuarantinePolicy
 
         where, params = self.where("r")
         hours = dt.timedelta(hours=QuarantinePolicy().service_due_hours)

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..access import Category, Verb, register_operation
 from ..errors import ConfigError, ValidationError
 from ..model import Area, AreaLevel, Campaign
+from ..security.access import Category, Verb, register_operation
 from ..sweep.context import IN_CAMPAIGN, CampaignContext, resolve_campaign
 
 if TYPE_CHECKING:

@@ -16,6 +16,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..model.assessments import Assessment as Assessment
+from ..model.assessments import QuarantineOrder as QuarantineOrder
+from ..model.assessments import RiskLevel as RiskLevel
+from ..model.assessments import ScreeningRun as ScreeningRun
+from ..model.assessments import Task as Task
 from .context import RunContext as RunContext
 from .functions import RuleFunction
 from .parse import ConditionError as ConditionError
@@ -25,11 +30,6 @@ from .parse import parse_value as parse_value
 # Re-exported names; only RuleFunction is listed in __all__, so that the API reference
 # documents each of them once, in its own module (see docs/rules.md).
 from .python_compiler import compile_python as compile_python
-from .records import Assessment as Assessment
-from .records import QuarantineOrder as QuarantineOrder
-from .records import RiskLevel as RiskLevel
-from .records import ScreeningRun as ScreeningRun
-from .records import Task as Task
 from .ruleset import Rule as Rule
 from .ruleset import RuleSet as RuleSet
 from .ruleset import RuleSetError as RuleSetError

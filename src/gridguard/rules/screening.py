@@ -8,7 +8,7 @@ rule fired. The population is never loaded into Python. On the memory
 backend the same tree runs through the Python compiler.
 
 For each flagged person the run stores an
-:class:`~gridguard.rules.records.Assessment` (rule set version, what fired
+:class:`~gridguard.model.assessments.Assessment` (rule set version, what fired
 and why), and the rules' actions make quarantine orders, tasks and
 notifications. Every id is deterministic, so running again over the same
 facts writes nothing new. Everything is written in one transaction.
@@ -29,12 +29,7 @@ import attrs
 
 from ..errors import ConfigError, NotFoundError, ValidationError
 from ..model import Area, AreaLevel, Campaign, CheckIn, Household, Person, Screening, Stairwell
-from ..storage.schema import spec_for
-from .analysis import may_fire_without_evidence
-from .context import RunContext
-from .dialects import Dialect, dialect_for
-from .python_compiler import Evaluator, compile_python, place_count_key
-from .records import (
+from ..model.assessments import (
     Assessment,
     FiredRule,
     OrderStatus,
@@ -45,6 +40,11 @@ from .records import (
     TaskKind,
     stable_id,
 )
+from ..storage.schema import spec_for
+from .analysis import may_fire_without_evidence
+from .context import RunContext
+from .dialects import Dialect, dialect_for
+from .python_compiler import Evaluator, compile_python, place_count_key
 from .ruleset import (
     Classify,
     FollowUp,

@@ -201,9 +201,9 @@ def record_checkins(
     phone call, a stranger a message to the grid worker. Re-recording the
     same check-ins stores and enqueues nothing new.
     """
+    from ..model.assessments import Task
     from ..notify.routing import Router
     from ..notify.settings import NotifySettings
-    from ..rules.records import Task
 
     settings = settings or WatchSettings()
     router = Router(

@@ -27,9 +27,9 @@ import attrs
 from ..errors import ValidationError
 from ..model import Building, CheckIn, Person
 from ..model._validate import bounded, fail, non_empty, optional_identifier
+from ..model.watch import MonitoringPoint, PointReport
 from ..notify.settings import parse_clock
 from ._sql import SQL_DIALECTS, param_ts, text
-from .records import MonitoringPoint, PointReport
 
 if TYPE_CHECKING:
     from ..notify.settings import NotifySettings
