@@ -43,7 +43,7 @@ def main() -> None:
     from gridguard.builtins.formats import JsonReporter
     from gridguard.demo import DemoContext, QuietProgress, build_huayuan
     from gridguard.demo._sweep import run_sweep
-    from gridguard.report import build_report
+    from gridguard.reporting import build_report
     from gridguard.synth import huayuan
 
     with tempfile.TemporaryDirectory(prefix="gridguard-bench-html-") as folder:

@@ -9,7 +9,8 @@ from click.testing import CliRunner, Result
 
 import gridguard
 from gridguard.cli import main
-from gridguard.notify import Message, enqueue
+from gridguard.notifications import enqueue
+from gridguard.notify import Message
 from gridguard.testing import sample_records
 
 

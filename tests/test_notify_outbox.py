@@ -16,14 +16,8 @@ from hypothesis import strategies as st
 import gridguard
 from gridguard import HealthReport, ValidationError
 from gridguard.model.messages import attempt_id
-from gridguard.notify import (
-    DeliveryAttempt,
-    DeliveryOutcome,
-    Message,
-    OutboxMessage,
-    enqueue,
-)
-from gridguard.notify.outbox import (
+from gridguard.notifications import enqueue
+from gridguard.notifications.outbox import (
     MessageState,
     due_messages,
     history,
@@ -32,6 +26,7 @@ from gridguard.notify.outbox import (
     record_attempts,
     state_of,
 )
+from gridguard.notify import DeliveryAttempt, DeliveryOutcome, Message, OutboxMessage
 from gridguard.storage.schema import encode_timestamp
 from gridguard.testing import SAMPLE_START, sample_records
 from strategies import messages

@@ -11,8 +11,8 @@ import pytest
 from gridguard.errors import ValidationError
 from gridguard.model import HealthReport
 from gridguard.model.assessments import Task, TaskKind, TaskStatus
+from gridguard.notifications.templates import TEMPLATES
 from gridguard.notify import OutboxMessage
-from gridguard.notify.templates import TEMPLATES
 from gridguard.quarantine import (
     QuarantinePolicy,
     check_missed,

@@ -41,10 +41,8 @@ from gridguard.model.messages import DeliveryAttempt, OutboxMessage
 from gridguard.model.quarantine import QuarantineRelease
 from gridguard.model.services import ServiceAssignment, ServiceCompletion
 from gridguard.model.watch import MonitoringPoint, PointReport
-from gridguard.report import (
-    Figures,
-    Report,
-    Table,
+from gridguard.report import Figures, Report, Table
+from gridguard.reporting import (
     build_report,
     daily_report,
     household_report,

@@ -241,7 +241,7 @@ def test_the_memory_store_purges_registry_entries_and_says_what_it_skipped() -> 
 
 
 def _report(ws: Workspace, kind: str) -> dict[str, Any]:
-    from gridguard.report.build import build_report
+    from gridguard.reporting.build import build_report
 
     data = build_report(ws, kind, day=dt.date(2020, 1, 26), campaign="cmp").to_dict("en")
     data.pop("generated_at", None)

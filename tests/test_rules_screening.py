@@ -17,8 +17,9 @@ import gridguard
 from gridguard import Area, AreaLevel, Building, Campaign, Household, OutbreakArea, Person
 from gridguard.model import Exposure, Screening, Stairwell, Trip
 from gridguard.model.assessments import QuarantineKind, TaskKind
-from gridguard.rules import Assessment, QuarantineOrder, RiskLevel, ScreeningRun, Task, screen
+from gridguard.rules import Assessment, QuarantineOrder, RiskLevel, ScreeningRun, Task
 from gridguard.rules.ruleset import parse_rule_set
+from gridguard.screening import screen
 from gridguard.workspace import Workspace
 from rules_pg import pg_schema
 
@@ -343,7 +344,7 @@ class _FeverPlugin:
 def test_a_function_registered_by_a_plugin_runs_in_a_screening(
     tmp_path: Path, backend: str
 ) -> None:
-    from gridguard.rules.screening import rule_functions
+    from gridguard.screening._run import rule_functions
 
     url = "memory://" if backend == "memory" else f"sqlite:///{tmp_path / 'plugin.db'}"
     with gridguard.open(url, plugins=[_FeverPlugin()]) as ws:

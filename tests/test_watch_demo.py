@@ -64,8 +64,8 @@ def test_the_step_runs_right_after_screening() -> None:
 )
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
 def test_every_watch_topic_has_a_template_and_a_route(topic: str, locale: str) -> None:
-    from gridguard.notify.settings import NotifySettings
-    from gridguard.notify.templates import TEMPLATES, Renderer
+    from gridguard.notifications.settings import NotifySettings
+    from gridguard.notifications.templates import TEMPLATES, Renderer
 
     assert set(TEMPLATES[locale][topic]) == {"subject", "body"}
     rendered = Renderer(locale).render(

@@ -14,7 +14,7 @@ import gridguard
 from gridguard import Anomaly, CheckIn
 from gridguard.model.assessments import Assessment
 from gridguard.rules.ruleset import parse_rule_set
-from gridguard.rules.screening import screen
+from gridguard.screening._run import screen
 from watch_world import observe, world
 
 UTC = dt.UTC

@@ -73,7 +73,7 @@ def notify_settings(config: str | None, campaign_id: str | None = None) -> Any:
     """
     import attrs
 
-    from ..notify.settings import NotifySettings
+    from ..notifications.settings import NotifySettings
 
     settings = NotifySettings.from_toml(config) if config else NotifySettings()
     if campaign_id and settings.campaign is None:

@@ -61,7 +61,7 @@ def dispatch(
     import attrs
 
     from ..errors import ConfigError, ValidationError
-    from ..notify.service import Notifications
+    from ..notifications.service import Notifications
     from ..workspace import open_workspace
 
     settings = notify_settings(config)
@@ -106,7 +106,7 @@ def dispatch(
 @json_option()
 def status(target: str, config: str | None, as_json: bool) -> None:
     """Messages in the outbox per channel and state (pending, in flight, sent, dead)."""
-    from ..notify.service import Notifications
+    from ..notifications.service import Notifications
     from ..workspace import open_workspace
 
     with open_workspace(target) as ws:
@@ -133,7 +133,7 @@ def digest(target: str, config: str | None, day: Any) -> None:
     """Enqueue the daily digest for every community (once per day, however often it runs)."""
     import datetime as dt
 
-    from ..notify.service import Notifications
+    from ..notifications.service import Notifications
     from ..workspace import open_workspace
 
     with open_workspace(target) as ws:

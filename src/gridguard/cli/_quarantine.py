@@ -24,7 +24,7 @@ _at = click.option("--at", "at_text", help="When (ISO 8601; default: now).")
 
 
 def _zone(ws: Workspace, campaign_id: str | None) -> Any:
-    from ..notify.routing import campaign_zone
+    from ..notifications.routing import campaign_zone
 
     return campaign_zone(ws, campaign_id)
 

@@ -123,7 +123,7 @@ def _area_command(kind: str, help_text: str, *extra: Any) -> click.Command:
         day: str | None,
         **options: Any,
     ) -> None:
-        from ..report import build_report
+        from ..reporting import build_report
 
         given = {k: v for k, v in options.items() if v is not None}
         with open_existing(target) as ws:
@@ -149,7 +149,7 @@ def _file_command(kind: str, help_text: str) -> click.Command:
         lang: str,
         unmask: bool,
     ) -> None:
-        from ..report import build_report
+        from ..reporting import build_report
 
         with open_existing(target) as ws:
             built = build_report(ws, kind, id=record_id, campaign=campaign_id, unmask=unmask)

@@ -73,7 +73,7 @@ def screen(
     once: running the same rules over the same facts again adds nothing.
     """
     from ..rules.ruleset import RuleSetError
-    from ..rules.screening import screen as run_screen
+    from ..screening._run import screen as run_screen
     from ..workspace import open_workspace
 
     when = parse_date(day)

@@ -23,10 +23,10 @@ def dispatch(ctx: DemoContext) -> None:
     import datetime as dt
 
     from ..builtins.notifiers import JsonLinesNotifier
-    from ..notify.digest import enqueue_digest
-    from ..notify.outbox import outbox_status, totals
-    from ..notify.service import Notifications
-    from ..notify.settings import Contact, DeliverySettings, DigestSettings, NotifySettings
+    from ..notifications.digest import enqueue_digest
+    from ..notifications.outbox import outbox_status, totals
+    from ..notifications.service import Notifications
+    from ..notifications.settings import Contact, DeliverySettings, DigestSettings, NotifySettings
 
     ws, scenario = ctx.ws, ctx.scenario
     path = ctx.out / NOTIFICATIONS_FILE

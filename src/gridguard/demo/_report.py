@@ -25,8 +25,8 @@ TERMINAL_SECTIONS = ("overview", "lines")
 
 def report(ctx: DemoContext) -> None:
     """Build the last day's daily report; show its head, write it as JSON (and HTML)."""
-    from ..report.daily import daily_report
     from ..report.text_reporter import TextReporter
+    from ..reporting.daily import daily_report
 
     ws = ctx.ws
     task = ctx.progress.add_task("Daily report 日报", total=None)

@@ -20,7 +20,7 @@ def screen(ctx: DemoContext) -> None:
     """
     from ..model import Screening
     from ..model.assessments import QuarantineOrder
-    from ..rules.screening import screen as run_screen
+    from ..screening._run import screen as run_screen
 
     ws = ctx.ws
     campaign = ctx.scenario.campaign

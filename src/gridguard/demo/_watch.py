@@ -34,7 +34,7 @@ def watch(ctx: DemoContext) -> None:
     ``escalations`` and ``escalations_repeat`` (0: the second run adds nothing).
     """
     from ..model import Anomaly, CheckIn
-    from ..notify.settings import Contact, NotifySettings
+    from ..notifications.settings import Contact, NotifySettings
     from ..watch.checkins import checkin_id, record_checkins
     from ..watch.missed import WatchSettings, escalate, missing
 

@@ -1,6 +1,6 @@
 """Quarantine orders by hand, extension on a new exposure, and release.
 
-The rules' screening makes orders of its own (:mod:`gridguard.rules.screening`);
+The rules' screening makes orders of its own (:mod:`gridguard.screening._run`);
 everything here works on those and on orders made by hand alike. An order
 holds from ``start`` (the last exposure) up to, not including, ``end``
 (``start`` + the policy's days). Its end only ever moves later, and it is

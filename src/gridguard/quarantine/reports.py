@@ -29,7 +29,7 @@ from ..model.quarantine import QUARANTINE_RULE_SET, QuarantinePolicy
 from ._db import chunks, policy_for, select, sql_for
 
 if TYPE_CHECKING:
-    from ..notify.settings import NotifySettings
+    from ..notifications.settings import NotifySettings
     from ..storage.base import UnitOfWork
     from ..workspace import Workspace
 
@@ -125,9 +125,9 @@ def _referral(report: HealthReport, order: QuarantineOrder, day: dt.date) -> Tas
 def _messages(
     ws: Workspace, uow: UnitOfWork, fevers: list[tuple[HealthReport, dt.date]], settings: Any
 ) -> list[Any]:
+    from ..notifications.routing import Event, Router, resolve_place
+    from ..notifications.settings import NotifySettings, Route
     from ..notify.base import Message
-    from ..notify.routing import Event, Router, resolve_place
-    from ..notify.settings import NotifySettings, Route
 
     settings = settings or NotifySettings()
     if settings.route(FEVER_TOPIC) is None:
@@ -198,7 +198,7 @@ def record_reports(
     ws.authorize_records("quarantine.report", Person, {r.person_id for r in batch})
     if not batch:
         return ReportResult(0, 0, 0, 0)
-    from ..notify.outbox import enqueue
+    from ..notifications.outbox import enqueue
 
     with ws.transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)

@@ -201,7 +201,7 @@ def huayuan_reports(
     """
     from ..demo import DemoContext, QuietProgress, build_huayuan
     from ..demo._sweep import run_sweep
-    from ..report import build_report
+    from ..reporting import build_report
     from ..synth import huayuan
     from ..workspace import open_workspace
 

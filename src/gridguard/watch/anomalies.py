@@ -22,7 +22,7 @@ from ..model import Anomaly, AnomalyKind, CheckIn
 
 if TYPE_CHECKING:
     from ..model.assessments import Task
-    from ..notify.routing import Event
+    from ..notifications.routing import Event
 
 __all__ = ["NEEDS_HOUSEHOLD", "describe", "follow_up", "task_id"]
 
@@ -64,7 +64,7 @@ def follow_up(
     """
     from ..model.assessments import Task, TaskKind
     from ..model.watch import WATCH_RULE_SET, WATCH_RULE_SET_VERSION
-    from ..notify.routing import Event
+    from ..notifications.routing import Event
 
     tasks: list[Task] = []
     events: list[Event] = []

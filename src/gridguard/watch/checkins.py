@@ -30,7 +30,7 @@ from .anomalies import NEEDS_HOUSEHOLD, follow_up
 from .missed import WatchSettings, watch_zone
 
 if TYPE_CHECKING:
-    from ..notify.settings import NotifySettings
+    from ..notifications.settings import NotifySettings
     from ..storage.base import UnitOfWork
     from ..workspace import Workspace
 
@@ -202,8 +202,8 @@ def record_checkins(
     same check-ins stores and enqueues nothing new.
     """
     from ..model.assessments import Task
-    from ..notify.routing import Router
-    from ..notify.settings import NotifySettings
+    from ..notifications.routing import Router
+    from ..notifications.settings import NotifySettings
 
     settings = settings or WatchSettings()
     router = Router(

@@ -21,10 +21,10 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from ..model import Campaign
+from ..report.document import Cell, Column, Figures, Report, Section, Table
+from ..report.locale import label, value_label
 from ._common import figure, masked_name, masked_phone, new_report, note_for
 from .daily import ACTIVE, ORDERS
-from .document import Cell, Column, Figures, Report, Section, Table
-from .locale import label, value_label
 from .scope import IN_CAMPAIGN, ReportScope
 
 if TYPE_CHECKING:

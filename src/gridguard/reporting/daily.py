@@ -53,9 +53,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..model import Campaign
+from ..report.document import Column, Figures, Label, Report, Section, Table
+from ..report.locale import label, value_label
 from ._common import figure, json_list, new_report, note_for, number, share
-from .document import Column, Figures, Label, Report, Section, Table
-from .locale import label, value_label
 from .scope import IN_CAMPAIGN, ReportScope
 
 if TYPE_CHECKING:

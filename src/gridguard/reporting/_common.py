@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from ..masking import mask_name, mask_phone
-from .document import ColumnKind, Figure, Label, Report, Section
-from .locale import label
+from ..report.document import ColumnKind, Figure, Label, Report, Section
+from ..report.locale import label
 from .scope import ReportScope
 
 __all__ = ["figure", "masked_name", "masked_phone", "meta", "new_report", "number", "share"]

@@ -3,7 +3,7 @@
 A workflow that records a fact (a fever report) and decides to tell someone
 (the community doctor) calls :func:`enqueue` with the unit of work it is
 already writing in. Either both the fact and the message are committed, or
-neither is; the dispatcher (:mod:`gridguard.notify.dispatcher`) delivers
+neither is; the dispatcher (:mod:`gridguard.notifications.dispatcher`) delivers
 later, from the stored copy.
 
 The outbox is append-only. A message is an insert-once fact
@@ -45,10 +45,10 @@ import attrs
 from ..errors import ValidationError, Violation
 from ..model._validate import _CONTROL, _IDENT
 from ..model.messages import DeliveryAttempt, DeliveryOutcome, OutboxMessage
+from ..notify.base import Message
 from ..serialization import converter
 from ..storage.schema import decode_timestamp, encode_timestamp
 from ..storage.sqltext import SQL_DIALECTS, SqlText
-from .base import Message
 
 if TYPE_CHECKING:
     from ..storage.base import SaveResult, UnitOfWork

@@ -15,9 +15,9 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from ..model import Campaign
+from ..report.document import Chart, Column, Figures, Report, Section, Series, Table
+from ..report.locale import label
 from ._common import figure, new_report, note_for, number
-from .document import Chart, Column, Figures, Report, Section, Series, Table
-from .locale import label
 from .scope import IN_CAMPAIGN, ReportScope
 
 if TYPE_CHECKING:

@@ -25,9 +25,9 @@ from ..model import (
 )
 from ..model.enums import CheckInStatus, VisitOutcome
 from ..model.messages import DeliveryAttempt, DeliveryOutcome
+from ..notify.base import Message
 from ..storage.schema import encode_timestamp
 from ..storage.sqltext import sql_text
-from .base import Message
 from .outbox import enqueue
 from .routing import Place, Router, message_id
 from .settings import parse_clock

@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ..model import Campaign, Person, Screening, Visit
+from ..report.document import Cell, Column, Label, Report, Section, Table
+from ..report.locale import label, value_label
 from ..sweep.context import CampaignContext, resolve_campaign
 from ..sweep.files import Flag, flags, household_file, person_file
 from ._common import masked_name, masked_phone, new_report, note_for
-from .document import Cell, Column, Label, Report, Section, Table
-from .locale import label, value_label
 from .scope import authorize
 
 if TYPE_CHECKING:

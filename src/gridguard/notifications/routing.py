@@ -25,7 +25,7 @@ import attrs
 from ..model import Area, AreaLevel, Building, Campaign, Household, MemberRole, Person, Stairwell
 from ..model.campaign import DEFAULT_TIME_ZONE
 from ..model.teams import Team, TeamMember
-from .base import Message
+from ..notify.base import Message
 from .outbox import enqueue
 from .settings import Contact, NotifyRole, NotifySettings, QuietHours, parse_clock
 from .templates import Renderer

@@ -37,7 +37,7 @@ import attrs
 
 from ..errors import ConflictError
 from ..model.messages import DeliveryAttempt, DeliveryOutcome, attempt_id
-from .base import Message, Notifier, PermanentFailure, RetryableFailure
+from ..notify.base import Message, Notifier, PermanentFailure, RetryableFailure
 from .outbox import Due, due_messages, next_due, record_attempts, to_message
 from .settings import DeliverySettings
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
+from ..report.document import Report
 from .daily import daily_report
-from .document import Report
 from .files import household_report, person_report
 from .linelist import line_list_report
 from .progress import progress_report

@@ -40,12 +40,11 @@ from ..model.assessments import (
     TaskKind,
     stable_id,
 )
-from ..storage.schema import spec_for
-from .analysis import may_fire_without_evidence
-from .context import RunContext
-from .dialects import Dialect, dialect_for
-from .python_compiler import Evaluator, compile_python, place_count_key
-from .ruleset import (
+from ..rules.analysis import may_fire_without_evidence
+from ..rules.context import RunContext
+from ..rules.dialects import Dialect, dialect_for
+from ..rules.python_compiler import Evaluator, compile_python, place_count_key
+from ..rules.ruleset import (
     Classify,
     FollowUp,
     Notify,
@@ -56,8 +55,8 @@ from .ruleset import (
     TaskAction,
     builtin_rule_set,
 )
-from .sql_compiler import Fragment, compile_sql, join_fragments
-from .tree import (
+from ..rules.sql_compiler import Fragment, compile_sql, join_fragments
+from ..rules.tree import (
     CHECKIN_DAYS,
     CHECKIN_FIELDS,
     LEVELS,
@@ -70,6 +69,7 @@ from .tree import (
     PlaceCount,
     walk,
 )
+from ..storage.schema import spec_for
 
 if TYPE_CHECKING:
     from ..storage.base import UnitOfWork
@@ -1087,9 +1087,9 @@ def _messages(assessment: Assessment, row: Row, rule_set: RuleSet, fired: list[R
 
 
 def _outbox_enqueue() -> Any:
-    """``gridguard.notify.outbox.enqueue`` when the notification outbox is installed."""
+    """``gridguard.notifications.outbox.enqueue`` when the notification outbox is installed."""
     try:
-        module = importlib.import_module("gridguard.notify.outbox")
+        module = importlib.import_module("gridguard.notifications.outbox")
     except ImportError:
         return None
     return getattr(module, "enqueue", None)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, PluginError
-from .base import Notifier
+from ..notify.base import Notifier
 from .dispatcher import Dispatcher, DispatchReport
 from .outbox import outbox_status
 from .routing import Event, Router
@@ -102,7 +102,7 @@ class Notifications:
         return enqueue_digest(self.ws, self.router, day)
 
     def dispatcher(self, *, fallback: Notifier | None = None, **options: Any) -> Dispatcher:
-        """A :class:`~gridguard.notify.dispatcher.Dispatcher` over these channels.
+        """A :class:`~gridguard.notifications.dispatcher.Dispatcher` over these channels.
 
         ``options`` go to its constructor (``clock``, ``rng``, ``identity``...).
         """
