@@ -10,8 +10,8 @@ import pytest
 
 import gridguard
 from gridguard.rules import parse_rule_set
-from gridguard.rules.screening import RuleSetVersionConflict, screen
 from gridguard.rules.tree import PlaceCount, walk
+from gridguard.screening import RuleSetVersionConflict, screen
 from test_rules_screening import CAMPAIGN, facts, place_tree
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "rules.md"

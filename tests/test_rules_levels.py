@@ -29,9 +29,9 @@ from gridguard.rules import (
     Task,
     parse_condition,
     parse_rule_set,
-    screen,
 )
 from gridguard.rules.tree import LEVEL_ORDER, PlaceCount
+from gridguard.screening import screen
 
 CAMPAIGN = "c1-2020"
 DAY = dt.date(2020, 1, 29)
@@ -330,7 +330,7 @@ def test_more_than_three_flagged_in_the_grid_runs_on_the_demo_and_python_and_sql
     """The street office's rule on the demo's SQLite store, both paths over the same rows."""
     from gridguard.rules.context import RunContext
     from gridguard.rules.dialects import dialect_for
-    from gridguard.rules.screening import _jurisdictions, _Plan, _python_rows, _sql_rows
+    from gridguard.screening._run import _jurisdictions, _Plan, _python_rows, _sql_rows
 
     summary, db = huayuan_demo
     copy = tmp_path / "huayuan.db"

@@ -35,12 +35,12 @@ from gridguard.model import (
     Stairwell,
     Trip,
 )
+from gridguard.model.assessments import Assessment, QuarantineOrder
 from gridguard.quarantine import census, release_due
 from gridguard.rules import builtin_rule_set, parse_rule_set
 from gridguard.rules.observation import ObservationWindow
-from gridguard.rules.records import Assessment, QuarantineOrder
 from gridguard.rules.ruleset import BUILTIN_RULE_SET
-from gridguard.rules.screening import screen
+from gridguard.screening import screen
 
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
 BASE = dt.date(2020, 1, 20)

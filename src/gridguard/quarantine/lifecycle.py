@@ -1,13 +1,13 @@
 """Quarantine orders by hand, extension on a new exposure, and release.
 
-The rules' screening makes orders of its own (:mod:`gridguard.rules.screening`);
+The rules' screening makes orders of its own (:mod:`gridguard.screening._run`);
 everything here works on those and on orders made by hand alike. An order
 holds for the observation window of its last exposure
 (:class:`~gridguard.rules.observation.ObservationWindow`): from ``start``, the
 day after the last contact, up to, not including, ``end``, the release day
 (last contact + the policy's days + 1). Its end only ever moves later, and it is
 released once: at or after its end, or early by hand with a reason, each
-time with a :class:`~gridguard.quarantine.records.QuarantineRelease` record.
+time with a :class:`~gridguard.model.quarantine.QuarantineRelease` record.
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ import attrs
 
 from ..errors import ConflictError, NotFoundError, ValidationError, Violation
 from ..model import Household, Person
-from ..rules.observation import ObservationWindow
-from ..rules.records import OrderStatus, QuarantineKind, QuarantineOrder, stable_id
-from ._db import policy_for, select, sql_for
-from .records import (
+from ..model.assessments import OrderStatus, QuarantineKind, QuarantineOrder, stable_id
+from ..model.quarantine import (
     MANUAL_RULE,
     QUARANTINE_RULE_SET,
     QuarantineExtension,
     QuarantinePolicy,
     QuarantineRelease,
 )
+from ..rules.observation import ObservationWindow
+from ._db import policy_for, select, sql_for
 
 if TYPE_CHECKING:
     from ..storage.base import UnitOfWork
@@ -196,8 +196,9 @@ def extend(
     The window is the one every order uses (the day after the contact to
     day 14, released the day after). An exposure that would end the
     quarantine sooner changes nothing: the end only moves later; a move
-    makes the order carry the later exposure (``exposure_kind`` when given). A move is recorded as a
-    :class:`~gridguard.quarantine.records.QuarantineExtension`. Needs a medical
+    makes the order carry the later exposure (``exposure_kind`` when given).
+    A move is recorded as a
+    :class:`~gridguard.model.quarantine.QuarantineExtension`. Needs a medical
     role over the order (``quarantine.extend``).
     """
     at = at or _now()

@@ -18,7 +18,7 @@ contact of a contact) counts the same way. The rules' flag
 orders the rules and people make, the census and the release all read their
 days from :class:`ObservationWindow`, so they cannot disagree.
 
-A :class:`~gridguard.rules.records.QuarantineOrder` stores the window as
+A :class:`~gridguard.model.assessments.QuarantineOrder` stores the window as
 ``start`` (day 1) up to, not including, ``end`` (the release day).
 """
 

@@ -230,9 +230,9 @@ class NotifierContract:
         self, notifier: Notifier, received: Received
     ) -> None:
         """Enqueue in a workspace, dispatch, and every message arrives; all are recorded sent."""
-        from ..notify.dispatcher import Dispatcher
-        from ..notify.outbox import enqueue, outbox_status
-        from ..notify.settings import DeliverySettings
+        from ..notifications.dispatcher import Dispatcher
+        from ..notifications.outbox import enqueue, outbox_status
+        from ..notifications.settings import DeliverySettings
         from ..workspace import open_workspace
 
         before = len(received())
