@@ -252,3 +252,45 @@ def test_a_time_in_a_day_column_of_a_visit_file_is_the_campaigns_local_time(
     for screening in screenings:
         assert screening.trips[0].returned == dt.date(2020, 1, 21)
         assert screening.exposures[0].last_contact == dt.date(2020, 1, 21)
+
+
+# -- where the campaign is known, a datetime's day is the one in the campaign's zone -----
+
+
+@pytest.fixture
+def sample_ws(tmp_path: Path) -> Any:
+    """The sample records and facts in SQLite (reports aggregate in SQL)."""
+    from gridguard.testing import sample_facts
+
+    with gridguard.open(tmp_path / "sample.db") as ws:
+        ws.add(sample_records())
+        ws.record(sample_facts())
+        yield ws
+
+
+def test_a_screening_run_for_a_datetime_runs_for_its_day_in_the_campaigns_zone(
+    sample_ws: gridguard.Workspace,
+) -> None:
+    from gridguard.rules.screening import screen
+
+    evening_utc = dt.datetime(2020, 1, 25, 16, 30, tzinfo=dt.UTC)  # 00:30 on the 26th in Shanghai
+    run = screen(sample_ws, campaign_id="cmp", day=evening_utc).run
+    assert run.day == dt.date(2020, 1, 26)
+    assert type(run.day) is dt.date
+    with pytest.raises(ValidationError) as info:
+        screen(sample_ws, campaign_id="cmp", day=dt.datetime(2020, 1, 26, 0, 30))
+    assert only_violation(info).path == "$.day"
+
+
+def test_a_report_for_a_datetime_is_for_its_day_in_the_campaigns_zone(
+    sample_ws: gridguard.Workspace,
+) -> None:
+    from gridguard.report.build import build_report
+
+    evening_utc = dt.datetime(2020, 1, 25, 16, 30, tzinfo=dt.UTC)
+    report = build_report(sample_ws, "daily", area="c1", day=evening_utc)
+    assert report.day == dt.date(2020, 1, 26)
+    assert type(report.day) is dt.date
+    with pytest.raises(ValidationError) as info:
+        build_report(sample_ws, "daily", area="c1", day=dt.datetime(2020, 1, 26, 0, 30))
+    assert only_violation(info).path == "$.day"

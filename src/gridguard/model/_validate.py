@@ -20,6 +20,7 @@ from ..errors import ValidationError
 from ..masking import mask_text
 
 __all__ = [
+    "as_day",
     "aware",
     "bounded",
     "calendar_day",
@@ -199,6 +200,21 @@ def optional_calendar_day(inst: object, attribute: attrs.Attribute[Any], value: 
     """Like :func:`calendar_day` but also accepts ``None``."""
     if value is not None:
         calendar_day(inst, attribute, value)
+
+
+def as_day(value: object, path: str, zone: dt.tzinfo | None = None) -> dt.date:
+    """``value`` as a day, for an argument that names one (a run's or a report's day).
+
+    Judged as a day field is (:func:`to_date`, :func:`calendar_day`), with
+    ``zone`` the campaign's time zone when the caller knows the campaign; a
+    refusal names ``path``.
+    """
+    day = to_date(value, zone)
+    if isinstance(day, dt.datetime):
+        raise ValidationError.single(path, repr(day.isoformat()), _NAIVE_DAY)
+    if not isinstance(day, dt.date):
+        raise ValidationError.single(path, repr(day), "must be a date")
+    return day
 
 
 def _when(value: object) -> object:

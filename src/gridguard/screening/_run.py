@@ -29,6 +29,7 @@ import attrs
 
 from ..errors import ConfigError, NotFoundError, ValidationError
 from ..model import Area, AreaLevel, Campaign, CheckIn, Household, Person, Screening, Stairwell
+from ..model._validate import as_day
 from ..model.assessments import (
     Assessment,
     FiredRule,
@@ -1253,9 +1254,8 @@ def screen(
         campaign = _campaign(uow, campaign_id)
         ws.authorize("rules.screen", campaign)
         today = campaign.local_date(dt.datetime.now(dt.UTC))
-        if day is None:
-            day = today
-        elif day > today:
+        day = today if day is None else as_day(day, "$.day", campaign.zone)
+        if day > today:
             raise ValidationError.single(
                 "$.day", day.isoformat(), f"must not be after today ({today.isoformat()})"
             )
