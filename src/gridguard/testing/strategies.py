@@ -8,7 +8,7 @@ time zone without DST (Asia/Shanghai, gridguard's default), UTC and two
 with DST, and give each day the ways a caller may pass it: a ``date``, or an
 aware ``datetime`` on that day. :func:`stored_records` builds one record of
 every stored kind (:data:`~gridguard.storage.schema.SPECS`) on top of
-:func:`~gridguard.testing.sample_records`, with its days and instants drawn
+``sample_records()``, with its days and instants drawn
 from them; :func:`edge_screenings` builds screenings whose trips and
 exposures end on the days around a screening day's look-back window.
 
@@ -173,7 +173,7 @@ def _fid(draw: st.DrawFn) -> uuid.UUID:
 def stored_records(draw: st.DrawFn) -> list[Any]:
     """One record of every stored kind, parents first, to store on top of the sample records.
 
-    The records hang under community ``c1`` of :func:`sample_records`: a grid,
+    The records hang under community ``c1`` of ``sample_records()``: a grid,
     a building, a household and a person of their own, a campaign in one of
     :data:`EDGE_ZONES`, and one fact, order, task, message, list row... each
     referring to them. Every day field is drawn with :func:`given_days` and
@@ -429,7 +429,7 @@ class EdgeScreenings:
 def edge_screenings(draw: st.DrawFn, look_back: int = 14) -> EdgeScreenings:
     """Screenings of ``p1``-``p4`` whose trips and exposures end around the look-back window.
 
-    The campaign (id ``cmp``, as in :func:`~gridguard.testing.sample_records`)
+    The campaign (id ``cmp``, as in ``sample_records()``)
     runs in one of :data:`EDGE_ZONES`; every trip back from
     :data:`OUTBREAK_AREA` and every exposure ends ``look_back - 1`` to
     ``look_back + 1`` days before the screening day, on it, or a day after,
