@@ -271,7 +271,7 @@ def sample_ws(tmp_path: Path) -> Any:
 def test_a_screening_run_for_a_datetime_runs_for_its_day_in_the_campaigns_zone(
     sample_ws: gridguard.Workspace,
 ) -> None:
-    from gridguard.rules.screening import screen
+    from gridguard.screening import screen
 
     evening_utc = dt.datetime(2020, 1, 25, 16, 30, tzinfo=dt.UTC)  # 00:30 on the 26th in Shanghai
     run = screen(sample_ws, campaign_id="cmp", day=evening_utc).run
@@ -285,7 +285,7 @@ def test_a_screening_run_for_a_datetime_runs_for_its_day_in_the_campaigns_zone(
 def test_a_report_for_a_datetime_is_for_its_day_in_the_campaigns_zone(
     sample_ws: gridguard.Workspace,
 ) -> None:
-    from gridguard.report.build import build_report
+    from gridguard.reporting.build import build_report
 
     evening_utc = dt.datetime(2020, 1, 25, 16, 30, tzinfo=dt.UTC)
     report = build_report(sample_ws, "daily", area="c1", day=evening_utc)

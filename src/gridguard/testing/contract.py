@@ -23,16 +23,17 @@ from ..model import (
     REGISTRY_TYPES,
     Area,
     AreaLevel,
+    Assessment,
     Building,
     Campaign,
     CheckIn,
     Household,
     Person,
+    QuarantineOrder,
     Screening,
     Team,
     Visit,
 )
-from ..rules.records import Assessment, QuarantineOrder
 from ..storage.base import SaveResult, Storage, UnitOfWork
 from ..storage.memory import MemoryStorage
 from ..storage.schema import SPECS, spec_for
@@ -133,7 +134,7 @@ def _screened(ws: Workspace, case: EdgeScreenings) -> tuple[Any, ...]:
     Runs inside the caller's transaction when there is one (``ws.transaction``
     joins it).
     """
-    from ..rules.screening import screen
+    from ..screening import screen
 
     with ws.transaction() as uow:
         records = [case.campaign if isinstance(r, Campaign) else r for r in sample_records()]

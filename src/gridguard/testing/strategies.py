@@ -26,44 +26,52 @@ from typing import Any
 import attrs
 from hypothesis import strategies as st
 
-from ..audit.records import AuditEntry
 from ..model import (
     Anomaly,
     AnomalyKind,
     Area,
     AreaLevel,
+    Assessment,
+    AuditEntry,
     Building,
     Campaign,
     CheckIn,
     CheckInStatus,
+    DeliveryAttempt,
+    DeliveryOutcome,
     Exposure,
     ExposureKind,
     HealthReport,
     Household,
+    ListEntry,
+    Match,
+    MatchPass,
+    MonitoringPoint,
+    OutboxMessage,
     OutbreakArea,
+    OutsideList,
     Person,
+    PointReport,
+    QuarantineExtension,
+    QuarantineKind,
+    QuarantineOrder,
+    QuarantineRelease,
+    ReviewDecision,
+    ReviewItem,
     Screening,
+    ScreeningRun,
+    ServiceAssignment,
+    ServiceCompletion,
     ServiceKind,
     ServiceRequest,
     Stairwell,
+    Task,
+    TaskKind,
     Team,
     Trip,
     Visit,
 )
-from ..notify.records import DeliveryAttempt, DeliveryOutcome, OutboxMessage
-from ..quarantine.records import QuarantineExtension, QuarantineRelease
-from ..rules.records import (
-    Assessment,
-    QuarantineKind,
-    QuarantineOrder,
-    ScreeningRun,
-    Task,
-    TaskKind,
-)
-from ..services.records import ServiceAssignment, ServiceCompletion
-from ..targeting.records import ListEntry, Match, MatchPass, OutsideList, ReviewDecision, ReviewItem
-from ..targeting.records import Target as PriorityTarget
-from ..watch.records import MonitoringPoint, PointReport
+from ..model import Target as PriorityTarget
 
 __all__ = [
     "EDGE_CLOCKS",
