@@ -294,3 +294,27 @@ def test_a_report_for_a_datetime_is_for_its_day_in_the_campaigns_zone(
     with pytest.raises(ValidationError) as info:
         build_report(sample_ws, "daily", area="c1", day=dt.datetime(2020, 1, 26, 0, 30))
     assert only_violation(info).path == "$.day"
+
+
+def test_an_order_by_hand_for_an_exposure_datetime_starts_on_its_day_in_the_policys_zone(
+    sample_ws: gridguard.Workspace,
+) -> None:
+    from gridguard.quarantine import extend, order_quarantine
+
+    at = dt.datetime(2020, 1, 30, 1, 0, tzinfo=dt.UTC)
+    exposed = dt.datetime(2020, 1, 27, 16, 30, tzinfo=dt.UTC)  # 00:30 on the 28th in Shanghai
+    args: dict[str, Any] = {"ordered_by": "刘医生", "reason": "密切接触", "at": at}
+    order = order_quarantine(sample_ws, person_id="p1", last_exposure=exposed, **args)
+    assert (order.start, order.end) == (dt.date(2020, 1, 28), dt.date(2020, 2, 11))
+    again = order_quarantine(sample_ws, person_id="p1", last_exposure=dt.date(2020, 1, 28), **args)
+    assert again == order, "the day and the datetime on it are the same exposure"
+    with pytest.raises(ValidationError) as info:
+        order_quarantine(
+            sample_ws, person_id="p2", last_exposure=exposed.replace(tzinfo=None), **args
+        )
+    assert only_violation(info).path == "$.last_exposure"
+    moved = extend(sample_ws, order.id, last_exposure=exposed + dt.timedelta(days=1), at=at)
+    assert moved.order.end == dt.date(2020, 2, 12)
+    with pytest.raises(ValidationError) as info:
+        extend(sample_ws, order.id, last_exposure=dt.datetime(2020, 1, 29, 8), at=at)
+    assert only_violation(info).path == "$.last_exposure"
