@@ -78,11 +78,8 @@ class _RolledBack(Exception):
 
 
 def _edge_settings() -> settings:
-    """The loaded Hypothesis profile's example count; the store is the same for every example."""
-    return settings(
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-    )
+    """The loaded Hypothesis profile's example count, without a deadline (a store's pace varies)."""
+    return settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _store(uow: UnitOfWork, records: list[Any]) -> None:
@@ -436,8 +433,12 @@ class StorageContract:
     def test_every_kind_of_record_reads_back_equal_at_the_edges_of_days(
         self, storage: Storage
     ) -> None:
-        """One record of every stored kind, with days and instants at local midnight,
-        23:59:59 and DST changes, given as dates or datetimes, reads back equal."""
+        """One record of every stored kind, its times at the edges of days, reads back equal.
+
+        Days and instants fall at local midnight, 23:59:59 or around DST
+        changes; days are given as dates or as aware datetimes. Each example
+        is rolled back, so the next starts from an empty store.
+        """
 
         @_edge_settings()
         @given(records=stored_records())
@@ -458,9 +459,12 @@ class StorageContract:
         check()
 
     def test_days_at_the_edges_screen_as_in_memory(self, storage: Storage) -> None:
-        """Trips and exposures ending at the edges of the look-back window flag the same
-        persons, with the same reasons and orders, as the in-memory reference; and the
-        travel rule flags exactly those back within 14 local days."""
+        """Trips and exposures ending around the 14-day window screen as in memory.
+
+        The backend flags the same persons, for the same reasons, with the
+        same quarantine orders as the in-memory reference, and the travel
+        rule flags exactly the persons back within 14 local days.
+        """
         from ..workspace import Workspace
 
         ws = Workspace(storage)
@@ -472,6 +476,7 @@ class StorageContract:
                 MemoryStorage(), plugin_manager=ws.plugin_manager, registries=ws.registries
             )
             expected = _screened(reference, case)
+            reference.close()
             with pytest.raises(_RolledBack), ws.transaction():
                 found = _screened(ws, case)
                 raise _RolledBack

@@ -8,9 +8,9 @@ time zone without DST (Asia/Shanghai, gridguard's default), UTC and two
 with DST, and give each day the ways a caller may pass it: a ``date``, or an
 aware ``datetime`` on that day. :func:`stored_records` builds one record of
 every stored kind (:data:`~gridguard.storage.schema.SPECS`) on top of
-``sample_records()``, with its days and instants drawn
-from them; :func:`edge_screenings` builds screenings whose trips and
-exposures end on the days around a screening day's look-back window.
+``sample_records()``, with its days and instants drawn from them;
+:func:`edge_screenings` builds screenings whose trips and exposures end on
+the days around a screening day's look-back window.
 
 The storage contract suite runs its round-trip properties on them. Importing
 this module needs Hypothesis (``gridguard[test]``).
