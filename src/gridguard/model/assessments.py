@@ -20,7 +20,17 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ._validate import aware, enum_of, identifier, non_empty, optional_identifier, to_utc
+from ._validate import (
+    aware,
+    calendar_day,
+    enum_of,
+    identifier,
+    non_empty,
+    optional_aware,
+    optional_identifier,
+    to_date,
+    to_utc,
+)
 from .facts import Fact
 
 __all__ = [
@@ -113,10 +123,6 @@ def _tstatus(value: Any) -> TaskStatus:
     return enum_of(TaskStatus, value, "status")
 
 
-def _optional_utc(value: Any) -> Any:
-    return None if value is None else to_utc(value)
-
-
 def _tuple(value: Any) -> tuple[Any, ...]:
     return tuple(value)
 
@@ -153,7 +159,7 @@ class Assessment(Fact):
     campaign_id: str = attrs.field(validator=identifier)
     rule_set_id: str = attrs.field(validator=identifier)
     rule_set_version: str = attrs.field(validator=non_empty)
-    day: dt.date
+    day: dt.date = attrs.field(converter=to_date, validator=calendar_day)
     screening_id: uuid.UUID | None = None
     risk: RiskLevel = attrs.field(default=RiskLevel.NONE, converter=_risk)
     fired: tuple[FiredRule, ...] = attrs.field(default=(), converter=_tuple)
@@ -183,8 +189,8 @@ class QuarantineOrder:
     household_id: str = attrs.field(validator=identifier)
     person_id: str | None = attrs.field(default=None, validator=optional_identifier)
     kind: QuarantineKind = attrs.field(converter=_qkind)
-    start: dt.date
-    end: dt.date = attrs.field()
+    start: dt.date = attrs.field(converter=to_date, validator=calendar_day)
+    end: dt.date = attrs.field(converter=to_date, validator=calendar_day)
     reason: str = ""
     rule_id: str = attrs.field(validator=identifier)
     rule_set_id: str = attrs.field(validator=identifier)
@@ -193,7 +199,9 @@ class QuarantineOrder:
     status: OrderStatus = attrs.field(default=OrderStatus.ACTIVE, converter=_ostatus)
     ordered_by: str | None = attrs.field(default=None, validator=_optional_text)
     """Who ordered it by hand (a doctor, a cadre); ``None`` for an order the rules made."""
-    ordered_at: dt.datetime | None = attrs.field(default=None, converter=_optional_utc)
+    ordered_at: dt.datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=optional_aware
+    )
     """When it was ordered by hand; monitoring counts report slots from then on."""
     exposure_kind: str | None = attrs.field(default=None, validator=optional_identifier)
     """The kind of exposure the window is counted from (``trip_return``, ``confirmed_case``...)."""
@@ -248,7 +256,9 @@ class ScreeningRun(Fact):
     rule_set_id: str = attrs.field(validator=identifier)
     rule_set_version: str = attrs.field(validator=non_empty)
     rule_set_digest: str = ""
-    day: dt.date
+    day: dt.date = attrs.field(converter=to_date, validator=calendar_day)
     mode: str = "full"
     flagged: int = 0
-    watermark: dt.datetime | None = attrs.field(default=None, converter=_optional_utc)
+    watermark: dt.datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=optional_aware
+    )

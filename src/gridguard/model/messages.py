@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ._validate import enum_of, identifier, non_empty, to_utc
+from ._validate import enum_of, identifier, non_empty, optional_aware, to_utc
 from .facts import Fact
 
 __all__ = ["DeliveryAttempt", "DeliveryOutcome", "OutboxMessage", "attempt_id"]
@@ -43,10 +43,6 @@ class DeliveryOutcome(enum.StrEnum):
 
 def _outcome(value: Any) -> DeliveryOutcome:
     return enum_of(DeliveryOutcome, value, "outcome")
-
-
-def _optional_utc(value: Any) -> Any:
-    return None if value is None else to_utc(value)
 
 
 def _data(value: Any) -> dict[str, Any]:
@@ -82,7 +78,9 @@ class OutboxMessage(Fact):
     subject: str = ""
     body: str = ""
     data: Mapping[str, Any] = attrs.field(factory=dict, converter=_data)
-    not_before: dt.datetime | None = attrs.field(default=None, converter=_optional_utc)
+    not_before: dt.datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=optional_aware
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -99,5 +97,7 @@ class DeliveryAttempt(Fact):
     message_id: uuid.UUID
     attempt: int
     outcome: DeliveryOutcome = attrs.field(converter=_outcome)
-    due_at: dt.datetime | None = attrs.field(default=None, converter=_optional_utc)
+    due_at: dt.datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=optional_aware
+    )
     error: str = ""

@@ -17,11 +17,13 @@ import attrs
 
 from ._validate import (
     bounded,
+    calendar_day,
     fail,
     identifier,
     non_empty,
     optional_identifier,
     time_zone,
+    to_date,
 )
 from .campaign import DEFAULT_TIME_ZONE
 from .facts import Fact
@@ -58,7 +60,7 @@ class QuarantineRelease(Fact):
     order_id: str = attrs.field(validator=identifier)
     household_id: str = attrs.field(validator=identifier)
     person_id: str | None = attrs.field(default=None, validator=optional_identifier)
-    end: dt.date
+    end: dt.date = attrs.field(converter=to_date, validator=calendar_day)
     """The order's end when it was released."""
     early: bool = False
     reason: str = attrs.field(default="")
@@ -78,9 +80,9 @@ class QuarantineExtension(Fact):
 
     order_id: str = attrs.field(validator=identifier)
     household_id: str = attrs.field(validator=identifier)
-    last_exposure: dt.date
-    previous_end: dt.date
-    new_end: dt.date = attrs.field()
+    last_exposure: dt.date = attrs.field(converter=to_date, validator=calendar_day)
+    previous_end: dt.date = attrs.field(converter=to_date, validator=calendar_day)
+    new_end: dt.date = attrs.field(converter=to_date, validator=calendar_day)
     reason: str = ""
 
     @new_end.validator

@@ -20,7 +20,15 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ._validate import bounded, enum_of, identifier, non_empty, optional_identifier
+from ._validate import (
+    bounded,
+    enum_of,
+    identifier,
+    non_empty,
+    optional_calendar_day,
+    optional_identifier,
+    to_date,
+)
 from .enums import ExposureKind
 from .facts import Fact
 
@@ -98,7 +106,9 @@ class OutsideList:
     exposure: ExposureKind = attrs.field(
         default=ExposureKind.OUTBREAK_AREA_ARRIVAL, converter=_exposure
     )
-    received: dt.date | None = None
+    received: dt.date | None = attrs.field(
+        default=None, converter=to_date, validator=optional_calendar_day
+    )
     """The day the list arrived."""
     note: str = ""
 
@@ -122,7 +132,9 @@ class ListEntry(Fact):
     name: str | None = attrs.field(default=None, validator=_optional_text)
     id_number: str | None = attrs.field(default=None, validator=_optional_text)
     phone: str | None = attrs.field(default=None, validator=_optional_text)
-    last_contact: dt.date | None = None
+    last_contact: dt.date | None = attrs.field(
+        default=None, converter=to_date, validator=optional_calendar_day
+    )
     origin: str = ""
     """Where the person came from (an outbreak area), as the list says."""
     note: str = ""
@@ -198,5 +210,7 @@ class Target:
     """The lists they were on."""
     reasons: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     """One line per matched person: exposure, last contact, list, pass and score."""
-    last_contact: dt.date | None = None
+    last_contact: dt.date | None = attrs.field(
+        default=None, converter=to_date, validator=optional_calendar_day
+    )
     """The latest exposure among the matched residents."""

@@ -20,6 +20,7 @@ import attrs
 
 from ..errors import ConflictError, NotFoundError, ValidationError, Violation
 from ..model import Household, Person
+from ..model._validate import as_day
 from ..model.assessments import OrderStatus, QuarantineKind, QuarantineOrder, stable_id
 from ..model.quarantine import (
     MANUAL_RULE,
@@ -86,9 +87,11 @@ def order_quarantine(
     """Order a person (``person_id``) or a whole household (``household_id`` only) into quarantine.
 
     The order covers the observation window of ``last_exposure``: from the
-    next day to day 14 (the policy's days), released the day after;
+    next day to day 14 (the policy's days), released the day after; an aware
+    datetime given for it stands for its day in the policy's time zone.
     ``exposure_kind`` says what the exposure was (``confirmed_case``,
-    ``outbreak_area_arrival``...); ``ordered_by`` and ``reason`` say who and why. Ordering the
+    ``outbreak_area_arrival``...); ``ordered_by`` and ``reason`` say who and
+    why. Ordering the
     same subject for the same exposure again returns the stored order; a
     subject already under another active order is a
     :class:`~gridguard.errors.ConflictError` (extend that one instead).
@@ -118,6 +121,7 @@ def order_quarantine(
         elif (subject := uow.get(Household, household_id)) is None:
             raise ValidationError.single("$.household_id", repr(household_id), "no such household")
         ws.authorize("quarantine.order", subject)
+        last_exposure = as_day(last_exposure, "$.last_exposure", pol.zone)
         today = pol.local_date(at)
         if last_exposure > today:
             raise ValidationError.single(
@@ -205,6 +209,7 @@ def extend(
     with ws.transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
         order = _active_order(ws, uow, order_id, "quarantine.extend")
+        last_exposure = as_day(last_exposure, "$.last_exposure", pol.zone)
         if last_exposure > pol.local_date(at):
             raise ValidationError.single(
                 "$.last_exposure", last_exposure.isoformat(), "must not be in the future"

@@ -21,6 +21,7 @@ import attrs
 
 from ..errors import ConfigError, ValidationError
 from ..model import Area, AreaLevel, Campaign
+from ..model._validate import as_day
 from ..security.access import Category, Verb, register_operation
 from ..sweep.context import IN_CAMPAIGN, CampaignContext, resolve_campaign
 
@@ -111,7 +112,11 @@ class ReportScope:
         return max(self.campaign.start, min(end, self.today) if end else self.today)
 
     def check_day(self, day: dt.date | str) -> dt.date:
-        """``day`` as a date, if it is a day of the campaign; a ``ValidationError`` if not."""
+        """``day`` as a date, if it is a day of the campaign; a ``ValidationError`` if not.
+
+        An aware datetime stands for the day it falls on in the campaign's
+        time zone; a naive one is refused.
+        """
         if isinstance(day, str):
             try:
                 day = dt.date.fromisoformat(day)
@@ -119,6 +124,7 @@ class ReportScope:
                 raise ValidationError.single(
                     "$.day", repr(day), "must be a date YYYY-MM-DD"
                 ) from None
+        day = as_day(day, "$.day", self.campaign.zone)
         first, last = self.campaign.start, self.last_day
         if not first <= day <= last:
             raise ValidationError.single(

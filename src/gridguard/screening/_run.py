@@ -39,6 +39,7 @@ from ..model import (
     Screening,
     Stairwell,
 )
+from ..model._validate import as_day
 from ..model.assessments import (
     Assessment,
     FiredRule,
@@ -1658,9 +1659,8 @@ def screen(
         rule_set = _checked_version(uow, rule_set, new_version)
         plan = attrs.evolve(plan, rule_set=rule_set)
         today = campaign.local_date(dt.datetime.now(dt.UTC))
-        if day is None:
-            day = today
-        elif day > today:
+        day = today if day is None else as_day(day, "$.day", campaign.zone)
+        if day > today:
             raise ValidationError.single(
                 "$.day", day.isoformat(), f"must not be after today ({today.isoformat()})"
             )

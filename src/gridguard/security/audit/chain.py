@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ...model._validate import aware, to_utc
 from ...model.audit import GENESIS, AuditEntry
 from ...storage import schema as _schema
 from ...storage.sqltext import PLACEHOLDERS
@@ -50,7 +51,9 @@ class AuditDraft:
     count: int = 1
     outcome: str = "allowed"
     reason: str = ""
-    at: dt.datetime = attrs.field(factory=lambda: dt.datetime.now(dt.UTC))
+    at: dt.datetime = attrs.field(
+        factory=lambda: dt.datetime.now(dt.UTC), converter=to_utc, validator=aware
+    )
     """When it happened (an entry may be written a little later)."""
 
 
