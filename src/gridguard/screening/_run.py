@@ -627,8 +627,8 @@ def _classify_sql(
     ]
 
     flag_column, flag_reuse = _row_columns(plan, "b")
+    # Counts other counts read, by id(): the column that holds each row's value.
     staged: dict[int, str] = {}
-    """Counts other counts read, by ``id()``: the column holding each row's value."""
     current = "flags"
     for i, count in enumerate(plan.place_counts):
         key = LEVELS[count.level]
