@@ -36,7 +36,7 @@ from .audit import AuditRecorder
 __all__ = ["WHOLE_STORE", "AccessGate"]
 
 WHOLE_STORE = "*"
-"""The :meth:`Workspace.authorize <gridguard.Workspace.authorize>` target of a workflow that is not limited to a scope."""  # noqa: E501
+"""The ``Workspace.authorize`` target of a workflow that is not limited to a scope."""
 
 
 class AccessGate:
