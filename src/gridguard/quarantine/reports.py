@@ -26,6 +26,7 @@ from ..errors import ValidationError, Violation
 from ..model import HealthReport, Person
 from ..model.assessments import OrderStatus, QuarantineOrder, Task, TaskKind, stable_id
 from ..model.quarantine import QUARANTINE_RULE_SET, QuarantinePolicy
+from ..storage.base import unstored
 from ._db import chunks, policy_for, select, sql_for
 
 if TYPE_CHECKING:
@@ -233,8 +234,7 @@ def record_reports(
         if problems:
             raise ValidationError(problems)
         saved = uow.save_facts(HealthReport, batch)
-        stored = uow.existing_ids(Task, set(referrals)) if referrals else set()
-        new_tasks = [t for i, t in referrals.items() if i not in stored]
+        new_tasks = unstored(uow, Task, referrals.values())
         if new_tasks:
             uow.put(Task, new_tasks)
         fresh = {t.id for t in new_tasks}

@@ -69,10 +69,10 @@ from ..rules.tree import (
     PlaceCount,
     walk,
 )
+from ..storage.base import UnitOfWork, unstored
 from ..storage.schema import spec_for
 
 if TYPE_CHECKING:
-    from ..storage.base import UnitOfWork
     from ..workspace import Workspace
 
 __all__ = ["ScreeningResult", "classification_sql", "explain", "rule_functions", "screen"]
@@ -1095,15 +1095,6 @@ def _outbox_enqueue() -> Any:
     return getattr(module, "enqueue", None)
 
 
-def _new(uow: UnitOfWork, cls: type[Any], records: list[Any]) -> list[Any]:
-    """The records whose id is not stored yet (first of each id), in order."""
-    unique: dict[str, Any] = {}
-    for record in records:
-        unique.setdefault(str(record.id), record)
-    stored = uow.existing_ids(cls, set(unique)) if unique else set()
-    return [r for i, r in unique.items() if i not in stored]
-
-
 def _watermark(uow: UnitOfWork, dialect: str, scope: list[str] | None) -> dt.datetime | None:
     if dialect in ("sqlite", "postgresql"):
         mark = dialect_for(dialect).placeholder
@@ -1198,7 +1189,7 @@ def _write(
     if eager:
         for assessment, (row, fired) in zip(assessments, batch, strict=True):
             act(assessment, row, fired)
-    fresh = _new(uow, Assessment, assessments)
+    fresh = unstored(uow, Assessment, assessments)
     orders: list[QuarantineOrder] = []
     tasks: list[Task] = []
     messages: list[Any] = []
@@ -1211,8 +1202,8 @@ def _write(
         orders += made_orders
         tasks += made_tasks
         messages += notes
-    orders = _new(uow, QuarantineOrder, orders)
-    tasks = _new(uow, Task, tasks)
+    orders = unstored(uow, QuarantineOrder, orders)
+    tasks = unstored(uow, Task, tasks)
     if send is None:
         written = uow.save_facts(Assessment, fresh).written if fresh else 0
     else:  # all found absent just now: insert-if-absent stores each of them

@@ -57,7 +57,7 @@ from . import fields as cell
 from ._indexes import MATCH_INDEXES
 from .importing import ErrorReport, derived_id, report_path_for
 from .names import name_similarity, osa_distance
-from .tables import BadRow, layout, open_table
+from .tables import ID_NUMBER_ALIASES, BadRow, layout, open_table
 
 if TYPE_CHECKING:
     from ..security.crypto.finder import BlindFinder
@@ -79,17 +79,7 @@ _NAMESPACE = uuid.UUID("5b0d3c59-6c1f-4c9e-a0f4-3f0cf1f1e7a2")
 LIST_FIELDS = ("name", "id_number", "phone", "last_contact", "origin", "note")
 LIST_ALIASES: Mapping[str, tuple[str, ...]] = {
     "name": ("姓名", "名字", "旅客姓名", "乘客姓名", "passenger", "passenger_name"),
-    "id_number": (
-        "resident_id",
-        "idnumber",
-        "idcard",
-        "身份证",
-        "身份证号",
-        "身份证号码",
-        "公民身份号码",
-        "证件号码",
-        "证件号",
-    ),
+    "id_number": ("resident_id", *ID_NUMBER_ALIASES),
     "phone": ("mobile", "tel", "telephone", "电话", "手机", "手机号", "手机号码", "联系电话"),
     "last_contact": (
         "arrival",

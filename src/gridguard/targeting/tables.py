@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 __all__ = [
+    "ID_NUMBER_ALIASES",
     "BadRow",
     "Layout",
     "Table",
@@ -37,6 +38,22 @@ __all__ = [
     "open_csv",
     "open_table",
 ]
+
+ID_NUMBER_ALIASES = (
+    "idnumber",
+    "idcard",
+    "身份证",
+    "身份证号",
+    "身份证号码",
+    "公民身份号码",
+    "证件号码",
+    "证件号",
+)
+"""Other headers of a resident identity number (身份证号) than ``resident_id`` and ``id_number``.
+
+The register's persons call the field ``resident_id``, an outside list's
+entries ``id_number``; each kind takes the other's name as an alias too.
+"""
 
 _BRACKETS = re.compile(r"\([^)]*\)|\[[^\]]*\]|【[^】]*】")
 _HEADER_DROP = str.maketrans("", "", " \t_-*:：")
