@@ -70,10 +70,6 @@ class CoverageRow:
     def share_visited(self) -> float:
         return self.visited / self.households if self.households else 0.0
 
-    @property
-    def share_screened(self) -> float:
-        return self.screened / self.households if self.households else 0.0
-
     def counts(self) -> tuple[int, ...]:
         return tuple(getattr(self, name) for name in COUNTS)
 
