@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ._validate import aware, enum_of, identifier, non_empty, optional_identifier, to_utc
+from ._validate import aware, enum_of, fail, identifier, non_empty, optional_identifier, to_utc
 from .facts import Fact
 
 __all__ = [
@@ -192,7 +192,6 @@ class QuarantineOrder:
 
     @end.validator
     def _after_start(self, attribute: attrs.Attribute[Any], value: dt.date) -> None:
-        from ._validate import fail
 
         if value <= self.start:
             fail(attribute, value, "must be after the start")

@@ -22,6 +22,7 @@ import attrs
 from ..errors import ConfigError, ValidationError
 from ..model import Area, AreaLevel, Campaign
 from ..security.access import Category, Verb, register_operation
+from ..storage.schema import decode_timestamp
 from ..sweep.context import IN_CAMPAIGN, CampaignContext, resolve_campaign
 
 if TYPE_CHECKING:
@@ -280,6 +281,5 @@ class ReportScope:
 
 
 def _parse(text: str) -> dt.datetime:
-    from ..storage.schema import decode_timestamp
 
     return decode_timestamp(text)

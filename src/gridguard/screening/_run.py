@@ -40,6 +40,7 @@ from ..model.assessments import (
     TaskKind,
     stable_id,
 )
+from ..notify import Message
 from ..rules.analysis import may_fire_without_evidence
 from ..rules.context import RunContext
 from ..rules.dialects import Dialect, dialect_for
@@ -1058,7 +1059,6 @@ def _act(
 
 
 def _messages(assessment: Assessment, row: Row, rule_set: RuleSet, fired: list[Rule]) -> list[Any]:
-    from ..notify import Message
 
     titles = "; ".join(r.title for r in fired)
     lines = [f"{r.rule_id}: {r.why}" for r in assessment.fired]

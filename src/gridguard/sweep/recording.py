@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
+from ..builtins.formats import JsonLinesImporter, json_lines
 from ..errors import ConfigError, ConflictError, ValidationError, Violation
-from ..model import Household, Person, Screening, Team, Visit, VisitOutcome
+from ..model import Building, Household, Person, Screening, Stairwell, Team, Visit, VisitOutcome
 from ..serialization import from_dict
 
 if TYPE_CHECKING:
@@ -207,8 +208,6 @@ def _known(ctx: CampaignContext, records: list[VisitRecord]) -> _Known:
         sql = "SELECT id, household_id FROM persons WHERE id IN ({marks})"
         found_p = {str(p): str(h) for p, h in ctx.lookup(sql, persons)}
     else:
-        from ..model import Building, Stairwell
-
         found_h, found_p = {}, {}
         with ctx.ws.transaction(write=False) as uow:
             for household_id in households:
@@ -552,7 +551,6 @@ def parse_rows(
 
 def _read_rows(importer: Importer, path: Path) -> list[tuple[int, Any]]:
     """The rows of ``path``; from the builtin JSON-lines importer, a bad line as its error."""
-    from ..builtins.formats import JsonLinesImporter, json_lines
 
     if type(importer) is JsonLinesImporter:
         return list(json_lines(path))

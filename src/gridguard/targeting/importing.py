@@ -41,6 +41,7 @@ import attrs
 from ..errors import ConfigError, ValidationError, Violation
 from ..masking import mask_text
 from ..model import Area, AreaLevel, Building, Household, Person, Stairwell
+from ..report._format import neutralise
 from ..storage.schema import Reference, Row, TableSpec, spec_for
 from . import fields as cell
 from ._indexes import drop_match_indexes, restore_match_indexes
@@ -419,7 +420,6 @@ class ErrorReport:
         pending, self._pending = sorted(self._pending, key=lambda p: p[0]), []
         if self.path is None or not pending:
             return
-        from ..report._format import neutralise
 
         if self._writer is None:
             self._handle = open(self.path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..builtins.formats import detect_encoding
 from ..errors import ConfigError, ValidationError
 
 if TYPE_CHECKING:
@@ -229,7 +230,6 @@ def _csv_rows(
 
 def open_csv(path: Path, encoding: str | None, checked: bool = False) -> Table:
     """Open a CSV file: ``encoding`` detected when ``None``; ``checked`` if known to decode."""
-    from ..builtins.formats import detect_encoding
 
     if encoding is None:
         encoding, checked = detect_encoding(path)

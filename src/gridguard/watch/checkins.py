@@ -22,11 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..builtins.formats import json_lines
 from ..errors import ConfigError, ValidationError, Violation
 from ..model import Building, CheckIn, Household, Person, Stairwell
+from ..model.assessments import Task
+from ..notifications.routing import Router
+from ..notifications.settings import NotifySettings
 from ..serialization import from_dict
 from ..storage.base import unstored
-from ..sweep.recording import BatchReport, RecordError, store_batch
+from ..sweep.recording import BatchReport, RecordError, _importer, store_batch
 from .anomalies import NEEDS_HOUSEHOLD, follow_up
 from .missed import WatchSettings, watch_zone
 
@@ -185,9 +189,6 @@ def record_checkins(
     phone call, a stranger a message to the grid worker. Re-recording the
     same check-ins stores and enqueues nothing new.
     """
-    from ..model.assessments import Task
-    from ..notifications.routing import Router
-    from ..notifications.settings import NotifySettings
 
     settings = settings or WatchSettings()
     router = Router(
@@ -342,8 +343,6 @@ def record_file(
     reported with its line number and nothing of it is stored; the good
     lines are stored.
     """
-    from ..builtins.formats import json_lines
-    from ..sweep.recording import _importer
 
     path = Path(path)
     if not path.is_file():
