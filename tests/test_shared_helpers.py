@@ -55,7 +55,8 @@ def test_store_batch_finds_the_records_at_fault_and_stores_the_others() -> None:
     assert accepted == 2
     assert stored == ["a", "e"]  # the whole batch failed, then each record on its own
     assert [e.line for e in errors] == [2, 3]
-    assert errors[0].violations[0].path == "$.id" and "other content" in errors[0].violations[0].rule
+    assert errors[0].violations[0].path == "$.id"
+    assert "other content" in errors[0].violations[0].rule
     assert errors[1].violations[0].rule == "unknown household"
 
 
@@ -81,7 +82,8 @@ def test_both_batch_reports_count_the_same_way() -> None:
 def test_an_identity_number_column_is_found_by_the_same_headers_in_a_register_and_a_list() -> None:
     persons = KINDS["persons"].aliases["resident_id"]
     entries = LIST_ALIASES["id_number"]
-    assert set(ID_NUMBER_ALIASES) <= set(persons) and set(ID_NUMBER_ALIASES) <= set(entries)
+    assert set(ID_NUMBER_ALIASES) <= set(persons)
+    assert set(ID_NUMBER_ALIASES) <= set(entries)
     for header in ("身份证号码（必填）", "公民身份号码", "ID Number", "resident_id"):
         register = layout([header], ["resident_id"], {"resident_id": persons}, (), source="p.csv")
         outside = layout([header], ["id_number"], {"id_number": entries}, (), source="l.csv")

@@ -241,7 +241,8 @@ def test_a_refusal_inside_a_transaction_is_audited_though_the_transaction_rolls_
     with gridguard.open(path) as admin:
         entries = sorted(admin.find(AuditEntry), key=lambda e: e.seq)
     assert [(e.action, e.outcome) for e in entries] == [("write", "allowed"), ("write", "denied")]
-    assert entries[-1].principal == "张敏" and "outside" in entries[-1].reason
+    assert entries[-1].principal == "张敏"
+    assert "outside" in entries[-1].reason
 
 
 def test_the_facade_and_its_names_stay_where_callers_find_them() -> None:
@@ -253,7 +254,8 @@ def test_the_facade_and_its_names_stay_where_callers_find_them() -> None:
         open_workspace,
     )
 
-    assert gridguard.Workspace is Workspace and gridguard.open is open_workspace
+    assert gridguard.Workspace is Workspace
+    assert gridguard.open is open_workspace
     assert (WHOLE_STORE, DEFAULT_BATCH, AUDIT_READS_HELD) == ("*", 5000, 256)
     public = {n for n in vars(Workspace) if not n.startswith("_")}
     assert {"add", "update", "record", "load_rows", "get", "version", "find", "count"} <= public
