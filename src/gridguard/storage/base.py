@@ -139,16 +139,17 @@ class _Identified(Protocol):
     def id(self) -> object: ...
 
 
-R = TypeVar("R", bound=_Identified)
+_T = TypeVar("_T", bound=_Identified)
+"""A record with an ``id``."""
 
 
-def unstored(uow: UnitOfWork, cls: type[Any], records: Iterable[R]) -> list[R]:
+def unstored(uow: UnitOfWork, cls: type[Any], records: Iterable[_T]) -> list[_T]:
     """Those of ``records`` of ``cls`` whose id is not stored yet (the first of each id), in order.
 
     For workflows that derive records with stable ids (tasks, orders,
     assessments) and put only the new ones: one set-based look-up.
     """
-    unique: dict[str, R] = {}
+    unique: dict[str, _T] = {}
     for record in records:
         unique.setdefault(str(record.id), record)
     stored = uow.existing_ids(cls, set(unique)) if unique else set()
