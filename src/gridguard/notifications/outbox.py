@@ -47,8 +47,8 @@ from ..model._validate import _CONTROL, _IDENT
 from ..model.messages import DeliveryAttempt, DeliveryOutcome, OutboxMessage
 from ..notify.base import Message
 from ..serialization import converter
+from ..storage.dialect import SqlDialect
 from ..storage.schema import decode_timestamp, encode_timestamp
-from ..storage.sqltext import SQL_DIALECTS, SqlText
 
 if TYPE_CHECKING:
     from ..storage.base import SaveResult, UnitOfWork
@@ -477,7 +477,7 @@ def due_messages(
     uow: UnitOfWork,
     now: dt.datetime,
     *,
-    dialect: str,
+    dialect: SqlDialect,
     limit: int,
     channels: Collection[str] | None = None,
 ) -> list[Due]:
@@ -485,14 +485,14 @@ def due_messages(
 
     ``channels`` limits them to those channels (a dispatcher only claims what
     it can deliver). ``dialect`` is the store's (``ws.storage.dialect``):
-    SQLite and PostgreSQL run one SQL query, any other store is read in Python.
+    a store that runs SQL answers in one query, any other store is read in Python.
     """
-    if dialect not in SQL_DIALECTS:
+    if not dialect.runs_sql:
         return _due_in_python(uow, now, limit, channels)
     conn = _sqlite(uow)
     if conn is not None:
         return _due_sqlite(conn, now, limit, channels)
-    sql = SqlText(dialect)
+    sql = dialect
     where, params = _channel_filter(channels)
     query = f"""
         SELECT {_COLUMNS}, COALESCE(l.attempt, 0), COALESCE(l.error, '')
@@ -569,10 +569,10 @@ def _due_in_python(
 
 
 def next_due(
-    uow: UnitOfWork, *, dialect: str, channels: Collection[str] | None = None
+    uow: UnitOfWork, *, dialect: SqlDialect, channels: Collection[str] | None = None
 ) -> dt.datetime | None:
     """When the next unsettled message (of ``channels``) falls due, or ``None`` if none is left."""
-    if dialect not in SQL_DIALECTS:
+    if not dialect.runs_sql:
         logs = _logs(uow)
         times = [
             _due_at(m, logs.get(m.id, []))
@@ -589,7 +589,7 @@ def next_due(
             params,
         ).fetchone()
         return None if row is None else _ts(row[0])
-    sql = SqlText(dialect)
+    sql = dialect
     where, params = _channel_filter(channels)
     query = f"""
         SELECT min(COALESCE(l.due_at, m.not_before, m.at))
@@ -601,19 +601,21 @@ def next_due(
     return None if row is None else _ts(row[0])
 
 
-def outbox_status(uow: UnitOfWork, now: dt.datetime, *, dialect: str) -> dict[str, dict[str, int]]:
+def outbox_status(
+    uow: UnitOfWork, now: dt.datetime, *, dialect: SqlDialect
+) -> dict[str, dict[str, int]]:
     """Messages per channel and state: ``{"console": {"sent": 12, "pending": 1}}``.
 
-    ``dialect`` is the store's (``ws.storage.dialect``): SQLite and
-    PostgreSQL count in SQL, any other store in Python.
+    ``dialect`` is the store's (``ws.storage.dialect``): a store that runs
+    SQL counts in SQL, any other store in Python.
     """
     counts: dict[str, Counter[str]] = defaultdict(Counter)
-    if dialect not in SQL_DIALECTS:
+    if not dialect.runs_sql:
         logs = _logs(uow)
         for message in uow.find(OutboxMessage):
             counts[message.channel][state_of(logs.get(message.id, []), now).value] += 1
     else:
-        sql = SqlText(dialect)
+        sql = dialect
         query = f"""
             SELECT m.channel,
                    CASE WHEN EXISTS (SELECT 1 FROM outbox_attempts s

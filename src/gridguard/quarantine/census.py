@@ -87,17 +87,7 @@ def census_sql(by: str = "community") -> str:
 
 def _numbered(sql: Sql, text: str) -> tuple[str, list[int]]:
     """Numbered ``?N`` marks as the dialect wants them, and the parameter order they need."""
-    if sql.dialect == "sqlite":
-        return text, []
-    import re
-
-    order: list[int] = []
-
-    def mark(match: re.Match[str]) -> str:
-        order.append(int(match.group(1)))
-        return "%s"
-
-    return re.sub(r"\?(\d)", mark, text), order
+    return sql.numbered(text)
 
 
 def _in_python(

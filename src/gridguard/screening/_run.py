@@ -42,7 +42,6 @@ from ..model.assessments import (
 )
 from ..rules.analysis import may_fire_without_evidence
 from ..rules.context import RunContext
-from ..rules.dialects import Dialect, dialect_for
 from ..rules.python_compiler import Evaluator, compile_python, place_count_key
 from ..rules.ruleset import (
     Classify,
@@ -69,6 +68,7 @@ from ..rules.tree import (
     PlaceCount,
     walk,
 )
+from ..storage.dialect import SqlDialect
 from ..storage.schema import spec_for
 
 if TYPE_CHECKING:
@@ -273,7 +273,7 @@ _BASE_COLUMNS = (
 )
 
 
-def _marks(dialect: Dialect, values: Sequence[Any]) -> Fragment:
+def _marks(dialect: SqlDialect, values: Sequence[Any]) -> Fragment:
     return Fragment(", ".join(dialect.placeholder for _ in values), tuple(values))
 
 
@@ -288,12 +288,12 @@ _FACT_TYPES = (
 )
 
 
-def _no_facts(dialect: Dialect) -> str:
+def _no_facts(dialect: SqlDialect) -> str:
     """Typed missing facts, for persons with no screening."""
     return ", ".join(f"{dialect.null(t)} AS {name}" for name, t in _FACT_TYPES)
 
 
-def _evidence(full_scan: bool, uses_orders: bool, dialect: Dialect) -> str:
+def _evidence(full_scan: bool, uses_orders: bool, dialect: SqlDialect) -> str:
     """Persons to start from, each with their latest facts (``NULL`` when they have none).
 
     A union rather than a left join on ``latest``: SQLite does not always
@@ -313,7 +313,7 @@ def _evidence(full_scan: bool, uses_orders: bool, dialect: Dialect) -> str:
     return head
 
 
-def _base_select(source: str, scope: Fragment | None, plan: _Plan, dialect: Dialect) -> Fragment:
+def _base_select(source: str, scope: Fragment | None, plan: _Plan, dialect: SqlDialect) -> Fragment:
     """The row of every person in ``source`` (a CTE of person ids and facts)."""
     # IN (subquery): SQLite always indexes the list, where a join may scan it per row.
     order = "(p.id IN (SELECT person_id FROM orders))" if plan.uses_orders else "(1 = 0)"
@@ -343,7 +343,7 @@ def _base_select(source: str, scope: Fragment | None, plan: _Plan, dialect: Dial
     return join_fragments(parts)
 
 
-def _anomaly_columns(plan: _Plan, dialect: Dialect, building: str, household: str) -> str:
+def _anomaly_columns(plan: _Plan, dialect: SqlDialect, building: str, household: str) -> str:
     """``building_anomalies, household_anomalies`` from the anomaly CTEs joined as the aliases."""
     if not plan.uses_checkins:
         none = dialect.null("json")
@@ -355,7 +355,7 @@ def _anomaly_columns(plan: _Plan, dialect: Dialect, building: str, household: st
     )
 
 
-def _anomaly_ctes(dialect: Dialect, ctx: RunContext) -> Fragment:
+def _anomaly_ctes(dialect: SqlDialect, ctx: RunContext) -> Fragment:
     """``anomalies_b`` and ``anomalies_h``: the anomalies observers reported in the window.
 
     Keyed by building and by the household an anomaly names; each element is
@@ -391,7 +391,7 @@ def _anomaly_ctes(dialect: Dialect, ctx: RunContext) -> Fragment:
     )
 
 
-def _flags_select(source: str, plan: _Plan, dialect: Dialect, ctx: RunContext) -> Fragment:
+def _flags_select(source: str, plan: _Plan, dialect: SqlDialect, ctx: RunContext) -> Fragment:
     """``source``'s rows with each person-level rule's value, ``r_0``, ``r_1``..., computed once."""
 
     def column(name: str) -> str:
@@ -424,7 +424,7 @@ def _row_columns(plan: _Plan, alias: str) -> tuple[Callable[[str], str], list[tu
 
 def _classify_sql(
     plan: _Plan,
-    dialect: Dialect,
+    dialect: SqlDialect,
     ctx: RunContext,
     scope: list[str] | None,
     changed_since: dt.datetime | None,
@@ -591,7 +591,7 @@ def _members_sql(index: int, level: str) -> str:
 
 def classification_sql(
     rule_set: RuleSet,
-    dialect: str,
+    dialect: SqlDialect,
     ctx: RunContext,
     *,
     jurisdictions: list[str] | None = None,
@@ -604,7 +604,7 @@ def classification_sql(
     escalation rules), each rule true, false or ``NULL``.
     """
     plan = _Plan.of(rule_set)
-    return _classify_sql(plan, dialect_for(dialect), ctx, jurisdictions, None)
+    return _classify_sql(plan, dialect, ctx, jurisdictions, None)
 
 
 def _decode_list(text: Any, kind: str) -> tuple[Any, ...] | None:
@@ -645,7 +645,7 @@ def _instant(value: Any) -> dt.datetime | None:
 def _sql_rows(
     uow: UnitOfWork,
     plan: _Plan,
-    dialect: Dialect,
+    dialect: SqlDialect,
     ctx: RunContext,
     scope: list[str] | None,
     changed_since: dt.datetime | None,
@@ -1104,9 +1104,9 @@ def _new(uow: UnitOfWork, cls: type[Any], records: list[Any]) -> list[Any]:
     return [r for i, r in unique.items() if i not in stored]
 
 
-def _watermark(uow: UnitOfWork, dialect: str, scope: list[str] | None) -> dt.datetime | None:
-    if dialect in ("sqlite", "postgresql"):
-        mark = dialect_for(dialect).placeholder
+def _watermark(uow: UnitOfWork, dialect: SqlDialect, scope: list[str] | None) -> dt.datetime | None:
+    if dialect.runs_sql:
+        mark = dialect.placeholder
         where = (
             "" if scope is None else f" WHERE jurisdiction IN ({', '.join(mark for _ in scope)})"
         )
@@ -1247,7 +1247,7 @@ def screen(
     started = time.perf_counter()
     rule_set = rule_set or builtin_rule_set(lines=ws.lines.names())
     plan = _Plan.of(rule_set)
-    dialect_name = ws.storage.dialect
+    dialect = ws.storage.dialect
     enqueue = _outbox_enqueue()
     with ws.transaction() as uow:
         campaign = _campaign(uow, campaign_id)
@@ -1263,9 +1263,9 @@ def screen(
         scope = _jurisdictions(uow, campaign)
         since = _last_watermark(uow, campaign, rule_set) if changed_only else None
         mode = "changed" if since is not None else "full"
-        watermark = _watermark(uow, dialect_name, scope)
-        if dialect_name in ("sqlite", "postgresql"):
-            rows = _sql_rows(uow, plan, dialect_for(dialect_name), ctx, scope, since)
+        watermark = _watermark(uow, dialect, scope)
+        if dialect.runs_sql:
+            rows = _sql_rows(uow, plan, dialect, ctx, scope, since)
         else:
             rows = _python_rows(uow, plan, ctx, scope, since)
         start_of = {

@@ -26,8 +26,8 @@ import attrs
 from ..errors import AccessDenied
 from ..model import Area, AreaLevel, Building, Campaign
 from ..storage.base import UnitOfWork
+from ..storage.dialect import SqlDialect
 from ..storage.schema import spec_for
-from ..storage.sqltext import PLACEHOLDERS
 from .principal import Principal, Role
 
 __all__ = [
@@ -370,7 +370,7 @@ class Guard:
     """
 
     principal: Principal
-    dialect: str
+    dialect: SqlDialect
     _scope: Scope | None = None
     _inside: dict[tuple[type[Any], str], bool] = attrs.field(factory=dict)
 
@@ -418,8 +418,8 @@ class Guard:
         """``id -> column`` for the stored ``ids`` (one query per 500 ids on SQL backends)."""
         spec = spec_for(cls)
         found: dict[str, Any] = {}
-        mark = PLACEHOLDERS.get(self.dialect)
-        if mark is not None:
+        if self.dialect.runs_sql:
+            mark = self.dialect.placeholder
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
                 marks = ", ".join(mark for _ in chunk)

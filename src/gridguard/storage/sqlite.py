@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 from ..errors import StorageError, ValidationError
 from ._checks import check_versions, encoded_filters, fact_conflicts, missing_references
 from .base import SaveResult
+from .dialect import SQLiteDialect
 from .schema import Row, TableSpec, spec_for
 
 if TYPE_CHECKING:
@@ -294,7 +295,8 @@ class SQLiteUnitOfWork:
 class SQLiteStorage:
     """A SQLite database file (or ``:memory:``) holding one gridguard workspace."""
 
-    dialect = "sqlite"
+    dialect = SQLiteDialect()
+    """SQLite's SQL: see :class:`~gridguard.storage.dialect.SQLiteDialect`."""
 
     def __init__(
         self,

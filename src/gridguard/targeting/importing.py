@@ -867,7 +867,7 @@ def import_file(
     except BaseException:
         table.close()
         raise
-    sql = ws.storage.dialect == "sqlite"
+    sql = ws.storage.dialect.sqlite_sql
     size = source.stat().st_size
     if parallel is None:
         parallel = (

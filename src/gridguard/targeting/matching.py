@@ -736,7 +736,7 @@ def match_list(
     target = report_path_for(source_path) if report is True else (report or None)
     errors = ErrorReport(target if isinstance(target, Path) else None)
     list_id = list_id_for(source)
-    sql = ws.storage.dialect == "sqlite"
+    sql = ws.storage.dialect.sqlite_sql
     try:
         with ws.transaction() as uow:
             area = area_id or _default_area(ws)

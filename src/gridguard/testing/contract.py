@@ -30,6 +30,7 @@ from ..model import (
     Visit,
 )
 from ..storage.base import SaveResult, Storage, UnitOfWork
+from ..storage.dialect import SqlDialect
 from ..storage.schema import spec_for
 from .sample import SAMPLE_START, sample_facts, sample_records
 
@@ -255,18 +256,15 @@ class StorageContract:
 
     def test_query_runs_sql_in_the_dialect_or_refuses(self, storage: Storage) -> None:
         _load_sample(storage, facts=False)
-        marks = {"sqlite": "?", "postgresql": "%s"}
+        dialect = storage.dialect
+        assert isinstance(dialect, SqlDialect)
         with storage.transaction() as uow:
-            if storage.dialect not in marks:
+            if not dialect.runs_sql:
                 with pytest.raises(GridGuardError):
                     list(uow.query("SELECT 1"))
                 return
-            mark = marks[storage.dialect]
-            rows = list(
-                uow.query(
-                    f"SELECT id FROM households WHERE jurisdiction = {mark} ORDER BY id", ("c1",)
-                )
-            )
+            sql = dialect.text("SELECT id FROM households WHERE jurisdiction = ? ORDER BY id")
+            rows = list(uow.query(sql, ("c1",)))
         assert rows == [("h1",), ("h2",)]
 
     def test_nested_transactions_are_refused(self, storage: Storage) -> None:
