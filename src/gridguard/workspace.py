@@ -15,7 +15,6 @@ entry point.
 
 from __future__ import annotations
 
-import inspect
 import os
 import time
 from collections import defaultdict
@@ -65,6 +64,7 @@ from .security.audit import AuditDraft
 from .security.audit import append as append_audit
 from .security.principal import LOCAL_ADMIN, Principal
 from .storage.base import SaveResult, Storage, UnitOfWork
+from .storage.capabilities import KeyRingOpener
 from .storage.schema import spec_for
 
 if TYPE_CHECKING:
@@ -771,8 +771,8 @@ def open_workspace(
     factory = registries.storage_backends.get(scheme)
     if ring is None:
         storage = factory(url)
-    elif "keyring" in inspect.signature(factory).parameters:
-        storage = factory(url, keyring=ring)  # type: ignore[call-arg]
+    elif isinstance(factory, KeyRingOpener):
+        storage = factory.open_encrypted(url, ring)
     else:
         raise ConfigError(f"the {scheme!r} storage backend does not support field encryption")
     return Workspace(

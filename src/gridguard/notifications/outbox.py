@@ -47,6 +47,7 @@ from ..model._validate import _CONTROL, _IDENT
 from ..model.messages import DeliveryAttempt, DeliveryOutcome, OutboxMessage
 from ..notify.base import Message
 from ..serialization import converter
+from ..storage.capabilities import NewRowLoading, NewRowSending, RawConnection
 from ..storage.dialect import SqlDialect
 from ..storage.schema import decode_timestamp, encode_timestamp
 
@@ -267,10 +268,10 @@ def enqueue(
             return _insert_sqlite(conn, rows)
         except sqlite3.IntegrityError:
             pass  # an unknown area: the portable path below names it
-    send_new = None if wait else getattr(uow, "send_new_rows", None)
+    send_new = uow.send_new_rows if not wait and isinstance(uow, NewRowSending) else None
     if send_new is not None:
         return int(send_new(OutboxMessage, rows))
-    load_new = getattr(uow, "load_new_rows", None)
+    load_new = uow.load_new_rows if isinstance(uow, NewRowLoading) else None
     if load_new is not None:
         # A store's own insert-if-absent (PostgreSQL): one statement, no look-up first.
         try:
@@ -295,7 +296,7 @@ def enqueue(
 
 def _sqlite(uow: UnitOfWork) -> sqlite3.Connection | None:
     """The raw connection of a SQLite unit of work (it keeps ``outbox_pending``), or ``None``."""
-    conn = getattr(uow, "connection", None)
+    conn = uow.connection if isinstance(uow, RawConnection) else None
     return conn if isinstance(conn, sqlite3.Connection) else None
 
 

@@ -68,6 +68,7 @@ from ..rules.tree import (
     PlaceCount,
     walk,
 )
+from ..storage.capabilities import NewRowSending
 from ..storage.dialect import SqlDialect
 from ..storage.schema import spec_for
 
@@ -1183,7 +1184,7 @@ def _write(
     previous batch's writes, and this work then runs beside them); that is
     wasted only for assessments that turn out stored.
     """
-    send = getattr(uow, "send_new_rows", None)
+    send = uow.send_new_rows if isinstance(uow, NewRowSending) else None
     made: dict[str, tuple[list[QuarantineOrder], list[Task], list[Any]]] = {}
 
     def act(assessment: Assessment, row: Row, fired: list[Rule]) -> None:
@@ -1279,7 +1280,7 @@ def screen(
         # written, so the query never sees a table it reads change under it.
         collected = [(row, sorted(fired, key=lambda r: (r.priority, r.id))) for row, fired in rows]
         totals = _Totals()
-        behind = hasattr(uow, "send_new_rows")
+        behind = isinstance(uow, NewRowSending)
         eager = False
         for start in range(0, len(collected), _BATCH):
             batch = collected[start : start + _BATCH]

@@ -41,6 +41,7 @@ import attrs
 from ..errors import ConfigError, ValidationError, Violation
 from ..masking import mask_text
 from ..model import Area, AreaLevel, Building, Household, Person, Stairwell
+from ..storage.capabilities import EncryptedFields, RawConnection
 from ..storage.schema import Reference, Row, TableSpec, spec_for
 from . import fields as cell
 from ._indexes import drop_match_indexes, restore_match_indexes
@@ -472,8 +473,9 @@ class _Writer:
         self._conn: sqlite3.Connection | None = None
         if sql:
             self._start = self._last = self._max_rowid()
-            conn = getattr(uow, "connection", None)
-            fields = getattr(uow, "fields", None)  # encrypted columns go through load_rows
+            conn = uow.connection if isinstance(uow, RawConnection) else None
+            # encrypted columns go through load_rows
+            fields = uow.fields if isinstance(uow, EncryptedFields) else None
             if (
                 isinstance(conn, sqlite3.Connection)
                 and spec.parent is not None

@@ -53,6 +53,7 @@ from ..model.targeting import (
     ReviewDecision,
     ReviewItem,
 )
+from ..storage.capabilities import EncryptedFields
 from . import fields as cell
 from ._indexes import MATCH_INDEXES
 from .importing import ErrorReport, derived_id, report_path_for
@@ -60,9 +61,9 @@ from .names import name_similarity, osa_distance
 from .tables import BadRow, layout, open_table
 
 if TYPE_CHECKING:
-    from ..security.crypto.finder import BlindFinder
     from ..storage.base import UnitOfWork
     from ..workspace import Workspace
+    from ._blind import BlindFinder
 
 __all__ = [
     "LIST_ALIASES",
@@ -392,9 +393,9 @@ class SqlFinder:
 
 def _finder(ws: Workspace, uow: UnitOfWork, sql: bool) -> SqlFinder | PyFinder | BlindFinder:
     """SQL joins (on blind indexes when the store encrypts personal data), else Python."""
-    fields = getattr(ws.storage, "fields", None)
+    fields = ws.storage.fields if isinstance(ws.storage, EncryptedFields) else None
     if sql and fields is not None:
-        from ..security.crypto.finder import BlindFinder
+        from ._blind import BlindFinder
 
         return BlindFinder(uow, fields)
     return SqlFinder(uow) if sql else PyFinder(uow)
