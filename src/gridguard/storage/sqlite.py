@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import attrs
@@ -20,7 +20,7 @@ import attrs
 from ..errors import ConfigError, StorageError, ValidationError
 from ._checks import check_versions, encoded_filters, fact_conflicts, missing_references
 from .base import SaveResult
-from .dialect import SQLiteDialect
+from .dialect import SqlDialect, SQLiteDialect
 from .schema import Row, TableSpec, spec_for
 
 if TYPE_CHECKING:
@@ -317,8 +317,11 @@ class SQLiteUnitOfWork:
 class SQLiteStorage:
     """A SQLite database file (or ``:memory:``) holding one gridguard workspace."""
 
-    dialect = SQLiteDialect()
+    dialect: SqlDialect = SQLiteDialect()
     """SQLite's SQL: see :class:`~gridguard.storage.dialect.SQLiteDialect`."""
+    unit_of_work: ClassVar[type[SQLiteUnitOfWork]] = SQLiteUnitOfWork
+    """What :meth:`transaction` hands out: a backend built on this one may bring its own,
+    with its own :attr:`dialect`."""
 
     def __init__(
         self,
@@ -434,7 +437,7 @@ class SQLiteStorage:
         try:
             self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
-                yield SQLiteUnitOfWork(self._conn, self.fields)
+                yield self.unit_of_work(self._conn, self.fields)
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
