@@ -8,6 +8,7 @@ storage layer imports this package and nothing above it; workflows own
 behaviour, not record types.
 """
 
+from ._stored import Category, Ref, Storing, stored, storing_of
 from .assessments import (
     Assessment,
     FiredRule,
@@ -79,6 +80,31 @@ REGISTRY_TYPES = (Area, Building, Stairwell, Household, Person, Team, Campaign)
 """Mutable registry entries, in the order a fresh database must receive them."""
 FACT_TYPES = (Visit, Screening, CheckIn, HealthReport, ServiceRequest)
 """Immutable facts."""
+STORED_TYPES = (
+    *REGISTRY_TYPES,
+    *FACT_TYPES,
+    Assessment,
+    QuarantineOrder,
+    Task,
+    ScreeningRun,
+    OutboxMessage,
+    DeliveryAttempt,
+    OutsideList,
+    ListEntry,
+    Match,
+    ReviewItem,
+    ReviewDecision,
+    Target,
+    MonitoringPoint,
+    PointReport,
+    QuarantineRelease,
+    QuarantineExtension,
+    ServiceAssignment,
+    ServiceCompletion,
+    AuditEntry,
+)
+"""Every stored record class (each declares its table with ``@stored``), parents before
+children: the order a fresh database creates and receives them."""
 
 __all__ = [
     "BUILDING_WATCH",
@@ -89,6 +115,7 @@ __all__ = [
     "FACT_TYPES",
     "GB11643",
     "REGISTRY_TYPES",
+    "STORED_TYPES",
     "Anomaly",
     "AnomalyKind",
     "Area",
@@ -99,6 +126,7 @@ __all__ = [
     "Building",
     "Campaign",
     "Candidate",
+    "Category",
     "Channel",
     "CheckIn",
     "CheckInStatus",
@@ -129,6 +157,7 @@ __all__ = [
     "QuarantineOrder",
     "QuarantinePolicy",
     "QuarantineRelease",
+    "Ref",
     "Residency",
     "ResidentId",
     "ReviewDecision",
@@ -142,6 +171,7 @@ __all__ = [
     "ServiceRequest",
     "Sex",
     "Stairwell",
+    "Storing",
     "Target",
     "Task",
     "TaskKind",
@@ -157,4 +187,6 @@ __all__ = [
     "new_fact_id",
     "normalize_phone",
     "register_identity_scheme",
+    "stored",
+    "storing_of",
 ]

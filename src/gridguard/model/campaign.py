@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from ..errors import ValidationError
+from ._stored import Category, Ref, stored
 from ._validate import bounded, fail, identifier, non_empty, time_zone
 
 __all__ = ["DEFAULT_TIME_ZONE", "Campaign", "OutbreakArea"]
@@ -28,6 +29,7 @@ def _tuple(value: Any) -> tuple[Any, ...]:
     return tuple(value)
 
 
+@stored("campaigns", Category.CAMPAIGN, refs=(Ref("scope", "Area", many=True),))
 @attrs.frozen(kw_only=True)
 class Campaign:
     """Scope, dates and parameters of one screening campaign.

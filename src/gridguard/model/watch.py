@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from ._stored import Category, Ref, stored
 from ._validate import enum_of, identifier, non_empty, optional_identifier
 from .enums import CheckInStatus
 from .facts import Anomaly, Fact, anomalies_agree
@@ -32,6 +33,12 @@ def _tuple(value: Any) -> tuple[Any, ...]:
     return tuple(value)
 
 
+@stored(
+    "monitoring_points",
+    Category.PLACE,
+    parent=Ref("area_id", "Area"),
+    refs=(Ref("observer_id", "Person"),),
+)
 @attrs.frozen(kw_only=True)
 class MonitoringPoint:
     """A health monitoring point (健康监测点) of one village group, and who staffs it."""
@@ -44,6 +51,12 @@ class MonitoringPoint:
     """The person who reports for the point every day."""
 
 
+@stored(
+    "point_reports",
+    Category.CHECK_IN,
+    parent=Ref("point_id", "MonitoringPoint"),
+    refs=(Ref("observer_id", "Person"),),
+)
 @attrs.frozen(kw_only=True)
 class PointReport(Fact):
     """A monitoring point's daily report: all normal, or what was seen."""

@@ -24,7 +24,7 @@ from typing import Any
 import attrs
 
 from ..errors import AccessDenied
-from ..model import Area, AreaLevel, Building, Campaign
+from ..model import Area, AreaLevel, Building, Campaign, Category, storing_of
 from ..storage.base import UnitOfWork
 from ..storage.dialect import SqlDialect
 from ..storage.schema import spec_for
@@ -53,71 +53,9 @@ class Verb(enum.StrEnum):
     WRITE = "write"
 
 
-class Category(enum.StrEnum):
-    """Kinds of records that roles are granted access to."""
-
-    PLACE = "place"
-    """Areas, buildings, stairwells: the place tree, nothing personal."""
-    HOUSEHOLD = "household"
-    """Household files: address and phone."""
-    PERSON = "person"
-    """Person files: name, identity number, phone, birth date."""
-    TEAM = "team"
-    CAMPAIGN = "campaign"
-    VISIT = "visit"
-    HEALTH = "health"
-    """Screenings, health reports, assessments, quarantine orders: medical roles only."""
-    CHECK_IN = "check_in"
-    SERVICE = "service"
-    TASK = "task"
-    TARGETING = "targeting"
-    """Outside lists and their rows, matches, reviews and targets."""
-    OUTBOX = "outbox"
-    AUDIT = "audit"
-    OTHER = "other"
-    """Records of plugins and extensions not registered with :func:`register_category`."""
-
-
 PERSONAL = frozenset({Category.HOUSEHOLD, Category.PERSON, Category.HEALTH, Category.TARGETING})
 """Categories whose every read goes into the audit log (a person or household file)."""
 
-_CATEGORY_BY_NAME: dict[str, Category] = {
-    "Area": Category.PLACE,
-    "Building": Category.PLACE,
-    "Stairwell": Category.PLACE,
-    "Household": Category.HOUSEHOLD,
-    "Person": Category.PERSON,
-    "Team": Category.TEAM,
-    "Campaign": Category.CAMPAIGN,
-    "ScreeningRun": Category.CAMPAIGN,
-    "Visit": Category.VISIT,
-    "Screening": Category.HEALTH,
-    "HealthReport": Category.HEALTH,
-    "Assessment": Category.HEALTH,
-    "QuarantineOrder": Category.HEALTH,
-    "QuarantineRelease": Category.HEALTH,
-    "QuarantineExtension": Category.HEALTH,
-    "CheckIn": Category.CHECK_IN,
-    "MonitoringPoint": Category.PLACE,
-    "PointReport": Category.CHECK_IN,
-    "ServiceRequest": Category.SERVICE,
-    "ServiceAssignment": Category.SERVICE,
-    "ServiceCompletion": Category.SERVICE,
-    "Task": Category.TASK,
-    "OutsideList": Category.TARGETING,
-    "ListEntry": Category.TARGETING,
-    "Match": Category.TARGETING,
-    "ReviewItem": Category.TARGETING,
-    "ReviewDecision": Category.TARGETING,
-    "Target": Category.TARGETING,
-    "OutboxMessage": Category.OUTBOX,
-    "DeliveryAttempt": Category.OUTBOX,
-    "AuditEntry": Category.AUDIT,
-}
-"""Categories of the stored classes by class name: looked up lazily, so this module imports
-none of the workflow packages (watch, quarantine, services) whose records it classifies.
-A monitoring point is a place (like a building); its daily report is a check-in; the
-steps of a service request are service records; quarantine records are health details."""
 _CATEGORIES: dict[type[Any], Category] = {}
 
 
@@ -127,12 +65,12 @@ def register_category(cls: type[Any], category: Category) -> None:
 
 
 def category_of(cls: type[Any]) -> Category:
-    """The category of records of ``cls`` (:attr:`Category.OTHER` when unknown)."""
+    """The category of records of ``cls``: the one it declares with
+    :func:`~gridguard.model.stored` (:attr:`Category.OTHER` when it declares none)."""
     found = _CATEGORIES.get(cls)
     if found is None:
-        found = _CATEGORY_BY_NAME.get(cls.__name__, Category.OTHER)
-        if found is Category.OTHER and ".quarantine" in cls.__module__:
-            found = Category.HEALTH
+        declared = storing_of(cls)
+        found = Category.OTHER if declared is None else declared.category
         _CATEGORIES[cls] = found
     return found
 
