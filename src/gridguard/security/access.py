@@ -60,13 +60,14 @@ _CATEGORIES: dict[type[Any], Category] = {}
 
 
 def register_category(cls: type[Any], category: Category) -> None:
-    """Put a stored class (a plugin's, an extension's) into a :class:`Category`."""
+    """Put a stored class (a plugin's, an extension's) into a :class:`~gridguard.model.Category`."""
     _CATEGORIES[cls] = Category(category)
 
 
 def category_of(cls: type[Any]) -> Category:
     """The category of records of ``cls``: the one it declares with
-    :func:`~gridguard.model.stored` (:attr:`Category.OTHER` when it declares none)."""
+    :func:`~gridguard.model.stored` (:attr:`~gridguard.model.Category.OTHER`
+    when it declares none)."""
     found = _CATEGORIES.get(cls)
     if found is None:
         declared = storing_of(cls)
@@ -190,7 +191,7 @@ counts quarantines in their scope, as :meth:`~gridguard.Workspace.count`
 does); service requests are asked, assigned and done by service volunteers
 and the community roles.
 
-An operation not listed needs write access to :attr:`Category.OTHER`
+An operation not listed needs write access to :attr:`~gridguard.model.Category.OTHER`
 (administrators and community secretaries); :func:`register_operation`
 declares one.
 """

@@ -1,8 +1,9 @@
-"""Optional backend capabilities: named protocols a backend may follow beyond :class:`Storage`.
+"""Optional backend capabilities: named protocols a backend may follow besides the storage one.
 
-A workflow that can use a faster or safer path asks ``isinstance(uow,
-NewRowSending)`` (or another protocol here) and otherwise keeps to the
-:class:`~gridguard.storage.base.UnitOfWork` protocol alone, so every
+The storage protocol is :class:`~gridguard.storage.base.Storage` and
+:class:`~gridguard.storage.base.UnitOfWork`. A workflow that can use a
+faster or safer path asks ``isinstance(uow, NewRowSending)`` (or another
+protocol here) and otherwise keeps to the protocol alone, so every
 backend gives the same answers. These are all the capabilities core looks
 for; :class:`gridguard.testing.StorageContract` checks a backend that
 declares one against what it promises.
@@ -18,7 +19,7 @@ On units of work:
 On stores: :class:`FileBacked` (the database file) and
 :class:`EncryptedFields`. On storage factories: :class:`KeyRingOpener`,
 which opens a store with a :class:`FieldKeyRing` (a
-:class:`gridguard.security.crypto.KeyRing`).
+:class:`~gridguard.security.crypto.keys.KeyRing`).
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from .base import Storage
+
 if TYPE_CHECKING:
     import sqlite3
 
-    from .base import Storage
     from .schema import Row, TableSpec
 
 __all__ = [
@@ -91,7 +93,7 @@ class FileBacked(Protocol):
 class FieldEncryption(Protocol):
     """What a SQLite store asks of the encryption of personal columns.
 
-    :class:`gridguard.security.crypto.FieldCrypt` follows it; the store seals
+    :class:`~gridguard.security.crypto.fields.FieldCrypt` follows it; the store seals
     rows on the way in, opens them on the way out and keeps blind indexes
     beside them, and never knows a key.
     """
@@ -127,7 +129,8 @@ class EncryptedFields(Protocol):
 
 @runtime_checkable
 class FieldKeyRing(Protocol):
-    """Keys a store opens its field encryption with: :class:`gridguard.security.crypto.KeyRing`."""
+    """Keys a store opens its field encryption with (a
+    :class:`~gridguard.security.crypto.keys.KeyRing`)."""
 
     def field_encryption(self, conn: sqlite3.Connection, *, where: str) -> FieldEncryption | None:
         """The field encryption of the SQLite database on ``conn`` with these keys.

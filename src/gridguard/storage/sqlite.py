@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SCHEMA_VERSION",
-    "KeySource",
     "SQLiteOpener",
     "SQLiteStorage",
     "SQLiteUnitOfWork",
@@ -69,10 +68,6 @@ def sqlite_path(url: str) -> str:
         raise StorageError(f"a SQLite URL has no host: use sqlite:///path (got {url!r})")
     path = unquote(parts.path)
     return path[1:] if path.startswith("/") else path
-
-
-KeySource = Callable[[], "FieldKeyRing | None"]
-"""Where a store opened without a key ring looks for one (the environment, for instance)."""
 
 
 def active_key_id(conn: sqlite3.Connection) -> str | None:
@@ -329,13 +324,13 @@ class SQLiteStorage:
         *,
         url: str | None = None,
         keyring: FieldKeyRing | None = None,
-        key_source: KeySource | None = None,
+        key_source: Callable[[], FieldKeyRing | None] | None = None,
         field_encryption: bool = True,
     ) -> None:
         """Open (create, migrate) the database at ``path``.
 
         ``keyring`` holds the field-encryption keys (a
-        :class:`~gridguard.security.crypto.KeyRing`); without it,
+        :class:`~gridguard.security.crypto.keys.KeyRing`); without it,
         ``key_source`` is asked for one (the builtin ``sqlite://`` factory
         reads ``GRIDGUARD_KEY_FILE`` or ``GRIDGUARD_KEY``). An encrypted store
         opened with no key is a :class:`~gridguard.errors.ConfigError`.
@@ -367,7 +362,7 @@ class SQLiteStorage:
                 raise
 
     def _open_fields(
-        self, keyring: FieldKeyRing | None, key_source: KeySource | None
+        self, keyring: FieldKeyRing | None, key_source: Callable[[], FieldKeyRing | None] | None
     ) -> FieldEncryption | None:
         """The field encryption the key ring opens, or ``None`` for a store in clear."""
         if keyring is None and key_source is not None:
@@ -389,7 +384,7 @@ class SQLiteStorage:
         url: str,
         *,
         keyring: FieldKeyRing | None = None,
-        key_source: KeySource | None = None,
+        key_source: Callable[[], FieldKeyRing | None] | None = None,
     ) -> SQLiteStorage:
         """Open the store of a ``sqlite://`` URL; ``keyring`` and ``key_source`` as for the
         constructor."""
@@ -457,7 +452,7 @@ class SQLiteOpener:
     ``key_source`` is asked for a key ring when none is given.
     """
 
-    key_source: KeySource | None = None
+    key_source: Callable[[], FieldKeyRing | None] | None = None
 
     def __call__(self, url: str) -> SQLiteStorage:
         return SQLiteStorage.open(url, key_source=self.key_source)
