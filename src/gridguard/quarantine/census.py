@@ -21,7 +21,6 @@ area of each household's building.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -92,16 +91,7 @@ def census_sql(by: str = "community") -> str:
 
 def _numbered(sql: Sql, text: str) -> tuple[str, list[int]]:
     """Numbered ``?N`` marks as the dialect wants them, and the parameter order they need."""
-    if sql.dialect == "sqlite":
-        return text, []
-
-    order: list[int] = []
-
-    def mark(match: re.Match[str]) -> str:
-        order.append(int(match.group(1)))
-        return "%s"
-
-    return re.sub(r"\?(\d)", mark, text), order
+    return sql.numbered(text)
 
 
 def _in_python(
