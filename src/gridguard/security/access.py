@@ -40,7 +40,6 @@ __all__ = [
     "Verb",
     "category_of",
     "denied",
-    "register_category",
     "register_operation",
     "target_of",
 ]
@@ -75,7 +74,7 @@ class Category(enum.StrEnum):
     OUTBOX = "outbox"
     AUDIT = "audit"
     OTHER = "other"
-    """Records of plugins and extensions not registered with :func:`register_category`."""
+    """Records of a class not named above (a plugin's, an extension's)."""
 
 
 PERSONAL = frozenset({Category.HOUSEHOLD, Category.PERSON, Category.HEALTH, Category.TARGETING})
@@ -118,22 +117,13 @@ _CATEGORY_BY_NAME: dict[str, Category] = {
 none of the workflow packages (watch, quarantine, services) whose records it classifies.
 A monitoring point is a place (like a building); its daily report is a check-in; the
 steps of a service request are service records; quarantine records are health details."""
-_CATEGORIES: dict[type[Any], Category] = {}
-
-
-def register_category(cls: type[Any], category: Category) -> None:
-    """Put a stored class (a plugin's, an extension's) into a :class:`Category`."""
-    _CATEGORIES[cls] = Category(category)
 
 
 def category_of(cls: type[Any]) -> Category:
     """The category of records of ``cls`` (:attr:`Category.OTHER` when unknown)."""
-    found = _CATEGORIES.get(cls)
-    if found is None:
-        found = _CATEGORY_BY_NAME.get(cls.__name__, Category.OTHER)
-        if found is Category.OTHER and ".quarantine" in cls.__module__:
-            found = Category.HEALTH
-        _CATEGORIES[cls] = found
+    found = _CATEGORY_BY_NAME.get(cls.__name__, Category.OTHER)
+    if found is Category.OTHER and ".quarantine" in cls.__module__:
+        found = Category.HEALTH
     return found
 
 
