@@ -144,8 +144,7 @@ def plugin_commands(
         for name, command in group.commands.items():
             if name in owners:
                 raise PluginError(
-                    f"command {name!r} is registered twice: "
-                    f"by {owners[name]!r} and by {plugin!r}"
+                    f"command {name!r} is registered twice: by {owners[name]!r} and by {plugin!r}"
                 )
             owners[name] = plugin
             commands[name] = command

@@ -50,7 +50,7 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    """The notifiers are imported on first use, so loading the plugin does not import http.client."""
+    """The notifiers are imported on first use: loading the plugin does not import http.client."""
     if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from . import _notifiers

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, quote_plus
 
+import gridguard
 from gridguard.errors import ConfigError
 from gridguard.notify import Message, PermanentFailure, RetryableFailure
 

@@ -37,6 +37,7 @@ def __getattr__(name: str) -> Any:
     globals()[name] = XlsxReporter
     return XlsxReporter
 
+
 SHEET_ENV = "GRIDGUARD_XLSX_SHEET"
 
 
