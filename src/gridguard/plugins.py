@@ -165,7 +165,7 @@ def _load_entry_points(
             continue
         if pm.get_plugin(ep.name) is not None:
             continue
-        dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist is not None else "unknown"
+        dist = _dist_label(ep)
         try:
             plugin = ep.load()
             pm.register(plugin, name=ep.name)
@@ -179,6 +179,14 @@ def _load_entry_points(
             pm.failures.append(LoadFailure(ep.name, dist, f"{type(exc).__name__}: {exc}"))
             continue
         pm.sources[ep.name] = f"entry point ({dist})"
+
+
+def _dist_label(ep: importlib.metadata.EntryPoint) -> str:
+    """``name version`` of the distribution providing ``ep`` (its metadata read once)."""
+    if ep.dist is None:
+        return "unknown"
+    metadata = ep.dist.metadata
+    return f"{metadata['Name']} {metadata['Version']}"
 
 
 @attrs.frozen
