@@ -129,6 +129,8 @@ def register_identity_schemes(register: Callable[[IdentityScheme], None]) -> Non
     Call ``register(scheme)`` with an object that follows
     :class:`~gridguard.model.IdentityScheme`; ``scheme.name`` is what a
     :class:`~gridguard.model.ResidentId` names in its ``scheme`` field.
+    The scheme is in use inside the workspaces that load the plugin (their
+    transactions and ``with`` blocks), not in the whole process.
     """
 
 

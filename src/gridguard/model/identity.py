@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Protocol, runtime_checkable
@@ -143,7 +143,10 @@ def identity_schemes_in_use(schemes: Mapping[str, IdentityScheme]) -> Iterator[N
     try:
         yield
     finally:
-        _IN_USE.reset(token)
+        # Left in another context than entered (an async fixture's teardown in another
+        # task), reset refuses: the schemes were set in the context that entered it.
+        with suppress(ValueError):
+            _IN_USE.reset(token)
 
 
 def get_identity_scheme(name: str) -> IdentityScheme:
