@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -179,3 +180,26 @@ def test_the_documented_example_adds_its_group() -> None:
     listed = CliRunner().invoke(commands["points"], ["list", "--db", "memory://"])
     assert listed.exit_code == 0, listed.output
     assert listed.output.split() == ["building_watch", "data_targeting", "door_to_door"]
+
+
+def test_help_loads_the_plugins_but_none_of_their_heavy_dependencies() -> None:
+    """Listing plugin commands imports each plugin's entry module, which imports little."""
+    code = (
+        "import json, sys\n"
+        "from gridguard.cli import main\n"
+        "main(['--help'], standalone_mode=False)\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in (ALLOW_ENV, BLOCK_ENV, STRICT_ENV)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    loaded = set(json.loads(out.stdout.splitlines()[-1]))
+    assert "gridguard.plugins" in loaded
+    assert {"gridguard_html", "gridguard_xlsx", "gridguard_smtp", "gridguard_webhook"} <= loaded
+    heavy = {"psycopg", "jinja2", "matplotlib", "openpyxl", "xlsxwriter", "smtplib", "http.client"}
+    assert sorted(heavy & loaded) == []
+    assert (
+        sorted(m for m in loaded if m.startswith(("gridguard.storage", "gridguard.workspace")))
+        == []
+    )
