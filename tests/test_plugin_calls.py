@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any
@@ -170,3 +171,15 @@ def test_hookimpl_options_type_check_in_a_strict_plugin(tmp_path: Path) -> None:
     )
     assert status == 1
     assert 'Incompatible types in assignment (expression has type "Callable[' in stdout
+
+
+def test_the_documented_wrapper_counts_the_wrapped_calls() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "hooks.md").read_text("utf-8")
+    section = text.split("\n## How hooks are called\n", 1)[1].split("\n## ", 1)[0]
+    (example,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    namespace: dict[str, Any] = {"__name__": "documented_wrapper"}
+    exec(compile(example, "docs/hooks.md", "exec"), namespace)
+    wrapper = namespace["CountingWrapper"]()
+    pm = get_plugin_manager(entry_points=False, plugins=[wrapper, ReporterPlugin("first", "md")])
+    assert "md" in collect_registries(pm).reporters
+    assert wrapper.calls == 2  # the builtin formats plugin's call and first's
