@@ -7,6 +7,9 @@ examples). Pick one with ``HYPOTHESIS_PROFILE=thorough pytest``.
 ``huayuan_demo`` runs ``gridguard demo`` once per session for every module
 that checks what the demo left behind; ``huayuan_demo_again`` runs it a
 second time with the same seed, to check that it repeats.
+
+``site`` is a folder on ``sys.path`` in which a test installs plugin
+distributions with entry points (:mod:`plugin_site`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from plugin_site import site
+
+__all__ = ["site"]
 
 settings.register_profile(
     "ci", max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow]

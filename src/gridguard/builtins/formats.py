@@ -16,12 +16,14 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..errors import ConfigError, ValidationError
 from ..hookspecs import ImporterFactory, NotifierFactory, ReporterFactory, hookimpl
 from ..notify.base import Message, PermanentFailure
-from ..report.document import Report
+
+if TYPE_CHECKING:
+    from ..report.document import Report
 
 
 class JsonReporter:

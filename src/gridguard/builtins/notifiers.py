@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -122,6 +121,8 @@ class LogNotifier:
         if not isinstance(name, str) or not name:
             raise ConfigError(f"logger: must be a logger name (got {name!r})")
         level = settings.get("level", "INFO")
+        import logging  # here, so that loading the plugin manager does not import logging
+
         number = logging.getLevelName(level) if isinstance(level, str) else None
         if not isinstance(number, int):
             raise ConfigError(f"level: must be a logging level such as INFO (got {level!r})")
