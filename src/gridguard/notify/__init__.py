@@ -19,11 +19,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
-from .base import DeliveryError, Message, Notifier, PermanentFailure, RetryableFailure
+from .base import (
+    DeliveryError,
+    Message,
+    Notifier,
+    PermanentFailure,
+    RateLimited,
+    RetryableFailure,
+)
 from .records import DeliveryAttempt, DeliveryOutcome, OutboxMessage
 
 if TYPE_CHECKING:
     from .dispatcher import Dispatcher, DispatchReport, RetryPolicy
+    from .limits import ChannelLimits, Limited, RobotPacer, split_message
     from .outbox import MessageState, enqueue
     from .routing import Event, Router
     from .service import Notifications
@@ -35,6 +43,10 @@ _LAZY = {
     "Dispatcher": "dispatcher",
     "DispatchReport": "dispatcher",
     "RetryPolicy": "dispatcher",
+    "ChannelLimits": "limits",
+    "Limited": "limits",
+    "RobotPacer": "limits",
+    "split_message": "limits",
     "Event": "routing",
     "Router": "routing",
     "Notifications": "service",
@@ -49,6 +61,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [
+    "ChannelLimits",
     "Contact",
     "DeliveryAttempt",
     "DeliveryError",
@@ -56,6 +69,7 @@ __all__ = [
     "DispatchReport",
     "Dispatcher",
     "Event",
+    "Limited",
     "Message",
     "MessageState",
     "Notifications",
@@ -64,9 +78,12 @@ __all__ = [
     "NotifySettings",
     "OutboxMessage",
     "PermanentFailure",
+    "RateLimited",
     "RetryPolicy",
     "RetryableFailure",
+    "RobotPacer",
     "Route",
     "Router",
     "enqueue",
+    "split_message",
 ]
