@@ -105,13 +105,22 @@ def dispatch(
 @_config
 @json_option()
 def status(target: str, config: str | None, as_json: bool) -> None:
-    """Messages in the outbox per channel and state (pending, in flight, sent, dead)."""
+    """Messages in the outbox per channel and state (pending, in flight, sent, dead).
+
+    Under each channel with dead messages, why they died: the last error,
+    with a vendor's code and message (``WeCom error 93000: invalid webhook
+    url``), and how many died of it.
+    """
     from .notify.service import Notifications
     from .workspace import open_workspace
 
     with open_workspace(target) as ws:
-        result = Notifications(ws, notify_settings(config)).status()
+        service = Notifications(ws, notify_settings(config))
+        result: dict[str, Any] = dict(service.status())
+        dead = service.dead_letters()
     if as_json:
+        if dead:
+            result["dead_letters"] = dead
         echo_json(result)
         return
     if not result:
@@ -119,6 +128,8 @@ def status(target: str, config: str | None, as_json: bool) -> None:
     for channel, states in result.items():
         shown = ", ".join(f"{state} {n}" for state, n in states.items())
         click.echo(f"{channel}: {shown}")
+        for error, n in dead.get(channel, {}).items():
+            click.echo(f"  dead {n}: {error or '(no error recorded)'}")
 
 
 @notify.command()

@@ -306,6 +306,9 @@ class Router:
                     **event.values,
                 }
                 rendered = self.renderer.render(event.topic, values)
+                data: dict[str, Any] = {"role": role, "place": person.place_id, "urgent": urgent}
+                if person.phone:
+                    data["mention"] = person.phone  # chat robots @-mention the recipient
                 for channel in self.settings.channels_of(route.channels):
                     recipient = person.address(channel)
                     out.append(
@@ -314,7 +317,7 @@ class Router:
                             recipient=recipient,
                             subject=rendered.subject,
                             body=rendered.body,
-                            data={"role": role, "place": person.place_id, "urgent": urgent},
+                            data=data,
                             channel=channel,
                             area_id=area_id,
                             topic=event.topic,

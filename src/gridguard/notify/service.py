@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError, PluginError
 from .base import Notifier
 from .dispatcher import Dispatcher, DispatchReport
-from .outbox import outbox_status
+from .outbox import dead_letters, outbox_status
 from .routing import Event, Router
 from .settings import NotifySettings
 
@@ -123,3 +123,8 @@ class Notifications:
         """Messages per channel and state."""
         with self.ws.transaction(write=False) as uow:
             return outbox_status(uow, dt.datetime.now(dt.UTC), dialect=self.ws.storage.dialect)
+
+    def dead_letters(self) -> dict[str, dict[str, int]]:
+        """Dead messages per channel and error (a vendor's code and message): why they died."""
+        with self.ws.transaction(write=False) as uow:
+            return dead_letters(uow, dialect=self.ws.storage.dialect)
