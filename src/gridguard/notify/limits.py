@@ -137,8 +137,9 @@ def split_message(
         over = max(size(part) for part in out) - max_bytes
         if over <= 0:
             return out
-        # The receiver counts more than the text's bytes (escapes in JSON): leave room.
-        slack += over
+        # The receiver counts more than the text's bytes (escapes in JSON): leave room,
+        # in steps large enough to move a line boundary.
+        slack += max(2 * over, max_bytes // 100)
     raise ValueError(f"cannot split the message into parts of at most {max_bytes} bytes")
 
 
