@@ -294,3 +294,32 @@ def test_other_failures_still_count(ws: gridguard.Workspace) -> None:
         log = history(uow, message.id)
     assert [a.outcome for a in log][-1] is DeliveryOutcome.DEAD
     assert max(a.attempt for a in log) == 2
+
+
+# -- the daily report: how long urgent messages waited -----------------------------------------
+
+
+def test_the_daily_report_shows_the_longest_wait_of_an_urgent_message(tmp_path: Path) -> None:
+    from gridguard.report import Figures
+    from gridguard.report.daily import daily_report
+
+    made = dt.datetime(2020, 1, 26, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
+    clock = Clock()
+    clock.now = made + dt.timedelta(minutes=7)
+    with gridguard.open(tmp_path / "r.db") as ws:
+        ws.add(sample_records())
+        _enqueue(
+            ws,
+            [
+                _message("发热", topic="fever", data={"urgent": True}, at=made),
+                _message("提醒", topic="checkin_reminder", at=made - dt.timedelta(hours=1)),
+                _message("发热", topic="fever", data={"urgent": True}, at=made, channel="nowhere"),
+            ],
+        )
+        robot = Robot(per_minute=20)
+        assert _dispatcher(ws, robot, clock).dispatch().sent == 2
+        report = daily_report(ws, day=dt.date(2020, 1, 26))
+    alerts = report.block("alerts")
+    assert isinstance(alerts, Figures)
+    assert alerts.value("alerts_urgent_wait") == 7.0  # not the reminder's 67 minutes
+    assert alerts.value("alerts_urgent_waiting") == 1  # the one no channel delivered

@@ -48,14 +48,14 @@ class Robot:
             self.sent.append((self.clock[0], message.body))
 
 
-def _message(body: str, **fields: Any) -> Message:
+def _message(body: str, at_: dt.datetime | None = None, **fields: Any) -> Message:
     return Message(
         recipient="grid_worker@g1",
         subject="s",
         body=body,
         channel="robot",
         area_id="c1",
-        at=START - dt.timedelta(minutes=1),
+        at=at_ or START - dt.timedelta(minutes=1),
         **fields,
     )
 
@@ -69,7 +69,8 @@ def test_urgent_first_and_rate_limits_not_counted_on_postgresql(
         ws.add(sample_records())
         with ws.transaction() as uow:
             backlog = [_message(f"n{k}") for k in range(5)]
-            enqueue(uow, [*backlog, _message("bad")])
+            bad = _message("bad")
+            enqueue(uow, [*backlog, bad])
         settings = DeliverySettings(workers=1, max_attempts=1, timeout=10.0)
         dispatcher = Dispatcher(ws, {"robot": robot}, settings=settings, clock=lambda: now[0])
         robot.refuse = 3
@@ -87,12 +88,38 @@ def test_urgent_first_and_rate_limits_not_counted_on_postgresql(
             now[0] = max(now[0], when)
         with ws.transaction(write=False) as uow:
             dead = dead_letters(uow, dialect=ws.storage.dialect)
-            logs = [history(uow, m.id) for m in backlog]
+            logs = [history(uow, m.id) for m in [*backlog, bad]]
     bodies = [body for _, body in robot.sent]
     assert bodies[0] == "urgent"  # first once the robot's pause ended
     assert sorted(bodies) == sorted([f"n{k}" for k in range(5)] + ["urgent"])
     assert dead == {"robot": {"PermanentFailure: robot error 93000: invalid webhook url": 1}}
-    # Three were refused for rate (not counted, though max_attempts is 1), then sent.
+    # Three were refused for rate (not counted, though max_attempts is 1), then went on.
     refused = [log for log in logs if any(a.error.startswith("rate limited: ") for a in log)]
     assert len(refused) == 3
-    assert all(log[-1].outcome is DeliveryOutcome.SENT for log in logs)
+    assert all(log[-1].outcome is DeliveryOutcome.SENT for log in logs[:-1])
+    assert logs[-1][-1].outcome is DeliveryOutcome.DEAD
+
+
+def test_the_daily_reports_urgent_wait_on_postgresql(pg_schema_url: SchemaUrl) -> None:
+    from gridguard.report import Figures
+    from gridguard.report.daily import daily_report
+
+    made = dt.datetime(2020, 1, 26, 2, 0, tzinfo=dt.UTC)
+    now = [made + dt.timedelta(minutes=12)]
+    with gridguard.open(pg_schema_url()) as ws:
+        ws.add(sample_records())
+        with ws.transaction() as uow:
+            enqueue(
+                uow,
+                [
+                    _message("urgent", data={"urgent": True}, at_=made),
+                    _message("later", at_=made - dt.timedelta(hours=2)),
+                ],
+            )
+        robot = Robot(now)
+        Dispatcher(ws, {"robot": robot}, clock=lambda: now[0]).dispatch()
+        report = daily_report(ws, day=dt.date(2020, 1, 26))
+    alerts = report.block("alerts")
+    assert isinstance(alerts, Figures)
+    assert alerts.value("alerts_urgent_wait") == 12.0
+    assert alerts.value("alerts_urgent_waiting") == 0
