@@ -92,9 +92,10 @@ def dispatch(
     if as_json:
         echo_json(result)
         return
+    paused = f", rate limited 限流 {report.rate_limited}" if report.rate_limited else ""
     click.echo(
         f"sent 已送达 {report.sent}, retry later 待重试 {report.retried}, "
-        f"dead 投递失败 {report.dead} ({report.seconds:.1f} s)"
+        f"dead 投递失败 {report.dead}{paused} ({report.seconds:.1f} s)"
     )
     for line in report.errors[:5]:
         click.echo(f"  {line}", err=True)
