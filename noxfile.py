@@ -16,8 +16,12 @@ PYTHON = "3.11"
 ROOT = Path(__file__).parent
 LINT_PATHS = ("src", "tests", "benchmarks", "plugins", "noxfile.py", "docs/conf.py")
 
-RUFF = "ruff>=0.6"
-MYPY = "mypy>=1.11"
+RUFF = "ruff==0.17.6"
+MYPY = "mypy==2.4.1"
+IMPORT_LINTER = "import-linter==2.17"
+"""Linters pinned, so that a new release cannot fail a run that passed yesterday."""
+PLUGIN_STUBS = ("types-openpyxl>=3.1",)
+"""Type stubs the plugins' dependencies need for ``mypy --strict``."""
 BENCH_PEERS = ("rule-engine>=4", "splink>=4")
 """Peer libraries the benchmarks compare against; installed in the bench session only."""
 DOCS_DEPS = ("sphinx>=7", "myst-parser>=3", "furo>=2024.1")
@@ -55,18 +59,24 @@ def plugin_tests(session: nox.Session, plugin: str) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """Ruff lint and format check."""
-    session.install(RUFF)
+    """Ruff lint and format check, and the layer contracts (import-linter, in pyproject.toml)."""
+    session.install(RUFF, IMPORT_LINTER)
+    session.install("--no-deps", ".")  # lint-imports reads the installed package's modules
     paths = _existing(LINT_PATHS)
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)
+    session.run("lint-imports")
 
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on src/ (configured in pyproject.toml)."""
-    session.install(MYPY, ".[test]")
-    session.run("mypy", *session.posargs)
+    """mypy --strict on src/ (configured in pyproject.toml) and on every plugin's source."""
+    session.install(MYPY, *PLUGIN_STUBS, ".[test]", *(str(p.relative_to(ROOT)) for p in _plugins()))
+    if session.posargs:
+        session.run("mypy", *session.posargs)
+        return
+    session.run("mypy")
+    session.run("mypy", *(str((p / "src").relative_to(ROOT)) for p in _plugins()))
 
 
 @nox.session(python=PYTHON)

@@ -69,7 +69,7 @@ _RUN = textwrap.dedent(
 _ROTATE = textwrap.dedent(
     """
     import base64, json, os, sys, time
-    from gridguard.crypto import KeyRing, rotate_keys
+    from gridguard.security.crypto import KeyRing, rotate_keys
     from gridguard.storage.sqlite import SQLiteStorage
 
     keys = [base64.b64decode(k) for k in os.environ["BENCH_KEYS"].split(",")]

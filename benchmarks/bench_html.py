@@ -42,8 +42,8 @@ def main() -> None:
     import gridguard
     from gridguard.builtins.formats import JsonReporter
     from gridguard.demo import DemoContext, QuietProgress, build_huayuan
-    from gridguard.report import build_report
-    from gridguard.sweep.demo import run_sweep
+    from gridguard.demo._sweep import run_sweep
+    from gridguard.reporting import build_report
     from gridguard.synth import huayuan
 
     with tempfile.TemporaryDirectory(prefix="gridguard-bench-html-") as folder:

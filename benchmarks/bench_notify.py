@@ -30,9 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 import gridguard  # noqa: E402
 from gridguard import HealthReport  # noqa: E402
-from gridguard.notify import Message, enqueue  # noqa: E402
-from gridguard.notify.dispatcher import Dispatcher  # noqa: E402
-from gridguard.notify.settings import DeliverySettings  # noqa: E402
+from gridguard.notifications import enqueue  # noqa: E402
+from gridguard.notifications.dispatcher import Dispatcher  # noqa: E402
+from gridguard.notifications.settings import DeliverySettings  # noqa: E402
+from gridguard.notify import Message  # noqa: E402
 from gridguard.testing import sample_records  # noqa: E402
 
 try:
@@ -216,8 +217,8 @@ def bench_claims(settled: int, due: int, folder: Path) -> dict[str, float]:
     due messages. The outbox keeps its pending messages in ``outbox_pending``,
     so the two should cost the same.
     """
-    from gridguard.notify.outbox import due_messages, record_attempts
-    from gridguard.notify.records import DeliveryAttempt, DeliveryOutcome, attempt_id
+    from gridguard.model.messages import DeliveryAttempt, DeliveryOutcome, attempt_id
+    from gridguard.notifications.outbox import due_messages, record_attempts
 
     def rounds(ws: gridguard.Workspace) -> float:
         best, now = 1e9, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)

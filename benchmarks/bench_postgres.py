@@ -192,7 +192,7 @@ def screening(urls: dict[str, str], share: float, persons: int = 0) -> None:
     import gridguard
     from gridguard import Area, AreaLevel, Campaign
     from gridguard.model import OutbreakArea
-    from gridguard.rules.screening import screen
+    from gridguard.screening._run import screen
     from gridguard.synth import generate_city
 
     print(f"screening pushdown over the whole city ({share:.0%} of persons screened)")

@@ -69,8 +69,8 @@ def build(path: Path, orders: int, seed: int) -> None:
     """The place tree, one person per household, and ``orders`` active orders."""
     import gridguard
     from gridguard.model import Area, AreaLevel, Building, Household, Person, Stairwell
+    from gridguard.model.assessments import OrderStatus, QuarantineOrder
     from gridguard.quarantine import QuarantineRelease
-    from gridguard.rules.records import OrderStatus, QuarantineOrder
     from gridguard.storage.schema import spec_for
 
     rng = random.Random(seed)

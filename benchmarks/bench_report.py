@@ -167,7 +167,7 @@ def add_facts(path: Path) -> None:
 def child(path: str, area: str | None) -> None:
     """Build one daily report (runs in a child process) and print its figures as JSON."""
     import gridguard
-    from gridguard.report import daily_report
+    from gridguard.reporting import daily_report
 
     with gridguard.open(path) as ws:
         started = time.perf_counter()

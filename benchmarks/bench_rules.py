@@ -238,7 +238,7 @@ def classify(path: Path) -> dict[str, Any]:
     import gridguard
     from gridguard.model import Campaign
     from gridguard.rules import RunContext, builtin_rule_set
-    from gridguard.rules.screening import classification_sql, screen
+    from gridguard.screening._run import classification_sql, screen
     from gridguard.storage.schema import encode_timestamp
 
     with gridguard.open(path) as ws:

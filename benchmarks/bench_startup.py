@@ -2,8 +2,16 @@
 
 Each command runs in a fresh process ``--runs`` times; the figures are medians.
 The import cost is ``python -c "import gridguard"`` minus ``python -c pass``.
+Beside the times, how many of gridguard's own modules each entry point loads:
+the package, the storage protocol alone, and each reporter or notifier plugin
+(which should load the protocols and the model, and no workflow).
 
-    python benchmarks/bench_startup.py [--runs N]
+    python benchmarks/bench_startup.py [--runs N] [--against REV]
+
+``--against REV`` also times ``import gridguard`` and ``--help`` of the git
+revision REV (checked out into a temporary folder and put first on
+``PYTHONPATH``), interleaved with this tree's runs, so that a change is
+compared with what it changed on the same machine at the same moment.
 
 Targets: ``gridguard --help`` within 0.3 s, ``import gridguard`` within 0.15 s.
 """
@@ -11,10 +19,12 @@ Targets: ``gridguard --help`` within 0.3 s, ``import gridguard`` within 0.15 s.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,9 +50,74 @@ def median_seconds(command: list[str], runs: int) -> float:
     return statistics.median(times)
 
 
+MODULE_PROBES = {
+    "import gridguard": "import gridguard",
+    "the storage protocol": "import gridguard.storage.base",
+    "gridguard_html": "import gridguard_html",
+    "gridguard_xlsx": "import gridguard_xlsx",
+    "gridguard_smtp": "import gridguard_smtp",
+    "gridguard_webhook": "import gridguard_webhook",
+}
+"""What each module-count probe imports in a fresh interpreter."""
+
+
+def gridguard_modules(statement: str) -> int | None:
+    """How many ``gridguard`` modules ``statement`` loads; ``None`` if it cannot run here."""
+    count = "sum(1 for m in sys.modules if m.split('.')[0] == 'gridguard')"
+    code = f"{statement}\nimport sys\nprint({count})"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    return int(done.stdout) if done.returncode == 0 else None
+
+
+HELP_CODE = "import sys; sys.argv[0] = 'gridguard'; from gridguard.cli import main; main()"
+"""``gridguard --help`` of whichever gridguard is first on the path."""
+
+
+def compare_with(revision: str, runs: int) -> None:
+    """Time this tree and ``revision`` side by side, alternating runs, and print both."""
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as folder:
+        subprocess.run(
+            ["git", "-C", str(root), "worktree", "add", "--detach", folder, revision],
+            check=True,
+            capture_output=True,
+        )
+        try:
+            old_env = {**os.environ, "PYTHONPATH": str(Path(folder) / "src")}
+            new_env = {**os.environ, "PYTHONPATH": str(root / "src")}
+            results: dict[tuple[str, str], list[float]] = {}
+            cases = {"import": ["-c", "import gridguard"], "--help": ["-c", HELP_CODE, "--help"]}
+            for _ in range(runs):
+                for label, env in (("this tree", new_env), (revision, old_env)):
+                    for case, argv in cases.items():
+                        start = time.perf_counter()
+                        subprocess.run(
+                            [sys.executable, *argv], env=env, check=True, stdout=subprocess.DEVNULL
+                        )
+                        results.setdefault((label, case), []).append(time.perf_counter() - start)
+            bare = median_seconds([sys.executable, "-c", "pass"], runs)
+            print(f"against {revision}, interleaved, median of {runs} runs:")
+            for case in cases:
+                new = statistics.median(results[("this tree", case)])
+                old = statistics.median(results[(revision, case)])
+                net = " net" if case == "import" else ""
+                shift = bare if case == "import" else 0.0
+                print(
+                    f"  {case:7}{net:4} this tree {(new - shift) * 1000:6.1f} ms, "
+                    f"{revision} {(old - shift) * 1000:6.1f} ms, ratio {new / old:.2f}"
+                )
+        finally:
+            subprocess.run(
+                ["git", "-C", str(root), "worktree", "remove", "--force", folder],
+                check=False,
+                capture_output=True,
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--against", metavar="REV", help="also time this git revision")
     args = parser.parse_args()
 
     command = gridguard_command()
@@ -63,6 +138,12 @@ def main() -> None:
         f"(target <= {TARGET_HELP * 1000:.0f} ms; ran {' '.join(command)})"
     )
     print(f"ratio --help / bare interpreter: {helped / bare:.1f}")
+    print("gridguard modules loaded by:")
+    for name, statement in MODULE_PROBES.items():
+        count = gridguard_modules(statement)
+        print(f"  {name:22} {'not installed' if count is None else count}")
+    if args.against:
+        compare_with(args.against, args.runs)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from typing import Any
 
 import gridguard
 from gridguard import Campaign
-from gridguard.notify.settings import Contact, NotifySettings
+from gridguard.notifications.settings import Contact, NotifySettings
 from gridguard.storage.schema import encode_timestamp
 from gridguard.watch import escalate, missing, observer_coverage
 from gridguard.watch.missed import WatchSettings

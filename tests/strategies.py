@@ -568,7 +568,7 @@ MODEL_STRATEGIES[DeliveryAttempt] = delivery_attempts()
 
 # --- screening rules: assessments, quarantine orders, tasks, runs -------------
 
-from gridguard.rules.records import (  # noqa: E402
+from gridguard.model.assessments import (  # noqa: E402
     Assessment,
     FiredRule,
     OrderStatus,
@@ -775,7 +775,7 @@ MODEL_STRATEGIES[Target] = targets()
 
 # --- the building watch: monitoring points and their daily reports ---------
 
-from gridguard.watch.records import MonitoringPoint, PointReport  # noqa: E402
+from gridguard.model.watch import MonitoringPoint, PointReport  # noqa: E402
 
 
 def monitoring_points() -> st.SearchStrategy[MonitoringPoint]:
@@ -809,7 +809,7 @@ MODEL_STRATEGIES[PointReport] = point_reports()
 
 # --- the audit log --------------------------------------------------------------
 
-from gridguard.audit import AuditEntry, AuditOutcome  # noqa: E402
+from gridguard.security.audit import AuditEntry, AuditOutcome  # noqa: E402
 
 
 def audit_entries() -> st.SearchStrategy[AuditEntry]:
@@ -836,8 +836,8 @@ MODEL_STRATEGIES[AuditEntry] = audit_entries()
 
 # --- quarantine lifecycle and services --------------------------------------------
 
-from gridguard.quarantine.records import QuarantineExtension, QuarantineRelease  # noqa: E402
-from gridguard.services.records import ServiceAssignment, ServiceCompletion  # noqa: E402
+from gridguard.model.quarantine import QuarantineExtension, QuarantineRelease  # noqa: E402
+from gridguard.model.services import ServiceAssignment, ServiceCompletion  # noqa: E402
 
 
 @st.composite

@@ -35,7 +35,7 @@ from gridguard import (
     Stairwell,
     Visit,
 )
-from gridguard.access import PERMISSIONS, Category, Verb, category_of
+from gridguard.security.access import PERMISSIONS, Category, Verb, category_of
 from gridguard.workspace import Workspace
 
 AT = dt.datetime(2020, 1, 26, 3, tzinfo=dt.UTC)
@@ -298,7 +298,7 @@ def test_a_grid_worker_cannot_move_a_household_into_or_out_of_her_grid(tmp_path:
 
 
 def test_denials_are_audited_even_though_the_write_rolls_back(tmp_path: Any) -> None:
-    from gridguard.audit import AuditEntry
+    from gridguard.security.audit import AuditEntry
     from gridguard.testing import sample_records
 
     with gridguard.open(tmp_path / "d.db") as admin:

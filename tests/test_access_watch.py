@@ -4,7 +4,7 @@ The sample tree (communities ``c1`` and ``c2``, buildings ``b1`` and ``b2``)
 with a village group and its monitoring point under ``c1``; every workflow is
 called as each relevant role, and the store (read by the administrator)
 shows what was and was not written. Expectations follow the permission
-table in :mod:`gridguard.access`.
+table in :mod:`gridguard.security.access`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import pytest
 
 import gridguard
 from gridguard import AccessDenied, Area, AreaLevel, Building, CheckIn, Person, Principal, Role
-from gridguard.audit import AuditEntry
 from gridguard.model import HealthReport, ServiceRequest
+from gridguard.model.assessments import QuarantineOrder, Task
 from gridguard.quarantine import (
     census,
     check_missed,
@@ -30,7 +30,7 @@ from gridguard.quarantine import (
     release,
     release_due,
 )
-from gridguard.rules.records import QuarantineOrder, Task
+from gridguard.security.audit import AuditEntry
 from gridguard.services import (
     ServiceAssignment,
     ServiceCompletion,
@@ -324,8 +324,8 @@ def test_service_requests_by_volunteers_and_the_community(admin: Workspace) -> N
 
 
 def test_watch_quarantine_and_service_records_have_their_categories() -> None:
-    from gridguard.access import Category, category_of
     from gridguard.quarantine import QuarantineExtension, QuarantineRelease
+    from gridguard.security.access import Category, category_of
 
     assert category_of(MonitoringPoint) is Category.PLACE
     assert category_of(PointReport) is Category.CHECK_IN

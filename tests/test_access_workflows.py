@@ -10,8 +10,8 @@ import pytest
 
 import gridguard
 from gridguard import AccessDenied, Principal, Role, Visit
-from gridguard.audit import AuditEntry
-from gridguard.rules import screen
+from gridguard.screening import screen
+from gridguard.security.audit import AuditEntry
 from gridguard.sweep import Sweep
 from gridguard.targeting import import_file
 from gridguard.testing import sample_records

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 import gridguard
 from gridguard import AccessDenied, Household, Person, Principal, Role, Visit
-from gridguard.audit import AuditEntry, entry_hash, recent_entries, verify_log
 from gridguard.cli import main
+from gridguard.security.audit import AuditEntry, entry_hash, recent_entries, verify_log
 from gridguard.storage.schema import spec_for
 from gridguard.testing import sample_records
 from gridguard.workspace import Workspace
@@ -73,7 +73,7 @@ def _tamper(path: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
 
 def _verify(path: Path, anchor: tuple[int, str] | None = None) -> list[tuple[int, str]]:
     with gridguard.open(path) as ws, ws.transaction(write=False) as uow:
-        from gridguard.audit import verify
+        from gridguard.security.audit import verify
 
         report = verify(uow, "sqlite", anchor=anchor)
     return [(p.seq, p.kind) for p in report.problems]

@@ -14,8 +14,8 @@ import pytest
 
 import gridguard
 from gridguard import AccessDenied, Campaign, Household, Person, Principal, Role, Visit
-from gridguard.audit import AuditEntry, recent_entries, verify_log
-from gridguard.retention import PURGED, purge
+from gridguard.security.audit import AuditEntry, recent_entries, verify_log
+from gridguard.security.retention import PURGED, purge
 from gridguard.testing import sample_facts, sample_records
 from gridguard.workspace import Workspace
 from rules_pg import pg_schema

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 import gridguard
 from gridguard import Person
 from gridguard.cli import main
-from gridguard.crypto import KEY_ENV, KEY_FILE_ENV, read_key_file
+from gridguard.security.crypto import KEY_ENV, KEY_FILE_ENV, read_key_file
 from test_targeting_match import register
 
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from gridguard.cli import main
-from gridguard.crypto import KEY_ENV, KEY_FILE_ENV
+from gridguard.security.crypto import KEY_ENV, KEY_FILE_ENV
 from test_crypto_store import leaks, number_forms, phone_forms, raw_bytes
 
 TIMINGS = ("seconds",)

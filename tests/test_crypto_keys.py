@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gridguard.crypto import (
+from gridguard.errors import ConfigError
+from gridguard.security.crypto import (
     KEY_ENV,
     KEY_FILE_ENV,
     DecryptionError,
@@ -24,7 +25,6 @@ from gridguard.crypto import (
     keyring_from_environment,
     read_key_file,
 )
-from gridguard.errors import ConfigError
 
 ONE = bytes(range(32))
 TWO = bytes(range(1, 33))

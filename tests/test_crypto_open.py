@@ -8,8 +8,8 @@ import pytest
 
 import gridguard
 from gridguard import Person
-from gridguard.crypto import KEY_ENV, KEY_FILE_ENV, KeyRing, add_key_to_file
 from gridguard.errors import ConfigError
+from gridguard.security.crypto import KEY_ENV, KEY_FILE_ENV, KeyRing, add_key_to_file
 from gridguard.testing import sample_records
 from test_crypto_store import ONE, TWO, leaks, raw_bytes, secrets_of
 
@@ -75,7 +75,7 @@ def test_without_a_key_a_new_store_is_plain(tmp_path: Path) -> None:
 
 
 def test_a_look_up_by_identity_number_is_audited_masked(tmp_path: Path) -> None:
-    from gridguard.audit import AuditEntry
+    from gridguard.security.audit import AuditEntry
 
     with gridguard.open(tmp_path / "a.db", key=ONE) as ws:
         ws.add(sample_records())

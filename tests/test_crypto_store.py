@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 import gridguard
 from gridguard import Household, Person
-from gridguard.crypto import (
+from gridguard.errors import ConfigError, StorageError
+from gridguard.security.crypto import (
     KEY_ENV,
     KEY_FILE_ENV,
     DecryptionError,
@@ -33,7 +34,6 @@ from gridguard.crypto import (
     read_key_file,
     rotate_keys,
 )
-from gridguard.errors import ConfigError, StorageError
 from gridguard.storage.sqlite import SQLiteStorage
 from gridguard.synth import huayuan
 from gridguard.targeting import ListEntry, match_list, noisy_list, ranked_targets, review_queue
@@ -459,7 +459,7 @@ def test_an_encrypted_store_answers_like_a_plain_one(
 ) -> None:
     """Whatever the persons (shared numbers and phones included): the same records back,
     the same answers to look-ups by number and phone, from the store and from the cascade."""
-    from gridguard.crypto.finder import BlindFinder
+    from gridguard.security.crypto.finder import BlindFinder
     from gridguard.targeting.matching import PyFinder
 
     tree = [r for r in register() if not isinstance(r, Person)]

@@ -352,9 +352,21 @@ def test_birth_date_in_the_future_is_refused() -> None:
     assert person(birth_date=dt.date.today()).birth_date == dt.date.today()
 
 
-def test_birth_date_must_be_a_date_not_a_datetime() -> None:
+def test_birth_date_given_as_an_aware_datetime_is_the_day_on_its_clock() -> None:
+    born = person(birth_date=dt.datetime(1990, 1, 1, 23, 59, 59, tzinfo=UTC)).birth_date
+    assert born == dt.date(1990, 1, 1)
+    assert type(born) is dt.date
+
+
+def test_birth_date_given_as_a_naive_datetime_or_text_is_refused_masked() -> None:
     with pytest.raises(ValidationError) as exc_info:
-        person(birth_date=dt.datetime(1990, 1, 1, tzinfo=UTC))
+        person(birth_date=dt.datetime(1990, 1, 1))
+    violation = only_violation(exc_info)
+    assert violation.path == "$.birth_date"
+    assert violation.rule.startswith("must be a date; a datetime is taken only with a time zone")
+    assert "1990-01-01" not in violation.value, "a birth date is personal: shown masked"
+    with pytest.raises(ValidationError) as exc_info:
+        person(birth_date="1990-01-01")
     assert only_violation(exc_info).rule == "must be a date"
 
 

@@ -17,8 +17,8 @@ import pytest
 from gridguard import ConfigError
 from gridguard.builtins.formats import ConsoleNotifier
 from gridguard.builtins.notifiers import JsonLinesNotifier, LogNotifier
+from gridguard.notifications.service import build_channel
 from gridguard.notify import Message, PermanentFailure
-from gridguard.notify.service import build_channel
 from gridguard.plugins import collect_registries, get_plugin_manager
 from gridguard.testing import NotifierContract
 

@@ -9,7 +9,8 @@ from click.testing import CliRunner, Result
 
 import gridguard
 from gridguard.cli import main
-from gridguard.notify import Message, enqueue
+from gridguard.notifications import enqueue
+from gridguard.notify import Message
 from gridguard.testing import sample_records
 
 
@@ -101,7 +102,7 @@ def test_a_bad_setting_is_one_line_naming_it(tmp_path: Path) -> None:
 def test_the_demo_step_delivers_the_outbox_to_a_file(tmp_path: Path) -> None:
     """The last demo step, after the Huayuan build: the day's digest, delivered to the file."""
     from gridguard.demo import DemoContext, QuietProgress, build_huayuan
-    from gridguard.notify.demo import dispatch
+    from gridguard.demo._notify import dispatch
     from gridguard.synth import huayuan
 
     out = tmp_path / "demo"

@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 
 import gridguard
-from gridguard.notify import Message, enqueue
-from gridguard.notify.outbox import outbox_status
+from gridguard.notifications import enqueue
+from gridguard.notifications.outbox import outbox_status
+from gridguard.notify import Message
 from gridguard.testing import HttpReceiver, sample_records
 
 pytest.importorskip("gridguard_webhook", reason="the crash test posts through gridguard-webhook")

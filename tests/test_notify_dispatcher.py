@@ -15,10 +15,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import gridguard
-from gridguard.notify import DeliveryOutcome, Message, PermanentFailure, enqueue
-from gridguard.notify.dispatcher import Dispatcher, RetryPolicy
-from gridguard.notify.outbox import history, outbox_status
-from gridguard.notify.settings import DeliverySettings
+from gridguard.notifications import enqueue
+from gridguard.notifications.dispatcher import Dispatcher, RetryPolicy
+from gridguard.notifications.outbox import history, outbox_status
+from gridguard.notifications.settings import DeliverySettings
+from gridguard.notify import DeliveryOutcome, Message, PermanentFailure
 from gridguard.testing import sample_records
 
 START = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=2)

@@ -13,6 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gridguard
+from gridguard.notifications import enqueue
+from gridguard.notifications.dispatcher import Dispatcher
+from gridguard.notifications.outbox import dead_letters, history
+from gridguard.notifications.settings import DeliverySettings
 from gridguard.notify import (
     ChannelLimits,
     DeliveryOutcome,
@@ -20,13 +24,9 @@ from gridguard.notify import (
     Message,
     RateLimited,
     RobotPacer,
-    enqueue,
     split_message,
 )
-from gridguard.notify.dispatcher import Dispatcher
 from gridguard.notify.limits import TRUNCATED
-from gridguard.notify.outbox import dead_letters, history
-from gridguard.notify.settings import DeliverySettings
 from gridguard.testing import sample_records
 
 START = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=2)
@@ -301,7 +301,7 @@ def test_other_failures_still_count(ws: gridguard.Workspace) -> None:
 
 def test_the_daily_report_shows_the_longest_wait_of_an_urgent_message(tmp_path: Path) -> None:
     from gridguard.report import Figures
-    from gridguard.report.daily import daily_report
+    from gridguard.reporting.daily import daily_report
 
     made = dt.datetime(2020, 1, 26, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
     clock = Clock()

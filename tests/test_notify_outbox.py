@@ -15,14 +15,9 @@ from hypothesis import strategies as st
 
 import gridguard
 from gridguard import HealthReport, ValidationError
-from gridguard.notify import (
-    DeliveryAttempt,
-    DeliveryOutcome,
-    Message,
-    OutboxMessage,
-    enqueue,
-)
-from gridguard.notify.outbox import (
+from gridguard.model.messages import attempt_id
+from gridguard.notifications import enqueue
+from gridguard.notifications.outbox import (
     MessageState,
     due_messages,
     history,
@@ -31,7 +26,7 @@ from gridguard.notify.outbox import (
     record_attempts,
     state_of,
 )
-from gridguard.notify.records import attempt_id
+from gridguard.notify import DeliveryAttempt, DeliveryOutcome, Message, OutboxMessage
 from gridguard.storage.schema import encode_timestamp
 from gridguard.testing import SAMPLE_START, sample_records
 from strategies import messages

@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 import gridguard
 from gridguard import CheckIn, ConfigError, HealthReport, Visit
 from gridguard.masking import mask_name, mask_phone
+from gridguard.notifications.digest import day_figures, digest_messages, enqueue_digest
+from gridguard.notifications.routing import Event, Router, hold_until
+from gridguard.notifications.settings import NotifySettings, QuietHours
+from gridguard.notifications.templates import Renderer
 from gridguard.notify import OutboxMessage
-from gridguard.notify.digest import day_figures, digest_messages, enqueue_digest
-from gridguard.notify.routing import Event, Router, hold_until
-from gridguard.notify.settings import NotifySettings, QuietHours
-from gridguard.notify.templates import Renderer
 from gridguard.testing import SAMPLE_START, sample_records
 from strategies import TIME_ZONES, aware_datetimes
 
@@ -280,7 +280,7 @@ def test_settings_from_toml_resolve_file_paths_next_to_it(tmp_path: Path) -> Non
 
 
 def test_routes_must_name_configured_channels(ws: gridguard.Workspace) -> None:
-    from gridguard.notify.service import Notifications
+    from gridguard.notifications.service import Notifications
 
     settings = NotifySettings.from_dict({**SETTINGS, "routes": [
         {"topic": "fever", "roles": ["grid_worker"], "channels": ["file", "sms"]}]})  # fmt: skip

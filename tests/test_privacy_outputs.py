@@ -17,9 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import gridguard
-from gridguard.audit import AuditEntry
 from gridguard.cli import main
 from gridguard.quarantine import order_quarantine
+from gridguard.security.audit import AuditEntry
 from gridguard.services import open_requests, request_service
 from gridguard.services.workflow import mask_numbers
 from gridguard.targeting import Target, import_file

@@ -9,10 +9,10 @@ from typing import Any
 
 import gridguard
 from gridguard.demo import DEMO_STEPS, DemoContext, QuietProgress
+from gridguard.demo._quarantine import monitor
+from gridguard.demo._services import deliver
 from gridguard.model import Area, Campaign
-from gridguard.quarantine.demo import monitor
-from gridguard.rules.records import OrderStatus, QuarantineOrder, Task, TaskKind
-from gridguard.services.demo import deliver
+from gridguard.model.assessments import OrderStatus, QuarantineOrder, Task, TaskKind
 from quarantine_helpers import records
 
 
@@ -65,7 +65,7 @@ def test_the_steps_are_deterministic_by_seed(tmp_path: Path) -> None:
 
 
 def test_the_steps_run_after_screening_and_before_dispatch() -> None:
-    screen = DEMO_STEPS.index("gridguard.rules.demo:screen")
-    dispatch = DEMO_STEPS.index("gridguard.notify.demo:dispatch")
-    for step in ("gridguard.quarantine.demo:monitor", "gridguard.services.demo:deliver"):
+    screen = DEMO_STEPS.index("gridguard.demo._screening:screen")
+    dispatch = DEMO_STEPS.index("gridguard.demo._notify:dispatch")
+    for step in ("gridguard.demo._quarantine:monitor", "gridguard.demo._services:deliver"):
         assert screen < DEMO_STEPS.index(step) < dispatch

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import gridguard
 from gridguard.errors import ConflictError, NotFoundError, ValidationError
+from gridguard.model.assessments import OrderStatus, QuarantineOrder
 from gridguard.quarantine import (
     QuarantineExtension,
     QuarantinePolicy,
@@ -23,7 +24,6 @@ from gridguard.quarantine import (
     release,
     release_due,
 )
-from gridguard.rules.records import OrderStatus, QuarantineOrder
 from quarantine_helpers import T0, local, open_store, order_by_hand, records, ws
 
 __all__ = ["ws"]

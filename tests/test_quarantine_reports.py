@@ -10,8 +10,9 @@ import pytest
 
 from gridguard.errors import ValidationError
 from gridguard.model import HealthReport
+from gridguard.model.assessments import Task, TaskKind, TaskStatus
+from gridguard.notifications.templates import TEMPLATES
 from gridguard.notify import OutboxMessage
-from gridguard.notify.templates import TEMPLATES
 from gridguard.quarantine import (
     QuarantinePolicy,
     check_missed,
@@ -19,7 +20,6 @@ from gridguard.quarantine import (
     release,
 )
 from gridguard.quarantine.missed import slot_of, slots
-from gridguard.rules.records import Task, TaskKind, TaskStatus
 from gridguard.serialization import from_dict
 from quarantine_helpers import local, order_by_hand, ws
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import gridguard
 from gridguard.notify import OutboxMessage
-from gridguard.report.daily import daily_report
 from gridguard.report.document import Figures
-from gridguard.rules.screening import screen
+from gridguard.reporting.daily import daily_report
+from gridguard.screening._run import screen
 from gridguard.testing import sample_facts, sample_records
 
 DAY = dt.date(2020, 1, 25)

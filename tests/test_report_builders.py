@@ -35,13 +35,14 @@ from gridguard.model import (
     TeamMember,
     Visit,
 )
+from gridguard.model.assessments import Assessment, FiredRule, QuarantineOrder, Task
 from gridguard.model.enums import MemberRole
-from gridguard.notify.records import DeliveryAttempt, OutboxMessage
-from gridguard.quarantine.records import QuarantineRelease
-from gridguard.report import (
-    Figures,
-    Report,
-    Table,
+from gridguard.model.messages import DeliveryAttempt, OutboxMessage
+from gridguard.model.quarantine import QuarantineRelease
+from gridguard.model.services import ServiceAssignment, ServiceCompletion
+from gridguard.model.watch import MonitoringPoint, PointReport
+from gridguard.report import Figures, Report, Table
+from gridguard.reporting import (
     build_report,
     daily_report,
     household_report,
@@ -50,10 +51,7 @@ from gridguard.report import (
     progress_report,
     teams_report,
 )
-from gridguard.rules.records import Assessment, FiredRule, QuarantineOrder, Task
-from gridguard.services.records import ServiceAssignment, ServiceCompletion
 from gridguard.testing import sample_records
-from gridguard.watch.records import MonitoringPoint, PointReport
 
 START = dt.date(2020, 1, 25)
 DAYS = 6
@@ -807,7 +805,7 @@ def test_reports_agree_with_each_other(
 
 def test_reports_check_the_principal(tmp_path: Path) -> None:
     from gridguard.errors import AccessDenied
-    from gridguard.principal import Principal, Role
+    from gridguard.security.principal import Principal, Role
 
     path = tmp_path / "a.db"
     with gridguard.open(path) as ws:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import gridguard
 from gridguard.demo import DEMO_STEPS, DemoContext, QuietProgress
+from gridguard.demo._report import report
 from gridguard.model import Campaign
-from gridguard.report.demo import report
 from gridguard.testing import sample_facts, sample_records
 
 
 def test_the_report_step_is_last() -> None:
-    assert DEMO_STEPS[-1] == "gridguard.report.demo:report"
+    assert DEMO_STEPS[-1] == "gridguard.demo._report:report"
 
 
 def test_the_step_shows_the_head_and_writes_the_files(tmp_path: Path) -> None:

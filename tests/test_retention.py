@@ -23,10 +23,10 @@ from gridguard import (
     ServiceRequest,
     Visit,
 )
-from gridguard.audit import AuditEntry
 from gridguard.cli import main
-from gridguard.retention import PURGED, closed_campaigns, purge
-from gridguard.rules.records import QuarantineOrder
+from gridguard.model.assessments import QuarantineOrder
+from gridguard.security.audit import AuditEntry
+from gridguard.security.retention import PURGED, closed_campaigns, purge
 from gridguard.testing import sample_facts, sample_records
 from gridguard.workspace import Workspace
 
@@ -241,7 +241,7 @@ def test_the_memory_store_purges_registry_entries_and_says_what_it_skipped() -> 
 
 
 def _report(ws: Workspace, kind: str) -> dict[str, Any]:
-    from gridguard.report.build import build_report
+    from gridguard.reporting.build import build_report
 
     data = build_report(ws, kind, day=dt.date(2020, 1, 26), campaign="cmp").to_dict("en")
     data.pop("generated_at", None)

@@ -15,8 +15,8 @@ import pytest
 
 import gridguard
 from gridguard import Person
-from gridguard.crypto import INDEX_TABLE, KEY_ENV, KEY_FILE_ENV
-from gridguard.retention import purge
+from gridguard.security.crypto import INDEX_TABLE, KEY_ENV, KEY_FILE_ENV
+from gridguard.security.retention import purge
 from test_crypto_store import ONE, key_text
 from test_retention import NOW, _report_counts, _store
 

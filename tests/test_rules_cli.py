@@ -126,12 +126,12 @@ def test_the_demo_step_reports_flagged_persons_and_orders(tmp_path: Path) -> Non
     import datetime as dt
 
     from gridguard.demo import DEMO_STEPS, DemoContext, QuietProgress, build_huayuan
+    from gridguard.demo._screening import screen as demo_screen
     from gridguard.model import Screening, Trip
-    from gridguard.rules.demo import screen as demo_screen
     from gridguard.synth import huayuan
 
-    assert DEMO_STEPS.index("gridguard.rules.demo:screen") > DEMO_STEPS.index(
-        "gridguard.sweep.demo:run_sweep"
+    assert DEMO_STEPS.index("gridguard.demo._screening:screen") > DEMO_STEPS.index(
+        "gridguard.demo._sweep:run_sweep"
     )
     scenario = huayuan(2020)
     with gridguard.open(tmp_path / "demo.db") as ws:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from gridguard.model.assessments import QuarantineKind, RiskLevel, TaskKind
 from gridguard.rules import RuleFunction, RuleSetError, builtin_rule_set, load_rule_set
-from gridguard.rules.records import QuarantineKind, RiskLevel, TaskKind
 from gridguard.rules.ruleset import Classify, Notify, Quarantine, TaskAction, parse_rule_set
 
 GOOD = """

@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 import gridguard
 from gridguard import Area, AreaLevel, Building, Campaign, Household, OutbreakArea, Person
 from gridguard.model import Exposure, Screening, Stairwell, Trip
-from gridguard.rules import Assessment, QuarantineOrder, RiskLevel, ScreeningRun, Task, screen
-from gridguard.rules.records import QuarantineKind, TaskKind
+from gridguard.model.assessments import QuarantineKind, TaskKind
+from gridguard.rules import Assessment, QuarantineOrder, RiskLevel, ScreeningRun, Task
 from gridguard.rules.ruleset import parse_rule_set
+from gridguard.screening import screen
 from gridguard.workspace import Workspace
 from rules_pg import pg_schema
 
@@ -215,7 +216,7 @@ def test_a_campaign_must_be_named_when_there_are_several(ws: Workspace) -> None:
 
 
 def test_notifications_go_to_the_outbox_once(ws: Workspace) -> None:
-    outbox = pytest.importorskip("gridguard.notify.records")
+    outbox = pytest.importorskip("gridguard.model.messages")
     first = screen(ws, campaign_id=CAMPAIGN, day=DAY)
     assert first.notify_mode == "outbox"
     messages = stored(ws, outbox.OutboxMessage)
@@ -343,7 +344,7 @@ class _FeverPlugin:
 def test_a_function_registered_by_a_plugin_runs_in_a_screening(
     tmp_path: Path, backend: str
 ) -> None:
-    from gridguard.rules.screening import rule_functions
+    from gridguard.screening._run import rule_functions
 
     url = "memory://" if backend == "memory" else f"sqlite:///{tmp_path / 'plugin.db'}"
     with gridguard.open(url, plugins=[_FeverPlugin()]) as ws:

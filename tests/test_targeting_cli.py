@@ -15,9 +15,9 @@ from click.testing import CliRunner, Result
 import gridguard
 from gridguard.cli import main
 from gridguard.demo import DEMO_STEPS, DemoContext, QuietProgress
+from gridguard.demo._targeting import LIST_FILE, targeting
 from gridguard.model import GB11643
 from gridguard.synth import huayuan
-from gridguard.targeting.demo import LIST_FILE, targeting
 
 
 def run(*args: str) -> Result:
@@ -150,7 +150,7 @@ def test_the_commands_are_listed_and_load_lazily() -> None:
     for name in ("import", "match", "targets"):
         assert name in listed.output
     code = (
-        "import sys, gridguard.cli_targeting; "
+        "import sys, gridguard.cli._targeting; "
         "print(sorted(m for m in sys.modules if m.startswith('gridguard.targeting')))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -161,7 +161,7 @@ def test_the_commands_are_listed_and_load_lazily() -> None:
 
 
 def test_the_demo_receives_a_list_on_day_one(tmp_path: Path) -> None:
-    assert DEMO_STEPS.index("gridguard.targeting.demo:targeting") == (
+    assert DEMO_STEPS.index("gridguard.demo._targeting:targeting") == (
         DEMO_STEPS.index("gridguard.demo:build_huayuan") + 1
     )
     scenario = huayuan(2020)

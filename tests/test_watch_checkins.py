@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 import gridguard
 from gridguard import Anomaly, Building, CheckIn, ConflictError, ValidationError, Visit
+from gridguard.model.assessments import Task, TaskKind, TaskStatus
 from gridguard.notify import OutboxMessage
-from gridguard.rules.records import Task, TaskKind, TaskStatus
 from gridguard.sweep import Sweep
 from gridguard.sweep.planner import pending_work
 from gridguard.watch import (

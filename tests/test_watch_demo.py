@@ -54,8 +54,8 @@ def test_the_same_seed_gives_the_same_week(
 def test_the_step_runs_right_after_screening() -> None:
     from gridguard.demo import DEMO_STEPS
 
-    after_screen = DEMO_STEPS[DEMO_STEPS.index("gridguard.rules.demo:screen") + 1]
-    assert after_screen == "gridguard.watch.demo:watch"
+    after_screen = DEMO_STEPS[DEMO_STEPS.index("gridguard.demo._screening:screen") + 1]
+    assert after_screen == "gridguard.demo._watch:watch"
 
 
 @pytest.mark.parametrize(
@@ -64,8 +64,8 @@ def test_the_step_runs_right_after_screening() -> None:
 )
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
 def test_every_watch_topic_has_a_template_and_a_route(topic: str, locale: str) -> None:
-    from gridguard.notify.settings import NotifySettings
-    from gridguard.notify.templates import TEMPLATES, Renderer
+    from gridguard.notifications.settings import NotifySettings
+    from gridguard.notifications.templates import TEMPLATES, Renderer
 
     assert set(TEMPLATES[locale][topic]) == {"subject", "body"}
     rendered = Renderer(locale).render(

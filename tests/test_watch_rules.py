@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 import gridguard
 from gridguard import Anomaly, CheckIn
-from gridguard.rules.records import Assessment
+from gridguard.model.assessments import Assessment
 from gridguard.rules.ruleset import parse_rule_set
-from gridguard.rules.screening import screen
+from gridguard.screening._run import screen
 from watch_world import observe, world
 
 UTC = dt.UTC

@@ -17,7 +17,7 @@ from gridguard import (
     Team,
     TeamMember,
 )
-from gridguard.notify.settings import Contact, NotifySettings
+from gridguard.notifications.settings import Contact, NotifySettings
 from gridguard.watch import MonitoringPoint
 
 START = dt.date(2020, 1, 25)

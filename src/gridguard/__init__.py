@@ -53,7 +53,7 @@ from .model import (
     Visit,
     VisitOutcome,
 )
-from .principal import LOCAL_ADMIN, Principal, Role
+from .security.principal import LOCAL_ADMIN, Principal, Role
 
 if TYPE_CHECKING:
     from .hookspecs import hookimpl

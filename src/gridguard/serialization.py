@@ -43,12 +43,23 @@ def _structure_datetime(value: Any, _: type) -> dt.datetime:
 
 
 def _structure_date(value: Any, _: type) -> dt.date:
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+    """A day from ``YYYY-MM-DD`` text or a date.
+
+    A datetime (or ISO 8601 timestamp text) is handed on as a datetime, for
+    the model's converter to judge exactly as when it is passed in Python:
+    an aware one becomes its day, a naive one is refused with the field's
+    name. Files and the API therefore agree on every value.
+    """
+    if isinstance(value, dt.date):
         return value
     if not isinstance(value, str):
         raise ValidationError.single("$", repr(value), "must be a date YYYY-MM-DD")
     try:
         return dt.date.fromisoformat(value)
+    except ValueError:
+        pass
+    try:
+        return dt.datetime.fromisoformat(value)
     except ValueError:
         raise ValidationError.single("$", repr(value), "must be a date YYYY-MM-DD") from None
 

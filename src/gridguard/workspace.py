@@ -1,13 +1,13 @@
 """The workspace: the one facade an embedder holds.
 
 Every workflow reads and writes through a :class:`Workspace`, opened for a
-:class:`~gridguard.principal.Principal`, so that access control and audit
+:class:`~gridguard.security.principal.Principal`, so that access control and audit
 are enforced in one place. Writes are batched (``executemany``) inside one
 transaction: a batch is wholly in or wholly out.
 
 Each public read and write checks the principal's role and scope
-(:mod:`gridguard.access`) and leaves one entry in the hash-chained audit log
-(:mod:`gridguard.audit`): one per call, not per row, so bulk paths stay
+(:mod:`gridguard.security.access`) and leaves one entry in the hash-chained audit log
+(:mod:`gridguard.security.audit`): one per call, not per row, so bulk paths stay
 fast. Workflows that work on the store directly call
 :meth:`Workspace.authorize <gridguard.Workspace.authorize>` once at their
 entry point.
@@ -24,19 +24,6 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .access import (
-    OPERATIONS,
-    PERMISSIONS,
-    PERSONAL,
-    Category,
-    Guard,
-    Verb,
-    category_of,
-    denied,
-    target_of,
-)
-from .audit import AuditDraft
-from .audit import append as append_audit
 from .errors import (
     AccessDenied,
     ConfigError,
@@ -63,12 +50,25 @@ from .plugins import (
     collect_registries,
     get_plugin_manager,
 )
-from .principal import LOCAL_ADMIN, Principal
+from .security.access import (
+    OPERATIONS,
+    PERMISSIONS,
+    PERSONAL,
+    Category,
+    Guard,
+    Verb,
+    category_of,
+    denied,
+    target_of,
+)
+from .security.audit import AuditDraft
+from .security.audit import append as append_audit
+from .security.principal import LOCAL_ADMIN, Principal
 from .storage.base import SaveResult, Storage, UnitOfWork
 from .storage.schema import spec_for
 
 if TYPE_CHECKING:
-    from .crypto.keys import KeyRing
+    from .security.crypto.keys import KeyRing
 
 __all__ = [
     "AUDIT_READS_HELD",
@@ -314,7 +314,7 @@ class Workspace:
         """Check that the principal may run the workflow ``action`` on ``target``, and audit it.
 
         ``action`` names the operation (``"sweep.record"``, ``"rules.screen"``:
-        see :data:`gridguard.access.OPERATIONS`); ``target`` is what it works
+        see :data:`gridguard.security.access.OPERATIONS`); ``target`` is what it works
         on: an area id, a stored record (a campaign, a household...),
         ``WHOLE_STORE`` for a workflow that reads or writes the store
         directly without regard to scope (only an unscoped principal may),
@@ -753,9 +753,9 @@ def open_workspace(
     is who uses it (default: an administrator of everything) and
     ``purpose`` why, for the audit log.
 
-    Field encryption (``gridguard.crypto``, SQLite stores): ``key`` is a
+    Field encryption (``gridguard.security.crypto``, SQLite stores): ``key`` is a
     key file (a path, as written by ``gridguard keys new``) or a raw 32-byte
-    master key; ``keyring`` a :class:`~gridguard.crypto.keys.KeyRing` (give one of
+    master key; ``keyring`` a :class:`~gridguard.security.crypto.keys.KeyRing` (give one of
     the two). Without either, the key comes from ``GRIDGUARD_KEY_FILE`` or
     ``GRIDGUARD_KEY`` when set. A new store opened with a key is encrypted
     from the start; an encrypted store opened without its key, or with
@@ -791,8 +791,8 @@ def _keyring(key: str | os.PathLike[str] | bytes | None, keyring: KeyRing | None
         raise ConfigError("give key= or keyring=, not both")
     if keyring is not None or key is None:
         return keyring
-    from .crypto.keys import KeyRing as Ring
-    from .crypto.keys import read_key_file
+    from .security.crypto.keys import KeyRing as Ring
+    from .security.crypto.keys import read_key_file
 
     if isinstance(key, bytes):
         if len(key) != 32:

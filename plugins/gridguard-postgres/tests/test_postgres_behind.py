@@ -19,7 +19,7 @@ from pg_helpers import SchemaUrl, blocked_pid, wait_until, with_params
 
 import gridguard
 from gridguard import StorageError, ValidationError
-from gridguard.rules.records import Task, TaskKind
+from gridguard.model.assessments import Task, TaskKind
 from gridguard.storage.schema import spec_for
 from gridguard.testing import sample_records
 

@@ -16,7 +16,7 @@ from pg_helpers import SchemaUrl, with_params
 
 import gridguard
 from gridguard import ConflictError, Household, Visit
-from gridguard.audit import verify_log
+from gridguard.security.audit import verify_log
 from gridguard.testing import sample_records
 
 WRITER = Path(__file__).with_name("pg_writer.py")

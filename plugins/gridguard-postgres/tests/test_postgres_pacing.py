@@ -13,10 +13,11 @@ from typing import Any
 from pg_helpers import SchemaUrl
 
 import gridguard
-from gridguard.notify import ChannelLimits, DeliveryOutcome, Message, RateLimited, enqueue
-from gridguard.notify.dispatcher import Dispatcher
-from gridguard.notify.outbox import dead_letters, history
-from gridguard.notify.settings import DeliverySettings
+from gridguard.notifications import enqueue
+from gridguard.notifications.dispatcher import Dispatcher
+from gridguard.notifications.outbox import dead_letters, history
+from gridguard.notifications.settings import DeliverySettings
+from gridguard.notify import ChannelLimits, DeliveryOutcome, Message, RateLimited
 from gridguard.testing import sample_records
 
 START = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=2)
@@ -102,7 +103,7 @@ def test_urgent_first_and_rate_limits_not_counted_on_postgresql(
 
 def test_the_daily_reports_urgent_wait_on_postgresql(pg_schema_url: SchemaUrl) -> None:
     from gridguard.report import Figures
-    from gridguard.report.daily import daily_report
+    from gridguard.reporting.daily import daily_report
 
     made = dt.datetime(2020, 1, 26, 2, 0, tzinfo=dt.UTC)
     now = [made + dt.timedelta(minutes=12)]

@@ -12,10 +12,10 @@ from gridguard_postgres._storage import PostgresUnitOfWork
 
 import gridguard
 from gridguard import ConflictError, Household, ValidationError, Visit
+from gridguard.model.assessments import Task, TaskKind
+from gridguard.model.messages import OutboxMessage
+from gridguard.notifications.outbox import enqueue
 from gridguard.notify import Message
-from gridguard.notify.outbox import enqueue
-from gridguard.notify.records import OutboxMessage
-from gridguard.rules.records import Task, TaskKind
 from gridguard.testing import sample_records
 
 AT = dt.datetime(2020, 1, 28, 8, 0, tzinfo=dt.UTC)

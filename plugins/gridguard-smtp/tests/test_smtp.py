@@ -289,8 +289,8 @@ def test_a_server_that_is_gone_is_retried(certificate: tuple[Path, Path]) -> Non
 
 def test_a_misconfigured_email_channel_is_refused_at_start(tmp_path: Path) -> None:
     import gridguard
-    from gridguard.notify.service import Notifications
-    from gridguard.notify.settings import NotifySettings
+    from gridguard.notifications.service import Notifications
+    from gridguard.notifications.settings import NotifySettings
 
     settings = NotifySettings.from_dict(
         {

@@ -20,12 +20,13 @@ from gridguard_webhook import DingTalkNotifier, FeishuNotifier, WeComNotifier
 from robot_receivers import DingTalkRobot, FeishuRobot, VendorRobot, WeComRobot
 
 import gridguard
-from gridguard.notify import DeliveryOutcome, Message, RateLimited, enqueue
-from gridguard.notify.dispatcher import Dispatcher
+from gridguard.model.messages import OutboxMessage
+from gridguard.notifications import enqueue
+from gridguard.notifications.dispatcher import Dispatcher
+from gridguard.notifications.outbox import history, outbox_status
+from gridguard.notifications.settings import DeliverySettings
+from gridguard.notify import DeliveryOutcome, Message, RateLimited
 from gridguard.notify.limits import TRUNCATED
-from gridguard.notify.outbox import history, outbox_status
-from gridguard.notify.records import OutboxMessage
-from gridguard.notify.settings import DeliverySettings
 from gridguard.testing import HttpReceiver, sample_records
 
 START = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=2)
@@ -482,7 +483,7 @@ def test_mentions_in_each_vendors_way(clock: Clock) -> None:
 def test_routed_messages_mention_the_recipient_and_files_mask_the_mobile(
     tmp_path: Path, clock: Clock
 ) -> None:
-    from gridguard.notify import Event, Notifications, NotifySettings
+    from gridguard.notifications import Event, Notifications, NotifySettings
 
     robot = WeComRobot(clock.seconds)
     with _serve(robot) as receiver, gridguard.open(tmp_path / "w.db") as ws:

@@ -279,8 +279,8 @@ def test_a_secret_never_shows_in_a_config_error() -> None:
 
 
 def test_a_misconfigured_channel_is_refused_when_notifications_start(tmp_path: Any) -> None:
-    from gridguard.notify.service import Notifications
-    from gridguard.notify.settings import NotifySettings
+    from gridguard.notifications.service import Notifications
+    from gridguard.notifications.settings import NotifySettings
 
     settings = NotifySettings.from_dict(
         {

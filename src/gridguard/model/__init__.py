@@ -1,4 +1,17 @@
-"""The vocabulary of gridguard: attrs value objects with validation and no I/O."""
+"""The vocabulary of gridguard: every stored record, as attrs value objects with no I/O.
+
+Places, people and teams (registry entries), the facts the lines of defense
+record, and what the workflows derive and store (assessments, quarantine
+orders, tasks, outside lists and matches, messages, audit entries) all live
+here, each with its table and access category declared beside the class. The
+storage layer imports this package and nothing above it; workflows own
+behaviour, not record types.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from .campaign import DEFAULT_TIME_ZONE, Campaign, OutbreakArea
 from .enums import (
@@ -40,6 +53,85 @@ from .phone import normalize_phone
 from .places import Area, Building, Household, Stairwell
 from .teams import CompositionPolicy, Team, TeamMember
 
+if TYPE_CHECKING:
+    from .assessments import (
+        Assessment,
+        FiredRule,
+        OrderStatus,
+        QuarantineKind,
+        QuarantineOrder,
+        RiskLevel,
+        ScreeningRun,
+        Task,
+        TaskKind,
+        TaskStatus,
+    )
+    from .audit import AuditEntry, AuditOutcome
+    from .messages import DeliveryAttempt, DeliveryOutcome, OutboxMessage
+    from .quarantine import QuarantineExtension, QuarantinePolicy, QuarantineRelease
+    from .services import ServiceAssignment, ServiceCompletion
+    from .targeting import (
+        Candidate,
+        ListEntry,
+        Match,
+        MatchPass,
+        OutsideList,
+        ReviewDecision,
+        ReviewItem,
+        Target,
+    )
+    from .watch import MonitoringPoint, PointReport
+
+_LAZY = {
+    "Assessment": "assessments",
+    "FiredRule": "assessments",
+    "OrderStatus": "assessments",
+    "QuarantineKind": "assessments",
+    "QuarantineOrder": "assessments",
+    "RiskLevel": "assessments",
+    "ScreeningRun": "assessments",
+    "Task": "assessments",
+    "TaskKind": "assessments",
+    "TaskStatus": "assessments",
+    "AuditEntry": "audit",
+    "AuditOutcome": "audit",
+    "DeliveryAttempt": "messages",
+    "DeliveryOutcome": "messages",
+    "OutboxMessage": "messages",
+    "QuarantineExtension": "quarantine",
+    "QuarantinePolicy": "quarantine",
+    "QuarantineRelease": "quarantine",
+    "ServiceAssignment": "services",
+    "ServiceCompletion": "services",
+    "Candidate": "targeting",
+    "ListEntry": "targeting",
+    "Match": "targeting",
+    "MatchPass": "targeting",
+    "OutsideList": "targeting",
+    "ReviewDecision": "targeting",
+    "ReviewItem": "targeting",
+    "Target": "targeting",
+    "MonitoringPoint": "watch",
+    "PointReport": "watch",
+}
+"""Derived records (what workflows store) by the module that defines them: loaded on first
+use, so that ``import gridguard`` pays only for the registry entries and facts."""
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
 REGISTRY_TYPES = (Area, Building, Stairwell, Household, Person, Team, Campaign)
 """Mutable registry entries, in the order a fresh database must receive them."""
 FACT_TYPES = (Visit, Screening, CheckIn, HealthReport, ServiceRequest)
@@ -58,29 +150,59 @@ __all__ = [
     "AnomalyKind",
     "Area",
     "AreaLevel",
+    "Assessment",
+    "AuditEntry",
+    "AuditOutcome",
     "Building",
     "Campaign",
+    "Candidate",
     "Channel",
     "CheckIn",
     "CheckInStatus",
     "CompositionPolicy",
+    "DeliveryAttempt",
+    "DeliveryOutcome",
     "Exposure",
     "ExposureKind",
     "Fact",
+    "FiredRule",
     "HealthReport",
     "Household",
     "IdentityScheme",
     "LineOfDefense",
+    "ListEntry",
+    "Match",
+    "MatchPass",
     "MemberRole",
+    "MonitoringPoint",
+    "OrderStatus",
+    "OutboxMessage",
     "OutbreakArea",
+    "OutsideList",
     "Person",
+    "PointReport",
+    "QuarantineExtension",
+    "QuarantineKind",
+    "QuarantineOrder",
+    "QuarantinePolicy",
+    "QuarantineRelease",
     "Residency",
     "ResidentId",
+    "ReviewDecision",
+    "ReviewItem",
+    "RiskLevel",
     "Screening",
+    "ScreeningRun",
+    "ServiceAssignment",
+    "ServiceCompletion",
     "ServiceKind",
     "ServiceRequest",
     "Sex",
     "Stairwell",
+    "Target",
+    "Task",
+    "TaskKind",
+    "TaskStatus",
     "Team",
     "TeamKind",
     "TeamMember",

@@ -20,18 +20,23 @@ from ..errors import ValidationError
 from ..masking import mask_text
 
 __all__ = [
+    "as_day",
     "aware",
     "bounded",
+    "calendar_day",
     "enum_of",
     "fail",
     "free_text",
     "identifier",
     "non_empty",
+    "optional_aware",
+    "optional_calendar_day",
     "optional_identifier",
     "optional_text",
     "personal_text",
     "text_items",
     "time_zone",
+    "to_date",
     "to_utc",
 ]
 
@@ -140,10 +145,81 @@ def bounded(low: float, high: float) -> Callable[[object, attrs.Attribute[Any], 
     return check
 
 
+# -- instants and days ----------------------------------------------------------------------------
+#
+# Two converter/validator pairs serve every time field of the model. An
+# instant (``dt.datetime``) is stored in UTC: ``to_utc`` converts, ``aware``
+# refuses a naive time. A day (``dt.date``) is a calendar day: ``to_date``
+# turns an aware datetime into the day it falls on, and ``calendar_day``
+# refuses anything that is not a date by then. ``datetime`` is a subclass of
+# ``date``, so without them a datetime would slip into a date field, be
+# stored as text no date parser reads back, and compare unequal to the day.
+
+_NAIVE_INSTANT = "must be a timezone-aware datetime"
+_NAIVE_DAY = "must be a date; a datetime is taken only with a time zone, which decides its day"
+
+
 def aware(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     """Timestamps must carry a time zone: a naive time is ambiguous across days."""
     if not isinstance(value, dt.datetime) or value.utcoffset() is None:
-        fail(attribute, value, "must be a timezone-aware datetime")
+        fail(attribute, _when(value), _NAIVE_INSTANT)
+
+
+def optional_aware(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Like :func:`aware` but also accepts ``None``."""
+    if value is not None:
+        aware(inst, attribute, value)
+
+
+def to_date(value: Any, zone: dt.tzinfo | None = None) -> Any:
+    """The calendar day of ``value`` when it is an aware datetime; anything else unchanged.
+
+    The day is the one the datetime falls on in ``zone``: a campaign passes
+    its own time zone. A record that knows no time zone (a trip, an order)
+    uses this as its attrs converter without ``zone``, and then the day is the
+    one on the datetime's own clock, in its own ``tzinfo``: 00:01 on
+    21 January in Shanghai is 21 January. A naive datetime is left for
+    :func:`calendar_day` to refuse: it names no clock, so no day.
+    """
+    if isinstance(value, dt.datetime) and value.utcoffset() is not None:
+        return (value if zone is None else value.astimezone(zone)).date()
+    return value
+
+
+def calendar_day(
+    _: object, attribute: attrs.Attribute[Any], value: object, personal: bool = False
+) -> None:
+    """A day must be a ``date`` (after :func:`to_date`): a naive datetime or text is refused."""
+    if isinstance(value, dt.datetime):
+        fail(attribute, value.isoformat(), _NAIVE_DAY, personal=personal)
+    if not isinstance(value, dt.date):
+        fail(attribute, value, "must be a date", personal=personal)
+
+
+def optional_calendar_day(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Like :func:`calendar_day` but also accepts ``None``."""
+    if value is not None:
+        calendar_day(inst, attribute, value)
+
+
+def as_day(value: object, path: str, zone: dt.tzinfo | None = None) -> dt.date:
+    """``value`` as a day, for an argument that names one (a run's or a report's day).
+
+    Judged as a day field is (:func:`to_date`, :func:`calendar_day`), with
+    ``zone`` the campaign's time zone when the caller knows the campaign; a
+    refusal names ``path``.
+    """
+    day = to_date(value, zone)
+    if isinstance(day, dt.datetime):
+        raise ValidationError.single(path, repr(day.isoformat()), _NAIVE_DAY)
+    if not isinstance(day, dt.date):
+        raise ValidationError.single(path, repr(day), "must be a date")
+    return day
+
+
+def _when(value: object) -> object:
+    """A time as an error shows it: ISO 8601 for a datetime, anything else as it is."""
+    return value.isoformat() if isinstance(value, dt.datetime) else value
 
 
 E = TypeVar("E", bound=enum.Enum)
@@ -164,7 +240,11 @@ def enum_of(kind: type[E], value: Any, field: str) -> E:
 
 
 def to_utc(value: Any) -> Any:
-    """Convert an aware datetime to UTC so equal instants compare and store equal."""
+    """Convert an aware datetime to UTC so equal instants compare and store equal.
+
+    The attrs converter of every instant field; anything else (``None``, a
+    naive time) is left for :func:`aware` or :func:`optional_aware` to judge.
+    """
     if isinstance(value, dt.datetime) and value.utcoffset() is not None:
         return value.astimezone(dt.UTC)
     return value

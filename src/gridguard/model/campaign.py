@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
 
 from ..errors import ValidationError
-from ._validate import bounded, fail, identifier, non_empty, time_zone
+from ._validate import (
+    bounded,
+    calendar_day,
+    fail,
+    identifier,
+    non_empty,
+    optional_calendar_day,
+    time_zone,
+    to_date,
+)
 
 __all__ = ["DEFAULT_TIME_ZONE", "Campaign", "OutbreakArea"]
 
@@ -28,23 +38,61 @@ def _tuple(value: Any) -> tuple[Any, ...]:
     return tuple(value)
 
 
-@attrs.frozen(kw_only=True)
+def _zone_of(name: object) -> zoneinfo.ZoneInfo | None:
+    """The zone named ``name``, or ``None`` when there is none (the validator then says so)."""
+    try:
+        return zoneinfo.ZoneInfo(name)  # type: ignore[arg-type]
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        return None
+
+
+@attrs.frozen(kw_only=True, init=False)
 class Campaign:
     """Scope, dates and parameters of one screening campaign.
 
     Days are counted in ``time_zone``: "within 14 days" means 14 local
-    calendar days, whatever the UTC offset.
+    calendar days, whatever the UTC offset. ``start`` and ``end`` are days;
+    an aware datetime given for one becomes the day it falls on in
+    ``time_zone`` (the campaign knows its clock), a naive one is refused.
     """
 
     id: str = attrs.field(validator=identifier)
     name: str = attrs.field(validator=non_empty)
     scope: tuple[str, ...] = attrs.field(converter=_tuple)
     """Ids of the areas the campaign covers."""
-    start: dt.date
-    end: dt.date | None = attrs.field(default=None)
+    start: dt.date = attrs.field(converter=to_date, validator=calendar_day)
+    end: dt.date | None = attrs.field(
+        default=None, converter=to_date, validator=optional_calendar_day
+    )
     time_zone: str = attrs.field(default=DEFAULT_TIME_ZONE, validator=time_zone)
     outbreak_areas: tuple[OutbreakArea, ...] = attrs.field(default=(), converter=_tuple)
     look_back_days: int = attrs.field(default=14, validator=bounded(1, 365))
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        name: str,
+        scope: Iterable[str],
+        start: dt.date,
+        end: dt.date | None = None,
+        time_zone: str = DEFAULT_TIME_ZONE,
+        outbreak_areas: Iterable[OutbreakArea] = (),
+        look_back_days: int = 14,
+    ) -> None:
+        # attrs converts one field at a time, before ``time_zone`` is known:
+        # the campaign's own days are turned into dates in its zone here.
+        zone = _zone_of(time_zone)
+        self.__attrs_init__(
+            id=id,
+            name=name,
+            scope=scope,
+            start=to_date(start, zone),
+            end=to_date(end, zone),
+            time_zone=time_zone,
+            outbreak_areas=outbreak_areas,
+            look_back_days=look_back_days,
+        )
 
     @end.validator
     def _end_after_start(self, attribute: attrs.Attribute[Any], value: dt.date | None) -> None:

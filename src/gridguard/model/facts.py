@@ -17,13 +17,16 @@ import attrs
 from ._validate import (
     aware,
     bounded,
+    calendar_day,
     enum_of,
     fail,
     free_text,
     identifier,
     non_empty,
+    optional_calendar_day,
     optional_identifier,
     text_items,
+    to_date,
     to_utc,
 )
 from .enums import AnomalyKind, Channel, CheckInStatus, ExposureKind, ServiceKind, VisitOutcome
@@ -121,11 +124,20 @@ class Visit(Fact):
 
 @attrs.frozen(kw_only=True)
 class Trip:
-    """Travel to a place; ``returned`` is the day of arrival back home."""
+    """Travel to a place; ``returned`` is the day of arrival back home.
+
+    Both are days: an aware datetime given instead becomes the day its own
+    clock shows, and a naive one is refused (docs/concepts.md, "Days and
+    instants").
+    """
 
     destination: str = attrs.field(validator=non_empty)
-    departed: dt.date | None = None
-    returned: dt.date | None = attrs.field(default=None)
+    departed: dt.date | None = attrs.field(
+        default=None, converter=to_date, validator=optional_calendar_day
+    )
+    returned: dt.date | None = attrs.field(
+        default=None, converter=to_date, validator=optional_calendar_day
+    )
 
     @returned.validator
     def _after_departure(self, attribute: attrs.Attribute[Any], value: dt.date | None) -> None:
@@ -138,7 +150,7 @@ class Exposure:
     """Contact with a case, or an arrival from an outbreak area, on ``last_contact``."""
 
     kind: ExposureKind = attrs.field(converter=_exposurekind)
-    last_contact: dt.date
+    last_contact: dt.date = attrs.field(converter=to_date, validator=calendar_day)
     note: str = attrs.field(default="", validator=free_text)
 
 

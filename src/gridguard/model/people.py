@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 from ..errors import ValidationError
-from ._validate import enum_of, fail, identifier, personal_text
+from ._validate import calendar_day, enum_of, fail, identifier, personal_text, to_date
 from .enums import Residency, Sex
 from .identity import ResidentId
 from .phone import normalize_phone
@@ -49,11 +49,11 @@ def _residency(value: Any) -> Residency:
 
 
 def _past_date(_: object, attribute: attrs.Attribute[Any], value: dt.date | None) -> None:
+    """A birth date is a day (shown masked when refused), and not a day to come."""
     if value is None:
         return
-    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-        fail(attribute, value, "must be a date")
-    elif value > dt.date.today():
+    calendar_day(_, attribute, value, personal=True)
+    if value > dt.date.today():
         fail(attribute, value, "must not be in the future")
 
 
@@ -71,7 +71,7 @@ class Person:
     resident_id: ResidentId | None = attrs.field(default=None, converter=optional_resident_id)
     phone: str | None = attrs.field(default=None, converter=optional_phone)
     sex: Sex | None = attrs.field(default=None, converter=_sex)
-    birth_date: dt.date | None = attrs.field(default=None, validator=_past_date)
+    birth_date: dt.date | None = attrs.field(default=None, converter=to_date, validator=_past_date)
     residency: Residency = attrs.field(default=Residency.RESIDENT, converter=_residency)
 
     def __attrs_post_init__(self) -> None:

@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from ..errors import GridGuardError
+from ..model._validate import aware, optional_aware, to_utc
 
 __all__ = [
     "DeliveryError",
@@ -31,16 +32,6 @@ __all__ = [
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    if value.utcoffset() is None:
-        raise ValueError("Message times must be timezone-aware")
-    return value.astimezone(dt.UTC)
-
-
-def _optional_utc(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None else _utc(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -68,8 +59,10 @@ class Message:
     channel: str = "console"
     area_id: str | None = None
     topic: str = "notice"
-    at: dt.datetime = attrs.field(factory=_now, converter=_utc)
-    not_before: dt.datetime | None = attrs.field(default=None, converter=_optional_utc)
+    at: dt.datetime = attrs.field(factory=_now, converter=to_utc, validator=aware)
+    not_before: dt.datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=optional_aware
+    )
 
     @property
     def urgent(self) -> bool:

@@ -12,10 +12,10 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..model import Campaign
+from ..model.quarantine import QuarantinePolicy
 from ..storage.schema import decode_timestamp, spec_for
 from ..storage.sqltext import SQL_DIALECTS
 from ..storage.sqltext import SqlText as Sql
-from .records import QuarantinePolicy
 
 if TYPE_CHECKING:
     from ..storage.base import UnitOfWork

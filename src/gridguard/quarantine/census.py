@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..model import Area, Building, Household, Stairwell
-from ..rules.records import OrderStatus, QuarantineOrder
+from ..model.assessments import OrderStatus, QuarantineOrder
+from ..model.quarantine import QuarantinePolicy, QuarantineRelease
 from ._db import Sql, policy_for, sql_for
-from .records import QuarantinePolicy, QuarantineRelease
 
 if TYPE_CHECKING:
     from ..storage.base import UnitOfWork

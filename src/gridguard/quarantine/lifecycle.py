@@ -1,11 +1,11 @@
 """Quarantine orders by hand, extension on a new exposure, and release.
 
-The rules' screening makes orders of its own (:mod:`gridguard.rules.screening`);
+The rules' screening makes orders of its own (:mod:`gridguard.screening._run`);
 everything here works on those and on orders made by hand alike. An order
 holds from ``start`` (the last exposure) up to, not including, ``end``
 (``start`` + the policy's days). Its end only ever moves later, and it is
 released once: at or after its end, or early by hand with a reason, each
-time with a :class:`~gridguard.quarantine.records.QuarantineRelease` record.
+time with a :class:`~gridguard.model.quarantine.QuarantineRelease` record.
 """
 
 from __future__ import annotations
@@ -18,15 +18,16 @@ import attrs
 
 from ..errors import ConflictError, NotFoundError, ValidationError, Violation
 from ..model import Household, Person
-from ..rules.records import OrderStatus, QuarantineKind, QuarantineOrder, stable_id
-from ._db import policy_for, select, sql_for
-from .records import (
+from ..model._validate import as_day
+from ..model.assessments import OrderStatus, QuarantineKind, QuarantineOrder, stable_id
+from ..model.quarantine import (
     MANUAL_RULE,
     QUARANTINE_RULE_SET,
     QuarantineExtension,
     QuarantinePolicy,
     QuarantineRelease,
 )
+from ._db import policy_for, select, sql_for
 
 if TYPE_CHECKING:
     from ..storage.base import UnitOfWork
@@ -82,7 +83,8 @@ def order_quarantine(
     """Order a person (``person_id``) or a whole household (``household_id`` only) into quarantine.
 
     The order runs from ``last_exposure`` for the policy's days (14 by
-    default); ``ordered_by`` and ``reason`` say who and why. Ordering the
+    default); an aware datetime given for it stands for its day in the
+    policy's time zone. ``ordered_by`` and ``reason`` say who and why. Ordering the
     same subject for the same exposure again returns the stored order; a
     subject already under another active order is a
     :class:`~gridguard.errors.ConflictError` (extend that one instead).
@@ -112,6 +114,7 @@ def order_quarantine(
         elif (subject := uow.get(Household, household_id)) is None:
             raise ValidationError.single("$.household_id", repr(household_id), "no such household")
         ws.authorize("quarantine.order", subject)
+        last_exposure = as_day(last_exposure, "$.last_exposure", pol.zone)
         today = pol.local_date(at)
         if last_exposure > today:
             raise ValidationError.single(
@@ -186,13 +189,14 @@ def extend(
 
     An exposure that would end the quarantine sooner changes nothing: the end
     only moves later. A move is recorded as a
-    :class:`~gridguard.quarantine.records.QuarantineExtension`. Needs a medical
+    :class:`~gridguard.model.quarantine.QuarantineExtension`. Needs a medical
     role over the order (``quarantine.extend``).
     """
     at = at or _now()
     with ws.transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
         order = _active_order(ws, uow, order_id, "quarantine.extend")
+        last_exposure = as_day(last_exposure, "$.last_exposure", pol.zone)
         if last_exposure > pol.local_date(at):
             raise ValidationError.single(
                 "$.last_exposure", last_exposure.isoformat(), "must not be in the future"

@@ -4,7 +4,7 @@ Each local day of an order has two slots, 00:00-12:00 and 12:00-24:00 in
 the campaign's time zone (on a daylight-saving day a slot is 11 or 13
 hours long). A slot is checked once it has closed and the policy's grace
 has passed; a person with no report in it gets a ``phone_call``
-:class:`~gridguard.rules.records.Task` whose id is derived from the person
+:class:`~gridguard.model.assessments.Task` whose id is derived from the person
 and the slot, so running the job again, however often, adds nothing.
 """
 
@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 import attrs
 
 from ..model import HealthReport, Person
-from ..rules.records import Task, TaskKind, stable_id
+from ..model.assessments import Task, TaskKind, stable_id
+from ..model.quarantine import QUARANTINE_RULE_SET, QuarantinePolicy
 from ._db import chunks, instant, policy_for, sql_for
 from .lifecycle import _in_scope, active_orders
-from .records import QUARANTINE_RULE_SET, QuarantinePolicy
 
 if TYPE_CHECKING:
     from ..storage.base import UnitOfWork

@@ -8,7 +8,7 @@ stores nothing of the batch.
 
 A temperature at or above the policy's threshold (37.3 °C), or any symptom,
 refers the person to the fever clinic (a ``referral``
-:class:`~gridguard.rules.records.Task`) and tells the community doctor
+:class:`~gridguard.model.assessments.Task`) and tells the community doctor
 through the notification outbox (topic ``quarantine_fever``), both in the
 transaction that stores the report, and both once per person and local day.
 """
@@ -24,12 +24,12 @@ import attrs
 
 from ..errors import ValidationError, Violation
 from ..model import HealthReport, Person
-from ..rules.records import OrderStatus, QuarantineOrder, Task, TaskKind, stable_id
+from ..model.assessments import OrderStatus, QuarantineOrder, Task, TaskKind, stable_id
+from ..model.quarantine import QUARANTINE_RULE_SET, QuarantinePolicy
 from ._db import chunks, policy_for, select, sql_for
-from .records import QUARANTINE_RULE_SET, QuarantinePolicy
 
 if TYPE_CHECKING:
-    from ..notify.settings import NotifySettings
+    from ..notifications.settings import NotifySettings
     from ..storage.base import UnitOfWork
     from ..workspace import Workspace
 
@@ -125,9 +125,9 @@ def _referral(report: HealthReport, order: QuarantineOrder, day: dt.date) -> Tas
 def _messages(
     ws: Workspace, uow: UnitOfWork, fevers: list[tuple[HealthReport, dt.date]], settings: Any
 ) -> list[Any]:
+    from ..notifications.routing import Event, Router, resolve_place
+    from ..notifications.settings import NotifySettings, Route
     from ..notify.base import Message
-    from ..notify.routing import Event, Router, resolve_place
-    from ..notify.settings import NotifySettings, Route
 
     settings = settings or NotifySettings()
     if settings.route(FEVER_TOPIC) is None:
@@ -202,7 +202,7 @@ def record_reports(
     ws.authorize_records("quarantine.report", Person, {r.person_id for r in batch})
     if not batch:
         return ReportResult(0, 0, 0, 0)
-    from ..notify.outbox import enqueue
+    from ..notifications.outbox import enqueue
 
     with ws.transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)

@@ -1,15 +1,14 @@
-"""Reports people read: report data built from storage, and reporters that draw it.
+"""The reporter protocol and the report document it draws.
 
-A builder (:func:`daily_report`, :func:`progress_report`, :func:`household_report`,
-:func:`person_report`, :func:`teams_report`, :func:`line_list_report`, or
-:func:`build_report` by name) aggregates in the database and returns a
-:class:`Report`; a :class:`Reporter` registered through the
-``register_reporters`` hook (builtin: ``text``, ``csv``, ``json``) draws it.
+A :class:`Report` says what a report shows (sections of figures, tables and
+charts with labels in zh-CN and English), apart from how it is drawn; a
+:class:`Reporter` registered through the ``register_reporters`` hook draws it
+in one format (builtin: ``text``, ``csv``, ``json``). A reporter plugin
+imports this package and nothing of the workflows. The builders that
+aggregate a report from the store are :mod:`gridguard.reporting`.
 """
 
 from .base import Reporter
-from .build import AREA_REPORTS, FILE_REPORTS, REPORT_KINDS, build_report
-from .daily import daily_report
 from .document import (
     LANGS,
     Block,
@@ -24,17 +23,9 @@ from .document import (
     Table,
     cell_text,
 )
-from .files import household_report, person_report
-from .linelist import line_list_report
-from .progress import progress_report
-from .scope import ReportScope
-from .teams import teams_report
 
 __all__ = [
-    "AREA_REPORTS",
-    "FILE_REPORTS",
     "LANGS",
-    "REPORT_KINDS",
     "Block",
     "Chart",
     "Column",
@@ -42,17 +33,9 @@ __all__ = [
     "Figures",
     "Label",
     "Report",
-    "ReportScope",
     "Reporter",
     "Section",
     "Series",
     "Table",
-    "build_report",
     "cell_text",
-    "daily_report",
-    "household_report",
-    "line_list_report",
-    "person_report",
-    "progress_report",
-    "teams_report",
 ]

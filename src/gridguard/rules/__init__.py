@@ -6,16 +6,19 @@ grouped into versioned rule sets in TOML
 (:func:`~gridguard.rules.ruleset.load_rule_set`), and compiled either to
 Python closures (:mod:`gridguard.rules.python_compiler`) or to
 parameterised SQL (:mod:`gridguard.rules.sql_compiler`).
-:func:`~gridguard.rules.screening.screen` runs a rule set over a
-campaign's persons and stores what it concludes. Plugins add functions
-conditions may call with :class:`RuleFunction`. The names above are also
-importable from ``gridguard.rules`` itself.
+:func:`gridguard.screening.screen` runs a rule set over a campaign's
+persons and stores what it concludes. Plugins add functions conditions may
+call with :class:`RuleFunction`. The names above are also importable from
+``gridguard.rules`` itself.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+from ..model.assessments import Assessment as Assessment
+from ..model.assessments import QuarantineOrder as QuarantineOrder
+from ..model.assessments import RiskLevel as RiskLevel
+from ..model.assessments import ScreeningRun as ScreeningRun
+from ..model.assessments import Task as Task
 from .context import RunContext as RunContext
 from .functions import RuleFunction
 from .parse import ConditionError as ConditionError
@@ -25,11 +28,6 @@ from .parse import parse_value as parse_value
 # Re-exported names; only RuleFunction is listed in __all__, so that the API reference
 # documents each of them once, in its own module (see docs/rules.md).
 from .python_compiler import compile_python as compile_python
-from .records import Assessment as Assessment
-from .records import QuarantineOrder as QuarantineOrder
-from .records import RiskLevel as RiskLevel
-from .records import ScreeningRun as ScreeningRun
-from .records import Task as Task
 from .ruleset import Rule as Rule
 from .ruleset import RuleSet as RuleSet
 from .ruleset import RuleSetError as RuleSetError
@@ -39,19 +37,4 @@ from .ruleset import parse_rule_set as parse_rule_set
 from .sql_compiler import Fragment as Fragment
 from .sql_compiler import compile_sql as compile_sql
 
-if TYPE_CHECKING:
-    from .screening import ScreeningResult as ScreeningResult
-    from .screening import screen as screen
-
 __all__ = ["RuleFunction"]
-
-_LAZY = {"screen", "ScreeningResult"}
-
-
-def __getattr__(name: str) -> Any:
-    """The screening run, imported on first use (it needs the storage layer)."""
-    if name in _LAZY:
-        from . import screening
-
-        return getattr(screening, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

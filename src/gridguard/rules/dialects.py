@@ -1,7 +1,7 @@
 """Every difference between the SQL dialects the rule compiler targets, in one place.
 
 The SQL compiler (:mod:`gridguard.rules.sql_compiler`) and the screening
-query (:mod:`gridguard.rules.screening`) ask a :class:`Dialect` for
+query (:mod:`gridguard.screening._run`) ask a :class:`Dialect` for
 placeholders, JSON list access, date arithmetic and the latest screening
 per person; they never spell dialect-specific SQL themselves. SQLite is
 tested here; the PostgreSQL dialect is what a PostgreSQL storage plugin

@@ -44,9 +44,9 @@ import attrs
 
 from ..errors import ValidationError, Violation
 from ..model._validate import _IDENT
+from ..model.assessments import QuarantineKind, RiskLevel, TaskKind
 from .functions import RuleFunction
 from .parse import ConditionError, constant_node, parse_condition, parse_value
-from .records import QuarantineKind, RiskLevel, TaskKind
 from .tree import ANY, DATE, Const, Node, PlaceCount, walk
 
 __all__ = [

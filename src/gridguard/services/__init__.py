@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
-from .records import ServiceAssignment, ServiceCompletion
+from ..model.services import ServiceAssignment, ServiceCompletion
 
 if TYPE_CHECKING:
     from .workflow import (

@@ -19,11 +19,11 @@ import attrs
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..masking import mask_id_number, mask_phone
 from ..model import Household, Person, ServiceKind, ServiceRequest, Team, TeamKind
+from ..model.assessments import stable_id
+from ..model.quarantine import QuarantinePolicy
+from ..model.services import ServiceAssignment, ServiceCompletion
 from ..quarantine._db import instant, policy_for, sql_for
-from ..quarantine.records import QuarantinePolicy
 from ..quarantine.reports import covering, orders_for_households
-from ..rules.records import stable_id
-from .records import ServiceAssignment, ServiceCompletion
 
 if TYPE_CHECKING:
     from ..storage.base import UnitOfWork

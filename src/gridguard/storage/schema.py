@@ -20,7 +20,6 @@ from typing import Any
 
 import attrs
 
-from ..audit.records import AuditEntry
 from ..model import (
     Area,
     Building,
@@ -35,13 +34,13 @@ from ..model import (
     Team,
     Visit,
 )
+from ..model.assessments import Assessment, QuarantineOrder, ScreeningRun, Task
+from ..model.audit import AuditEntry
 from ..model.identity import ResidentId
-from ..notify.records import DeliveryAttempt, OutboxMessage
-from ..quarantine.records import QuarantineExtension, QuarantineRelease
-from ..rules.records import Assessment, QuarantineOrder, ScreeningRun, Task
-from ..serialization import converter, from_dict
-from ..services.records import ServiceAssignment, ServiceCompletion
-from ..targeting.records import (
+from ..model.messages import DeliveryAttempt, OutboxMessage
+from ..model.quarantine import QuarantineExtension, QuarantineRelease
+from ..model.services import ServiceAssignment, ServiceCompletion
+from ..model.targeting import (
     ListEntry,
     Match,
     OutsideList,
@@ -49,7 +48,8 @@ from ..targeting.records import (
     ReviewItem,
     Target,
 )
-from ..watch.records import MonitoringPoint, PointReport
+from ..model.watch import MonitoringPoint, PointReport
+from ..serialization import converter, from_dict
 
 __all__ = [
     "SPECS",

@@ -21,8 +21,8 @@ from .base import SaveResult
 from .schema import Row, TableSpec, spec_for
 
 if TYPE_CHECKING:
-    from ..crypto.fields import FieldCrypt
-    from ..crypto.keys import KeyRing
+    from ..security.crypto.fields import FieldCrypt
+    from ..security.crypto.keys import KeyRing
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStorage", "SQLiteUnitOfWork", "sqlite_path"]
 
@@ -72,7 +72,7 @@ class SQLiteUnitOfWork:
     def __init__(self, conn: sqlite3.Connection, fields: FieldCrypt | None = None) -> None:
         self._conn = conn
         self.fields = fields
-        """Field encryption of the store (``None``: off); see :mod:`gridguard.crypto`."""
+        """Field encryption of the store (``None``: off); see :mod:`gridguard.security.crypto`."""
 
     def _sealing(self, spec: TableSpec) -> FieldCrypt | None:
         fields = self.fields
@@ -328,9 +328,9 @@ class SQLiteStorage:
         self._in_transaction = False
         self._migrate()
         self.fields: FieldCrypt | None = None
-        """Field encryption (see :mod:`gridguard.crypto`), or ``None`` when it is off."""
+        """Field encryption (see :mod:`gridguard.security.crypto`), or ``None`` when it is off."""
         if field_encryption:
-            from ..crypto.store import open_field_crypt
+            from ..security.crypto.store import open_field_crypt
 
             try:
                 self.fields = open_field_crypt(self._conn, keyring, where=repr(self.path))

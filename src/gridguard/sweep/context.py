@@ -247,7 +247,7 @@ class CampaignContext:
 
     def revisits(self) -> set[str]:
         """Households with an open visit task not settled by a visit since (Python path)."""
-        from ..rules.records import Task, TaskKind, TaskStatus
+        from ..model.assessments import Task, TaskKind, TaskStatus
 
         tasks = [
             t for t in self.ws.find(Task, kind=TaskKind.VISIT.value) if t.status is TaskStatus.OPEN

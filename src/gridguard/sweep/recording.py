@@ -383,6 +383,27 @@ def _local_time(ctx: CampaignContext, value: Any) -> Any:
     return value
 
 
+_DAYS = {"trips": ("departed", "returned"), "exposures": ("last_contact",)}
+"""The day columns of a screening's trips and exposures."""
+
+
+def _local_days(ctx: CampaignContext, screening: dict[str, Any]) -> None:
+    """A time given for a day is, like any naive time in a file, the campaign's local time.
+
+    The model then takes the day that time falls on there (the day written);
+    a time with an offset is the model's to convert, as from the API.
+    """
+    for key, columns in _DAYS.items():
+        items = screening.get(key)
+        if isinstance(items, list):
+            screening[key] = [
+                {**item, **{c: _local_time(ctx, item[c]) for c in columns if c in item}}
+                if isinstance(item, dict)
+                else item
+                for item in items
+            ]
+
+
 def _visit_record(ctx: CampaignContext, data: Mapping[str, Any], line: int) -> VisitRecord:
     """A record from one JSON object (a visit with a ``screenings`` list)."""
     data = dict(data)
@@ -412,6 +433,7 @@ def _visit_record(ctx: CampaignContext, data: Mapping[str, Any], line: int) -> V
         if _blank(item.get("id")):
             item["id"] = str(screening_id(visit.id, str(item.get("person_id", ""))))
         item["at"] = _local_time(ctx, item["at"])
+        _local_days(ctx, item)
         try:
             parsed.append(from_dict(Screening, item, path=f"$.screenings[{n}]"))
         except ValidationError as exc:

@@ -16,7 +16,7 @@ to a short, ranked list of doors to knock on:
   hands them to the sweep planner.
 
 Everything is importable from ``gridguard.targeting``. The stored kinds live
-in :mod:`gridguard.targeting.records`; the rest is imported on first use, so
+in :mod:`gridguard.model.targeting`; the rest is imported on first use, so
 that the storage schema can import the records without pulling in the
 workflows.
 """
@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
-from .records import (
+from ..model.targeting import (
     Candidate,
     ListEntry,
     Match,

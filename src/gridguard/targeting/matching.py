@@ -1,7 +1,7 @@
 """Linking an outside list to the register: a cascade of three passes, then review.
 
 :func:`match_list` reads a list (CSV, or any importer plugin's format),
-stores its rows as :class:`~gridguard.targeting.records.ListEntry` facts and links
+stores its rows as :class:`~gridguard.model.targeting.ListEntry` facts and links
 each row to residents of the register:
 
 1. **identity**: the same valid identity number (and a name that is not
@@ -15,9 +15,9 @@ each row to residents of the register:
    region on file within two digits; same region and a birth date one typo
    away) and a similar name.
 
-Each link is a :class:`~gridguard.targeting.records.Match` fact with its pass, score
+Each link is a :class:`~gridguard.model.targeting.Match` fact with its pass, score
 and the list's source; a row no pass could link goes to the manual review
-queue (:class:`~gridguard.targeting.records.ReviewItem`) with the candidates it
+queue (:class:`~gridguard.model.targeting.ReviewItem`) with the candidates it
 came closest to. Matching the same list again changes nothing.
 
 On SQLite the blocking runs in the database: the list's keys go in as one
@@ -44,15 +44,23 @@ import attrs
 from ..errors import ConfigError, ValidationError
 from ..model import Area, ExposureKind, Person
 from ..model._validate import _IDENT
+from ..model.targeting import (
+    Candidate,
+    ListEntry,
+    Match,
+    MatchPass,
+    OutsideList,
+    ReviewDecision,
+    ReviewItem,
+)
 from . import fields as cell
 from ._indexes import MATCH_INDEXES
 from .importing import ErrorReport, derived_id, report_path_for
 from .names import name_similarity, osa_distance
-from .records import Candidate, ListEntry, Match, MatchPass, OutsideList, ReviewDecision, ReviewItem
 from .tables import BadRow, layout, open_table
 
 if TYPE_CHECKING:
-    from ..crypto.finder import BlindFinder
+    from ..security.crypto.finder import BlindFinder
     from ..storage.base import UnitOfWork
     from ..workspace import Workspace
 
@@ -386,7 +394,7 @@ def _finder(ws: Workspace, uow: UnitOfWork, sql: bool) -> SqlFinder | PyFinder |
     """SQL joins (on blind indexes when the store encrypts personal data), else Python."""
     fields = getattr(ws.storage, "fields", None)
     if sql and fields is not None:
-        from ..crypto.finder import BlindFinder
+        from ..security.crypto.finder import BlindFinder
 
         return BlindFinder(uow, fields)
     return SqlFinder(uow) if sql else PyFinder(uow)
@@ -880,7 +888,7 @@ def resolve_review(
     """Decide a queued row: ``person_id`` is who it is (a manual match), ``None`` nobody on file.
 
     The decision is a fact; with a person it also records a
-    :class:`~gridguard.targeting.records.Match` of pass ``manual`` and score 1, and
+    :class:`~gridguard.model.targeting.Match` of pass ``manual`` and score 1, and
     the targets are recomputed.
     """
     from .targets import compute_targets

@@ -1,6 +1,6 @@
 """Targets: the households to visit first, ranked per grid (重点排查对象).
 
-Every :class:`~gridguard.targeting.records.Match` puts a household on the list. A
+Every :class:`~gridguard.model.targeting.Match` puts a household on the list. A
 household's priority comes from its matched residents: what they were
 exposed to (a close contact of a confirmed case before an arrival from an
 outbreak area), how recently (inside the observation window, 14 days in the
@@ -27,8 +27,8 @@ import attrs
 
 from ..model import DEFAULT_TIME_ZONE, Area, AreaLevel, Building, Household, Person, Stairwell
 from ..model._validate import _IDENT
+from ..model.targeting import ListEntry, Match, MatchPass, OutsideList, Target
 from ..storage.schema import spec_for
-from .records import ListEntry, Match, MatchPass, OutsideList, Target
 
 if TYPE_CHECKING:
     from ..storage.base import UnitOfWork

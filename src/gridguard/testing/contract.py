@@ -8,12 +8,14 @@ PostgreSQL plugin all run this same suite.
 from __future__ import annotations
 
 import datetime as dt
+import typing
 import uuid
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from ..errors import ConflictError, GridGuardError, ValidationError
 from ..model import (
@@ -21,17 +23,25 @@ from ..model import (
     REGISTRY_TYPES,
     Area,
     AreaLevel,
+    Assessment,
     Building,
+    Campaign,
     CheckIn,
     Household,
     Person,
+    QuarantineOrder,
     Screening,
     Team,
     Visit,
 )
 from ..storage.base import SaveResult, Storage, UnitOfWork
-from ..storage.schema import spec_for
+from ..storage.memory import MemoryStorage
+from ..storage.schema import SPECS, spec_for
 from .sample import SAMPLE_START, sample_facts, sample_records
+from .strategies import OUTBREAK_AREA, EdgeScreenings, edge_screenings, stored_records
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 __all__ = ["StorageContract"]
 
@@ -61,6 +71,95 @@ def _visit(n: int, household: str = "h1", outcome: str = "screened") -> Visit:
         household_id=household,
         outcome=outcome,
     )
+
+
+class _RolledBack(Exception):
+    """Raised at the end of a property's transaction so that each example starts empty."""
+
+
+def _edge_settings() -> settings:
+    """The loaded Hypothesis profile's example count, without a deadline (a store's pace varies)."""
+    return settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _store(uow: UnitOfWork, records: list[Any]) -> None:
+    """Write ``records`` in order: registry entries with ``put``, facts with ``save_facts``."""
+    for record in records:
+        cls = type(record)
+        if spec_for(cls).is_fact:
+            uow.save_facts(cls, [record])
+        else:
+            uow.put(cls, [record])
+
+
+def _times_of(record: Any, path: str = "$") -> list[tuple[str, Any, bool]]:
+    """Every day and instant in ``record`` and the records nested in it.
+
+    Each comes with its path and whether its field is declared an instant
+    (``datetime``) rather than a day.
+    """
+    cls = type(record)
+    attrs.resolve_types(cls)
+    found: list[tuple[str, Any, bool]] = []
+    for field in attrs.fields(cls):
+        value = getattr(record, field.name)
+        items = value if isinstance(value, tuple) else (value,)
+        for n, item in enumerate(items):
+            at = f"{path}.{field.name}" + (f"[{n}]" if isinstance(value, tuple) else "")
+            if isinstance(item, dt.date):
+                found.append(
+                    (at, item, dt.datetime in (typing.get_args(field.type) or (field.type,)))
+                )
+            elif attrs.has(type(item)):
+                found.extend(_times_of(item, at))
+    return found
+
+
+def _assert_days_and_instants(record: Any) -> None:
+    """Days are exactly ``date``; instants are aware and in UTC."""
+    for path, value, instant in _times_of(record):
+        if instant:
+            assert isinstance(value, dt.datetime), f"{path} holds {value!r}"
+            assert value.utcoffset() == dt.timedelta(0), f"{path} is not in UTC: {value!r}"
+        else:
+            assert type(value) is dt.date, f"{path} holds {value!r}"
+
+
+def _screened(ws: Workspace, case: EdgeScreenings) -> tuple[Any, ...]:
+    """Store ``case`` on the sample records and screen it with the built-in rules: what it found.
+
+    Runs inside the caller's transaction when there is one (``ws.transaction``
+    joins it).
+    """
+    from ..screening import screen
+
+    with ws.transaction() as uow:
+        records = [case.campaign if isinstance(r, Campaign) else r for r in sample_records()]
+        _store(uow, records)
+        uow.save_facts(Screening, list(case.screenings))
+        result = screen(ws, campaign_id=case.campaign.id, day=case.day)
+        assessments = sorted(
+            (a.person_id, a.day, a.risk.value, tuple((f.rule_id, f.why) for f in a.fired))
+            for a in uow.find(Assessment)
+        )
+        orders = sorted(
+            (o.person_id or "", o.kind.value, o.start, o.end) for o in uow.find(QuarantineOrder)
+        )
+    return result.flagged, result.by_rule, tuple(assessments), tuple(orders)
+
+
+def _back_from_the_outbreak_area(case: EdgeScreenings, days: int = 14) -> set[str]:
+    """Who the built-in travel rule must flag: back (or arrived) within ``days`` local days."""
+    first = case.day - dt.timedelta(days=days)
+    flagged = set()
+    for screening in case.screenings:
+        back = [t.returned for t in screening.trips if t.destination == OUTBREAK_AREA]
+        back += [
+            e.last_contact for e in screening.exposures if e.kind.value == "outbreak_area_arrival"
+        ]
+        if any(d is not None and first <= d <= case.day for d in back):
+            flagged.add(screening.person_id)
+    return flagged
 
 
 class StorageContract:
@@ -328,3 +427,65 @@ class StorageContract:
         with storage.transaction() as uow:
             per_household = Counter(v.household_id for v in uow.find(Visit))
         assert per_household == Counter({"h1": 834, "h2": 833, "h3": 833})
+
+    # -- days and instants at their edges (Hypothesis) ----------------------------------
+
+    def test_every_kind_of_record_reads_back_equal_at_the_edges_of_days(
+        self, storage: Storage
+    ) -> None:
+        """One record of every stored kind, its times at the edges of days, reads back equal.
+
+        Days and instants fall at local midnight, 23:59:59 or around DST
+        changes; days are given as dates or as aware datetimes. Each example
+        is rolled back, so the next starts from an empty store.
+        """
+
+        @_edge_settings()
+        @given(records=stored_records())
+        def check(records: list[Any]) -> None:
+            assert {type(r) for r in records} == set(SPECS), "every stored kind is generated"
+            with pytest.raises(_RolledBack), storage.transaction() as uow:
+                _store(uow, [*sample_records(), *records])
+                for record in records:
+                    cls, spec = type(record), spec_for(type(record))
+                    _assert_days_and_instants(record)
+                    back = uow.get(cls, spec.key(record))
+                    assert back == record, cls.__name__
+                    assert spec.encode(back) == spec.encode(record), cls.__name__
+                    _assert_days_and_instants(back)
+                    assert record in list(uow.find(cls, where={"id": record.id})), cls.__name__
+                raise _RolledBack
+
+        check()
+
+    def test_days_at_the_edges_screen_as_in_memory(self, storage: Storage) -> None:
+        """Trips and exposures ending around the 14-day window screen as in memory.
+
+        The backend flags the same persons, for the same reasons, with the
+        same quarantine orders as the in-memory reference, and the travel
+        rule flags exactly the persons back within 14 local days.
+        """
+        from ..workspace import Workspace
+
+        ws = Workspace(storage)
+
+        @_edge_settings()
+        @given(case=edge_screenings())
+        def check(case: EdgeScreenings) -> None:
+            reference = Workspace(
+                MemoryStorage(), plugin_manager=ws.plugin_manager, registries=ws.registries
+            )
+            expected = _screened(reference, case)
+            reference.close()
+            with pytest.raises(_RolledBack), ws.transaction():
+                found = _screened(ws, case)
+                raise _RolledBack
+            assert found == expected
+            travelled = {
+                person
+                for person, _, _, fired in found[2]
+                if any(rule == "outbreak-area-travel" for rule, _ in fired)
+            }
+            assert travelled == _back_from_the_outbreak_area(case)
+
+        check()

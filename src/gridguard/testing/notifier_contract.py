@@ -240,9 +240,9 @@ class NotifierContract:
         Time is a test clock: a channel with a rate limit is dispatched
         again whenever the dispatcher says it may send, as a scheduler would.
         """
-        from ..notify.dispatcher import Dispatcher
-        from ..notify.outbox import enqueue, outbox_status
-        from ..notify.settings import DeliverySettings
+        from ..notifications.dispatcher import Dispatcher
+        from ..notifications.outbox import enqueue, outbox_status
+        from ..notifications.settings import DeliverySettings
         from ..workspace import open_workspace
 
         before = len(received())

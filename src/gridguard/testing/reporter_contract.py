@@ -120,7 +120,7 @@ def sample_reports(directory: Path) -> dict[str, Report]:
     ``empty`` (the daily report of a district with no community).
     """
     from ..model import Visit
-    from ..report import build_report
+    from ..reporting import build_report
     from ..workspace import open_workspace
     from .sample import SAMPLE_START, sample_facts, sample_records
 

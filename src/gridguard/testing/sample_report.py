@@ -200,8 +200,8 @@ def huayuan_reports(
     the sweep, so the reports are as large and as shaped as a real community's.
     """
     from ..demo import DemoContext, QuietProgress, build_huayuan
-    from ..report import build_report
-    from ..sweep.demo import run_sweep
+    from ..demo._sweep import run_sweep
+    from ..reporting import build_report
     from ..synth import huayuan
     from ..workspace import open_workspace
 

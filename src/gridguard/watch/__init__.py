@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
-from .records import WATCH_RULE_SET, WATCH_RULE_SET_VERSION, MonitoringPoint, PointReport
+from ..model.watch import WATCH_RULE_SET, WATCH_RULE_SET_VERSION, MonitoringPoint, PointReport
 
 if TYPE_CHECKING:
     from .checkins import CheckInError, CheckInReport, record_checkins, record_file

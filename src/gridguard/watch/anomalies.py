@@ -1,6 +1,6 @@
 """Anomalies become work: what each kind of anomaly an observer reports asks of the community.
 
-* ``move_in``: a visit :class:`~gridguard.rules.records.Task` for the
+* ``move_in``: a visit :class:`~gridguard.model.assessments.Task` for the
   household; the sweep planner puts households with an open visit task
   into the next plan until a visit screens them (or finds them vacant).
 * ``symptomatic``: a phone-call task for the community doctor.
@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 from ..model import Anomaly, AnomalyKind, CheckIn
 
 if TYPE_CHECKING:
-    from ..notify.routing import Event
-    from ..rules.records import Task
+    from ..model.assessments import Task
+    from ..notifications.routing import Event
 
 __all__ = ["NEEDS_HOUSEHOLD", "describe", "follow_up", "task_id"]
 
@@ -48,8 +48,8 @@ def describe(anomaly: Anomaly) -> str:
 
 def task_id(checkin: CheckIn, index: int) -> str:
     """The id of the task made from the ``index``-th anomaly of ``checkin``."""
-    from ..rules.records import stable_id
-    from .records import WATCH_RULE_SET
+    from ..model.assessments import stable_id
+    from ..model.watch import WATCH_RULE_SET
 
     kind = checkin.anomalies[index].kind.value
     return str(stable_id(WATCH_RULE_SET, str(checkin.id), index, kind))
@@ -62,9 +62,9 @@ def follow_up(
 
     ``observers`` maps observer ids to names, for the messages.
     """
-    from ..notify.routing import Event
-    from ..rules.records import Task, TaskKind
-    from .records import WATCH_RULE_SET, WATCH_RULE_SET_VERSION
+    from ..model.assessments import Task, TaskKind
+    from ..model.watch import WATCH_RULE_SET, WATCH_RULE_SET_VERSION
+    from ..notifications.routing import Event
 
     tasks: list[Task] = []
     events: list[Event] = []

@@ -30,7 +30,7 @@ from .anomalies import NEEDS_HOUSEHOLD, follow_up
 from .missed import WatchSettings, watch_zone
 
 if TYPE_CHECKING:
-    from ..notify.settings import NotifySettings
+    from ..notifications.settings import NotifySettings
     from ..storage.base import UnitOfWork
     from ..workspace import Workspace
 
@@ -201,9 +201,9 @@ def record_checkins(
     phone call, a stranger a message to the grid worker. Re-recording the
     same check-ins stores and enqueues nothing new.
     """
-    from ..notify.routing import Router
-    from ..notify.settings import NotifySettings
-    from ..rules.records import Task
+    from ..model.assessments import Task
+    from ..notifications.routing import Router
+    from ..notifications.settings import NotifySettings
 
     settings = settings or WatchSettings()
     router = Router(

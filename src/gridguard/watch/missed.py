@@ -27,12 +27,12 @@ import attrs
 from ..errors import ValidationError
 from ..model import Building, CheckIn, Person
 from ..model._validate import bounded, fail, non_empty, optional_identifier
-from ..notify.settings import parse_clock
+from ..model.watch import MonitoringPoint, PointReport
+from ..notifications.settings import parse_clock
 from ._sql import SQL_DIALECTS, param_ts, text
-from .records import MonitoringPoint, PointReport
 
 if TYPE_CHECKING:
-    from ..notify.settings import NotifySettings
+    from ..notifications.settings import NotifySettings
     from ..storage.base import UnitOfWork
     from ..workspace import Workspace
 
@@ -320,8 +320,8 @@ def escalate(
     ``watch.escalate`` operation (it writes to the outbox) and escalates
     only the places in the principal's scope.
     """
-    from ..notify.routing import Event, Router
-    from ..notify.settings import NotifySettings
+    from ..notifications.routing import Event, Router
+    from ..notifications.settings import NotifySettings
 
     ws.authorize("watch.escalate")
     jurisdictions = _within_scope(ws, kind, jurisdictions)

@@ -1,7 +1,7 @@
 """Health monitoring points (健康监测点): one per village group, reporting every day.
 
 The rural counterpart of the building observer. A point is staffed by one
-person with a phone; its daily reports are :class:`~gridguard.watch.records.PointReport` facts, and
+person with a phone; its daily reports are :class:`~gridguard.model.watch.PointReport` facts, and
 a point that did not report by the cut-off is found and escalated by the
 same code as a silent building (:mod:`gridguard.watch.missed` with
 ``kind=POINTS``).
@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConflictError, ValidationError, Violation
 from ..model import Area, AreaLevel, Person
+from ..model.watch import MonitoringPoint, PointReport
 from ..storage.base import SaveResult
 from .observers import Coverage, check_observer
-from .records import MonitoringPoint, PointReport
 
 if TYPE_CHECKING:
     from ..workspace import Workspace

@@ -41,6 +41,7 @@ class XlsxImporter:
         from zipfile import BadZipFile
 
         from openpyxl import load_workbook
+        from openpyxl.chartsheet import Chartsheet
         from openpyxl.utils.exceptions import InvalidFileException
 
         try:
@@ -50,15 +51,17 @@ class XlsxImporter:
                 Path(path).name, type(exc).__name__, "not an Excel workbook (.xlsx)"
             ) from None
         try:
-            if self.sheet is not None:
-                if self.sheet not in book.sheetnames:
-                    known = ", ".join(book.sheetnames)
-                    raise ValidationError.single(
-                        Path(path).name, self.sheet, f"no such worksheet (sheets: {known})"
-                    )
-                sheet = book[self.sheet]
-            else:
-                sheet = book.worksheets[0]
+            if self.sheet is not None and self.sheet not in book.sheetnames:
+                known = ", ".join(book.sheetnames)
+                raise ValidationError.single(
+                    Path(path).name, self.sheet, f"no such worksheet (sheets: {known})"
+                )
+            chosen = book.worksheets[0] if self.sheet is None else book[self.sheet]
+            if isinstance(chosen, Chartsheet):
+                raise ValidationError.single(
+                    Path(path).name, chosen.title, "a chart sheet, not a worksheet of rows"
+                )
+            sheet = chosen
             header: list[str] | None = None
             for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
                 if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):

@@ -20,7 +20,7 @@ import datetime as dt
 import io
 import re
 import unicodedata
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 from gridguard.report.document import (
@@ -111,7 +111,8 @@ class _Sheet:
         self.widths: dict[int, int] = {}
 
     def cell(self, column: int, value: Any, kind: ColumnKind = "text", bold: bool = False) -> Cell:
-        cell: Cell = self.sheet.cell(row=self.row, column=column)
+        # A fresh sheet written row by row has no merged cells, so every cell is a Cell.
+        cell = cast("Cell", self.sheet.cell(row=self.row, column=column))
         shown = ""
         if isinstance(value, str):
             text = _ILLEGAL.sub("\ufffd", value)

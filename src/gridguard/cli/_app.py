@@ -1,0 +1,340 @@
+"""The ``gridguard`` command: set up a store, list plugins, run the Huayuan demo.
+
+Kept thin and quick to start: this module imports click only. The
+workspace, the storage backends, the generator and rich are imported inside
+the commands that use them, so ``gridguard --help`` does not pay for them.
+A :class:`~gridguard.errors.GridGuardError` ends the command with a one-line
+red message on stderr and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from .._version import __version__
+from ..errors import ConfigError, GridGuardError
+from ._common import db_option, json_option
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["main"]
+
+DEMO_OUT = "gridguard-demo"
+DEMO_FILE = "huayuan.db"
+
+
+def _fail(message: str) -> NoReturn:
+    """Print ``message`` as one red line on stderr and exit with status 1."""
+    line = " ".join(message.split())
+    click.secho(f"error: {line}", fg="red", err=True)
+    sys.exit(1)
+
+
+COMMANDS: dict[str, str] = {
+    "notify": "gridguard.cli._notify:notify",
+    "rules": "gridguard.cli._rules:rules",
+    "screen": "gridguard.cli._rules:screen",
+    "quarantine": "gridguard.cli._quarantine:quarantine",
+    "service": "gridguard.cli._quarantine:service",
+    "checkin": "gridguard.cli._watch:checkin",
+    "coverage": "gridguard.cli._sweep:coverage",
+    "plan": "gridguard.cli._sweep:plan",
+    "show": "gridguard.cli._sweep:show",
+    "visit": "gridguard.cli._sweep:visit",
+    "import": "gridguard.cli._targeting:import_command",
+    "observer": "gridguard.cli._watch:observer",
+    "match": "gridguard.cli._targeting:match_command",
+    "targets": "gridguard.cli._targeting:targets_command",
+    "report": "gridguard.cli._report:report",
+    "audit": "gridguard.cli._privacy:audit",
+    "purge": "gridguard.cli._privacy:purge",
+    "keys": "gridguard.cli._keys:keys",
+}
+"""Commands defined in other modules, by name: ``"module:attribute"`` of a click command.
+
+They are imported when used (or listed by ``--help``), so each such module
+should import only click at its top and the rest inside its functions.
+"""
+
+
+class _Group(click.Group):
+    """A click group that turns gridguard's errors into a message and exit code 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        reference = COMMANDS.get(cmd_name)
+        if reference is None:
+            return super().get_command(ctx, cmd_name)
+        import importlib
+
+        module, _, attribute = reference.partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GridGuardError as exc:
+            _fail(str(exc) or type(exc).__name__)
+        except OSError as exc:
+            where = f" ({exc.filename})" if exc.filename else ""
+            _fail(f"{exc.strerror or exc}{where}")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gridguard", message="%(prog)s %(version)s")
+def main() -> None:
+    """gridguard: grid-based epidemic screening for communities and cities."""
+
+
+# -- init ----------------------------------------------------------------------------------------
+
+
+@main.command()
+@db_option("Storage URL (sqlite:///path, memory://, a plugin's scheme) or a SQLite file path.")
+def init(target: str) -> None:
+    """Create the store, or migrate it to this gridguard's schema, and say where it is."""
+    from ..workspace import open_workspace
+
+    with open_workspace(target) as ws:
+        url = ws.url
+        version = ws.storage.schema_version()
+        path = getattr(ws.storage, "path", None)
+    url = _masked(url)
+    where = f"{url} ({Path(path).resolve()})" if path and path != ":memory:" else url
+    click.echo(f"gridguard store ready: {where}, schema version {version}")
+
+
+# -- plugins -------------------------------------------------------------------------------------
+
+
+@main.command()
+@json_option("Print one JSON object instead of tables.")
+def plugins(as_json: bool) -> None:
+    """List the loaded plugins with their source, hooks and registrations, and any failures."""
+    from ..plugins import describe_plugins, get_plugin_manager
+
+    info = describe_plugins(get_plugin_manager())
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title="Plugins 插件", title_justify="left")
+    table.add_column("Plugin 插件", style="bold", overflow="fold")
+    table.add_column("Source 来源", overflow="fold")
+    table.add_column("Hooks 钩子", overflow="fold")
+    table.add_column("Registers 注册", overflow="fold")
+    for plugin in info["plugins"]:
+        registers = "\n".join(
+            f"{kind.replace('_', ' ')}: {', '.join(names)}"
+            for kind, names in sorted(plugin["registers"].items())
+        )
+        table.add_row(
+            plugin["name"], plugin["source"], "\n".join(plugin["hooks"]), registers or "-"
+        )
+    console.print(table)
+    if info["failures"]:
+        failed = Table(title="Failed to load 加载失败", title_justify="left", style="red")
+        failed.add_column("Plugin 插件")
+        failed.add_column("Source 来源")
+        failed.add_column("Error 错误")
+        for failure in info["failures"]:
+            failed.add_row(failure["name"], failure["source"], failure["error"])
+        console.print(failed)
+
+
+# -- demo ----------------------------------------------------------------------------------------
+
+
+def _database_kind(path: Path) -> str:
+    """What ``path`` holds: ``gridguard``, ``empty``, ``other`` (SQLite) or ``foreign``."""
+    import sqlite3
+
+    if path.stat().st_size == 0:
+        return "empty"
+    try:
+        conn = sqlite3.connect(path)
+        try:
+            tables = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return "foreign"
+    if "gridguard_meta" in tables:
+        return "gridguard"
+    return "other" if tables else "empty"
+
+
+def _masked(url: str) -> str:
+    """``url`` with its password, if any, shown as ``***``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+def _empty_store(url: str) -> str:
+    """A store of another backend (``postgresql://...``) for the demo: it must hold nothing yet."""
+    from ..workspace import open_workspace
+
+    with open_workspace(url) as ws:
+        held = sum(ws.counts().values())
+    if held:
+        raise ConfigError(
+            f"{_masked(url)} already holds {held:,} gridguard records; the demo needs an empty "
+            "store (for PostgreSQL, name a new schema: ?schema=huayuan_demo)"
+        )
+    return url
+
+
+def _demo_database(db: str | None, out: str) -> Path | str:
+    """The demo's SQLite file, cleared for a fresh start; refuses files gridguard did not make.
+
+    A URL of another backend is returned as it is, once it is known to be empty.
+    """
+    if db is not None and "://" in db:
+        if not db.startswith("sqlite:"):
+            return _empty_store(db)
+        if not db.startswith("sqlite:///"):
+            raise ConfigError(f"the demo writes a SQLite file: give a path, not {db!r}")
+        from ..storage.sqlite import sqlite_path
+
+        db = sqlite_path(db)
+    if db is None:
+        folder = Path(out)
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"--out {str(folder)!r} is a file, not a folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / DEMO_FILE
+    else:
+        path = Path(db)
+    if path.is_dir():
+        raise ConfigError(f"--db {str(path)!r} is a folder: give a database file path")
+    if not path.parent.is_dir():
+        raise ConfigError(f"folder {str(path.parent)!r} for the database does not exist")
+    if path.exists():
+        kind = _database_kind(path)
+        if kind == "foreign":
+            raise ConfigError(f"{str(path)!r} is not a SQLite database; refusing to overwrite it")
+        if kind == "other":
+            raise ConfigError(
+                f"{str(path)!r} is a SQLite database that gridguard did not create; "
+                "refusing to overwrite it (choose another --db or --out)"
+            )
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path
+
+
+@contextmanager
+def _progress(show: bool) -> Iterator[Any]:
+    """Rich progress bars on stderr when ``show``, otherwise a silent stand-in."""
+    if not show:
+        from ..demo import QuietProgress
+
+        yield QuietProgress()
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        yield progress
+
+
+def _print_summary(
+    console: Console, summary: dict[str, Any], rows: list[tuple[str, str, str]]
+) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title=(
+            f"{summary['community']} Huayuan community, "
+            f"{summary['campaign_start']} (seed {summary['seed']})"
+        ),
+        title_justify="left",
+    )
+    table.add_column("")
+    table.add_column("Demo 演示", justify="right")
+    table.add_column("Reported 报道", justify="right", style="dim")
+    for key, label, reported in rows:
+        value = summary[key]
+        table.add_row(
+            label, f"{value:,}" if isinstance(value, int | float) else str(value), reported
+        )
+    console.print(table)
+    console.print(f"Database 数据库: {summary['database']}")
+    console.print(f"Done in {summary['seconds']:.1f} s 用时")
+
+
+@main.command()
+@click.option(
+    "--db",
+    help=f"SQLite file to write (default: <out>/{DEMO_FILE}), or the URL of an empty store "
+    "(postgresql://...).",
+)
+@click.option("--out", default=DEMO_OUT, show_default=True, help="Folder for the demo's files.")
+@click.option("--seed", default=2020, show_default=True, type=int, help="Seed of the generator.")
+@json_option("Print one JSON object instead of a table.")
+def demo(db: str | None, out: str, seed: int, as_json: bool) -> None:
+    """Build the Huayuan community (华苑社区) of the 2020 report in a fresh SQLite file.
+
+    430 stairwells, 4,000+ households, 20 sweep teams of three, one observer
+    per building. An existing demo database is started afresh.
+    """
+    target = _demo_database(db, out)
+    url = target if isinstance(target, str) else f"sqlite:///{_quote(target)}"
+    from ..demo import run_demo
+
+    show = not as_json and sys.stderr.isatty()
+    with _progress(show) as progress:
+        ctx = run_demo(url, out=Path(out), seed=seed, progress=progress)
+    where = _masked(target) if isinstance(target, str) else str(target.resolve())
+    summary = {"database": where, **ctx.summary}
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False))
+        return
+    from rich.console import Console
+
+    console = Console()
+    _print_summary(console, summary, ctx.rows)
+    for text in ctx.texts:
+        console.print()
+        console.print(text, markup=False, highlight=False)
+
+
+def _quote(path: Path) -> str:
+    """A path for a ``sqlite:///`` URL (``%``, ``?`` and ``#`` escaped)."""
+    from urllib.parse import quote
+
+    return quote(os.fspath(path))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,250 @@
+"""The ``gridguard import``, ``gridguard match`` and ``gridguard targets`` commands.
+
+Data-driven targeting from the command line: load a population register
+from CSV or Excel, link an outside list to it, and print the ranked doors
+to knock on per grid. Like :mod:`gridguard.cli`, this module imports click
+only; the work is imported inside each command.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ._common import db_option, echo_json, json_option, parse_date
+
+__all__ = ["import_command", "match_command", "targets_command"]
+
+KIND_NAMES = ("areas", "buildings", "stairwells", "households", "persons")
+EXPOSURES = ("outbreak_area_arrival", "confirmed_case", "suspected_case", "other")
+
+_db_option = db_option()
+_format_option = click.option(
+    "--format",
+    "fmt",
+    default=None,
+    help="Importer to read the file with (csv, xlsx, jsonl...); default: from its suffix.",
+)
+_encoding_option = click.option(
+    "--encoding",
+    default=None,
+    help="Text encoding of a CSV file (utf-8, gbk, gb18030...); default: detected.",
+)
+
+
+@contextmanager
+def _rows_progress(show: bool, description: str) -> Iterator[Any]:
+    """A rich progress display counting rows on stderr, or nothing."""
+    if not show:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,} rows 行"),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        yield progress, progress.add_task(description, total=None)
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(KIND_NAMES))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_db_option
+@_format_option
+@_encoding_option
+@click.option(
+    "--all-or-nothing",
+    is_flag=True,
+    help="Import nothing if any row is bad (default: good rows in, bad rows reported).",
+)
+@click.option("--no-report", is_flag=True, help="Write no error report beside the file.")
+@json_option()
+def import_command(
+    kind: str,
+    file: Path,
+    target: str,
+    fmt: str | None,
+    encoding: str | None,
+    all_or_nothing: bool,
+    no_report: bool,
+    as_json: bool,
+) -> None:
+    """Import KIND records (areas, buildings, stairwells, households, persons) from FILE.
+
+    Columns are found by their English or Chinese headers (姓名, 身份证号,
+    手机号...). Good rows go in; each bad row is listed with its row number,
+    column, masked value and reason in FILE's error report
+    (<name>.errors.csv, beside it). Importing the same file again changes
+    nothing.
+    """
+    from ..targeting.importing import import_file
+    from ..workspace import open_workspace
+
+    show = not as_json and sys.stderr.isatty()
+    with open_workspace(target) as ws, _rows_progress(show, f"Importing {kind} 导入") as bar:
+        result = import_file(
+            ws,
+            kind,
+            file,
+            format=fmt,
+            encoding=encoding,
+            all_or_nothing=all_or_nothing,
+            report=not no_report,
+            progress=None if bar is None else (lambda n: bar[0].advance(bar[1], n)),
+        )
+    if as_json:
+        echo_json(result.summary())
+        return
+    click.echo(
+        f"{kind} from {file.name} ({result.format}, {result.encoding or '-'}): "
+        f"{result.rows:,} rows 行 · {result.inserted:,} inserted 新增 · "
+        f"{result.updated:,} updated 更新 · {result.unchanged:,} unchanged 未变 · "
+        f"{result.rejected:,} rejected 拒绝"
+    )
+    if result.ignored_columns:
+        click.echo(f"Ignored columns 未用的列: {', '.join(result.ignored_columns)}")
+    if result.report is not None:
+        click.echo(f"Error report 错误报告: {result.report}")
+
+
+@click.command("match")
+@click.argument("list_file", metavar="LIST", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--source", required=True, help="The list's name, such as railway-0124.")
+@_db_option
+@click.option("--area", "area_id", help="Area that received the list (default: the top area).")
+@click.option(
+    "--exposure",
+    type=click.Choice(EXPOSURES),
+    default="outbreak_area_arrival",
+    show_default=True,
+    help="What everyone on the list was exposed to.",
+)
+@click.option("--received", help="Day the list arrived, YYYY-MM-DD (default: today).")
+@click.option("--on", "on", help="Day to rank the targets for, YYYY-MM-DD (default: today).")
+@_format_option
+@_encoding_option
+@json_option()
+def match_command(
+    list_file: Path,
+    source: str,
+    target: str,
+    area_id: str | None,
+    exposure: str,
+    received: str | None,
+    on: str | None,
+    fmt: str | None,
+    encoding: str | None,
+    as_json: bool,
+) -> None:
+    """Link the outside LIST (passengers, contacts) to the register and rank the targets.
+
+    Each row is linked by the same identity number, else the same phone and
+    a similar name, else a nearby identity number and a similar name; the
+    rest waits in the review queue. Matching the same list again changes
+    nothing.
+    """
+    from ..targeting.matching import match_list
+    from ..workspace import open_workspace
+
+    with open_workspace(target) as ws:
+        result = match_list(
+            ws,
+            list_file,
+            source=source,
+            area_id=area_id,
+            exposure=exposure,
+            received=parse_date(received),
+            on=parse_date(on),
+            format=fmt,
+            encoding=encoding,
+        )
+    summary = result.summary()
+    if as_json:
+        echo_json(summary)
+        return
+    passes = ", ".join(f"{k} {v:,}" for k, v in result.by_pass.items())
+    click.echo(
+        f"{source}: {result.rows:,} rows 行 · {result.matched:,} matched 已匹配 "
+        f"({passes} this run 本次) · {result.review_queue:,} to review 待核对 · "
+        f"{result.rejected:,} rejected 拒绝 · {result.targets:,} targets 重点户"
+    )
+    if result.report is not None:
+        click.echo(f"Error report 错误报告: {result.report}")
+
+
+@click.command("targets")
+@click.option("--grid", "grid", help="Grid id; all grids when left out.")
+@_db_option
+@click.option("--limit", type=int, default=None, help="At most this many targets.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--unmask", is_flag=True, help="Show full addresses (audited); masked by default.")
+def targets_command(
+    grid: str | None, target: str, limit: int | None, as_json: bool, unmask: bool
+) -> None:
+    """The households to visit first, ranked: priority, who, why (重点排查对象)."""
+    from ..masking import mask_text
+    from ..model import Household
+    from ..targeting.targets import ranked_targets
+    from ..workspace import open_workspace
+
+    with open_workspace(target) as ws:
+        targets = ranked_targets(ws, grid, limit=limit)
+        if unmask:
+            ws.authorize("targeting.unmask", grid)
+        with ws.transaction(write=False) as uow:
+            addresses = {}
+            for t in targets:
+                household = uow.get(Household, t.household_id)
+                address = None if household is None else household.address
+                shown = address if unmask or address is None else mask_text(address)
+                addresses[t.household_id] = shown
+    rows: list[dict[str, Any]] = [
+        {
+            "rank": n,
+            "household_id": t.household_id,
+            "grid_id": t.grid_id,
+            "address": addresses.get(t.household_id),
+            "priority": t.priority,
+            "last_contact": None if t.last_contact is None else t.last_contact.isoformat(),
+            "persons": list(t.persons),
+            "sources": list(t.sources),
+            "reasons": list(t.reasons),
+        }
+        for n, t in enumerate(targets, start=1)
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Targets 重点排查户{f' · {grid}' if grid else ''}", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("Household 户", overflow="fold")
+    table.add_column("Address 地址", overflow="fold")
+    table.add_column("Priority 优先级", justify="right")
+    table.add_column("Last contact 最后接触")
+    table.add_column("Why 原因", overflow="fold")
+    for row in rows:
+        table.add_row(
+            str(row["rank"]),
+            str(row["household_id"]),
+            str(row["address"] or ""),
+            f"{row['priority']:.1f}",
+            str(row["last_contact"] or ""),
+            "\n".join(row["reasons"]),
+        )
+    Console().print(table)
+    if not rows:
+        click.echo("No targets 没有重点户" + (f" in grid {grid}" if grid else ""))

@@ -1,0 +1,236 @@
+"""The building watch's commands: ``observer assign|coverage``, ``checkin record|missing``.
+
+Registered in :data:`gridguard.cli.COMMANDS`; like every command module it
+imports click only at its top, the rest inside the commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ._common import (
+    campaign_option,
+    db_option,
+    echo_json,
+    json_option,
+    notify_config_option,
+    notify_settings,
+    open_existing,
+)
+
+if TYPE_CHECKING:
+    from ..watch.missed import WatchSettings
+
+__all__ = ["checkin", "observer"]
+
+_json = json_option("Print JSON instead of text.")
+
+
+def _watch(campaign_id: str | None, cutoff: str | None = None) -> WatchSettings:
+    from ..errors import ConfigError, ValidationError
+    from ..watch.missed import WatchSettings
+
+    try:
+        if cutoff is None:
+            return WatchSettings(campaign=campaign_id)
+        return WatchSettings(campaign=campaign_id, cutoff=cutoff)
+    except ValidationError as exc:
+        raise ConfigError(f"--cutoff: {exc.violations[0].rule} (got {cutoff!r})") from None
+
+
+# -- observer --------------------------------------------------------------------------------
+
+
+@click.group()
+def observer() -> None:
+    """Building observers (楼幢观察员): assign one per building, see which buildings have one."""
+
+
+@observer.command("assign")
+@click.argument("building_id")
+@click.argument("person_id", required=False)
+@db_option()
+@click.option("--remove", is_flag=True, help="Take the building's observer away.")
+def assign(building_id: str, person_id: str | None, target: str, remove: bool) -> None:
+    """Make PERSON_ID (a person with a phone) the observer of BUILDING_ID."""
+    from ..errors import ConfigError
+    from ..watch.observers import assign_observer
+
+    if (person_id is None) != remove:
+        raise ConfigError("name the person to assign, or give --remove (not both)")
+    with open_existing(target) as ws:
+        building = assign_observer(ws, building_id, person_id)
+    who = building.observer_id or "nobody 无"
+    click.echo(f"{building.id} {building.name}: observer 观察员 {who}")
+
+
+@observer.command("coverage")
+@db_option()
+@click.option(
+    "--by",
+    type=click.Choice(["area", "community"]),
+    default="area",
+    show_default=True,
+    help="Count per grid (area) or per community.",
+)
+@click.option("--points", is_flag=True, help="Monitoring points per village instead.")
+@_json
+def coverage(target: str, by: str, points: bool, as_json: bool) -> None:
+    """Buildings with and without an observer (or village groups with a staffed point)."""
+    from ..watch.observers import observer_coverage
+    from ..watch.points import point_coverage
+
+    with open_existing(target) as ws:
+        rows = point_coverage(ws) if points else observer_coverage(ws, by)
+    if as_json:
+        echo_json([r.to_dict() for r in rows])
+        return
+    kind = "village groups 村小组" if points else "buildings 楼幢"
+    for row in rows:
+        click.echo(
+            f"{row.area_id} {row.name}: {row.observed}/{row.places} {kind} observed, "
+            f"{row.unobserved} without 无观察员"
+        )
+
+
+# -- checkin ---------------------------------------------------------------------------------
+
+
+@click.group()
+def checkin() -> None:
+    """Observers' daily check-ins (报平安): record them, find the places that did not report."""
+
+
+@checkin.command("record")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@db_option()
+@campaign_option
+@notify_config_option()
+@click.option("--format", "fmt", help="Importer name (default: by the file's suffix).")
+@_json
+def record(
+    file: str,
+    target: str,
+    campaign_id: str | None,
+    config: str | None,
+    fmt: str | None,
+    as_json: bool,
+) -> None:
+    """Record check-ins from FILE (JSON lines or CSV); running it twice changes nothing.
+
+    Each JSON line is a check-in with its "anomalies"; a CSV file has one
+    row per anomaly. Bad lines are listed with their line number and not
+    stored; the others are. The exit status is 1 when any line was refused.
+    """
+    from ..watch.checkins import record_file
+
+    with open_existing(target) as ws:
+        report = record_file(
+            ws,
+            file,
+            format=fmt,
+            notify=notify_settings(config, campaign_id),
+            settings=_watch(campaign_id),
+        )
+    if as_json:
+        echo_json({"file": file, **report.to_dict()})
+    else:
+        click.echo(
+            f"{file}: {report.records} check-ins, {report.accepted} accepted, "
+            f"{report.rejected} refused; {report.written} new, {report.unchanged} already "
+            f"stored; {report.tasks} tasks and {report.messages} messages made"
+        )
+        for error in report.errors:
+            click.secho(f"{file}:{error}", fg="red", err=True)
+    if report.rejected:
+        sys.exit(1)
+
+
+@checkin.command("missing")
+@click.option(
+    "--date", "day", required=True, help="Local day (YYYY-MM-DD) in the campaign's time zone."
+)
+@db_option()
+@campaign_option
+@notify_config_option()
+@click.option("--cutoff", help="Local time the report is due by, HH:MM (default 12:00).")
+@click.option("--points", is_flag=True, help="Health monitoring points instead of buildings.")
+@click.option(
+    "--escalate",
+    is_flag=True,
+    help="Also run the escalation ladder: enqueue each due rung once per place and day.",
+)
+@click.option("--now", "now_text", help="Run as of this ISO time (default: now).")
+@_json
+def missing_command(
+    day: str,
+    target: str,
+    campaign_id: str | None,
+    config: str | None,
+    cutoff: str | None,
+    points: bool,
+    escalate: bool,
+    now_text: str | None,
+    as_json: bool,
+) -> None:
+    """Places with an observer and no report on DATE by the cut-off.
+
+    With --escalate, the places still silent are escalated rung by rung
+    (observer, grid worker, community) through the notification outbox;
+    running it again enqueues nothing twice.
+    """
+    import datetime as dt
+
+    from ..errors import ConfigError
+    from ..watch import missed as watch
+
+    try:
+        date = dt.date.fromisoformat(day)
+    except ValueError:
+        raise ConfigError(f"--date: not a date, YYYY-MM-DD (got {day!r})") from None
+    now = None
+    if now_text is not None:
+        try:
+            now = dt.datetime.fromisoformat(now_text)
+        except ValueError:
+            raise ConfigError(f"--now: not an ISO time (got {now_text!r})") from None
+        if now.tzinfo is None:
+            raise ConfigError("--now: give a UTC offset (2020-01-25T14:00+08:00)")
+    settings = _watch(campaign_id, cutoff)
+    kind = watch.POINTS if points else watch.BUILDINGS
+    with open_existing(target) as ws:
+        found = watch.missing(ws, date, settings=settings, kind=kind)
+        report = None
+        if escalate:
+            report = watch.escalate(
+                ws,
+                date,
+                now=now,
+                settings=settings,
+                notify=notify_settings(config, campaign_id),
+                kind=kind,
+            )
+    if as_json:
+        data: dict[str, Any] = {
+            "date": date.isoformat(),
+            "kind": kind.name,
+            "cutoff": settings.cutoff,
+            "missing": [m.to_dict() for m in found],
+        }
+        if report is not None:
+            data["escalation"] = report.to_dict()
+        echo_json(data)
+        return
+    label = "monitoring points 监测点" if points else "buildings 楼幢"
+    click.echo(
+        f"{date.isoformat()}: {len(found)} {label} without a report by {settings.cutoff} "
+        "未按时报平安"
+    )
+    for place in found:
+        click.echo(f"  {place.place_id} {place.name} (observer {place.observer_id})")
+    if report is not None:
+        due = ", ".join(report.rungs_due) or "none yet"
+        click.echo(f"Escalation 逐级提醒: rungs due {due}; {report.enqueued} new messages")

@@ -1,0 +1,249 @@
+"""What a screening run stores: assessments, quarantine orders, tasks and the run itself.
+
+Ids are deterministic (UUID 5 of what identifies the record), so running
+the same rule set over the same facts again writes nothing new:
+
+- an :class:`Assessment` is identified by its whole content (person, day,
+  rule set version, the screening it read, what fired and why);
+- a :class:`QuarantineOrder` by person (or household), rule and rule set version;
+- a :class:`Task` by whom it is for, rule, rule set version, kind and due time;
+- a :class:`ScreeningRun` by its whole content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import uuid
+from typing import Any, ClassVar
+
+import attrs
+
+from ._validate import (
+    aware,
+    calendar_day,
+    enum_of,
+    identifier,
+    non_empty,
+    optional_aware,
+    optional_identifier,
+    to_date,
+    to_utc,
+)
+from .facts import Fact
+
+__all__ = [
+    "RULES_NAMESPACE",
+    "Assessment",
+    "FiredRule",
+    "OrderStatus",
+    "QuarantineKind",
+    "QuarantineOrder",
+    "RiskLevel",
+    "ScreeningRun",
+    "Task",
+    "TaskKind",
+    "TaskStatus",
+    "stable_id",
+]
+
+RULES_NAMESPACE = uuid.UUID("5d0f3c52-8b7e-4c43-9a51-7f1f0e6a2b90")
+"""The UUID 5 namespace of every id a screening run makes."""
+
+
+def stable_id(*parts: Any) -> uuid.UUID:
+    """A UUID 5 of ``parts`` (JSON-encoded, so ``("a", "b")`` and ``("a|b",)`` differ)."""
+    text = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)
+    return uuid.uuid5(RULES_NAMESPACE, text)
+
+
+class RiskLevel(enum.StrEnum):
+    """How worried the rules are about a person; ``classify`` actions set it."""
+
+    NONE = "none"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        return _RISK_RANK[self]
+
+
+_RISK_RANK = {RiskLevel.NONE: 0, RiskLevel.LOW: 1, RiskLevel.MEDIUM: 2, RiskLevel.HIGH: 3}
+
+
+class QuarantineKind(enum.StrEnum):
+    """Home quarantine (居家隔离) or centralised quarantine (集中隔离)."""
+
+    HOME = "home"
+    CENTRAL = "central"
+
+
+class OrderStatus(enum.StrEnum):
+    ACTIVE = "active"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
+class TaskKind(enum.StrEnum):
+    """Work a rule asks of the community: a visit, a phone call, a delivery, a referral."""
+
+    VISIT = "visit"
+    PHONE_CALL = "phone_call"
+    DELIVERY = "delivery"
+    REFERRAL = "referral"
+    """Send or take the person to a fever clinic (发热门诊)."""
+
+
+class TaskStatus(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+def _risk(value: Any) -> RiskLevel:
+    return enum_of(RiskLevel, value, "risk")
+
+
+def _qkind(value: Any) -> QuarantineKind:
+    return enum_of(QuarantineKind, value, "kind")
+
+
+def _ostatus(value: Any) -> OrderStatus:
+    return enum_of(OrderStatus, value, "status")
+
+
+def _tkind(value: Any) -> TaskKind:
+    return enum_of(TaskKind, value, "kind")
+
+
+def _tstatus(value: Any) -> TaskStatus:
+    return enum_of(TaskStatus, value, "status")
+
+
+def _tuple(value: Any) -> tuple[Any, ...]:
+    return tuple(value)
+
+
+def _optional_text(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        non_empty(inst, attribute, value)
+
+
+@attrs.frozen(kw_only=True)
+class FiredRule:
+    """A rule that fired for a person, and why (the values its condition saw)."""
+
+    rule_id: str = attrs.field(validator=identifier)
+    line: str = attrs.field(validator=identifier)
+    priority: int = 100
+    why: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Assessment(Fact):
+    """What one rule set version concluded about one person on one (local) day.
+
+    ``at`` is the start of that day (local midnight, in UTC). Only persons
+    for whom a rule fired, or who were flagged before and no longer are
+    (``risk`` ``none``, nothing fired), get an assessment. ``notify``
+    lists the roles the rules asked to tell.
+    """
+
+    kind: ClassVar[str] = "assessment"
+
+    person_id: str = attrs.field(validator=identifier)
+    household_id: str = attrs.field(validator=identifier)
+    campaign_id: str = attrs.field(validator=identifier)
+    rule_set_id: str = attrs.field(validator=identifier)
+    rule_set_version: str = attrs.field(validator=non_empty)
+    day: dt.date = attrs.field(converter=to_date, validator=calendar_day)
+    screening_id: uuid.UUID | None = None
+    risk: RiskLevel = attrs.field(default=RiskLevel.NONE, converter=_risk)
+    fired: tuple[FiredRule, ...] = attrs.field(default=(), converter=_tuple)
+    referrals: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    notify: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    follow_up_hours: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class QuarantineOrder:
+    """A person (or a whole household, ``person_id`` None) to stay home or go to a centre.
+
+    From ``start`` up to, not including, ``end``; ``reason`` is the rule's
+    explanation. Status changes are made by people (a doctor ends or
+    cancels an order); a re-run never changes an order it made. An order
+    made by hand names who ordered it and when (``ordered_by``,
+    ``ordered_at``); see :mod:`gridguard.quarantine`.
+    """
+
+    id: str = attrs.field(validator=identifier)
+    household_id: str = attrs.field(validator=identifier)
+    person_id: str | None = attrs.field(default=None, validator=optional_identifier)
+    kind: QuarantineKind = attrs.field(converter=_qkind)
+    start: dt.date = attrs.field(converter=to_date, validator=calendar_day)
+    end: dt.date = attrs.field(converter=to_date, validator=calendar_day)
+    reason: str = ""
+    rule_id: str = attrs.field(validator=identifier)
+    rule_set_id: str = attrs.field(validator=identifier)
+    rule_set_version: str = attrs.field(validator=non_empty)
+    campaign_id: str | None = attrs.field(default=None, validator=optional_identifier)
+    status: OrderStatus = attrs.field(default=OrderStatus.ACTIVE, converter=_ostatus)
+    ordered_by: str | None = attrs.field(default=None, validator=_optional_text)
+    """Who ordered it by hand (a doctor, a cadre); ``None`` for an order the rules made."""
+    ordered_at: dt.datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=optional_aware
+    )
+    """When it was ordered by hand; monitoring counts report slots from then on."""
+
+    @end.validator
+    def _after_start(self, attribute: attrs.Attribute[Any], value: dt.date) -> None:
+        from ._validate import fail
+
+        if value <= self.start:
+            fail(attribute, value, "must be after the start")
+
+    def active_on(self, day: dt.date) -> bool:
+        """Whether the order holds on ``day``."""
+        return self.status is OrderStatus.ACTIVE and self.start <= day < self.end
+
+
+@attrs.frozen(kw_only=True)
+class Task:
+    """Work for a team or a worker: visit, call, deliver to or refer a household or person."""
+
+    id: str = attrs.field(validator=identifier)
+    household_id: str = attrs.field(validator=identifier)
+    person_id: str | None = attrs.field(default=None, validator=optional_identifier)
+    kind: TaskKind = attrs.field(converter=_tkind)
+    due: dt.datetime = attrs.field(converter=to_utc, validator=aware)
+    note: str = ""
+    rule_id: str = attrs.field(validator=identifier)
+    rule_set_id: str = attrs.field(validator=identifier)
+    rule_set_version: str = attrs.field(validator=non_empty)
+    status: TaskStatus = attrs.field(default=TaskStatus.OPEN, converter=_tstatus)
+
+
+@attrs.frozen(kw_only=True)
+class ScreeningRun(Fact):
+    """One screening run: which rule set (and its digest) ran for which campaign and day.
+
+    ``flagged`` counts persons with at least one fired rule; ``watermark``
+    is the newest screening time the run saw, from which a ``changed``
+    run starts.
+    """
+
+    kind: ClassVar[str] = "screening_run"
+
+    campaign_id: str = attrs.field(validator=identifier)
+    rule_set_id: str = attrs.field(validator=identifier)
+    rule_set_version: str = attrs.field(validator=non_empty)
+    rule_set_digest: str = ""
+    day: dt.date = attrs.field(converter=to_date, validator=calendar_day)
+    mode: str = "full"
+    flagged: int = 0
+    watermark: dt.datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=optional_aware
+    )

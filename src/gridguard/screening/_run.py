@@ -1,0 +1,1328 @@
+"""The screening run: a rule set over the persons of a campaign, inside the database.
+
+On SQLite (and PostgreSQL through its plugin) the whole classification is
+one SQL query built by the compiler: the latest screening per person, the
+person-level rules, the place-level counts (households, stairwells,
+buildings) and the escalation rules, returning only the persons for whom a
+rule fired. The population is never loaded into Python. On the memory
+backend the same tree runs through the Python compiler.
+
+For each flagged person the run stores an
+:class:`~gridguard.model.assessments.Assessment` (rule set version, what fired
+and why), and the rules' actions make quarantine orders, tasks and
+notifications. Every id is deterministic, so running again over the same
+facts writes nothing new. Everything is written in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..errors import ConfigError, NotFoundError, ValidationError
+from ..model import Area, AreaLevel, Campaign, CheckIn, Household, Person, Screening, Stairwell
+from ..model._validate import as_day
+from ..model.assessments import (
+    Assessment,
+    FiredRule,
+    OrderStatus,
+    QuarantineOrder,
+    RiskLevel,
+    ScreeningRun,
+    Task,
+    TaskKind,
+    stable_id,
+)
+from ..rules.analysis import may_fire_without_evidence
+from ..rules.context import RunContext
+from ..rules.dialects import Dialect, dialect_for
+from ..rules.python_compiler import Evaluator, compile_python, place_count_key
+from ..rules.ruleset import (
+    Classify,
+    FollowUp,
+    Notify,
+    Quarantine,
+    Refer,
+    Rule,
+    RuleSet,
+    TaskAction,
+    builtin_rule_set,
+)
+from ..rules.sql_compiler import Fragment, compile_sql, join_fragments
+from ..rules.tree import (
+    CHECKIN_DAYS,
+    CHECKIN_FIELDS,
+    LEVELS,
+    Field,
+    Latest,
+    ListAll,
+    ListAny,
+    ListCount,
+    Node,
+    PlaceCount,
+    walk,
+)
+from ..storage.schema import spec_for
+
+if TYPE_CHECKING:
+    from ..storage.base import UnitOfWork
+    from ..workspace import Workspace
+
+__all__ = ["ScreeningResult", "classification_sql", "explain", "rule_functions", "screen"]
+
+Row = dict[str, Any]
+_BATCH = 2000
+
+
+@attrs.frozen(kw_only=True)
+class ScreeningResult:
+    """What a screening run found and wrote."""
+
+    run: ScreeningRun
+    flagged: int
+    """Persons for whom at least one rule fired."""
+    by_rule: Mapping[str, int]
+    by_risk: Mapping[str, int]
+    assessments: int
+    """Assessments written (0 when the same run was made before)."""
+    orders: int
+    tasks: int
+    notifications: int
+    notify_mode: str
+    """``outbox`` when notifications were queued, ``recorded`` when only kept on the assessments."""
+    seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        """Plain data for ``--json`` and reports."""
+        return {
+            "campaign": self.run.campaign_id,
+            "rule_set": self.run.rule_set_id,
+            "rule_set_version": self.run.rule_set_version,
+            "day": self.run.day.isoformat(),
+            "mode": self.run.mode,
+            "flagged_persons": self.flagged,
+            "by_rule": dict(self.by_rule),
+            "by_risk": dict(self.by_risk),
+            "new_assessments": self.assessments,
+            "new_quarantine_orders": self.orders,
+            "new_tasks": self.tasks,
+            "notifications": self.notifications,
+            "notify_mode": self.notify_mode,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def rule_functions(ws: Workspace) -> dict[str, Any]:
+    """The rule functions plugins registered in ``ws``, by name."""
+    registry = ws.registries.rule_functions
+    return {name: registry.get(name) for name in registry.names()}
+
+
+def _campaign(uow: UnitOfWork, campaign_id: str | None) -> Campaign:
+    if campaign_id is not None:
+        found = uow.get(Campaign, campaign_id)
+        if found is None:
+            raise NotFoundError(f"no campaign with id {campaign_id!r}")
+        return found
+    campaigns = list(uow.find(Campaign))
+    if len(campaigns) != 1:
+        names = ", ".join(c.id for c in campaigns) or "none"
+        raise ConfigError(
+            f"screening needs a campaign: give its id (campaigns in the store: {names})"
+        )
+    return campaigns[0]
+
+
+def _jurisdictions(uow: UnitOfWork, campaign: Campaign) -> list[str] | None:
+    """The communities a campaign's scope covers; ``None`` when that is every one."""
+    areas = {a.id: a for a in uow.find(Area)}
+    children: dict[str, list[str]] = defaultdict(list)
+    for area in areas.values():
+        if area.parent_id is not None:
+            children[area.parent_id].append(area.id)
+    owners = {a.id for a in areas.values() if a.level.rank <= AreaLevel.COMMUNITY.rank}
+    everyone = {a.id for a in areas.values() if a.level.is_jurisdiction}
+    found: set[str] = set()
+    for root in campaign.scope:
+        # Below a community the scope is taken at community granularity.
+        node = areas.get(root)
+        while node is not None and node.id not in owners and node.parent_id is not None:
+            node = areas.get(node.parent_id)
+        stack = [node.id] if node is not None else []
+        while stack:
+            current = stack.pop()
+            if current in everyone:
+                found.add(current)
+            stack.extend(children.get(current, ()))
+    if found >= everyone:
+        return None
+    return sorted(found)
+
+
+# -- the plan shared by both paths ----------------------------------------------------------------
+
+
+@attrs.frozen
+class _Plan:
+    rule_set: RuleSet
+    person_rules: tuple[Rule, ...]
+    escalations: tuple[Rule, ...]
+    place_counts: tuple[PlaceCount, ...]
+    full_scan: bool
+    uses_orders: bool
+    uses_buildings: bool
+    uses_checkins: bool = False
+
+    @classmethod
+    def of(cls, rule_set: RuleSet) -> _Plan:
+        person = tuple(r for r in rule_set.rules if not r.is_escalation)
+        escalations = tuple(r for r in rule_set.rules if r.is_escalation)
+        counts: list[PlaceCount] = []
+        for rule in escalations:
+            counts += [n for n in walk(rule.condition) if isinstance(n, PlaceCount)]
+        conditions = [r.condition for r in rule_set.rules] + [c.predicate for c in counts]
+        full = any(may_fire_without_evidence(c) for c in conditions)
+        uses_orders = any(
+            isinstance(n, Field) and n.name == "quarantined"
+            for c in counts
+            for n in walk(c.predicate)
+        )
+        uses_buildings = any(c.level == "building" for c in counts) or any(
+            isinstance(n, Field) and n.name == "building_id"
+            for r in rule_set.rules
+            for n in walk(r.condition)
+        )
+        uses_checkins = any(
+            isinstance(n, Field) and n.name in CHECKIN_FIELDS for c in conditions for n in walk(c)
+        )
+        return cls(
+            rule_set,
+            person,
+            escalations,
+            tuple(counts),
+            full,
+            uses_orders,
+            uses_buildings or uses_checkins,
+            uses_checkins,
+        )
+
+    @property
+    def carried(self) -> tuple[str, ...]:
+        """Columns kept past the person-level rules: keys, and the fields that place
+        counts and escalation rules read beyond those rules' own values."""
+        reused = [r.condition for r in self.person_rules]
+        needed: set[str] = set()
+        for node in [c.predicate for c in self.place_counts] + [
+            r.condition for r in self.escalations
+        ]:
+            needed |= _fields_outside(node, reused)
+        keys = ("person_id", "household_id", "stairwell_id", "building_id", "jurisdiction")
+        facts = [c for c in _BASE_COLUMNS if c in needed and c not in keys]
+        return (*keys, "screening_id", "on_order", *facts)
+
+    @property
+    def count_index(self) -> dict[int, int]:
+        return {id(node): i for i, node in enumerate(self.place_counts)}
+
+    @property
+    def quarantine_rules(self) -> tuple[int, ...]:
+        """Indexes into :attr:`person_rules` of the rules that order quarantine."""
+        return tuple(i for i, r in enumerate(self.person_rules) if r.orders_quarantine)
+
+
+def _fields_outside(node: Node, reused: Sequence[Node]) -> set[str]:
+    """Row fields ``node`` reads, leaving out sub-expressions that are whole reused conditions."""
+    if any(node is r or node == r for r in reused):
+        return set()
+    found = {node.name} if isinstance(node, Field) else set()
+    if found == {"quarantined"}:
+        found = set()
+    for child in node.children():
+        found |= _fields_outside(child, reused)
+    return found
+
+
+# -- SQL path --------------------------------------------------------------------------------------
+
+_BASE_COLUMNS = (
+    "person_id",
+    "household_id",
+    "stairwell_id",
+    "building_id",
+    "jurisdiction",
+    "sex",
+    "residency",
+    "birth_date",
+    "floor",
+    "screening_id",
+    "screened_at",
+    "temperature",
+    "symptoms",
+    "trips",
+    "exposures",
+    "on_order",
+    "building_anomalies",
+    "household_anomalies",
+)
+
+
+def _marks(dialect: Dialect, values: Sequence[Any]) -> Fragment:
+    return Fragment(", ".join(dialect.placeholder for _ in values), tuple(values))
+
+
+_FACTS = "screening_id, at, trips, exposures, symptoms, temperature"
+_FACT_TYPES = (
+    ("screening_id", "uuid"),
+    ("at", "timestamp"),
+    ("trips", "json"),
+    ("exposures", "json"),
+    ("symptoms", "json"),
+    ("temperature", "number"),
+)
+
+
+def _no_facts(dialect: Dialect) -> str:
+    """Typed missing facts, for persons with no screening."""
+    return ", ".join(f"{dialect.null(t)} AS {name}" for name, t in _FACT_TYPES)
+
+
+def _evidence(full_scan: bool, uses_orders: bool, dialect: Dialect) -> str:
+    """Persons to start from, each with their latest facts (``NULL`` when they have none).
+
+    A union rather than a left join on ``latest``: SQLite does not always
+    index a materialised CTE for a join, and then scans it once per person.
+    """
+    head = f"SELECT person_id, {_FACTS} FROM latest"
+    if full_scan:
+        return (
+            f"{head} UNION ALL SELECT id AS person_id, {_no_facts(dialect)} FROM persons "
+            "WHERE id NOT IN (SELECT person_id FROM latest)"
+        )
+    if uses_orders:
+        return (
+            f"{head} UNION ALL SELECT person_id, {_no_facts(dialect)} FROM orders "
+            "WHERE person_id NOT IN (SELECT person_id FROM latest)"
+        )
+    return head
+
+
+def _base_select(source: str, scope: Fragment | None, plan: _Plan, dialect: Dialect) -> Fragment:
+    """The row of every person in ``source`` (a CTE of person ids and facts)."""
+    # IN (subquery): SQLite always indexes the list, where a join may scan it per row.
+    order = "(p.id IN (SELECT person_id FROM orders))" if plan.uses_orders else "(1 = 0)"
+    building = "st.building_id" if plan.uses_buildings else dialect.null("text")
+    anomalies = _anomaly_columns(plan, dialect, "ab", "ah")
+    parts: list[Fragment | str] = [
+        "SELECT p.id AS person_id, p.household_id AS household_id, "
+        f"h.stairwell_id AS stairwell_id, {building} AS building_id, "
+        "p.jurisdiction AS jurisdiction, p.sex AS sex, p.residency AS residency, "
+        "p.birth_date AS birth_date, h.floor AS floor, l.screening_id AS screening_id, "
+        "l.at AS screened_at, l.temperature AS temperature, l.symptoms AS symptoms, "
+        f"l.trips AS trips, l.exposures AS exposures, {order} AS on_order, {anomalies} "
+        f"FROM {source} l CROSS JOIN persons p CROSS JOIN households h"
+    ]
+    if plan.uses_buildings:
+        parts.append(" CROSS JOIN stairwells st")
+    if plan.uses_checkins:
+        parts.append(
+            " LEFT JOIN anomalies_b ab ON ab.k = st.building_id"
+            " LEFT JOIN anomalies_h ah ON ah.k = p.household_id"
+        )
+    parts.append(" WHERE p.id = l.person_id AND h.id = p.household_id")
+    if plan.uses_buildings:
+        parts.append(" AND st.id = h.stairwell_id")
+    if scope is not None:
+        parts += [" AND p.jurisdiction IN (", scope, ")"]
+    return join_fragments(parts)
+
+
+def _anomaly_columns(plan: _Plan, dialect: Dialect, building: str, household: str) -> str:
+    """``building_anomalies, household_anomalies`` from the anomaly CTEs joined as the aliases."""
+    if not plan.uses_checkins:
+        none = dialect.null("json")
+        return f"{none} AS building_anomalies, {none} AS household_anomalies"
+    empty = dialect.empty_list()
+    return (
+        f"coalesce({building}.list, {empty}) AS building_anomalies, "
+        f"coalesce({household}.list, {empty}) AS household_anomalies"
+    )
+
+
+def _anomaly_ctes(dialect: Dialect, ctx: RunContext) -> Fragment:
+    """``anomalies_b`` and ``anomalies_h``: the anomalies observers reported in the window.
+
+    Keyed by building and by the household an anomaly names; each element is
+    the stored anomaly with ``day``, the local day of its check-in. The day
+    comes from bound local-midnight boundaries, so SQL converts no time zone.
+    """
+    first = ctx.first_day(CHECKIN_DAYS)
+    days = [ctx.day - dt.timedelta(days=n) for n in range(CHECKIN_DAYS + 1)]
+    mark = dialect.placeholder
+    cases: list[Any] = []
+    for day in days:
+        cases += [dialect.value(ctx.day_start(day), "timestamp"), dialect.value(day, "date")]
+    case = "CASE" + f" WHEN c.at >= {mark} THEN {mark}" * len(days) + " END"
+    element = dialect.json_with("e.value", "day", case)
+    window = (dialect.value(ctx.day_start(first), "timestamp"), dialect.value(ctx.end, "timestamp"))
+    key, _ = dialect.element_field("text")
+    body = (
+        f"SELECT {{key}} AS k, {dialect.json_agg(element)} AS list "
+        f"FROM checkins c CROSS JOIN {dialect.json_list('c.anomalies')} "
+        f"WHERE c.at >= {mark} AND c.at < {mark}{{extra}} GROUP BY 1"
+    )
+    building = body.format(key="c.building_id", extra="")
+    household = body.format(key=key, extra=f" AND {key} IS NOT NULL")
+    path = dialect.element_field_param("household_id")
+    return join_fragments(
+        [
+            ", anomalies_b AS MATERIALIZED (",
+            Fragment(building, (*cases, *window)),
+            "), anomalies_h AS MATERIALIZED (",
+            Fragment(household, (path, *cases, *window, path)),
+            ")",
+        ]
+    )
+
+
+def _flags_select(source: str, plan: _Plan, dialect: Dialect, ctx: RunContext) -> Fragment:
+    """``source``'s rows with each person-level rule's value, ``r_0``, ``r_1``..., computed once."""
+
+    def column(name: str) -> str:
+        return f'b."{name}"'
+
+    kept = ", ".join(f'b."{name}"' for name in plan.carried)
+    parts: list[Fragment | str] = [f"SELECT {kept}"]
+    for i, rule in enumerate(plan.person_rules):
+        parts += [", ", compile_sql(rule.condition, dialect, ctx, columns=column), f" AS r_{i}"]
+    parts.append(f" FROM {source} b")
+    return join_fragments(parts)
+
+
+def _row_columns(plan: _Plan, alias: str) -> tuple[Callable[[str], str], list[tuple[Node, str]]]:
+    """How a row of ``flags`` (as ``alias``) reads fields, and the rule values it holds.
+
+    ``quarantined`` is an active order or a person-level rule that orders
+    quarantine; a condition that repeats a person-level rule reads its column.
+    """
+    ordered = " OR ".join(
+        [f"{alias}.on_order", *(f"{alias}.r_{i} IS TRUE" for i in plan.quarantine_rules)]
+    )
+
+    def column(name: str) -> str:
+        return f"({ordered})" if name == "quarantined" else f'{alias}."{name}"'
+
+    reuse = [(rule.condition, f"{alias}.r_{i}") for i, rule in enumerate(plan.person_rules)]
+    return column, reuse
+
+
+def _classify_sql(
+    plan: _Plan,
+    dialect: Dialect,
+    ctx: RunContext,
+    scope: list[str] | None,
+    changed_since: dt.datetime | None,
+) -> Fragment:
+    """The one query that classifies every person in scope and returns the flagged ones."""
+    scope_sql = None if scope is None else _marks(dialect, scope)
+    screening_where = Fragment("")
+    if scope is not None:
+        screening_where = join_fragments(["jurisdiction IN (", _marks(dialect, scope), ")"])
+    ctes: list[Fragment | str] = [
+        "WITH latest AS MATERIALIZED (",
+        Fragment(dialect.latest_screenings(screening_where.sql), screening_where.params),
+        ")",
+    ]
+    if plan.uses_orders:
+        day = dialect.value(ctx.day, "date")
+        ctes += [
+            ", orders AS MATERIALIZED (SELECT DISTINCT person_id FROM quarantine_orders "
+            "WHERE person_id IS NOT NULL AND status = ",
+            Fragment(
+                f'{dialect.placeholder} AND start <= {dialect.placeholder} AND "end" > '
+                f"{dialect.placeholder})",
+                (OrderStatus.ACTIVE.value, day, day),
+            ),
+        ]
+    if plan.uses_checkins:
+        ctes.append(_anomaly_ctes(dialect, ctx))
+    # Evidence and base stream into flags, the one table of screened persons written.
+    ctes += [
+        f", evidence AS ({_evidence(plan.full_scan, plan.uses_orders, dialect)})",
+        ", base AS (",
+        _base_select("evidence", scope_sql, plan, dialect),
+        ")",
+    ]
+    ctes += [
+        ", flags AS MATERIALIZED (",
+        _flags_select("base", plan, dialect, ctx),
+        ")",
+    ]
+
+    flag_column, flag_reuse = _row_columns(plan, "b")
+    for i, count in enumerate(plan.place_counts):
+        key = LEVELS[count.level]
+        predicate = compile_sql(
+            count.predicate, dialect, ctx, columns=flag_column, reuse=flag_reuse
+        )
+        ctes += [
+            f", pc_{i} AS MATERIALIZED (SELECT b.{key} AS k, count(*) AS n FROM flags b WHERE ",
+            predicate,
+            f" GROUP BY b.{key})",
+        ]
+    rows = "flags"
+    if not plan.full_scan and plan.place_counts:
+        members = [_members_sql(i, count.level) for i, count in enumerate(plan.place_counts)]
+        extra = " UNION ".join(members) + " EXCEPT SELECT person_id FROM flags"
+        ctes += [
+            f", extra_ids AS MATERIALIZED (SELECT person_id, {_no_facts(dialect)} "
+            f"FROM ({extra}) x)",
+            ", extra_base AS (",
+            _base_select("extra_ids", scope_sql, plan, dialect),
+            "), extra AS (",
+            _flags_select("extra_base", plan, dialect, ctx),
+            "), rows_ AS (SELECT * FROM flags UNION ALL SELECT * FROM extra)",
+        ]
+        rows = "rows_"
+
+    row_column, row_reuse = _row_columns(plan, "a")
+    count_sql: dict[int, str] = {}
+    select: list[Fragment | str] = [f" SELECT a.*, {row_column('quarantined')} AS quarantined"]
+    joins: list[Fragment | str] = []
+    for i, count in enumerate(plan.place_counts):
+        value = f"coalesce(pc_{i}.n, 0)"
+        if count.others:
+            own = compile_sql(count.predicate, dialect, ctx, columns=row_column, reuse=row_reuse)
+            # Leave the person out of their own count: inline their own predicate.
+            own_sql = f"(CASE WHEN ({own.sql}) IS TRUE THEN 1 ELSE 0 END)"
+            select += [", ", Fragment(f"({value} - {own_sql})", own.params), f" AS pc_{i}"]
+        else:
+            select.append(f", {value} AS pc_{i}")
+        count_sql[id(count)] = f'"pc_{i}"'
+        joins.append(f" LEFT JOIN pc_{i} ON pc_{i}.k = a.{LEVELS[count.level]}")
+    inner = join_fragments([*select, f" FROM {rows} a", *joins])
+    outer: list[Fragment | str] = ["SELECT c.*"]
+    escalation_sql: list[Fragment] = []
+
+    counted_column, counted_reuse = _row_columns(plan, "c")
+    counted = {k: f"c.{v}" for k, v in count_sql.items()}
+    for i, rule in enumerate(plan.escalations):
+        sql = compile_sql(
+            rule.condition,
+            dialect,
+            ctx,
+            columns=counted_column,
+            place_counts=counted,
+            reuse=counted_reuse,
+        )
+        escalation_sql.append(sql)
+        outer += [", ", sql, f" AS e_{i}"]
+    outer += [" FROM (", inner, ") c"]
+    tests: list[str] = [f"c.r_{i} IS TRUE" for i in range(len(plan.person_rules))]
+    where: list[Fragment | str] = [" WHERE ("]
+    for n, test in enumerate(tests):
+        where.append((" OR " if n else "") + test)
+    for n, sql in enumerate(escalation_sql):
+        joiner = " OR " if (n or tests) else ""
+        where += [joiner, Fragment(f"({sql.sql}) IS TRUE", sql.params)]
+    if not tests and not escalation_sql:
+        where.append("1 = 0")
+    where.append(")")
+    if changed_since is not None:
+        stamp = dialect.value(changed_since, "timestamp")
+        where += [
+            " AND c.stairwell_id IN (SELECT h.stairwell_id FROM latest l "
+            "JOIN persons p ON p.id = l.person_id JOIN households h ON h.id = p.household_id "
+            "WHERE l.at > ",
+            Fragment(dialect.placeholder, (stamp,)),
+            ")",
+        ]
+    flagged = join_fragments([*outer, *where])
+    # Facts for the flagged persons only: looked up by key, not carried through the counts.
+    facts = (
+        "SELECT f.person_id, f.household_id, f.stairwell_id, f.building_id, f.jurisdiction, "
+        "p.sex, p.residency, p.birth_date, h.floor, f.screening_id, s.at, s.temperature, "
+        "s.symptoms, s.trips, s.exposures, f.on_order, "
+        + _anomaly_columns(plan, dialect, "fb", "fh")
+    )
+    rest = [f"f.r_{i}" for i in range(len(plan.person_rules))] + ["f.quarantined"]
+    rest += [f"f.pc_{i}" for i in range(len(plan.place_counts))]
+    rest += [f"f.e_{i}" for i in range(len(plan.escalations))]
+    tail = f", {', '.join(rest)} FROM ("
+    anomaly_joins = (
+        "LEFT JOIN anomalies_b fb ON fb.k = f.building_id "
+        "LEFT JOIN anomalies_h fh ON fh.k = f.household_id "
+        if plan.uses_checkins
+        else ""
+    )
+    joins_sql = (
+        ") f CROSS JOIN persons p CROSS JOIN households h "
+        f"LEFT JOIN screenings s ON s.id = f.screening_id {anomaly_joins}"
+        "WHERE p.id = f.person_id AND h.id = f.household_id"
+    )
+    return join_fragments([*ctes, " ", facts, tail, flagged, joins_sql])
+
+
+_MEMBERS = {
+    # CROSS JOIN keeps SQLite's planner on the small table of counted places first;
+    # PostgreSQL plans it as any inner join.
+    "household": "CROSS JOIN persons p WHERE p.household_id = pc.k",
+    "stairwell": (
+        "CROSS JOIN households h CROSS JOIN persons p "
+        "WHERE h.stairwell_id = pc.k AND p.household_id = h.id"
+    ),
+    "building": (
+        "CROSS JOIN stairwells st CROSS JOIN households h CROSS JOIN persons p "
+        "WHERE st.building_id = pc.k AND h.stairwell_id = st.id AND p.household_id = h.id"
+    ),
+}
+
+
+def _members_sql(index: int, level: str) -> str:
+    """The persons of the places counted by the ``index``-th place count."""
+    return f"SELECT p.id AS person_id FROM pc_{index} pc {_MEMBERS[level]}"
+
+
+def classification_sql(
+    rule_set: RuleSet,
+    dialect: str,
+    ctx: RunContext,
+    *,
+    jurisdictions: list[str] | None = None,
+) -> Fragment:
+    """The one query :func:`screen` runs to classify, for ``EXPLAIN`` and benchmarks.
+
+    It returns one row per flagged person: the person's columns and facts,
+    then ``r_0``, ``r_1``... (the person-level rules, in priority order),
+    ``quarantined``, ``pc_0``... (the place counts) and ``e_0``... (the
+    escalation rules), each rule true, false or ``NULL``.
+    """
+    plan = _Plan.of(rule_set)
+    return _classify_sql(plan, dialect_for(dialect), ctx, jurisdictions, None)
+
+
+def _decode_list(text: Any, kind: str) -> tuple[Any, ...] | None:
+    if text is None:
+        return None
+    items = json.loads(text) if isinstance(text, str) else text
+    if kind == "symptoms":
+        return tuple(items)
+    dates = {"trips": ("departed", "returned"), "anomalies": ("day",)}.get(kind, ("last_contact",))
+    out = []
+    for item in items:
+        element = dict(item)
+        for key in dates:
+            value = element.get(key)
+            element[key] = None if value is None else _date(value)
+        out.append(element)
+    return tuple(out)
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.UTC)
+
+
+def _sql_rows(
+    uow: UnitOfWork,
+    plan: _Plan,
+    dialect: Dialect,
+    ctx: RunContext,
+    scope: list[str] | None,
+    changed_since: dt.datetime | None,
+) -> Iterator[tuple[Row, list[Rule]]]:
+    """The flagged persons of the classification query, as Python rows with their fired rules."""
+    query = _classify_sql(plan, dialect, ctx, scope, changed_since)
+    with dialect.planned(uow):
+        yield from _flagged(uow.query(query.sql, query.params), plan)
+
+
+def _flagged(records: Iterable[Sequence[Any]], plan: _Plan) -> Iterator[tuple[Row, list[Rule]]]:
+    """Rows of the classification query as Python rows with their fired rules."""
+    width = len(_BASE_COLUMNS)
+    n_person = len(plan.person_rules)
+    n_counts = len(plan.place_counts)
+    for record in records:
+        values = dict(zip(_BASE_COLUMNS, record[:width], strict=True))
+        rest = record[width:]
+        person_flags = rest[:n_person]
+        # rest[n_person] is "quarantined"; then the place counts, then the escalations.
+        counts = rest[n_person + 1 : n_person + 1 + n_counts]
+        escalation_flags = rest[n_person + 1 + n_counts :]
+        row: Row = {
+            "person_id": values["person_id"],
+            "household_id": values["household_id"],
+            "stairwell_id": values["stairwell_id"],
+            "building_id": values["building_id"],
+            "jurisdiction": values["jurisdiction"],
+            "sex": values["sex"],
+            "residency": values["residency"],
+            "birth_date": _date(values["birth_date"]),
+            "floor": values["floor"],
+            "screening_id": values["screening_id"],
+            "screened_at": _instant(values["screened_at"]),
+            "temperature": values["temperature"],
+            "symptoms": _decode_list(values["symptoms"], "symptoms"),
+            "trips": _decode_list(values["trips"], "trips"),
+            "exposures": _decode_list(values["exposures"], "exposures"),
+            "building_anomalies": _decode_list(values["building_anomalies"], "anomalies"),
+            "household_anomalies": _decode_list(values["household_anomalies"], "anomalies"),
+            "quarantined": bool(rest[n_person]),
+        }
+        for i, value in enumerate(counts):
+            row[place_count_key(i)] = int(value)
+        fired = [r for r, v in zip(plan.person_rules, person_flags, strict=True) if _true(v)]
+        fired += [r for r, v in zip(plan.escalations, escalation_flags, strict=True) if _true(v)]
+        yield row, fired
+
+
+def _true(value: Any) -> bool:
+    return value is not None and bool(value)
+
+
+# -- Python path -----------------------------------------------------------------------------------
+
+
+def _trip(trip: Any) -> dict[str, Any]:
+    return {"destination": trip.destination, "departed": trip.departed, "returned": trip.returned}
+
+
+def _exposure(exposure: Any) -> dict[str, Any]:
+    return {
+        "kind": exposure.kind.value,
+        "last_contact": exposure.last_contact,
+        "note": exposure.note,
+    }
+
+
+def _reported_anomalies(
+    uow: UnitOfWork, ctx: RunContext
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]:
+    """Anomalies reported on the run's day and the days before, by building and by household."""
+    start, end = ctx.day_start(ctx.first_day(CHECKIN_DAYS)), ctx.end
+    by_building: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_household: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for checkin in uow.find(CheckIn):
+        if not start <= checkin.at < end:
+            continue
+        day = ctx.local_date(checkin.at)
+        for anomaly in checkin.anomalies:
+            item = {
+                "kind": anomaly.kind.value,
+                "count": anomaly.count,
+                "note": anomaly.note,
+                "household_id": anomaly.household_id,
+                "day": day,
+            }
+            by_building[checkin.building_id].append(item)
+            if anomaly.household_id is not None:
+                by_household[anomaly.household_id].append(item)
+    return by_building, by_household
+
+
+def _python_rows(
+    uow: UnitOfWork,
+    plan: _Plan,
+    ctx: RunContext,
+    scope: list[str] | None,
+    changed_since: dt.datetime | None,
+) -> Iterator[tuple[Row, list[Rule]]]:
+    households = {h.id: h for h in uow.find(Household, jurisdictions=scope)}
+    stairwells = {s.id: s for s in uow.find(Stairwell, jurisdictions=scope)}
+    latest: dict[str, Screening] = {}
+    for screening in uow.find(Screening, jurisdictions=scope):
+        known = latest.get(screening.person_id)
+        if known is None or (screening.at, str(screening.id)) > (known.at, str(known.id)):
+            latest[screening.person_id] = screening
+    on_order: set[str] = set()
+    if plan.uses_orders:
+        for order in uow.find(QuarantineOrder, jurisdictions=scope):
+            if order.person_id is not None and order.active_on(ctx.day):
+                on_order.add(order.person_id)
+    by_building, by_household = _reported_anomalies(uow, ctx) if plan.uses_checkins else ({}, {})
+    rows: list[Row] = []
+    for person in uow.find(Person, jurisdictions=scope):
+        household = households[person.household_id]
+        stairwell = stairwells[household.stairwell_id]
+        s = latest.get(person.id)
+        rows.append(
+            {
+                "person_id": person.id,
+                "household_id": person.household_id,
+                "stairwell_id": household.stairwell_id,
+                "building_id": stairwell.building_id,
+                "jurisdiction": uow.jurisdiction_of(Person, person.id),
+                "sex": None if person.sex is None else person.sex.value,
+                "residency": person.residency.value,
+                "birth_date": person.birth_date,
+                "floor": household.floor,
+                "screening_id": None if s is None else str(s.id),
+                "screened_at": None if s is None else s.at,
+                "temperature": None if s is None else s.temperature,
+                "symptoms": None if s is None else tuple(s.symptoms),
+                "trips": None if s is None else tuple(_trip(t) for t in s.trips),
+                "exposures": None if s is None else tuple(_exposure(e) for e in s.exposures),
+                "on_order": person.id in on_order,
+                "building_anomalies": (
+                    tuple(by_building.get(stairwell.building_id, ()))
+                    if plan.uses_checkins
+                    else None
+                ),
+                "household_anomalies": (
+                    tuple(by_household.get(person.household_id, ())) if plan.uses_checkins else None
+                ),
+            }
+        )
+    index = plan.count_index
+    person_tests = [compile_python(r.condition, ctx) for r in plan.person_rules]
+    q_rules = plan.quarantine_rules
+    flags: list[list[bool | None]] = []
+    for row in rows:
+        values = [test(row) for test in person_tests]
+        flags.append(values)
+        row["quarantined"] = row["on_order"] or any(values[i] is True for i in q_rules)
+    for i, count in enumerate(plan.place_counts):
+        test = compile_python(count.predicate, ctx)
+        key_field = LEVELS[count.level]
+        marks = [test(row) is True for row in rows]
+        totals: Counter[str] = Counter(
+            row[key_field] for row, mark in zip(rows, marks, strict=True) if mark
+        )
+        for row, mark in zip(rows, marks, strict=True):
+            row[place_count_key(i)] = totals[row[key_field]] - (1 if count.others and mark else 0)
+    escalation_tests = [
+        compile_python(r.condition, ctx, place_counts=index) for r in plan.escalations
+    ]
+    changed_stairwells: set[str] | None = None
+    if changed_since is not None:
+        changed_stairwells = {
+            row["stairwell_id"]
+            for row in rows
+            if row["screened_at"] is not None and row["screened_at"] > changed_since
+        }
+    for row, values in zip(rows, flags, strict=True):
+        if changed_stairwells is not None and row["stairwell_id"] not in changed_stairwells:
+            continue
+        fired = [r for r, v in zip(plan.person_rules, values, strict=True) if v is True]
+        fired += [
+            r for r, t in zip(plan.escalations, escalation_tests, strict=True) if t(row) is True
+        ]
+        if fired:
+            yield row, fired
+
+
+# -- from fired rules to records -------------------------------------------------------------------
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(" ", "minutes")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _describe_list(name: str, items: Sequence[Any]) -> str:
+    if not items:
+        return f"{name} = []"
+    if name == "symptoms":
+        return f"symptoms = {', '.join(items)}"
+    shown = []
+    for item in items[:5]:
+        if name == "trips":
+            shown.append(f"{item['destination']} (returned {_show(item['returned'])})")
+        elif name in CHECKIN_FIELDS:
+            shown.append(f"{item['kind']} x{item['count']} ({_show(item['day'])})")
+        else:
+            shown.append(f"{item['kind']} (last contact {_show(item['last_contact'])})")
+    more = f" and {len(items) - 5} more" if len(items) > 5 else ""
+    return f"{name} = {'; '.join(shown)}{more}"
+
+
+def explain(rule: Rule, row: Mapping[str, Any], index: Mapping[int, int]) -> str:
+    """Why ``rule`` fired for ``row``: the values its condition read."""
+    parts: list[str] = []
+    seen: set[str] = set()
+
+    def visit(node: Node) -> None:
+        if isinstance(node, PlaceCount):
+            i = index.get(id(node))
+            value = row.get(place_count_key(i)) if i is not None else None
+            label = f"count_in({node.level}{', others' if node.others else ''})"
+            if label not in seen:
+                seen.add(label)
+                parts.append(f"{label} = {value}")
+            return
+        if isinstance(node, Field) and node.name not in seen:
+            seen.add(node.name)
+            value = row.get(node.name)
+            if value is None:
+                parts.append(f"{node.name} missing")
+            elif isinstance(value, tuple):
+                parts.append(_describe_list(node.name, value))
+            else:
+                parts.append(f"{node.name} = {_show(value)}")
+        if isinstance(node, ListAny | ListAll | ListCount | Latest):
+            visit(node.source)
+            return
+        for child in node.children():
+            visit(child)
+
+    visit(rule.condition)
+    return "; ".join(parts)
+
+
+@attrs.frozen
+class _Context:
+    """What turning fired rules into records needs, fixed for a run."""
+
+    rule_set: RuleSet
+    campaign: Campaign
+    ctx: RunContext
+    index: Mapping[int, int]
+    start_of: Mapping[tuple[str, int], Evaluator]
+
+    @property
+    def common(self) -> dict[str, str]:
+        return {"rule_set_id": self.rule_set.id, "rule_set_version": self.rule_set.version}
+
+
+def _assess(row: Row, fired: list[Rule], run: _Context) -> Assessment:
+    """The assessment of one flagged person; its id is a UUID 5 of its whole content."""
+    risk = RiskLevel.NONE
+    referrals: list[str] = []
+    roles: list[str] = []
+    follow_up: int | None = None
+    records: list[FiredRule] = []
+    for rule in fired:
+        why = explain(rule, row, run.index)
+        records.append(FiredRule(rule_id=rule.id, line=rule.line, priority=rule.priority, why=why))
+        for action in rule.actions:
+            if isinstance(action, Classify) and action.level.rank > risk.rank:
+                risk = action.level
+            elif isinstance(action, Refer) and action.to not in referrals:
+                referrals.append(action.to)
+            elif isinstance(action, Notify):
+                roles += [r for r in action.roles if r not in roles]
+            elif isinstance(action, FollowUp):
+                follow_up = action.hours if follow_up is None else min(follow_up, action.hours)
+    screening_id = row.get("screening_id")
+    content = {
+        "campaign_id": run.campaign.id,
+        "person_id": row["person_id"],
+        "household_id": row["household_id"],
+        "day": run.ctx.day.isoformat(),
+        "screening_id": screening_id,
+        "risk": risk.value,
+        "fired": [attrs.astuple(r) for r in records],
+        "referrals": referrals,
+        "notify": roles,
+        "follow_up_hours": follow_up,
+        **run.common,
+    }
+    return Assessment(
+        id=stable_id("assessment", content),
+        at=run.ctx.day_start(run.ctx.day),
+        person_id=row["person_id"],
+        household_id=row["household_id"],
+        campaign_id=run.campaign.id,
+        rule_set_id=run.rule_set.id,
+        rule_set_version=run.rule_set.version,
+        day=run.ctx.day,
+        screening_id=None if screening_id is None else uuid.UUID(str(screening_id)),
+        risk=risk,
+        fired=tuple(records),
+        referrals=tuple(referrals),
+        notify=tuple(roles),
+        follow_up_hours=follow_up,
+    )
+
+
+def _task(
+    run: _Context, rule: Rule, key: tuple[Any, ...], household: str, person: str | None, **kw: Any
+) -> Task:
+    """A task whose id is a UUID 5 of who it is for, the rule and ``key``."""
+    ident = stable_id(
+        "task", person or household, rule.id, run.rule_set.id, run.rule_set.version, *key
+    )
+    return Task(
+        id=str(ident),
+        household_id=household,
+        person_id=person,
+        rule_id=rule.id,
+        rule_set_id=run.rule_set.id,
+        rule_set_version=run.rule_set.version,
+        **kw,
+    )
+
+
+def _act(
+    assessment: Assessment, row: Row, fired: list[Rule], run: _Context
+) -> tuple[list[QuarantineOrder], list[Task]]:
+    """The quarantine orders and tasks the fired rules' actions ask for."""
+    day_start = run.ctx.day_start(run.ctx.day)
+    person, household = assessment.person_id, assessment.household_id
+    why = {f.rule_id: f.why for f in assessment.fired}
+    orders: list[QuarantineOrder] = []
+    tasks: list[Task] = []
+    for rule in fired:
+        for n, action in enumerate(rule.actions):
+            if isinstance(action, Refer):
+                note = f"{action.to}: {rule.title}"
+                tasks.append(
+                    _task(
+                        run,
+                        rule,
+                        ("referral",),
+                        household,
+                        person,
+                        kind=TaskKind.REFERRAL,
+                        due=day_start,
+                        note=note,
+                    )
+                )
+            elif isinstance(action, FollowUp):
+                note = f"follow-up every {action.hours} h: {rule.title}"
+                for k in range(1, max(24 // action.hours, 1) + 1):
+                    due = day_start + dt.timedelta(hours=k * action.hours)
+                    tasks.append(
+                        _task(
+                            run,
+                            rule,
+                            ("follow_up", due.isoformat()),
+                            household,
+                            person,
+                            kind=TaskKind.PHONE_CALL,
+                            due=due,
+                            note=note,
+                        )
+                    )
+            elif isinstance(action, TaskAction):
+                due = day_start + dt.timedelta(hours=action.within_hours)
+                whom = person if action.target == "person" else None
+                key = (action.target, action.kind.value, run.ctx.day.isoformat())
+                tasks.append(
+                    _task(
+                        run,
+                        rule,
+                        key,
+                        household,
+                        whom,
+                        kind=action.kind,
+                        due=due,
+                        note=action.note or rule.title,
+                    )
+                )
+            elif isinstance(action, Quarantine):
+                evaluate = run.start_of.get((rule.id, n))
+                start = (_date(evaluate(row)) if evaluate is not None else None) or run.ctx.day
+                ident = stable_id(
+                    "quarantine", person, rule.id, run.rule_set.id, run.rule_set.version
+                )
+                orders.append(
+                    QuarantineOrder(
+                        id=str(ident),
+                        household_id=household,
+                        person_id=person,
+                        kind=action.kind,
+                        start=start,
+                        end=start + dt.timedelta(days=action.days),
+                        reason=f"{rule.title}: {why[rule.id]}",
+                        rule_id=rule.id,
+                        campaign_id=run.campaign.id,
+                        **run.common,
+                    )
+                )
+    return orders, tasks
+
+
+def _messages(assessment: Assessment, row: Row, rule_set: RuleSet, fired: list[Rule]) -> list[Any]:
+    from ..notify import Message
+
+    titles = "; ".join(r.title for r in fired)
+    lines = [f"{r.rule_id}: {r.why}" for r in assessment.fired]
+    out = []
+    for role in assessment.notify:
+        out.append(
+            Message(
+                id=stable_id("notify", str(assessment.id), role),
+                recipient=role,
+                subject=f"[{assessment.risk.value}] {assessment.person_id}: {titles}",
+                body="\n".join(lines),
+                data={
+                    "person_id": assessment.person_id,
+                    "household_id": assessment.household_id,
+                    "assessment_id": str(assessment.id),
+                    "rule_set": f"{rule_set.id} {rule_set.version}",
+                    "risk": assessment.risk.value,
+                    "rules": [r.rule_id for r in assessment.fired],
+                },
+                area_id=row["jurisdiction"],
+                topic="screening",
+                at=assessment.at,
+            )
+        )
+    return out
+
+
+def _outbox_enqueue() -> Any:
+    """``gridguard.notifications.outbox.enqueue`` when the notification outbox is installed."""
+    try:
+        module = importlib.import_module("gridguard.notifications.outbox")
+    except ImportError:
+        return None
+    return getattr(module, "enqueue", None)
+
+
+def _new(uow: UnitOfWork, cls: type[Any], records: list[Any]) -> list[Any]:
+    """The records whose id is not stored yet (first of each id), in order."""
+    unique: dict[str, Any] = {}
+    for record in records:
+        unique.setdefault(str(record.id), record)
+    stored = uow.existing_ids(cls, set(unique)) if unique else set()
+    return [r for i, r in unique.items() if i not in stored]
+
+
+def _watermark(uow: UnitOfWork, dialect: str, scope: list[str] | None) -> dt.datetime | None:
+    if dialect in ("sqlite", "postgresql"):
+        mark = dialect_for(dialect).placeholder
+        where = (
+            "" if scope is None else f" WHERE jurisdiction IN ({', '.join(mark for _ in scope)})"
+        )
+        (value,) = next(iter(uow.query(f"SELECT max(at) FROM screenings{where}", scope or ())))
+        return _instant(value)
+    latest = None
+    for screening in uow.find(Screening, jurisdictions=scope):
+        latest = screening.at if latest is None or screening.at > latest else latest
+    return latest
+
+
+def _last_watermark(uow: UnitOfWork, campaign: Campaign, rule_set: RuleSet) -> dt.datetime | None:
+    marks = [
+        r.watermark
+        for r in uow.find(
+            ScreeningRun,
+            where={
+                "campaign_id": campaign.id,
+                "rule_set_id": rule_set.id,
+                "rule_set_version": rule_set.version,
+            },
+        )
+        if r.watermark is not None
+    ]
+    return max(marks) if marks else None
+
+
+@attrs.define
+class _Totals:
+    """What a run found and wrote, added up batch by batch."""
+
+    flagged: int = 0
+    assessments: int = 0
+    orders: int = 0
+    tasks: int = 0
+    messages: int = 0
+    intents: int = 0
+    by_rule: Counter[str] = attrs.field(factory=Counter)
+    by_risk: Counter[str] = attrs.field(factory=Counter)
+
+    def count(self, assessment: Assessment, fired: list[Rule]) -> None:
+        self.flagged += 1
+        self.by_rule.update(r.id for r in fired)
+        self.by_risk[assessment.risk.value] += 1
+        self.intents += len(assessment.notify)
+
+    def __iadd__(self, written: tuple[int, int, int, int]) -> _Totals:
+        self.assessments += written[0]
+        self.orders += written[1]
+        self.tasks += written[2]
+        self.messages += written[3]
+        return self
+
+
+def _write(
+    uow: UnitOfWork,
+    batch: list[tuple[Row, list[Rule]]],
+    assessments: list[Assessment],
+    run: _Context,
+    enqueue: Any,
+    *,
+    eager: bool = False,
+) -> tuple[int, int, int, int]:
+    """Store a batch: new assessments, and for those only their orders, tasks and messages.
+
+    An assessment already stored was written together with everything its
+    actions made, in one transaction, so a re-run skips straight past it.
+
+    A store that can leave a write running on its server while the caller
+    goes on (PostgreSQL's ``send_new_rows``) gets its writes after every
+    look-up of the batch, so that they run while the next batch is
+    prepared. With ``eager`` the actions of every assessment are worked out
+    before the look-up that says which are new (the look-up waits for the
+    previous batch's writes, and this work then runs beside them); that is
+    wasted only for assessments that turn out stored.
+    """
+    send = getattr(uow, "send_new_rows", None)
+    made: dict[str, tuple[list[QuarantineOrder], list[Task], list[Any]]] = {}
+
+    def act(assessment: Assessment, row: Row, fired: list[Rule]) -> None:
+        orders, tasks = _act(assessment, row, fired, run)
+        notes = (
+            _messages(assessment, row, run.rule_set, fired)
+            if enqueue is not None and assessment.notify
+            else []
+        )
+        made[str(assessment.id)] = (orders, tasks, notes)
+
+    if eager:
+        for assessment, (row, fired) in zip(assessments, batch, strict=True):
+            act(assessment, row, fired)
+    fresh = _new(uow, Assessment, assessments)
+    orders: list[QuarantineOrder] = []
+    tasks: list[Task] = []
+    messages: list[Any] = []
+    rows = {str(a.id): pair for a, pair in zip(assessments, batch, strict=True)}
+    for assessment in fresh:
+        key = str(assessment.id)
+        if key not in made:
+            act(assessment, *rows[key])
+        made_orders, made_tasks, notes = made[key]
+        orders += made_orders
+        tasks += made_tasks
+        messages += notes
+    orders = _new(uow, QuarantineOrder, orders)
+    tasks = _new(uow, Task, tasks)
+    if send is None:
+        written = uow.save_facts(Assessment, fresh).written if fresh else 0
+    else:  # all found absent just now: insert-if-absent stores each of them
+        written = send(Assessment, [spec_for(Assessment).encode(a) for a in fresh]) if fresh else 0
+    if orders:
+        uow.put(QuarantineOrder, orders)
+    if tasks:
+        if send is None:
+            uow.put(Task, tasks)
+        else:
+            send(Task, [spec_for(Task).encode(t) for t in tasks])
+    queued = int(enqueue(uow, messages, wait=False)) if messages else 0
+    return written, len(orders), len(tasks), queued
+
+
+def screen(
+    ws: Workspace,
+    rule_set: RuleSet | None = None,
+    *,
+    campaign_id: str | None = None,
+    day: dt.date | None = None,
+    changed_only: bool = False,
+) -> ScreeningResult:
+    """Run ``rule_set`` (default: the built-in one) over the persons of a campaign.
+
+    ``day`` is the local day the rules count from (default: today in the
+    campaign's time zone). ``changed_only`` re-screens only the stairwells
+    where a screening newer than the last run's newest was recorded (a
+    full run once a day keeps moving date windows right). Returns what
+    was found and written; running it again writes nothing new.
+    """
+    started = time.perf_counter()
+    rule_set = rule_set or builtin_rule_set(lines=ws.lines.names())
+    plan = _Plan.of(rule_set)
+    dialect_name = ws.storage.dialect
+    enqueue = _outbox_enqueue()
+    with ws.transaction() as uow:
+        campaign = _campaign(uow, campaign_id)
+        ws.authorize("rules.screen", campaign)
+        today = campaign.local_date(dt.datetime.now(dt.UTC))
+        day = today if day is None else as_day(day, "$.day", campaign.zone)
+        if day > today:
+            raise ValidationError.single(
+                "$.day", day.isoformat(), f"must not be after today ({today.isoformat()})"
+            )
+        ctx = RunContext.for_campaign(campaign, day)
+        scope = _jurisdictions(uow, campaign)
+        since = _last_watermark(uow, campaign, rule_set) if changed_only else None
+        mode = "changed" if since is not None else "full"
+        watermark = _watermark(uow, dialect_name, scope)
+        if dialect_name in ("sqlite", "postgresql"):
+            rows = _sql_rows(uow, plan, dialect_for(dialect_name), ctx, scope, since)
+        else:
+            rows = _python_rows(uow, plan, ctx, scope, since)
+        start_of = {
+            (rule.id, n): compile_python(action.start, ctx)
+            for rule in rule_set.rules
+            for n, action in enumerate(rule.actions)
+            if isinstance(action, Quarantine) and action.start is not None
+        }
+        run_context = _Context(rule_set, campaign, ctx, plan.count_index, start_of)
+        # Only flagged persons come back; they are all read before anything is
+        # written, so the query never sees a table it reads change under it.
+        collected = [(row, sorted(fired, key=lambda r: (r.priority, r.id))) for row, fired in rows]
+        totals = _Totals()
+        behind = hasattr(uow, "send_new_rows")
+        eager = False
+        for start in range(0, len(collected), _BATCH):
+            batch = collected[start : start + _BATCH]
+            assessments = [_assess(row, fired, run_context) for row, fired in batch]
+            for assessment, (_, fired) in zip(assessments, batch, strict=True):
+                totals.count(assessment, fired)
+            written = _write(uow, batch, assessments, run_context, enqueue, eager=eager)
+            totals += written
+            # Work out actions before the look-up while batches keep turning out new.
+            eager = behind and 2 * written[0] > len(batch)
+        flagged = totals.flagged
+        run_content = {
+            "campaign_id": campaign.id,
+            "rule_set_id": rule_set.id,
+            "rule_set_version": rule_set.version,
+            "rule_set_digest": rule_set.digest,
+            "day": day.isoformat(),
+            "mode": mode,
+            "flagged": flagged,
+            "watermark": None if watermark is None else watermark.isoformat(),
+        }
+        run = ScreeningRun(
+            id=stable_id("screening_run", run_content),
+            at=ctx.day_start(day),
+            campaign_id=campaign.id,
+            rule_set_id=rule_set.id,
+            rule_set_version=rule_set.version,
+            rule_set_digest=rule_set.digest,
+            day=day,
+            mode=mode,
+            flagged=flagged,
+            watermark=watermark,
+        )
+        uow.save_facts(ScreeningRun, [run])
+    return ScreeningResult(
+        run=run,
+        flagged=flagged,
+        by_rule=dict(sorted(totals.by_rule.items())),
+        by_risk=dict(sorted(totals.by_risk.items())),
+        assessments=totals.assessments,
+        orders=totals.orders,
+        tasks=totals.tasks,
+        notifications=totals.messages if enqueue is not None else totals.intents,
+        notify_mode="outbox" if enqueue is not None else "recorded",
+        seconds=time.perf_counter() - started,
+    )

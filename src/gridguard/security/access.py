@@ -1,0 +1,544 @@
+"""Access control: what each role may read and write, and where (its jurisdiction).
+
+A :class:`~gridguard.security.principal.Principal` has a role and a scope: an area
+subtree (a district, a community, one grid) or, for a building observer, one
+building. :data:`PERMISSIONS` says which *categories* of records a role may
+read or write; :class:`Guard` says whether given records lie inside the
+principal's scope. The workspace asks both before every read and write, and
+workflows that work on the store directly ask through
+:meth:`gridguard.Workspace.authorize`.
+
+Scope checks are set-based: a batch of 5,000 visits costs one look-up per
+level of the place tree and 500 ids, not one per visit. A scope at community
+level or above is decided by the ``jurisdiction`` column every row carries
+(and pushed down into the query when reading); a narrower one (a grid, a
+building) walks up the place tree, remembering what it has seen.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from ..errors import AccessDenied
+from ..model import Area, AreaLevel, Building, Campaign
+from ..storage.base import UnitOfWork
+from ..storage.schema import spec_for
+from ..storage.sqltext import PLACEHOLDERS
+from .principal import Principal, Role
+
+__all__ = [
+    "OPERATIONS",
+    "PERMISSIONS",
+    "PERSONAL",
+    "Category",
+    "Guard",
+    "Scope",
+    "Verb",
+    "category_of",
+    "denied",
+    "register_category",
+    "register_operation",
+    "target_of",
+]
+
+
+class Verb(enum.StrEnum):
+    """What a principal does to records: read them or write them."""
+
+    READ = "read"
+    WRITE = "write"
+
+
+class Category(enum.StrEnum):
+    """Kinds of records that roles are granted access to."""
+
+    PLACE = "place"
+    """Areas, buildings, stairwells: the place tree, nothing personal."""
+    HOUSEHOLD = "household"
+    """Household files: address and phone."""
+    PERSON = "person"
+    """Person files: name, identity number, phone, birth date."""
+    TEAM = "team"
+    CAMPAIGN = "campaign"
+    VISIT = "visit"
+    HEALTH = "health"
+    """Screenings, health reports, assessments, quarantine orders: medical roles only."""
+    CHECK_IN = "check_in"
+    SERVICE = "service"
+    TASK = "task"
+    TARGETING = "targeting"
+    """Outside lists and their rows, matches, reviews and targets."""
+    OUTBOX = "outbox"
+    AUDIT = "audit"
+    OTHER = "other"
+    """Records of plugins and extensions not registered with :func:`register_category`."""
+
+
+PERSONAL = frozenset({Category.HOUSEHOLD, Category.PERSON, Category.HEALTH, Category.TARGETING})
+"""Categories whose every read goes into the audit log (a person or household file)."""
+
+_CATEGORY_BY_NAME: dict[str, Category] = {
+    "Area": Category.PLACE,
+    "Building": Category.PLACE,
+    "Stairwell": Category.PLACE,
+    "Household": Category.HOUSEHOLD,
+    "Person": Category.PERSON,
+    "Team": Category.TEAM,
+    "Campaign": Category.CAMPAIGN,
+    "ScreeningRun": Category.CAMPAIGN,
+    "Visit": Category.VISIT,
+    "Screening": Category.HEALTH,
+    "HealthReport": Category.HEALTH,
+    "Assessment": Category.HEALTH,
+    "QuarantineOrder": Category.HEALTH,
+    "QuarantineRelease": Category.HEALTH,
+    "QuarantineExtension": Category.HEALTH,
+    "CheckIn": Category.CHECK_IN,
+    "MonitoringPoint": Category.PLACE,
+    "PointReport": Category.CHECK_IN,
+    "ServiceRequest": Category.SERVICE,
+    "ServiceAssignment": Category.SERVICE,
+    "ServiceCompletion": Category.SERVICE,
+    "Task": Category.TASK,
+    "OutsideList": Category.TARGETING,
+    "ListEntry": Category.TARGETING,
+    "Match": Category.TARGETING,
+    "ReviewItem": Category.TARGETING,
+    "ReviewDecision": Category.TARGETING,
+    "Target": Category.TARGETING,
+    "OutboxMessage": Category.OUTBOX,
+    "DeliveryAttempt": Category.OUTBOX,
+    "AuditEntry": Category.AUDIT,
+}
+"""Categories of the stored classes by class name: looked up lazily, so this module imports
+none of the workflow packages (watch, quarantine, services) whose records it classifies.
+A monitoring point is a place (like a building); its daily report is a check-in; the
+steps of a service request are service records; quarantine records are health details."""
+_CATEGORIES: dict[type[Any], Category] = {}
+
+
+def register_category(cls: type[Any], category: Category) -> None:
+    """Put a stored class (a plugin's, an extension's) into a :class:`Category`."""
+    _CATEGORIES[cls] = Category(category)
+
+
+def category_of(cls: type[Any]) -> Category:
+    """The category of records of ``cls`` (:attr:`Category.OTHER` when unknown)."""
+    found = _CATEGORIES.get(cls)
+    if found is None:
+        found = _CATEGORY_BY_NAME.get(cls.__name__, Category.OTHER)
+        if found is Category.OTHER and ".quarantine" in cls.__module__:
+            found = Category.HEALTH
+        _CATEGORIES[cls] = found
+    return found
+
+
+_R = frozenset({Verb.READ})
+_W = frozenset({Verb.WRITE})
+_RW = frozenset({Verb.READ, Verb.WRITE})
+_ALL = dict.fromkeys(Category, _RW)
+
+
+def _grant(**grants: frozenset[Verb]) -> Mapping[Category, frozenset[Verb]]:
+    return {Category(k): v for k, v in grants.items()}
+
+
+PERMISSIONS: Mapping[Role, Mapping[Category, frozenset[Verb]]] = {
+    Role.ADMIN: _ALL,
+    Role.COMMUNITY_SECRETARY: {
+        c: _RW for c in Category if c not in (Category.HEALTH, Category.AUDIT)
+    },
+    Role.COMMUNITY_DOCTOR: {
+        **{c: _RW for c in Category if c is not Category.AUDIT},
+        Category.TEAM: _R,
+        Category.CAMPAIGN: _R,
+    },
+    Role.GRID_WORKER: _grant(
+        place=_R,
+        household=_RW,
+        person=_RW,
+        team=_R,
+        campaign=_R,
+        visit=_RW,
+        health=_W,
+        check_in=_RW,
+        service=_RW,
+        task=_RW,
+        targeting=_R,
+    ),
+    Role.TEAM_MEMBER: _grant(
+        place=_R, household=_R, person=_R, team=_R, campaign=_R, visit=_RW, health=_W, task=_R
+    ),
+    Role.BUILDING_OBSERVER: _grant(place=_R, check_in=_RW),
+    Role.SERVICE_VOLUNTEER: _grant(place=_R, household=_R, campaign=_R, service=_RW),
+    Role.AUDITOR: {c: _R for c in Category if c is not Category.HEALTH},
+}
+"""What each role may do, per category, inside its scope.
+
+Health details are read by medical roles only (admin, community doctor);
+grid workers and team members *record* screening answers at the door but
+cannot read them back. A building observer sees her building and its
+check-ins, and files check-ins; an auditor reads all but health details, and
+the audit log.
+"""
+
+
+OPERATIONS: dict[str, tuple[tuple[Verb, Category], ...]] = {
+    "sweep.record": ((Verb.WRITE, Category.VISIT), (Verb.WRITE, Category.HEALTH)),
+    "rules.screen": (
+        (Verb.READ, Category.HEALTH),
+        (Verb.WRITE, Category.HEALTH),
+        (Verb.WRITE, Category.TASK),
+    ),
+    "targeting.import": ((Verb.WRITE, Category.PLACE), (Verb.WRITE, Category.PERSON)),
+    "targeting.match": ((Verb.READ, Category.PERSON), (Verb.WRITE, Category.TARGETING)),
+    "targeting.unmask": ((Verb.READ, Category.HOUSEHOLD), (Verb.READ, Category.TARGETING)),
+    "notify.enqueue": ((Verb.WRITE, Category.OUTBOX),),
+    "notify.dispatch": ((Verb.READ, Category.OUTBOX), (Verb.WRITE, Category.OUTBOX)),
+    "retention.purge": tuple(
+        (Verb.WRITE, c)
+        for c in (
+            Category.HOUSEHOLD,
+            Category.PERSON,
+            Category.HEALTH,
+            Category.VISIT,
+            Category.TARGETING,
+        )
+    ),
+    "retention.dry_run": tuple(
+        (Verb.READ, c) for c in (Category.HOUSEHOLD, Category.PERSON, Category.HEALTH)
+    ),
+    "audit.read": ((Verb.READ, Category.AUDIT),),
+    "watch.checkin": ((Verb.WRITE, Category.CHECK_IN),),
+    "watch.point_report": ((Verb.WRITE, Category.CHECK_IN),),
+    "watch.point": ((Verb.WRITE, Category.PLACE),),
+    "watch.observer": ((Verb.WRITE, Category.PLACE), (Verb.READ, Category.PERSON)),
+    "watch.coverage": ((Verb.READ, Category.PLACE),),
+    "watch.missing": ((Verb.READ, Category.PLACE), (Verb.READ, Category.CHECK_IN)),
+    "watch.escalate": (
+        (Verb.READ, Category.PLACE),
+        (Verb.READ, Category.CHECK_IN),
+        (Verb.WRITE, Category.OUTBOX),
+    ),
+    "quarantine.order": ((Verb.READ, Category.HEALTH), (Verb.WRITE, Category.HEALTH)),
+    "quarantine.report": (
+        (Verb.READ, Category.HEALTH),
+        (Verb.WRITE, Category.HEALTH),
+        (Verb.WRITE, Category.TASK),
+    ),
+    "quarantine.check": (
+        (Verb.READ, Category.HEALTH),
+        (Verb.WRITE, Category.TASK),
+    ),
+    "quarantine.extend": ((Verb.READ, Category.HEALTH), (Verb.WRITE, Category.HEALTH)),
+    "quarantine.release": ((Verb.READ, Category.HEALTH), (Verb.WRITE, Category.HEALTH)),
+    "quarantine.census": ((Verb.READ, Category.VISIT),),
+    "service.request": ((Verb.WRITE, Category.SERVICE),),
+    "service.assign": ((Verb.READ, Category.SERVICE), (Verb.WRITE, Category.SERVICE)),
+    "service.done": ((Verb.READ, Category.SERVICE), (Verb.WRITE, Category.SERVICE)),
+    "service.read": ((Verb.READ, Category.SERVICE),),
+}
+"""What each workflow operation needs, for :meth:`~gridguard.Workspace.authorize`.
+
+The building watch files check-ins and monitoring-point reports (check-in
+writers: observers for their building, grid workers, the community);
+quarantine orders, health reports, the missed-report check, extension and
+release are for medical roles; the census counts (whoever reads visits
+counts quarantines in their scope, as :meth:`~gridguard.Workspace.count`
+does); service requests are asked, assigned and done by service volunteers
+and the community roles.
+
+An operation not listed needs write access to :attr:`Category.OTHER`
+(administrators and community secretaries); :func:`register_operation`
+declares one.
+"""
+
+
+def register_operation(name: str, needs: Iterable[tuple[Verb, Category]]) -> None:
+    """Declare what the workflow operation ``name`` needs (a plugin's own workflow)."""
+    OPERATIONS[name] = tuple((Verb(v), Category(c)) for v, c in needs)
+
+
+def target_of(cls: type[Any], ids: Collection[str] = ()) -> str:
+    """How a target is named in messages and the audit log (``Person:p1``, ``Visit x5``)."""
+    if len(ids) == 1:
+        return f"{cls.__name__}:{next(iter(ids))}"
+    if ids:
+        return f"{cls.__name__} x{len(ids)}"
+    return cls.__name__
+
+
+def denied(principal: Principal, action: str, target: str, why: str) -> AccessDenied:
+    """The error for a refused operation: who, what action, on what, and why."""
+    return AccessDenied(f"{principal} may not {action} {target}: {why}")
+
+
+@attrs.frozen(kw_only=True)
+class Scope:
+    """The records a principal may reach, resolved against the stored place tree."""
+
+    everywhere: bool
+    areas: frozenset[str] = frozenset()
+    """The area subtree (empty for a building observer)."""
+    jurisdictions: frozenset[str] = frozenset()
+    """Communities (and areas above them) whose rows may lie in scope."""
+    fine: bool = False
+    """Narrower than its jurisdictions (a grid, a building): rows are checked one place up."""
+    building_id: str | None = None
+    above: frozenset[str] = frozenset()
+    """Areas above the scope (her community, district, city): their names may be read."""
+
+    @classmethod
+    def resolve(cls, principal: Principal, uow: UnitOfWork) -> Scope:
+        """The scope of ``principal`` in the store as it is now."""
+        if principal.area_id is None and principal.building_id is None:
+            return cls(everywhere=True)
+        children: dict[str, list[Area]] = {}
+        parents: dict[str, str | None] = {}
+        root: Area | None = None
+        for area in uow.find(Area):
+            children.setdefault(area.parent_id or "", []).append(area)
+            parents[area.id] = area.parent_id
+            if area.id == principal.area_id:
+                root = area
+
+        def lineage(start: str | None) -> frozenset[str]:
+            seen: list[str] = []
+            while start is not None and start in parents and start not in seen:
+                seen.append(start)
+                start = parents[start]
+            return frozenset(seen)
+
+        if principal.building_id is not None:
+            owner = uow.jurisdiction_of(Building, principal.building_id)
+            building = uow.get(Building, principal.building_id)
+            return cls(
+                everywhere=False,
+                jurisdictions=frozenset({owner} if owner else ()),
+                fine=True,
+                building_id=principal.building_id,
+                above=lineage(None if building is None else building.area_id),
+            )
+        if root is None:
+            return cls(everywhere=False)
+        subtree, stack = [root], [root]
+        while stack:
+            kids = children.get(stack.pop().id, [])
+            subtree += kids
+            stack += kids
+        community = AreaLevel.COMMUNITY.rank
+        if root.level.rank <= community:
+            juris = frozenset(a.id for a in subtree if a.level.rank <= community)
+            fine = False
+        else:
+            owner = uow.jurisdiction_of(Area, root.id)
+            juris, fine = frozenset({owner} if owner else ()), True
+        return cls(
+            everywhere=False,
+            areas=frozenset(a.id for a in subtree),
+            jurisdictions=juris,
+            fine=fine,
+            above=lineage(root.parent_id),
+        )
+
+
+_CHUNK = 500
+
+
+def _unscoped(cls: type[Any]) -> bool:
+    """Reference data outside the place tree: campaigns and their runs."""
+    spec = spec_for(cls)
+    while spec.parent is not None:
+        if spec.parent.target is Campaign:
+            return True
+        if spec.parent.target is spec.cls:
+            return False
+        spec = spec_for(spec.parent.target)
+    return spec.cls is Campaign
+
+
+@attrs.define
+class Guard:
+    """Decides, for one principal, whether records lie in scope.
+
+    Holds the resolved :class:`Scope` and what it learnt about records'
+    places; :meth:`forget` drops both after the place tree changed.
+    """
+
+    principal: Principal
+    dialect: str
+    _scope: Scope | None = None
+    _inside: dict[tuple[type[Any], str], bool] = attrs.field(factory=dict)
+
+    def forget(self) -> None:
+        """Drop the cached scope and places (the registry changed)."""
+        self._scope = None
+        self._inside.clear()
+
+    def begin(self) -> None:
+        """A new transaction: forget where records were (others may have moved them)."""
+        self._inside.clear()
+
+    def scope(self, uow: UnitOfWork) -> Scope:
+        if self._scope is None:
+            self._scope = Scope.resolve(self.principal, uow)
+        return self._scope
+
+    @property
+    def everywhere(self) -> bool:
+        """True for an unscoped principal (no look-ups at all)."""
+        return self.principal.area_id is None and self.principal.building_id is None
+
+    # -- permissions --------------------------------------------------------------------
+
+    def permitted(self, verb: Verb, cls: type[Any]) -> bool:
+        """Whether the role may ``verb`` records of ``cls`` at all (scope aside)."""
+        return verb in PERMISSIONS[self.principal.role].get(category_of(cls), frozenset())
+
+    def require(self, verb: Verb, cls: type[Any], target: str) -> None:
+        """Raise :class:`AccessDenied` unless the role may ``verb`` records of ``cls``."""
+        if not self.permitted(verb, cls):
+            raise denied(
+                self.principal,
+                verb.value,
+                target,
+                f"a {self.principal.role.value} has no {verb.value} access to "
+                f"{category_of(cls).value} records",
+            )
+
+    # -- scope of stored records ------------------------------------------------------------
+
+    def _lookup(
+        self, uow: UnitOfWork, cls: type[Any], column: str, ids: Sequence[str]
+    ) -> dict[str, Any]:
+        """``id -> column`` for the stored ``ids`` (one query per 500 ids on SQL backends)."""
+        spec = spec_for(cls)
+        found: dict[str, Any] = {}
+        mark = PLACEHOLDERS.get(self.dialect)
+        if mark is not None:
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                marks = ", ".join(mark for _ in chunk)
+                sql = f'SELECT id, "{column}" FROM {spec.table} WHERE id IN ({marks})'
+                found.update((str(i), v) for i, v in uow.query(sql, chunk))
+            return found
+        for id in ids:
+            if column == "jurisdiction":
+                value = uow.jurisdiction_of(cls, id)
+                if value is not None:
+                    found[id] = value
+            else:
+                record = uow.get(cls, id)
+                if record is not None:
+                    found[id] = spec.encode_value(column, getattr(record, column))
+        return found
+
+    def outside(self, uow: UnitOfWork, cls: type[Any], ids: Iterable[str]) -> set[str]:
+        """The stored records of ``cls`` among ``ids`` that lie outside the scope.
+
+        Ids that are not stored are not reported (the store reports them).
+        """
+        wanted = {str(i) for i in ids}
+        if self.everywhere or not wanted:
+            return set()
+        scope = self.scope(uow)
+        if cls is Area:
+            return wanted - scope.areas
+        if cls is Building and scope.building_id is not None:
+            return wanted - {scope.building_id}
+        if _unscoped(cls):
+            return set()
+        spec = spec_for(cls)
+        if spec.parent is None:
+            return wanted
+        todo = sorted(i for i in wanted if (cls, i) not in self._inside)
+        if todo:
+            if scope.fine:
+                column, parent_cls = spec.parent.column, spec.parent.target
+                parents = self._lookup(uow, cls, column, todo)
+                bad = self.outside(uow, parent_cls, {p for p in parents.values() if p})
+                for id, parent in parents.items():
+                    self._inside[(cls, id)] = bool(parent) and parent not in bad
+            else:
+                owners = self._lookup(uow, cls, "jurisdiction", todo)
+                for id, owner in owners.items():
+                    self._inside[(cls, id)] = owner in scope.jurisdictions
+        return {i for i in wanted if not self._inside.get((cls, i), True)}
+
+    def unreadable(self, uow: UnitOfWork, cls: type[Any], ids: Iterable[str]) -> set[str]:
+        """Like :meth:`outside`, for reading: the areas above the scope may be read too."""
+        if cls is Area and not self.everywhere:
+            scope = self.scope(uow)
+            return {str(i) for i in ids} - scope.areas - scope.above
+        return self.outside(uow, cls, ids)
+
+    def jurisdictions(self, uow: UnitOfWork, cls: type[Any]) -> frozenset[str] | None:
+        """The ``jurisdictions`` filter to push into a query of ``cls`` (``None``: no filter)."""
+        if self.everywhere or cls is Area or _unscoped(cls) or spec_for(cls).parent is None:
+            return None
+        return self.scope(uow).jurisdictions
+
+    def filter(self, uow: UnitOfWork, cls: type[Any], records: list[Any]) -> list[Any]:
+        """``records`` of ``cls`` (read with :meth:`jurisdictions`) that may be read."""
+        if self.everywhere or not records or (cls is not Area and not self.scope(uow).fine):
+            return records
+        spec = spec_for(cls)
+        bad = self.unreadable(uow, cls, {spec.key(r) for r in records})
+        return [r for r in records if spec.key(r) not in bad]
+
+    # -- scope of records about to be written -------------------------------------------------
+
+    def outside_new(self, uow: UnitOfWork, cls: type[Any], records: Sequence[Any]) -> list[int]:
+        """Positions in ``records`` (all of ``cls``) that would be written outside the scope.
+
+        A record is inside when its parent is (a new area: its parent, or it
+        is the scope's root); a stored registry entry must also be inside
+        already, so nobody moves a file out of someone else's scope.
+        """
+        if self.everywhere or not records:
+            return []
+        scope = self.scope(uow)
+        spec = spec_for(cls)
+        bad_positions: list[int] = []
+        if cls is Campaign:
+            for n, campaign in enumerate(records):
+                if scope.building_id is not None or not set(campaign.scope) <= scope.areas:
+                    bad_positions.append(n)
+            return bad_positions
+        if cls is Area:
+            # Parents come first, so a new subtree under the scope is inside as a whole;
+            # an area stored elsewhere cannot be moved in.
+            elsewhere = uow.existing_ids(Area, {a.id for a in records} - scope.areas)
+            inside = set(scope.areas)
+            for n, area in sorted(enumerate(records), key=lambda pair: pair[1].level.rank):
+                if area.id not in elsewhere and (area.id in inside or area.parent_id in inside):
+                    inside.add(area.id)
+                else:
+                    bad_positions.append(n)
+            return sorted(bad_positions)
+        if spec.parent is None:
+            return list(range(len(records)))
+        column, parent_cls = spec.parent.column, spec.parent.target
+        parent_ids = [
+            p if p is None or isinstance(p, str) else str(p)
+            for p in (getattr(r, column) for r in records)
+        ]
+        bad_parents = self.outside(uow, parent_cls, {p for p in parent_ids if p is not None})
+        if bad_parents or None in parent_ids:
+            bad_positions = [n for n, p in enumerate(parent_ids) if p is None or p in bad_parents]
+        if not spec.is_fact:
+            stored_bad = self.outside(uow, cls, {spec.key(r) for r in records})
+            if stored_bad:
+                bad_positions = sorted(
+                    {
+                        *bad_positions,
+                        *(n for n, r in enumerate(records) if spec.key(r) in stored_bad),
+                    }
+                )
+        if scope.building_id is not None and parent_cls is not Building:
+            return list(range(len(records)))
+        return bad_positions

@@ -1,0 +1,46 @@
+"""Reading the audit log through a workspace: verify the chain, list recent entries.
+
+Both are audited operations themselves (``audit.read``), allowed to
+administrators and auditors.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ...model.audit import AuditEntry
+from .chain import AuditReport, head, verify
+
+if TYPE_CHECKING:
+    from ...workspace import Workspace
+
+__all__ = ["recent_entries", "verify_log"]
+
+
+def verify_log(ws: Workspace, *, anchor: tuple[int, str] | None = None) -> AuditReport:
+    """Check the whole chain of ``ws``'s store (see :func:`gridguard.security.audit.verify`)."""
+    ws.flush_audit()
+    ws.authorize("audit.read")
+    with ws.transaction(write=False) as uow:
+        return verify(uow, ws.storage.dialect, anchor=anchor)
+
+
+def recent_entries(ws: Workspace, last: int = 20) -> list[AuditEntry]:
+    """The ``last`` entries, oldest first."""
+    ws.flush_audit()
+    ws.authorize("audit.read")
+    with ws.transaction(write=False) as uow:
+        top, _ = head(uow, ws.storage.dialect)
+        if last <= 0:
+            return []
+        if ws.storage.dialect in ("sqlite", "postgresql"):
+            mark = "?" if ws.storage.dialect == "sqlite" else "%s"
+            from ...storage.schema import spec_for
+
+            spec = spec_for(AuditEntry)
+            cols = ", ".join(f'"{c}"' for c in spec.column_names)
+            sql = f"SELECT {cols} FROM {spec.table} WHERE seq > {mark} ORDER BY seq"
+            rows = uow.query(sql, [top - last])
+            return [spec.decode(spec.as_stored(row)) for row in rows]
+        found = [e for e in uow.find(AuditEntry) if e.seq > top - last]
+        return sorted(found, key=lambda e: e.seq)

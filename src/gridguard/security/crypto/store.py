@@ -1,0 +1,127 @@
+"""Whether a SQLite store encrypts personal data, and with which key.
+
+A store is encrypted once a key is *active* in its ``encryption_keys``
+table. Opening it then needs that key (from the caller, ``GRIDGUARD_KEY_FILE``
+or ``GRIDGUARD_KEY``); a missing or different key is a
+:class:`~gridguard.errors.ConfigError` at open time, before any value is
+read. A store holding no persons yet is encrypted from the start when a key
+is given; a store that already holds persons in clear is encrypted by
+``gridguard keys rotate`` (:func:`gridguard.security.crypto.rotation.rotate_keys`), never
+silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from typing import TYPE_CHECKING
+
+from ...errors import ConfigError
+from .keys import KEY_ENV, KEY_FILE_ENV, KeyRing, keyring_from_environment
+
+if TYPE_CHECKING:
+    from .fields import FieldCrypt
+
+__all__ = ["active_key_id", "install_guards", "open_field_crypt"]
+
+
+def active_key_id(conn: sqlite3.Connection) -> str | None:
+    """The id of the key the store is encrypted with, or ``None`` when it is not."""
+    try:
+        row = conn.execute("SELECT key_id FROM encryption_keys WHERE state = 'active'").fetchone()
+    except sqlite3.OperationalError:  # a schema before version 10
+        return None
+    return None if row is None else str(row[0])
+
+
+def _guards() -> dict[str, str]:
+    """Trigger name -> SQL: refuse a value in clear in an encrypted column of an encrypted store.
+
+    A safety net under every writer, including bulk paths that bind rows
+    straight into ``executemany``: installed only once a store is
+    encrypted, so a plain store's writes pay nothing for them.
+    """
+    from .cipher import TOKEN_PREFIX
+    from .fields import ENCRYPTED_COLUMNS
+
+    out = {}
+    for table, columns in ENCRYPTED_COLUMNS.items():
+        clear = " OR ".join(
+            f"(NEW.{c} IS NOT NULL AND substr(NEW.{c}, 1, {len(TOKEN_PREFIX)}) <> '{TOKEN_PREFIX}')"
+            for c in columns
+        )
+        message = f"{table} is encrypted: a value in clear cannot be written to it"
+        for event in ("INSERT", f"UPDATE OF {', '.join(columns)}"):
+            name = f"{table}_sealed_{event.split()[0].lower()}"
+            out[name] = (
+                f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {event} ON {table} "
+                f"WHEN {clear} BEGIN SELECT RAISE(ABORT, '{message}'); END"
+            )
+    return out
+
+
+def install_guards(conn: sqlite3.Connection) -> None:
+    """Create the guarding triggers that are missing (inside the caller's transaction)."""
+    present = {
+        str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    }
+    for name, sql in _guards().items():
+        if name not in present:
+            conn.execute(sql)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def open_field_crypt(
+    conn: sqlite3.Connection, ring: KeyRing | None, *, where: str
+) -> FieldCrypt | None:
+    """The field encryption of the store on ``conn``, or ``None`` when it is off.
+
+    ``ring`` is the caller's key ring; ``None`` reads it from the
+    environment. ``where`` names the store in messages.
+    """
+    active = active_key_id(conn)
+    keys_in_env = any(os.environ.get(k, "").strip() for k in (KEY_FILE_ENV, KEY_ENV))
+    if ring is None and active is None and not keys_in_env:
+        return None  # the plain path: cryptography is not even imported
+    ring = ring or keyring_from_environment()
+    if active is None:
+        if ring is None:
+            return None
+        if conn.execute("SELECT 1 FROM persons LIMIT 1").fetchone() is not None:
+            raise ConfigError(
+                f"{where} holds identity numbers and phones in clear and a key was given: "
+                "encrypt them with 'gridguard keys rotate' (or open it without a key)"
+            )
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(
+            "INSERT INTO encryption_keys (key_id, state, created_at) VALUES (?, 'active', ?)",
+            (ring.current.key_id, _now()),
+        )
+        conn.execute("COMMIT")
+        active = ring.current.key_id
+    elif ring is None:
+        raise ConfigError(
+            f"{where} encrypts identity numbers and phones (key {active}): "
+            f"give its key with {KEY_FILE_ENV} (a key file) or {KEY_ENV}"
+        )
+    elif ring.get(active) is None:
+        raise ConfigError(
+            f"wrong key for {where}: it is encrypted with key {active}, and {ring.source} "
+            f"holds {', '.join(ring.ids)}"
+        )
+    from .cipher import FieldCipher
+    from .fields import FieldCrypt
+
+    crypt = FieldCrypt(FieldCipher(ring, active))
+    present = conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_sealed_%'"
+    ).fetchone()[0]
+    if present < len(_guards()):
+        conn.execute("BEGIN IMMEDIATE")
+        install_guards(conn)
+        conn.execute("COMMIT")
+    return crypt
