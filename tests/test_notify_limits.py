@@ -120,6 +120,8 @@ def test_the_pacer_allows_per_minute_in_any_window_and_a_burst_per_second() -> N
     later = t0 + dt.timedelta(seconds=30)
     assert pacer.room(later) == 0  # twenty in the minute
     assert pacer.next_room(later) == t0 + dt.timedelta(seconds=60)
+    # Room for 7 once the five sent at t0 and two of those at t0 + 1 s have aged out.
+    assert pacer.next_room(later, 7) == t0 + dt.timedelta(seconds=61)
     assert pacer.room(t0 + dt.timedelta(seconds=60)) == 5
 
 
@@ -242,6 +244,24 @@ def test_a_long_message_takes_as_many_requests_as_parts(ws: gridguard.Workspace)
     _drain(dispatcher, clock)
     assert [m.body for _, m in robot.sent][-1] == "短消息"
     assert len(robot.sent) == len(parts) + 1
+
+
+def test_a_long_message_waits_until_the_robot_has_room_for_all_its_parts(
+    ws: gridguard.Workspace,
+) -> None:
+    clock, robot = Clock(), Robot(per_minute=5, max_bytes=120)
+    short = [_message(f"短 {n}", at=START - dt.timedelta(minutes=2)) for n in range(4)]
+    long = _message("\n".join(f"第{n}行 居民 张* 体温 37.{n}°C" for n in range(10)))
+    _enqueue(ws, [*short, long])
+    dispatcher = _dispatcher(ws, robot, clock)
+    dispatcher.dispatch()
+    assert len(robot.sent) == 4  # room for one more request, not for three parts
+    assert dispatcher.next_send() == START + dt.timedelta(seconds=60)
+    _drain(dispatcher, clock)
+    parts = robot.sent[4:]
+    assert [m.data["part"] for _, m in parts] == list(range(1, len(parts) + 1))
+    assert len(parts) == parts[0][1].data["parts"] >= 3
+    assert {at for at, _ in parts} == {START + dt.timedelta(seconds=60)}
 
 
 def test_a_message_with_more_parts_than_the_robot_ever_takes_is_dead_with_the_reason(

@@ -378,15 +378,19 @@ class Dispatcher:
                 self._take(item, now, lease_end, tasks, entries, report)
             for pacer, names in self.robots().items():
                 room = min(pacer.room(now), max(limit - len(tasks), 0))
-                if room <= 0:
+                if room < pacer.needed:
                     continue
                 waiting = due_messages(
                     uow, now, dialect=dialect, limit=room, channels=names, urgent_first=True
                 )
+                pacer.needed = 1
                 for item in waiting:
                     needed = self._take(item, now, lease_end, tasks, entries, report, room)
                     if needed > room:
-                        break  # the next in line waits for room: nothing jumps the queue
+                        # The next in line waits for room for all its parts: nothing jumps
+                        # the queue, and the robot's next time counts them.
+                        pacer.needed = needed
+                        break
                     pacer.take(now, needed)
                     room -= needed
             if entries:

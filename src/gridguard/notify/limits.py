@@ -183,6 +183,8 @@ class RobotPacer:
         self.sent: deque[dt.datetime] = deque(maxlen=most)
         self.paused_until: dt.datetime | None = None
         self.pauses = 0
+        self.needed = 1
+        """Requests the message next in line needs (its parts): set by the dispatcher."""
 
     def _within(self, now: dt.datetime, window: dt.timedelta) -> int:
         return sum(1 for t in self.sent if t > now - window)
@@ -213,8 +215,14 @@ class RobotPacer:
         self.pauses += 1
         return self.paused_until
 
-    def next_room(self, now: dt.datetime) -> dt.datetime:
-        """The earliest time from ``now`` at which a request may go."""
+    def next_room(self, now: dt.datetime, count: int | None = None) -> dt.datetime:
+        """The earliest time from ``now`` at which ``count`` requests may go together.
+
+        ``count`` defaults to what the message next in line needs
+        (:attr:`needed`, one unless a long message is waiting for room for
+        all its parts).
+        """
+        count = self.needed if count is None else count
         when = now
         if self.paused_until is not None and self.paused_until > when:
             when = self.paused_until
@@ -222,7 +230,8 @@ class RobotPacer:
         for limit, window in windows:
             if limit is None:
                 continue
-            recent = [t for t in self.sent if t > when - window]
-            if len(recent) >= limit:
-                when = max(when, recent[len(recent) - limit] + window)
+            recent = sorted(t for t in self.sent if t > when - window)
+            leave = len(recent) + min(count, limit) - limit  # requests that must age out first
+            if leave > 0:
+                when = max(when, recent[leave - 1] + window)
         return when
