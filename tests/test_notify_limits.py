@@ -343,3 +343,54 @@ def test_the_daily_report_shows_the_longest_wait_of_an_urgent_message(tmp_path: 
     assert isinstance(alerts, Figures)
     assert alerts.value("alerts_urgent_wait") == 7.0  # not the reminder's 67 minutes
     assert alerts.value("alerts_urgent_waiting") == 1  # the one no channel delivered
+
+
+# -- @-mentions: the outbox keeps where the number is on file, not the number ------------------
+
+
+def test_mentions_are_read_from_where_the_number_is_on_file_when_sent() -> None:
+    import attrs
+
+    from gridguard.model import Building, MemberRole, Person, Team, TeamMember
+    from gridguard.model.messages import OutboxMessage
+    from gridguard.notifications import Event, NotifySettings, Router
+
+    settings = NotifySettings.from_dict(
+        {
+            "channels": {"robot": {"type": "console"}},
+            "routes": [{"topic": "anomaly", "roles": ["building_observer", "grid_worker"]}],
+        }
+    )
+    router = Router(settings)
+    worker = TeamMember(name="赵网格", role=MemberRole.GRID_WORKER, phone="13700137000")
+    with gridguard.open("memory://") as ws:
+        ws.add(sample_records())
+        team = ws.get(Team, "t1")
+        ws.add(
+            [
+                attrs.evolve(ws.get(Building, "b1"), observer_id="p2"),
+                attrs.evolve(team, members=(*team.members, worker)),
+            ]
+        )
+        with ws.transaction() as uow:
+            router.notify(uow, [Event(topic="anomaly", key="k1", at=START, building_id="b1")])
+        stored = {m.data["role"]: m for m in ws.find(OutboxMessage)}
+        assert stored["building_observer"].data["mention_of"] == {"person": "p2"}
+        assert stored["grid_worker"].data["mention_of"] == {"team": "t1", "name": "赵网格"}
+        assert not any(
+            "13923456789" in repr(m) or "13700137000" in repr(m) for m in stored.values()
+        )
+        # A number corrected after the message was queued is the one mentioned.
+        ws.add([attrs.evolve(ws.get(Person, "p2"), phone="+8613911112222")])
+        clock, robot = Clock(), Robot(per_minute=20)
+        robot.clock = clock
+        clock.now = START + dt.timedelta(minutes=1)
+        Dispatcher(
+            ws,
+            {"robot": robot},
+            settings=DeliverySettings(workers=1),
+            clock=clock,
+            mentions=router.mention,
+        ).dispatch()
+    mentioned = {m.data["role"]: m.mention for _, m in robot.sent}
+    assert mentioned == {"building_observer": "+8613911112222", "grid_worker": "+8613700137000"}

@@ -511,9 +511,15 @@ def test_routed_messages_mention_the_recipient_and_files_mask_the_mobile(
         service = Notifications(ws, settings)
         service.notify([Event(topic="fever", key="r1", at=START, area_id="c1")])
         report = service.dispatcher(clock=clock).dispatch()
+        stored = ws.find(OutboxMessage)
     assert report.sent == 2
     ((_, request),) = robot.accepted
     assert request.json()["text"]["mentioned_mobile_list"] == ["13800138000"]
+    # The outbox holds where the number is on file, never the number.
+    assert [m.data["mention_of"] for m in stored] == [
+        {"contact": "community_doctor", "at": "c1", "name": "林晓红"}
+    ] * 2
+    assert not any("13800138000" in repr(m) for m in stored)
     written = (tmp_path / "sent.jsonl").read_text("utf-8")
     assert "13800138000" not in written
     assert '"mention": "138****8000"' in written

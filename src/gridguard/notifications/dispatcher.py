@@ -51,11 +51,14 @@ from .outbox import RATE_LIMITED, Due, due_messages, next_due, record_attempts, 
 from .settings import DeliverySettings
 
 if TYPE_CHECKING:
+    from ..storage.base import UnitOfWork
     from ..workspace import Workspace
 
 __all__ = ["DispatchReport", "Dispatcher", "RetryPolicy"]
 
 Clock = Callable[[], dt.datetime]
+Mentions = Callable[["UnitOfWork", Mapping[str, Any]], "str | None"]
+"""Reads the mobile number a message's ``mention_of`` points at (a router's :meth:`mention`)."""
 
 
 def _utcnow() -> dt.datetime:
@@ -315,6 +318,7 @@ class Dispatcher:
         clock: Clock = _utcnow,
         rng: random.Random | None = None,
         identity: str | None = None,
+        mentions: Mentions | None = None,
     ) -> None:
         self.ws = ws
         self.channels = dict(channels)
@@ -324,6 +328,7 @@ class Dispatcher:
         self.clock = clock
         self.rng = rng or random.Random()
         self.identity = _identity(identity or f"{socket.gethostname()}:{os.getpid()}")
+        self.mentions = mentions
         lease = self.settings.lease
         if lease is None:
             per_worker = -(-self.settings.batch // self.settings.workers)
@@ -375,7 +380,7 @@ class Dispatcher:
             )
             lease_end = now + dt.timedelta(seconds=self.lease)
             for item in due:
-                self._take(item, now, lease_end, tasks, entries, report)
+                self._take(uow, item, now, lease_end, tasks, entries, report)
             for pacer, names in self.robots().items():
                 room = min(pacer.room(now), max(limit - len(tasks), 0))
                 if room < pacer.needed:
@@ -385,7 +390,7 @@ class Dispatcher:
                 )
                 pacer.needed = 1
                 for item in waiting:
-                    needed = self._take(item, now, lease_end, tasks, entries, report, room)
+                    needed = self._take(uow, item, now, lease_end, tasks, entries, report, room)
                     if needed > room:
                         # The next in line waits for room for all its parts: nothing jumps
                         # the queue, and the robot's next time counts them.
@@ -400,6 +405,7 @@ class Dispatcher:
 
     def _take(
         self,
+        uow: UnitOfWork,
         item: Due,
         now: dt.datetime,
         lease_end: dt.datetime,
@@ -423,7 +429,7 @@ class Dispatcher:
             report.dead += 1
             report.count(channel, "dead")
             return 0
-        message = to_message(item.message)
+        message = self._mentioning(uow, to_message(item.message))
         try:
             parts = self._parts(message)
         except ValueError as exc:
@@ -437,6 +443,20 @@ class Dispatcher:
         entries.append(self._entry(mid, attempt, DeliveryOutcome.CLAIMED, now, due=lease_end))
         tasks.append(_Task(message, attempt, parts, item.rate_limited))
         return len(parts)
+
+    def _mentioning(self, uow: UnitOfWork, message: Message) -> Message:
+        """``message`` with the mobile number to @-mention, read from where it is on file.
+
+        Only in the message handed to the notifier: the stored copy keeps
+        the reference (``mention_of``), never the number.
+        """
+        on_file = message.data.get("mention_of")
+        if self.mentions is None or not isinstance(on_file, Mapping):
+            return message
+        phone = self.mentions(uow, on_file)
+        if not phone:
+            return message
+        return attrs.evolve(message, data={**message.data, "mention": phone})
 
     def _parts(self, message: Message) -> list[Message]:
         """``message`` as the requests its channel takes: itself, or its numbered parts.

@@ -106,6 +106,7 @@ class Notifications:
 
         ``options`` go to its constructor (``clock``, ``rng``, ``identity``...).
         """
+        options.setdefault("mentions", self.router.mention)
         return Dispatcher(
             self.ws,
             self.channels,

@@ -45,10 +45,13 @@ class Message:
     ``not_before`` holds a message back (quiet hours); ``topic`` says what
     it is about (``fever``, ``anomaly``, ``digest``...).
 
-    Two keys of ``data`` mean something to delivery: ``urgent`` (true for a
-    fever or a positive contact: the dispatcher sends it before the
+    Keys of ``data`` that mean something to delivery: ``urgent`` (true for
+    a fever or a positive contact: the dispatcher sends it before the
     others waiting for the same robot) and ``mention`` (the recipient's
-    mobile number, which chat robots @-mention in their own way).
+    mobile number, which chat robots @-mention in their own way). A routed
+    message stores ``mention_of`` instead, where the number is on file,
+    and the dispatcher fills in ``mention`` as it sends: the outbox holds
+    no phone number.
     """
 
     id: uuid.UUID = attrs.field(factory=uuid.uuid4)
