@@ -305,7 +305,12 @@ def test_an_order_by_hand_for_an_exposure_datetime_starts_on_its_day_in_the_poli
     exposed = dt.datetime(2020, 1, 27, 16, 30, tzinfo=dt.UTC)  # 00:30 on the 28th in Shanghai
     args: dict[str, Any] = {"ordered_by": "刘医生", "reason": "密切接触", "at": at}
     order = order_quarantine(sample_ws, person_id="p1", last_exposure=exposed, **args)
-    assert (order.start, order.end) == (dt.date(2020, 1, 28), dt.date(2020, 2, 11))
+    # The exposure's day is the 28th: observed from the 29th, released on 12 February.
+    assert (order.last_contact, order.start, order.end) == (
+        dt.date(2020, 1, 28),
+        dt.date(2020, 1, 29),
+        dt.date(2020, 2, 12),
+    )
     again = order_quarantine(sample_ws, person_id="p1", last_exposure=dt.date(2020, 1, 28), **args)
     assert again == order, "the day and the datetime on it are the same exposure"
     with pytest.raises(ValidationError) as info:
@@ -314,7 +319,7 @@ def test_an_order_by_hand_for_an_exposure_datetime_starts_on_its_day_in_the_poli
         )
     assert only_violation(info).path == "$.last_exposure"
     moved = extend(sample_ws, order.id, last_exposure=exposed + dt.timedelta(days=1), at=at)
-    assert moved.order.end == dt.date(2020, 2, 12)
+    assert moved.order.end == dt.date(2020, 2, 13)
     with pytest.raises(ValidationError) as info:
         extend(sample_ws, order.id, last_exposure=dt.datetime(2020, 1, 29, 8), at=at)
     assert only_violation(info).path == "$.last_exposure"

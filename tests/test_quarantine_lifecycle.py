@@ -32,17 +32,23 @@ DAY = dt.date(2020, 1, 30)
 
 
 def test_an_order_by_hand_runs_fourteen_days_from_the_last_exposure(ws: Any) -> None:
-    order = order_by_hand(ws)
-    assert (order.start, order.end) == (dt.date(2020, 1, 28), dt.date(2020, 2, 11))
+    order = order_by_hand(ws, exposure_kind="confirmed_case")
+    # Last contact on the 28th: observed from the 29th to 11 February (day 14), released the 12th.
+    assert (order.start, order.last_day, order.end) == (
+        dt.date(2020, 1, 29),
+        dt.date(2020, 2, 11),
+        dt.date(2020, 2, 12),
+    )
+    assert (order.exposure_kind, order.last_contact) == ("confirmed_case", dt.date(2020, 1, 28))
     assert (order.household_id, order.ordered_by, order.ordered_at) == ("h1", "刘医生", T0)
     assert ws.get(QuarantineOrder, order.id) == order
-    assert order_by_hand(ws) == order, "the same order again is the stored one"
+    assert order_by_hand(ws, exposure_kind="confirmed_case") == order, "the same order again"
     assert ws.count(QuarantineOrder) == 1
 
 
 def test_the_campaign_policy_sets_the_days(ws: Any) -> None:
     order = order_by_hand(ws, policy=QuarantinePolicy(days=21))
-    assert order.end == dt.date(2020, 2, 18)
+    assert (order.last_day, order.end) == (dt.date(2020, 2, 18), dt.date(2020, 2, 19))
 
 
 def test_a_whole_household_and_central_quarantine(ws: Any) -> None:
@@ -87,8 +93,11 @@ def test_extension_only_moves_the_end_later_and_is_recorded(ws: Any) -> None:
     assert same.order.end == order.end
     moved = extend(ws, order.id, last_exposure=dt.date(2020, 1, 30), reason="再次接触", at=T0)
     assert moved.extended
-    assert moved.order.end == dt.date(2020, 2, 13)
-    assert ws.get(QuarantineOrder, order.id).end == dt.date(2020, 2, 13)
+    # The window of the later contact: 31 January to 13 February, released the 14th.
+    assert (moved.order.last_day, moved.order.end) == (dt.date(2020, 2, 13), dt.date(2020, 2, 14))
+    assert moved.order.start == order.start, "the start stays"
+    assert moved.order.last_contact == dt.date(2020, 1, 30), "the order carries the later contact"
+    assert ws.get(QuarantineOrder, order.id).end == dt.date(2020, 2, 14)
     with ws.transaction(write=False) as uow:
         (fact,) = uow.find(QuarantineExtension)
     assert (fact.previous_end, fact.new_end, fact.reason) == (
@@ -138,7 +147,7 @@ def test_release_due_releases_exactly_the_orders_whose_end_has_come(ws: Any) -> 
 
 def test_census_counts_per_area(ws: Any) -> None:
     order_by_hand(ws)  # p1 in c1, ordered today
-    order_by_hand(ws, person_id="p4", last_exposure=dt.date(2020, 1, 17))  # c2, last day today
+    order_by_hand(ws, person_id="p4", last_exposure=dt.date(2020, 1, 16))  # c2, day 14 today
     rows = {r.area_id: r for r in census(ws, day=DAY)}
     assert rows["c1"].active == 1
     assert rows["c1"].new_today == 1
@@ -220,7 +229,57 @@ def test_migration_keeps_existing_orders(tmp_path: Path, monkeypatch: pytest.Mon
     conn = sqlite3.connect(path)
     columns = [r[1] for r in conn.execute("PRAGMA table_info(quarantine_orders)")]
     conn.close()
-    assert columns[-4:] == ["ordered_by", "ordered_at", "jurisdiction", "version"]
+    assert columns[-6:] == [
+        "ordered_by",
+        "ordered_at",
+        "exposure_kind",
+        "last_contact",
+        "jurisdiction",
+        "version",
+    ]
+
+
+def test_migration_11_keeps_orders_and_the_releases_that_point_at_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rebuilding the orders table for their exposure keeps every order and release."""
+    from gridguard.storage import sqlite as backend
+
+    everything = backend._migrations()
+    monkeypatch.setattr(backend, "_migrations", lambda: [m for m in everything if m[0] < 11])
+    path = tmp_path / "v10.db"
+    old = backend.SQLiteStorage(path)
+    assert old.schema_version() == 10
+    with old.transaction() as uow:
+        for record in records():
+            uow.put(type(record), [record])
+    old._conn.execute(
+        "INSERT INTO quarantine_orders VALUES ('o1', 'h1', 'p1', 'home', '2020-01-29', "
+        "'2020-02-12', 'why', 'manual', 'quarantine', '1', NULL, 'ended', '刘医生', "
+        "'2020-01-30 02:00:00.000000', 'c1', 2)"
+    )
+    old._conn.execute(
+        "INSERT INTO quarantine_releases VALUES ('9b1e0c3a-8a51-4d6e-9f0e-2f1f7c1d0a11', "
+        "'2020-01-30 03:00:00.000000', NULL, 'o1', 'h1', 'p1', '2020-02-12', 1, "
+        "'会诊解除', '刘医生', 'c1')"
+    )
+    old._conn.commit()
+    old.close()
+    monkeypatch.setattr(backend, "_migrations", lambda: everything)
+    with gridguard.open(path) as store:
+        assert store.storage.schema_version() >= 11
+        kept = store.get(QuarantineOrder, "o1")
+        assert (kept.start, kept.end, kept.status) == (
+            dt.date(2020, 1, 29),
+            dt.date(2020, 2, 12),
+            OrderStatus.ENDED,
+        )
+        assert kept.exposure_kind is None
+        assert kept.last_contact is None
+        with store.transaction(write=False) as uow:
+            (released,) = uow.find(QuarantineRelease)
+            assert uow.connection.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert released.order_id == "o1"
 
 
 # -- invariants ------------------------------------------------------------------------------

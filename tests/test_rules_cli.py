@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -159,3 +160,97 @@ def test_the_demo_step_reports_flagged_persons_and_orders(tmp_path: Path) -> Non
     labels = {key: label for key, label, _ in ctx.rows}
     assert labels["flagged_persons"] == "Flagged persons 规则标记人员"
     assert labels["quarantine_orders"] == "Quarantine orders 隔离令"
+
+
+def test_a_changed_rule_set_under_a_version_that_ran_is_refused(
+    store: Path, tmp_path: Path
+) -> None:
+    """The first run stores the version's fingerprint; a changed file under it is refused."""
+    import hashlib
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES, encoding="utf-8")
+    first_fingerprint = hashlib.sha256(RULES.encode()).hexdigest()
+    args = ["screen", "--db", str(store), "--day", DAY.isoformat(), "--rules", str(rules)]
+    assert CliRunner().invoke(main, [*args, "--json"]).exit_code == 0
+    assert CliRunner().invoke(main, [*args, "--json"]).exit_code == 0, "the same file runs again"
+    changed = RULES.replace("37.3", "37.5")
+    rules.write_text(changed, encoding="utf-8")
+    changed_fingerprint = hashlib.sha256(changed.encode()).hexdigest()
+    before = _assessments(store)
+    refused = CliRunner().invoke(main, [*args, "--json"])
+    assert refused.exit_code == 1
+    assert first_fingerprint in refused.output
+    assert changed_fingerprint in refused.output
+    assert "--new-version" in refused.output
+    assert "'cli-rules' version '1'" in refused.output
+    assert _assessments(store) == before, "a refused run writes nothing"
+
+    as_new = CliRunner().invoke(main, [*args, "--new-version", "--json"])
+    assert as_new.exit_code == 0, as_new.output
+    assert json.loads(as_new.output)["rule_set_version"] == f"1+{changed_fingerprint[:12]}"
+    rules.write_text(changed.replace('version = "1"', 'version = "2"'), encoding="utf-8")
+    bumped = CliRunner().invoke(main, [*args, "--json"])
+    assert bumped.exit_code == 0, bumped.output
+
+    shown = json.loads(
+        CliRunner().invoke(main, ["rules", "show", "--db", str(store), "--json"]).output
+    )
+    versions = [(v["rule_set_id"], v["version"], v["first_day"]) for v in shown["versions"]]
+    assert ("cli-rules", "1", DAY.isoformat()) in versions
+    assert ("cli-rules", f"1+{changed_fingerprint[:12]}", DAY.isoformat()) in versions
+    assert ("cli-rules", "2", DAY.isoformat()) in versions
+    first = next(v for v in shown["versions"] if v["version"] == "1")
+    assert (first["fingerprint"], first["runs"]) == (first_fingerprint, 1)
+    text = CliRunner().invoke(main, ["rules", "show", "--db", str(store), "--id", "cli-rules"])
+    assert text.exit_code == 0, text.output
+    assert f"cli-rules 1  {first_fingerprint}  {DAY.isoformat()}" in text.output
+
+
+def test_the_version_check_is_the_same_from_python(store: Path) -> None:
+    from gridguard.rules import parse_rule_set
+    from gridguard.screening import RuleSetVersionConflict, screen, stored_versions
+
+    with gridguard.open(store) as ws:
+        screen(ws, parse_rule_set(RULES), day=DAY)
+        changed = parse_rule_set(RULES.replace("medium", "high"))
+        with pytest.raises(RuleSetVersionConflict) as caught:
+            screen(ws, changed, day=DAY)
+        assert caught.value.fingerprint == changed.digest
+        assert caught.value.stored_fingerprint == parse_rule_set(RULES).digest
+        assert [v.version for v in stored_versions(ws, "cli-rules")] == ["1"]
+
+
+def test_the_demo_stored_its_version_and_refuses_a_changed_builtin(
+    huayuan_demo: tuple[dict[str, Any], Path], tmp_path: Path
+) -> None:
+    """The demo ran the built-in rules; the built-in file changed under its version is refused."""
+    import shutil
+    from importlib import resources
+
+    from gridguard.rules import builtin_rule_set
+
+    summary, db = huayuan_demo
+    copy = tmp_path / "huayuan.db"
+    shutil.copy(db, copy)
+    builtin = builtin_rule_set()
+    shown = CliRunner().invoke(main, ["rules", "show", "--db", str(copy), "--json"])
+    assert shown.exit_code == 0, shown.output
+    (stored,) = json.loads(shown.output)["versions"]
+    assert (stored["rule_set_id"], stored["version"], stored["fingerprint"]) == (
+        builtin.id,
+        builtin.version,
+        builtin.digest,
+    )
+    assert stored["first_day"] == summary["screening_day"]
+    text = (resources.files("gridguard.rules") / "builtin.toml").read_text("utf-8")
+    changed = tmp_path / "changed.toml"
+    changed.write_text(text.replace("fever_threshold = 37.3", "fever_threshold = 37.0"), "utf-8")
+    day = ["--day", summary["screening_day"]]
+    args = ["screen", "--db", str(copy), "--rules", str(changed), *day, "--json"]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 1
+    assert builtin.digest in refused.output
+    same = CliRunner().invoke(main, ["screen", "--db", str(copy), *day, "--json"])
+    assert same.exit_code == 0, same.output
+    assert json.loads(same.output)["new_assessments"] == 0, "the demo's rules run again as before"

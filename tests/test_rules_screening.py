@@ -118,7 +118,7 @@ def test_screening_flags_escalates_and_explains(ws: Workspace) -> None:
     by_person = {a.person_id: a for a in stored(ws, Assessment)}
     p1 = by_person["p1"]
     assert p1.risk is RiskLevel.HIGH
-    assert (p1.rule_set_id, p1.rule_set_version, p1.day) == ("cn-2020-national", "2020.1", DAY)
+    assert (p1.rule_set_id, p1.rule_set_version, p1.day) == ("cn-2020-national", "2020.2", DAY)
     assert p1.referrals == ("fever_clinic",)
     assert p1.follow_up_hours == 12
     why = {f.rule_id: f.why for f in p1.fired}
@@ -130,7 +130,13 @@ def test_screening_flags_escalates_and_explains(ws: Workspace) -> None:
     assert "temperature = 37.5" in by_person["p3"].fired[0].why
     (order,) = stored(ws, QuarantineOrder)
     assert (order.person_id, order.household_id, order.kind) == ("p1", "h1", QuarantineKind.HOME)
-    assert (order.start, order.end) == (dt.date(2020, 1, 20), dt.date(2020, 2, 3))
+    # Back on the 20th: observed from the 21st to 3 February (day 14), released on the 4th.
+    assert (order.start, order.last_day, order.end) == (
+        dt.date(2020, 1, 21),
+        dt.date(2020, 2, 3),
+        dt.date(2020, 2, 4),
+    )
+    assert (order.exposure_kind, order.last_contact) == ("trip_return", dt.date(2020, 1, 20))
     assert order.rule_id == "outbreak-area-travel"
     assert "武汉" in order.reason
     kinds = sorted((t.kind.value, t.person_id or t.household_id) for t in stored(ws, Task))

@@ -141,7 +141,12 @@ def test_the_commands_from_order_to_census(tmp_path: Path) -> None:
     )  # fmt: skip
     assert made.exit_code == 0, made.output
     order = json.loads(made.output)
-    assert (order["end"], order["ordered_by"]) == ("2020-02-11", "刘医生")
+    # Exposed on the 28th: observed from the 29th to 11 February, released on the 12th.
+    assert (order["start"], order["end"], order["ordered_by"]) == (
+        "2020-01-29",
+        "2020-02-12",
+        "刘医生",
+    )
     hot = _run(
         "quarantine", "report", *db, "--person", "p1", "--temperature", "38.2",
         "--symptom", "cough", "--at", "2020-01-30T08:30", "--json",
@@ -161,7 +166,7 @@ def test_the_commands_from_order_to_census(tmp_path: Path) -> None:
     assert [m["slot"] for m in json.loads(check.output)["missed"]] == ["2020-01-30 PM"]
     ext = _run("quarantine", "extend", *db, order["id"], "--last-exposure", "2020-01-30",
                "--at", "2020-01-31T09:00", "--json")  # fmt: skip
-    assert json.loads(ext.output)["end"] == "2020-02-13"
+    assert json.loads(ext.output)["end"] == "2020-02-14"
     census = _run("quarantine", "census", *db, "--day", "2020-01-30", "--json")
     assert json.loads(census.output)["areas"][0]["active"] == 1
     early = _run("quarantine", "release", *db, order["id"], "--at", "2020-02-01T09:00")
@@ -179,5 +184,5 @@ def test_the_commands_from_order_to_census(tmp_path: Path) -> None:
     done = _run("service", "done", *db, rid, "--at", "2020-01-30T16:30")
     assert done.exit_code == 0, done.output
     assert json.loads(_run("service", "overdue", *db, "--json").output)["overdue"] == []
-    released = _run("quarantine", "release", *db, "--due", "--at", "2020-02-13T08:00", "--json")
+    released = _run("quarantine", "release", *db, "--due", "--at", "2020-02-14T08:00", "--json")
     assert [r["order_id"] for r in json.loads(released.output)["released"]] == [order["id"]]

@@ -50,6 +50,18 @@ def _echo(data: Any, as_json: bool, text: str) -> None:
         click.echo(text)
 
 
+_EXPOSURE_KINDS = (
+    "confirmed_case",
+    "household_member_of_case",
+    "contact_of_contact",
+    "outbreak_area_arrival",
+    "trip_return",
+    "suspected_case",
+    "other",
+)
+"""What ``--exposure`` accepts: the exposure kinds of the model, and a trip's return."""
+
+
 def _order_dict(order: Any) -> dict[str, Any]:
     from ..serialization import converter
 
@@ -76,7 +88,13 @@ def quarantine() -> None:
 )
 @click.option("--by", "ordered_by", required=True, help="Who orders it.")
 @click.option("--reason", required=True, help="Why.")
-@click.option("--days", type=int, help="Days from the last exposure (default 14).")
+@click.option("--days", type=int, help="Days of observation after the last exposure (default 14).")
+@click.option(
+    "--exposure",
+    "exposure_kind",
+    type=click.Choice(_EXPOSURE_KINDS),
+    help="What the exposure was (recorded on the order).",
+)
 @_at
 @json_option()
 def order_command(
@@ -89,10 +107,15 @@ def order_command(
     ordered_by: str,
     reason: str,
     days: int | None,
+    exposure_kind: str | None,
     at_text: str | None,
     as_json: bool,
 ) -> None:
-    """Order a person or a whole household into quarantine by hand."""
+    """Order a person or a whole household into quarantine by hand.
+
+    The order covers the day after the last exposure to day 14 (``--days``);
+    it is released the day after.
+    """
     from ..quarantine import QuarantinePolicy, order_quarantine
 
     with open_existing(target) as ws:
@@ -107,6 +130,7 @@ def order_command(
             last_exposure=last_exposure.date(),
             ordered_by=ordered_by,
             reason=reason,
+            exposure_kind=exposure_kind,
             campaign_id=campaign_id,
             at=_instant(ws, campaign_id, at_text, "at"),
             policy=policy,
@@ -115,7 +139,8 @@ def order_command(
         _order_dict(order),
         as_json,
         f"order {order.id}: {order.person_id or order.household_id} {order.kind.value} "
-        f"{order.start.isoformat()} .. {order.end.isoformat()}",
+        f"{order.start.isoformat()} .. {order.last_day.isoformat()}, "
+        f"released on {order.end.isoformat()}",
     )
 
 

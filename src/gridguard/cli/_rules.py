@@ -1,4 +1,4 @@
-"""``gridguard screen`` and ``gridguard rules check``: run and explain screening rules.
+"""``gridguard screen``, ``gridguard rules check`` and ``rules show``: run and explain rules.
 
 Imports click only at the top; the workspace, the rules and rich load
 inside the commands.
@@ -58,6 +58,11 @@ def _problems(exc: Any) -> None:
 @campaign_option
 @click.option("--day", help="Local day to screen for, YYYY-MM-DD (default: today).")
 @click.option("--changed", is_flag=True, help="Only stairwells with screenings since the last run.")
+@click.option(
+    "--new-version",
+    is_flag=True,
+    help="Run a changed rule set whose version already ran as VERSION+<its fingerprint>.",
+)
 @json_option("Print one JSON object instead of tables.")
 def screen(
     target: str,
@@ -65,12 +70,15 @@ def screen(
     campaign_id: str | None,
     day: str | None,
     changed: bool,
+    new_version: bool,
     as_json: bool,
 ) -> None:
     """Screen a campaign's persons with a rule set and store what it decides (筛查).
 
     Assessments, quarantine orders, tasks and notifications are written
     once: running the same rules over the same facts again adds nothing.
+    A rule set that changed under a version that already ran is refused:
+    raise its version, or pass --new-version.
     """
     from ..rules.ruleset import RuleSetError
     from ..screening._run import screen as run_screen
@@ -82,7 +90,14 @@ def screen(
             rule_set = _load(rules_file, ws.registries)
         except RuleSetError as exc:
             _problems(exc)
-        result = run_screen(ws, rule_set, campaign_id=campaign_id, day=when, changed_only=changed)
+        result = run_screen(
+            ws,
+            rule_set,
+            campaign_id=campaign_id,
+            day=when,
+            changed_only=changed,
+            new_version=new_version,
+        )
     summary = result.summary()
     if as_json:
         echo_json(summary)
@@ -94,7 +109,7 @@ def screen(
     table = Table(
         title=(
             f"Screening 筛查: {rule_set.title_en} {rule_set.title_zh} "
-            f"({rule_set.id} {rule_set.version}), {summary['day']}"
+            f"({rule_set.id} {summary['rule_set_version']}), {summary['day']}"
         ),
         title_justify="left",
     )
@@ -136,7 +151,8 @@ def _describe(rule_set: RuleSet) -> dict[str, Any]:
         if isinstance(a, Classify):
             return {"classify": a.level.value}
         if isinstance(a, Quarantine):
-            return {"quarantine": a.kind.value, "days": a.days, "from": a.start_text or "day"}
+            start = a.start_text or "the flagged exposure"
+            return {"quarantine": a.kind.value, "days": a.days, "from": start}
         if isinstance(a, FollowUp):
             return {"follow_up_hours": a.hours}
         if isinstance(a, Refer):
@@ -209,3 +225,31 @@ def check(file: str, as_json: bool) -> None:
         for action in rule["then"]:
             text = ", ".join(f"{k} = {v}" for k, v in action.items())
             click.echo(f"  then 动作: {text}")
+
+
+@rules.command("show")
+@db_option()
+@click.option("--id", "rule_set_id", help="Only the versions of this rule set.")
+@json_option("Print one JSON object instead of text.")
+def show(target: str, rule_set_id: str | None, as_json: bool) -> None:
+    """The rule set versions that have run, with their fingerprints and dates (已运行的规则集版本).
+
+    A version's fingerprint is stored by its first run; a changed rule set
+    under a stored version is refused by ``gridguard screen``.
+    """
+    from ..screening._run import stored_versions
+    from ._common import open_existing
+
+    with open_existing(target) as ws:
+        versions = stored_versions(ws, rule_set_id)
+    if as_json:
+        echo_json({"versions": [v.as_dict() for v in versions]})
+        return
+    if not versions:
+        click.echo("No rule set has run yet 尚无规则集运行记录")
+        return
+    for v in versions:
+        days = v.first_day.isoformat()
+        if v.last_day != v.first_day:
+            days += f" .. {v.last_day.isoformat()}"
+        click.echo(f"{v.rule_set_id} {v.version}  {v.fingerprint}  {days}  ({v.runs} runs 次)")

@@ -22,7 +22,14 @@ from ._common import db_option, echo_json, json_option, parse_date
 __all__ = ["import_command", "match_command", "targets_command"]
 
 KIND_NAMES = ("areas", "buildings", "stairwells", "households", "persons")
-EXPOSURES = ("outbreak_area_arrival", "confirmed_case", "suspected_case", "other")
+EXPOSURES = (
+    "outbreak_area_arrival",
+    "confirmed_case",
+    "household_member_of_case",
+    "contact_of_contact",
+    "suspected_case",
+    "other",
+)
 
 _db_option = db_option()
 _format_option = click.option(

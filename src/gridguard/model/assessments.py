@@ -172,11 +172,17 @@ class Assessment(Fact):
 class QuarantineOrder:
     """A person (or a whole household, ``person_id`` None) to stay home or go to a centre.
 
-    From ``start`` up to, not including, ``end``; ``reason`` is the rule's
-    explanation. Status changes are made by people (a doctor ends or
-    cancels an order); a re-run never changes an order it made. An order
-    made by hand names who ordered it and when (``ordered_by``,
-    ``ordered_at``); see :mod:`gridguard.quarantine`.
+    From ``start`` up to, not including, ``end``: ``start`` is the day after
+    the last contact and ``end`` the release day, the day after the last day
+    under observation (see :class:`~gridguard.rules.observation.ObservationWindow`).
+    ``exposure_kind`` and ``last_contact`` say which exposure the window is
+    counted from (``trip_return``, ``outbreak_area_arrival``,
+    ``confirmed_case``...; ``None`` for orders stored before they were
+    recorded). ``reason`` is the rule's explanation. Status changes are made
+    by people (a doctor ends or cancels an order); a later exposure moves the
+    end later and nothing moves it earlier. An order made by hand names who
+    ordered it and when (``ordered_by``, ``ordered_at``); see
+    :mod:`gridguard.quarantine`.
     """
 
     id: str = attrs.field(validator=identifier)
@@ -197,6 +203,10 @@ class QuarantineOrder:
         default=None, converter=to_utc, validator=optional_aware
     )
     """When it was ordered by hand; monitoring counts report slots from then on."""
+    exposure_kind: str | None = attrs.field(default=None, validator=optional_identifier)
+    """The kind of exposure the window is counted from (``trip_return``, ``confirmed_case``...)."""
+    last_contact: dt.date | None = None
+    """The day of that exposure's last contact: the window's day 0."""
 
     @end.validator
     def _after_start(self, attribute: attrs.Attribute[Any], value: dt.date) -> None:
@@ -204,6 +214,11 @@ class QuarantineOrder:
 
         if value <= self.start:
             fail(attribute, value, "must be after the start")
+
+    @property
+    def last_day(self) -> dt.date:
+        """The last day under observation (the day before ``end``, the release day)."""
+        return self.end - dt.timedelta(days=1)
 
     def active_on(self, day: dt.date) -> bool:
         """Whether the order holds on ``day``."""

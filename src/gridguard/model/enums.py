@@ -112,11 +112,16 @@ class AnomalyKind(enum.StrEnum):
 
 
 class ExposureKind(enum.StrEnum):
-    """What a person was exposed to."""
+    """What a person was exposed to; every kind counts its window from ``last_contact``."""
 
     CONFIRMED_CASE = "confirmed_case"
+    """Close contact (密切接触者) of a confirmed case."""
     SUSPECTED_CASE = "suspected_case"
     OUTBREAK_AREA_ARRIVAL = "outbreak_area_arrival"
+    HOUSEHOLD_MEMBER_OF_CASE = "household_member_of_case"
+    """Lives in the household of a confirmed case (同住人员)."""
+    CONTACT_OF_CONTACT = "contact_of_contact"
+    """Close contact of a close contact (密接的密接); observed only where a rule set says so."""
     OTHER = "other"
 
 

@@ -2,12 +2,15 @@
 
 Counted in the database with one aggregate query over the orders and one
 over the day's releases (a city's 50,000 active orders never travel to
-Python). "Today" is the local day in the campaign's time zone:
+Python). "Today" is the local day in the campaign's time zone. An order's
+``start`` and ``end`` are its observation window's first day and release
+day (:class:`~gridguard.rules.observation.ObservationWindow`), so the
+census counts the days the rules flag and the release ends:
 
-- ``active``: status active and ``start <= today < end``;
+- ``active``: status active and ``start <= today < end`` (day 1 to day 14);
 - ``new_today``: ordered today (by hand: ``ordered_at`` today; by the
   rules: ``start`` today);
-- ``ending_today``: active, and today is the last day (``end`` is tomorrow);
+- ``ending_today``: active, and today is the last day, day 14 (``end`` is tomorrow);
 - ``released_today``: release records made today;
 - ``release_due``: still active although ``end`` has come (release them).
 

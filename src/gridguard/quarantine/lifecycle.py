@@ -2,8 +2,10 @@
 
 The rules' screening makes orders of its own (:mod:`gridguard.screening._run`);
 everything here works on those and on orders made by hand alike. An order
-holds from ``start`` (the last exposure) up to, not including, ``end``
-(``start`` + the policy's days). Its end only ever moves later, and it is
+holds for the observation window of its last exposure
+(:class:`~gridguard.rules.observation.ObservationWindow`): from ``start``, the
+day after the last contact, up to, not including, ``end``, the release day
+(last contact + the policy's days + 1). Its end only ever moves later, and it is
 released once: at or after its end, or early by hand with a reason, each
 time with a :class:`~gridguard.model.quarantine.QuarantineRelease` record.
 """
@@ -27,6 +29,7 @@ from ..model.quarantine import (
     QuarantinePolicy,
     QuarantineRelease,
 )
+from ..rules.observation import ObservationWindow
 from ._db import policy_for, select, sql_for
 
 if TYPE_CHECKING:
@@ -76,15 +79,19 @@ def order_quarantine(
     person_id: str | None = None,
     household_id: str | None = None,
     kind: QuarantineKind | str = QuarantineKind.HOME,
+    exposure_kind: str | None = None,
     campaign_id: str | None = None,
     at: dt.datetime | None = None,
     policy: QuarantinePolicy | None = None,
 ) -> QuarantineOrder:
     """Order a person (``person_id``) or a whole household (``household_id`` only) into quarantine.
 
-    The order runs from ``last_exposure`` for the policy's days (14 by
-    default); an aware datetime given for it stands for its day in the
-    policy's time zone. ``ordered_by`` and ``reason`` say who and why. Ordering the
+    The order covers the observation window of ``last_exposure``: from the
+    next day to day 14 (the policy's days), released the day after; an aware
+    datetime given for it stands for its day in the policy's time zone.
+    ``exposure_kind`` says what the exposure was (``confirmed_case``,
+    ``outbreak_area_arrival``...); ``ordered_by`` and ``reason`` say who and
+    why. Ordering the
     same subject for the same exposure again returns the stored order; a
     subject already under another active order is a
     :class:`~gridguard.errors.ConflictError` (extend that one instead).
@@ -120,12 +127,12 @@ def order_quarantine(
             raise ValidationError.single(
                 "$.last_exposure", last_exposure.isoformat(), "must not be in the future"
             )
-        end = last_exposure + dt.timedelta(days=pol.days)
-        if end <= today:
+        window = ObservationWindow(last_exposure, pol.days)
+        if window.release_day <= today:
             raise ValidationError.single(
                 "$.last_exposure",
                 last_exposure.isoformat(),
-                f"the quarantine would already have ended ({end.isoformat()})",
+                f"the observation would already have ended ({window.last_day.isoformat()})",
             )
         ident = str(stable_id("quarantine", MANUAL_RULE, person_id or household_id, last_exposure))
         stored = uow.get(QuarantineOrder, ident)
@@ -141,8 +148,8 @@ def order_quarantine(
             household_id=household_id,
             person_id=person_id,
             kind=kind,
-            start=last_exposure,
-            end=end,
+            start=window.first_day,
+            end=window.release_day,
             reason=reason,
             rule_id=MANUAL_RULE,
             rule_set_id=QUARANTINE_RULE_SET,
@@ -150,6 +157,8 @@ def order_quarantine(
             campaign_id=campaign_id,
             ordered_by=ordered_by,
             ordered_at=at,
+            exposure_kind=exposure_kind,
+            last_contact=last_exposure,
         )
         uow.put(QuarantineOrder, [order])
     return order
@@ -181,14 +190,18 @@ def extend(
     *,
     last_exposure: dt.date,
     reason: str = "",
+    exposure_kind: str | None = None,
     at: dt.datetime | None = None,
     campaign_id: str | None = None,
     policy: QuarantinePolicy | None = None,
 ) -> Extension:
-    """Move an active order's end to ``last_exposure`` + the policy's days, if that is later.
+    """Move an active order's end to the end of ``last_exposure``'s window, if that is later.
 
-    An exposure that would end the quarantine sooner changes nothing: the end
-    only moves later. A move is recorded as a
+    The window is the one every order uses (the day after the contact to
+    day 14, released the day after). An exposure that would end the
+    quarantine sooner changes nothing: the end only moves later; a move
+    makes the order carry the later exposure (``exposure_kind`` when given).
+    A move is recorded as a
     :class:`~gridguard.model.quarantine.QuarantineExtension`. Needs a medical
     role over the order (``quarantine.extend``).
     """
@@ -201,12 +214,17 @@ def extend(
             raise ValidationError.single(
                 "$.last_exposure", last_exposure.isoformat(), "must not be in the future"
             )
-        new_end = last_exposure + dt.timedelta(days=pol.days)
+        new_end = ObservationWindow(last_exposure, pol.days).release_day
         if new_end <= order.end:
             return Extension(order, order.end, False)
         version = uow.version(QuarantineOrder, order.id)
         assert version is not None
-        moved = attrs.evolve(order, end=new_end)
+        moved = attrs.evolve(
+            order,
+            end=new_end,
+            last_contact=last_exposure,
+            exposure_kind=exposure_kind or order.exposure_kind,
+        )
         uow.put(QuarantineOrder, [moved], expect={order.id: version})
         fact = QuarantineExtension(
             id=stable_id("quarantine-extension", order.id, new_end),

@@ -182,6 +182,8 @@ VALUES: dict[str, Label] = {
     "confirmed_case": Label("confirmed case", "确诊病例"),
     "suspected_case": Label("suspected case", "疑似病例"),
     "outbreak_area_arrival": Label("arrival from an outbreak area", "疫区来人"),
+    "household_member_of_case": Label("household member of a case", "病例同住人员"),
+    "contact_of_contact": Label("contact of a close contact", "密接的密接"),
     # person-file flags
     "outbreak_trip": Label("trip to an outbreak area", "疫区旅行史"),
     "contact": Label("contact", "接触史"),

@@ -22,7 +22,10 @@ import operator
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import attrs
+
 from .tree import (
+    NEIGHBOUR_FIELDS,
     SCREENING_FIELDS,
     And,
     Between,
@@ -32,6 +35,7 @@ from .tree import (
     DaysBetween,
     DaysSince,
     Field,
+    ItemField,
     Latest,
     ListAll,
     ListAny,
@@ -43,9 +47,53 @@ from .tree import (
     Or,
     PlaceCount,
     WithinDays,
+    walk,
 )
 
-__all__ = ["may_fire_without_evidence"]
+EXPOSURE_DATES = {"trips": "returned", "exposures": "last_contact"}
+"""The lists whose elements are exposures, and the element's day of last contact."""
+
+
+@attrs.frozen
+class ExposureTest:
+    """A list predicate of a condition that flags an exposure within an observation window.
+
+    ``any(exposures, kind == "confirmed_case" and within_days(last_contact, 14))``
+    gives ``source="exposures"``, the predicate, ``date="last_contact"`` and
+    ``days=14``: the elements for which the predicate is true are the
+    exposures that made the rule fire, and an order is counted from the
+    latest of their last contacts.
+    """
+
+    source: str
+    predicate: Node
+    date: str
+    days: int
+
+
+def exposure_tests(condition: Node) -> tuple[ExposureTest, ...]:
+    """The list predicates over ``trips`` or ``exposures`` that test the element's day with
+    ``within_days``, in the order they appear."""
+    found: list[ExposureTest] = []
+    for node in walk(condition):
+        if not isinstance(node, ListAny | ListCount) or node.predicate is None:
+            continue
+        source = node.source
+        if not isinstance(source, Field) or source.name not in EXPOSURE_DATES:
+            continue
+        date = EXPOSURE_DATES[source.name]
+        for inner in walk(node.predicate):
+            if (
+                isinstance(inner, WithinDays)
+                and isinstance(inner.value, ItemField)
+                and inner.value.name == date
+            ):
+                found.append(ExposureTest(source.name, node.predicate, date, inner.days))
+                break
+    return tuple(found)
+
+
+__all__ = ["ExposureTest", "exposure_tests", "may_fire_without_evidence"]
 
 Truth = frozenset[bool | None]
 _ALL: Truth = frozenset({True, False, None})
@@ -89,7 +137,7 @@ def _value(node: Node) -> Any:
     if isinstance(node, Field):
         if node.name in SCREENING_FIELDS:
             return _MISSING
-        if node.name == "quarantined":
+        if node.name in NEIGHBOUR_FIELDS:  # nobody without evidence is ordered or flagged
             return ("const", False)
         return _UNKNOWN
     if isinstance(node, Const):

@@ -30,7 +30,9 @@ from .tree import (
     BOOL,
     DATE,
     ITEM_FIELDS,
+    LEVEL_ORDER,
     LEVELS,
+    NEIGHBOUR_FIELDS,
     NUMBER,
     ROW_FIELDS,
     TEXT,
@@ -81,7 +83,10 @@ BUILTIN_FUNCTIONS: dict[str, str] = {
     "all": "all(list, predicate): every element makes the predicate true",
     "count": "count(list) or count(list, predicate): how many elements (make it true)",
     "latest": "latest(list, value): the greatest value over the elements (a date, say)",
-    "count_in": "count_in(level, predicate, others=False): persons of the same place",
+    "count_in": (
+        "count_in(level, predicate, others=False, per=None): persons (or smaller places) "
+        "of the same place"
+    ),
     "days_since": "days_since(date): whole local days from the date to the run's day",
     "days_between": "days_between(start, end): whole days from start to end",
     "within_days": "within_days(date_or_time, n): on one of the last n local days, or today",
@@ -271,9 +276,9 @@ class _Reader:
             if fields is None and name == "it":
                 return Item(scope.item_type)
         if name in ROW_FIELDS:
-            if name == "quarantined" and not scope.neighbour:
+            if name in NEIGHBOUR_FIELDS and not scope.neighbour:
                 raise self.error(
-                    node, name, "'quarantined' may be used only inside count_in(level, ...)"
+                    node, name, f"{name!r} may be used only inside count_in(level, ...)"
                 )
             return Field(name, ROW_FIELDS[name])
         if name in self.constants:
@@ -481,13 +486,19 @@ class _Reader:
         return Latest(source, value)
 
     def fn_count_in(self, node: ast.Call, scope: _Scope) -> Node:
-        if scope.neighbour or scope.item_type is not None:
-            raise self.error(node, "count_in", "count_in() cannot be nested")
+        if scope.item_type is not None:
+            raise self.error(node, "count_in", "count_in() cannot be used inside a list predicate")
         others = False
+        per: str | None = None
         for keyword in node.keywords:
+            if keyword.arg == "per":
+                per = self._level(keyword.value, "per=")
+                continue
             if keyword.arg != "others":
                 raise self.error(
-                    keyword, keyword.arg or "**", "count_in() takes only the keyword others="
+                    keyword,
+                    keyword.arg or "**",
+                    "count_in() takes only the keywords others= and per=",
                 )
             flag = keyword.value
             if not isinstance(flag, ast.Constant) or not isinstance(flag.value, bool):
@@ -495,14 +506,22 @@ class _Reader:
             others = flag.value
         if len(node.args) != 2:
             raise self.error(node, "count_in", "count_in() takes a level and a predicate")
-        level_ast = node.args[0]
+        level = self._level(node.args[0], "count_in()")
+        if per is not None:
+            if LEVEL_ORDER.index(per) >= LEVEL_ORDER.index(level):
+                raise self.error(node, per, f"per={per} must be a smaller place than {level}")
+            if others:
+                raise self.error(node, "others", "count_in() takes others= or per=, not both")
+        predicate = self.boolean(node.args[1], _Scope(neighbour=True))
+        return PlaceCount(level, predicate, others, per)
+
+    def _level(self, level_ast: ast.expr, what: str) -> str:
         if not isinstance(level_ast, ast.Name) or level_ast.id not in LEVELS:
             name = _source_name(level_ast)
             hint = self._suggest(name, list(LEVELS))
             levels = ", ".join(LEVELS)
-            raise self.error(level_ast, name, f"count_in() needs a place level ({levels}){hint}")
-        predicate = self.boolean(node.args[1], _Scope(neighbour=True))
-        return PlaceCount(level_ast.id, predicate, others)
+            raise self.error(level_ast, name, f"{what} needs a place level ({levels}){hint}")
+        return level_ast.id
 
     def _date_like(self, node: ast.expr, scope: _Scope, name: str, allowed: frozenset[str]) -> Node:
         value = self.read(node, scope)

@@ -19,8 +19,10 @@ A rule set file names its ``id`` and ``version``, may define
     ]
 
 Actions: ``classify`` (``low``/``medium``/``high``), ``quarantine``
-(``home``/``central`` with ``days`` and ``from``, a date expression such as
-``latest(trips, returned)``; the run's day when missing), ``follow_up``
+(``home``/``central``: an order for the observation window of the exposure
+that made the rule fire; ``days`` defaults to, and must equal, the days the
+condition's ``within_days`` checks; ``from``, a date expression, names the
+last contact instead), ``follow_up``
 (every N ``hours``), ``refer`` (``fever_clinic``), ``notify`` (roles) and
 ``task`` (``visit``, ``phone_call``, ``delivery`` with ``within_hours``
 and ``for`` ``person`` or ``household``).
@@ -45,7 +47,9 @@ import attrs
 from ..errors import ValidationError, Violation
 from ..model._validate import _IDENT
 from ..model.assessments import QuarantineKind, RiskLevel, TaskKind
+from .analysis import exposure_tests
 from .functions import RuleFunction
+from .observation import OBSERVATION_DAYS
 from .parse import ConditionError, constant_node, parse_condition, parse_value
 from .tree import ANY, DATE, Const, Node, PlaceCount, walk
 
@@ -94,12 +98,22 @@ class Classify:
 
 @attrs.frozen
 class Quarantine:
-    """Order home or central quarantine for ``days`` days counted from ``start``."""
+    """Order home or central quarantine for an observation window of ``days`` days.
+
+    The window (:class:`~gridguard.rules.observation.ObservationWindow`) is
+    counted from the last contact of the exposure that made the rule fire:
+    the latest day among the trips and exposures its ``within_days`` test
+    flagged. ``start``, a date expression (``from`` in TOML), names the last
+    contact instead; when neither gives a day, the run's day is the last
+    contact. ``days`` must equal the days the condition's ``within_days``
+    checks, so that the rule flags exactly the days the order covers (and
+    the day of the contact itself).
+    """
 
     kind: QuarantineKind
     days: int
     start: Node | None = None
-    """A date expression; ``None`` (or a missing value) means the run's day."""
+    """A date expression for the last contact; ``None`` means the flagged exposure."""
     start_text: str = ""
 
 
@@ -325,12 +339,44 @@ class _Loader:
             except ConditionError as exc:
                 self.problems.extend(exc)
         actions = self.actions(data.get("then"), f"{path}.then", rule_id, constants)
+        if condition is not None:
+            actions = self.windows(actions, condition, f"{path}.then")
         enabled = data.get("enabled", True)
         if not isinstance(enabled, bool):
             self.problems.add(f"{path}.enabled", enabled, "must be true or false")
         if condition is None or enabled is False:
             return None
         return Rule(rule_id, title_en, title_zh, line, priority, when, condition, actions)
+
+    def windows(
+        self, actions: tuple[Action, ...], condition: Node, path: str
+    ) -> tuple[Action, ...]:
+        """Quarantine actions with their days settled: the days of the observation window
+        the condition flags (given or not, they must agree)."""
+        windows = sorted({t.days for t in exposure_tests(condition)})
+        out: list[Action] = []
+        for n, action in enumerate(actions):
+            if isinstance(action, Quarantine):
+                if len(windows) > 1:
+                    self.problems.add(
+                        path,
+                        None,
+                        "the condition checks observation windows of different lengths "
+                        f"({', '.join(map(str, windows))} days): an order has one window",
+                    )
+                elif action.days == 0:
+                    days = windows[0] if windows else OBSERVATION_DAYS
+                    action = attrs.evolve(action, days=days)
+                elif windows and action.days != windows[0]:
+                    self.problems.add(
+                        f"{path}[{n}].days",
+                        action.days,
+                        f"must equal the observation window the condition flags "
+                        f"(within_days(..., {windows[0]})): the order covers the days the rule "
+                        "flags",
+                    )
+            out.append(action)
+        return tuple(out)
 
     def actions(
         self, data: Any, path: str, rule_id: str, constants: Mapping[str, Const]
@@ -418,7 +464,9 @@ class _Loader:
         constants: Mapping[str, Const],
     ) -> Quarantine | None:
         kind = self.choice(value, [k.value for k in QuarantineKind], where)
-        days = self.whole(item.get("days"), f"{path}.days", 1, 365)
+        # Without days the order takes the window the condition flags (see windows()).
+        given = item.get("days")
+        days = 0 if given is None else self.whole(given, f"{path}.days", 1, 365)
         start_text = item.get("from")
         start: Node | None = None
         if start_text is not None:

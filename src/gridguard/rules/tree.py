@@ -34,10 +34,13 @@ from .functions import RuleFunction
 
 __all__ = [
     "ANOMALY_FIELDS",
+    "AREA_LEVELS",
     "CHECKIN_DAYS",
     "CHECKIN_FIELDS",
     "EXPOSURE_FIELDS",
     "LEVELS",
+    "LEVEL_ORDER",
+    "NEIGHBOUR_FIELDS",
     "ROW_FIELDS",
     "SCREENING_FIELDS",
     "TRIP_FIELDS",
@@ -83,6 +86,7 @@ ROW_FIELDS: dict[str, str] = {
     "trips": "list<trip>",
     "exposures": "list<exposure>",
     "quarantined": BOOL,
+    "flagged": BOOL,
     "building_anomalies": "list<anomaly>",
     "household_anomalies": "list<anomaly>",
 }
@@ -91,13 +95,18 @@ ROW_FIELDS: dict[str, str] = {
 Person and household fields come from the registry; ``screened_at``,
 ``temperature``, ``symptoms``, ``trips`` and ``exposures`` from the
 person's latest :class:`~gridguard.model.Screening` (all missing when there
-is none). ``quarantined`` (an active quarantine order) may be used only
-inside ``count_in``. ``building_anomalies`` and ``household_anomalies`` are
-what building observers reported (:class:`~gridguard.model.CheckIn`
-anomalies) for the person's building, or naming the person's household, on
-the run's day and the :data:`CHECKIN_DAYS` days before it: never missing,
-empty when nothing was reported.
+is none). ``quarantined`` (an active quarantine order, or one a person-level
+rule of the run orders) and ``flagged`` (a person-level rule of the run
+fires for the person) may be used only inside ``count_in``.
+``building_anomalies`` and ``household_anomalies`` are what building
+observers reported (:class:`~gridguard.model.CheckIn` anomalies) for the
+person's building, or naming the person's household, on the run's day and
+the :data:`CHECKIN_DAYS` days before it: never missing, empty when nothing
+was reported.
 """
+
+NEIGHBOUR_FIELDS = frozenset({"quarantined", "flagged"})
+"""Fields only ``count_in`` predicates may read: they come from the run itself."""
 
 SCREENING_FIELDS = frozenset({"screened_at", "temperature", "symptoms", "trips", "exposures"})
 """Fields that are missing for a person who has not been screened."""
@@ -128,12 +137,46 @@ ITEM_FIELDS: dict[str, dict[str, str]] = {
     "anomaly": ANOMALY_FIELDS,
 }
 
+AREA_LEVELS: dict[str, str] = {
+    "compound": "compound_id",
+    "grid": "grid_id",
+    "village_group": "village_group_id",
+    "community": "community_id",
+    "village": "village_id",
+    "town": "town_id",
+    "district": "district_id",
+    "city": "city_id",
+}
+"""Area levels (:class:`~gridguard.model.AreaLevel`) ``count_in`` can look across.
+
+A person is in the area of that level that holds their building's area,
+or is that area: a building in grid ``g1`` of community ``c1`` is in both.
+A person whose building lies in no area of the level is counted in none
+(their count is 0).
+"""
+
 LEVELS: dict[str, str] = {
     "household": "household_id",
     "stairwell": "stairwell_id",
     "building": "building_id",
+    **AREA_LEVELS,
 }
 """Place levels ``count_in`` can look across, and the row field that keys each."""
+
+LEVEL_ORDER: tuple[str, ...] = (
+    "household",
+    "stairwell",
+    "building",
+    "compound",
+    "grid",
+    "village_group",
+    "community",
+    "village",
+    "town",
+    "district",
+    "city",
+)
+"""Levels from the smallest place up: ``per=`` must name a level before ``count_in``'s own."""
 
 
 def element_type(list_type: str) -> str:
@@ -433,14 +476,20 @@ class Latest(Node):
 class PlaceCount(Node):
     """``count_in(level, predicate)``: persons of the same place for whom it is true.
 
-    ``level`` is ``household``, ``stairwell`` or ``building``; the
-    predicate sees the other person's fields. ``others=True`` leaves the
-    person being screened out of the count. Never missing (at least 0).
+    ``level`` is ``household``, ``stairwell``, ``building`` or an area level
+    (``grid``, ``community``... see :data:`AREA_LEVELS`); the predicate sees
+    the other person's fields. ``others=True`` leaves the person being
+    screened out of the count. ``per`` counts smaller places instead of
+    persons: ``count_in(stairwell, flagged, per=household)`` is the number of
+    households of the stairwell with at least one flagged member. The
+    predicate may itself use ``count_in`` (a nested count, computed first).
+    Never missing (at least 0).
     """
 
     level: str
     predicate: Node
     others: bool = False
+    per: str | None = None
 
     @property
     def type(self) -> str:

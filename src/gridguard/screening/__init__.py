@@ -6,6 +6,24 @@ tasks and messages the rules call for, idempotently: a re-run writes nothing
 new. The rule language itself is :mod:`gridguard.rules`.
 """
 
-from ._run import ScreeningResult, classification_sql, explain, rule_functions, screen
+from ._run import (
+    RuleSetVersionConflict,
+    ScreeningResult,
+    StoredVersion,
+    classification_sql,
+    explain,
+    rule_functions,
+    screen,
+    stored_versions,
+)
 
-__all__ = ["ScreeningResult", "classification_sql", "explain", "rule_functions", "screen"]
+__all__ = [
+    "RuleSetVersionConflict",
+    "ScreeningResult",
+    "StoredVersion",
+    "classification_sql",
+    "explain",
+    "rule_functions",
+    "screen",
+    "stored_versions",
+]

@@ -27,8 +27,18 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..errors import ConfigError, NotFoundError, ValidationError
-from ..model import Area, AreaLevel, Campaign, CheckIn, Household, Person, Screening, Stairwell
+from ..errors import ConfigError, ConflictError, NotFoundError, ValidationError
+from ..model import (
+    Area,
+    AreaLevel,
+    Building,
+    Campaign,
+    CheckIn,
+    Household,
+    Person,
+    Screening,
+    Stairwell,
+)
 from ..model._validate import as_day
 from ..model.assessments import (
     Assessment,
@@ -41,9 +51,11 @@ from ..model.assessments import (
     TaskKind,
     stable_id,
 )
-from ..rules.analysis import may_fire_without_evidence
+from ..model.quarantine import QuarantineExtension
+from ..rules.analysis import exposure_tests, may_fire_without_evidence
 from ..rules.context import RunContext
 from ..rules.dialects import Dialect, dialect_for
+from ..rules.observation import TRIP_RETURN, ObservationWindow
 from ..rules.python_compiler import Evaluator, compile_python, place_count_key
 from ..rules.ruleset import (
     Classify,
@@ -58,9 +70,11 @@ from ..rules.ruleset import (
 )
 from ..rules.sql_compiler import Fragment, compile_sql, join_fragments
 from ..rules.tree import (
+    AREA_LEVELS,
     CHECKIN_DAYS,
     CHECKIN_FIELDS,
     LEVELS,
+    NEIGHBOUR_FIELDS,
     Field,
     Latest,
     ListAll,
@@ -76,7 +90,16 @@ if TYPE_CHECKING:
     from ..storage.base import UnitOfWork
     from ..workspace import Workspace
 
-__all__ = ["ScreeningResult", "classification_sql", "explain", "rule_functions", "screen"]
+__all__ = [
+    "RuleSetVersionConflict",
+    "ScreeningResult",
+    "StoredVersion",
+    "classification_sql",
+    "explain",
+    "rule_functions",
+    "screen",
+    "stored_versions",
+]
 
 Row = dict[str, Any]
 _BATCH = 2000
@@ -118,6 +141,97 @@ class ScreeningResult:
             "notify_mode": self.notify_mode,
             "seconds": round(self.seconds, 3),
         }
+
+
+class RuleSetVersionConflict(ConflictError):
+    """A rule set whose version is stored with another fingerprint: it changed, its version did not.
+
+    Two runs labelled with one version must have applied the same rules, so
+    the run is refused before anything is written. Raise the version in the
+    file, or run with ``new_version=True`` (``--new-version``).
+    """
+
+    def __init__(self, rule_set: RuleSet, stored: StoredVersion) -> None:
+        self.rule_set_id = rule_set.id
+        self.version = rule_set.version
+        self.stored_fingerprint = stored.fingerprint
+        self.fingerprint = rule_set.digest
+        super().__init__(
+            f"rule set {rule_set.id!r} version {rule_set.version!r} first ran on "
+            f"{stored.first_day.isoformat()} with fingerprint {stored.fingerprint}; this rule "
+            f"set has fingerprint {rule_set.digest}: it changed under the same version. "
+            "Raise its version, or run it with --new-version (new_version=True)"
+        )
+
+
+@attrs.frozen
+class StoredVersion:
+    """A rule set version as the store knows it: the fingerprint it first ran with, and when.
+
+    The fingerprint is the SHA-256 digest of the rule set's TOML file
+    (:attr:`~gridguard.rules.ruleset.RuleSet.digest`); ``first_day`` and
+    ``last_day`` are the days its runs screened, ``runs`` how many there were.
+    """
+
+    rule_set_id: str
+    version: str
+    fingerprint: str
+    first_day: dt.date
+    last_day: dt.date
+    runs: int
+
+    def as_dict(self) -> dict[str, Any]:
+        data = attrs.asdict(self)
+        data["first_day"] = self.first_day.isoformat()
+        data["last_day"] = self.last_day.isoformat()
+        return data
+
+
+def _versions(runs: Iterable[ScreeningRun]) -> list[StoredVersion]:
+    """One entry per rule set, version and fingerprint, first run first."""
+    found: dict[tuple[str, str, str], list[ScreeningRun]] = defaultdict(list)
+    for run in runs:
+        if run.rule_set_digest:  # runs stored before fingerprints were kept say nothing
+            found[(run.rule_set_id, run.rule_set_version, run.rule_set_digest)].append(run)
+    out = [
+        StoredVersion(
+            rule_set_id=key[0],
+            version=key[1],
+            fingerprint=key[2],
+            first_day=min(r.day for r in group),
+            last_day=max(r.day for r in group),
+            runs=len(group),
+        )
+        for key, group in found.items()
+    ]
+    return sorted(out, key=lambda v: (v.rule_set_id, v.first_day, v.version))
+
+
+def stored_versions(ws: Workspace, rule_set_id: str | None = None) -> list[StoredVersion]:
+    """The rule set versions that have run in ``ws`` (of ``rule_set_id`` only, when given)."""
+    where = None if rule_set_id is None else {"rule_set_id": rule_set_id}
+    with ws.transaction(write=False) as uow:
+        return _versions(uow.find(ScreeningRun, where=where))
+
+
+def _checked_version(uow: UnitOfWork, rule_set: RuleSet, new_version: bool) -> RuleSet:
+    """``rule_set`` once its version is known to stand for these rules.
+
+    The first run of a version stores its fingerprint (the run's
+    ``rule_set_digest``); a later run of the same version with another
+    fingerprint is a :class:`RuleSetVersionConflict`, unless ``new_version``,
+    which runs it as ``<version>+<first 12 digits of its fingerprint>``: a
+    version of its own, the same for every run of the same file.
+    """
+    where = {"rule_set_id": rule_set.id, "rule_set_version": rule_set.version}
+    for stored in _versions(uow.find(ScreeningRun, where=where)):
+        if stored.fingerprint == rule_set.digest:
+            continue
+        if not new_version:
+            raise RuleSetVersionConflict(rule_set, stored)
+        derived = attrs.evolve(rule_set, version=f"{rule_set.version}+{rule_set.digest[:12]}")
+        return _checked_version(uow, derived, False)
+    return rule_set
 
 
 def rule_functions(ws: Workspace) -> dict[str, Any]:
@@ -180,6 +294,10 @@ class _Plan:
     uses_orders: bool
     uses_buildings: bool
     uses_checkins: bool = False
+    area_levels: tuple[str, ...] = ()
+    """The area levels (``grid``, ``community``...) place counts look across or count per."""
+    nested: frozenset[int] = frozenset()
+    """Indexes of the place counts that another count's predicate reads."""
 
     @classmethod
     def of(cls, rule_set: RuleSet) -> _Plan:
@@ -187,9 +305,16 @@ class _Plan:
         escalations = tuple(r for r in rule_set.rules if r.is_escalation)
         counts: list[PlaceCount] = []
         for rule in escalations:
-            counts += [n for n in walk(rule.condition) if isinstance(n, PlaceCount)]
+            # Inner counts first: a count's predicate reads the counts nested in it.
+            counts += [n for n in _inner_first(rule.condition) if isinstance(n, PlaceCount)]
+        nested = frozenset(
+            i
+            for i, count in enumerate(counts)
+            if any(n is count for c in counts if c is not count for n in walk(c.predicate))
+        )
         conditions = [r.condition for r in rule_set.rules] + [c.predicate for c in counts]
-        full = any(may_fire_without_evidence(c) for c in conditions)
+        # A person with no evidence may live where a nested count is positive: scan everyone.
+        full = bool(nested) or any(may_fire_without_evidence(c) for c in conditions)
         uses_orders = any(
             isinstance(n, Field) and n.name == "quarantined"
             for c in counts
@@ -203,6 +328,12 @@ class _Plan:
         uses_checkins = any(
             isinstance(n, Field) and n.name in CHECKIN_FIELDS for c in conditions for n in walk(c)
         )
+        area_levels = tuple(
+            sorted(
+                {c.level for c in counts if c.level in AREA_LEVELS}
+                | {c.per for c in counts if c.per in AREA_LEVELS}
+            )
+        )
         return cls(
             rule_set,
             person,
@@ -210,8 +341,10 @@ class _Plan:
             tuple(counts),
             full,
             uses_orders,
-            uses_buildings or uses_checkins,
+            uses_buildings or uses_checkins or bool(area_levels),
             uses_checkins,
+            area_levels,
+            nested,
         )
 
     @property
@@ -226,7 +359,8 @@ class _Plan:
             needed |= _fields_outside(node, reused)
         keys = ("person_id", "household_id", "stairwell_id", "building_id", "jurisdiction")
         facts = [c for c in _BASE_COLUMNS if c in needed and c not in keys]
-        return (*keys, "screening_id", "on_order", *facts)
+        areas = [AREA_LEVELS[level] for level in self.area_levels]
+        return (*keys, *areas, "screening_id", "on_order", *facts)
 
     @property
     def count_index(self) -> dict[int, int]:
@@ -238,12 +372,19 @@ class _Plan:
         return tuple(i for i, r in enumerate(self.person_rules) if r.orders_quarantine)
 
 
+def _inner_first(node: Node) -> Iterator[Node]:
+    """``node`` and every node below it, children before their parent."""
+    for child in node.children():
+        yield from _inner_first(child)
+    yield node
+
+
 def _fields_outside(node: Node, reused: Sequence[Node]) -> set[str]:
     """Row fields ``node`` reads, leaving out sub-expressions that are whole reused conditions."""
     if any(node is r or node == r for r in reused):
         return set()
     found = {node.name} if isinstance(node, Field) else set()
-    if found == {"quarantined"}:
+    if found <= NEIGHBOUR_FIELDS:  # computed from the run, not read from a column
         found = set()
     for child in node.children():
         found |= _fields_outside(child, reused)
@@ -320,17 +461,26 @@ def _base_select(source: str, scope: Fragment | None, plan: _Plan, dialect: Dial
     order = "(p.id IN (SELECT person_id FROM orders))" if plan.uses_orders else "(1 = 0)"
     building = "st.building_id" if plan.uses_buildings else dialect.null("text")
     anomalies = _anomaly_columns(plan, dialect, "ab", "ah")
+    areas = "".join(
+        f", lv_{level}.ancestor_id AS {AREA_LEVELS[level]}" for level in plan.area_levels
+    )
     parts: list[Fragment | str] = [
         "SELECT p.id AS person_id, p.household_id AS household_id, "
         f"h.stairwell_id AS stairwell_id, {building} AS building_id, "
         "p.jurisdiction AS jurisdiction, p.sex AS sex, p.residency AS residency, "
         "p.birth_date AS birth_date, h.floor AS floor, l.screening_id AS screening_id, "
         "l.at AS screened_at, l.temperature AS temperature, l.symptoms AS symptoms, "
-        f"l.trips AS trips, l.exposures AS exposures, {order} AS on_order, {anomalies} "
+        f"l.trips AS trips, l.exposures AS exposures, {order} AS on_order, {anomalies}{areas} "
         f"FROM {source} l CROSS JOIN persons p CROSS JOIN households h"
     ]
     if plan.uses_buildings:
         parts.append(" CROSS JOIN stairwells st")
+    if plan.area_levels:
+        parts.append(" CROSS JOIN buildings bd")
+        parts += [
+            f" LEFT JOIN lv_{level} ON lv_{level}.area_id = bd.area_id"
+            for level in plan.area_levels
+        ]
     if plan.uses_checkins:
         parts.append(
             " LEFT JOIN anomalies_b ab ON ab.k = st.building_id"
@@ -339,6 +489,8 @@ def _base_select(source: str, scope: Fragment | None, plan: _Plan, dialect: Dial
     parts.append(" WHERE p.id = l.person_id AND h.id = p.household_id")
     if plan.uses_buildings:
         parts.append(" AND st.id = h.stairwell_id")
+    if plan.area_levels:
+        parts.append(" AND bd.id = st.building_id")
     if scope is not None:
         parts += [" AND p.jurisdiction IN (", scope, ")"]
     return join_fragments(parts)
@@ -410,14 +562,20 @@ def _row_columns(plan: _Plan, alias: str) -> tuple[Callable[[str], str], list[tu
     """How a row of ``flags`` (as ``alias``) reads fields, and the rule values it holds.
 
     ``quarantined`` is an active order or a person-level rule that orders
-    quarantine; a condition that repeats a person-level rule reads its column.
+    quarantine, ``flagged`` a person-level rule that fires; a condition that
+    repeats a person-level rule reads its column.
     """
     ordered = " OR ".join(
         [f"{alias}.on_order", *(f"{alias}.r_{i} IS TRUE" for i in plan.quarantine_rules)]
     )
+    fired = " OR ".join(f"{alias}.r_{i} IS TRUE" for i in range(len(plan.person_rules)))
 
     def column(name: str) -> str:
-        return f"({ordered})" if name == "quarantined" else f'{alias}."{name}"'
+        if name == "quarantined":
+            return f"({ordered})"
+        if name == "flagged":
+            return f"({fired or '1 = 0'})"
+        return f'{alias}."{name}"'
 
     reuse = [(rule.condition, f"{alias}.r_{i}") for i, rule in enumerate(plan.person_rules)]
     return column, reuse
@@ -436,10 +594,12 @@ def _classify_sql(
     if scope is not None:
         screening_where = join_fragments(["jurisdiction IN (", _marks(dialect, scope), ")"])
     ctes: list[Fragment | str] = [
-        "WITH latest AS MATERIALIZED (",
+        f"WITH {'RECURSIVE ' if plan.area_levels else ''}latest AS MATERIALIZED (",
         Fragment(dialect.latest_screenings(screening_where.sql), screening_where.params),
         ")",
     ]
+    if plan.area_levels:
+        ctes.append(_area_ctes(plan.area_levels, dialect))
     if plan.uses_orders:
         day = dialect.value(ctx.day, "date")
         ctes += [
@@ -467,17 +627,38 @@ def _classify_sql(
     ]
 
     flag_column, flag_reuse = _row_columns(plan, "b")
+    # Counts other counts read, by id(): the column that holds each row's value.
+    staged: dict[int, str] = {}
+    current = "flags"
     for i, count in enumerate(plan.place_counts):
         key = LEVELS[count.level]
+        inner_counts = {k: f'b."{v}"' for k, v in staged.items()}
         predicate = compile_sql(
-            count.predicate, dialect, ctx, columns=flag_column, reuse=flag_reuse
+            count.predicate,
+            dialect,
+            ctx,
+            columns=flag_column,
+            reuse=flag_reuse,
+            place_counts=inner_counts,
         )
+        tally = "*" if count.per is None else f"DISTINCT b.{LEVELS[count.per]}"
         ctes += [
-            f", pc_{i} AS MATERIALIZED (SELECT b.{key} AS k, count(*) AS n FROM flags b WHERE ",
+            f", pc_{i} AS MATERIALIZED (SELECT b.{key} AS k, count({tally}) AS n "
+            f"FROM {current} b WHERE b.{key} IS NOT NULL AND (",
             predicate,
-            f" GROUP BY b.{key})",
+            f") GROUP BY b.{key})",
         ]
-    rows = "flags"
+        if i in plan.nested:
+            # Each row gains its value of this count, for the counts around it to read.
+            value = _count_value(i, count, "b", predicate)
+            ctes += [
+                f", staged_{i} AS MATERIALIZED (SELECT b.*, ",
+                value,
+                f" AS n_{i} FROM {current} b LEFT JOIN pc_{i} ON pc_{i}.k = b.{key})",
+            ]
+            current = f"staged_{i}"
+            staged[id(count)] = f"n_{i}"
+    rows = current
     if not plan.full_scan and plan.place_counts:
         members = [_members_sql(i, count.level) for i, count in enumerate(plan.place_counts)]
         extra = " UNION ".join(members) + " EXCEPT SELECT person_id FROM flags"
@@ -496,16 +677,21 @@ def _classify_sql(
     count_sql: dict[int, str] = {}
     select: list[Fragment | str] = [f" SELECT a.*, {row_column('quarantined')} AS quarantined"]
     joins: list[Fragment | str] = []
+    row_inner = {k: f'a."{v}"' for k, v in staged.items()}
     for i, count in enumerate(plan.place_counts):
-        value = f"coalesce(pc_{i}.n, 0)"
-        if count.others:
-            own = compile_sql(count.predicate, dialect, ctx, columns=row_column, reuse=row_reuse)
-            # Leave the person out of their own count: inline their own predicate.
-            own_sql = f"(CASE WHEN ({own.sql}) IS TRUE THEN 1 ELSE 0 END)"
-            select += [", ", Fragment(f"({value} - {own_sql})", own.params), f" AS pc_{i}"]
-        else:
-            select.append(f", {value} AS pc_{i}")
         count_sql[id(count)] = f'"pc_{i}"'
+        if id(count) in staged:
+            select.append(f', a."n_{i}" AS pc_{i}')
+            continue
+        own = compile_sql(
+            count.predicate,
+            dialect,
+            ctx,
+            columns=row_column,
+            reuse=row_reuse,
+            place_counts=row_inner,
+        )
+        select += [", ", _count_value(i, count, "a", own), f" AS pc_{i}"]
         joins.append(f" LEFT JOIN pc_{i} ON pc_{i}.k = a.{LEVELS[count.level]}")
     inner = join_fragments([*select, f" FROM {rows} a", *joins])
     outer: list[Fragment | str] = ["SELECT c.*"]
@@ -570,6 +756,20 @@ def _classify_sql(
     return join_fragments([*ctes, " ", facts, tail, flagged, joins_sql])
 
 
+def _count_value(index: int, count: PlaceCount, alias: str, own: Fragment) -> Fragment:
+    """The ``index``-th count's value for the row ``alias``, with ``pc_<index>`` joined to it.
+
+    ``own`` is the count's predicate on that row: with ``others`` the row
+    leaves itself out. A row in no place of the level counts 0.
+    """
+    value = f"coalesce(pc_{index}.n, 0)"
+    if not count.others:
+        return Fragment(value)
+    own_sql = f"(CASE WHEN ({own.sql}) IS TRUE THEN 1 ELSE 0 END)"
+    key = f"{alias}.{LEVELS[count.level]}"
+    return Fragment(f"(CASE WHEN {key} IS NULL THEN 0 ELSE {value} - {own_sql} END)", own.params)
+
+
 _MEMBERS = {
     # CROSS JOIN keeps SQLite's planner on the small table of counted places first;
     # PostgreSQL plans it as any inner join.
@@ -587,7 +787,38 @@ _MEMBERS = {
 
 def _members_sql(index: int, level: str) -> str:
     """The persons of the places counted by the ``index``-th place count."""
+    if level in AREA_LEVELS:
+        return (
+            f"SELECT p.id AS person_id FROM pc_{index} pc CROSS JOIN lv_{level} lv "
+            "CROSS JOIN buildings bd CROSS JOIN stairwells st CROSS JOIN households h "
+            "CROSS JOIN persons p WHERE lv.ancestor_id = pc.k AND bd.area_id = lv.area_id "
+            "AND st.building_id = bd.id AND h.stairwell_id = st.id AND p.household_id = h.id"
+        )
     return f"SELECT p.id AS person_id FROM pc_{index} pc {_MEMBERS[level]}"
+
+
+def _area_ctes(levels: Sequence[str], dialect: Dialect) -> Fragment:
+    """``up``, every area with each of its ancestors (itself included), and ``lv_<level>``:
+    each area with the area of ``level`` that holds it.
+
+    Areas are few (a city has thousands), so the walk up the tree is cheap;
+    persons join ``lv_<level>`` once, through their building's area.
+    """
+    mark = dialect.placeholder
+    parts: list[Fragment | str] = [
+        ", up (area_id, ancestor_id, level) AS (SELECT id, id, level FROM areas UNION ALL "
+        "SELECT up.area_id, a.parent_id, pa.level FROM up CROSS JOIN areas a "
+        "CROSS JOIN areas pa WHERE a.id = up.ancestor_id AND pa.id = a.parent_id)"
+    ]
+    for level in levels:
+        parts.append(
+            Fragment(
+                f", lv_{level} AS MATERIALIZED (SELECT area_id, min(ancestor_id) AS ancestor_id "
+                f"FROM up WHERE level = {mark} GROUP BY area_id)",
+                (level,),
+            )
+        )
+    return join_fragments(parts)
 
 
 def classification_sql(
@@ -760,6 +991,7 @@ def _python_rows(
             if order.person_id is not None and order.active_on(ctx.day):
                 on_order.add(order.person_id)
     by_building, by_household = _reported_anomalies(uow, ctx) if plan.uses_checkins else ({}, {})
+    area_keys = _area_keys(uow, scope, plan.area_levels) if plan.area_levels else {}
     rows: list[Row] = []
     for person in uow.find(Person, jurisdictions=scope):
         household = households[person.household_id]
@@ -791,6 +1023,7 @@ def _python_rows(
                 "household_anomalies": (
                     tuple(by_household.get(person.household_id, ())) if plan.uses_checkins else None
                 ),
+                **area_keys.get(stairwell.building_id, {}),
             }
         )
     index = plan.count_index
@@ -801,15 +1034,27 @@ def _python_rows(
         values = [test(row) for test in person_tests]
         flags.append(values)
         row["quarantined"] = row["on_order"] or any(values[i] is True for i in q_rules)
-    for i, count in enumerate(plan.place_counts):
-        test = compile_python(count.predicate, ctx)
+        row["flagged"] = any(v is True for v in values)
+    for i, count in enumerate(plan.place_counts):  # inner counts first
+        test = compile_python(count.predicate, ctx, place_counts=index)
         key_field = LEVELS[count.level]
         marks = [test(row) is True for row in rows]
-        totals: Counter[str] = Counter(
-            row[key_field] for row, mark in zip(rows, marks, strict=True) if mark
-        )
+        totals: Counter[str] = Counter()
+        if count.per is None:
+            totals.update(row[key_field] for row, mark in zip(rows, marks, strict=True) if mark)
+        else:
+            per_field = LEVELS[count.per]
+            places = {
+                (row[key_field], row[per_field])
+                for row, mark in zip(rows, marks, strict=True)
+                if mark and row[per_field] is not None
+            }
+            totals.update(key for key, _ in places)
         for row, mark in zip(rows, marks, strict=True):
-            row[place_count_key(i)] = totals[row[key_field]] - (1 if count.others and mark else 0)
+            key = row[key_field]
+            own = 1 if count.others and mark else 0
+            # A person in no place of the level is counted in none, themselves included.
+            row[place_count_key(i)] = 0 if key is None else totals[key] - own
     escalation_tests = [
         compile_python(r.condition, ctx, place_counts=index) for r in plan.escalations
     ]
@@ -829,6 +1074,31 @@ def _python_rows(
         ]
         if fired:
             yield row, fired
+
+
+def _area_keys(
+    uow: UnitOfWork, scope: list[str] | None, levels: Sequence[str]
+) -> dict[str, dict[str, str | None]]:
+    """Per building: the area of each level holding its area (``grid_id``, ``community_id``...)."""
+    areas = {a.id: a for a in uow.find(Area)}
+    wanted = set(levels)
+    by_area: dict[str, dict[str, str | None]] = {}
+
+    def keys(area_id: str) -> dict[str, str | None]:
+        if area_id not in by_area:
+            found: dict[str, str] = {}
+            node = areas.get(area_id)
+            seen: set[str] = set()
+            while node is not None and node.id not in seen:
+                seen.add(node.id)
+                level = node.level.value
+                if level in wanted and (level not in found or node.id < found[level]):
+                    found[level] = node.id
+                node = areas.get(node.parent_id) if node.parent_id is not None else None
+            by_area[area_id] = {AREA_LEVELS[lv]: found.get(lv) for lv in levels}
+        return by_area[area_id]
+
+    return {b.id: keys(b.area_id) for b in uow.find(Building, jurisdictions=scope)}
 
 
 # -- from fired rules to records -------------------------------------------------------------------
@@ -870,7 +1140,8 @@ def explain(rule: Rule, row: Mapping[str, Any], index: Mapping[int, int]) -> str
         if isinstance(node, PlaceCount):
             i = index.get(id(node))
             value = row.get(place_count_key(i)) if i is not None else None
-            label = f"count_in({node.level}{', others' if node.others else ''})"
+            extra = ", others" if node.others else f", per={node.per}" if node.per else ""
+            label = f"count_in({node.level}{extra})"
             if label not in seen:
                 seen.add(label)
                 parts.append(f"{label} = {value}")
@@ -903,6 +1174,9 @@ class _Context:
     ctx: RunContext
     index: Mapping[int, int]
     start_of: Mapping[tuple[str, int], Evaluator]
+    exposures_of: Mapping[str, tuple[tuple[str, Evaluator, str], ...]] = attrs.field(factory=dict)
+    """Per rule: each list its condition flags exposures in, the element test and its date."""
+    dialect: str = "memory"
 
     @property
     def common(self) -> dict[str, str]:
@@ -1036,10 +1310,15 @@ def _act(
                     )
                 )
             elif isinstance(action, Quarantine):
-                evaluate = run.start_of.get((rule.id, n))
-                start = (_date(evaluate(row)) if evaluate is not None else None) or run.ctx.day
+                kind, contact = _counted_from(row, rule, n, run)
+                window = ObservationWindow(contact, action.days)
                 ident = stable_id(
-                    "quarantine", person, rule.id, run.rule_set.id, run.rule_set.version
+                    "quarantine",
+                    person,
+                    rule.id,
+                    run.rule_set.id,
+                    run.rule_set.version,
+                    contact.isoformat(),
                 )
                 orders.append(
                     QuarantineOrder(
@@ -1047,15 +1326,43 @@ def _act(
                         household_id=household,
                         person_id=person,
                         kind=action.kind,
-                        start=start,
-                        end=start + dt.timedelta(days=action.days),
+                        start=window.first_day,
+                        end=window.release_day,
                         reason=f"{rule.title}: {why[rule.id]}",
                         rule_id=rule.id,
                         campaign_id=run.campaign.id,
+                        exposure_kind=kind,
+                        last_contact=contact,
                         **run.common,
                     )
                 )
     return orders, tasks
+
+
+def _counted_from(row: Row, rule: Rule, n: int, run: _Context) -> tuple[str | None, dt.date]:
+    """The exposure a rule's ``n``-th action (a quarantine) is counted from: its kind and day.
+
+    A ``from`` expression names the day itself. Otherwise it is the latest
+    last contact among the trips and exposures the condition flagged (a
+    trip's kind is ``trip_return``); with none, the run's day.
+    """
+    evaluate = run.start_of.get((rule.id, n))
+    if evaluate is not None:
+        day = _date(evaluate(row))
+        if day is not None:
+            return None, day
+    best: tuple[dt.date, str] | None = None
+    for source, test, date in run.exposures_of.get(rule.id, ()):
+        for element in row.get(source) or ():
+            day = element.get(date)
+            if day is None or test(row, element) is not True:
+                continue
+            kind = TRIP_RETURN if source == "trips" else str(element.get("kind"))
+            if best is None or day > best[0]:
+                best = (day, kind)
+    if best is None:
+        return None, run.ctx.day
+    return best[1], best[0]
 
 
 def _messages(assessment: Assessment, row: Row, rule_set: RuleSet, fired: list[Rule]) -> list[Any]:
@@ -1162,6 +1469,91 @@ class _Totals:
         return self
 
 
+def _active_orders(
+    uow: UnitOfWork, dialect: str, person_ids: Sequence[str]
+) -> list[QuarantineOrder]:
+    """The active orders of these persons: a few keyed queries per batch, never one per person."""
+    if dialect not in ("sqlite", "postgresql"):
+        wanted = set(person_ids)
+        return [
+            o
+            for o in uow.find(QuarantineOrder, where={"status": OrderStatus.ACTIVE})
+            if o.person_id in wanted
+        ]
+    spec = spec_for(QuarantineOrder)
+    mark = dialect_for(dialect).placeholder
+    columns = ", ".join(f't."{c}"' for c in spec.column_names)
+    found: list[QuarantineOrder] = []
+    for start in range(0, len(person_ids), 500):
+        chunk = list(person_ids[start : start + 500])
+        marks = ", ".join(mark for _ in chunk)
+        sql = (
+            f"SELECT {columns} FROM {spec.table} t "
+            f"WHERE t.status = {mark} AND t.person_id IN ({marks})"
+        )
+        rows = uow.query(sql, [OrderStatus.ACTIVE.value, *chunk])
+        found += [spec.decode(spec.as_stored(row)) for row in rows]
+    return found
+
+
+def _settle(
+    uow: UnitOfWork, orders: list[QuarantineOrder], run: _Context
+) -> tuple[list[QuarantineOrder], list[QuarantineOrder], list[QuarantineExtension]]:
+    """One active order per person: new orders to store, active ones extended, and the records.
+
+    Of several orders a run makes for a person, the one that ends last is
+    kept (the first rule's on a tie). A person already under an active order
+    gets no second one: a later exposure moves that order's end later (a
+    :class:`~gridguard.model.quarantine.QuarantineExtension`, and the order
+    then carries the later exposure); an earlier one changes nothing.
+    """
+    if not orders:
+        return [], [], []
+    wanted: dict[str, QuarantineOrder] = {}
+    for order in orders:
+        key = order.person_id or order.household_id
+        kept = wanted.get(key)
+        if kept is None or order.end > kept.end:
+            wanted[key] = order
+    active: dict[str, QuarantineOrder] = {}
+    for order in _active_orders(uow, run.dialect, list(wanted)):
+        if order.person_id is None:
+            continue
+        known = active.get(order.person_id)
+        if known is None or order.end > known.end:
+            active[order.person_id] = order
+    new: list[QuarantineOrder] = []
+    extended: list[QuarantineOrder] = []
+    facts: list[QuarantineExtension] = []
+    at = run.ctx.day_start(run.ctx.day)
+    for key, order in wanted.items():
+        current = active.get(key)
+        if current is None:
+            new.append(order)
+        elif order.end > current.end:
+            extended.append(
+                attrs.evolve(
+                    current,
+                    end=order.end,
+                    exposure_kind=order.exposure_kind,
+                    last_contact=order.last_contact,
+                )
+            )
+            facts.append(
+                QuarantineExtension(
+                    id=stable_id("quarantine-extension", current.id, order.end),
+                    at=at,
+                    order_id=current.id,
+                    household_id=current.household_id,
+                    last_exposure=order.last_contact or order.start,
+                    previous_end=current.end,
+                    new_end=order.end,
+                    reason=order.reason,
+                )
+            )
+    return new, extended, facts
+
+
 def _write(
     uow: UnitOfWork,
     batch: list[tuple[Row, list[Rule]]],
@@ -1213,6 +1605,7 @@ def _write(
         tasks += made_tasks
         messages += notes
     orders = _new(uow, QuarantineOrder, orders)
+    orders, extended, extensions = _settle(uow, orders, run)
     tasks = _new(uow, Task, tasks)
     if send is None:
         written = uow.save_facts(Assessment, fresh).written if fresh else 0
@@ -1220,6 +1613,9 @@ def _write(
         written = send(Assessment, [spec_for(Assessment).encode(a) for a in fresh]) if fresh else 0
     if orders:
         uow.put(QuarantineOrder, orders)
+    if extended:
+        uow.put(QuarantineOrder, extended)
+        uow.save_facts(QuarantineExtension, extensions)
     if tasks:
         if send is None:
             uow.put(Task, tasks)
@@ -1236,6 +1632,7 @@ def screen(
     campaign_id: str | None = None,
     day: dt.date | None = None,
     changed_only: bool = False,
+    new_version: bool = False,
 ) -> ScreeningResult:
     """Run ``rule_set`` (default: the built-in one) over the persons of a campaign.
 
@@ -1244,6 +1641,12 @@ def screen(
     where a screening newer than the last run's newest was recorded (a
     full run once a day keeps moving date windows right). Returns what
     was found and written; running it again writes nothing new.
+
+    A version of a rule set stands for one set of rules: its fingerprint is
+    stored by its first run, and a run of another rule set under the same
+    id and version is refused (:class:`RuleSetVersionConflict`) unless
+    ``new_version``, which runs it under a version of its own (see
+    :func:`stored_versions`).
     """
     started = time.perf_counter()
     rule_set = rule_set or builtin_rule_set(lines=ws.lines.names())
@@ -1253,6 +1656,8 @@ def screen(
     with ws.transaction() as uow:
         campaign = _campaign(uow, campaign_id)
         ws.authorize("rules.screen", campaign)
+        rule_set = _checked_version(uow, rule_set, new_version)
+        plan = attrs.evolve(plan, rule_set=rule_set)
         today = campaign.local_date(dt.datetime.now(dt.UTC))
         day = today if day is None else as_day(day, "$.day", campaign.zone)
         if day > today:
@@ -1274,7 +1679,17 @@ def screen(
             for n, action in enumerate(rule.actions)
             if isinstance(action, Quarantine) and action.start is not None
         }
-        run_context = _Context(rule_set, campaign, ctx, plan.count_index, start_of)
+        exposures_of = {
+            rule.id: tuple(
+                (t.source, compile_python(t.predicate, ctx), t.date)
+                for t in exposure_tests(rule.condition)
+            )
+            for rule in rule_set.rules
+            if rule.orders_quarantine
+        }
+        run_context = _Context(
+            rule_set, campaign, ctx, plan.count_index, start_of, exposures_of, dialect_name
+        )
         # Only flagged persons come back; they are all read before anything is
         # written, so the query never sees a table it reads change under it.
         collected = [(row, sorted(fired, key=lambda r: (r.priority, r.id))) for row, fired in rows]
