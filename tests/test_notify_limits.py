@@ -394,3 +394,17 @@ def test_mentions_are_read_from_where_the_number_is_on_file_when_sent() -> None:
         ).dispatch()
     mentioned = {m.data["role"]: m.mention for _, m in robot.sent}
     assert mentioned == {"building_observer": "+8613911112222", "grid_worker": "+8613700137000"}
+
+
+def test_a_new_dispatcher_counts_what_the_run_before_it_sent(ws: gridguard.Workspace) -> None:
+    """A run from cron each minute must not send a robot's whole minute again."""
+    clock, robot = Clock(), Robot(per_minute=5)
+    _enqueue(ws, [_message(f"消息 {n}") for n in range(8)])
+    _dispatcher(ws, robot, clock).dispatch()
+    assert len(robot.sent) == 5
+    clock.now += dt.timedelta(seconds=20)
+    later = _dispatcher(ws, robot, clock)  # the next run: a new dispatcher
+    assert later.dispatch().sent == 0
+    assert later.next_send() == START + dt.timedelta(seconds=60)
+    clock.now = START + dt.timedelta(seconds=60)
+    assert _dispatcher(ws, robot, clock).dispatch().sent == 3

@@ -47,7 +47,15 @@ from ..errors import ConflictError
 from ..model.messages import DeliveryAttempt, DeliveryOutcome, attempt_id
 from ..notify.base import Message, Notifier, PermanentFailure, RateLimited, RetryableFailure
 from ..notify.limits import Limited, RobotPacer, split_message
-from .outbox import RATE_LIMITED, Due, due_messages, next_due, record_attempts, to_message
+from .outbox import (
+    RATE_LIMITED,
+    Due,
+    due_messages,
+    next_due,
+    recent_sends,
+    record_attempts,
+    to_message,
+)
 from .settings import DeliverySettings
 
 if TYPE_CHECKING:
@@ -339,6 +347,7 @@ class Dispatcher:
         }
         self.pacers: dict[str, RobotPacer] = {}
         """The pacer of each paced channel; channels posting to one robot share it."""
+        self._seeded = False
         robots: dict[str, RobotPacer] = {}
         for name, notifier in self.limited.items():
             limits = notifier.limits
@@ -355,7 +364,26 @@ class Dispatcher:
 
     # -- claiming and recording ---------------------------------------------------------------
 
+    def _seed_pacers(self) -> None:
+        """Count in each robot's window what was delivered to it in the last minute.
+
+        A dispatcher run from cron each minute starts with empty windows;
+        without this, it would send a robot's whole minute again right after
+        the run before it did. (A message sent in parts counts once here.)
+        """
+        self._seeded = True
+        if not self.pacers:
+            return
+        now = self.clock()
+        since = now - max(p.minute for p in self.pacers.values())
+        with self.ws.transaction(write=False) as uow:
+            sent = recent_sends(uow, since, dialect=self.ws.storage.dialect, channels=self.pacers)
+        for channel, at in sorted(sent, key=lambda item: item[1]):
+            self.pacers[channel].take(at)
+
     def _claim(self, limit: int, report: DispatchReport) -> list[_Task]:
+        if not self._seeded:
+            self._seed_pacers()
         channels = None if self.fallback is not None else list(self.channels)
         for _ in range(5):
             try:

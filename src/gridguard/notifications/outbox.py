@@ -63,6 +63,7 @@ __all__ = [
     "history",
     "next_due",
     "outbox_status",
+    "recent_sends",
     "record_attempts",
     "state_of",
     "to_message",
@@ -748,6 +749,38 @@ def totals(status: dict[str, dict[str, int]]) -> dict[str, int]:
     for per_state in status.values():
         for state, n in per_state.items():
             out[state] = out.get(state, 0) + n
+    return out
+
+
+def recent_sends(
+    uow: UnitOfWork, since: dt.datetime, *, dialect: str, channels: Collection[str]
+) -> list[tuple[str, dt.datetime]]:
+    """``(channel, when)`` of each delivery to ``channels`` recorded after ``since``.
+
+    What a dispatcher that starts (a cron run each minute) needs to know of
+    the requests the run before it made, so as not to pace a robot from an
+    empty window.
+    """
+    if not channels:
+        return []
+    if dialect not in SQL_DIALECTS:
+        channel_of = {m.id: m.channel for m in uow.find(OutboxMessage)}
+        return [
+            (channel_of[a.message_id], a.at)
+            for a in uow.find(DeliveryAttempt, where={"outcome": DeliveryOutcome.SENT})
+            if a.at > since and channel_of.get(a.message_id) in channels
+        ]
+    sql = SqlText(dialect)
+    where, params = _channel_filter(channels)
+    query = f"""
+        SELECT m.channel, a."at" FROM outbox_attempts a JOIN outbox m ON m.id = a.message_id
+        WHERE a.outcome = 'sent' AND a."at" > ?{where}
+    """
+    out: list[tuple[str, dt.datetime]] = []
+    for channel, at in uow.query(sql.text(query), [sql.ts(since), *params]):
+        when = _ts(at)
+        if when is not None:
+            out.append((str(channel), when))
     return out
 
 
