@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, PluginError
 from ..notify.base import Notifier
+from .digest import enqueue_digest
 from .dispatcher import Dispatcher, DispatchReport
 from .outbox import dead_letters, outbox_status
 from .routing import Event, Router
@@ -97,7 +98,6 @@ class Notifications:
 
     def enqueue_digest(self, day: dt.date) -> int:
         """Enqueue the daily digest of ``day`` (a local date) for every community."""
-        from .digest import enqueue_digest
 
         return enqueue_digest(self.ws, self.router, day)
 

@@ -21,11 +21,13 @@ area of each household's building.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..errors import ValidationError
 from ..model import Area, Building, Household, Stairwell
 from ..model.assessments import OrderStatus, QuarantineOrder
 from ..model.quarantine import QuarantinePolicy, QuarantineRelease
@@ -92,7 +94,6 @@ def _numbered(sql: Sql, text: str) -> tuple[str, list[int]]:
     """Numbered ``?N`` marks as the dialect wants them, and the parameter order they need."""
     if sql.dialect == "sqlite":
         return text, []
-    import re
 
     order: list[int] = []
 
@@ -149,8 +150,6 @@ def census(
     only the areas inside the principal's scope are returned.
     """
     if by not in ("community", "grid"):
-        from ..errors import ValidationError
-
         raise ValidationError.single("$.by", repr(by), "must be one of: community, grid")
     ws.authorize("quarantine.census")
     with ws.transaction(write=False) as uow:
