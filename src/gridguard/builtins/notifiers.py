@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..hookspecs import NotifierFactory, hookimpl
+from ..masking import mask_phone
 from ..notify.base import Message, PermanentFailure
 
 __all__ = ["JsonLinesNotifier", "LogNotifier"]
@@ -37,6 +38,15 @@ def _unknown(settings: Mapping[str, Any], known: set[str]) -> None:
     extra = sorted(set(settings) - known - {"type"})
     if extra:
         raise ConfigError(f"{extra[0]}: unknown setting (known: {', '.join(sorted(known))})")
+
+
+def _masked(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with the mobile number to @-mention masked: a file is no place for it."""
+    out = dict(data)
+    mention = out.get("mention")
+    if isinstance(mention, str):
+        out["mention"] = mask_phone(mention, national=True)
+    return out
 
 
 class JsonLinesNotifier:
@@ -84,7 +94,7 @@ class JsonLinesNotifier:
             "topic": message.topic,
             "subject": message.subject,
             "body": message.body,
-            "data": dict(message.data),
+            "data": _masked(message.data),
         }
         try:
             line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")

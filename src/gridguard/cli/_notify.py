@@ -92,9 +92,10 @@ def dispatch(
     if as_json:
         echo_json(result)
         return
+    paused = f", rate limited 限流 {report.rate_limited}" if report.rate_limited else ""
     click.echo(
         f"sent 已送达 {report.sent}, retry later 待重试 {report.retried}, "
-        f"dead 投递失败 {report.dead} ({report.seconds:.1f} s)"
+        f"dead 投递失败 {report.dead}{paused} ({report.seconds:.1f} s)"
     )
     for line in report.errors[:5]:
         click.echo(f"  {line}", err=True)
@@ -105,13 +106,22 @@ def dispatch(
 @_config
 @json_option()
 def status(target: str, config: str | None, as_json: bool) -> None:
-    """Messages in the outbox per channel and state (pending, in flight, sent, dead)."""
+    """Messages in the outbox per channel and state (pending, in flight, sent, dead).
+
+    Under each channel with dead messages, why they died: the last error,
+    with a vendor's code and message (``WeCom error 93000: invalid webhook
+    url``), and how many died of it.
+    """
     from ..notifications.service import Notifications
     from ..workspace import open_workspace
 
     with open_workspace(target) as ws:
-        result = Notifications(ws, notify_settings(config)).status()
+        service = Notifications(ws, notify_settings(config))
+        result: dict[str, Any] = dict(service.status())
+        dead = service.dead_letters()
     if as_json:
+        if dead:
+            result["dead_letters"] = dead
         echo_json(result)
         return
     if not result:
@@ -119,6 +129,8 @@ def status(target: str, config: str | None, as_json: bool) -> None:
     for channel, states in result.items():
         shown = ", ".join(f"{state} {n}" for state, n in states.items())
         click.echo(f"{channel}: {shown}")
+        for error, n in dead.get(channel, {}).items():
+            click.echo(f"  dead {n}: {error or '(no error recorded)'}")
 
 
 @notify.command()

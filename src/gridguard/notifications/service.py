@@ -15,7 +15,7 @@ from ..errors import ConfigError, PluginError
 from ..notify.base import Notifier
 from .digest import enqueue_digest
 from .dispatcher import Dispatcher, DispatchReport
-from .outbox import outbox_status
+from .outbox import dead_letters, outbox_status
 from .routing import Event, Router
 from .settings import NotifySettings
 
@@ -106,6 +106,7 @@ class Notifications:
 
         ``options`` go to its constructor (``clock``, ``rng``, ``identity``...).
         """
+        options.setdefault("mentions", self.router.mention)
         return Dispatcher(
             self.ws,
             self.channels,
@@ -123,3 +124,8 @@ class Notifications:
         """Messages per channel and state."""
         with self.ws.transaction(write=False) as uow:
             return outbox_status(uow, dt.datetime.now(dt.UTC), dialect=self.ws.storage.dialect)
+
+    def dead_letters(self) -> dict[str, dict[str, int]]:
+        """Dead messages per channel and error (a vendor's code and message): why they died."""
+        with self.ws.transaction(write=False) as uow:
+            return dead_letters(uow, dialect=self.ws.storage.dialect)

@@ -9,12 +9,20 @@ Registers four notifiers through gridguard's ``register_notifiers`` hook:
 * ``webhook``: any HTTPS endpoint, the message as JSON, signed with an
   HMAC-SHA256 header (``secret`` required).
 
-Every request carries ``Idempotency-Key: <message id>``. HTTP 429 and 5xx,
-and the robots' own "too fast" or "busy" codes, raise
+Every request carries ``Idempotency-Key: <message id>``. The robots'
+"too fast" codes (WeCom 45009, DingTalk 130101, Feishu 11232) and HTTP 429
+raise :class:`~gridguard.notify.RateLimited`, so the dispatcher pauses the
+robot; HTTP 5xx and the robots' "busy" codes raise
 :class:`~gridguard.notify.RetryableFailure`; other 4xx answers and the
-robots' other error codes raise :class:`~gridguard.notify.PermanentFailure`.
-Settings are checked when the channel is built: a missing or bad one is a
-:class:`~gridguard.errors.ConfigError` that names it.
+robots' other error codes (an invalid key or token, a keyword or signature
+mismatch, a robot removed from its group) raise
+:class:`~gridguard.notify.PermanentFailure` with the vendor's code and
+message. The robots declare their vendors' limits
+(:class:`~gridguard.notify.ChannelLimits`: bytes per message, messages a
+minute and a second), which the dispatcher keeps. A message whose data
+names a mobile number (``mention``) @-mentions that person the vendor's
+way. Settings are checked when the channel is built: a missing or bad one
+is a :class:`~gridguard.errors.ConfigError` that names it.
 """
 
 from __future__ import annotations
