@@ -31,7 +31,8 @@ class Site:
             (self.path / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
             # Forget the module when the test ends, so the next test imports its own.
             self.monkeypatch.delitem(sys.modules, module, raising=False)
-        info = self.path / f"{dist}-{version}.dist-info"
+        # As a wheel names it: "-" escaped, or every "gridguard-x" would read as "gridguard".
+        info = self.path / f"{dist.replace('-', '_')}-{version}.dist-info"
         info.mkdir()
         (info / "METADATA").write_text(
             f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8"

@@ -4,7 +4,8 @@ Kept thin and quick to start: this module imports click only. The
 workspace, the storage backends, the generator and rich are imported inside
 the commands that use them, so ``gridguard --help`` does not pay for them.
 The other command groups are imported when used (:data:`COMMANDS`); plugins
-add theirs through the ``register_commands`` hook (:func:`plugin_commands`).
+add theirs through the ``register_commands`` hook (:func:`plugin_commands`),
+which ``--help`` lists from a cache while it is valid (:mod:`._listing`).
 A :class:`~gridguard.errors.GridGuardError` ends the command with a one-line
 red message on stderr and exit code 1, never a traceback.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import types
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +26,7 @@ import click
 from .._version import __version__
 from ..errors import ConfigError, GridGuardError, PluginError
 from ._common import db_option, json_option
+from ._listing import cached_listing, store_listing
 
 if TYPE_CHECKING:
     import pluggy
@@ -103,14 +106,36 @@ class _Group(click.Group):
         """The commands the plugins add, collected once per run (a broken plugin ends it)."""
         meta = ctx.find_root().meta
         if PLUGIN_COMMANDS not in meta:
+            from ..plugins import get_plugin_manager
+
             try:
-                meta[PLUGIN_COMMANDS] = plugin_commands(
-                    taken={*super().list_commands(ctx), *COMMANDS}
-                )
+                pm = get_plugin_manager()
+                commands = plugin_commands(pm, taken={*super().list_commands(ctx), *COMMANDS})
             except GridGuardError as exc:
                 _fail(str(exc))
-        commands: dict[str, click.Command] = meta[PLUGIN_COMMANDS]
-        return commands
+            meta[PLUGIN_COMMANDS] = commands
+            if not pm.failures:
+                packages = {_package_of(plugin) for plugin in pm.get_plugins()}
+                store_listing(commands, packages)
+        found: dict[str, click.Command] = meta[PLUGIN_COMMANDS]
+        return found
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help``: plugin commands from the listing cache when valid."""
+        cached = None if PLUGIN_COMMANDS in ctx.find_root().meta else cached_listing()
+        if cached is None:
+            plugins = self._plugin_commands(ctx)
+        else:
+            plugins = {name: click.Command(name, short_help=text) for name, text in cached.items()}
+        rows: list[tuple[str, click.Command]] = []
+        for name in sorted({*super().list_commands(ctx), *COMMANDS, *plugins}):
+            command = plugins.get(name) or self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command))
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                formatter.write_dl([(n, c.get_short_help_str(limit)) for n, c in rows])
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -120,6 +145,12 @@ class _Group(click.Group):
         except OSError as exc:
             where = f" ({exc.filename})" if exc.filename else ""
             _fail(f"{exc.strerror or exc}{where}")
+
+
+def _package_of(plugin: object) -> str:
+    """The top-level package a plugin (a module or an object) comes from."""
+    name = getattr(plugin, "__name__", None) if isinstance(plugin, types.ModuleType) else None
+    return (name or type(plugin).__module__).split(".")[0]
 
 
 def plugin_commands(
