@@ -1,7 +1,7 @@
 """Reading a file as a table: header, then rows of cells, whatever the format.
 
-CSV is read here directly (``csv.reader``, no dictionary per row: the bulk
-import reads millions of rows), with the encoding detected by
+CSV is read here directly (:func:`gridguard.importers.text.csv_records`, no
+dictionary per row: the bulk import reads millions of rows), with the encoding detected by
 :func:`gridguard.builtins.formats.detect_encoding` or given. Every other
 format goes through the importer registered for it (``xlsx`` from the
 ``gridguard-xlsx`` plugin, ``jsonl`` built in), whose rows are mappings.
@@ -12,7 +12,6 @@ Chinese (``身份证号``, ``公民身份号码`` and ``resident_id`` are one fi
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 import unicodedata
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..errors import ConfigError, ValidationError
+from ..importers.text import BadRecord, csv_records
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -176,18 +176,20 @@ class Table:
 
 
 def _csv_rows(
-    handle: Any, expected: int, checked: bool, encoding: str
+    records: Iterator[tuple[int, list[str] | BadRecord]],
+    expected: int,
+    checked: bool,
+    encoding: str,
 ) -> Iterator[tuple[int, list[Any] | BadRow]]:
-    reader = csv.reader(handle, strict=True)
-    number = 1
-    while True:
-        number += 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield number, BadRow(f"malformed CSV ({exc}); is the file truncated?")
+    """Rows after the header, numbered by the line each starts on; bad rows as :class:`BadRow`.
+
+    The register has no multi-line field: a row that runs over a line end is
+    an unbalanced quote, refused on its first line, and the lines after it
+    are read as rows of their own (:func:`~gridguard.importers.text.csv_records`).
+    """
+    for number, cells in records:
+        if isinstance(cells, BadRecord):
+            yield number, BadRow(cells.reason)
             continue
         if not cells:
             continue
@@ -222,14 +224,15 @@ def open_csv(path: Path, encoding: str | None, checked: bool = False) -> Table:
         handle = open(path, encoding=encoding, errors="surrogateescape", newline="")  # noqa: SIM115
     except LookupError:
         raise ConfigError(f"unknown encoding {encoding!r}") from None
-    try:
-        header = next(csv.reader(handle, strict=True), None)
-    except csv.Error as exc:
-        handle.close()
-        raise ValidationError.single(f"{path.name}:1", str(exc), "bad header row") from None
-    if header is None:
+    records = csv_records(handle)
+    first = next(records, None)
+    if first is None:
         handle.close()
         raise ValidationError.single(path.name, "empty file", "no header row")
+    header = first[1]
+    if isinstance(header, BadRecord):
+        handle.close()
+        raise ValidationError.single(f"{path.name}:{first[0]}", header.reason, "bad header row")
     if not checked and any("\udc80" <= c <= "\udcff" for cell in header for c in cell):
         handle.close()
         raise ValidationError.single(
@@ -240,7 +243,7 @@ def open_csv(path: Path, encoding: str | None, checked: bool = False) -> Table:
 
     def rows() -> Iterator[tuple[int, list[Any] | BadRow]]:
         with handle:
-            yield from _csv_rows(handle, width, checked, name)
+            yield from _csv_rows(records, width, checked, name)
 
     return Table(
         header=header,

@@ -306,11 +306,17 @@ def _checkin(zone: dt.tzinfo, data: Mapping[str, Any]) -> CheckIn:
 
 
 def _csv_groups(
-    rows: Iterable[tuple[int, dict[str, Any]]],
+    rows: Iterable[tuple[int, dict[str, Any] | ValidationError]],
 ) -> Iterator[tuple[int, dict[str, Any] | ValidationError]]:
-    """CSV rows grouped into check-ins: rows of one check-in share its id, or building and time."""
+    """CSV rows grouped into check-ins: rows of one check-in share its id, or building and time.
+
+    A row that could not be read (a :class:`ValidationError`) is passed on as it is.
+    """
     groups: dict[tuple[str, ...], tuple[int, dict[str, Any]]] = {}
     for line, row in rows:
+        if isinstance(row, ValidationError):
+            yield line, row
+            continue
         unknown = sorted(k for k in row if k not in CSV_COLUMNS)
         if unknown:
             yield (
@@ -371,7 +377,7 @@ def record_file(
     lines are stored.
     """
     from ..builtins.formats import json_lines
-    from ..sweep.recording import _importer
+    from ..sweep.recording import _importer, _read_rows
 
     path = Path(path)
     if not path.is_file():
@@ -384,7 +390,7 @@ def record_file(
         importer = _importer(ws, path, format)
         grouped = ".csv" in importer.suffixes
         try:
-            rows = list(importer.read(path))
+            rows = _read_rows(importer, path)
         except ValidationError:
             raise
         except (UnicodeDecodeError, ValueError) as exc:
