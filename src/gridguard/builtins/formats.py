@@ -110,7 +110,7 @@ def detect_encoding(path: Path) -> tuple[str, bool]:
 
 
 class CsvImporter:
-    """Reads a CSV file with a header row; row numbers are line numbers (the header is 1).
+    """Reads a CSV file with a header row; rows are numbered as a spreadsheet shows them.
 
     ``encoding`` (``utf-8``, ``gbk``, ``gb18030``...) is detected when not
     given (:func:`detect_encoding`); bytes that do not decode come through as
@@ -139,21 +139,28 @@ class CsvImporter:
         """Each row as ``{header: cell}``, or the error of a row that could not be read.
 
         A short row has ``None`` for its missing cells (as :class:`csv.DictReader`);
-        blank lines are skipped.
+        blank lines are skipped and not counted. The header is row 1; a bad
+        record's reason names the line of the file it starts on when that
+        differs.
         """
         encoding, checked = (self.encoding, False) if self.encoding else detect_encoding(path)
         with open(path, encoding=encoding, errors="surrogateescape", newline="") as handle:
             records = csv_records(handle, multiline=self.multiline)
             header: list[str] | None = None
-            for number, cells in records:
+            number = 1  # rows as a spreadsheet shows them: the header is row 1
+            for _, cells in records:
+                if isinstance(cells, list) and not cells:
+                    continue
+                if header is None:
+                    if isinstance(cells, BadRecord):
+                        raise ValidationError.single("line 1", cells.value, cells.reason)
+                    header = cells
+                    continue
+                number += 1
                 if isinstance(cells, BadRecord):
                     yield number, ValidationError.single("$", cells.value, cells.reason)
                     continue
-                if not cells:
-                    continue
-                if header is None:
-                    header = cells
-                    continue
+                assert header is not None
                 if not checked and any(map(undecoded, cells)):
                     yield (
                         number,

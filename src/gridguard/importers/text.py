@@ -76,7 +76,7 @@ def _unbalanced(line: int, lines: int) -> BadRecord:
 
 
 def _too_long(line: int) -> BadRecord:
-    return BadRecord(line, f"line longer than {MAX_LINE_CHARS:,} characters")
+    return BadRecord(line, f"line {line} is longer than {MAX_LINE_CHARS:,} characters")
 
 
 class _LineTooLong(Exception):
@@ -166,17 +166,18 @@ def csv_records(
 ) -> Iterator[tuple[int, list[str] | BadRecord]]:
     """The records of a CSV file (the header first), each with the line it starts on.
 
-    ``handle`` is opened with ``newline=""``. A record spans lines only when
-    every cell holding a line break is in a ``multiline`` column (named by
-    the header), it has the header's width, and none of its later lines is
-    a whole record on its own; any other record that runs over a line end
-    is an unbalanced quote. A bad record is a :class:`BadRecord` and reading
-    goes on with the line after the one it starts on. Blank lines come as
-    empty lists.
+    ``handle`` is opened with ``newline=""``. A record that runs over a line
+    end without the header's width, or whose later lines are whole records
+    on their own, is an unbalanced quote: a :class:`BadRecord`, and reading
+    goes on with the line after the one it starts on. A well-formed record
+    with a line break in a cell that is not in a ``multiline`` column (named
+    by the header) is one :class:`BadRecord`, its lines not read again.
+    Blank lines come as empty lists.
     """
     lines = _Lines(handle)
     reader = csv.reader(lines, strict=True)
     width: int | None = None
+    header: list[str] = []
     allowed: set[int] = set()
     while True:
         lines.start()
@@ -216,17 +217,30 @@ def csv_records(
                 yield first, BadRecord(first, f"malformed CSV ({exc}); is the file truncated?")
             continue
         first = lines.first()
-        if len(lines.kept) > 1 and (
-            width is None
-            or len(cells) != width
-            or any(("\n" in c or "\r" in c) and i not in allowed for i, c in enumerate(cells))
-            or any(t is not None and _whole_record(t, width) for _, t in lines.kept[1:])
-        ):
-            yield first, _unbalanced(first, len(lines.kept))
-            lines.again(lines.kept[1:])
-            continue
+        if len(lines.kept) > 1:
+            if (
+                width is None
+                or len(cells) != width
+                or any(t is not None and _whole_record(t, width) for _, t in lines.kept[1:])
+            ):
+                yield first, _unbalanced(first, len(lines.kept))
+                lines.again(lines.kept[1:])
+                continue
+            broken = [i for i, c in enumerate(cells) if ("\n" in c or "\r" in c)]
+            if any(i not in allowed for i in broken):
+                yield (
+                    first,
+                    BadRecord(
+                        first,
+                        f"a cell holds a line break (the record runs from line {first} to line "
+                        f"{lines.kept[-1][0]}), which this column cannot hold",
+                        header[broken[0]] if header else "",
+                    ),
+                )
+                continue
         if width is None and cells:
             width = len(cells)
+            header = cells
             allowed = {i for i, name in enumerate(cells) if name.strip() in multiline}
         yield first, cells
 

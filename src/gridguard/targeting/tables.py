@@ -181,13 +181,16 @@ def _csv_rows(
     checked: bool,
     encoding: str,
 ) -> Iterator[tuple[int, list[Any] | BadRow]]:
-    """Rows after the header, numbered by the line each starts on; bad rows as :class:`BadRow`.
+    """Rows after the header, numbered as a spreadsheet shows them; bad rows as :class:`BadRow`.
 
-    The register has no multi-line field: a row that runs over a line end is
-    an unbalanced quote, refused on its first line, and the lines after it
-    are read as rows of their own (:func:`~gridguard.importers.text.csv_records`).
+    The register has no multi-line field: a row that runs over a line end
+    is refused, and after an unbalanced quote the lines it would have
+    swallowed are read as rows of their own
+    (:func:`~gridguard.importers.text.csv_records`).
     """
-    for number, cells in records:
+    number = 1
+    for _, cells in records:
+        number += 1
         if isinstance(cells, BadRecord):
             yield number, BadRow(cells.reason)
             continue
