@@ -21,6 +21,7 @@ from ..errors import ConfigError, ValidationError
 from ..hookspecs import ImporterFactory, NotifierFactory, ReporterFactory, hookimpl
 from ..importers.text import BadRecord, csv_records, json_records, undecoded
 from ..notify.base import Message, PermanentFailure
+from ..notify.markup import escape
 from ..report.document import Report
 
 
@@ -203,9 +204,10 @@ class ConsoleNotifier:
         self.stream: TextIO = stream
 
     def send(self, message: Message) -> None:
+        """Print ``[recipient] subject: body``, bidirectional controls shown as ``U+FFFD``."""
         try:
             print(
-                f"[{message.recipient}] {message.subject}: {message.body}",
+                escape(f"[{message.recipient}] {message.subject}: {message.body}"),
                 file=self.stream,
                 flush=True,  # shown, or failed, before the dispatcher records it sent
             )
