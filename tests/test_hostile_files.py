@@ -267,3 +267,20 @@ def test_the_register_reports_each_swallowed_row_as_read(tmp_path: Path) -> None
         (problem,) = list(csv.reader(handle))[1:]
     assert problem[0] == "4"
     assert "unbalanced quote" in problem[3]
+
+
+def test_a_register_in_json_lines_refuses_bad_lines_one_by_one(tmp_path: Path) -> None:
+    good = [json.dumps({"household_id": "h101", "name": f"居民{i}"}) for i in range(4)]
+    deep = '{"household_id": "h101", "name": ' + "[" * 1000 + "]" * 1000 + "}"
+    path = tmp_path / "persons.jsonl"
+    path.write_text("\n".join(["{not json", good[0], deep, *good[1:]]) + "\n", encoding="utf-8")
+    with gridguard.open("memory://") as ws:
+        ws.add(place_tree())
+        result = import_file(ws, "persons", path)
+        assert result.rows == 6
+        assert result.rows == result.inserted + result.updated + result.unchanged + result.rejected
+        assert (result.inserted, result.rejected) == (4, 2)
+    with open(report_path_for(path), encoding="utf-8-sig", newline="") as handle:
+        problems = {row[0]: row[3] for row in list(csv.reader(handle))[1:]}
+    assert problems["1"] == "not valid JSON"
+    assert "nested deeper" in problems["3"]

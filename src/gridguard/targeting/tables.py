@@ -258,10 +258,23 @@ def open_csv(path: Path, encoding: str | None, checked: bool = False) -> Table:
     )
 
 
+def _keyed_rows(importer: Any, path: Path) -> Iterator[tuple[int, Any]]:
+    """An importer's rows; from the builtin JSON-lines importer, a bad line as its error."""
+    from ..builtins.formats import JsonLinesImporter, json_lines
+
+    if type(importer) is JsonLinesImporter:
+        return json_lines(path)
+    return iter(importer.read(path))
+
+
 def _open_keyed(ws: Workspace, path: Path, fmt: str) -> Table:
     importer = ws.registries.importers.get(fmt)()
-    stream = importer.read(path)
+    stream = _keyed_rows(importer, path)
+    early: list[tuple[int, BadRow]] = []  # bad lines before the first row
     first = next(stream, None)
+    while first is not None and isinstance(first[1], ValidationError):
+        early.append((first[0], BadRow(first[1].violations[0].rule)))
+        first = next(stream, None)
     if first is None:
         close = getattr(stream, "close", None)
         if close is not None:
@@ -270,9 +283,13 @@ def _open_keyed(ws: Workspace, path: Path, fmt: str) -> Table:
     header = list(first[1])
 
     def rows() -> Iterator[tuple[int, list[Any] | BadRow]]:
+        yield from early
         number, row = first
         yield number, [row.get(k) for k in header]
         for number, row in stream:
+            if isinstance(row, ValidationError):
+                yield number, BadRow(row.violations[0].rule)
+                continue
             extra = [k for k in row if k not in header and clean(row[k]) is not None]
             if extra:
                 yield number, BadRow(f"has columns the first row has not: {', '.join(extra)}")
