@@ -111,33 +111,37 @@ class _Lines:
     def __next__(self) -> str:
         if self.pending:
             number, text = self.pending.popleft()
+            if text is None:  # a line too long, met again after a refused record
+                raise _LineTooLong(number)
         else:
             number, text = self._read()
-        if text is None:  # a line too long, met again after a refused record
-            raise _LineTooLong(number)
-        self.kept.append((number, text))
-        self.kept_chars += len(text)
-        if self.kept_chars > MAX_RECORD_CHARS and len(self.kept) > 1:
-            raise _RecordTooLong
+        kept = self.kept
+        kept.append((number, text))
+        if len(kept) > 1:  # a record over several lines: bounded
+            self.kept_chars += len(text)
+            if self.kept_chars > MAX_RECORD_CHARS:
+                raise _RecordTooLong
+        else:
+            self.kept_chars = len(text)
         return text
 
-    def _read(self) -> tuple[int, str | None]:
+    def _read(self) -> tuple[int, str]:
         text = self.handle.readline(_CUT)
         if not text:
             raise StopIteration
         self.read += 1
-        if len(text) == _CUT and not text.endswith("\n"):
-            while (rest := self.handle.readline(_SKIP)) and not rest.endswith("\n"):
-                pass  # skip the rest of the line without holding it
-            raise _LineTooLong(self.read)
-        if len(text.rstrip("\r\n")) > MAX_LINE_CHARS:
-            raise _LineTooLong(self.read)
+        if len(text) > MAX_LINE_CHARS:
+            if len(text) == _CUT and not text.endswith("\n"):
+                while (rest := self.handle.readline(_SKIP)) and not rest.endswith("\n"):
+                    pass  # skip the rest of the line without holding it
+                raise _LineTooLong(self.read)
+            if len(text.rstrip("\r\n")) > MAX_LINE_CHARS:
+                raise _LineTooLong(self.read)
         return self.read, text
 
     def start(self) -> None:
         """A new record begins."""
         self.kept.clear()
-        self.kept_chars = 0
 
     def again(self, lines: list[tuple[int, str | None]]) -> None:
         """Read ``lines`` again before anything else."""
@@ -179,8 +183,9 @@ def csv_records(
     width: int | None = None
     header: list[str] = []
     allowed: set[int] = set()
+    kept = lines.kept  # the lines of the record being read: one, mostly
     while True:
-        lines.start()
+        kept.clear()
         try:
             cells = next(reader)
         except StopIteration:
@@ -216,8 +221,8 @@ def csv_records(
             else:
                 yield first, BadRecord(first, f"malformed CSV ({exc}); is the file truncated?")
             continue
-        first = lines.first()
-        if len(lines.kept) > 1:
+        first = kept[0][0] if kept else lines.read
+        if len(kept) > 1:
             if (
                 width is None
                 or len(cells) != width
