@@ -245,8 +245,8 @@ def test_a_check_in_file_with_a_stray_quote_loses_only_that_line(tmp_path: Path)
 # -- the population register ---------------------------------------------------------------------
 
 
-def test_the_register_reports_each_swallowed_row_as_read(tmp_path: Path) -> None:
-    path = tmp_path / "persons.csv"
+def _swallowing_register(path: Path) -> Path:
+    """50 persons; row 4 opens a quote that a quote in row 31 would close."""
     with open(path, "w", encoding="utf-8", newline="") as handle:
         out = csv.writer(handle)
         out.writerow(["户编号", "姓名"])
@@ -256,9 +256,15 @@ def test_the_register_reports_each_swallowed_row_as_read(tmp_path: Path) -> None
     text[3] = 'h101,"居民2'  # opens a quote, never closed on its line
     text[30] = 'h101,居民29 "老"'  # a quote inside a cell: closes the one above
     path.write_text("\n".join(text) + "\n", encoding="utf-8")
-    with gridguard.open("memory://") as ws:
+    return path
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["here", "child process"])
+def test_the_register_reports_each_swallowed_row_as_read(tmp_path: Path, parallel: bool) -> None:
+    path = _swallowing_register(tmp_path / "persons.csv")
+    with gridguard.open(tmp_path / "r.db") as ws:
         ws.add(place_tree())
-        result = import_file(ws, "persons", path)
+        result = import_file(ws, "persons", path, parallel=parallel)
         assert result.rows == 50
         assert result.rows == result.inserted + result.updated + result.unchanged + result.rejected
         assert (result.inserted, result.rejected) == (49, 1)
@@ -267,6 +273,19 @@ def test_the_register_reports_each_swallowed_row_as_read(tmp_path: Path) -> None
         (problem,) = list(csv.reader(handle))[1:]
     assert problem[0] == "4"
     assert "unbalanced quote" in problem[3]
+
+
+def test_the_import_command_counts_what_it_read_stored_and_refused(tmp_path: Path) -> None:
+    target = tmp_path / "r.db"
+    with gridguard.open(target) as ws:
+        ws.add(place_tree())
+    path = _swallowing_register(tmp_path / "persons.csv")
+    result = CliRunner().invoke(main, ["import", "persons", str(path), "--db", str(target)])
+    assert "Traceback" not in result.output
+    assert (
+        "50 rows 行 · 49 inserted 新增 · 0 updated 更新 · 0 unchanged 未变 · 1 rejected 拒绝"
+        in (result.output)
+    )
 
 
 def test_a_register_in_json_lines_refuses_bad_lines_one_by_one(tmp_path: Path) -> None:
