@@ -23,6 +23,7 @@ from ..errors import ConfigError
 from ..hookspecs import NotifierFactory, hookimpl
 from ..masking import mask_phone
 from ..notify.base import Message, PermanentFailure
+from ..notify.markup import escape
 
 __all__ = ["JsonLinesNotifier", "LogNotifier"]
 
@@ -156,9 +157,9 @@ class LogNotifier:
         self.logger.log(
             self.level,
             "[%s] %s: %s",
-            message.recipient,
-            message.subject,
-            message.body,
+            escape(message.recipient),  # bidirectional controls shown as U+FFFD
+            escape(message.subject),
+            escape(message.body),
             extra={"idempotency_key": str(message.id), "topic": message.topic},
         )
 
