@@ -1,4 +1,4 @@
-"""OpenAPI 3.1 from the attrs models, an offline docs page, and schemathesis against a live server."""
+"""OpenAPI 3.1 from the attrs models, an offline docs page, schemathesis against a live server."""
 
 from __future__ import annotations
 

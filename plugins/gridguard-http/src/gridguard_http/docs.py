@@ -29,6 +29,12 @@ STYLE = (
 )
 
 
+def _schema(name: str, schema: dict[str, Any]) -> str:
+    fields = ", ".join(f"<code>{html.escape(f)}</code>" for f in schema.get("properties", {}))
+    what = html.escape(schema.get("description", ""))
+    return f"<h3 id='{html.escape(name)}'>{html.escape(name)}</h3><p>{what}</p><p>{fields}</p>"
+
+
 def docs_page(document: dict[str, Any]) -> str:
     """The document as one self-contained HTML page."""
     rows = []
@@ -42,11 +48,7 @@ def docs_page(document: dict[str, Any]) -> str:
                 f"<tr><td class=m>{method.upper()}</td><td><code>{html.escape(path)}</code></td>"
                 f"<td>{html.escape(op['summary'])}</td><td>{params}</td><td>{codes}</td></tr>"
             )
-    schemas = "".join(
-        f"<h3 id='{html.escape(name)}'>{html.escape(name)}</h3><p>{html.escape(s.get('description', ''))}</p>"
-        f"<p>{', '.join('<code>' + html.escape(f) + '</code>' for f in s.get('properties', {}))}</p>"
-        for name, s in document["components"]["schemas"].items()
-    )
+    schemas = "".join(_schema(name, s) for name, s in document["components"]["schemas"].items())
     info = document["info"]
     return (
         "<!doctype html><html lang=en><meta charset=utf-8>"

@@ -257,7 +257,10 @@ def openapi(operations: Sequence[Operation]) -> dict[str, Any]:
         "info": {
             "title": "gridguard",
             "version": gridguard_version,
-            "description": "Grid-based epidemic screening over HTTP: places, people, facts, derived state and reports.",
+            "description": (
+                "Grid-based epidemic screening over HTTP: places, people, facts, "
+                "derived state and reports."
+            ),
         },
         "paths": paths,
         "components": {
