@@ -11,9 +11,10 @@ people and facts can also be exported as a FHIR R4 Bundle
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from gridguard import hookimpl
+from gridguard import hookimpl as _hookimpl
 
 if TYPE_CHECKING:
     import click
@@ -28,6 +29,11 @@ def create_app(*args: Any, **kwargs: Any) -> Any:
     from .app import create_app as make
 
     return make(*args, **kwargs)
+
+
+# gridguard's marker, untyped for now: cast so that its pluggy options type-check.
+F = TypeVar("F", bound=Callable[..., Any])
+hookimpl = cast(Callable[..., Callable[[F], F]], _hookimpl)
 
 
 @hookimpl(optionalhook=True)

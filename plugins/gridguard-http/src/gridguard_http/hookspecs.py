@@ -27,7 +27,7 @@ hookspec = pluggy.HookspecMarker("gridguard")
 
 
 @hookspec(firstresult=True)
-def authenticate(credentials: Credentials) -> Principal | None:  # type: ignore[empty-body]
+def authenticate(credentials: Credentials) -> Principal | None:
     """The principal ``credentials`` (one request's method, path and headers) speak for.
 
     Return ``None`` when the credentials are not of your kind, so that the

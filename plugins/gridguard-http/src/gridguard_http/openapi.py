@@ -56,6 +56,8 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     if "$ref" in schema:
         return {"anyOf": [schema, {"type": "null"}]}
     kind = schema.get("type")
+    if kind is None:
+        return {"anyOf": [schema, {"type": "null"}]}
     out = dict(schema)
     out["type"] = [kind, "null"] if isinstance(kind, str) else [*kind, "null"]
     if "enum" in out:
@@ -197,7 +199,7 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
         }
         for p in op.params
     ]
-    for name in ("id", "kind"):
+    for name in ("id", "kind", "type"):
         if "{" + name + "}" in op.path:
             params.append(
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -215,7 +217,8 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status in sorted({*op.statuses, *COMMON}):
         if status < 300:
-            content = {"application/json": {"schema": _answer(op, components)}}
+            media = "application/fhir+json" if op.shape == "fhir" else "application/json"
+            content = {media: {"schema": _answer(op, components)}}
             if op.shape == "report":
                 content["text/html"] = {"schema": {"type": "string"}}
                 content["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"] = {

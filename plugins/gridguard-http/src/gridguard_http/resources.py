@@ -804,6 +804,25 @@ def get_report(ws: Workspace, call: Call) -> Reply:
     return Reply(200, None, media_type=reporter.media_type, raw=data)
 
 
+def get_fhir(ws: Workspace, call: Call) -> Reply:
+    from .fhir import RESOURCE_TYPES, bundle, parse_since
+
+    kind = call.path.get("type")
+    if kind is not None and kind not in RESOURCE_TYPES:
+        raise ValidationError.single(
+            "$.type", repr(kind), f"must be one of: {', '.join(RESOURCE_TYPES)}"
+        )
+    data = bundle(
+        ws,
+        area=call.query.get("area"),
+        since=parse_since(call.query.get("since")),
+        unmask=call.flag("unmask"),
+        base=f"{call.base}/fhir",
+        types=RESOURCE_TYPES if kind is None else (kind,),
+    )
+    return Reply(200, data, media_type="application/fhir+json")
+
+
 COLLECTIONS: tuple[Collection, ...] = (
     Collection(
         name="areas",
@@ -933,6 +952,16 @@ def _fact_post(
     )
 
 
+_FHIR_PARAMS = (
+    Param(name="area", description="only this area's subtree"),
+    Param(name="since", description="facts at or after (ISO date or date-time)"),
+    Param(
+        name="unmask",
+        description="names and numbers in clear (audited)",
+        schema={"type": "boolean"},
+    ),
+)
+
 OPERATIONS: tuple[Operation, ...] = (
     _fact_post(
         "visits", Visit, post_visits, "Record visits with their screenings (one, or an array)"
@@ -960,6 +989,28 @@ OPERATIONS: tuple[Operation, ...] = (
             Param(name="by", description="campaign, area, grid, building or stairwell"),
             Param(name="campaign", description="the campaign"),
         ),
+        statuses=(200, 401, 403, 422),
+    ),
+    Operation(
+        method="GET",
+        path="/fhir",
+        name="fhir_bundle",
+        handler=get_fhir,
+        summary="Everything in scope as one FHIR R4 Bundle",
+        tag="fhir",
+        shape="fhir",
+        params=_FHIR_PARAMS,
+        statuses=(200, 401, 403, 422),
+    ),
+    Operation(
+        method="GET",
+        path="/fhir/{type}",
+        name="fhir_type",
+        handler=get_fhir,
+        summary="One FHIR resource type (Location, Group, Patient...) as a Bundle",
+        tag="fhir",
+        shape="fhir",
+        params=_FHIR_PARAMS,
         statuses=(200, 401, 403, 422),
     ),
     Operation(
