@@ -362,11 +362,11 @@ def resources(
                 if r.temperature is not None:
                     out.append(_temperature("report", r, r.at))
                 out += _symptoms("report", r)
-        for s in sorted(source.find(Screening), key=lambda s: str(s.id)):
-            if recent(s.at):
-                if s.temperature is not None:
-                    out.append(_temperature("screening", s, s.at))
-                out += _symptoms("screening", s)
+        for answer in sorted(source.find(Screening), key=lambda s: str(s.id)):
+            if recent(answer.at):
+                if answer.temperature is not None:
+                    out.append(_temperature("screening", answer, answer.at))
+                out += _symptoms("screening", answer)
     if "RiskAssessment" in wanted and readable(Assessment):
         out += [
             _risk(a)
