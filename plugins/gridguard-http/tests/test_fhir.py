@@ -131,8 +131,13 @@ def test_scope_and_role_hold(store: str) -> None:
     assert "Patient/person-p4" not in by_id(data)
     assert "Group/household-h3" not in by_id(data)
     validated(data)
-    with gridguard.open(store, principal=worker) as ws, pytest.raises(gridguard.AccessDenied):
-        bundle(ws, unmask=True)
+    volunteer = Principal(name="志愿者", role=Role.SERVICE_VOLUNTEER, area_id="c1")
+    with gridguard.open(store, principal=volunteer) as ws:
+        kinds = Counter(e["resource"]["resourceType"] for e in bundle(ws)["entry"])
+        assert kinds["Group"] == 2
+        assert "Patient" not in kinds
+        with pytest.raises(gridguard.AccessDenied):
+            bundle(ws, unmask=True)
 
 
 def test_the_export_command(store: str, tmp_path: Path) -> None:

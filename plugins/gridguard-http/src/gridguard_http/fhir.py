@@ -43,6 +43,7 @@ from gridguard.model import (
     Stairwell,
     Task,
 )
+from gridguard.reporting.scope import UNMASK as REPORT_UNMASK
 from gridguard.security.access import Verb
 
 __all__ = [
@@ -324,7 +325,7 @@ def resources(
     """
     wanted = set(types)
     if unmask:
-        ws.authorize("report.unmask")
+        ws.authorize(REPORT_UNMASK)
     source = _narrowed(ws, area)
     masked = not unmask
     out: list[dict[str, Any]] = []

@@ -22,7 +22,7 @@ import base64
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from starlette.responses import JSONResponse, Response
@@ -48,6 +48,7 @@ from gridguard.model import (
     Visit,
 )
 from gridguard.model.targeting import Target
+from gridguard.reporting.scope import UNMASK as REPORT_UNMASK
 from gridguard.security.access import Verb
 from gridguard.serialization import from_dict, to_dict
 
@@ -56,12 +57,15 @@ from .service import HTTP_READ
 
 __all__ = ["OPERATIONS", "Call", "Collection", "Operation", "Reply"]
 
+T = TypeVar("T")
+
 MAX_BATCH = 1000
 """Most facts in one POST."""
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-UNMASK = "report.unmask"
-"""Reading names, phones and identity numbers in clear: the same operation as a report's."""
+UNMASK = REPORT_UNMASK
+"""Reading names, phones and identity numbers in clear: the same operation as a report's
+(``report.unmask``: whoever may read persons, inside her scope; audited)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -581,6 +585,30 @@ def _hidden(ws: Workspace, cls: type[Any], ids: set[str]) -> set[str]:
     return ids - ws.in_scope(cls, ids)
 
 
+class _Redo(Exception):
+    """Roll the request's transaction back and record again on the workflow's own terms."""
+
+
+def in_one_transaction(ws: Workspace, record: Callable[[], T], failed: Callable[[T], bool]) -> T:
+    """``record()`` inside one write transaction; on any reported failure, rolled back and redone.
+
+    A recording workflow opens several short transactions of its own (its
+    audit entry, its look-ups, its writes); joined into one they cost one
+    commit. When a record fails the workflow stores the good ones and
+    reports the bad ones, and the partly written batch must not be committed
+    as it stands: the joint transaction is rolled back and the workflow run
+    again on its own, which gives exactly the answer it gives in Python.
+    """
+    try:
+        with ws.transaction():
+            result = record()
+            if failed(result):
+                raise _Redo
+        return result
+    except _Redo:
+        return record()
+
+
 def post_visits(ws: Workspace, call: Call) -> Reply:
     from gridguard.sweep import Sweep, VisitRecord
     from gridguard.sweep.recording import screening_id
@@ -604,7 +632,6 @@ def post_visits(ws: Workspace, call: Call) -> Reply:
 
     records: list[VisitRecord] = _parse(Visit, items, many, prepare)
     hidden = _hidden(ws, Household, {r.visit.household_id for r in records})
-    sweep = Sweep(ws, call.query.get("campaign"))
     keep = [
         VisitRecord(r.visit, r.screenings, line=n)
         for n, r in enumerate(records)
@@ -612,7 +639,11 @@ def post_visits(ws: Workspace, call: Call) -> Reply:
     ]
     from gridguard.sweep import RecordError
 
-    result = sweep.record(keep)
+    result = in_one_transaction(
+        ws,
+        lambda: Sweep(ws, call.query.get("campaign")).record(keep),
+        lambda report: bool(report.errors),
+    )
     errors = list(result.errors) + [
         RecordError(
             n, [Violation("$.household_id", repr(r.visit.household_id), "unknown household")]
@@ -644,7 +675,9 @@ def post_checkins(ws: Workspace, call: Call) -> Reply:
     checkins: list[CheckIn] = _parse(CheckIn, items, many)
     hidden = _hidden(ws, Building, {c.building_id for c in checkins})
     keep = [(n, c) for n, c in enumerate(checkins) if c.building_id not in hidden]
-    result = record_checkins(ws, keep)
+    result = in_one_transaction(
+        ws, lambda: record_checkins(ws, keep), lambda report: bool(report.errors)
+    )
     errors = list(result.errors) + [
         CheckInError(n, [Violation("$.building_id", repr(c.building_id), "unknown building")])
         for n, c in enumerate(checkins)
