@@ -5,7 +5,8 @@
    own process, as an administrator's token. Reference, in the same run: the
    same batches recorded through the Python API (``Sweep.record``) into a
    copy of the same store.
-2. Single-visit requests: M requests (default 1,000), one visit each.
+2. Single-visit requests: M requests (default 1,000), one visit each;
+   reference: ``Sweep.record`` called once per visit.
 3. FHIR export of the Huayuan demo community (``gridguard demo``): one
    Bundle of everything, built in process.
 
@@ -135,6 +136,7 @@ def bench_visits(n: int, singles: int) -> None:
             proc.terminate()
             proc.wait()
         py_s = python_reference(copy, batches)
+        py_single_s = python_reference(copy, [[v] for v in single])
         with gridguard.open(db) as ws:
             from gridguard.model import Visit
 
@@ -145,6 +147,8 @@ def bench_visits(n: int, singles: int) -> None:
     print(f"  HTTP / Python: {py_s / http_s:.2f}x the speed")
     rate = singles / single_s
     print(f"single-visit requests: {singles:,} in {single_s:.2f} s = {rate:,.0f} requests/s")
+    py_rate = singles / py_single_s
+    print(f"  Python API, one visit a call: {singles:,} in {py_single_s:.2f} s = {py_rate:,.0f}/s")
 
 
 def bench_fhir() -> None:

@@ -104,7 +104,7 @@ def tokens_path(db_url: str, given: str | os.PathLike[str] | None = None) -> Pat
 class TokenStore:
     """API tokens kept hashed in a JSON file, each with the principal it stands for."""
 
-    path: Path
+    path: Path = attrs.field(converter=Path)
     _by_digest: dict[str, dict[str, Any]] = attrs.field(factory=dict, init=False)
     _mtime: float = attrs.field(default=-1.0, init=False)
 
