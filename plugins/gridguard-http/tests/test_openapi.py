@@ -77,6 +77,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(tmp_path: Pat
             capture_output=True,
             text=True,
             timeout=300,
+            cwd=tmp_path,
         )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert re.search(r"\d+ generated, \d+ passed", run.stdout)

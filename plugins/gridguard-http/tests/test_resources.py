@@ -181,3 +181,36 @@ def test_coverage_places_and_reports(world: tuple[TestClient, dict[str, str]]) -
         406,
         422,
     )
+
+
+def test_service_requests_and_the_review_queue(
+    world: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, who = world
+    request = {
+        "id": str(uuid.uuid4()),
+        "at": local(11).isoformat(),
+        "household_id": "h1",
+        "service": "groceries",
+        "note": "大米",
+    }
+    volunteer = bearer(who["volunteer"])
+    first = client.post("/service-requests", json=request, headers=volunteer)
+    assert first.status_code == 201, first.text
+    assert client.post("/service-requests", json=request, headers=volunteer).status_code == 200
+    clash = client.post("/service-requests", json={**request, "note": "药"}, headers=volunteer)
+    assert clash.status_code == 409
+    assert clash.json()["stored"]["note"] == "大米"
+    # h3 lies in the other community: answered as unknown.
+    other = client.post(
+        "/service-requests",
+        json={**request, "id": str(uuid.uuid4()), "household_id": "h3"},
+        headers=volunteer,
+    )
+    assert other.status_code == 422
+    assert other.json()["errors"][0]["rule"] == "unknown household"
+    listed = client.get("/service-requests", headers=volunteer).json()["items"]
+    assert [r["id"] for r in listed] == [request["id"]]
+    # The review queue reaches over the whole store: unscoped principals only.
+    assert client.get("/review-queue", headers=bearer(who["admin"])).json() == {"items": []}
+    assert client.get("/review-queue", headers=bearer(who["worker"])).status_code == 403

@@ -837,6 +837,22 @@ def get_report(ws: Workspace, call: Call) -> Reply:
     return Reply(200, None, media_type=reporter.media_type, raw=data)
 
 
+def get_review_queue(ws: Workspace, call: Call) -> Reply:
+    """Outside-list rows waiting for review, masked.
+
+    The queue is read over the whole store (list rows are not in any area
+    until matched), so it needs the list matcher's right over the whole
+    store (``targeting.match`` on ``WHOLE_STORE``), which only an unscoped
+    principal has; the check is made here, as the workflow makes none.
+    """
+    from gridguard.targeting import review_queue
+    from gridguard.workspace import WHOLE_STORE
+
+    ws.authorize("targeting.match", WHOLE_STORE)
+    rows = review_queue(ws, call.query.get("list_id"))
+    return Reply(200, {"items": [to_dict(r) for r in rows]})
+
+
 def get_fhir(ws: Workspace, call: Call) -> Reply:
     from .fhir import RESOURCE_TYPES, bundle, parse_since
 
@@ -1023,6 +1039,17 @@ OPERATIONS: tuple[Operation, ...] = (
             Param(name="campaign", description="the campaign"),
         ),
         statuses=(200, 401, 403, 422),
+    ),
+    Operation(
+        method="GET",
+        path="/review-queue",
+        name="review_queue",
+        handler=get_review_queue,
+        summary="Outside-list rows waiting for review (masked; unscoped principals only)",
+        tag="derived",
+        shape="any",
+        params=(Param(name="list_id", description="only this outside list"),),
+        statuses=(200, 401, 403),
     ),
     Operation(
         method="GET",
