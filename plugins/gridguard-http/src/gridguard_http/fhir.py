@@ -160,7 +160,7 @@ def _patient(person: Person, *, masked: bool, system: str) -> dict[str, Any]:
 
 
 def _group(household: Household, members: list[Person], *, masked: bool) -> dict[str, Any]:
-    from .resources import plain
+    from .reads import plain
 
     address = plain(household, masked=masked)["address"]
     out: dict[str, Any] = {
@@ -297,14 +297,15 @@ def _flag(order: QuarantineOrder) -> dict[str, Any]:
 def _narrowed(ws: Workspace, area: str | None) -> Workspace:
     if area is None:
         return ws
-    from .resources import Call, _Empty, narrowed
+    from .reads import Empty, narrowed
+    from .routing import Call
 
     call = Call(
         principal=ws.principal, query={"area": area}, path={}, body=None, headers={}, lang="en"
     )
     try:
         return narrowed(ws, call)
-    except _Empty:
+    except Empty:
         raise ValidationError.single("$.area", repr(area), "no such area in scope") from None
 
 
