@@ -282,3 +282,25 @@ def test_a_grid_token_reaches_nothing_of_another_grid(
 
         stored = ws.find(Visit)
     assert all(where[v.household_id] == mine for v in stored)
+
+
+class EntryPointStyle:
+    """An authenticator loaded with the other plugins, before the hook is known."""
+
+    @gridguard.hookimpl(optionalhook=True)
+    def authenticate(self, credentials: Any) -> Principal | None:
+        if credentials.headers.get("x-sso") != "ok":
+            return None
+        return Principal(name="单点登录", role=Role.GRID_WORKER, area_id="g2")
+
+
+def test_an_authenticator_loaded_with_the_plugins_is_asked(store: str, tmp_path: Path) -> None:
+    from gridguard.plugins import get_plugin_manager
+
+    pm = get_plugin_manager(plugins=[EntryPointStyle()])
+    app = create_app(Settings(db=store, tokens=str(tmp_path / "t.json")), plugin_manager=pm)
+    with TestClient(app) as client:
+        got = client.get("/households", headers={"X-SSO": "ok"})
+        assert got.status_code == 200
+        assert [h["id"] for h in got.json()["items"]] == ["h3"]
+        assert client.get("/households", headers={"X-SSO": "no"}).status_code == 401
