@@ -102,7 +102,7 @@ def test_service_notes_are_listed_with_numbers_masked(tmp_path: Path) -> None:
             "overdue",
             "--db",
             str(tmp_path / "s.db"),
-            "--now",
+            "--at",
             "2020-02-05T00:00+08:00",
             "--json",
         ],

@@ -42,7 +42,7 @@ def _assessments(path: Path) -> int:
 
 
 def test_screen_json_prints_one_object_and_a_rerun_adds_nothing(store: Path) -> None:
-    args = ["screen", "--db", str(store), "--day", DAY.isoformat(), "--json"]
+    args = ["screen", "--db", str(store), "--date", DAY.isoformat(), "--json"]
     first = CliRunner().invoke(main, args)
     assert first.exit_code == 0, first.output
     summary = json.loads(first.output)
@@ -58,7 +58,7 @@ def test_screen_json_prints_one_object_and_a_rerun_adds_nothing(store: Path) -> 
 
 
 def test_screen_prints_a_bilingual_table(store: Path) -> None:
-    done = CliRunner().invoke(main, ["screen", "--db", str(store), "--day", DAY.isoformat()])
+    done = CliRunner().invoke(main, ["screen", "--db", str(store), "--date", DAY.isoformat()])
     assert done.exit_code == 0, done.output
     assert "Flagged persons 标记人员: 3" in done.output
     assert "outbreak-area-travel" in done.output
@@ -67,7 +67,16 @@ def test_screen_prints_a_bilingual_table(store: Path) -> None:
 def test_screen_with_a_rule_file(store: Path, tmp_path: Path) -> None:
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES, encoding="utf-8")
-    args = ["screen", "--db", str(store), "--day", DAY.isoformat(), "--rules", str(rules), "--json"]
+    args = [
+        "screen",
+        "--db",
+        str(store),
+        "--date",
+        DAY.isoformat(),
+        "--rules",
+        str(rules),
+        "--json",
+    ]
     done = CliRunner().invoke(main, args)
     assert done.exit_code == 0, done.output
     assert json.loads(done.output)["by_rule"] == {"fever": 1}
@@ -77,9 +86,9 @@ def test_a_rule_set_that_fails_to_load_changes_nothing(store: Path, tmp_path: Pa
     rules = tmp_path / "bad.toml"
     rules.write_text(RULES.replace("temperature >= 37.3", "temprature >= 37.3"), encoding="utf-8")
     done = CliRunner().invoke(
-        main, ["screen", "--db", str(store), "--rules", str(rules), "--day", DAY.isoformat()]
+        main, ["screen", "--db", str(store), "--rules", str(rules), "--date", DAY.isoformat()]
     )
-    assert done.exit_code == 1
+    assert done.exit_code == 2
     assert "did you mean 'temperature'?" in done.output
     assert "$.rules[0].when: rule 'fever', line 1 column 1" in done.output
     assert _assessments(store) == 0

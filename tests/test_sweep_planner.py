@@ -485,5 +485,5 @@ def test_plan_command(tmp_path: Path) -> None:
     assert "2020-01-25 afternoon: 3 teams" in table.output
     assert "Not planned" in table.output
     bad = runner.invoke(main, [*args, "--teams", "1,x"])
-    assert bad.exit_code == 1
+    assert bad.exit_code == 2
     assert "comma-separated" in bad.stderr

@@ -364,5 +364,5 @@ def test_visit_record_command(tmp_path: Path) -> None:
     assert "2 records, 1 accepted, 1 refused" in result.stdout
     assert "bad.jsonl:line 2: $.household_id: unknown household" in result.stderr
     missing = runner.invoke(main, ["visit", "record", str(tmp_path / "no.jsonl"), "--db", str(db)])
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2
     assert missing.stderr.startswith("error: no such file")

@@ -4,7 +4,9 @@ Kept thin and quick to start: this module imports click only. The
 workspace, the storage backends, the generator and rich are imported inside
 the commands that use them, so ``gridguard --help`` does not pay for them.
 A :class:`~gridguard.errors.GridGuardError` ends the command with a one-line
-red message on stderr and exit code 1, never a traceback.
+red message on stderr and exit code 2, never a traceback (exit codes: 0 all
+done, 1 done with some rows refused, 2 usage error or unknown id; see
+:mod:`gridguard.cli._common`).
 """
 
 from __future__ import annotations
@@ -33,10 +35,10 @@ DEMO_FILE = "huayuan.db"
 
 
 def _fail(message: str) -> NoReturn:
-    """Print ``message`` as one red line on stderr and exit with status 1."""
+    """Print ``message`` as one red line on stderr and exit with status 2 (nothing done)."""
     line = " ".join(message.split())
     click.secho(f"error: {line}", fg="red", err=True)
-    sys.exit(1)
+    sys.exit(2)
 
 
 COMMANDS: dict[str, str] = {
@@ -67,7 +69,7 @@ should import only click at its top and the rest inside its functions.
 
 
 class _Group(click.Group):
-    """A click group that turns gridguard's errors into a message and exit code 1."""
+    """A click group that turns gridguard's errors into a message and exit code 2."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *COMMANDS})

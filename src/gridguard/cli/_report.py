@@ -126,7 +126,7 @@ def _area_command(kind: str, help_text: str, *extra: Any) -> click.Command:
         from ..reporting import build_report
 
         given = {k: v for k, v in options.items() if v is not None}
-        with open_existing(target) as ws:
+        with open_existing(target, campaign=campaign_id) as ws:
             built = build_report(
                 ws, kind, area=area, day=day, campaign=campaign_id, unmask=unmask, **given
             )
@@ -151,7 +151,7 @@ def _file_command(kind: str, help_text: str) -> click.Command:
     ) -> None:
         from ..reporting import build_report
 
-        with open_existing(target) as ws:
+        with open_existing(target, campaign=campaign_id) as ws:
             built = build_report(ws, kind, id=record_id, campaign=campaign_id, unmask=unmask)
             _emit(ws, built, format_name, out, lang)
 

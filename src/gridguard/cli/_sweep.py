@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._common import campaign_option, db_option, echo_json, json_option, open_existing
+from ._common import (
+    EXIT_REFUSED,
+    campaign_option,
+    db_option,
+    echo_json,
+    json_option,
+    open_existing,
+    unmask_option,
+)
 
 if TYPE_CHECKING:
     from ..sweep import Sweep
@@ -100,7 +108,7 @@ def plan(
     from ..sweep import Capacity
     from ..sweep.workflow import MAX_PLAN_DAYS
 
-    with open_existing(target) as ws:
+    with open_existing(target, campaign=campaign_id) as ws:
         sweep = _sweep(ws, campaign_id)
         ramp = _ramp(ramp_text) or [len(sweep.teams())]
         if until_done:
@@ -185,7 +193,7 @@ def record(file: str, target: str, campaign_id: str | None, fmt: str | None, as_
     per screened person. Bad records are listed with their line and not
     stored; the others are. The exit status is 1 when any record was refused.
     """
-    with open_existing(target) as ws:
+    with open_existing(target, campaign=campaign_id) as ws:
         report = _sweep(ws, campaign_id).record_file(file, format=fmt)
     if as_json:
         echo_json({"file": file, **report.to_dict()})
@@ -199,7 +207,7 @@ def record(file: str, target: str, campaign_id: str | None, fmt: str | None, as_
         for error in report.errors:
             click.secho(f"{file}:{error}", fg="red", err=True)
     if report.rejected:
-        sys.exit(1)
+        sys.exit(EXIT_REFUSED)
 
 
 # -- show ----------------------------------------------------------------------------------------
@@ -210,9 +218,7 @@ def show() -> None:
     """Show one file: a household (一户一档) or a person (一人一档)."""
 
 
-_unmasked = click.option(
-    "--unmasked", is_flag=True, help="Show names, phones and identity numbers in full."
-)
+_unmask = unmask_option("Show names, phones and identity numbers in full (audited).")
 
 
 def _time(text: str) -> str:
@@ -242,14 +248,14 @@ def _answers(screening: dict[str, Any]) -> tuple[str, str, str]:
 @click.argument("household_id")
 @db_option()
 @campaign_option
-@_unmasked
+@_unmask
 @_json
 def show_household(
-    household_id: str, target: str, campaign_id: str | None, unmasked: bool, as_json: bool
+    household_id: str, target: str, campaign_id: str | None, unmask: bool, as_json: bool
 ) -> None:
     """The household file: address, members, every visit and every screening."""
-    with open_existing(target) as ws:
-        data = _sweep(ws, campaign_id).household_file(household_id).to_dict(masked=not unmasked)
+    with open_existing(target, campaign=campaign_id, household=household_id) as ws:
+        data = _sweep(ws, campaign_id).household_file(household_id).to_dict(masked=not unmask)
     if as_json:
         echo_json(data)
         return
@@ -306,14 +312,14 @@ def show_household(
 @click.argument("person_id")
 @db_option()
 @campaign_option
-@_unmasked
+@_unmask
 @_json
 def show_person(
-    person_id: str, target: str, campaign_id: str | None, unmasked: bool, as_json: bool
+    person_id: str, target: str, campaign_id: str | None, unmask: bool, as_json: bool
 ) -> None:
     """The person file: who, where, every screening and what flags them."""
-    with open_existing(target) as ws:
-        data = _sweep(ws, campaign_id).person_file(person_id).to_dict(masked=not unmasked)
+    with open_existing(target, campaign=campaign_id, person=person_id) as ws:
+        data = _sweep(ws, campaign_id).person_file(person_id).to_dict(masked=not unmask)
     if as_json:
         echo_json(data)
         return
@@ -354,7 +360,7 @@ def show_person(
 @_json
 def coverage(target: str, campaign_id: str | None, by: str, as_json: bool) -> None:
     """How far the sweep got: households visited, screened, not at home, phoned, refused..."""
-    with open_existing(target) as ws:
+    with open_existing(target, campaign=campaign_id) as ws:
         sweep = _sweep(ws, campaign_id)
         rows = sweep.coverage(by)
         campaign = sweep.campaign.id

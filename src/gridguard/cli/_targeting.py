@@ -17,7 +17,16 @@ from typing import Any
 
 import click
 
-from ._common import db_option, echo_json, json_option, parse_date
+from ._common import (
+    EXIT_REFUSED,
+    date_option,
+    db_option,
+    echo_json,
+    json_option,
+    open_existing,
+    parse_date,
+    unmask_option,
+)
 
 __all__ = ["import_command", "match_command", "targets_command"]
 
@@ -89,10 +98,9 @@ def import_command(
     nothing.
     """
     from ..targeting.importing import import_file
-    from ..workspace import open_workspace
 
     show = not as_json and sys.stderr.isatty()
-    with open_workspace(target) as ws, _rows_progress(show, f"Importing {kind} 导入") as bar:
+    with open_existing(target) as ws, _rows_progress(show, f"Importing {kind} 导入") as bar:
         result = import_file(
             ws,
             kind,
@@ -105,6 +113,8 @@ def import_command(
         )
     if as_json:
         echo_json(result.summary())
+        if result.rejected:
+            sys.exit(EXIT_REFUSED)
         return
     click.echo(
         f"{kind} from {file.name} ({result.format}, {result.encoding or '-'}): "
@@ -116,6 +126,8 @@ def import_command(
         click.echo(f"Ignored columns 未用的列: {', '.join(result.ignored_columns)}")
     if result.report is not None:
         click.echo(f"Error report 错误报告: {result.report}")
+    if result.rejected:
+        sys.exit(EXIT_REFUSED)
 
 
 @click.command("match")
@@ -131,7 +143,7 @@ def import_command(
     help="What everyone on the list was exposed to.",
 )
 @click.option("--received", help="Day the list arrived, YYYY-MM-DD (default: today).")
-@click.option("--on", "on", help="Day to rank the targets for, YYYY-MM-DD (default: today).")
+@date_option("Day to rank the targets for, YYYY-MM-DD (default: today).")
 @_format_option
 @_encoding_option
 @json_option()
@@ -142,7 +154,7 @@ def match_command(
     area_id: str | None,
     exposure: str,
     received: str | None,
-    on: str | None,
+    day: str | None,
     fmt: str | None,
     encoding: str | None,
     as_json: bool,
@@ -155,23 +167,25 @@ def match_command(
     nothing.
     """
     from ..targeting.matching import match_list
-    from ..workspace import open_workspace
 
-    with open_workspace(target) as ws:
+    on = parse_date(day)
+    with open_existing(target, area=area_id) as ws:
         result = match_list(
             ws,
             list_file,
             source=source,
             area_id=area_id,
             exposure=exposure,
-            received=parse_date(received),
-            on=parse_date(on),
+            received=parse_date(received, "--received"),
+            on=on,
             format=fmt,
             encoding=encoding,
         )
     summary = result.summary()
     if as_json:
         echo_json(summary)
+        if result.rejected:
+            sys.exit(EXIT_REFUSED)
         return
     passes = ", ".join(f"{k} {v:,}" for k, v in result.by_pass.items())
     click.echo(
@@ -181,6 +195,8 @@ def match_command(
     )
     if result.report is not None:
         click.echo(f"Error report 错误报告: {result.report}")
+    if result.rejected:
+        sys.exit(EXIT_REFUSED)
 
 
 @click.command("targets")
@@ -188,7 +204,7 @@ def match_command(
 @_db_option
 @click.option("--limit", type=int, default=None, help="At most this many targets.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
-@click.option("--unmask", is_flag=True, help="Show full addresses (audited); masked by default.")
+@unmask_option("Show full addresses (audited); masked by default.")
 def targets_command(
     grid: str | None, target: str, limit: int | None, as_json: bool, unmask: bool
 ) -> None:
@@ -196,9 +212,8 @@ def targets_command(
     from ..masking import mask_text
     from ..model import Household
     from ..targeting.targets import ranked_targets
-    from ..workspace import open_workspace
 
-    with open_workspace(target) as ws:
+    with open_existing(target, grid=grid) as ws:
         targets = ranked_targets(ws, grid, limit=limit)
         if unmask:
             ws.authorize("targeting.unmask", grid)

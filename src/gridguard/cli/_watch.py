@@ -12,13 +12,18 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ._common import (
+    EXIT_REFUSED,
+    at_option,
     campaign_option,
+    date_option,
     db_option,
     echo_json,
     json_option,
     notify_config_option,
     notify_settings,
     open_existing,
+    parse_at,
+    parse_date,
 )
 
 if TYPE_CHECKING:
@@ -61,7 +66,7 @@ def assign(building_id: str, person_id: str | None, target: str, remove: bool) -
 
     if (person_id is None) != remove:
         raise ConfigError("name the person to assign, or give --remove (not both)")
-    with open_existing(target) as ws:
+    with open_existing(target, building=building_id, person=person_id) as ws:
         building = assign_observer(ws, building_id, person_id)
     who = building.observer_id or "nobody 无"
     click.echo(f"{building.id} {building.name}: observer 观察员 {who}")
@@ -127,7 +132,7 @@ def record(
     """
     from ..watch.checkins import record_file
 
-    with open_existing(target) as ws:
+    with open_existing(target, campaign=campaign_id) as ws:
         report = record_file(
             ws,
             file,
@@ -146,13 +151,11 @@ def record(
         for error in report.errors:
             click.secho(f"{file}:{error}", fg="red", err=True)
     if report.rejected:
-        sys.exit(1)
+        sys.exit(EXIT_REFUSED)
 
 
 @checkin.command("missing")
-@click.option(
-    "--date", "day", required=True, help="Local day (YYYY-MM-DD) in the campaign's time zone."
-)
+@date_option("Local day (YYYY-MM-DD) in the campaign's time zone.", required=True)
 @db_option()
 @campaign_option
 @notify_config_option()
@@ -163,7 +166,7 @@ def record(
     is_flag=True,
     help="Also run the escalation ladder: enqueue each due rung once per place and day.",
 )
-@click.option("--now", "now_text", help="Run as of this ISO time (default: now).")
+@at_option()
 @_json
 def missing_command(
     day: str,
@@ -173,7 +176,7 @@ def missing_command(
     cutoff: str | None,
     points: bool,
     escalate: bool,
-    now_text: str | None,
+    at_text: str | None,
     as_json: bool,
 ) -> None:
     """Places with an observer and no report on DATE by the cut-off.
@@ -182,26 +185,16 @@ def missing_command(
     (observer, grid worker, community) through the notification outbox;
     running it again enqueues nothing twice.
     """
-    import datetime as dt
 
-    from ..errors import ConfigError
+    from ..notifications.routing import campaign_zone
     from ..watch import missed as watch
 
-    try:
-        date = dt.date.fromisoformat(day)
-    except ValueError:
-        raise ConfigError(f"--date: not a date, YYYY-MM-DD (got {day!r})") from None
-    now = None
-    if now_text is not None:
-        try:
-            now = dt.datetime.fromisoformat(now_text)
-        except ValueError:
-            raise ConfigError(f"--now: not an ISO time (got {now_text!r})") from None
-        if now.tzinfo is None:
-            raise ConfigError("--now: give a UTC offset (2020-01-25T14:00+08:00)")
+    date = parse_date(day)
+    assert date is not None  # --date is required
     settings = _watch(campaign_id, cutoff)
     kind = watch.POINTS if points else watch.BUILDINGS
-    with open_existing(target) as ws:
+    with open_existing(target, campaign=campaign_id) as ws:
+        now = parse_at(at_text, campaign_zone(ws, campaign_id))
         found = watch.missing(ws, date, settings=settings, kind=kind)
         report = None
         if escalate:
