@@ -51,6 +51,7 @@ def test_import_and_match_refuse_a_missing_database(tmp_path: Path) -> None:
     db = tmp_path / "typo.db"
     for args in (
         ("import", "areas", str(data)),
+        ("import", "register", str(data), "--community", "hy"),
         ("match", str(data), "--source", "s"),
     ):
         result = run(*args, "--db", str(db))

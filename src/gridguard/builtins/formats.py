@@ -95,10 +95,11 @@ def detect_encoding(path: Path) -> tuple[str, bool]:
     A byte-order mark decides (UTF-8 or UTF-16). Otherwise the file is tried
     whole, strictly, as UTF-8 and then as GB18030 (a superset of GBK and
     GB2312, what Chinese Excel saves as "CSV"); the first that decodes every
-    byte wins. When neither does, the answer is UTF-8 and ``False``: the
-    rows with undecodable bytes can then be reported one by one. Latin-1 and
-    other single-byte files often decode as GB18030 too, and are not told
-    apart: give their encoding explicitly.
+    byte wins. When neither does, the one with fewer undecodable bytes wins
+    (a GBK register with one stray byte is still GBK), with ``False``: the
+    rows with undecodable bytes can then be reported one by one, naming that
+    encoding. Latin-1 and other single-byte files often decode as GB18030
+    too, and are not told apart: give their encoding explicitly.
     """
     with open(path, "rb") as handle:
         head = handle.read(4)
@@ -109,7 +110,24 @@ def detect_encoding(path: Path) -> tuple[str, bool]:
     for encoding in ("utf-8-sig", "gb18030"):
         if _decodes(path, encoding):
             return encoding, True
+    if _undecodable(path, "gb18030") < _undecodable(path, "utf-8-sig"):
+        return "gb18030", False
     return "utf-8-sig", False
+
+
+def _undecodable(path: Path, encoding: str) -> int:
+    """How many bytes of ``path`` do not decode as ``encoding`` (read in 1 MiB chunks)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(encoding)(errors="surrogateescape")
+    bad = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_DETECT_CHUNK):
+            text = decoder.decode(chunk)
+            bad += sum(1 for c in text if "\udc80" <= c <= "\udcff")
+        text = decoder.decode(b"", final=True)
+        bad += sum(1 for c in text if "\udc80" <= c <= "\udcff")
+    return bad
 
 
 class CsvImporter:

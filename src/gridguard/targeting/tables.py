@@ -176,26 +176,35 @@ class Table:
 
 
 def _csv_rows(
-    handle: Any, expected: int, checked: bool, encoding: str
+    handle: Any, expected: int, checked: bool, encoding: str, header_lines: int = 1
 ) -> Iterator[tuple[int, list[Any] | BadRow]]:
     reader = csv.reader(handle, strict=True)
-    number = 1
+    read = 0
     while True:
-        number += 1
+        # the line the row starts on, as an editor counts it (a quoted cell may span lines)
+        number = header_lines + read + 1
         try:
             cells = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
+            read = reader.line_num
             yield number, BadRow(f"malformed CSV ({exc}); is the file truncated?")
             continue
+        read = reader.line_num
         if not cells:
             continue
         if not checked:
             try:
                 "".join(cells).encode("utf-8")
             except UnicodeEncodeError:
-                yield number, BadRow(f"bytes that are not {encoding} text (wrong encoding?)")
+                yield (
+                    number,
+                    BadRow(
+                        f"bytes that are not {encoding} text, the encoding found for this file "
+                        "(wrong encoding?)"
+                    ),
+                )
                 continue
         if len(cells) != expected:
             if len(cells) < expected:
@@ -223,7 +232,8 @@ def open_csv(path: Path, encoding: str | None, checked: bool = False) -> Table:
     except LookupError:
         raise ConfigError(f"unknown encoding {encoding!r}") from None
     try:
-        header = next(csv.reader(handle, strict=True), None)
+        header_reader = csv.reader(handle, strict=True)
+        header = next(header_reader, None)
     except csv.Error as exc:
         handle.close()
         raise ValidationError.single(f"{path.name}:1", str(exc), "bad header row") from None
@@ -237,10 +247,11 @@ def open_csv(path: Path, encoding: str | None, checked: bool = False) -> Table:
         )
     width = len(header)
     name = encoding
+    header_lines = header_reader.line_num
 
     def rows() -> Iterator[tuple[int, list[Any] | BadRow]]:
         with handle:
-            yield from _csv_rows(handle, width, checked, name)
+            yield from _csv_rows(handle, width, checked, name, header_lines)
 
     return Table(
         header=header,
