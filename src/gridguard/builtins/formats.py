@@ -144,11 +144,20 @@ class CsvImporter:
         self.encoding = encoding
 
     def read(self, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Rows by the line they start on, as an editor counts lines (a quoted cell may span
+        lines; blank lines count but give no row)."""
         encoding = self.encoding or detect_encoding(path)[0]
         with open(path, encoding=encoding, errors="surrogateescape", newline="") as handle:
-            reader = csv.DictReader(handle)
-            for number, row in enumerate(reader, start=2):
-                yield number, {k: v for k, v in row.items() if k is not None}
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                return
+            read = reader.line_num
+            for cells in reader:
+                start, read = read + 1, reader.line_num
+                if not cells:
+                    continue
+                yield start, {h: cells[i] if i < len(cells) else None for i, h in enumerate(header)}
 
 
 class ConsoleNotifier:

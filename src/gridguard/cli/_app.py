@@ -60,6 +60,12 @@ COMMANDS: dict[str, str] = {
     "audit": "gridguard.cli._privacy:audit",
     "purge": "gridguard.cli._privacy:purge",
     "keys": "gridguard.cli._keys:keys",
+    "campaign": "gridguard.cli._campaign:campaign",
+    "team": "gridguard.cli._team:team",
+    "review": "gridguard.cli._review:review",
+    "point": "gridguard.cli._point:point",
+    "task": "gridguard.cli._task:task",
+    "followup": "gridguard.cli._followup:followup",
 }
 """Commands defined in other modules, by name: ``"module:attribute"`` of a click command.
 

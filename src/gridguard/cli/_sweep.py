@@ -14,12 +14,15 @@ import click
 from ._common import (
     EXIT_REFUSED,
     campaign_option,
+    date_option,
     db_option,
     echo_json,
     json_option,
     open_existing,
+    parse_date,
     unmask_option,
 )
+from ._team import composition_policy, policy_option
 
 if TYPE_CHECKING:
     from ..sweep import Sweep
@@ -72,7 +75,7 @@ def _ramp(text: str | None) -> list[int] | None:
     "ramp_text",
     help="Teams out per day, e.g. 6,10,14,20 (default: every team of the campaign, one day).",
 )
-@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First day (default: today).")
+@date_option("First day, YYYY-MM-DD (default: today).")
 @click.option(
     "--capacity", default=5, show_default=True, type=click.IntRange(1), help="Per team-shift."
 )
@@ -86,15 +89,24 @@ def _ramp(text: str | None) -> list[int] | None:
 @click.option(
     "--until-done", is_flag=True, help="Repeat the last day until every household is planned."
 )
+@click.option(
+    "--targets",
+    "use_targets",
+    is_flag=True,
+    help="Put the ranked targets (gridguard targets) first: their stairwells go out first.",
+)
+@policy_option
 @_json
 def plan(
     target: str,
     campaign_id: str | None,
     ramp_text: str | None,
-    start: Any,
+    day: str | None,
     capacity: int,
     unit: str,
     until_done: bool,
+    use_targets: bool,
+    policy: str,
     as_json: bool,
 ) -> None:
     """Plan the sweep: which team walks which stairwells, shift by shift.
@@ -109,13 +121,19 @@ def plan(
     from ..sweep.workflow import MAX_PLAN_DAYS
 
     with open_existing(target, campaign=campaign_id) as ws:
+        ws.composition_policy = composition_policy(policy)
         sweep = _sweep(ws, campaign_id)
+        priorities: dict[str, int] = {}
+        if use_targets:
+            from ..targeting.targets import planner_priorities
+
+            priorities = planner_priorities(ws)
         ramp = _ramp(ramp_text) or [len(sweep.teams())]
         if until_done:
             ramp = [*ramp, *([ramp[-1]] * (MAX_PLAN_DAYS - len(ramp)))]
         cap = Capacity(capacity, unit.rstrip("s"))
-        first = start.date() if start is not None else dt.date.today()
-        result = sweep.plan(sweep.roster(ramp, start=first), capacity=cap)
+        first = parse_date(day) or dt.datetime.now(sweep.campaign.zone).date()
+        result = sweep.plan(sweep.roster(ramp, start=first), capacity=cap, targets=priorities)
     if as_json:
         echo_json(result.to_dict())
         return
@@ -193,10 +211,13 @@ def record(file: str, target: str, campaign_id: str | None, fmt: str | None, as_
     per screened person. Bad records are listed with their line and not
     stored; the others are. The exit status is 1 when any record was refused.
     """
+    from ..sweep.tasks import settle_tasks
+
     with open_existing(target, campaign=campaign_id) as ws:
         report = _sweep(ws, campaign_id).record_file(file, format=fmt)
+        settled = settle_tasks(ws) if report.accepted else 0
     if as_json:
-        echo_json({"file": file, **report.to_dict()})
+        echo_json({"file": file, **report.to_dict(), "tasks_settled": settled})
     else:
         click.echo(
             f"{file}: {report.records} records, {report.accepted} accepted, "
@@ -204,6 +225,8 @@ def record(file: str, target: str, campaign_id: str | None, fmt: str | None, as_
             f"{report.visits_unchanged} already stored; screenings "
             f"{report.screenings_written} new, {report.screenings_unchanged} already stored"
         )
+        if settled:
+            click.echo(f"{settled} tasks done by these visits 任务已完成")
         for error in report.errors:
             click.secho(f"{file}:{error}", fg="red", err=True)
     if report.rejected:

@@ -15,6 +15,7 @@ from ._common import (
     EXIT_REFUSED,
     at_option,
     campaign_option,
+    check_ids,
     date_option,
     db_option,
     echo_json,
@@ -60,16 +61,55 @@ def observer() -> None:
 @db_option()
 @click.option("--remove", is_flag=True, help="Take the building's observer away.")
 def assign(building_id: str, person_id: str | None, target: str, remove: bool) -> None:
-    """Make PERSON_ID (a person with a phone) the observer of BUILDING_ID."""
+    """Make PERSON_ID (a person with a phone) the observer of BUILDING_ID.
+
+    The building may be named (牡丹阁3幢, or with its compound 百苑新村牡丹阁3幢)
+    and the person too (陈建国), when the name is unique: a person's name is
+    looked for among the building's residents.
+    """
     from ..errors import ConfigError
     from ..watch.observers import assign_observer
 
     if (person_id is None) != remove:
         raise ConfigError("name the person to assign, or give --remove (not both)")
-    with open_existing(target, building=building_id, person=person_id) as ws:
+    with open_existing(target) as ws:
+        building_id, person_id = _named(ws, building_id, person_id)
+        check_ids(ws, building=building_id, person=person_id)
         building = assign_observer(ws, building_id, person_id)
     who = building.observer_id or "nobody 无"
     click.echo(f"{building.id} {building.name}: observer 观察员 {who}")
+
+
+def _named(ws: Any, building: str, person: str | None) -> tuple[str, str | None]:
+    """Ids for a building and a person given by id or by a unique name."""
+    from ..errors import NotFoundError
+    from ..model import Building, Household, Person, Stairwell
+
+    with ws.transaction(write=False) as uow:
+        known = uow.existing_ids(Building, {building})
+    if not known:
+        named = [
+            b.id for b in ws.find(Building) if building in (b.name, f"{b.compound or ''}{b.name}")
+        ]
+        if len(named) > 1:
+            raise NotFoundError(f"several buildings are called {building!r}: give the id")
+        building = named[0] if named else building
+    if person is None:
+        return building, None
+    with ws.transaction(write=False) as uow:
+        known = uow.existing_ids(Person, {person})
+    if not known:
+        residents = [
+            p.id
+            for s in ws.find(Stairwell, building_id=building)
+            for h in ws.find(Household, stairwell_id=s.id)
+            for p in ws.find(Person, household_id=h.id)
+            if p.name == person
+        ]
+        if len(residents) > 1:
+            raise NotFoundError(f"several residents are called {person!r}: give the id")
+        person = residents[0] if residents else person
+    return building, person
 
 
 @observer.command("coverage")
