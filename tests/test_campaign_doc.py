@@ -1,10 +1,8 @@
 """docs/campaign.md runs as written, and its figures agree with counts made from its files.
 
-The how-to's console blocks are collected by sybil and run in order in a
-fresh folder holding a copy of ``docs/examples/campaign/``: every
-``$ gridguard ...`` line runs the command (``$ export`` sets a variable),
-the lines printed under it in the doc must appear in what it prints, and its
-exit status must be 0 (or the status its ``# exit status N`` comment names).
+The how-to's console blocks are collected by sybil and run in order
+(:mod:`doc_runner`) in a fresh folder holding a copy of
+``docs/examples/campaign/``.
 The figures are then checked against counts computed from the input files
 with the csv module and the identity-number check alone, not with gridguard.
 """
@@ -14,21 +12,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import filecmp
-import os
-import re
-import shlex
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
-from sybil import Document, Example
-from sybil.parsers.markdown import CodeBlockParser
 
 import gridguard
 from campaign_files import write_all
-from gridguard.cli import main
+from doc_runner import new_namespace, run_page
 from gridguard.model import (
     Building,
     Household,
@@ -44,42 +36,6 @@ from gridguard.model.identity import GB11643
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "campaign.md"
 FILES = ROOT / "docs" / "examples" / "campaign"
-EXIT = re.compile(r"exit status (\d)")
-
-
-def run_console(example: Example) -> None:
-    """Run the ``$`` lines of a console block; check the printed lines and the exit status."""
-    namespace = example.namespace
-    lines = str(example.parsed).splitlines()
-    commands: list[tuple[str, list[str]]] = []
-    for line in lines:
-        if line.startswith("$ "):
-            commands.append((line[2:], []))
-        elif commands and line.strip():
-            commands[-1][1].append(line.rstrip())
-    for command, expected in commands:
-        words = shlex.split(command, comments=True)
-        comment = command.partition("#")[2]
-        if words[0] == "export":
-            key, _, value = words[1].partition("=")
-            namespace["env"][key] = value
-            continue
-        assert words[0] == "gridguard", command
-        wanted = EXIT.search(comment)
-        code = int(wanted.group(1)) if wanted else 0
-        before = Path.cwd()
-        os.chdir(namespace["cwd"])
-        try:
-            result = CliRunner().invoke(
-                main, words[1:], env={**namespace["env"], "COLUMNS": "100"}, prog_name="gridguard"
-            )
-        finally:
-            os.chdir(before)
-        printed = result.stdout + result.stderr
-        assert result.exit_code == code, f"{command}\n{printed}"
-        for line in expected:
-            assert line in printed, f"{command}: {line!r} not in\n{printed}"
-        namespace["ran"].append(command)
 
 
 def test_the_example_files_are_what_the_generator_makes(tmp_path: Path) -> None:
@@ -94,11 +50,9 @@ def test_the_example_files_are_what_the_generator_makes(tmp_path: Path) -> None:
 def campaign(tmp_path: Path) -> dict[str, Any]:
     work = tmp_path / "campaign"
     shutil.copytree(FILES, work)
-    document = Document.parse(str(DOC), CodeBlockParser("console", run_console))
-    document.namespace.update(cwd=work, env={}, ran=[])
-    for example in document.examples():
-        example.evaluate()
-    return document.namespace
+    namespace = new_namespace(work)
+    run_page(DOC, namespace)
+    return namespace
 
 
 def read(path: Path) -> list[dict[str, str]]:

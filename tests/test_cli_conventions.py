@@ -85,7 +85,9 @@ def test_an_unknown_grid_is_an_error_with_a_suggestion(store: str) -> None:
 def test_a_grid_by_its_name_is_offered_by_id(store: str) -> None:
     result = run("targets", "--grid", "第一网格", "--db", store)
     assert result.exit_code == 2
-    assert "did you mean 'xf-g1'?" in result.stderr
+    assert "did you mean 'xf-g1' (第一网格)?" in result.stderr
+    close = run("targets", "--grid", "第三网格", "--db", store)
+    assert "did you mean 'xf-g1' (第一网格) or 'xf-g2' (第二网格)?" in close.stderr
 
 
 def test_an_area_of_another_level_is_not_a_grid(store: str) -> None:

@@ -176,7 +176,6 @@ def check_ids(ws: Workspace, **ids: Any) -> None:
     (:func:`difflib.get_close_matches`), or the stored names' ids when the
     id given is a name (``网格一``).
     """
-    import difflib
 
     from .. import model
     from ..errors import NotFoundError
@@ -205,19 +204,39 @@ def check_ids(ws: Workspace, **ids: Any) -> None:
         hint = ""
         if ws.count(cls) <= SUGGEST_UP_TO:
             records = ws.find(cls, level=level) if level is not None else ws.find(cls)
-            by_name = {str(getattr(r, "name", "")): r.id for r in records}
-            close = sorted(
-                difflib.get_close_matches(missing[0], [r.id for r in records], n=3, cutoff=0.5),
-                key=lambda c: (-difflib.SequenceMatcher(None, missing[0], c).ratio(), c),
-            )
-            named = by_name.get(missing[0])
-            if named is not None:
-                close = [named]
-            if close:
-                hint = "; did you mean " + " or ".join(repr(c) for c in close) + "?"
-            elif not records:
-                hint = f"; there is no {label} in the store yet"
+            hint = _suggest(missing[0], records, label)
         raise NotFoundError(f"unknown {label} {missing[0]!r}{hint}")
+
+
+def _suggest(wanted: str, records: list[Any], label: str) -> str:
+    """``; did you mean ...?``: the stored ids closest to ``wanted``, or whose name is close.
+
+    A record found by its name is shown as ``'id' (name)``, so that a grid typed
+    by its name (第三网格) leads to the id of the one meant.
+    """
+    import difflib
+
+    if not records:
+        return f"; there is no {label} in the store yet"
+
+    def ratio(a: str, b: str) -> float:
+        return difflib.SequenceMatcher(None, a, b).ratio()
+
+    named = [r for r in records if getattr(r, "name", None) == wanted]
+    if named:  # the name of one: its id is what was meant
+        return "; did you mean " + " or ".join(f"{r.id!r} ({wanted})" for r in named[:3]) + "?"
+    scored: dict[str, tuple[float, str]] = {}
+    for record in records:
+        name = str(getattr(record, "name", "") or "")
+        by_id, by_name = ratio(wanted, record.id), ratio(wanted, name) if name else 0.0
+        best = max(by_id, by_name)
+        if best >= 0.5:
+            shown = repr(record.id) if by_id >= by_name else f"{record.id!r} ({name})"
+            scored[record.id] = (best, shown)
+    if not scored:
+        return ""
+    close = sorted(scored.items(), key=lambda kv: (-kv[1][0], kv[0]))[:3]
+    return "; did you mean " + " or ".join(shown for _, (_, shown) in close) + "?"
 
 
 def parse_at(value: str | None, zone: Any, option: str = "--at") -> dt.datetime | None:
