@@ -5,9 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from doc_runner import new_namespace, run_page
-
 import gridguard
+from doc_runner import new_namespace, run_page
 from gridguard.model import QuarantineOrder, ServiceCompletion
 
 ROOT = Path(__file__).resolve().parent.parent

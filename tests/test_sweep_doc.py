@@ -1,4 +1,4 @@
-"""docs/sweep.md runs as written, on the campaign how-to's store (which has teams and a campaign)."""
+"""docs/sweep.md runs as written, on the campaign how-to's store (teams and a campaign)."""
 
 from __future__ import annotations
 
