@@ -103,7 +103,8 @@ def write_all(folder: Path, seed: int = SEED) -> None:
     rows = register_rows(seed)
     write(folder / "areas.csv", ["编号", "名称", "级别", "上级编号"],
           [["zs", "中山市", "市", ""], ["zs-east", "东区", "区", "zs"],
-           ["hy", "华苑社区", "社区", "zs-east"]], "utf-8")  # fmt: skip
+           ["hy", "华苑社区", "社区", "zs-east"], ["wgs", "五桂山村", "村", "zs-east"],
+           ["wgs-vg1", "一组", "村小组", "wgs"]], "utf-8")  # fmt: skip
     write(folder / "花名册.csv", REGISTER_HEADER, rows)
     write(folder / "小分队.csv", ["小分队", "网格", "姓名", "角色", "联系电话", "党员"], [
         ["第一小分队", "第一网格", "张卫东", "社区干部", "13800000001", "是"],

@@ -26,7 +26,7 @@ from sybil.parsers.markdown import CodeBlockParser
 
 from gridguard.cli import main
 
-EXIT = re.compile(r"exit status (\d)")
+EXIT = re.compile(r"\s*exit status (\d)\b")
 
 
 @contextmanager
@@ -55,7 +55,7 @@ def run_console(example: Example) -> None:
             namespace["env"][key] = value
             continue
         assert words[0] == "gridguard", command
-        wanted = EXIT.search(command.partition("#")[2])
+        wanted = EXIT.match(command.partition("#")[2])
         code = int(wanted.group(1)) if wanted else 0
         with inside(namespace["cwd"]):
             result = CliRunner().invoke(
