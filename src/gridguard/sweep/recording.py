@@ -73,7 +73,7 @@ SCREENING_COLUMNS = (
 CSV_COLUMNS = VISIT_COLUMNS + SCREENING_COLUMNS
 """The columns a CSV file of visits may have: one row per screened person (or per visit).
 
-Chinese headers and values are read too (:data:`gridguard.importers.columns.VISIT_HEADERS`):
+Chinese headers and values are read too (``gridguard.importers.columns.VISIT_HEADERS``):
 ``户编号``, ``结果`` with ``筛查``/``不在家``/``拒绝``/``空置``... A row may name its
 household by ``地址`` (the stored address) and its person by ``姓名`` instead of ids.
 """

@@ -9,7 +9,7 @@ the grids, buildings (with their compound), stairwells, households (one per
 address; the head's phone is the household's) and persons.
 
 Ids are derived from the place names and identity numbers
-(:func:`~gridguard.targeting.importing.derived_id`), so importing the same
+(``gridguard.targeting.importing.derived_id``), so importing the same
 register again changes nothing, a corrected row updates its person, and a
 later register of the same community merges into what is stored. Chinese
 names are welcome everywhere: they are part of the key, never the id.
@@ -52,6 +52,7 @@ __all__ = [
     "OUTCOMES",
     "REGISTER_ALIASES",
     "REGISTER_FIELDS",
+    "Problem",
     "RegisterResult",
     "RowOutcome",
     "import_register",

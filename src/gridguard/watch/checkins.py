@@ -53,7 +53,7 @@ ANOMALY_COLUMNS = ("anomaly_kind", "anomaly_count", "anomaly_note", "anomaly_hou
 CSV_COLUMNS = CHECKIN_COLUMNS + ANOMALY_COLUMNS
 """Columns of a CSV file of check-ins: one row per anomaly (or one row for "all normal").
 
-Chinese headers and values are read too (:data:`gridguard.importers.columns.CHECKIN_HEADERS`):
+Chinese headers and values are read too (``gridguard.importers.columns.CHECKIN_HEADERS``):
 ``楼栋``, ``观察员``, ``状态`` 正常/异常, ``异常`` 陌生人/迁入/迁出/有症状... A row may name
 its building by name (``楼栋``), its observer by name (``观察员``) and the household of an
 anomaly by address (``地址``) instead of ids.
