@@ -305,3 +305,23 @@ def test_monitoring_points(db: str) -> None:
         ok("checkin", "missing", "--points", "--date", "2020-01-27", "--db", db, "--json").output
     )
     assert [m["id"] for m in silent["missing"]] == ["pt-3"]
+
+
+def test_an_unknown_column_of_a_visit_or_check_in_file_is_the_header_line(
+    db: str, tmp_path: Path
+) -> None:
+    visits = write_csv(
+        tmp_path / "v.csv",
+        ["时间", "地址", "结果", "体温度"],
+        [["2020-01-26 15:00", "x", "筛查", "1"]],
+    )
+    refused = run("visit", "record", visits, "--db", db)
+    assert refused.exit_code == 2
+    assert "line 1: unknown column" in refused.stderr
+    assert "体温度" in refused.stderr
+    checkins = write_csv(
+        tmp_path / "c.csv", ["时间", "楼栋", "天气"], [["2020-01-27 09:00", "x", "晴"]]
+    )
+    refused = run("checkin", "record", checkins, "--db", db)
+    assert refused.exit_code == 2
+    assert "line 1: unknown column" in refused.stderr

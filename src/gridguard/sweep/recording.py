@@ -462,8 +462,8 @@ def _csv_groups(
         unknown = sorted(k for k in row if k not in CSV_COLUMNS)
         if unknown:
             known = ", ".join(CSV_COLUMNS)
-            raise ValidationError.single(
-                f"line {line}", ", ".join(unknown), f"unknown column (columns: {known})"
+            raise ValidationError.single(  # a header's problem: line 1
+                "line 1", ", ".join(unknown), f"unknown column (columns: {known})"
             )
         visit = {k: row[k] for k in VISIT_COLUMNS if not _blank(row.get(k))}
         key = (
@@ -592,6 +592,12 @@ def parse_rows(
             (line, canonical_row(row, VISIT_HEADERS, VISIT_VALUES))
             for line, row in cast("Iterable[tuple[int, dict[str, Any]]]", rows)
         ]
+        unknown = sorted({k for _, row in table for k in row} - {*CSV_COLUMNS, *NAME_COLUMNS})
+        if unknown:
+            known = ", ".join((*CSV_COLUMNS, *NAME_COLUMNS))
+            raise ValidationError.single(  # a header's problem: line 1, nothing stored
+                "line 1", ", ".join(unknown), f"unknown column (columns: {known})"
+            )
         named, unnamed = _by_name(ctx, table)
         errors += unnamed
         items = _csv_groups(named)

@@ -322,13 +322,9 @@ def _csv_groups(
     for line, row in rows:
         unknown = sorted(k for k in row if k not in CSV_COLUMNS)
         if unknown:
-            yield (
-                line,
-                ValidationError.single(
-                    "$", ", ".join(unknown), f"unknown column (columns: {', '.join(CSV_COLUMNS)})"
-                ),
+            raise ValidationError.single(  # a header's problem: line 1, nothing stored
+                "line 1", ", ".join(unknown), f"unknown column (columns: {', '.join(CSV_COLUMNS)})"
             )
-            continue
         head = {k: row[k] for k in CHECKIN_COLUMNS if not _blank(row.get(k))}
         key = (
             ("id", str(head["id"]))
@@ -470,9 +466,14 @@ def record_file(
             raise ValidationError.single(path.name, "", f"cannot be read: {exc}") from None
     unnamed: list[CheckInError] = []
     if grouped:
-        rows, unnamed = _by_name(
-            ws, [(n, canonical_row(r, CHECKIN_HEADERS, CHECKIN_VALUES)) for n, r in rows]
-        )
+        table = [(n, canonical_row(r, CHECKIN_HEADERS, CHECKIN_VALUES)) for n, r in rows]
+        unknown = sorted({k for _, row in table for k in row} - {*CSV_COLUMNS, *NAME_COLUMNS})
+        if unknown:
+            known = ", ".join((*CSV_COLUMNS, *NAME_COLUMNS))
+            raise ValidationError.single(  # a header's problem: line 1, nothing stored
+                "line 1", ", ".join(unknown), f"unknown column (columns: {known})"
+            )
+        rows, unnamed = _by_name(ws, table)
     records, errors = parse_rows(zone, rows, grouped=grouped)
     errors = [*unnamed, *errors]
     report = record_checkins(ws, records, notify=notify, settings=settings)
