@@ -5,9 +5,10 @@ K=V`` sets a variable for the next ones), in the folder ``namespace["cwd"]``;
 the lines printed under a command in the page must appear in what it prints,
 and its exit status must be 0, or the status a ``# exit status N`` comment
 names. ``python`` blocks run in one shared namespace in the same folder.
-``text`` blocks (synopses) are not run. A ``json`` block right after a
-paragraph ending in ``this is `NAME`:`` is written to the file NAME first, so
-that a command of the page can read it.
+``text`` blocks (synopses) are not run, nor a block after a
+``<!-- skip: next -->`` comment (sybil's skip directive). A ``json`` or
+``toml`` block right after a paragraph ending in ``this is `NAME`:`` is
+written to the file NAME first, so that a command of the page can read it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 from click.testing import CliRunner
 from sybil import Document, Example
-from sybil.parsers.markdown import CodeBlockParser
+from sybil.parsers.markdown import CodeBlockParser, SkipParser
 
 from gridguard.cli import main
 
@@ -75,7 +76,7 @@ def run_python(example: Example) -> None:
         exec(compile(str(example.parsed), str(example.path), "exec"), namespace["python"])
 
 
-FILE_BLOCK = re.compile(r"this is `([^`]+)`:\n\n```json\n(.*?)```", re.DOTALL)
+FILE_BLOCK = re.compile(r"this is `([^`]+)`:\n\n```(?:json|toml)\n(.*?)```", re.DOTALL)
 
 
 def run_page(path: Path, namespace: dict[str, Any]) -> None:
@@ -83,7 +84,10 @@ def run_page(path: Path, namespace: dict[str, Any]) -> None:
     for name, content in FILE_BLOCK.findall(path.read_text(encoding="utf-8")):
         (Path(namespace["cwd"]) / name).write_text(content, encoding="utf-8")
     document = Document.parse(
-        str(path), CodeBlockParser("console", run_console), CodeBlockParser("python", run_python)
+        str(path),
+        CodeBlockParser("console", run_console),
+        CodeBlockParser("python", run_python),
+        SkipParser(),
     )
     document.namespace.update(namespace)
     for example in document.examples():
