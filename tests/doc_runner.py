@@ -1,12 +1,14 @@
 """Running the examples of a Markdown page with sybil: console blocks and Python blocks.
 
 ``console`` blocks: every ``$ gridguard ...`` line runs the command (``$ export
-K=V`` sets a variable for the next ones), in the folder ``namespace["cwd"]``;
+K=V`` sets a variable for the next ones, ``K=V gridguard ...`` for that one
+command), in the folder ``namespace["cwd"]``;
 the lines printed under a command in the page must appear in what it prints,
 and its exit status must be 0, or the status a ``# exit status N`` comment
 names. ``python`` blocks run in one shared namespace in the same folder.
 ``text`` blocks (synopses) are not run, nor a block after a
-``<!-- skip: next -->`` comment (sybil's skip directive). A ``json`` or
+``<!-- skip: next "REASON" -->`` comment (sybil's skip directive; the
+reason is recorded in ``namespace["skipped"]`` and the rest of the page runs). A ``json`` or
 ``toml`` block right after a paragraph ending in ``this is `NAME`:`` is
 written to the file NAME first, so that a command of the page can read it.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import unittest
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,12 +58,19 @@ def run_console(example: Example) -> None:
             key, _, value = words[1].partition("=")
             namespace["env"][key] = value
             continue
+        settings = {}
+        while "=" in words[0]:
+            key, _, value = words.pop(0).partition("=")
+            settings[key] = value
         assert words[0] == "gridguard", command
         wanted = EXIT.match(command.partition("#")[2])
         code = int(wanted.group(1)) if wanted else 0
         with inside(namespace["cwd"]):
             result = CliRunner().invoke(
-                main, words[1:], env={**namespace["env"], "COLUMNS": "100"}, prog_name="gridguard"
+                main,
+                words[1:],
+                env={**namespace["env"], **settings, "COLUMNS": "100"},
+                prog_name="gridguard",
             )
         printed = result.stdout + result.stderr
         assert result.exit_code == code, f"{command}\n{printed}"
@@ -91,7 +101,10 @@ def run_page(path: Path, namespace: dict[str, Any]) -> None:
     )
     document.namespace.update(namespace)
     for example in document.examples():
-        example.evaluate()
+        try:
+            example.evaluate()
+        except unittest.SkipTest as skipped:
+            namespace.setdefault("skipped", []).append(f"{path.name}:{example.line}: {skipped}")
     namespace.update(document.namespace)
 
 

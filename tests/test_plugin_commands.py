@@ -169,7 +169,7 @@ def test_each_command_comes_from_its_own_plugin() -> None:
 def test_the_documented_example_adds_its_group() -> None:
     text = HOOKS_DOC.read_text(encoding="utf-8")
     section = text.split("\n## register_commands\n", 1)[1].split("\n## ", 1)[0]
-    example = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)[1]
+    (example,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
     namespace: dict[str, object] = {"__name__": "documented_commands"}
     exec(compile(example, "docs/hooks.md", "exec"), namespace)
     plugin = type(sys)("documented_commands")
