@@ -52,6 +52,9 @@ def test_the_page_runs_as_written(name: str, demo_store: Path, tmp_path: Path) -
     namespace = new_namespace(tmp_path)
     namespace["postgres_url"] = os.environ.get("GRIDGUARD_TEST_POSTGRES_URL") if os.environ.get("CI") else None
     page = ROOT / name if name == "README.md" else ROOT / "docs" / name
+    if name == "notifications.md":
+        # The tutorial's plugin, as the reader would install it (its contract suite runs there).
+        import test_notify_docs  # noqa: F401
     run_page(page, namespace)
     for reason in namespace.get("skipped", []):
         assert '"' not in reason
