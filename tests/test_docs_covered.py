@@ -20,12 +20,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
+PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
 RUN = {"console", "python"}
 NOT_CODE = {"text", "{eval-rst}", "{toctree}"}
-FENCE = re.compile(r"^```(\S*)\s*$")
+FENCE = re.compile(r"^\s*```(\S*)\s*$")
 NOT_RUN = re.compile(r"<!-- not run: [^>]{10,} -->")
-SKIP = re.compile(r'<!-- skip: next "([^"]{10,})" -->|<!-- skip: next if\(.*reason="([^"]{10,})"\) -->')
+SKIP = re.compile(
+    r'<!-- skip: next "([^"]{10,})" -->|<!-- skip: next if\(.*reason="([^"]{10,})"\) -->'
+)
 FILE_INTRO = re.compile(r"this is `[^`]+`:\s*$")
 
 
@@ -39,7 +41,7 @@ def blocks(page: Path) -> list[tuple[int, str, str]]:
         if match is None:
             continue
         if not inside:
-            before = "\n".join(lines[max(0, number - 4) : number - 1]).strip()
+            before = "\n".join(x.strip() for x in lines[max(0, number - 4) : number - 1]).strip()
             found.append((number, match.group(1), before))
         inside = not inside
     return found
