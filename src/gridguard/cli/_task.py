@@ -1,8 +1,9 @@
-"""``gridguard task list|close``: the work rules and observers asked for.
+"""``gridguard task list|assign|close``: the work rules and observers asked for.
 
 Tasks close themselves when what they asked for is recorded
 (:func:`gridguard.sweep.tasks.settle_tasks`, run by ``task list`` and after
-``visit record``); ``task close`` closes one by hand. Registered in
+``visit record``); ``task assign`` gives one to a team, checked against the
+team's community, kind and composition; ``task close`` closes one by hand. Registered in
 :data:`gridguard.cli.COMMANDS`; imports click only at its top.
 """
 
@@ -27,7 +28,24 @@ def task_dict(record: Any, zone: Any) -> dict[str, Any]:
         "due": record.due.astimezone(zone).isoformat(timespec="minutes"),
         "note": record.note,
         "rule": record.rule_id,
+        "assignee": record.assignee,
     }
+
+
+def check_task(ws: Any, task_id: str) -> None:
+    """Raise :class:`~gridguard.errors.NotFoundError` naming ``task_id`` unless it is stored."""
+    import difflib
+
+    from ..errors import NotFoundError
+    from ..model import Task
+
+    with ws.transaction(write=False) as uow:
+        known = uow.existing_ids(Task, {task_id})
+    if not known:
+        ids = [t.id for t in ws.find(Task, status="open")]
+        close_ids = difflib.get_close_matches(task_id, ids, n=3, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close_ids)}?" if close_ids else ""
+        raise NotFoundError(f"unknown task {task_id!r}{hint}")
 
 
 @click.group()
@@ -77,9 +95,33 @@ def list_command(
         click.echo("no tasks 没有任务")
     for row in rows:
         who = row["person_id"] or row["household_id"]
+        team = f"  → {row['assignee']}" if row["assignee"] else ""
         click.echo(
             f"{row['id']}  {row['due']}  {row['kind']:<10} {row['status']:<6} {who}  {row['note']}"
+            + team
         )
+
+
+@task.command("assign")
+@click.argument("task_id", metavar="ID")
+@click.option("--team", "team_id", required=True, help="The team that takes the task.")
+@db_option()
+@json_option()
+def assign(task_id: str, team_id: str, target: str, as_json: bool) -> None:
+    """Give open task ID to --team: a team of its community, of the kind the task needs
+    (a delivery to a service team, the rest to a sweep team), whose members meet the
+    composition policy."""
+    from ..notifications.routing import campaign_zone
+    from ..sweep.tasks import assign_task
+
+    with open_existing(target, team=team_id) as ws:
+        check_task(ws, task_id)
+        record = assign_task(ws, task_id, team_id)
+        data = task_dict(record, campaign_zone(ws, None))
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(f"task {task_id}: assigned to 已分配给 {team_id}")
 
 
 @task.command("close")
@@ -89,21 +131,12 @@ def list_command(
 @json_option()
 def close(task_id: str, target: str, cancel: bool, as_json: bool) -> None:
     """Close task ID by hand: done (or cancelled with --cancel)."""
-    import difflib
-
-    from ..errors import NotFoundError
-    from ..model import Task, TaskStatus
+    from ..model import TaskStatus
     from ..notifications.routing import campaign_zone
     from ..sweep.tasks import close_task
 
     with open_existing(target) as ws:
-        with ws.transaction(write=False) as uow:
-            known = uow.existing_ids(Task, {task_id})
-        if not known:
-            ids = [t.id for t in ws.find(Task, status="open")]
-            close_ids = difflib.get_close_matches(task_id, ids, n=3, cutoff=0.5)
-            hint = f"; did you mean {' or '.join(repr(c) for c in close_ids)}?" if close_ids else ""
-            raise NotFoundError(f"unknown task {task_id!r}{hint}")
+        check_task(ws, task_id)
         record = close_task(ws, task_id, TaskStatus.CANCELLED if cancel else TaskStatus.DONE)
         data = task_dict(record, campaign_zone(ws, None))
     if as_json:

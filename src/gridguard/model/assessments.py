@@ -253,6 +253,8 @@ class Task:
     rule_set_id: str = attrs.field(validator=identifier)
     rule_set_version: str = attrs.field(validator=non_empty)
     status: TaskStatus = attrs.field(default=TaskStatus.OPEN, converter=_tstatus)
+    assignee: str | None = attrs.field(default=None, validator=optional_identifier)
+    """The team (its id) the task is given to; ``None`` until it is assigned."""
 
 
 @stored("screening_runs", Category.CAMPAIGN, parent=Ref("campaign_id", "Campaign"))

@@ -141,6 +141,7 @@ OPERATIONS: dict[str, tuple[tuple[Verb, Category], ...]] = {
     ),
     "audit.read": ((Verb.READ, Category.AUDIT),),
     "tasks.close": ((Verb.WRITE, Category.TASK),),
+    "tasks.assign": ((Verb.WRITE, Category.TASK), (Verb.READ, Category.TEAM)),
     "watch.checkin": ((Verb.WRITE, Category.CHECK_IN),),
     "watch.point_report": ((Verb.WRITE, Category.CHECK_IN),),
     "watch.point": ((Verb.WRITE, Category.PLACE),),

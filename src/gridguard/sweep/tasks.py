@@ -16,6 +16,10 @@ asked for is stored:
 
 Deliveries and referrals are closed by hand (``gridguard task close``).
 Running it again changes nothing.
+
+:func:`assign_task` gives an open task to a team of the task's community
+whose kind fits the work (a delivery to a service team, the rest to a sweep
+team) and whose members meet the workspace's composition policy.
 """
 
 from __future__ import annotations
@@ -25,15 +29,34 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from ..model import Channel, HealthReport, Task, TaskKind, TaskStatus, Visit, VisitOutcome
+from ..errors import ValidationError, Violation
+from ..model import (
+    Channel,
+    HealthReport,
+    Task,
+    TaskKind,
+    TaskStatus,
+    Team,
+    TeamKind,
+    Visit,
+    VisitOutcome,
+)
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
-__all__ = ["CALL_WINDOW", "close_task", "settle_tasks", "settled"]
+__all__ = ["CALL_WINDOW", "TEAM_FOR", "assign_task", "close_task", "settle_tasks", "settled"]
 
 CALL_WINDOW = dt.timedelta(hours=12)
 """How long before its due time a record may settle a phone call task."""
+
+TEAM_FOR: dict[TaskKind, TeamKind] = {
+    TaskKind.VISIT: TeamKind.SWEEP,
+    TaskKind.PHONE_CALL: TeamKind.SWEEP,
+    TaskKind.REFERRAL: TeamKind.SWEEP,
+    TaskKind.DELIVERY: TeamKind.SERVICE,
+}
+"""The kind of team that does each kind of task: deliveries are the service teams' work."""
 
 
 def settled(task: Task, visits: list[Visit], reports: list[HealthReport]) -> bool:
@@ -88,3 +111,48 @@ def close_task(ws: Workspace, task_id: str, status: TaskStatus = TaskStatus.DONE
         version = uow.version(Task, task_id)
         uow.put(Task, [closed], expect=None if version is None else {task_id: version})
     return closed
+
+
+def assign_task(ws: Workspace, task_id: str, team_id: str) -> Task:
+    """Give open task ``task_id`` to team ``team_id`` (again: to another team) and return it.
+
+    Refused with a :class:`~gridguard.errors.ValidationError` naming each
+    reason: a task that is no longer open, a team of another community than
+    the task's household, a team of the wrong kind for the task
+    (:data:`TEAM_FOR`), or a team that falls short of the workspace's
+    composition policy (a sweep team without its doctor is no team to send).
+    An unknown task or team is a :class:`~gridguard.errors.NotFoundError`.
+    """
+    task = ws.get(Task, task_id)
+    team = ws.get(Team, team_id)
+    ws.authorize("tasks.assign", task)
+    with ws.transaction(write=False) as uow:
+        community = uow.jurisdiction_of(Task, task_id)
+    problems: list[Violation] = []
+    if task.status is not TaskStatus.OPEN:
+        problems.append(Violation("$.status", task.status.value, "only an open task is assigned"))
+    if community is not None and team.area_id != community:
+        problems.append(
+            Violation("$.assignee", team_id, f"the team works for {team.area_id}, not {community}")
+        )
+    wanted = TEAM_FOR[task.kind]
+    if team.kind is not wanted:
+        problems.append(
+            Violation(
+                "$.assignee",
+                team_id,
+                f"a {task.kind.value} task goes to a {wanted.value} team, "
+                f"not a {team.kind.value} team",
+            )
+        )
+    problems += [
+        Violation("$.assignee", team_id, f"{v.path.removeprefix('$.')}: {v.rule}")
+        for v in ws.composition_policy.violations(team)
+    ]
+    if problems:
+        raise ValidationError(problems)
+    assigned = attrs.evolve(task, assignee=team_id)
+    with ws.transaction() as uow:
+        version = uow.version(Task, task_id)
+        uow.put(Task, [assigned], expect=None if version is None else {task_id: version})
+    return assigned
