@@ -107,7 +107,7 @@ def _rows_progress(show: bool, description: str) -> Iterator[Any]:
     type=click.Choice(["zh-CN", "en"]),
     default="zh-CN",
     show_default=True,
-    help="register: language of the row-by-row report.",
+    help="Language of the error report (register: of the row-by-row report).",
 )
 @json_option()
 def import_command(
@@ -167,6 +167,7 @@ def import_command(
             all_or_nothing=all_or_nothing,
             report=not no_report,
             progress=None if bar is None else (lambda n: bar[0].advance(bar[1], n)),
+            lang=lang,
         )
     if as_json:
         echo_json(result.summary())

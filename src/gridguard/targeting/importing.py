@@ -48,6 +48,7 @@ from . import fields as cell
 from ._indexes import drop_match_indexes, restore_match_indexes
 from ._producer import Batch, batches_from_process
 from ._producer import batches as local_batches
+from .reasons import in_lang
 from .tables import ID_NUMBER_ALIASES, BadRow, Layout, Table, clean, layout, open_table
 
 if TYPE_CHECKING:
@@ -398,8 +399,9 @@ def report_path_for(path: Path) -> Path:
 class ErrorReport:
     """The error report, written batch by batch in row order (UTF-8 with BOM, for Excel)."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, lang: str = "en") -> None:
         self.path = path
+        self.lang = lang
         self.count = 0
         self._handle: Any = None
         self._writer: Any = None
@@ -427,7 +429,7 @@ class ErrorReport:
             self._writer = csv.writer(self._handle)
             self._writer.writerow(REPORT_HEADER)
         self._writer.writerows(
-            (row, neutralise(column), neutralise(value), neutralise(reason))
+            (row, neutralise(column), neutralise(value), neutralise(in_lang(reason, self.lang)))
             for row, column, value, reason in pending
         )
 
@@ -822,6 +824,7 @@ def import_file(
     report: bool | Path = True,
     batch_size: int = BATCH_SIZE,
     parallel: bool | None = None,
+    lang: str = "en",
 ) -> ImportResult:
     """Import ``path`` as records of ``kind`` into ``ws``.
 
@@ -830,7 +833,8 @@ def import_file(
     for areas). Good rows are written and bad rows reported (row number,
     column, masked value, reason) in the error report: by default
     ``<name>.errors.csv`` beside the file, ``report=False`` writes none, a
-    path writes there. With ``all_or_nothing`` any bad row raises
+    path writes there; its reasons are in ``lang`` (``en``, or ``zh-CN`` as
+    ``gridguard import`` writes by default, like the register's report). With ``all_or_nothing`` any bad row raises
     :class:`ValidationError` and nothing is written. A file that cannot be
     read as a table at all (no header, a required column missing) raises
     :class:`ValidationError` before anything is written. ``progress`` is
@@ -879,7 +883,7 @@ def import_file(
     else:
         batches = local_batches(table, lay, spec_kind, batch_size)
     target = report_path_for(source) if report is True else (report or None)
-    errors = ErrorReport(target if isinstance(target, Path) else None)
+    errors = ErrorReport(target if isinstance(target, Path) else None, lang)
     spec = spec_for(spec_kind.cls)
     rows_read = 0
     committed = False

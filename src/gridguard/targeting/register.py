@@ -43,6 +43,7 @@ from ..storage.dialect import SqlDialect
 from ..storage.schema import Row, TableSpec, spec_for
 from . import fields as cell
 from .importing import RESIDENCIES, SEXES, derived_id
+from .reasons import zh as _zh
 from .tables import BadRow, Table, clean, layout, normalise_header, open_table
 
 if TYPE_CHECKING:
@@ -170,36 +171,6 @@ OUTCOMES: Mapping[str, tuple[str, str]] = {
     REFUSED: ("refused", "拒绝"),
 }
 """Each row's outcome, with its English and Chinese label."""
-
-_ZH: Mapping[str, str] = {
-    "required, but the cell is empty": "必填，但单元格为空",
-    "must be a whole number": "必须是整数",
-    "not a phone number": "不是电话号码",
-    "must not contain control characters": "不能包含控制字符",
-    "not a date (YYYY-MM-DD)": "不是日期（年-月-日）",
-    "not a calendar date": "不是有效日期",
-    "must not be in the future": "不能晚于今天",
-    "check character does not match (ISO 7064 MOD 11-2)": "校验码不符（ISO 7064 MOD 11-2）",
-    "a resident identity number has 18 characters (GB 11643-1999)": "身份证号码应为18位",
-    "the first 17 characters must be digits (GB 11643-1999)": "身份证号码前17位必须是数字",
-    "characters 7-14 are not a valid birth date": "第7-14位不是有效的出生日期",
-    "the birth date must lie between 1850 and today": "出生日期须在1850年至今天之间",
-    "cannot tell the floor: give 楼层 or a room number such as 302": (
-        "无法判断楼层：请填写楼层或302这样的房号"
-    ),
-    "duplicate person": "重复人员",
-}
-
-
-def _zh(text: str) -> str:
-    for english, chinese in _ZH.items():
-        if text.startswith(english):
-            return chinese + text[len(english) :]
-    if text.startswith("not a valid phone number"):
-        return "不是有效的电话号码" + text[len("not a valid phone number") :]
-    if text.startswith("must be one of"):
-        return "必须是以下之一" + text[len("must be one of") :]
-    return text
 
 
 @attrs.frozen
