@@ -67,15 +67,19 @@ def notify_config_option(
 
 
 def notify_settings(config: str | None, campaign_id: str | None = None) -> Any:
-    """The notification settings of ``config`` (defaults without one), for ``campaign_id``.
+    """The notification settings of ``config``, for ``campaign_id``; ``None`` without a file.
 
-    A ``campaign_id`` given on the command line fills in a file that names no campaign.
+    Without a file the workflows use the workspace's stored configuration
+    (``gridguard notify configure``), else the defaults. A ``campaign_id``
+    given on the command line fills in a file that names no campaign.
     """
     import attrs
 
     from ..notifications.settings import NotifySettings
 
-    settings = NotifySettings.from_toml(config) if config else NotifySettings()
+    if not config:
+        return None
+    settings = NotifySettings.from_toml(config)
     if campaign_id and settings.campaign is None:
         settings = attrs.evolve(settings, campaign=campaign_id)
     return settings

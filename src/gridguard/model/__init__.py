@@ -67,7 +67,7 @@ if TYPE_CHECKING:
         TaskStatus,
     )
     from .audit import AuditEntry, AuditOutcome
-    from .messages import DeliveryAttempt, DeliveryOutcome, OutboxMessage
+    from .messages import DeliveryAttempt, DeliveryOutcome, NotifyConfiguration, OutboxMessage
     from .quarantine import QuarantineExtension, QuarantinePolicy, QuarantineRelease
     from .services import ServiceAssignment, ServiceCompletion
     from .targeting import (
@@ -97,6 +97,7 @@ _LAZY = {
     "AuditOutcome": "audit",
     "DeliveryAttempt": "messages",
     "DeliveryOutcome": "messages",
+    "NotifyConfiguration": "messages",
     "OutboxMessage": "messages",
     "QuarantineExtension": "quarantine",
     "QuarantinePolicy": "quarantine",
@@ -175,6 +176,7 @@ __all__ = [
     "MatchPass",
     "MemberRole",
     "MonitoringPoint",
+    "NotifyConfiguration",
     "OrderStatus",
     "OutboxMessage",
     "OutbreakArea",

@@ -27,7 +27,14 @@ from ..model.campaign import DEFAULT_TIME_ZONE
 from ..model.teams import Team, TeamMember
 from ..notify.base import Message
 from .outbox import enqueue
-from .settings import Contact, NotifyRole, NotifySettings, QuietHours, parse_clock
+from .settings import (
+    UNDELIVERABLE,
+    Contact,
+    NotifyRole,
+    NotifySettings,
+    QuietHours,
+    parse_clock,
+)
 from .templates import Renderer
 
 if TYPE_CHECKING:
@@ -296,7 +303,10 @@ class Router:
         local = event.at.astimezone(self.zone)
         out: list[Message] = []
         for role in route.roles:
-            for person in self.recipients(uow, role, place):
+            people = self.recipients(uow, role, place)
+            if not people:
+                out.append(self._undeliverable(event, role, place, area_id, urgent, hold))
+            for person in people:
                 values = {
                     "time": local.strftime("%m-%d %H:%M"),
                     "date": local.date().isoformat(),
@@ -323,6 +333,49 @@ class Router:
                         )
                     )
         return out
+
+    def _undeliverable(
+        self,
+        event: Event,
+        role: str,
+        place: Place,
+        area_id: str,
+        urgent: bool,
+        hold: dt.datetime | None,
+    ) -> Message:
+        """The message for a role that no one holds at ``place``: stored, counted, never sent.
+
+        An escalation step or a fever report that reaches nobody must show
+        up in ``notify status``, in ``notify dispatch``'s exit code and in
+        the daily report, not vanish.
+        """
+        where = place.chain[0] if place.chain else area_id
+        values = {
+            "time": event.at.astimezone(self.zone).strftime("%m-%d %H:%M"),
+            "date": event.at.astimezone(self.zone).date().isoformat(),
+            "role": role,
+            **place.values(),
+            **event.values,
+        }
+        rendered = self.renderer.render(event.topic, values)
+        recipient = f"{role}@{where}"
+        return Message(
+            id=message_id(event.topic, event.key, role, recipient, UNDELIVERABLE),
+            recipient=recipient,
+            subject=rendered.subject,
+            body=rendered.body,
+            data={
+                "role": role,
+                "place": where,
+                "urgent": urgent,
+                "undeliverable": f"no {role} on file for {where}",
+            },
+            channel=UNDELIVERABLE,
+            area_id=area_id,
+            topic=event.topic,
+            at=event.at,
+            not_before=hold,
+        )
 
     def notify(self, uow: UnitOfWork, events: Iterable[Event]) -> int:
         """Route ``events`` and enqueue their messages in ``uow``; returns how many are new."""

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, PluginError
 from ..notify.base import Notifier
+from .config import settings_for
 from .dispatcher import Dispatcher, DispatchReport
 from .outbox import outbox_status
 from .routing import Event, Router
 from .settings import NotifySettings
+from .undeliverable import Undeliverable, find_undeliverable, relabel
 
 if TYPE_CHECKING:
     from ..plugins import Registries
@@ -84,7 +86,7 @@ class Notifications:
 
     def __init__(self, ws: Workspace, settings: NotifySettings | None = None) -> None:
         self.ws = ws
-        self.settings = settings or NotifySettings()
+        self.settings = settings_for(ws, settings)
         _check_references(self.settings)
         self.channels = build_channels(ws.registries, self.settings.channels)
         self.router = Router.for_workspace(ws, self.settings)
@@ -120,6 +122,13 @@ class Notifications:
         return self.dispatcher().dispatch(drain=drain, max_seconds=max_seconds)
 
     def status(self) -> dict[str, dict[str, int]]:
-        """Messages per channel and state."""
+        """Messages per channel and state; what no configured channel takes is ``undeliverable``."""
         with self.ws.transaction(write=False) as uow:
-            return outbox_status(uow, dt.datetime.now(dt.UTC), dialect=self.ws.storage.dialect)
+            status = outbox_status(uow, dt.datetime.now(dt.UTC), dialect=self.ws.storage.dialect)
+        return relabel(status, self.channels)
+
+    def undeliverable(self) -> list[Undeliverable]:
+        """Every message no dispatcher of these channels will send, with the reason."""
+        self.ws.authorize("notify.dispatch", "*")
+        with self.ws.transaction(write=False) as uow:
+            return find_undeliverable(uow, self.channels)

@@ -125,11 +125,12 @@ def _referral(report: HealthReport, order: QuarantineOrder, day: dt.date) -> Tas
 def _messages(
     ws: Workspace, uow: UnitOfWork, fevers: list[tuple[HealthReport, dt.date]], settings: Any
 ) -> list[Any]:
+    from ..notifications.config import settings_for
     from ..notifications.routing import Event, Router, resolve_place
-    from ..notifications.settings import NotifySettings, Route
+    from ..notifications.settings import Route
     from ..notify.base import Message
 
-    settings = settings or NotifySettings()
+    settings = settings_for(ws, settings)
     if settings.route(FEVER_TOPIC) is None:
         route = Route(topic=FEVER_TOPIC, roles=("community_doctor",), urgent=True)
         settings = attrs.evolve(settings, routes=(*settings.routes, route))

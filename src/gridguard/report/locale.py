@@ -99,6 +99,7 @@ CATALOGUE: dict[str, Label] = {
     "alerts": Label("Alerts made", "生成通知"),
     "alerts_sent": Label("Delivered", "已送达"),
     "alerts_failed": Label("Failed", "投递失败"),
+    "notifications_undeliverable": Label("Undeliverable", "无法投递"),
     "topic": Label("Topic", "主题"),
     "day": Label("Day", "日期"),
     "new_visited": Label("Newly visited", "新走访户数"),

@@ -48,6 +48,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -206,13 +207,13 @@ FROM tasks t WHERE t.status = 'open'{where} GROUP BY t.kind
 """
 
 _ALERTS = """
-SELECT CASE WHEN o."at" >= ? THEN 1 ELSE 0 END, o.topic, count(*),
+SELECT CASE WHEN o."at" >= ? THEN 1 ELSE 0 END, o.topic, o.channel, count(*),
   sum(CASE WHEN EXISTS (SELECT 1 FROM outbox_attempts a
                         WHERE a.message_id = o.id AND a.outcome = 'sent') THEN 1 ELSE 0 END),
   sum(CASE WHEN EXISTS (SELECT 1 FROM outbox_attempts a
                         WHERE a.message_id = o.id AND a.outcome = 'dead') THEN 1 ELSE 0 END)
 FROM outbox o WHERE o."at" >= ? AND o."at" < ?{where}
-GROUP BY 1, 2
+GROUP BY 1, 2, 3
 """
 
 _TARGETS = """
@@ -421,13 +422,30 @@ class _Daily:
         }
         return requests, tasks
 
-    def alerts(self) -> dict[int, dict[str, tuple[int, int, int]]]:
+    def alerts(
+        self, channels: Collection[str]
+    ) -> tuple[dict[int, dict[str, tuple[int, int, int]]], dict[int, int]]:
+        """Messages by topic (made, sent, dead) and undeliverable ones, yesterday (0) and today.
+
+        Undeliverable: made for a route that reached no one, or for a
+        channel not among ``channels`` (the configured ones).
+        """
+        from ..notifications.settings import UNDELIVERABLE
+
         where, params = self.where("o", "area")
         out: dict[int, dict[str, tuple[int, int, int]]] = {0: {}, 1: {}}
+        stuck = {0: 0, 1: 0}
         args = [self.mid, self.start, self.end, *params]
-        for t, topic, n, sent, dead in self.s.query(_ALERTS.format(where=where), args):
-            out[int(t)][str(topic)] = (number(n), number(sent), number(dead))
-        return out
+        for t, topic, channel, n, sent, dead in self.s.query(_ALERTS.format(where=where), args):
+            was = out[int(t)].get(str(topic), (0, 0, 0))
+            out[int(t)][str(topic)] = (
+                was[0] + number(n),
+                was[1] + number(sent),
+                was[2] + number(dead),
+            )
+            if channel == UNDELIVERABLE or channel not in channels:
+                stuck[int(t)] += number(n)
+        return out, stuck
 
     def targeting(self) -> tuple[int, int, int]:
         """Targets, targets visited by the end of the day, matches made that day."""
@@ -478,7 +496,7 @@ def daily_report(
     quarantine = q.quarantine()
     watch = q.watch()
     requests, tasks = q.services()
-    alerts = q.alerts()
+    alerts, undeliverable = q.alerts(_channels(ws))
     targets, targets_visited, matches = q.targeting()
 
     total = homes["households"]
@@ -517,7 +535,7 @@ def daily_report(
         _quarantine(quarantine),
         _watch(watch),
         _services(requests, tasks),
-        _alerts(alerts),
+        _alerts(alerts, undeliverable),
     ]
     if scope.day == scope.campaign.start:  # no day before the campaign to compare with
         sections = [_without_change(section) for section in sections]
@@ -718,7 +736,16 @@ def _services(
     return Section("services", label("section.services"), [figures, by_service, by_task])
 
 
-def _alerts(alerts: dict[int, dict[str, tuple[int, int, int]]]) -> Section:
+def _channels(ws: Workspace) -> frozenset[str]:
+    """The channels of the workspace's notification configuration (the defaults without one)."""
+    from ..notifications.config import settings_for
+
+    return frozenset(settings_for(ws).channels)
+
+
+def _alerts(
+    alerts: dict[int, dict[str, tuple[int, int, int]]], undeliverable: dict[int, int]
+) -> Section:
     today, before = alerts[1], alerts[0]
     figures = Figures(
         key="alerts",
@@ -730,6 +757,7 @@ def _alerts(alerts: dict[int, dict[str, tuple[int, int, int]]]) -> Section:
             ),
             figure("alerts_sent", sum(s for _, s, _ in today.values())),
             figure("alerts_failed", sum(d for _, _, d in today.values())),
+            figure("notifications_undeliverable", undeliverable[1], undeliverable[0]),
         ],
     )
     table = Table(

@@ -87,6 +87,7 @@ from ..rules.tree import (
 from ..storage.schema import spec_for
 
 if TYPE_CHECKING:
+    from ..notifications.settings import NotifySettings
     from ..storage.base import UnitOfWork
     from ..workspace import Workspace
 
@@ -1177,6 +1178,8 @@ class _Context:
     exposures_of: Mapping[str, tuple[tuple[str, Evaluator, str], ...]] = attrs.field(factory=dict)
     """Per rule: each list its condition flags exposures in, the element test and its date."""
     dialect: str = "memory"
+    channels: tuple[str, ...] = ("console",)
+    """The channels of the workspace's ``screening`` route (every configured one by default)."""
 
     @property
     def common(self) -> dict[str, str]:
@@ -1365,17 +1368,26 @@ def _counted_from(row: Row, rule: Rule, n: int, run: _Context) -> tuple[str | No
     return best[1], best[0]
 
 
-def _messages(assessment: Assessment, row: Row, rule_set: RuleSet, fired: list[Rule]) -> list[Any]:
+def _messages(
+    assessment: Assessment,
+    row: Row,
+    rule_set: RuleSet,
+    fired: list[Rule],
+    channels: tuple[str, ...] = ("console",),
+) -> list[Any]:
     from ..notify import Message
 
     titles = "; ".join(r.title for r in fired)
     lines = [f"{r.rule_id}: {r.why}" for r in assessment.fired]
     out = []
-    for role in assessment.notify:
+    for role, channel in ((r, c) for r in assessment.notify for c in channels):
+        # One channel keeps the id messages had before channels were configured.
+        parts = (role,) if len(channels) == 1 else (role, channel)
         out.append(
             Message(
-                id=stable_id("notify", str(assessment.id), role),
+                id=stable_id("notify", str(assessment.id), *parts),
                 recipient=role,
+                channel=channel,
                 subject=f"[{assessment.risk.value}] {assessment.person_id}: {titles}",
                 body="\n".join(lines),
                 data={
@@ -1392,6 +1404,15 @@ def _messages(assessment: Assessment, row: Row, rule_set: RuleSet, fired: list[R
             )
         )
     return out
+
+
+def _channels(ws: Workspace, notify: Any, campaign_id: str) -> tuple[str, ...]:
+    """The channels screening messages go to: the ``screening`` route's, else every one."""
+    from ..notifications.config import settings_for
+
+    settings = settings_for(ws, notify, campaign_id=campaign_id)
+    route = settings.route("screening")
+    return settings.channels_of(route.channels if route else ())
 
 
 def _outbox_enqueue() -> Any:
@@ -1582,7 +1603,7 @@ def _write(
     def act(assessment: Assessment, row: Row, fired: list[Rule]) -> None:
         orders, tasks = _act(assessment, row, fired, run)
         notes = (
-            _messages(assessment, row, run.rule_set, fired)
+            _messages(assessment, row, run.rule_set, fired, run.channels)
             if enqueue is not None and assessment.notify
             else []
         )
@@ -1633,6 +1654,7 @@ def screen(
     day: dt.date | None = None,
     changed_only: bool = False,
     new_version: bool = False,
+    notify: NotifySettings | None = None,
 ) -> ScreeningResult:
     """Run ``rule_set`` (default: the built-in one) over the persons of a campaign.
 
@@ -1688,7 +1710,14 @@ def screen(
             if rule.orders_quarantine
         }
         run_context = _Context(
-            rule_set, campaign, ctx, plan.count_index, start_of, exposures_of, dialect_name
+            rule_set,
+            campaign,
+            ctx,
+            plan.count_index,
+            start_of,
+            exposures_of,
+            dialect_name,
+            _channels(ws, notify, campaign.id) if enqueue is not None else ("console",),
         )
         # Only flagged persons come back; they are all read before anything is
         # written, so the query never sees a table it reads change under it.

@@ -112,6 +112,7 @@ _CATEGORY_BY_NAME: dict[str, Category] = {
     "Target": Category.TARGETING,
     "OutboxMessage": Category.OUTBOX,
     "DeliveryAttempt": Category.OUTBOX,
+    "NotifyConfiguration": Category.OUTBOX,
     "AuditEntry": Category.AUDIT,
 }
 """Categories of the stored classes by class name: looked up lazily, so this module imports
@@ -199,6 +200,7 @@ OPERATIONS: dict[str, tuple[tuple[Verb, Category], ...]] = {
     "targeting.unmask": ((Verb.READ, Category.HOUSEHOLD), (Verb.READ, Category.TARGETING)),
     "notify.enqueue": ((Verb.WRITE, Category.OUTBOX),),
     "notify.dispatch": ((Verb.READ, Category.OUTBOX), (Verb.WRITE, Category.OUTBOX)),
+    "notify.configure": ((Verb.WRITE, Category.OUTBOX),),
     "retention.purge": tuple(
         (Verb.WRITE, c)
         for c in (

@@ -37,7 +37,7 @@ from ..model import (
 from ..model.assessments import Assessment, QuarantineOrder, ScreeningRun, Task
 from ..model.audit import AuditEntry
 from ..model.identity import ResidentId
-from ..model.messages import DeliveryAttempt, OutboxMessage
+from ..model.messages import DeliveryAttempt, NotifyConfiguration, OutboxMessage
 from ..model.quarantine import QuarantineExtension, QuarantineRelease
 from ..model.services import ServiceAssignment, ServiceCompletion
 from ..model.targeting import (
@@ -431,6 +431,7 @@ def _build() -> dict[type[Any], TableSpec]:
             (Reference("request_id", ServiceRequest),),
         ),
         TableSpec(AuditEntry, "audit_log", True, None),
+        TableSpec(NotifyConfiguration, "notify_configurations", True, None),
     ]
     return {s.cls: s for s in specs}
 

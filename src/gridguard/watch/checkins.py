@@ -202,12 +202,12 @@ def record_checkins(
     same check-ins stores and enqueues nothing new.
     """
     from ..model.assessments import Task
+    from ..notifications.config import settings_for
     from ..notifications.routing import Router
-    from ..notifications.settings import NotifySettings
 
     settings = settings or WatchSettings()
     router = Router(
-        notify or NotifySettings(campaign=settings.campaign),
+        settings_for(ws, notify, campaign_id=settings.campaign),
         zone=watch_zone(ws, settings.campaign),
     )
     batch: list[tuple[int, CheckIn]] = [

@@ -320,13 +320,13 @@ def escalate(
     ``watch.escalate`` operation (it writes to the outbox) and escalates
     only the places in the principal's scope.
     """
+    from ..notifications.config import settings_for
     from ..notifications.routing import Event, Router
-    from ..notifications.settings import NotifySettings
 
     ws.authorize("watch.escalate")
     jurisdictions = _within_scope(ws, kind, jurisdictions)
     settings = settings or WatchSettings()
-    notify = notify or NotifySettings(campaign=settings.campaign)
+    notify = settings_for(ws, notify, campaign_id=settings.campaign)
     now = now or dt.datetime.now(dt.UTC)
     if now.utcoffset() is None:
         raise ValidationError.single("$.now", repr(now), "must be a timezone-aware datetime")
