@@ -204,7 +204,8 @@ def test_an_escalation_that_reaches_nobody_is_counted_not_dropped(tmp_path: Path
         }
     assert report.missed, "the sample has buildings that did not check in"
     secretary = [m for m in messages if m.topic == "missing_checkin_escalated"]
-    assert secretary and all(m.channel == UNDELIVERABLE for m in secretary)
+    assert secretary
+    assert all(m.channel == UNDELIVERABLE for m in secretary)
     assert len(stuck) == report.enqueued == len(messages)
     assert figures["notifications_undeliverable"] == len(
         [m for m in messages if m.at.astimezone(dt.timezone(dt.timedelta(hours=8))).date() == day]

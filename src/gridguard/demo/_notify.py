@@ -65,8 +65,6 @@ def dispatch(ctx: DemoContext) -> None:
     undeliverable = len(service.undeliverable())
     ctx.report("notifications_sent", counts["sent"], "Notifications sent 通知已送达")
     ctx.report("notifications_dead", counts["dead"], "Notifications failed 通知投递失败")
-    ctx.report(
-        "notifications_undeliverable", undeliverable, "Notifications undeliverable 无法投递"
-    )
+    ctx.report("notifications_undeliverable", undeliverable, "Notifications undeliverable 无法投递")
     ctx.report("notifications_pending", counts["pending"] + counts["in_flight"] - undeliverable)
     ctx.report("notifications_file", str(path))
