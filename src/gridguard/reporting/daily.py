@@ -65,6 +65,7 @@ if TYPE_CHECKING:
 __all__ = ["daily_report"]
 
 RISKS = ("high", "medium", "low")
+_DAY = dt.timedelta(days=1)
 _RANK = {"low": 1, "medium": 2, "high": 3}
 
 _VISITS_TODAY = """
@@ -125,22 +126,6 @@ WHERE a.campaign_id = ? AND a.day IN (?, ?) AND a.risk <> 'none'{where}
 
 ACTIVE = "x.s <= ? AND x.e > ? AND (x.released_at IS NULL OR x.released_at >= ?)"
 """Order ``x`` holds on a day (parameters: the day, the day, the day's end instant)."""
-
-_QUARANTINE = f"""
-SELECT x.kind,
-  sum(CASE WHEN {ACTIVE} THEN 1 ELSE 0 END),
-  sum(CASE WHEN {ACTIVE} THEN 1 ELSE 0 END),
-  sum(CASE WHEN x.s = ? THEN 1 ELSE 0 END),
-  sum(CASE WHEN x.s = ? THEN 1 ELSE 0 END),
-  sum(CASE WHEN {ACTIVE} AND x.e = ? THEN 1 ELSE 0 END),
-  sum(CASE WHEN {ACTIVE} AND x.e = ? THEN 1 ELSE 0 END),
-  sum(CASE WHEN (x.released_at >= ? AND x.released_at < ?)
-        OR (x.released_at IS NULL AND x.s < ? AND x.e = ?) THEN 1 ELSE 0 END),
-  sum(CASE WHEN (x.released_at >= ? AND x.released_at < ?)
-        OR (x.released_at IS NULL AND x.s < ? AND x.e = ?) THEN 1 ELSE 0 END)
-FROM ({{orders}}) x
-GROUP BY x.kind
-"""
 
 ORDERS = """SELECT q.id, q.kind, q.household_id, q.person_id, q."start" AS s, q."end" AS e,
   r.released_at
@@ -233,6 +218,10 @@ class _Daily:
         self.s = scope
         self.today = scope.bounds()
         self.yesterday = scope.bounds(scope.day - dt.timedelta(days=1))
+        campaign = scope.campaign
+        day = scope.day
+        self.today_instants = (campaign.day_start(day), campaign.day_start(day + _DAY))
+        self.yesterday_instants = (campaign.day_start(day - _DAY), campaign.day_start(day))
         self.start, self.end = self.yesterday[0], self.today[1]
         self.mid = self.today[0]
 
@@ -333,22 +322,28 @@ class _Daily:
     # -- quarantine -----------------------------------------------------------------------
 
     def quarantine(self) -> dict[str, list[int]]:
-        """Per kind: active, active_y, new, new_y, ending, ending_y, released, released_y."""
+        """Per kind: active, active_y, new, new_y, ending, ending_y, released, released_y.
+
+        Counted with :mod:`gridguard.quarantine.counts`, the census's definitions.
+        """
+        from ..quarantine.counts import figure_params, figures_sql
+
         where, params = self.where("q")
-        one = dt.timedelta(days=1)
-        day = self.s.day
-        today, before, after = (self.s.date(d) for d in (day, day - one, day + one))
-        (start, end), (start_y, end_y) = self.today, self.yesterday
-        args = [
-            *(today, today, end, before, before, end_y),  # active
-            *(today, before),  # new
-            *(today, today, end, after, before, before, end_y, today),  # last day
-            *(start, end, today, today, start_y, end_y, before, before),  # released
-            self.s.true(),
-            *params,
-        ]
-        sql = _QUARANTINE.format(orders=ORDERS.format(where=where))
-        return {str(kind): [number(v) for v in counts] for kind, *counts in self.s.query(sql, args)}
+        sql = figures_sql("x.kind", where=where)
+        out: dict[str, list[int]] = {}
+        for n, (day, (t0, t1)) in enumerate(
+            (
+                (self.s.day, self.today_instants),
+                (self.s.day - dt.timedelta(days=1), self.yesterday_instants),
+            )
+        ):
+            args = figure_params(day, t0, t1, date=self.s.date, ts=self.s.ts, true=self.s.true())
+            for kind, *counts in self.s.query(sql, [*args, *params]):
+                row = out.setdefault(str(kind), [0] * 8)
+                for i, value in enumerate(counts):
+                    row[2 * i + n] = number(value)
+        # A kind with nothing on either day is no row: orders made later must not add one.
+        return {kind: row for kind, row in out.items() if any(row)}
 
     # -- observers ------------------------------------------------------------------------
 
