@@ -204,3 +204,85 @@ def test_validation_errors_map_back_to_input_positions() -> None:
     mapped = exc.at_positions([4, 9])
     assert [v.path for v in mapped.violations] == ["$[4].household_id", "$[9]", "$.name"]
     assert [v.rule for v in mapped.violations] == [v.rule for v in exc.violations]
+
+
+def test_a_read_is_audited_with_the_next_write_or_once_its_time_is_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gridguard.workspace as workspace
+    from gridguard.security.audit import AuditEntry
+
+    def actions(ws: gridguard.Workspace) -> list[str]:
+        return [e.action for e in sorted(ws.find(AuditEntry), key=lambda e: e.seq)]
+
+    with gridguard.open(tmp_path / "held.db") as ws:
+        ws.add(sample_records())
+        ws.get(gridguard.Person, "p1")
+        assert actions(ws) == ["write"]  # held back: the oldest read is not 2 s old
+        monkeypatch.setattr(workspace, "AUDIT_READS_SECONDS", 0.0)
+        ws.get(gridguard.Person, "p2")
+        assert actions(ws) == ["write", "read", "read"]  # time is up: both go, in order
+
+
+def test_a_refusal_inside_a_transaction_is_audited_though_the_transaction_rolls_back(
+    tmp_path: Path,
+) -> None:
+    from gridguard.security.audit import AuditEntry
+
+    path = tmp_path / "refused.db"
+    with gridguard.open(path) as admin:
+        admin.add(sample_records())
+    grid_worker = Principal(name="张敏", role=Role.GRID_WORKER, area_id="g1")
+    with gridguard.open(path, principal=grid_worker) as ws:
+        with pytest.raises(AccessDenied), ws.transaction():
+            ws.record(_visits(1))
+            ws.record(_visits(1, household="h3"))  # h3 lies in the other community
+        assert ws.count(Visit) == 0
+    with gridguard.open(path) as admin:
+        entries = sorted(admin.find(AuditEntry), key=lambda e: e.seq)
+    assert [(e.action, e.outcome) for e in entries] == [("write", "allowed"), ("write", "denied")]
+    assert entries[-1].principal == "张敏"
+    assert "outside" in entries[-1].reason
+
+
+def test_the_facade_and_its_names_stay_where_callers_find_them() -> None:
+    from gridguard.workspace import (
+        AUDIT_READS_HELD,
+        DEFAULT_BATCH,
+        WHOLE_STORE,
+        Workspace,
+        open_workspace,
+    )
+
+    assert gridguard.Workspace is Workspace
+    assert gridguard.open is open_workspace
+    assert (WHOLE_STORE, DEFAULT_BATCH, AUDIT_READS_HELD) == ("*", 5000, 256)
+    public = {n for n in vars(Workspace) if not n.startswith("_")}
+    assert {"add", "update", "record", "load_rows", "get", "version", "find", "count"} <= public
+    assert {"counts", "authorize", "authorize_records", "in_scope", "scope_jurisdictions"} <= public
+    assert {"transaction", "flush_audit", "close"} <= public
+
+
+def test_import_gridguard_loads_neither_the_workspace_nor_a_workflow() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gridguard\n"
+        "heavy = ('workspace', '_workspace', 'storage', 'plugins', 'sweep', 'watch',\n"
+        "         'quarantine', 'services', 'targeting', 'screening', 'rules')\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[:2][-1] in heavy\n"
+        "                and m.startswith('gridguard.'))\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize("package", ["quarantine", "services", "targeting", "watch"])
+def test_a_workflow_package_binds_every_public_name_when_imported(package: str) -> None:
+    import importlib
+
+    module = importlib.import_module(f"gridguard.{package}")
+    assert not hasattr(module, "__getattr__")  # no lazy look-up behind the names
+    missing = [name for name in module.__all__ if name not in vars(module)]
+    assert not missing

@@ -17,30 +17,19 @@ from __future__ import annotations
 
 import inspect
 import os
-import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .errors import (
-    AccessDenied,
-    ConfigError,
-    NotFoundError,
-    StorageError,
-    ValidationError,
-    Violation,
-)
-from .masking import mask_text
+from ._workspace.access import WHOLE_STORE, AccessGate
+from ._workspace.audit import AuditRecorder
+from ._workspace.records import DEFAULT_BATCH, Progress, Records
+from .errors import ConfigError, StorageError
 from .model import (
-    FACT_TYPES,
-    REGISTRY_TYPES,
     Area,
-    Building,
     CompositionPolicy,
     LineOfDefense,
-    Team,
     register_identity_scheme,
 )
 from .plugins import (
@@ -50,22 +39,9 @@ from .plugins import (
     collect_registries,
     get_plugin_manager,
 )
-from .security.access import (
-    OPERATIONS,
-    PERMISSIONS,
-    PERSONAL,
-    Category,
-    Guard,
-    Verb,
-    category_of,
-    denied,
-    target_of,
-)
-from .security.audit import AuditDraft
-from .security.audit import append as append_audit
+from .security.access import Guard
 from .security.principal import LOCAL_ADMIN, Principal
 from .storage.base import SaveResult, Storage, UnitOfWork
-from .storage.schema import spec_for
 
 if TYPE_CHECKING:
     from .security.crypto.keys import KeyRing
@@ -83,19 +59,11 @@ __all__ = [
 
 T = TypeVar("T")
 DB_ENV = "GRIDGUARD_DB"
-DEFAULT_BATCH = 5000
-"""Rows per ``executemany``: large enough to amortise, small enough for steady memory."""
-
-WHOLE_STORE = "*"
-"""The :meth:`Workspace.authorize` target of a workflow that is not limited to a scope."""
 
 AUDIT_READS_HELD = 256
 """Reads held back before their audit entries are written in a transaction of their own."""
 AUDIT_READS_SECONDS = 2.0
 """The longest a read's audit entry is held back (checked when the next call ends)."""
-
-Progress = Callable[[int], None]
-"""Called with the number of rows just written, for progress bars."""
 
 
 def resolve_url(target: str | os.PathLike[str] | None) -> str:
@@ -112,22 +80,17 @@ def resolve_url(target: str | os.PathLike[str] | None) -> str:
     return f"sqlite:///{Path(text)}"
 
 
-def _chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    batch: list[T] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 class Workspace:
     """A store opened for a principal, with the plugins that were loaded.
 
     Use :func:`gridguard.open` to get one. It is a context manager that
     closes the store on exit.
+
+    The workspace is a facade: its access gate checks role and scope, its
+    audit recorder keeps the audit entries until they can be written, and
+    its records do the reads and batched writes (private modules in
+    ``gridguard._workspace``); the workspace holds the transaction they
+    share.
     """
 
     def __init__(
@@ -145,15 +108,19 @@ class Workspace:
         self.purpose = purpose
         """Why the workspace is used (``"door-to-door sweep"``): the audit log's *why*."""
         self.guard = Guard(principal, storage.dialect)
-        self._audit_now: list[AuditDraft] = []
-        self._audit_later: list[AuditDraft] = []
-        self._audit_reads: list[AuditDraft] = []
-        self._reads_since = 0.0
         self.plugin_manager = plugin_manager or get_plugin_manager()
         self.registries = registries or collect_registries(self.plugin_manager)
         self.composition_policy = composition_policy or CompositionPolicy()
         self._uow: UnitOfWork | None = None
         self._write_depth = False
+        self._audit_log = AuditRecorder(
+            storage,
+            principal,
+            purpose=lambda: self.purpose,
+            in_transaction=lambda: self._uow is not None,
+        )
+        self._gate = AccessGate(principal, self.guard, self._audit_log, self._read)
+        self._records = Records(self._gate, self.transaction, lambda: self.composition_policy)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -191,84 +158,28 @@ class Workspace:
             return
         try:
             if write:
-                self._authorize_write()
+                self._gate.authorize_write()
             with self.storage.transaction(write=write) as uow:
                 self._uow, self._write_depth = uow, write
                 self.guard.begin()
                 try:
                     yield uow
-                    drafts, self._audit_now = self._audit_now, []
-                    if write:
-                        reads, self._audit_reads = self._audit_reads, []
-                        append_audit(uow, self.storage.dialect, reads + drafts)
-                    else:
-                        self._hold_back(drafts)
+                    self._audit_log.commit(
+                        uow,
+                        write=write,
+                        reads_held=AUDIT_READS_HELD,
+                        reads_seconds=AUDIT_READS_SECONDS,
+                    )
                 finally:
                     self._uow, self._write_depth = None, False
-                    self._audit_now = []
+                    self._audit_log.discard()
         finally:
-            self._flush_audit()
+            self._audit_log.write_pending()
 
     def _read(self) -> AbstractContextManager[UnitOfWork]:
         return self.transaction(write=False)
 
-    def _authorize_write(self) -> None:
-        if not self.principal.role.can_write:
-            raise self._deny("write", "the store", "this role writes nothing")
-
     # -- access control and audit ----------------------------------------------------------
-
-    def _draft(self, action: str, target: str, count: int, outcome: str, reason: str) -> AuditDraft:
-        return AuditDraft(
-            principal=self.principal.name,
-            role=self.principal.role.value,
-            scope=self.principal.scope,
-            action=action,
-            target=target,
-            count=count,
-            outcome=outcome,
-            reason=reason,
-        )
-
-    def _audit(self, action: str, target: str, count: int = 1) -> None:
-        """Note an allowed operation: written with the transaction that did it."""
-        draft = self._draft(action, target, count, "allowed", self.purpose)
-        if self._uow is None:
-            self._audit_later.append(draft)
-            self._flush_audit()
-        else:
-            self._audit_now.append(draft)
-
-    def _deny(self, action: str, target: str, why: str) -> AccessDenied:
-        """The error for a refused operation; the refusal is audited even though it rolls back."""
-        self._audit_later[:0], self._audit_reads = self._audit_reads, []
-        self._audit_later.append(self._draft(action, target, 0, "denied", why))
-        if self._uow is None:
-            self._flush_audit()
-        return denied(self.principal, action, target, why)
-
-    def _hold_back(self, drafts: list[AuditDraft]) -> None:
-        """Entries of a read transaction: reads wait a little, anything else goes now."""
-        for draft in drafts:
-            if draft.action == "read":
-                if not self._audit_reads:
-                    self._reads_since = time.monotonic()
-                self._audit_reads.append(draft)
-            else:
-                self._audit_later.append(draft)
-        if self._audit_reads and (
-            len(self._audit_reads) >= AUDIT_READS_HELD
-            or time.monotonic() - self._reads_since >= AUDIT_READS_SECONDS
-        ):
-            self._audit_later[:0], self._audit_reads = self._audit_reads, []
-
-    def _flush_audit(self) -> None:
-        """Write entries that could not join a write transaction (reads, refusals)."""
-        if not self._audit_later or self._uow is not None:
-            return
-        drafts, self._audit_later = self._audit_later, []
-        with self.storage.transaction() as uow:
-            append_audit(uow, self.storage.dialect, drafts)
 
     def flush_audit(self) -> None:
         """Write every audit entry held back now (reads are otherwise batched).
@@ -279,36 +190,7 @@ class Workspace:
         :meth:`close`; so a reader never waits for a long write (an import)
         to finish. Reading the audit log flushes first.
         """
-        if self._uow is not None:
-            return
-        self._audit_later[:0], self._audit_reads = self._audit_reads, []
-        self._flush_audit()
-
-    def _require(self, verb: Verb, cls: type[Any], target: str) -> None:
-        if not self.guard.permitted(verb, cls):
-            category = category_of(cls).value
-            raise self._deny(
-                verb.value,
-                target,
-                f"a {self.principal.role.value} has no {verb.value} access to {category} records",
-            )
-
-    def _check_new(
-        self, uow: UnitOfWork, cls: type[Any], records: Sequence[Any], offset: int
-    ) -> None:
-        """Refuse the batch if any record of ``cls`` would be written outside the scope."""
-        self._require(Verb.WRITE, cls, target_of(cls, [str(r.id) for r in records[:2]]))
-        if self.guard.everywhere:
-            return
-        bad = self.guard.outside_new(uow, cls, records)
-        if bad:
-            first = records[bad[0]]
-            raise self._deny(
-                "write",
-                target_of(cls, [str(first.id)]),
-                f"$[{offset + bad[0]}] lies outside {self.principal.scope}"
-                + (f" ({len(bad)} records in all)" if len(bad) > 1 else ""),
-            )
+        self._audit_log.flush()
 
     def authorize(self, action: str, target: Any = None) -> None:
         """Check that the principal may run the workflow ``action`` on ``target``, and audit it.
@@ -324,30 +206,7 @@ class Workspace:
         :class:`~gridguard.errors.AccessDenied` naming principal, action and
         target, and is audited; an allowed run is one audit entry.
         """
-        name = self._target_name(target)
-        self._permit(action, name)
-        if target == WHOLE_STORE and not self.guard.everywhere:
-            raise self._deny(action, name, f"it reaches beyond {self.principal.scope}")
-        if target is not None and target != WHOLE_STORE and not self.guard.everywhere:
-            with self._read() as uow:
-                inside = self._target_inside(uow, target)
-            if not inside:
-                raise self._deny(action, name, f"outside {self.principal.scope}")
-        self._audit(action, name)
-
-    def _permit(self, action: str, name: str) -> None:
-        """Refuse (and audit) ``action`` if the role lacks what the operation needs."""
-        needs = OPERATIONS.get(action, ((Verb.WRITE, Category.OTHER),))
-        role = self.principal.role
-        for verb, category in needs:
-            if verb not in PERMISSIONS[role].get(category, frozenset()):
-                raise self._deny(
-                    action,
-                    name,
-                    f"a {role.value} has no {verb.value} access to {category.value} records",
-                )
-        if any(verb is Verb.WRITE for verb, _ in needs) and not role.can_write:
-            raise self._deny(action, name, "this role writes nothing")
+        self._gate.authorize(action, target)
 
     def authorize_records(self, action: str, cls: type[Any], ids: Iterable[str]) -> None:
         """:meth:`authorize` for a batch: workflow ``action`` on the stored ``cls`` records ``ids``.
@@ -357,21 +216,7 @@ class Workspace:
         the principal's scope refuses the batch. Ids that are not stored
         are left to the workflow to report.
         """
-        wanted = sorted({str(i) for i in ids})
-        name = target_of(cls, wanted)
-        self._permit(action, name)
-        if wanted and not self.guard.everywhere:
-            with self._read() as uow:
-                outside = self.guard.outside(uow, cls, wanted)
-            if outside:
-                first = min(outside)
-                raise self._deny(
-                    action,
-                    target_of(cls, [first]),
-                    f"outside {self.principal.scope}"
-                    + (f" ({len(outside)} records in all)" if len(outside) > 1 else ""),
-                )
-        self._audit(action, name, len(wanted) or 1)
+        self._gate.authorize_records(action, cls, ids)
 
     def in_scope(self, cls: type[Any], ids: Iterable[str]) -> set[str]:
         """Those of the stored ``cls`` records ``ids`` that lie inside the principal's scope.
@@ -379,37 +224,11 @@ class Workspace:
         For workflows that compute over the whole store in SQL and then keep
         the rows the principal may see (one set-based look-up).
         """
-        wanted = {str(i) for i in ids}
-        if self.guard.everywhere or not wanted:
-            return wanted
-        with self._read() as uow:
-            return wanted - self.guard.outside(uow, cls, wanted)
-
-    @staticmethod
-    def _target_name(target: Any) -> str:
-        if target is None:
-            return "own scope"
-        if target == WHOLE_STORE:
-            return "the whole store"
-        if isinstance(target, str):
-            return f"area:{target}"
-        return target_of(type(target), [str(target.id)])
-
-    def _target_inside(self, uow: UnitOfWork, target: Any) -> bool:
-        if isinstance(target, str):
-            return not self.guard.outside(uow, Area, {target})
-        cls = type(target)
-        spec_for(cls)
-        if uow.existing_ids(cls, {str(target.id)}) and self.guard.outside(
-            uow, cls, {str(target.id)}
-        ):
-            return False
-        return not self.guard.outside_new(uow, cls, [target])
+        return self._gate.in_scope(cls, ids)
 
     def scope_jurisdictions(self, cls: type[Any] = Area) -> frozenset[str] | None:
         """Jurisdictions a workflow's own query of ``cls`` must stay in (``None``: any)."""
-        with self._read() as uow:
-            return self.guard.jurisdictions(uow, cls)
+        return self._gate.scope_jurisdictions(cls)
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -427,79 +246,7 @@ class Workspace:
         the input. Records may be of mixed types; within a batch they are
         written parents first. Re-adding an unchanged record changes nothing.
         """
-        total = SaveResult()
-        kinds: set[type[Any]] = set()
-        with self.transaction() as uow:
-            for offset, chunk in _enumerate_chunks(records, batch_size):
-                total += self._add_chunk(uow, chunk, offset)
-                kinds.update(type(r) for r in chunk)
-                if progress:
-                    progress(len(chunk))
-            if kinds:
-                self._audit("write", self._kinds_name(kinds), total.total)
-        if kinds:
-            self.guard.forget()
-        return total
-
-    @staticmethod
-    def _kinds_name(kinds: Iterable[type[Any]]) -> str:
-        return ",".join(sorted(k.__name__ for k in kinds)) or "nothing"
-
-    def _add_chunk(self, uow: UnitOfWork, chunk: Sequence[Any], offset: int) -> SaveResult:
-        groups: dict[type[Any], list[tuple[int, Any]]] = defaultdict(list)
-        for n, record in enumerate(chunk):
-            if type(record) not in REGISTRY_TYPES:
-                raise ValidationError.single(
-                    f"$[{offset + n}]",
-                    type(record).__name__,
-                    "not a registry entry (use record() for facts)",
-                )
-            groups[type(record)].append((n, record))
-        self._check_registry(uow, groups, offset)
-        for cls, pairs in groups.items():
-            self._check_new(uow, cls, [r for _, r in pairs], offset)
-        result = SaveResult()
-        for cls in REGISTRY_TYPES:
-            items = groups.get(cls)
-            if not items:
-                continue
-            if cls is Area:
-                items.sort(key=lambda pair: pair[1].level.rank)
-            positions = [n + offset for n, _ in items]
-            try:
-                result += uow.put(cls, [r for _, r in items])
-            except ValidationError as exc:
-                raise exc.at_positions(positions) from None
-        return result
-
-    def _check_registry(
-        self, uow: UnitOfWork, groups: Mapping[type[Any], list[tuple[int, Any]]], offset: int
-    ) -> None:
-        violations: list[Violation] = []
-        for n, team in groups.get(Team, []):
-            violations += [
-                v.prefixed(f"$[{offset + n}]") for v in self.composition_policy.violations(team)
-            ]
-        areas = groups.get(Area, [])
-        if areas:
-            levels = {a.id: a.level for _, a in areas}
-            for n, area in areas:
-                if area.parent_id is None:
-                    continue
-                parent_level = levels.get(area.parent_id)
-                if parent_level is None:
-                    parent = uow.get(Area, area.parent_id)
-                    parent_level = None if parent is None else parent.level
-                if parent_level is not None and parent_level.rank >= area.level.rank:
-                    violations.append(
-                        Violation(
-                            f"$[{offset + n}].level",
-                            repr(area.level.value),
-                            f"must be below its parent's level ({parent_level.value})",
-                        )
-                    )
-        if violations:
-            raise ValidationError(violations)
+        return self._records.add(records, batch_size=batch_size, progress=progress)
 
     def update(self, record: Any, *, expected_version: int) -> int:
         """Change one registry entry if nobody changed it since it was read at ``expected_version``.
@@ -507,18 +254,7 @@ class Workspace:
         Returns the new version; a stale version is a
         :class:`~gridguard.errors.ConflictError`.
         """
-        cls = type(record)
-        with self.transaction() as uow:
-            if uow.version(cls, record.id) is None:
-                raise NotFoundError(f"no {cls.__name__} with id {record.id!r}")
-            self._check_registry(uow, {cls: [(0, record)]}, 0)
-            self._check_new(uow, cls, [record], 0)
-            uow.put(cls, [record], expect={record.id: expected_version})
-            version = uow.version(cls, record.id)
-            self._audit("update", target_of(cls, [str(record.id)]))
-        self.guard.forget()
-        assert version is not None
-        return version
+        return self._records.update(record, expected_version=expected_version)
 
     def record(
         self,
@@ -533,46 +269,7 @@ class Workspace:
         the same id with other content raises
         :class:`~gridguard.errors.ConflictError`.
         """
-        total = SaveResult()
-        kinds: set[type[Any]] = set()
-        with self.transaction() as uow:
-            for offset, chunk in _enumerate_chunks(facts, batch_size):
-                groups: dict[type[Any], list[int]] = defaultdict(list)
-                for n, fact in enumerate(chunk):
-                    if type(fact) not in FACT_TYPES:
-                        raise ValidationError.single(
-                            f"$[{offset + n}]",
-                            type(fact).__name__,
-                            "not a fact (use add() for registry entries)",
-                        )
-                    groups[type(fact)].append(n)
-                for cls, indexes in groups.items():
-                    facts_of = [chunk[i] for i in indexes]
-                    kinds.add(cls)
-                    if not self.guard.permitted(Verb.WRITE, cls) or not self.guard.everywhere:
-                        self._check_facts(uow, cls, facts_of, [offset + i for i in indexes])
-                    try:
-                        total += uow.save_facts(cls, facts_of)
-                    except ValidationError as exc:
-                        raise exc.at_positions([offset + i for i in indexes]) from None
-                if progress:
-                    progress(len(chunk))
-            if kinds:
-                self._audit("write", self._kinds_name(kinds), total.total)
-        return total
-
-    def _check_facts(
-        self, uow: UnitOfWork, cls: type[Any], facts: Sequence[Any], positions: Sequence[int]
-    ) -> None:
-        self._require(Verb.WRITE, cls, target_of(cls, [str(f.id) for f in facts[:2]]))
-        bad = self.guard.outside_new(uow, cls, facts)
-        if bad:
-            raise self._deny(
-                "write",
-                target_of(cls, [str(facts[bad[0]].id)]),
-                f"$[{positions[bad[0]]}] lies outside {self.principal.scope}"
-                + (f" ({len(bad)} records in all)" if len(bad) > 1 else ""),
-            )
+        return self._records.record(facts, batch_size=batch_size, progress=progress)
 
     def load_rows(
         self,
@@ -587,48 +284,7 @@ class Workspace:
         For generators and importers that validated their rows themselves;
         see :meth:`gridguard.storage.schema.TableSpec.encode` for the row form.
         """
-        spec = spec_for(cls)
-        loaded = 0
-        with self.transaction() as uow:
-            self._require(Verb.WRITE, cls, cls.__name__)
-            for chunk in _chunked(rows, batch_size):
-                if not self.guard.everywhere:
-                    self._check_rows(uow, cls, chunk, loaded)
-                loaded += uow.load_rows(cls, chunk)
-                if progress:
-                    progress(len(chunk))
-            self._audit("load", cls.__name__, loaded)
-        if not spec.is_fact:
-            self.guard.forget()
-        return loaded
-
-    def _check_rows(
-        self, uow: UnitOfWork, cls: type[Any], rows: Sequence[Sequence[Any]], offset: int
-    ) -> None:
-        """Scope check of encoded rows: by their parent column, one look-up per batch."""
-        spec = spec_for(cls)
-        names = spec.column_names
-        if spec.parent is None or cls is Area:
-            records = [spec.decode(r) for r in rows]
-            bad = self.guard.outside_new(uow, cls, records)
-        else:
-            at = names.index(spec.parent.column)
-            parents = [None if r[at] is None else str(r[at]) for r in rows]
-            outside = self.guard.outside(
-                uow, spec.parent.target, {p for p in parents if p is not None}
-            )
-            bad = [n for n, p in enumerate(parents) if p is None or p in outside]
-            if not bad and not spec.is_fact:
-                stored = self.guard.outside(uow, cls, {str(r[0]) for r in rows})
-                bad = [n for n, r in enumerate(rows) if str(r[0]) in stored]
-            if not bad and self.guard.scope(uow).building_id is not None:
-                bad = [] if spec.parent.target is Building else list(range(len(rows)))
-        if bad:
-            raise self._deny(
-                "load",
-                target_of(cls, [str(rows[bad[0]][0])]),
-                f"row {offset + bad[0]} lies outside {self.principal.scope}",
-            )
+        return self._records.load_rows(cls, rows, batch_size=batch_size, progress=progress)
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -638,29 +294,11 @@ class Workspace:
         A record outside the principal's scope, or of a category its role may
         not read, is :class:`~gridguard.errors.AccessDenied`.
         """
-        name = target_of(cls, [str(id)])
-        with self._read() as uow:
-            self._require(Verb.READ, cls, name)
-            found = uow.get(cls, str(id))
-            if found is not None and self.guard.unreadable(uow, cls, {str(id)}):
-                raise self._deny("read", name, f"outside {self.principal.scope}")
-            if found is not None and category_of(cls) in PERSONAL:
-                self._audit("read", name)
-        if found is None:
-            raise NotFoundError(f"no {cls.__name__} with id {str(id)!r}")
-        return found
+        return self._records.get(cls, id)
 
     def version(self, cls: type[Any], id: str) -> int:
         """The stored version of a registry entry (for :meth:`update`)."""
-        name = target_of(cls, [str(id)])
-        with self._read() as uow:
-            self._require(Verb.READ, cls, name)
-            found = uow.version(cls, str(id))
-            if found is not None and self.guard.unreadable(uow, cls, {str(id)}):
-                raise self._deny("read", name, f"outside {self.principal.scope}")
-        if found is None:
-            raise NotFoundError(f"no {cls.__name__} with id {str(id)!r}")
-        return found
+        return self._records.version(cls, id)
 
     def find(self, cls: type[T], **where: Any) -> list[T]:
         """Records of ``cls`` whose fields equal ``where`` (``find(Person, household_id="h1")``).
@@ -668,15 +306,7 @@ class Workspace:
         Only records inside the principal's scope are returned; a category
         the role may not read is :class:`~gridguard.errors.AccessDenied`.
         """
-        with self._read() as uow:
-            self._require(Verb.READ, cls, cls.__name__)
-            juris = self.guard.jurisdictions(uow, cls)
-            found = self.guard.filter(
-                uow, cls, list(uow.find(cls, where=where, jurisdictions=juris))
-            )
-            if found and category_of(cls) in PERSONAL:
-                self._audit("read", _where_name(cls, where, found), len(found))
-        return found
+        return self._records.find(cls, where)
 
     def count(self, cls: type[Any], **where: Any) -> int:
         """How many records of ``cls`` inside the principal's scope have fields equal to ``where``.
@@ -686,51 +316,11 @@ class Workspace:
         (daily reports need them); a building observer counts only her own
         building's check-ins.
         """
-        with self._read() as uow:
-            if not self._may_count(cls):
-                self._require(Verb.READ, cls, cls.__name__)
-            juris = self.guard.jurisdictions(uow, cls)
-            if self.guard.everywhere or (cls is not Area and not self.guard.scope(uow).fine):
-                return uow.count(cls, where=where, jurisdictions=juris)
-            rows = list(uow.find(cls, where=where, jurisdictions=juris))
-            return len(self.guard.filter(uow, cls, rows))
-
-    def _may_count(self, cls: type[Any]) -> bool:
-        if self.guard.permitted(Verb.READ, cls):
-            return True
-        visits = PERMISSIONS[self.principal.role].get(Category.VISIT, frozenset())
-        return category_of(cls) is Category.HEALTH and Verb.READ in visits
+        return self._records.count(cls, where)
 
     def counts(self) -> dict[str, int]:
         """Records per stored type, by table name (in the principal's scope)."""
-        out: dict[str, int] = {}
-        for cls in (*REGISTRY_TYPES, *FACT_TYPES):
-            if self._may_count(cls):
-                out[spec_for(cls).table] = self.count(cls)
-        return out
-
-
-def _where_name(cls: type[Any], where: Mapping[str, Any], found: Sequence[Any]) -> str:
-    """The audit target of a find: the filter when there is one, else the ids found."""
-    if where:
-        shown = ",".join(
-            f"{k}={v}" if _is_key(k) else f"{k}={mask_text(str(v))}"
-            for k, v in sorted(where.items())
-        )
-        return f"{cls.__name__}[{shown}]"
-    return target_of(cls, [str(r.id) for r in found])
-
-
-def _is_key(field: str) -> bool:
-    """A record id or a reference (shown in the audit log); an identity number is not one."""
-    return field == "id" or (field.endswith("_id") and field != "resident_id")
-
-
-def _enumerate_chunks(items: Iterable[T], size: int) -> Iterator[tuple[int, list[T]]]:
-    offset = 0
-    for chunk in _chunked(items, size):
-        yield offset, chunk
-        offset += len(chunk)
+        return self._records.counts()
 
 
 def open_workspace(

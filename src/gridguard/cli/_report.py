@@ -107,11 +107,13 @@ def report() -> None:
     """
 
 
-def _area_command(kind: str, help_text: str, *extra: Any) -> click.Command:
-    """The command of area report ``kind``; ``extra`` options go to its builder by name."""
+def _report_command(kind: str, help_text: str, *extra: Any, area: bool = True) -> click.Command:
+    """The command of report ``kind``: an area report, or with ``area=False`` a record's file.
 
-    @_options
-    @_area_options
+    An area report takes ``--area`` and ``--date``, a file its record's
+    ``ID``; ``extra`` options go to the report's builder by name.
+    """
+
     def command(
         target: str,
         campaign_id: str | None,
@@ -119,48 +121,27 @@ def _area_command(kind: str, help_text: str, *extra: Any) -> click.Command:
         out: Path | None,
         lang: str,
         unmask: bool,
-        area: str | None,
-        day: str | None,
         **options: Any,
     ) -> None:
         from ..reporting import build_report
 
         given = {k: v for k, v in options.items() if v is not None}
         with open_existing(target) as ws:
-            built = build_report(
-                ws, kind, area=area, day=day, campaign=campaign_id, unmask=unmask, **given
-            )
+            built = build_report(ws, kind, campaign=campaign_id, unmask=unmask, **given)
             _emit(ws, built, format_name, out, lang)
 
+    command = (_area_options if area else click.argument("id", metavar="ID"))(command)
+    command = _options(command)
     for option in reversed(extra):
         command = option(command)
     return click.command(name=kind, help=help_text)(command)
 
 
-def _file_command(kind: str, help_text: str) -> click.Command:
-    @_options
-    @click.argument("record_id", metavar="ID")
-    def command(
-        record_id: str,
-        target: str,
-        campaign_id: str | None,
-        format_name: str | None,
-        out: Path | None,
-        lang: str,
-        unmask: bool,
-    ) -> None:
-        from ..reporting import build_report
-
-        with open_existing(target) as ws:
-            built = build_report(ws, kind, id=record_id, campaign=campaign_id, unmask=unmask)
-            _emit(ws, built, format_name, out, lang)
-
-    return click.command(name=kind, help=help_text)(command)
-
-
-report.add_command(_area_command("daily", "The daily situation report (日报) of an area on a day."))
 report.add_command(
-    _area_command(
+    _report_command("daily", "The daily situation report (日报) of an area on a day.")
+)
+report.add_command(
+    _report_command(
         "progress",
         "Households covered per day against the plan: a burn-up chart.",
         click.option(
@@ -170,9 +151,9 @@ report.add_command(
         ),
     )
 )
-report.add_command(_area_command("teams", "Team performance: households per shift, by team."))
+report.add_command(_report_command("teams", "Team performance: households per shift, by team."))
 report.add_command(
-    _area_command(
+    _report_command(
         "linelist",
         "Who to call today: not at home, tasks due, quarantine checks.",
         click.option(
@@ -184,4 +165,4 @@ for _kind, _help in (
     ("household", "The household file (一户一档) of household ID."),
     ("person", "The person file (一人一档) of person ID."),
 ):
-    report.add_command(_file_command(_kind, _help))
+    report.add_command(_report_command(_kind, _help, area=False))

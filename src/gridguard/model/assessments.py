@@ -24,6 +24,7 @@ from ._validate import (
     aware,
     calendar_day,
     enum_of,
+    fail,
     identifier,
     non_empty,
     optional_aware,
@@ -210,7 +211,6 @@ class QuarantineOrder:
 
     @end.validator
     def _after_start(self, attribute: attrs.Attribute[Any], value: dt.date) -> None:
-        from ._validate import fail
 
         if value <= self.start:
             fail(attribute, value, "must be after the start")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import attrs
@@ -81,10 +82,6 @@ def _exposurekind(value: Any) -> ExposureKind:
 
 def _anomalykind(value: Any) -> AnomalyKind:
     return enum_of(AnomalyKind, value, "kind")
-
-
-def _status(value: Any) -> CheckInStatus:
-    return enum_of(CheckInStatus, value, "status")
 
 
 def _service(value: Any) -> ServiceKind:
@@ -178,17 +175,32 @@ class Anomaly:
     household_id: str | None = attrs.field(default=None, validator=optional_identifier)
 
 
-def anomalies_agree(
-    status: CheckInStatus, attribute: attrs.Attribute[Any], value: tuple[Anomaly, ...], what: str
-) -> None:
-    """Refuse a daily report (``what``: check-in, report) whose anomalies contradict its status.
+def checkin_status(value: Any) -> CheckInStatus:
+    """The ``status`` of a daily report (a check-in, a monitoring point's report)."""
+    return enum_of(CheckInStatus, value, "status")
 
-    "All normal" lists none; "anomalies" lists at least one.
+
+def anomaly_tuple(value: Any) -> tuple[Anomaly, ...]:
+    """The ``anomalies`` of a daily report, as a tuple."""
+    return tuple(value)
+
+
+def agrees_with_status(
+    what: str,
+) -> Callable[[Any, attrs.Attribute[Any], tuple[Anomaly, ...]], None]:
+    """The validator of a daily report's ``anomalies`` (``what``: check-in, report).
+
+    They must agree with the report's ``status``: "all normal" lists none;
+    "anomalies" lists at least one.
     """
-    if status is CheckInStatus.ALL_NORMAL and value:
-        fail(attribute, len(value), f"an all-normal {what} has no anomalies")
-    if status is CheckInStatus.ANOMALIES and not value:
-        fail(attribute, 0, f"a {what} with status 'anomalies' lists at least one")
+
+    def check(report: Any, attribute: attrs.Attribute[Any], value: tuple[Anomaly, ...]) -> None:
+        if report.status is CheckInStatus.ALL_NORMAL and value:
+            fail(attribute, len(value), f"an all-normal {what} has no anomalies")
+        if report.status is CheckInStatus.ANOMALIES and not value:
+            fail(attribute, 0, f"a {what} with status 'anomalies' lists at least one")
+
+    return check
 
 
 @attrs.frozen(kw_only=True)
@@ -199,14 +211,10 @@ class CheckIn(Fact):
 
     building_id: str = attrs.field(validator=identifier)
     observer_id: str = attrs.field(validator=identifier)
-    status: CheckInStatus = attrs.field(default=CheckInStatus.ALL_NORMAL, converter=_status)
-    anomalies: tuple[Anomaly, ...] = attrs.field(default=(), converter=_tuple)
-
-    @anomalies.validator
-    def _agrees_with_status(
-        self, attribute: attrs.Attribute[Any], value: tuple[Anomaly, ...]
-    ) -> None:
-        anomalies_agree(self.status, attribute, value, "check-in")
+    status: CheckInStatus = attrs.field(default=CheckInStatus.ALL_NORMAL, converter=checkin_status)
+    anomalies: tuple[Anomaly, ...] = attrs.field(
+        default=(), converter=anomaly_tuple, validator=agrees_with_status("check-in")
+    )
 
 
 @attrs.frozen(kw_only=True)

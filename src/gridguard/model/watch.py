@@ -9,27 +9,19 @@ observer's :class:`~gridguard.model.CheckIn`.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import attrs
 
-from ._validate import enum_of, identifier, non_empty, optional_identifier
+from ._validate import identifier, non_empty, optional_identifier
 from .enums import CheckInStatus
-from .facts import Anomaly, Fact, anomalies_agree
+from .facts import Anomaly, Fact, agrees_with_status, anomaly_tuple, checkin_status
 
 __all__ = ["WATCH_RULE_SET", "WATCH_RULE_SET_VERSION", "MonitoringPoint", "PointReport"]
 
 WATCH_RULE_SET = "building_watch"
 """The ``rule_set_id`` of tasks the watch makes itself (not a screening rule set)."""
 WATCH_RULE_SET_VERSION = "1"
-
-
-def _status(value: Any) -> CheckInStatus:
-    return enum_of(CheckInStatus, value, "status")
-
-
-def _tuple(value: Any) -> tuple[Any, ...]:
-    return tuple(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -52,11 +44,7 @@ class PointReport(Fact):
 
     point_id: str = attrs.field(validator=identifier)
     observer_id: str = attrs.field(validator=identifier)
-    status: CheckInStatus = attrs.field(default=CheckInStatus.ALL_NORMAL, converter=_status)
-    anomalies: tuple[Anomaly, ...] = attrs.field(default=(), converter=_tuple)
-
-    @anomalies.validator
-    def _agrees_with_status(
-        self, attribute: attrs.Attribute[Any], value: tuple[Anomaly, ...]
-    ) -> None:
-        anomalies_agree(self.status, attribute, value, "report")
+    status: CheckInStatus = attrs.field(default=CheckInStatus.ALL_NORMAL, converter=checkin_status)
+    anomalies: tuple[Anomaly, ...] = attrs.field(
+        default=(), converter=anomaly_tuple, validator=agrees_with_status("report")
+    )

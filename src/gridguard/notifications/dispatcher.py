@@ -236,9 +236,6 @@ class _Lane:
             self._fail_queued()
         return len(late)
 
-    def _jam(self) -> RetryableFailure:
-        return RetryableFailure(f"channel {self.name!r} is not answering ({self.hung} sends hung)")
-
     def _fail_queued(self) -> None:
         while True:
             try:

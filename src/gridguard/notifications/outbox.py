@@ -37,7 +37,7 @@ import json
 import sqlite3
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import attrs
@@ -646,8 +646,3 @@ def history(uow: UnitOfWork, message_id: uuid.UUID | str) -> list[DeliveryAttemp
     log = list(uow.find(DeliveryAttempt, where={"message_id": uuid.UUID(str(message_id))}))
     log.sort(key=_order)
     return log
-
-
-def iter_messages(uow: UnitOfWork) -> Iterator[OutboxMessage]:
-    """Every message in the outbox, oldest first."""
-    return uow.find(OutboxMessage)

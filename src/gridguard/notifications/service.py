@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError, PluginError
 from ..notify.base import Notifier
 from .config import settings_for
+from .digest import enqueue_digest
 from .dispatcher import Dispatcher, DispatchReport
 from .outbox import outbox_status
 from .routing import Event, Router
@@ -99,7 +100,6 @@ class Notifications:
 
     def enqueue_digest(self, day: dt.date) -> int:
         """Enqueue the daily digest of ``day`` (a local date) for every community."""
-        from .digest import enqueue_digest
 
         return enqueue_digest(self.ws, self.router, day)
 

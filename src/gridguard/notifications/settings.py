@@ -35,6 +35,7 @@ import attrs
 
 from ..errors import ConfigError, ValidationError
 from ..model._validate import bounded, fail, identifier, non_empty
+from ..serialization import from_dict
 
 __all__ = [
     "DEFAULT_ROUTES",
@@ -271,7 +272,6 @@ class NotifySettings:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NotifySettings:
         """Settings from plain data; :class:`ConfigError` names each bad setting."""
-        from ..serialization import from_dict
 
         try:
             return from_dict(cls, dict(data))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from ..model.messages import OutboxMessage
-from .outbox import history, iter_messages
+from .outbox import history
 from .settings import UNDELIVERABLE
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def find_undeliverable(uow: UnitOfWork, channels: Collection[str]) -> list[Undel
     dead-lettered before is settled, not undeliverable.
     """
     out: list[Undeliverable] = []
-    for message in iter_messages(uow):
+    for message in uow.find(OutboxMessage):
         reason = why_undeliverable(message, channels)
         if reason is None:
             continue

@@ -10,16 +10,10 @@ exposure extends the order (:func:`~gridguard.quarantine.lifecycle.extend`); at
 its end it is released (:func:`~gridguard.quarantine.lifecycle.release_due`), or
 early by hand (:func:`~gridguard.quarantine.lifecycle.release`);
 :func:`~gridguard.quarantine.census.census` counts per area.
-
-The stored record types load eagerly (the storage schema needs them); the
-workflows load on first use.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from .._lazy import lazy_exports
 from ..model.quarantine import (
     MANUAL_RULE,
     QUARANTINE_RULE_SET,
@@ -27,31 +21,10 @@ from ..model.quarantine import (
     QuarantinePolicy,
     QuarantineRelease,
 )
-
-if TYPE_CHECKING:
-    from .census import CensusRow, census
-    from .lifecycle import Extension, extend, order_quarantine, release, release_due
-    from .missed import MissedReport, MissedResult, check_missed
-    from .reports import ReportResult, record_reports
-
-_LAZY = {
-    "CensusRow": "census",
-    "census": "census",
-    "Extension": "lifecycle",
-    "extend": "lifecycle",
-    "order_quarantine": "lifecycle",
-    "release": "lifecycle",
-    "release_due": "lifecycle",
-    "MissedReport": "missed",
-    "MissedResult": "missed",
-    "check_missed": "missed",
-    "ReportResult": "reports",
-    "record_reports": "reports",
-}
-
-
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
-
+from .census import CensusRow, census
+from .lifecycle import Extension, extend, order_quarantine, release, release_due
+from .missed import MissedReport, MissedResult, check_missed
+from .reports import ReportResult, record_reports
 
 __all__ = [
     "MANUAL_RULE",

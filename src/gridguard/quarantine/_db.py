@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..errors import NotFoundError
 from ..model import Campaign
 from ..model.quarantine import QuarantinePolicy
 from ..storage.schema import decode_timestamp, spec_for
@@ -64,8 +65,6 @@ def policy_for(
     if campaign_id is not None:
         campaign = uow.get(Campaign, campaign_id)
         if campaign is None:
-            from ..errors import NotFoundError
-
             raise NotFoundError(f"no Campaign with id {campaign_id!r}")
     else:
         found = list(uow.find(Campaign))

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..errors import ValidationError
 from ..model import Area, Building, Household, Stairwell
 from ..model.assessments import OrderStatus, QuarantineOrder
 from ..model.quarantine import QuarantineExtension, QuarantinePolicy, QuarantineRelease
@@ -132,8 +133,6 @@ def census(
     only the areas inside the principal's scope are returned.
     """
     if by not in ("community", "grid"):
-        from ..errors import ValidationError
-
         raise ValidationError.single("$.by", repr(by), "must be one of: community, grid")
     ws.authorize("quarantine.census")
     with ws.transaction(write=False) as uow:

@@ -19,6 +19,7 @@ import attrs
 from ..model import HealthReport, Person
 from ..model.assessments import Task, TaskKind, stable_id
 from ..model.quarantine import QUARANTINE_RULE_SET, QuarantinePolicy
+from ..storage.base import unstored
 from ._db import chunks, instant, policy_for, sql_for
 from .lifecycle import _in_scope, active_orders
 
@@ -185,9 +186,7 @@ def check_missed(
                         missed.append(
                             MissedReport(pid, order.household_id, order.id, day, half, start, end)
                         )
-        tasks = {t.id: t for t in (_task(m, pol) for m in missed)}
-        stored = uow.existing_ids(Task, set(tasks)) if tasks else set()
-        new = [t for i, t in tasks.items() if i not in stored]
+        new = unstored(uow, Task, [_task(m, pol) for m in missed])
         if new:
             uow.put(Task, new)
     return MissedResult(checked, tuple(missed), len(new))

@@ -26,6 +26,12 @@ from ..errors import ValidationError, Violation
 from ..model import HealthReport, Person
 from ..model.assessments import OrderStatus, QuarantineOrder, Task, TaskKind, stable_id
 from ..model.quarantine import QUARANTINE_RULE_SET, QuarantinePolicy
+from ..notifications.config import settings_for
+from ..notifications.outbox import enqueue
+from ..notifications.routing import Event, Router, resolve_place
+from ..notifications.settings import NotifySettings, Route
+from ..notify.base import Message
+from ..storage.base import unstored
 from ._db import chunks, policy_for, select, sql_for
 
 if TYPE_CHECKING:
@@ -125,10 +131,6 @@ def _referral(report: HealthReport, order: QuarantineOrder, day: dt.date) -> Tas
 def _messages(
     ws: Workspace, uow: UnitOfWork, fevers: list[tuple[HealthReport, dt.date]], settings: Any
 ) -> list[Any]:
-    from ..notifications.config import settings_for
-    from ..notifications.routing import Event, Router, resolve_place
-    from ..notifications.settings import Route
-    from ..notify.base import Message
 
     settings = settings_for(ws, settings)
     if settings.route(FEVER_TOPIC) is None:
@@ -199,7 +201,6 @@ def record_reports(
     ws.authorize_records("quarantine.report", Person, {r.person_id for r in batch})
     if not batch:
         return ReportResult(0, 0, 0, 0)
-    from ..notifications.outbox import enqueue
 
     with ws.transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
@@ -234,8 +235,7 @@ def record_reports(
         if problems:
             raise ValidationError(problems)
         saved = uow.save_facts(HealthReport, batch)
-        stored = uow.existing_ids(Task, set(referrals)) if referrals else set()
-        new_tasks = [t for i, t in referrals.items() if i not in stored]
+        new_tasks = unstored(uow, Task, referrals.values())
         if new_tasks:
             uow.put(Task, new_tasks)
         fresh = {t.id for t in new_tasks}

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..model import Campaign
+from ..model.quarantine import QuarantinePolicy
 from ..report.document import Column, Figures, Label, Report, Section, Table
 from ..report.locale import label, value_label
 from ._common import figure, json_list, new_report, note_for, number, share
@@ -395,7 +396,6 @@ class _Daily:
 
     def services(self) -> tuple[dict[str, tuple[int, int, int]], dict[str, tuple[int, int]]]:
         """Requests by kind (made today, open, overdue) and open tasks by kind (due, late)."""
-        from ..model.quarantine import QuarantinePolicy
 
         where, params = self.where("r")
         hours = dt.timedelta(hours=QuarantinePolicy().service_due_hours)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..model import Campaign
 from ..report.document import Cell, Column, Figures, Report, Section, Table
 from ..report.locale import label, value_label
+from ..storage.schema import decode_timestamp
 from ._common import figure, masked_name, masked_phone, new_report, note_for
 from .daily import ACTIVE, ORDERS
 from .scope import IN_CAMPAIGN, ReportScope
@@ -169,7 +170,6 @@ def _local(value: Any, zone: dt.tzinfo) -> dt.datetime | None:
         return None
     if isinstance(value, dt.datetime):
         return value.astimezone(zone)
-    from ..storage.schema import decode_timestamp
 
     return decode_timestamp(str(value)).astimezone(zone)
 

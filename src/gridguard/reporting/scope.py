@@ -23,6 +23,7 @@ from ..errors import ConfigError, ValidationError
 from ..model import Area, AreaLevel, Campaign
 from ..model._validate import as_day
 from ..security.access import Category, Verb, register_operation
+from ..storage.schema import decode_timestamp
 from ..sweep.context import IN_CAMPAIGN, CampaignContext, resolve_campaign
 
 if TYPE_CHECKING:
@@ -286,6 +287,5 @@ class ReportScope:
 
 
 def _parse(text: str) -> dt.datetime:
-    from ..storage.schema import decode_timestamp
 
     return decode_timestamp(text)

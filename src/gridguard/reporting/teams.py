@@ -12,6 +12,7 @@ households per team per afternoon.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TYPE_CHECKING
 
 from ..model import Campaign
@@ -117,7 +118,6 @@ def teams_report(
 
 def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
     """A sort key that puts 第2小分队 before 第10小分队."""
-    import re
 
     return tuple(
         (0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part

@@ -52,6 +52,7 @@ from ..model.assessments import (
     stable_id,
 )
 from ..model.quarantine import QuarantineExtension
+from ..notify import Message
 from ..rules.analysis import exposure_tests, may_fire_without_evidence
 from ..rules.context import RunContext
 from ..rules.dialects import Dialect, dialect_for
@@ -84,11 +85,11 @@ from ..rules.tree import (
     PlaceCount,
     walk,
 )
+from ..storage.base import UnitOfWork, unstored
 from ..storage.schema import spec_for
 
 if TYPE_CHECKING:
     from ..notifications.settings import NotifySettings
-    from ..storage.base import UnitOfWork
     from ..workspace import Workspace
 
 __all__ = [
@@ -1375,7 +1376,6 @@ def _messages(
     fired: list[Rule],
     channels: tuple[str, ...] = ("console",),
 ) -> list[Any]:
-    from ..notify import Message
 
     titles = "; ".join(r.title for r in fired)
     lines = [f"{r.rule_id}: {r.why}" for r in assessment.fired]
@@ -1422,15 +1422,6 @@ def _outbox_enqueue() -> Any:
     except ImportError:
         return None
     return getattr(module, "enqueue", None)
-
-
-def _new(uow: UnitOfWork, cls: type[Any], records: list[Any]) -> list[Any]:
-    """The records whose id is not stored yet (first of each id), in order."""
-    unique: dict[str, Any] = {}
-    for record in records:
-        unique.setdefault(str(record.id), record)
-    stored = uow.existing_ids(cls, set(unique)) if unique else set()
-    return [r for i, r in unique.items() if i not in stored]
 
 
 def _watermark(uow: UnitOfWork, dialect: str, scope: list[str] | None) -> dt.datetime | None:
@@ -1612,7 +1603,7 @@ def _write(
     if eager:
         for assessment, (row, fired) in zip(assessments, batch, strict=True):
             act(assessment, row, fired)
-    fresh = _new(uow, Assessment, assessments)
+    fresh = unstored(uow, Assessment, assessments)
     orders: list[QuarantineOrder] = []
     tasks: list[Task] = []
     messages: list[Any] = []
@@ -1625,9 +1616,9 @@ def _write(
         orders += made_orders
         tasks += made_tasks
         messages += notes
-    orders = _new(uow, QuarantineOrder, orders)
+    orders = unstored(uow, QuarantineOrder, orders)
     orders, extended, extensions = _settle(uow, orders, run)
-    tasks = _new(uow, Task, tasks)
+    tasks = unstored(uow, Task, tasks)
     if send is None:
         written = uow.save_facts(Assessment, fresh).written if fresh else 0
     else:  # all found absent just now: insert-if-absent stores each of them

@@ -401,17 +401,6 @@ class Guard:
         """Whether the role may ``verb`` records of ``cls`` at all (scope aside)."""
         return verb in PERMISSIONS[self.principal.role].get(category_of(cls), frozenset())
 
-    def require(self, verb: Verb, cls: type[Any], target: str) -> None:
-        """Raise :class:`AccessDenied` unless the role may ``verb`` records of ``cls``."""
-        if not self.permitted(verb, cls):
-            raise denied(
-                self.principal,
-                verb.value,
-                target,
-                f"a {self.principal.role.value} has no {verb.value} access to "
-                f"{category_of(cls).value} records",
-            )
-
     # -- scope of stored records ------------------------------------------------------------
 
     def _lookup(

@@ -10,7 +10,7 @@ import attrs
 from ..errors import ValidationError
 from ..model._validate import non_empty, optional_identifier
 
-__all__ = ["LOCAL_ADMIN", "MEDICAL_ROLES", "Principal", "Role"]
+__all__ = ["LOCAL_ADMIN", "Principal", "Role"]
 
 
 class Role(enum.StrEnum):
@@ -39,15 +39,6 @@ class Role(enum.StrEnum):
     @property
     def can_write(self) -> bool:
         return self is not Role.AUDITOR
-
-    @property
-    def is_medical(self) -> bool:
-        """Whether the role may see health details (screenings, reports, quarantine)."""
-        return self in MEDICAL_ROLES
-
-
-MEDICAL_ROLES = frozenset({Role.ADMIN, Role.COMMUNITY_DOCTOR})
-"""Roles that may read health details."""
 
 
 def _role(value: Any) -> Role:

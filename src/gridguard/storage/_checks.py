@@ -54,13 +54,6 @@ def missing_references(
     return violations
 
 
-def raise_missing(spec: TableSpec, rows: Sequence[Row], existing: ExistingIds) -> None:
-    """Raise :class:`ValidationError` if any reference in ``rows`` is unknown."""
-    violations = missing_references(spec, rows, existing)
-    if violations:
-        raise ValidationError(violations)
-
-
 def check_versions(spec: TableSpec, expect: Mapping[str, int], stored: Mapping[str, int]) -> None:
     """Raise :class:`ConflictError` when a stored version is not the one the caller read."""
     stale = [

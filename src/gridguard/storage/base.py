@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
-__all__ = ["SaveResult", "Storage", "UnitOfWork"]
+__all__ = ["SaveResult", "Storage", "UnitOfWork", "unstored"]
 
 T = TypeVar("T")
 
@@ -132,3 +132,25 @@ class Storage(Protocol):
 
     def close(self) -> None:
         """Release connections and files."""
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> object: ...
+
+
+_T = TypeVar("_T", bound=_Identified)
+"""A record with an ``id``."""
+
+
+def unstored(uow: UnitOfWork, cls: type[Any], records: Iterable[_T]) -> list[_T]:
+    """Those of ``records`` of ``cls`` whose id is not stored yet (the first of each id), in order.
+
+    For workflows that derive records with stable ids (tasks, orders,
+    assessments) and put only the new ones: one set-based look-up.
+    """
+    unique: dict[str, _T] = {}
+    for record in records:
+        unique.setdefault(str(record.id), record)
+    stored = uow.existing_ids(cls, set(unique)) if unique else set()
+    return [r for i, r in unique.items() if i not in stored]

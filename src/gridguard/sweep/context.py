@@ -18,6 +18,7 @@ import attrs
 from ..errors import ConfigError, NotFoundError
 from ..model import Area, AreaLevel, Building, Campaign, Channel, Household, Stairwell, Visit
 from ..model import VisitOutcome as Outcome
+from ..model.assessments import Task, TaskKind, TaskStatus
 from ..storage.sqltext import bound_ts, sql_text
 
 if TYPE_CHECKING:
@@ -247,7 +248,6 @@ class CampaignContext:
 
     def revisits(self) -> set[str]:
         """Households with an open visit task not settled by a visit since (Python path)."""
-        from ..model.assessments import Task, TaskKind, TaskStatus
 
         tasks = [
             t for t in self.ws.find(Task, kind=TaskKind.VISIT.value) if t.status is TaskStatus.OPEN

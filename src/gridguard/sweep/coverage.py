@@ -18,6 +18,7 @@ import attrs
 
 from ..errors import ValidationError
 from ..model import Person, Screening
+from .context import IN_CAMPAIGN, KIND_BIT, NOT_HOME, PHONED, REFUSED, SCREENED, VACANT
 
 if TYPE_CHECKING:
     from .context import CampaignContext, HouseholdFacts
@@ -69,10 +70,6 @@ class CoverageRow:
     @property
     def share_visited(self) -> float:
         return self.visited / self.households if self.households else 0.0
-
-    @property
-    def share_screened(self) -> float:
-        return self.screened / self.households if self.households else 0.0
 
     def counts(self) -> tuple[int, ...]:
         return tuple(getattr(self, name) for name in COUNTS)
@@ -194,7 +191,6 @@ def _add(total: list[int] | None, more: list[int]) -> list[int]:
 
 
 def _decode() -> str:
-    from .context import NOT_HOME, PHONED, REFUSED, SCREENED, VACANT
 
     return _DECODE.format(
         screened=SCREENED, vacant=VACANT, refused=REFUSED, not_home=NOT_HOME, phoned=PHONED
@@ -207,7 +203,6 @@ def _per_community(ctx: CampaignContext, by: str) -> dict[str, list[int]]:
     Only for a scope of whole communities: their households are exactly those
     whose jurisdiction is one of them.
     """
-    from .context import IN_CAMPAIGN, KIND_BIT
 
     grouped = by == "area"
     key, group = ("jurisdiction", " GROUP BY jurisdiction") if grouped else ("NULL", "")
@@ -241,7 +236,6 @@ def _per_community(ctx: CampaignContext, by: str) -> dict[str, list[int]]:
 
 def _per_stairwell(ctx: CampaignContext) -> dict[tuple[str, str, str, str, str], list[int]]:
     """Counts per stairwell in scope: ``(stairwell, name, building, name, area) -> counts``."""
-    from .context import IN_CAMPAIGN, KIND_BIT
 
     h_juris, h_params = ctx.jurisdiction_filter("h.jurisdiction")
     sql = _HOUSEHOLDS_PER_STAIRWELL.format(jurisdictions=h_juris)

@@ -776,6 +776,29 @@ def pack(
             for t in shift.teams
         }
         plans.append(packer.shift(shift, starts))
+    return _sweep_plan(
+        work,
+        shifts,
+        capacity,
+        plans,
+        campaign_id=campaign_id,
+        unassigned_households=packer.left_households,
+        unassigned_stairwells=packer.left_stairwells,
+    )
+
+
+def _sweep_plan(
+    work: Sequence[Work],
+    shifts: Sequence[Shift],
+    capacity: Capacity,
+    plans: Sequence[ShiftPlan],
+    *,
+    campaign_id: str,
+    unassigned_households: int,
+    unassigned_stairwells: int,
+    method: str = "planner",
+) -> SweepPlan:
+    """The plan of ``work`` made of the shift ``plans``, with the lower bounds to judge it by."""
     units = _work_units(work, capacity)
     bound_shifts, bound_days = _lower_bounds(shifts, capacity, units)
     return SweepPlan(
@@ -785,10 +808,11 @@ def pack(
         households=sum(w.households for w in work),
         stairwells=len(work),
         work=units,
-        unassigned_households=packer.left_households,
-        unassigned_stairwells=packer.left_stairwells,
+        unassigned_households=unassigned_households,
+        unassigned_stairwells=unassigned_stairwells,
         lower_bound_shifts=bound_shifts,
         lower_bound_days=bound_days,
+        method=method,
     )
 
 
@@ -861,18 +885,13 @@ def round_robin(
         )
         idle = tuple(t for t in teams if not stops[t])
         plans.append(ShiftPlan(shift.day, shift.label, assignments, idle, len(teams)))
-    units = _work_units(work, capacity)
-    bound_shifts, bound_days = _lower_bounds(shifts, capacity, units)
-    return SweepPlan(
+    return _sweep_plan(
+        work,
+        shifts,
+        capacity,
+        plans,
         campaign_id=campaign_id,
-        capacity=capacity,
-        shifts=tuple(plans),
-        households=sum(w.households for w in work),
-        stairwells=len(work),
-        work=units,
         unassigned_households=left_households,
         unassigned_stairwells=len(queue),
-        lower_bound_shifts=bound_shifts,
-        lower_bound_days=bound_days,
         method=f"round_robin_{deal}",
     )

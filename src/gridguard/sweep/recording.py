@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
+from ..builtins.formats import JsonLinesImporter, json_lines
 from ..errors import ConfigError, ConflictError, ValidationError, Violation
-from ..model import Household, Person, Screening, Team, Visit, VisitOutcome
+from ..model import Building, Household, Person, Screening, Stairwell, Team, Visit, VisitOutcome
 from ..serialization import from_dict
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CSV_COLUMNS",
+    "BatchReport",
     "RecordError",
     "RecordReport",
     "VisitRecord",
@@ -39,6 +41,7 @@ __all__ = [
     "record",
     "record_file",
     "screening_id",
+    "store_batch",
     "visit_id",
 ]
 
@@ -135,20 +138,30 @@ class RecordError:
 
 
 @attrs.frozen
-class RecordReport:
-    """What a batch of records did."""
+class BatchReport:
+    """What a batch of records did: how many came, and how many were accepted."""
 
     records: int
     accepted: int
+
+    @property
+    def rejected(self) -> int:
+        return self.records - self.accepted
+
+    def _counts(self) -> dict[str, Any]:
+        """The head of :meth:`to_dict`."""
+        return {"records": self.records, "accepted": self.accepted, "rejected": self.rejected}
+
+
+@attrs.frozen
+class RecordReport(BatchReport):
+    """What a batch of visit records did."""
+
     visits_written: int = 0
     visits_unchanged: int = 0
     screenings_written: int = 0
     screenings_unchanged: int = 0
     errors: tuple[RecordError, ...] = attrs.field(default=(), converter=_errors)
-
-    @property
-    def rejected(self) -> int:
-        return self.records - self.accepted
 
     @property
     def changed(self) -> bool:
@@ -157,9 +170,7 @@ class RecordReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "records": self.records,
-            "accepted": self.accepted,
-            "rejected": self.rejected,
+            **self._counts(),
             "visits": {"written": self.visits_written, "unchanged": self.visits_unchanged},
             "screenings": {
                 "written": self.screenings_written,
@@ -197,8 +208,6 @@ def _known(ctx: CampaignContext, records: list[VisitRecord]) -> _Known:
         sql = "SELECT id, household_id FROM persons WHERE id IN ({marks})"
         found_p = {str(p): str(h) for p, h in ctx.lookup(sql, persons)}
     else:
-        from ..model import Building, Stairwell
-
         found_h, found_p = {}, {}
         with ctx.ws.transaction(write=False) as uow:
             for household_id in households:
@@ -337,21 +346,8 @@ def record(sweep: Sweep, records: Iterable[VisitRecord]) -> RecordReport:
             totals[cls][0] += result.written
             totals[cls][1] += result.unchanged
 
-    accepted = len(good)
-    try:
-        store([f for _, facts in good for f in facts])
-    except (ConflictError, ValidationError):
-        # Find the records at fault one by one; the others still go in.
-        for line, facts in good:
-            try:
-                store(facts)
-            except ConflictError as exc:
-                accepted -= 1
-                errors.append(RecordError(line, [Violation("$.id", str(facts[0].id), str(exc))]))
-            except ValidationError as exc:
-                accepted -= 1
-                errors.append(RecordError(line, exc.violations))
-    errors.sort(key=lambda e: e.line)
+    accepted, refused = store_batch(good, store)
+    errors = sorted([*errors, *refused], key=lambda e: e.line)
     return RecordReport(
         records=len(batch),
         accepted=accepted,
@@ -361,6 +357,34 @@ def record(sweep: Sweep, records: Iterable[VisitRecord]) -> RecordReport:
         screenings_unchanged=totals[Screening][1],
         errors=errors,
     )
+
+
+def store_batch(
+    good: Sequence[tuple[int, Sequence[Any]]], store: Callable[[list[Any]], None]
+) -> tuple[int, list[RecordError]]:
+    """Store the facts of the ``good`` records in one call of ``store``, else record by record.
+
+    ``good`` pairs each record's line with its facts. When the batch as a
+    whole is refused (a conflict, a bad reference), each record is stored
+    on its own so that the records at fault are found and the others
+    still go in. Returns how many records were stored, and an error for
+    each one that was not.
+    """
+    accepted = len(good)
+    errors: list[RecordError] = []
+    try:
+        store([f for _, facts in good for f in facts])
+    except (ConflictError, ValidationError):
+        for line, facts in good:
+            try:
+                store(list(facts))
+            except ConflictError as exc:
+                accepted -= 1
+                errors.append(RecordError(line, [Violation("$.id", str(facts[0].id), str(exc))]))
+            except ValidationError as exc:
+                accepted -= 1
+                errors.append(RecordError(line, exc.violations))
+    return accepted, errors
 
 
 # -- reading files ---------------------------------------------------------------------------
@@ -549,7 +573,6 @@ def parse_rows(
 
 def _read_rows(importer: Importer, path: Path) -> list[tuple[int, Any]]:
     """The rows of ``path``; from the builtin JSON-lines importer, a bad line as its error."""
-    from ..builtins.formats import JsonLinesImporter, json_lines
 
     if type(importer) is JsonLinesImporter:
         return list(json_lines(path))

@@ -11,14 +11,16 @@ import attrs
 from ..errors import ConfigError, ConflictError, ValidationError, Violation
 from ..model import Campaign, Household, Team, TeamKind
 from ..storage.schema import decode_timestamp
+from . import files, recording
 from .context import OPEN_VISIT_TASK, CampaignContext, HouseholdFacts, resolve_campaign
+from .coverage import CoverageRow
+from .coverage import coverage as coverage_of
+from .files import HouseholdFile, PersonFile
 from .planner import DEFAULT_CAPACITY, Capacity, Shift, ShiftPlan, SweepPlan, pack, pending_work
+from .recording import RecordReport, VisitRecord
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
-    from .coverage import CoverageRow
-    from .files import HouseholdFile, PersonFile
-    from .recording import RecordReport, VisitRecord
 
 __all__ = ["DEFAULT_DOOR_ATTEMPTS", "FollowUp", "Sweep"]
 
@@ -351,33 +353,23 @@ class Sweep:
 
     def record(self, records: Iterable[VisitRecord]) -> RecordReport:
         """Record visits with their screenings; see :func:`gridguard.sweep.recording.record`."""
-        from .recording import record
-
-        return record(self, records)
+        return recording.record(self, records)
 
     def record_file(self, path: Any, *, format: str | None = None) -> RecordReport:
         """Record a file of visits; see :func:`gridguard.sweep.recording.record_file`."""
-        from .recording import record_file
-
-        return record_file(self, path, format=format)
+        return recording.record_file(self, path, format=format)
 
     def coverage(self, by: str = "campaign") -> list[CoverageRow]:
         """Coverage per ``campaign``, ``area``, ``grid``, ``building`` or ``stairwell``."""
-        from .coverage import coverage
-
-        return coverage(self.context, by)
+        return coverage_of(self.context, by)
 
     def household_file(self, household_id: str) -> HouseholdFile:
         """ "One file per household": the household, its members, visits and screenings."""
-        from .files import household_file
-
-        return household_file(self.context, household_id)
+        return files.household_file(self.context, household_id)
 
     def person_file(self, person_id: str) -> PersonFile:
         """ "One file per person": a person's screenings and what flags them."""
-        from .files import person_file
-
-        return person_file(self.context, person_id)
+        return files.person_file(self.context, person_id)
 
 
 def _instant(value: Any) -> dt.datetime | None:

@@ -28,6 +28,7 @@ import attrs
 from .._frames import frames_from_process
 from ..errors import ConfigError
 from ..model import Area, Building, Household, Person, Stairwell
+from ..storage.schema import spec_for
 from ..targeting._indexes import drop_match_indexes
 from ._people import (
     CITY_HOUSEHOLD_SIZE_WEIGHTS,
@@ -100,7 +101,6 @@ _ROAD_WORDS = ("路", "街", "大道")
 
 def check_row_columns() -> None:
     """Raise ``RuntimeError`` if the storage schema's column order is not the generator's."""
-    from ..storage.schema import spec_for
 
     for cls, columns in ROW_COLUMNS.items():
         stored = spec_for(cls).column_names
@@ -172,7 +172,6 @@ Wire = tuple[list[Row], list[Row], list[Row], list[Row], list[Row], list[Row], i
 
 def batch_to_wire(batch: _Batch) -> Wire:
     """The batch as plain data (observers as encoded building rows)."""
-    from ..storage.schema import spec_for
 
     spec = spec_for(Building)
     observers = [spec.encode(b) for b in batch.observers]
@@ -189,7 +188,6 @@ def batch_to_wire(batch: _Batch) -> Wire:
 
 def batch_from_wire(wire: Wire) -> _Batch:
     """The inverse of :func:`batch_to_wire`."""
-    from ..storage.schema import spec_for
 
     areas, buildings, stairwells, households, persons, observers, grids = wire
     spec = spec_for(Building)

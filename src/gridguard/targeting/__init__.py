@@ -15,17 +15,12 @@ to a short, ranked list of doors to knock on:
   households per grid, and :func:`~gridguard.targeting.targets.targets_for_planner`
   hands them to the sweep planner.
 
-Everything is importable from ``gridguard.targeting``. The stored kinds live
-in :mod:`gridguard.model.targeting`; the rest is imported on first use, so
-that the storage schema can import the records without pulling in the
-workflows.
+Everything is importable from ``gridguard.targeting``; the stored kinds live
+in :mod:`gridguard.model.targeting`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from .._lazy import lazy_exports
 from ..model.targeting import (
     Candidate,
     ListEntry,
@@ -36,41 +31,17 @@ from ..model.targeting import (
     ReviewItem,
     Target,
 )
-
-if TYPE_CHECKING:
-    from .importing import ImportResult, import_file
-    from .matching import MatchResult, match_list, read_list, resolve_review, review_queue
-    from .names import name_similarity
-    from .noisy import NoisyList, noisy_list
-    from .targets import (
-        TargetPolicy,
-        compute_targets,
-        planner_priorities,
-        ranked_targets,
-        targets_for_planner,
-    )
-
-_LAZY = {
-    "ImportResult": "importing",
-    "import_file": "importing",
-    "MatchResult": "matching",
-    "match_list": "matching",
-    "read_list": "matching",
-    "resolve_review": "matching",
-    "review_queue": "matching",
-    "name_similarity": "names",
-    "NoisyList": "noisy",
-    "noisy_list": "noisy",
-    "TargetPolicy": "targets",
-    "compute_targets": "targets",
-    "planner_priorities": "targets",
-    "ranked_targets": "targets",
-    "targets_for_planner": "targets",
-}
-
-
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
-
+from .importing import ImportResult, import_file
+from .matching import MatchResult, match_list, read_list, resolve_review, review_queue
+from .names import name_similarity
+from .noisy import NoisyList, noisy_list
+from .targets import (
+    TargetPolicy,
+    compute_targets,
+    planner_priorities,
+    ranked_targets,
+    targets_for_planner,
+)
 
 __all__ = [
     "Candidate",

@@ -41,12 +41,13 @@ import attrs
 from ..errors import ConfigError, ValidationError, Violation
 from ..masking import mask_text
 from ..model import Area, AreaLevel, Building, Household, Person, Stairwell
+from ..report._format import neutralise
 from ..storage.schema import Reference, Row, TableSpec, spec_for
 from . import fields as cell
 from ._indexes import drop_match_indexes, restore_match_indexes
 from ._producer import Batch, batches_from_process
 from ._producer import batches as local_batches
-from .tables import BadRow, Layout, Table, clean, layout, open_table
+from .tables import ID_NUMBER_ALIASES, BadRow, Layout, Table, clean, layout, open_table
 
 if TYPE_CHECKING:
     from ..storage.base import UnitOfWork
@@ -321,17 +322,7 @@ KINDS: dict[str, Kind] = {
                 "id": ("person_id", "人员编号", "个人编号", "人员id"),
                 "household_id": ("household", "户编号", "户号", "户id", "家庭编号", "户档案编号"),
                 "name": ("姓名", "名字", "全名"),
-                "resident_id": (
-                    "id_number",
-                    "idnumber",
-                    "idcard",
-                    "身份证",
-                    "身份证号",
-                    "身份证号码",
-                    "公民身份号码",
-                    "证件号码",
-                    "证件号",
-                ),
+                "resident_id": ("id_number", *ID_NUMBER_ALIASES),
                 "phone": (
                     "mobile",
                     "tel",
@@ -429,7 +420,6 @@ class ErrorReport:
         pending, self._pending = sorted(self._pending, key=lambda p: p[0]), []
         if self.path is None or not pending:
             return
-        from ..report._format import neutralise
 
         if self._writer is None:
             self._handle = open(self.path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115

@@ -29,6 +29,7 @@ in Python.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 import re
@@ -42,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from ..errors import ConfigError, ValidationError
+from ..masking import mask_id_number, mask_name, mask_phone
 from ..model import Area, ExposureKind, Person
 from ..model._validate import _IDENT
 from ..model.targeting import (
@@ -57,7 +59,8 @@ from . import fields as cell
 from ._indexes import MATCH_INDEXES
 from .importing import ErrorReport, derived_id, report_path_for
 from .names import name_similarity, osa_distance
-from .tables import BadRow, layout, open_table
+from .tables import ID_NUMBER_ALIASES, BadRow, clean, layout, open_table
+from .targets import compute_targets
 
 if TYPE_CHECKING:
     from ..security.crypto.finder import BlindFinder
@@ -79,17 +82,7 @@ _NAMESPACE = uuid.UUID("5b0d3c59-6c1f-4c9e-a0f4-3f0cf1f1e7a2")
 LIST_FIELDS = ("name", "id_number", "phone", "last_contact", "origin", "note")
 LIST_ALIASES: Mapping[str, tuple[str, ...]] = {
     "name": ("姓名", "名字", "旅客姓名", "乘客姓名", "passenger", "passenger_name"),
-    "id_number": (
-        "resident_id",
-        "idnumber",
-        "idcard",
-        "身份证",
-        "身份证号",
-        "身份证号码",
-        "公民身份号码",
-        "证件号码",
-        "证件号",
-    ),
+    "id_number": ("resident_id", *ID_NUMBER_ALIASES),
     "phone": ("mobile", "tel", "telephone", "电话", "手机", "手机号", "手机号码", "联系电话"),
     "last_contact": (
         "arrival",
@@ -242,7 +235,6 @@ def read_list(
                 ", ".join(str(h) for h in table.header),
                 "a list needs a name, identity number or phone column",
             )
-        from .tables import clean
 
         entries: list[ListEntry] = []
         first_row: dict[uuid.UUID, int] = {}
@@ -423,7 +415,6 @@ class PyFinder:
         return {p: self.phones[p] for p in phones if p in self.phones}
 
     def by_blocks(self, numbers: Collection[str]) -> dict[str, list[Resident]]:
-        import bisect
 
         found: dict[str, list[Resident]] = {}
         for number in numbers:
@@ -727,7 +718,6 @@ def match_list(
     the file, as for :func:`~gridguard.targeting.importing.import_file`. ``area_id`` is
     the area that received the list (default: the one top-level area).
     """
-    from .targets import compute_targets
 
     ws.authorize("targeting.match", "*")
     policy = policy or MatchPolicy()
@@ -848,7 +838,6 @@ class QueuedRow:
 
 def review_queue(ws: Workspace, list_id: str | None = None) -> list[QueuedRow]:
     """Rows waiting for review (no match, no decision), oldest list row first."""
-    from ..masking import mask_id_number, mask_name, mask_phone
 
     with ws.transaction(write=False) as uow:
         items = list(uow.find(ReviewItem))
@@ -891,7 +880,6 @@ def resolve_review(
     :class:`~gridguard.model.targeting.Match` of pass ``manual`` and score 1, and
     the targets are recomputed.
     """
-    from .targets import compute_targets
 
     eid = uuid.UUID(str(entry_id))
     now = dt.datetime.now(dt.UTC)

@@ -22,6 +22,7 @@ Cantonese or Wade-Giles spellings (``Chan`` for 陈) are not recognised.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -38,15 +39,12 @@ __all__ = [
 
 T = TypeVar("T")
 
-try:  # pragma: no branch - which branch runs depends on the installation
-    from pypinyin import Style, pinyin
+PINYIN_AVAILABLE: bool = importlib.util.find_spec("pypinyin") is not None
+"""Whether ``pypinyin`` is installed, so that names compare by their pinyin too.
 
-    _HAVE_PYPINYIN = True
-except ImportError:  # pragma: no cover - exercised by forcing the fallback in tests
-    _HAVE_PYPINYIN = False
-
-PINYIN_AVAILABLE: bool = _HAVE_PYPINYIN
-"""Whether ``pypinyin`` is installed, so that names compare by their pinyin too."""
+``pypinyin`` itself is imported on the first reading asked for: its
+dictionaries take longer to load than the rest of gridguard together.
+"""
 
 HOMOPHONE_WEIGHT = 0.95
 """A name that only sounds the same (or is the pinyin of the other) scores at most this."""
@@ -129,6 +127,8 @@ def pinyin_readings(ch: str) -> tuple[str, ...]:
     """
     if not PINYIN_AVAILABLE or not _is_han(ch):
         return (ch,)
+    from pypinyin import Style, pinyin
+
     found = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")
     readings = [r.replace("v", "u").replace("ü", "u") for group in found for r in group if r]
     return tuple(dict.fromkeys(readings)) or (ch,)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from ..model.targeting import ListEntry, Match
 from .names import COMPOUND_SURNAMES, PINYIN_AVAILABLE, pinyin_readings
 
 if TYPE_CHECKING:
@@ -108,7 +109,6 @@ class NoisyList:
 
     def score(self, ws: Workspace, list_id: str) -> Scores:
         """Precision and recall of the matches recorded for the list ``list_id`` in ``ws``."""
-        from ..model.targeting import ListEntry, Match
 
         with ws.transaction(write=False) as uow:
             row_of = {e.id: e.row for e in uow.find(ListEntry, where={"list_id": list_id})}

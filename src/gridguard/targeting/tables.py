@@ -22,12 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..builtins.formats import detect_encoding
 from ..errors import ConfigError, ValidationError
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
 __all__ = [
+    "ID_NUMBER_ALIASES",
     "BadRow",
     "Layout",
     "Table",
@@ -37,6 +39,22 @@ __all__ = [
     "open_csv",
     "open_table",
 ]
+
+ID_NUMBER_ALIASES = (
+    "idnumber",
+    "idcard",
+    "身份证",
+    "身份证号",
+    "身份证号码",
+    "公民身份号码",
+    "证件号码",
+    "证件号",
+)
+"""Other headers of a resident identity number (身份证号) than ``resident_id`` and ``id_number``.
+
+The register's persons call the field ``resident_id``, an outside list's
+entries ``id_number``; each kind takes the other's name as an alias too.
+"""
 
 _BRACKETS = re.compile(r"\([^)]*\)|\[[^\]]*\]|【[^】]*】")
 _HEADER_DROP = str.maketrans("", "", " \t_-*:：")
@@ -212,7 +230,6 @@ def _csv_rows(
 
 def open_csv(path: Path, encoding: str | None, checked: bool = False) -> Table:
     """Open a CSV file: ``encoding`` detected when ``None``; ``checked`` if known to decode."""
-    from ..builtins.formats import detect_encoding
 
     if encoding is None:
         encoding, checked = detect_encoding(path)

@@ -19,6 +19,9 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from ..model import Anomaly, AnomalyKind, CheckIn
+from ..model.assessments import Task, TaskKind, stable_id
+from ..model.watch import WATCH_RULE_SET, WATCH_RULE_SET_VERSION
+from ..notifications.routing import Event
 
 if TYPE_CHECKING:
     from ..model.assessments import Task
@@ -48,8 +51,6 @@ def describe(anomaly: Anomaly) -> str:
 
 def task_id(checkin: CheckIn, index: int) -> str:
     """The id of the task made from the ``index``-th anomaly of ``checkin``."""
-    from ..model.assessments import stable_id
-    from ..model.watch import WATCH_RULE_SET
 
     kind = checkin.anomalies[index].kind.value
     return str(stable_id(WATCH_RULE_SET, str(checkin.id), index, kind))
@@ -62,9 +63,6 @@ def follow_up(
 
     ``observers`` maps observer ids to names, for the messages.
     """
-    from ..model.assessments import Task, TaskKind
-    from ..model.watch import WATCH_RULE_SET, WATCH_RULE_SET_VERSION
-    from ..notifications.routing import Event
 
     tasks: list[Task] = []
     events: list[Event] = []

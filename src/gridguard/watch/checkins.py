@@ -22,10 +22,16 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..errors import ConfigError, ConflictError, ValidationError, Violation
+from ..builtins.formats import json_lines
+from ..errors import ConfigError, ValidationError, Violation
 from ..model import Building, CheckIn, Household, Person, Stairwell
+from ..model.assessments import Task
+from ..notifications.config import settings_for
+from ..notifications.routing import Router
+from ..notifications.settings import NotifySettings
 from ..serialization import from_dict
-from ..sweep.recording import RecordError
+from ..storage.base import unstored
+from ..sweep.recording import BatchReport, RecordError, _importer, store_batch
 from .anomalies import NEEDS_HOUSEHOLD, follow_up
 from .missed import WatchSettings, watch_zone
 
@@ -71,11 +77,9 @@ def _errors(value: Iterable[CheckInError]) -> tuple[CheckInError, ...]:
 
 
 @attrs.frozen(kw_only=True)
-class CheckInReport:
+class CheckInReport(BatchReport):
     """What a batch of check-ins did, and the work its anomalies made."""
 
-    records: int
-    accepted: int
     written: int = 0
     unchanged: int = 0
     tasks: int = 0
@@ -84,15 +88,9 @@ class CheckInReport:
     """Messages newly enqueued (strangers and other anomalies, for the grid worker)."""
     errors: tuple[CheckInError, ...] = attrs.field(default=(), converter=_errors)
 
-    @property
-    def rejected(self) -> int:
-        return self.records - self.accepted
-
     def to_dict(self) -> dict[str, Any]:
         return {
-            "records": self.records,
-            "accepted": self.accepted,
-            "rejected": self.rejected,
+            **self._counts(),
             "checkins": {"written": self.written, "unchanged": self.unchanged},
             "tasks": self.tasks,
             "messages": self.messages,
@@ -171,15 +169,6 @@ def _check(checkin: CheckIn, known: _Known) -> list[Violation]:
     return problems
 
 
-def _new(uow: UnitOfWork, cls: type[Any], records: list[Any]) -> list[Any]:
-    """The records whose id is not stored yet (first of each id), in order."""
-    unique: dict[str, Any] = {}
-    for record in records:
-        unique.setdefault(str(record.id), record)
-    stored = uow.existing_ids(cls, set(unique)) if unique else set()
-    return [r for i, r in unique.items() if i not in stored]
-
-
 def record_checkins(
     ws: Workspace,
     checkins: Iterable[CheckIn] | Iterable[tuple[int, CheckIn]],
@@ -201,9 +190,6 @@ def record_checkins(
     phone call, a stranger a message to the grid worker. Re-recording the
     same check-ins stores and enqueues nothing new.
     """
-    from ..model.assessments import Task
-    from ..notifications.config import settings_for
-    from ..notifications.routing import Router
 
     settings = settings or WatchSettings()
     router = Router(
@@ -240,7 +226,7 @@ def record_checkins(
                 if person is not None:
                     names[observer_id] = person.name
             tasks, events = follow_up(items, names)
-            new_tasks = _new(uow, Task, tasks)
+            new_tasks = unstored(uow, Task, tasks)
             if new_tasks:
                 uow.put(Task, new_tasks)
             messages = router.notify(uow, events) if events else 0
@@ -249,20 +235,8 @@ def record_checkins(
         totals["tasks"] += len(new_tasks)
         totals["messages"] += messages
 
-    accepted = len(good)
-    try:
-        store([c for _, c in good])
-    except (ConflictError, ValidationError):
-        for line, checkin in good:
-            try:
-                store([checkin])
-            except ConflictError as exc:
-                accepted -= 1
-                errors.append(CheckInError(line, [Violation("$.id", str(checkin.id), str(exc))]))
-            except ValidationError as exc:
-                accepted -= 1
-                errors.append(CheckInError(line, exc.violations))
-    errors.sort(key=lambda e: e.line)
+    accepted, refused = store_batch([(line, [c]) for line, c in good], store)
+    errors = sorted([*errors, *refused], key=lambda e: e.line)
     return CheckInReport(records=len(batch), accepted=accepted, errors=errors, **totals)
 
 
@@ -370,8 +344,6 @@ def record_file(
     reported with its line number and nothing of it is stored; the good
     lines are stored.
     """
-    from ..builtins.formats import json_lines
-    from ..sweep.recording import _importer
 
     path = Path(path)
     if not path.is_file():

@@ -24,11 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..errors import ValidationError
-from ..model import Building, CheckIn, Person
+from ..errors import NotFoundError, ValidationError
+from ..model import Building, Campaign, CheckIn, Person
 from ..model._validate import bounded, fail, non_empty, optional_identifier
+from ..model.campaign import DEFAULT_TIME_ZONE
 from ..model.watch import MonitoringPoint, PointReport
-from ..notifications.settings import parse_clock
+from ..notifications.config import settings_for
+from ..notifications.routing import Event, Router
+from ..notifications.settings import NotifySettings, parse_clock
 from ._sql import SQL_DIALECTS, param_ts, text
 
 if TYPE_CHECKING:
@@ -144,9 +147,6 @@ def watch_zone(ws: Workspace, campaign: str | None) -> zoneinfo.ZoneInfo:
     campaigns, still reports on the campaign's days, and a time zone
     discloses nothing.
     """
-    from ..errors import NotFoundError
-    from ..model import Campaign
-    from ..model.campaign import DEFAULT_TIME_ZONE
 
     with ws.transaction(write=False) as uow:
         if campaign:
@@ -320,8 +320,6 @@ def escalate(
     ``watch.escalate`` operation (it writes to the outbox) and escalates
     only the places in the principal's scope.
     """
-    from ..notifications.config import settings_for
-    from ..notifications.routing import Event, Router
 
     ws.authorize("watch.escalate")
     jurisdictions = _within_scope(ws, kind, jurisdictions)
