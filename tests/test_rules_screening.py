@@ -118,7 +118,7 @@ def test_screening_flags_escalates_and_explains(ws: Workspace) -> None:
     by_person = {a.person_id: a for a in stored(ws, Assessment)}
     p1 = by_person["p1"]
     assert p1.risk is RiskLevel.HIGH
-    assert (p1.rule_set_id, p1.rule_set_version, p1.day) == ("cn-2020-national", "2020.2", DAY)
+    assert (p1.rule_set_id, p1.rule_set_version, p1.day) == ("cn-2020-national", "2020.3", DAY)
     assert p1.referrals == ("fever_clinic",)
     assert p1.follow_up_hours == 12
     why = {f.rule_id: f.why for f in p1.fired}
