@@ -16,6 +16,7 @@ import attrs
 
 from ..errors import ValidationError
 from ..masking import mask_id_number
+from ._masked import id_number_repr
 from .enums import Sex
 
 __all__ = [
@@ -134,7 +135,7 @@ class ResidentId:
     scheme other than the default.
     """
 
-    number: str
+    number: str = attrs.field(repr=id_number_repr)
     scheme: str = DEFAULT_SCHEME
 
     def __attrs_post_init__(self) -> None:

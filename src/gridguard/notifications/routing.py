@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..model import Area, AreaLevel, Building, Campaign, Household, MemberRole, Person, Stairwell
+from ..model._masked import name_repr, phone_repr
 from ..model.campaign import DEFAULT_TIME_ZONE
 from ..model.teams import Team, TeamMember
 from ..notify.base import Message
@@ -84,8 +85,8 @@ class Recipient:
 
     role: str
     place_id: str
-    name: str
-    phone: str | None = None
+    name: str = attrs.field(repr=name_repr)
+    phone: str | None = attrs.field(default=None, repr=phone_repr)
     addresses: Mapping[str, str] = attrs.field(factory=dict)
 
     def address(self, channel: str) -> str:

@@ -34,6 +34,7 @@ from typing import Any
 import attrs
 
 from ..errors import ConfigError, ValidationError
+from ..model._masked import name_repr, phone_repr
 from ..model._validate import bounded, fail, identifier, non_empty
 from ..serialization import from_dict
 
@@ -171,8 +172,8 @@ class Contact:
     role: str = attrs.field(validator=_role)
     area_id: str = attrs.field(validator=identifier)
     """The area or building the role is held at; it covers everything below it."""
-    name: str = attrs.field(validator=non_empty)
-    phone: str | None = None
+    name: str = attrs.field(validator=non_empty, repr=name_repr)
+    phone: str | None = attrs.field(default=None, repr=phone_repr)
     addresses: Mapping[str, str] = attrs.field(factory=dict, converter=_dict)
 
 
