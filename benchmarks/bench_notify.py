@@ -225,7 +225,7 @@ def bench_claims(settled: int, due: int, folder: Path) -> dict[str, float]:
         for _ in range(20):
             started = time.perf_counter()
             with ws.transaction() as uow:
-                found = due_messages(uow, now, dialect="sqlite", limit=due)
+                found = due_messages(uow, now, dialect=ws.storage.dialect, limit=due)
             best = min(best, time.perf_counter() - started)
             assert len(found) == due, len(found)
         return best

@@ -245,7 +245,7 @@ def classify(path: Path) -> dict[str, Any]:
         campaign = ws.find(Campaign)[0]
         ctx = RunContext.for_campaign(campaign, DAY)
         rules = builtin_rule_set()
-        query = classification_sql(rules, "sqlite", ctx)
+        query = classification_sql(rules, ws.storage.dialect, ctx)
         escalations = sum(1 for r in rules if r.is_escalation)
         sums = ", ".join(
             [f"sum(r_{i} IS TRUE)" for i in range(len(rules.rules) - escalations)]

@@ -75,7 +75,7 @@ def _verify(path: Path, anchor: tuple[int, str] | None = None) -> list[tuple[int
     with gridguard.open(path) as ws, ws.transaction(write=False) as uow:
         from gridguard.security.audit import verify
 
-        report = verify(uow, "sqlite", anchor=anchor)
+        report = verify(uow, ws.storage.dialect, anchor=anchor)
     return [(p.seq, p.kind) for p in report.problems]
 
 

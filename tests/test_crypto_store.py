@@ -459,7 +459,7 @@ def test_an_encrypted_store_answers_like_a_plain_one(
 ) -> None:
     """Whatever the persons (shared numbers and phones included): the same records back,
     the same answers to look-ups by number and phone, from the store and from the cascade."""
-    from gridguard.security.crypto.finder import BlindFinder
+    from gridguard.targeting._blind import BlindFinder
     from gridguard.targeting.matching import PyFinder
 
     tree = [r for r in register() if not isinstance(r, Person)]

@@ -24,6 +24,7 @@ import gridguard
 from gridguard.notifications import enqueue
 from gridguard.notifications.outbox import outbox_status
 from gridguard.notify import Message
+from gridguard.storage.dialect import SQLiteDialect
 from gridguard.testing import HttpReceiver, sample_records
 
 pytest.importorskip("gridguard_webhook", reason="the crash test posts through gridguard-webhook")
@@ -110,7 +111,7 @@ def test_sigkill_mid_dispatch_loses_nothing_and_acts_on_nothing_twice(tmp_path: 
         assert at_kill["unique"] < COUNT, "the dispatcher finished before it was killed"
 
         with gridguard.open(db) as ws, ws.transaction(write=False) as uow:
-            before = outbox_status(uow, dt.datetime.now(dt.UTC), dialect="sqlite")["hook"]
+            before = outbox_status(uow, dt.datetime.now(dt.UTC), dialect=SQLiteDialect())["hook"]
         assert before.get("sent", 0) < COUNT
         assert sum(before.values()) == COUNT  # nothing lost from the outbox
 
@@ -135,5 +136,5 @@ def test_sigkill_mid_dispatch_loses_nothing_and_acts_on_nothing_twice(tmp_path: 
         )
 
     with gridguard.open(db) as ws, ws.transaction(write=False) as uow:
-        status = outbox_status(uow, dt.datetime.now(dt.UTC), dialect="sqlite")
+        status = outbox_status(uow, dt.datetime.now(dt.UTC), dialect=SQLiteDialect())
     assert status == {"hook": {"sent": COUNT}}

@@ -27,6 +27,7 @@ from gridguard.notifications.outbox import (
     state_of,
 )
 from gridguard.notify import DeliveryAttempt, DeliveryOutcome, Message, OutboxMessage
+from gridguard.storage.dialect import SQLiteDialect
 from gridguard.storage.schema import encode_timestamp
 from gridguard.testing import SAMPLE_START, sample_records
 from strategies import messages
@@ -318,7 +319,7 @@ def test_a_log_entry_written_around_the_pending_set_is_caught_up(tmp_path: Path)
                 + _log(leased.id, (1, "claimed", NOW + hour)),
             )
         with ws.transaction() as uow:
-            due = due_messages(uow, NOW, dialect="sqlite", limit=10)
+            due = due_messages(uow, NOW, dialect=SQLiteDialect(), limit=10)
         assert [d.message.id for d in due] == [fresh.id]
         assert set(_pending(ws)) == {str(leased.id), str(fresh.id)}
         assert _pending(ws)[str(leased.id)] == (encode_timestamp(NOW + hour), 1, 0)
@@ -337,7 +338,7 @@ def _claim_steps(ws: gridguard.Workspace) -> int:
         conn = uow.connection  # type: ignore[attr-defined]
         conn.set_progress_handler(count, 1)
         try:
-            assert len(due_messages(uow, NOW, dialect="sqlite", limit=10)) == 3
+            assert len(due_messages(uow, NOW, dialect=SQLiteDialect(), limit=10)) == 3
         finally:
             conn.set_progress_handler(None, 1)
     return steps
@@ -373,7 +374,7 @@ def test_messages_stored_before_a_bad_one_stay_deliverable(tmp_path: Path) -> No
             enqueue(uow, [good, bad])
         with ws.transaction() as uow:
             stored = {m.id for m in uow.find(OutboxMessage)}
-            due = {d.message.id for d in due_messages(uow, NOW, dialect="sqlite", limit=10)}
+            due = {d.message.id for d in due_messages(uow, NOW, dialect=SQLiteDialect(), limit=10)}
         assert stored == due
         assert bad.id not in stored
 

@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridguard.rules import RuleFunction, RunContext, compile_python, compile_sql, parse_condition
-from gridguard.rules.dialects import dialect_for
 from gridguard.rules.tree import Const, walk
+from gridguard.storage.dialect import SQLiteDialect
 from rules_strategies import CTX, DAY, conditions, rows, rows_table
 
-SQLITE = dialect_for("sqlite")
+SQLITE = SQLiteDialect()
 
 
 def sql_values(
@@ -218,14 +218,16 @@ def test_plugin_rule_functions_run_in_both_compilers(temperature: float | None) 
 def test_a_function_without_sql_for_the_dialect_is_refused_when_compiling() -> None:
     from gridguard.errors import ConfigError
 
+    postgres = pytest.importorskip("gridguard_postgres").PostgresDialect()
     node = parse_condition("clamp_low(temperature, 37.0) > 1", functions={"clamp_low": CLAMP})
     with pytest.raises(ConfigError, match=r"clamp_low.*postgresql"):
-        compile_sql(node, dialect_for("postgresql"), CTX)
+        compile_sql(node, postgres, CTX)
 
 
 def test_postgresql_dialect_uses_its_own_placeholders_and_json_functions() -> None:
+    postgres = pytest.importorskip("gridguard_postgres").PostgresDialect()
     node = parse_condition('any(trips, destination in outbreak_areas) and "cough" in symptoms')
-    fragment = compile_sql(node, dialect_for("postgresql"), CTX)
+    fragment = compile_sql(node, postgres, CTX)
     assert "?" not in fragment.sql
     assert fragment.sql.count("%s") == len(fragment.params)
     assert "jsonb_array_elements" in fragment.sql

@@ -329,8 +329,8 @@ def test_more_than_three_flagged_in_the_grid_runs_on_the_demo_and_python_and_sql
 ) -> None:
     """The street office's rule on the demo's SQLite store, both paths over the same rows."""
     from gridguard.rules.context import RunContext
-    from gridguard.rules.dialects import dialect_for
     from gridguard.screening._run import _jurisdictions, _Plan, _python_rows, _sql_rows
+    from gridguard.storage.dialect import SQLiteDialect
 
     summary, db = huayuan_demo
     copy = tmp_path / "huayuan.db"
@@ -355,7 +355,7 @@ def test_more_than_three_flagged_in_the_grid_runs_on_the_demo_and_python_and_sql
                 }
 
             in_python = flagged(_python_rows(uow, plan, ctx, scope, None))
-            in_sql = flagged(_sql_rows(uow, plan, dialect_for("sqlite"), ctx, scope, None))
+            in_sql = flagged(_sql_rows(uow, plan, SQLiteDialect(), ctx, scope, None))
         assert in_python == in_sql
         clusters = [p for p, (fired, _, _) in in_sql.items() if "grid-cluster" in fired]
         assert clusters, "the demo's fevers make at least one grid a cluster"

@@ -18,12 +18,11 @@ from hypothesis import strategies as st
 
 from gridguard.model import Screening
 from gridguard.rules import compile_python, compile_sql, parse_condition
-from gridguard.rules.dialects import dialect_for
 from rules_pg import pg_url
 from rules_strategies import COLUMNS, CTX, conditions, rows
 from test_rules_screening import _outcome, random_screenings
 
-POSTGRES = dialect_for("postgresql")
+POSTGRES = pytest.importorskip("gridguard_postgres").PostgresDialect()
 
 _TYPES = {
     "sex": 'text COLLATE "C"',

@@ -104,7 +104,7 @@ def test_gridguard_db_environment_variable(tmp_path: Path, monkeypatch: pytest.M
     path = tmp_path / "env.db"
     monkeypatch.setenv("GRIDGUARD_DB", str(path))
     with gridguard.open() as ws:
-        assert ws.storage.dialect == "sqlite"
+        assert ws.storage.dialect.name == "sqlite"
         ws.add(sample_records()[:3])
     assert path.exists()
 

@@ -6,7 +6,7 @@ import gridguard
 
 
 def test_empty_workspace_fixture(gridguard_workspace: gridguard.Workspace) -> None:
-    assert gridguard_workspace.storage.dialect == "memory"
+    assert gridguard_workspace.storage.dialect.name == "memory"
     assert sum(gridguard_workspace.counts().values()) == 0
 
 

@@ -15,7 +15,6 @@ entry point.
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -42,6 +41,7 @@ from .plugins import (
 from .security.access import Guard
 from .security.principal import LOCAL_ADMIN, Principal
 from .storage.base import SaveResult, Storage, UnitOfWork
+from .storage.capabilities import KeyRingOpener
 
 if TYPE_CHECKING:
     from .security.crypto.keys import KeyRing
@@ -361,8 +361,8 @@ def open_workspace(
     factory = registries.storage_backends.get(scheme)
     if ring is None:
         storage = factory(url)
-    elif "keyring" in inspect.signature(factory).parameters:
-        storage = factory(url, keyring=ring)  # type: ignore[call-arg]
+    elif isinstance(factory, KeyRingOpener):
+        storage = factory.open_encrypted(url, ring)
     else:
         raise ConfigError(f"the {scheme!r} storage backend does not support field encryption")
     return Workspace(

@@ -172,7 +172,7 @@ def test_facts_found_absent_are_still_stored_once_and_checked_for_conflicts(
 def test_the_classification_query_gets_hash_joins_and_the_settings_come_back(
     pg_store: PostgresStorage,
 ) -> None:
-    from gridguard.rules.dialects import PostgresDialect
+    from gridguard_postgres import PostgresDialect
 
     def show(uow: Any) -> tuple[str, str]:
         nestloop = next(iter(uow.query("SELECT current_setting('enable_nestloop')")))[0]

@@ -105,12 +105,13 @@ def main() -> None:
 @db_option("Storage URL (sqlite:///path, memory://, a plugin's scheme) or a SQLite file path.")
 def init(target: str) -> None:
     """Create the store, or migrate it to this gridguard's schema, and say where it is."""
+    from ..storage.capabilities import FileBacked
     from ..workspace import open_workspace
 
     with open_workspace(target) as ws:
         url = ws.url
         version = ws.storage.schema_version()
-        path = getattr(ws.storage, "path", None)
+        path = ws.storage.path if isinstance(ws.storage, FileBacked) else None
     url = _masked(url)
     where = f"{url} ({Path(path).resolve()})" if path and path != ":memory:" else url
     click.echo(f"gridguard store ready: {where}, schema version {version}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._stored import Category, Ref, Storing, stored, storing_of
 from .campaign import DEFAULT_TIME_ZONE, Campaign, OutbreakArea
 from .enums import (
     AnomalyKind,
@@ -54,6 +55,8 @@ from .places import Area, Building, Household, Stairwell
 from .teams import CompositionPolicy, Team, TeamMember
 
 if TYPE_CHECKING:
+    STORED_TYPES: tuple[type[Any], ...]
+    """Every stored record class, parents before children (loaded on first use)."""
     from .assessments import (
         Assessment,
         FiredRule,
@@ -120,6 +123,10 @@ use, so that ``import gridguard`` pays only for the registry entries and facts."
 
 
 def __getattr__(name: str) -> Any:
+    if name == "STORED_TYPES":
+        value: Any = _stored_types()
+        globals()[name] = value
+        return value
     try:
         module = _LAZY[name]
     except KeyError:
@@ -130,13 +137,51 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY, "STORED_TYPES"})
 
 
 REGISTRY_TYPES = (Area, Building, Stairwell, Household, Person, Team, Campaign)
 """Mutable registry entries, in the order a fresh database must receive them."""
 FACT_TYPES = (Visit, Screening, CheckIn, HealthReport, ServiceRequest)
 """Immutable facts."""
+
+
+def _stored_types() -> tuple[type[Any], ...]:
+    """Every stored record class (each declares its table with ``@stored``), parents before
+    children: the order a fresh database creates and receives them."""
+    from .assessments import Assessment, QuarantineOrder, ScreeningRun, Task
+    from .audit import AuditEntry
+    from .messages import DeliveryAttempt, NotifyConfiguration, OutboxMessage
+    from .quarantine import QuarantineExtension, QuarantineRelease
+    from .services import ServiceAssignment, ServiceCompletion
+    from .targeting import ListEntry, Match, OutsideList, ReviewDecision, ReviewItem, Target
+    from .watch import MonitoringPoint, PointReport
+
+    return (
+        *REGISTRY_TYPES,
+        *FACT_TYPES,
+        Assessment,
+        QuarantineOrder,
+        Task,
+        ScreeningRun,
+        OutboxMessage,
+        DeliveryAttempt,
+        OutsideList,
+        ListEntry,
+        Match,
+        ReviewItem,
+        ReviewDecision,
+        Target,
+        MonitoringPoint,
+        PointReport,
+        QuarantineRelease,
+        QuarantineExtension,
+        ServiceAssignment,
+        ServiceCompletion,
+        AuditEntry,
+        NotifyConfiguration,
+    )
+
 
 __all__ = [
     "BUILDING_WATCH",
@@ -147,6 +192,7 @@ __all__ = [
     "FACT_TYPES",
     "GB11643",
     "REGISTRY_TYPES",
+    "STORED_TYPES",
     "Anomaly",
     "AnomalyKind",
     "Area",
@@ -157,6 +203,7 @@ __all__ = [
     "Building",
     "Campaign",
     "Candidate",
+    "Category",
     "Channel",
     "CheckIn",
     "CheckInStatus",
@@ -188,6 +235,7 @@ __all__ = [
     "QuarantineOrder",
     "QuarantinePolicy",
     "QuarantineRelease",
+    "Ref",
     "Residency",
     "ResidentId",
     "ReviewDecision",
@@ -201,6 +249,7 @@ __all__ = [
     "ServiceRequest",
     "Sex",
     "Stairwell",
+    "Storing",
     "Target",
     "Task",
     "TaskKind",
@@ -216,4 +265,6 @@ __all__ = [
     "new_fact_id",
     "normalize_phone",
     "register_identity_scheme",
+    "stored",
+    "storing_of",
 ]

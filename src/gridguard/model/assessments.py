@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from ._stored import Category, Ref, stored
 from ._validate import (
     aware,
     calendar_day,
@@ -143,6 +144,7 @@ class FiredRule:
     why: str = ""
 
 
+@stored("assessments", Category.HEALTH, parent=Ref("person_id", "Person"))
 @attrs.frozen(kw_only=True)
 class Assessment(Fact):
     """What one rule set version concluded about one person on one (local) day.
@@ -169,6 +171,12 @@ class Assessment(Fact):
     follow_up_hours: int | None = None
 
 
+@stored(
+    "quarantine_orders",
+    Category.HEALTH,
+    parent=Ref("household_id", "Household"),
+    refs=(Ref("person_id", "Person"),),
+)
 @attrs.frozen(kw_only=True)
 class QuarantineOrder:
     """A person (or a whole household, ``person_id`` None) to stay home or go to a centre.
@@ -225,6 +233,12 @@ class QuarantineOrder:
         return self.status is OrderStatus.ACTIVE and self.start <= day < self.end
 
 
+@stored(
+    "tasks",
+    Category.TASK,
+    parent=Ref("household_id", "Household"),
+    refs=(Ref("person_id", "Person"),),
+)
 @attrs.frozen(kw_only=True)
 class Task:
     """Work for a team or a worker: visit, call, deliver to or refer a household or person."""
@@ -241,6 +255,7 @@ class Task:
     status: TaskStatus = attrs.field(default=TaskStatus.OPEN, converter=_tstatus)
 
 
+@stored("screening_runs", Category.CAMPAIGN, parent=Ref("campaign_id", "Campaign"))
 @attrs.frozen(kw_only=True)
 class ScreeningRun(Fact):
     """One screening run: which rule set (and its digest) ran for which campaign and day.

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from ._stored import Category, stored
 from ._validate import bounded, enum_of, non_empty
 from .facts import Fact
 
@@ -27,6 +28,7 @@ def _outcome(value: Any) -> AuditOutcome:
     return enum_of(AuditOutcome, value, "outcome")
 
 
+@stored("audit_log", Category.AUDIT)
 @attrs.frozen(kw_only=True)
 class AuditEntry(Fact):
     """Who did what, when, why and in which scope (and whether it was allowed).

@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 
 from ..errors import ValidationError
+from ._stored import Category, Ref, stored
 from ._validate import (
     bounded,
     calendar_day,
@@ -46,6 +47,7 @@ def _zone_of(name: object) -> zoneinfo.ZoneInfo | None:
         return None
 
 
+@stored("campaigns", Category.CAMPAIGN, refs=(Ref("scope", "Area", many=True),))
 @attrs.frozen(kw_only=True, init=False)
 class Campaign:
     """Scope, dates and parameters of one screening campaign.

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from ._stored import Category, Ref, stored
 from ._validate import (
     aware,
     bounded,
@@ -105,6 +106,12 @@ class Fact:
     recorded_by: str | None = attrs.field(default=None, validator=optional_identifier)
 
 
+@stored(
+    "visits",
+    Category.VISIT,
+    parent=Ref("household_id", "Household"),
+    refs=(Ref("team_id", "Team"),),
+)
 @attrs.frozen(kw_only=True)
 class Visit(Fact):
     """A team's contact with a household: at the door, or a phone follow-up."""
@@ -151,6 +158,7 @@ class Exposure:
     note: str = attrs.field(default="", validator=free_text)
 
 
+@stored("screenings", Category.HEALTH, parent=Ref("person_id", "Person"))
 @attrs.frozen(kw_only=True)
 class Screening(Fact):
     """A person's answers at a screening: trips, exposures, symptoms, temperature."""
@@ -203,6 +211,12 @@ def agrees_with_status(
     return check
 
 
+@stored(
+    "checkins",
+    Category.CHECK_IN,
+    parent=Ref("building_id", "Building"),
+    refs=(Ref("observer_id", "Person"),),
+)
 @attrs.frozen(kw_only=True)
 class CheckIn(Fact):
     """An observer's daily report for a building (报平安); "all normal" is data too."""
@@ -217,6 +231,7 @@ class CheckIn(Fact):
     )
 
 
+@stored("health_reports", Category.HEALTH, parent=Ref("person_id", "Person"))
 @attrs.frozen(kw_only=True)
 class HealthReport(Fact):
     """A person's temperature and symptoms, twice a day under quarantine."""
@@ -228,6 +243,7 @@ class HealthReport(Fact):
     symptoms: tuple[str, ...] = attrs.field(default=(), converter=_symptoms, validator=text_items)
 
 
+@stored("service_requests", Category.SERVICE, parent=Ref("household_id", "Household"))
 @attrs.frozen(kw_only=True)
 class ServiceRequest(Fact):
     """A quarantined household asks for groceries, medicine or other help."""

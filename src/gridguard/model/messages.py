@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from ._stored import Category, Ref, stored
 from ._validate import enum_of, identifier, non_empty, optional_aware, to_utc
 from .facts import Fact
 
@@ -67,6 +68,7 @@ def attempt_id(message_id: uuid.UUID, attempt: int, outcome: DeliveryOutcome) ->
     return uuid.uuid5(_NAMESPACE, f"{message_id}:{attempt}:{stage}")
 
 
+@stored("outbox", Category.OUTBOX, parent=Ref("area_id", "Area"))
 @attrs.frozen(kw_only=True)
 class OutboxMessage(Fact):
     """A message waiting in (or gone from) the outbox, as it was enqueued.
@@ -89,6 +91,7 @@ class OutboxMessage(Fact):
     )
 
 
+@stored("outbox_attempts", Category.OUTBOX, parent=Ref("message_id", "OutboxMessage"))
 @attrs.frozen(kw_only=True)
 class DeliveryAttempt(Fact):
     """One entry in a message's attempt log: a claim, or the result of an attempt.
@@ -109,6 +112,7 @@ class DeliveryAttempt(Fact):
     error: str = ""
 
 
+@stored("notify_configurations", Category.OUTBOX)
 @attrs.frozen(kw_only=True)
 class NotifyConfiguration(Fact):
     """The routing and channel configuration of a workspace, as set at ``at``.

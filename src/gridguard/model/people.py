@@ -9,6 +9,7 @@ import attrs
 
 from ..errors import ValidationError
 from ._masked import birth_date_repr, id_number_repr, name_repr, phone_repr
+from ._stored import Category, Ref, stored
 from ._validate import calendar_day, enum_of, fail, identifier, personal_text, to_date
 from .enums import Residency, Sex
 from .identity import ResidentId
@@ -58,6 +59,7 @@ def _past_date(_: object, attribute: attrs.Attribute[Any], value: dt.date | None
         fail(attribute, value, "must not be in the future")
 
 
+@stored("persons", Category.PERSON, parent=Ref("household_id", "Household"))
 @attrs.frozen(kw_only=True)
 class Person:
     """A person living in (or visiting) a household.

@@ -7,6 +7,7 @@ from typing import Any
 import attrs
 
 from ._masked import phone_repr
+from ._stored import Category, Ref, stored
 from ._validate import (
     bounded,
     enum_of,
@@ -26,6 +27,7 @@ def _level(value: Any) -> AreaLevel:
     return enum_of(AreaLevel, value, "level")
 
 
+@stored("areas", Category.PLACE, parent=Ref("parent_id", "Area"))
 @attrs.frozen(kw_only=True)
 class Area:
     """A node of the administrative tree: city, district, town, community, grid...
@@ -43,6 +45,9 @@ class Area:
     """Official administrative division code, when there is one."""
 
 
+@stored(
+    "buildings", Category.PLACE, parent=Ref("area_id", "Area"), refs=(Ref("observer_id", "Person"),)
+)
 @attrs.frozen(kw_only=True)
 class Building:
     """A residential building (楼幢) in a grid or compound, watched by one observer."""
@@ -58,6 +63,7 @@ class Building:
     """The person who reports for this building every day (楼幢观察员)."""
 
 
+@stored("stairwells", Category.PLACE, parent=Ref("building_id", "Building"))
 @attrs.frozen(kw_only=True)
 class Stairwell:
     """An entrance (楼梯/单元) of a building: the unit a sweep team walks, floors x doors."""
@@ -74,6 +80,7 @@ class Stairwell:
         return self.floors * self.doors_per_floor
 
 
+@stored("households", Category.HOUSEHOLD, parent=Ref("stairwell_id", "Stairwell"))
 @attrs.frozen(kw_only=True)
 class Household:
     """One dwelling, "one file per household" (一户一档)."""

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from ._stored import Category, Ref, stored
 from ._validate import (
     bounded,
     calendar_day,
@@ -47,6 +48,12 @@ def _optional_text(inst: object, attribute: attrs.Attribute[Any], value: object)
         non_empty(inst, attribute, value)
 
 
+@stored(
+    "quarantine_releases",
+    Category.HEALTH,
+    parent=Ref("household_id", "Household"),
+    refs=(Ref("order_id", "QuarantineOrder"), Ref("person_id", "Person")),
+)
 @attrs.frozen(kw_only=True)
 class QuarantineRelease(Fact):
     """The record that an order ended: at its end, or early by hand with a reason.
@@ -72,6 +79,12 @@ class QuarantineRelease(Fact):
             fail(attribute, value, "an early release needs a reason")
 
 
+@stored(
+    "quarantine_extensions",
+    Category.HEALTH,
+    parent=Ref("household_id", "Household"),
+    refs=(Ref("order_id", "QuarantineOrder"),),
+)
 @attrs.frozen(kw_only=True)
 class QuarantineExtension(Fact):
     """An order's end moved later because of a new exposure (the audit trail of the change)."""

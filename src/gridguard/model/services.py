@@ -16,12 +16,19 @@ from typing import Any, ClassVar
 
 import attrs
 
+from ._stored import Category, Ref, stored
 from ._validate import aware, fail, identifier, optional_identifier, to_utc
 from .facts import Fact
 
 __all__ = ["ServiceAssignment", "ServiceCompletion"]
 
 
+@stored(
+    "service_assignments",
+    Category.SERVICE,
+    parent=Ref("household_id", "Household"),
+    refs=(Ref("request_id", "ServiceRequest"), Ref("team_id", "Team"), Ref("person_id", "Person")),
+)
 @attrs.frozen(kw_only=True)
 class ServiceAssignment(Fact):
     """A service request given to a service team (``team_id``) or a person (``person_id``)."""
@@ -40,6 +47,12 @@ class ServiceAssignment(Fact):
             fail(attribute, value, "assign to a team or to a person (exactly one)")
 
 
+@stored(
+    "service_completions",
+    Category.SERVICE,
+    parent=Ref("household_id", "Household"),
+    refs=(Ref("request_id", "ServiceRequest"),),
+)
 @attrs.frozen(kw_only=True)
 class ServiceCompletion(Fact):
     """A service request fulfilled (delivered, bought, done)."""

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import attrs
 
 from ._masked import id_number_repr, name_repr, phone_repr
+from ._stored import Category, Ref, stored
 from ._validate import (
     bounded,
     enum_of,
@@ -92,6 +93,7 @@ def _optional_text(_: object, attribute: attrs.Attribute[Any], value: object) ->
         non_empty(_, attribute, value)
 
 
+@stored("outside_lists", Category.TARGETING, parent=Ref("area_id", "Area"))
 @attrs.frozen(kw_only=True)
 class OutsideList:
     """A list received from outside the register (大数据排查): who, from where, when.
@@ -114,6 +116,7 @@ class OutsideList:
     note: str = ""
 
 
+@stored("list_entries", Category.TARGETING, parent=Ref("list_id", "OutsideList"))
 @attrs.frozen(kw_only=True)
 class ListEntry(Fact):
     """One row of an outside list, as the list gave it.
@@ -149,6 +152,12 @@ class Candidate:
     score: float = attrs.field(validator=bounded(0.0, 1.0))
 
 
+@stored(
+    "matches",
+    Category.TARGETING,
+    parent=Ref("person_id", "Person"),
+    refs=(Ref("entry_id", "ListEntry"),),
+)
 @attrs.frozen(kw_only=True)
 class Match(Fact):
     """A list row linked to a resident: by which pass, how sure, from which list.
@@ -167,6 +176,7 @@ class Match(Fact):
     source: str = attrs.field(validator=non_empty)
 
 
+@stored("review_items", Category.TARGETING, parent=Ref("entry_id", "ListEntry"))
 @attrs.frozen(kw_only=True)
 class ReviewItem(Fact):
     """A list row that no pass could link, waiting for a person to decide.
@@ -182,6 +192,12 @@ class ReviewItem(Fact):
     candidates: tuple[Candidate, ...] = attrs.field(default=(), converter=_candidates)
 
 
+@stored(
+    "review_decisions",
+    Category.TARGETING,
+    parent=Ref("entry_id", "ListEntry"),
+    refs=(Ref("person_id", "Person"),),
+)
 @attrs.frozen(kw_only=True)
 class ReviewDecision(Fact):
     """What a reviewer decided for a queued row: this person, or nobody in the register."""
@@ -193,6 +209,12 @@ class ReviewDecision(Fact):
     note: str = ""
 
 
+@stored(
+    "targets",
+    Category.TARGETING,
+    parent=Ref("household_id", "Household"),
+    refs=(Ref("grid_id", "Area"),),
+)
 @attrs.frozen(kw_only=True)
 class Target:
     """A household to visit first (重点排查对象), with its priority and why.

@@ -10,6 +10,7 @@ import attrs
 
 from ..errors import ValidationError, Violation
 from ._masked import name_repr, phone_repr
+from ._stored import Category, Ref, stored
 from ._validate import enum_of, identifier, non_empty, optional_identifier, personal_text
 from .enums import MemberRole, TeamKind
 from .people import optional_phone
@@ -40,6 +41,7 @@ def _members(value: Any) -> tuple[TeamMember, ...]:
     return tuple(value)
 
 
+@stored("teams", Category.TEAM, parent=Ref("area_id", "Area"), refs=(Ref("home_grid_id", "Area"),))
 @attrs.frozen(kw_only=True)
 class Team:
     """A team belonging to a community; a sweep team may have a home grid."""

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 import attrs
 
+from ._stored import Category, Ref, stored
 from ._validate import identifier, non_empty, optional_identifier
 from .enums import CheckInStatus
 from .facts import Anomaly, Fact, agrees_with_status, anomaly_tuple, checkin_status
@@ -24,6 +25,12 @@ WATCH_RULE_SET = "building_watch"
 WATCH_RULE_SET_VERSION = "1"
 
 
+@stored(
+    "monitoring_points",
+    Category.PLACE,
+    parent=Ref("area_id", "Area"),
+    refs=(Ref("observer_id", "Person"),),
+)
 @attrs.frozen(kw_only=True)
 class MonitoringPoint:
     """A health monitoring point (健康监测点) of one village group, and who staffs it."""
@@ -36,6 +43,12 @@ class MonitoringPoint:
     """The person who reports for the point every day."""
 
 
+@stored(
+    "point_reports",
+    Category.CHECK_IN,
+    parent=Ref("point_id", "MonitoringPoint"),
+    refs=(Ref("observer_id", "Person"),),
+)
 @attrs.frozen(kw_only=True)
 class PointReport(Fact):
     """A monitoring point's daily report: all normal, or what was seen."""

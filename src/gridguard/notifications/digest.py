@@ -26,8 +26,7 @@ from ..model import (
 from ..model.enums import CheckInStatus, VisitOutcome
 from ..model.messages import DeliveryAttempt, DeliveryOutcome
 from ..notify.base import Message
-from ..storage.schema import encode_timestamp
-from ..storage.sqltext import sql_text
+from ..storage.dialect import SqlDialect
 from .outbox import enqueue
 from .routing import Place, Router, message_id
 from .settings import parse_clock
@@ -51,12 +50,12 @@ def day_figures(
     day: dt.date,
     zone: zoneinfo.ZoneInfo,
     *,
-    dialect: str,
+    dialect: SqlDialect,
     fever_threshold: float = 37.3,
 ) -> dict[str, int]:
     """What happened in one community on one local day, for the digest."""
     start, end = _window(day, zone)
-    if dialect in ("sqlite", "postgresql"):
+    if dialect.runs_sql:
         return _figures_sql(uow, community_id, start, end, dialect, fever_threshold)
     return _figures_python(uow, community_id, start, end, fever_threshold)
 
@@ -66,16 +65,13 @@ def _figures_sql(
     community: str,
     start: dt.datetime,
     end: dt.datetime,
-    dialect: str,
+    dialect: SqlDialect,
     threshold: float,
 ) -> dict[str, int]:
-    if dialect == "postgresql":
-        window: tuple[Any, ...] = (community, start, end)
-    else:
-        window = (community, encode_timestamp(start), encode_timestamp(end))
+    window: tuple[Any, ...] = (community, dialect.ts(start), dialect.ts(end))
 
     def q(sql: str, *params: Any) -> tuple[Any, ...]:
-        row = next(iter(uow.query(sql_text(dialect, sql), params)), None)
+        row = next(iter(uow.query(dialect.text(sql), params)), None)
         return tuple(0 if v is None else v for v in (row or ()))
 
     within = "jurisdiction = ? AND at >= ? AND at < ?"
@@ -195,7 +191,7 @@ def communities(uow: UnitOfWork, campaign: Campaign | None) -> list[Area]:
 
 
 def digest_messages(
-    uow: UnitOfWork, router: Router, day: dt.date, *, dialect: str, campaign: Campaign | None
+    uow: UnitOfWork, router: Router, day: dt.date, *, dialect: SqlDialect, campaign: Campaign | None
 ) -> list[Message]:
     """The digest messages of ``day``: per community, to the digest roles on the digest channels.
 

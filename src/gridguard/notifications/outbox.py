@@ -47,8 +47,9 @@ from ..model._validate import _CONTROL, _IDENT
 from ..model.messages import DeliveryAttempt, DeliveryOutcome, OutboxMessage
 from ..notify.base import Message
 from ..serialization import converter
+from ..storage.capabilities import NewRowLoading, NewRowSending, RawConnection
+from ..storage.dialect import SqlDialect
 from ..storage.schema import decode_timestamp, encode_timestamp
-from ..storage.sqltext import SQL_DIALECTS, SqlText
 
 if TYPE_CHECKING:
     from ..storage.base import SaveResult, UnitOfWork
@@ -267,10 +268,10 @@ def enqueue(
             return _insert_sqlite(conn, rows)
         except sqlite3.IntegrityError:
             pass  # an unknown area: the portable path below names it
-    send_new = None if wait else getattr(uow, "send_new_rows", None)
+    send_new = uow.send_new_rows if not wait and isinstance(uow, NewRowSending) else None
     if send_new is not None:
         return int(send_new(OutboxMessage, rows))
-    load_new = getattr(uow, "load_new_rows", None)
+    load_new = uow.load_new_rows if isinstance(uow, NewRowLoading) else None
     if load_new is not None:
         # A store's own insert-if-absent (PostgreSQL): one statement, no look-up first.
         try:
@@ -295,7 +296,7 @@ def enqueue(
 
 def _sqlite(uow: UnitOfWork) -> sqlite3.Connection | None:
     """The raw connection of a SQLite unit of work (it keeps ``outbox_pending``), or ``None``."""
-    conn = getattr(uow, "connection", None)
+    conn = uow.connection if isinstance(uow, RawConnection) else None
     return conn if isinstance(conn, sqlite3.Connection) else None
 
 
@@ -477,7 +478,7 @@ def due_messages(
     uow: UnitOfWork,
     now: dt.datetime,
     *,
-    dialect: str,
+    dialect: SqlDialect,
     limit: int,
     channels: Collection[str] | None = None,
 ) -> list[Due]:
@@ -485,14 +486,14 @@ def due_messages(
 
     ``channels`` limits them to those channels (a dispatcher only claims what
     it can deliver). ``dialect`` is the store's (``ws.storage.dialect``):
-    SQLite and PostgreSQL run one SQL query, any other store is read in Python.
+    a store that runs SQL answers in one query, any other store is read in Python.
     """
-    if dialect not in SQL_DIALECTS:
+    if not dialect.runs_sql:
         return _due_in_python(uow, now, limit, channels)
     conn = _sqlite(uow)
     if conn is not None:
         return _due_sqlite(conn, now, limit, channels)
-    sql = SqlText(dialect)
+    sql = dialect
     where, params = _channel_filter(channels)
     query = f"""
         SELECT {_COLUMNS}, COALESCE(l.attempt, 0), COALESCE(l.error, '')
@@ -569,10 +570,10 @@ def _due_in_python(
 
 
 def next_due(
-    uow: UnitOfWork, *, dialect: str, channels: Collection[str] | None = None
+    uow: UnitOfWork, *, dialect: SqlDialect, channels: Collection[str] | None = None
 ) -> dt.datetime | None:
     """When the next unsettled message (of ``channels``) falls due, or ``None`` if none is left."""
-    if dialect not in SQL_DIALECTS:
+    if not dialect.runs_sql:
         logs = _logs(uow)
         times = [
             _due_at(m, logs.get(m.id, []))
@@ -589,7 +590,7 @@ def next_due(
             params,
         ).fetchone()
         return None if row is None else _ts(row[0])
-    sql = SqlText(dialect)
+    sql = dialect
     where, params = _channel_filter(channels)
     query = f"""
         SELECT min(COALESCE(l.due_at, m.not_before, m.at))
@@ -601,19 +602,21 @@ def next_due(
     return None if row is None else _ts(row[0])
 
 
-def outbox_status(uow: UnitOfWork, now: dt.datetime, *, dialect: str) -> dict[str, dict[str, int]]:
+def outbox_status(
+    uow: UnitOfWork, now: dt.datetime, *, dialect: SqlDialect
+) -> dict[str, dict[str, int]]:
     """Messages per channel and state: ``{"console": {"sent": 12, "pending": 1}}``.
 
-    ``dialect`` is the store's (``ws.storage.dialect``): SQLite and
-    PostgreSQL count in SQL, any other store in Python.
+    ``dialect`` is the store's (``ws.storage.dialect``): a store that runs
+    SQL counts in SQL, any other store in Python.
     """
     counts: dict[str, Counter[str]] = defaultdict(Counter)
-    if dialect not in SQL_DIALECTS:
+    if not dialect.runs_sql:
         logs = _logs(uow)
         for message in uow.find(OutboxMessage):
             counts[message.channel][state_of(logs.get(message.id, []), now).value] += 1
     else:
-        sql = SqlText(dialect)
+        sql = dialect
         query = f"""
             SELECT m.channel,
                    CASE WHEN EXISTS (SELECT 1 FROM outbox_attempts s

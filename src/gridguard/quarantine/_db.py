@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..errors import NotFoundError
 from ..model import Campaign
 from ..model.quarantine import QuarantinePolicy
+from ..storage.dialect import SqlDialect as Sql
 from ..storage.schema import decode_timestamp, spec_for
-from ..storage.sqltext import SQL_DIALECTS
-from ..storage.sqltext import SqlText as Sql
 
 if TYPE_CHECKING:
     from ..storage.base import UnitOfWork
@@ -32,7 +31,7 @@ CHUNK = 500
 def sql_for(ws: Workspace) -> Sql | None:
     """The SQL dialect of ``ws``'s store, or ``None`` when it runs no SQL."""
     dialect = ws.storage.dialect
-    return Sql(dialect) if dialect in SQL_DIALECTS else None
+    return dialect if dialect.runs_sql else None
 
 
 def instant(value: Any) -> dt.datetime | None:

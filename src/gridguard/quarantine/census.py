@@ -150,7 +150,7 @@ def census(
                 t1,
                 date=sql.date,
                 ts=sql.ts,
-                true=1 if sql.dialect == "sqlite" else True,
+                true=sql.true(),
             )
             totals = defaultdict(lambda: [0] * 5)
             for area, *figures in uow.query(sql.text(census_sql(by)), params):

@@ -86,7 +86,7 @@ class ReportScope:
     ) -> ReportScope:
         """Resolve the campaign, the area and the day of a report; check them and the access."""
         found = resolve_campaign(ws, campaign)
-        if ws.storage.dialect == "memory":
+        if not ws.storage.dialect.runs_sql:
             raise ConfigError(
                 "reports aggregate in SQL: open a SQLite or PostgreSQL store, not memory://"
             )
@@ -158,7 +158,7 @@ class ReportScope:
 
     def date(self, value: dt.date) -> Any:
         """A date parameter as the dialect stores it (ISO text in SQLite)."""
-        return value.isoformat() if self.ctx.dialect == "sqlite" else value
+        return self.ctx.dialect.date(value)
 
     def stamp(self, column: str, suffix: str) -> str:
         """SQL for timestamp ``column`` as text that sorts by time, with ``suffix`` appended.
@@ -167,9 +167,7 @@ class ReportScope:
         is spelled out in UTC with microseconds, so that no session setting
         changes the order.
         """
-        if self.ctx.dialect == "sqlite":
-            return f"{column} || {suffix}"
-        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || {suffix}"
+        return self.ctx.dialect.stamp(column, suffix)
 
     def unindexed(self, column: str) -> str:
         """``column`` in a condition that must not pick an index on it.
@@ -179,11 +177,11 @@ class ReportScope:
         ``(jurisdiction, "at")`` index and then fetches every row it finds.
         SQLite's unary ``+`` keeps a term from choosing an index.
         """
-        return f"+{column}" if self.ctx.dialect == "sqlite" else column
+        return self.ctx.dialect.unindexed(column)
 
     def true(self) -> Any:
         """``True`` as a parameter compared with a stored boolean column."""
-        return 1 if self.ctx.dialect == "sqlite" else True
+        return self.ctx.dialect.true()
 
     def campaign_params(self) -> list[Any]:
         """The parameters of ``IN_CAMPAIGN`` (visit ``v`` counts for the campaign)."""

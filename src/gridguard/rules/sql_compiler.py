@@ -2,7 +2,7 @@
 
 Every literal, date cut-off and field path is a bind parameter; only
 column names (from the fixed field catalogue) and operators appear in the
-SQL text. The dialect (:mod:`gridguard.rules.dialects`) supplies
+SQL text. The backend's dialect (:class:`~gridguard.storage.dialect.SqlDialect`) supplies
 everything that differs between SQLite and PostgreSQL. Parameters are
 positional, in the order their placeholders appear, so a template that
 uses an argument twice simply repeats its parameters.
@@ -24,8 +24,8 @@ from typing import Any
 import attrs
 
 from ..errors import ConfigError
+from ..storage.dialect import SqlDialect
 from .context import RunContext
-from .dialects import Dialect
 from .tree import (
     DATE,
     And,
@@ -90,7 +90,7 @@ def _snake(name: str) -> str:
 class _Compiler:
     def __init__(
         self,
-        dialect: Dialect,
+        dialect: SqlDialect,
         ctx: RunContext,
         columns: Callable[[str], str],
         place_counts: Mapping[int, str],
@@ -331,7 +331,7 @@ class _Compiler:
 
 def compile_sql(
     node: Node,
-    dialect: Dialect,
+    dialect: SqlDialect,
     ctx: RunContext,
     *,
     columns: Mapping[str, str] | Callable[[str], str] | None = None,

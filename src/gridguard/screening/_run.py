@@ -55,7 +55,6 @@ from ..model.quarantine import QuarantineExtension
 from ..notify import Message
 from ..rules.analysis import exposure_tests, may_fire_without_evidence
 from ..rules.context import RunContext
-from ..rules.dialects import Dialect, dialect_for
 from ..rules.observation import TRIP_RETURN, ObservationWindow
 from ..rules.python_compiler import Evaluator, compile_python, place_count_key
 from ..rules.ruleset import (
@@ -86,6 +85,8 @@ from ..rules.tree import (
     walk,
 )
 from ..storage.base import UnitOfWork, unstored
+from ..storage.capabilities import NewRowSending
+from ..storage.dialect import MemoryDialect, SqlDialect
 from ..storage.schema import spec_for
 
 if TYPE_CHECKING:
@@ -417,7 +418,7 @@ _BASE_COLUMNS = (
 )
 
 
-def _marks(dialect: Dialect, values: Sequence[Any]) -> Fragment:
+def _marks(dialect: SqlDialect, values: Sequence[Any]) -> Fragment:
     return Fragment(", ".join(dialect.placeholder for _ in values), tuple(values))
 
 
@@ -432,12 +433,12 @@ _FACT_TYPES = (
 )
 
 
-def _no_facts(dialect: Dialect) -> str:
+def _no_facts(dialect: SqlDialect) -> str:
     """Typed missing facts, for persons with no screening."""
     return ", ".join(f"{dialect.null(t)} AS {name}" for name, t in _FACT_TYPES)
 
 
-def _evidence(full_scan: bool, uses_orders: bool, dialect: Dialect) -> str:
+def _evidence(full_scan: bool, uses_orders: bool, dialect: SqlDialect) -> str:
     """Persons to start from, each with their latest facts (``NULL`` when they have none).
 
     A union rather than a left join on ``latest``: SQLite does not always
@@ -457,7 +458,7 @@ def _evidence(full_scan: bool, uses_orders: bool, dialect: Dialect) -> str:
     return head
 
 
-def _base_select(source: str, scope: Fragment | None, plan: _Plan, dialect: Dialect) -> Fragment:
+def _base_select(source: str, scope: Fragment | None, plan: _Plan, dialect: SqlDialect) -> Fragment:
     """The row of every person in ``source`` (a CTE of person ids and facts)."""
     # IN (subquery): SQLite always indexes the list, where a join may scan it per row.
     order = "(p.id IN (SELECT person_id FROM orders))" if plan.uses_orders else "(1 = 0)"
@@ -498,7 +499,7 @@ def _base_select(source: str, scope: Fragment | None, plan: _Plan, dialect: Dial
     return join_fragments(parts)
 
 
-def _anomaly_columns(plan: _Plan, dialect: Dialect, building: str, household: str) -> str:
+def _anomaly_columns(plan: _Plan, dialect: SqlDialect, building: str, household: str) -> str:
     """``building_anomalies, household_anomalies`` from the anomaly CTEs joined as the aliases."""
     if not plan.uses_checkins:
         none = dialect.null("json")
@@ -510,7 +511,7 @@ def _anomaly_columns(plan: _Plan, dialect: Dialect, building: str, household: st
     )
 
 
-def _anomaly_ctes(dialect: Dialect, ctx: RunContext) -> Fragment:
+def _anomaly_ctes(dialect: SqlDialect, ctx: RunContext) -> Fragment:
     """``anomalies_b`` and ``anomalies_h``: the anomalies observers reported in the window.
 
     Keyed by building and by the household an anomaly names; each element is
@@ -546,7 +547,7 @@ def _anomaly_ctes(dialect: Dialect, ctx: RunContext) -> Fragment:
     )
 
 
-def _flags_select(source: str, plan: _Plan, dialect: Dialect, ctx: RunContext) -> Fragment:
+def _flags_select(source: str, plan: _Plan, dialect: SqlDialect, ctx: RunContext) -> Fragment:
     """``source``'s rows with each person-level rule's value, ``r_0``, ``r_1``..., computed once."""
 
     def column(name: str) -> str:
@@ -585,7 +586,7 @@ def _row_columns(plan: _Plan, alias: str) -> tuple[Callable[[str], str], list[tu
 
 def _classify_sql(
     plan: _Plan,
-    dialect: Dialect,
+    dialect: SqlDialect,
     ctx: RunContext,
     scope: list[str] | None,
     changed_since: dt.datetime | None,
@@ -799,7 +800,7 @@ def _members_sql(index: int, level: str) -> str:
     return f"SELECT p.id AS person_id FROM pc_{index} pc {_MEMBERS[level]}"
 
 
-def _area_ctes(levels: Sequence[str], dialect: Dialect) -> Fragment:
+def _area_ctes(levels: Sequence[str], dialect: SqlDialect) -> Fragment:
     """``up``, every area with each of its ancestors (itself included), and ``lv_<level>``:
     each area with the area of ``level`` that holds it.
 
@@ -825,7 +826,7 @@ def _area_ctes(levels: Sequence[str], dialect: Dialect) -> Fragment:
 
 def classification_sql(
     rule_set: RuleSet,
-    dialect: str,
+    dialect: SqlDialect,
     ctx: RunContext,
     *,
     jurisdictions: list[str] | None = None,
@@ -838,7 +839,7 @@ def classification_sql(
     escalation rules), each rule true, false or ``NULL``.
     """
     plan = _Plan.of(rule_set)
-    return _classify_sql(plan, dialect_for(dialect), ctx, jurisdictions, None)
+    return _classify_sql(plan, dialect, ctx, jurisdictions, None)
 
 
 def _decode_list(text: Any, kind: str) -> tuple[Any, ...] | None:
@@ -879,7 +880,7 @@ def _instant(value: Any) -> dt.datetime | None:
 def _sql_rows(
     uow: UnitOfWork,
     plan: _Plan,
-    dialect: Dialect,
+    dialect: SqlDialect,
     ctx: RunContext,
     scope: list[str] | None,
     changed_since: dt.datetime | None,
@@ -1178,7 +1179,7 @@ class _Context:
     start_of: Mapping[tuple[str, int], Evaluator]
     exposures_of: Mapping[str, tuple[tuple[str, Evaluator, str], ...]] = attrs.field(factory=dict)
     """Per rule: each list its condition flags exposures in, the element test and its date."""
-    dialect: str = "memory"
+    dialect: SqlDialect = attrs.field(factory=MemoryDialect)
     channels: tuple[str, ...] = ("console",)
     """The channels of the workspace's ``screening`` route (every configured one by default)."""
 
@@ -1424,9 +1425,9 @@ def _outbox_enqueue() -> Any:
     return getattr(module, "enqueue", None)
 
 
-def _watermark(uow: UnitOfWork, dialect: str, scope: list[str] | None) -> dt.datetime | None:
-    if dialect in ("sqlite", "postgresql"):
-        mark = dialect_for(dialect).placeholder
+def _watermark(uow: UnitOfWork, dialect: SqlDialect, scope: list[str] | None) -> dt.datetime | None:
+    if dialect.runs_sql:
+        mark = dialect.placeholder
         where = (
             "" if scope is None else f" WHERE jurisdiction IN ({', '.join(mark for _ in scope)})"
         )
@@ -1482,10 +1483,10 @@ class _Totals:
 
 
 def _active_orders(
-    uow: UnitOfWork, dialect: str, person_ids: Sequence[str]
+    uow: UnitOfWork, dialect: SqlDialect, person_ids: Sequence[str]
 ) -> list[QuarantineOrder]:
     """The active orders of these persons: a few keyed queries per batch, never one per person."""
-    if dialect not in ("sqlite", "postgresql"):
+    if not dialect.runs_sql:
         wanted = set(person_ids)
         return [
             o
@@ -1493,7 +1494,7 @@ def _active_orders(
             if o.person_id in wanted
         ]
     spec = spec_for(QuarantineOrder)
-    mark = dialect_for(dialect).placeholder
+    mark = dialect.placeholder
     columns = ", ".join(f't."{c}"' for c in spec.column_names)
     found: list[QuarantineOrder] = []
     for start in range(0, len(person_ids), 500):
@@ -1588,7 +1589,7 @@ def _write(
     previous batch's writes, and this work then runs beside them); that is
     wasted only for assessments that turn out stored.
     """
-    send = getattr(uow, "send_new_rows", None)
+    send = uow.send_new_rows if isinstance(uow, NewRowSending) else None
     made: dict[str, tuple[list[QuarantineOrder], list[Task], list[Any]]] = {}
 
     def act(assessment: Assessment, row: Row, fired: list[Rule]) -> None:
@@ -1664,7 +1665,7 @@ def screen(
     started = time.perf_counter()
     rule_set = rule_set or builtin_rule_set(lines=ws.lines.names())
     plan = _Plan.of(rule_set)
-    dialect_name = ws.storage.dialect
+    dialect = ws.storage.dialect
     enqueue = _outbox_enqueue()
     with ws.transaction() as uow:
         campaign = _campaign(uow, campaign_id)
@@ -1681,9 +1682,9 @@ def screen(
         scope = _jurisdictions(uow, campaign)
         since = _last_watermark(uow, campaign, rule_set) if changed_only else None
         mode = "changed" if since is not None else "full"
-        watermark = _watermark(uow, dialect_name, scope)
-        if dialect_name in ("sqlite", "postgresql"):
-            rows = _sql_rows(uow, plan, dialect_for(dialect_name), ctx, scope, since)
+        watermark = _watermark(uow, dialect, scope)
+        if dialect.runs_sql:
+            rows = _sql_rows(uow, plan, dialect, ctx, scope, since)
         else:
             rows = _python_rows(uow, plan, ctx, scope, since)
         start_of = {
@@ -1707,14 +1708,14 @@ def screen(
             plan.count_index,
             start_of,
             exposures_of,
-            dialect_name,
+            dialect,
             _channels(ws, notify, campaign.id) if enqueue is not None else ("console",),
         )
         # Only flagged persons come back; they are all read before anything is
         # written, so the query never sees a table it reads change under it.
         collected = [(row, sorted(fired, key=lambda r: (r.priority, r.id))) for row, fired in rows]
         totals = _Totals()
-        behind = hasattr(uow, "send_new_rows")
+        behind = isinstance(uow, NewRowSending)
         eager = False
         for start in range(0, len(collected), _BATCH):
             batch = collected[start : start + _BATCH]

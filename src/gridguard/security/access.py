@@ -24,10 +24,10 @@ from typing import Any
 import attrs
 
 from ..errors import AccessDenied
-from ..model import Area, AreaLevel, Building, Campaign
+from ..model import Area, AreaLevel, Building, Campaign, Category, storing_of
 from ..storage.base import UnitOfWork
+from ..storage.dialect import SqlDialect
 from ..storage.schema import spec_for
-from ..storage.sqltext import PLACEHOLDERS
 from .principal import Principal, Role
 
 __all__ = [
@@ -53,87 +53,25 @@ class Verb(enum.StrEnum):
     WRITE = "write"
 
 
-class Category(enum.StrEnum):
-    """Kinds of records that roles are granted access to."""
-
-    PLACE = "place"
-    """Areas, buildings, stairwells: the place tree, nothing personal."""
-    HOUSEHOLD = "household"
-    """Household files: address and phone."""
-    PERSON = "person"
-    """Person files: name, identity number, phone, birth date."""
-    TEAM = "team"
-    CAMPAIGN = "campaign"
-    VISIT = "visit"
-    HEALTH = "health"
-    """Screenings, health reports, assessments, quarantine orders: medical roles only."""
-    CHECK_IN = "check_in"
-    SERVICE = "service"
-    TASK = "task"
-    TARGETING = "targeting"
-    """Outside lists and their rows, matches, reviews and targets."""
-    OUTBOX = "outbox"
-    AUDIT = "audit"
-    OTHER = "other"
-    """Records of plugins and extensions not registered with :func:`register_category`."""
-
-
 PERSONAL = frozenset({Category.HOUSEHOLD, Category.PERSON, Category.HEALTH, Category.TARGETING})
 """Categories whose every read goes into the audit log (a person or household file)."""
 
-_CATEGORY_BY_NAME: dict[str, Category] = {
-    "Area": Category.PLACE,
-    "Building": Category.PLACE,
-    "Stairwell": Category.PLACE,
-    "Household": Category.HOUSEHOLD,
-    "Person": Category.PERSON,
-    "Team": Category.TEAM,
-    "Campaign": Category.CAMPAIGN,
-    "ScreeningRun": Category.CAMPAIGN,
-    "Visit": Category.VISIT,
-    "Screening": Category.HEALTH,
-    "HealthReport": Category.HEALTH,
-    "Assessment": Category.HEALTH,
-    "QuarantineOrder": Category.HEALTH,
-    "QuarantineRelease": Category.HEALTH,
-    "QuarantineExtension": Category.HEALTH,
-    "CheckIn": Category.CHECK_IN,
-    "MonitoringPoint": Category.PLACE,
-    "PointReport": Category.CHECK_IN,
-    "ServiceRequest": Category.SERVICE,
-    "ServiceAssignment": Category.SERVICE,
-    "ServiceCompletion": Category.SERVICE,
-    "Task": Category.TASK,
-    "OutsideList": Category.TARGETING,
-    "ListEntry": Category.TARGETING,
-    "Match": Category.TARGETING,
-    "ReviewItem": Category.TARGETING,
-    "ReviewDecision": Category.TARGETING,
-    "Target": Category.TARGETING,
-    "OutboxMessage": Category.OUTBOX,
-    "DeliveryAttempt": Category.OUTBOX,
-    "NotifyConfiguration": Category.OUTBOX,
-    "AuditEntry": Category.AUDIT,
-}
-"""Categories of the stored classes by class name: looked up lazily, so this module imports
-none of the workflow packages (watch, quarantine, services) whose records it classifies.
-A monitoring point is a place (like a building); its daily report is a check-in; the
-steps of a service request are service records; quarantine records are health details."""
 _CATEGORIES: dict[type[Any], Category] = {}
 
 
 def register_category(cls: type[Any], category: Category) -> None:
-    """Put a stored class (a plugin's, an extension's) into a :class:`Category`."""
+    """Put a stored class (a plugin's, an extension's) into a :class:`~gridguard.model.Category`."""
     _CATEGORIES[cls] = Category(category)
 
 
 def category_of(cls: type[Any]) -> Category:
-    """The category of records of ``cls`` (:attr:`Category.OTHER` when unknown)."""
+    """The category of records of ``cls``: the one it declares with
+    :func:`~gridguard.model.stored` (:attr:`~gridguard.model.Category.OTHER`
+    when it declares none)."""
     found = _CATEGORIES.get(cls)
     if found is None:
-        found = _CATEGORY_BY_NAME.get(cls.__name__, Category.OTHER)
-        if found is Category.OTHER and ".quarantine" in cls.__module__:
-            found = Category.HEALTH
+        declared = storing_of(cls)
+        found = Category.OTHER if declared is None else declared.category
         _CATEGORIES[cls] = found
     return found
 
@@ -254,7 +192,7 @@ counts quarantines in their scope, as :meth:`~gridguard.Workspace.count`
 does); service requests are asked, assigned and done by service volunteers
 and the community roles.
 
-An operation not listed needs write access to :attr:`Category.OTHER`
+An operation not listed needs write access to :attr:`~gridguard.model.Category.OTHER`
 (administrators and community secretaries); :func:`register_operation`
 declares one.
 """
@@ -372,7 +310,7 @@ class Guard:
     """
 
     principal: Principal
-    dialect: str
+    dialect: SqlDialect
     _scope: Scope | None = None
     _inside: dict[tuple[type[Any], str], bool] = attrs.field(factory=dict)
 
@@ -409,8 +347,8 @@ class Guard:
         """``id -> column`` for the stored ``ids`` (one query per 500 ids on SQL backends)."""
         spec = spec_for(cls)
         found: dict[str, Any] = {}
-        mark = PLACEHOLDERS.get(self.dialect)
-        if mark is not None:
+        if self.dialect.runs_sql:
+            mark = self.dialect.placeholder
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
                 marks = ", ".join(mark for _ in chunk)

@@ -25,8 +25,8 @@ import attrs
 
 from ..errors import ValidationError
 from ..model import Campaign, Household, Person
+from ..storage.dialect import SqlDialect
 from ..storage.schema import SPECS, encode_timestamp
-from ..storage.sqltext import PLACEHOLDERS
 
 if TYPE_CHECKING:
     from ..storage.base import UnitOfWork
@@ -161,9 +161,6 @@ def _jurisdictions(uow: UnitOfWork, campaigns: Iterable[Campaign]) -> set[str]:
     return found
 
 
-_DIFFERS = {"sqlite": "IS NOT", "postgresql": "IS DISTINCT FROM"}
-
-
 def _blank_notes(value: Any) -> Any:
     if isinstance(value, list):
         return [_blank_notes(v) for v in value]
@@ -174,7 +171,7 @@ def _blank_notes(value: Any) -> Any:
 
 def _redact(
     uow: UnitOfWork,
-    dialect: str,
+    dialect: SqlDialect,
     table: str,
     fields: list[PurgeField],
     juris: list[str],
@@ -182,8 +179,8 @@ def _redact(
     dry_run: bool,
     registry: bool,
 ) -> int:
-    mark, differs = PLACEHOLDERS[dialect], _DIFFERS[dialect]
-    if dialect == "sqlite" and not dry_run:
+    mark, differs = dialect.placeholder, dialect.distinct
+    if dialect.sqlite_sql and not dry_run:
         # Overwrite freed space too, so the old text does not linger in the file.
         for _ in uow.query("PRAGMA secure_delete = ON"):
             pass
@@ -255,7 +252,9 @@ def _redact_registry_in_python(uow: UnitOfWork, juris: list[str], dry_run: bool)
     return rows
 
 
-def _owned(uow: UnitOfWork, dialect: str, tables: Mapping[str, Any]) -> dict[str, list[PurgeField]]:
+def _owned(
+    uow: UnitOfWork, dialect: SqlDialect, tables: Mapping[str, Any]
+) -> dict[str, list[PurgeField]]:
     """Fields of tables that hang off an owner table, for the tables this store has."""
     by_table: dict[str, list[PurgeField]] = {}
     for field in PURGE_FIELDS:
@@ -264,16 +263,7 @@ def _owned(uow: UnitOfWork, dialect: str, tables: Mapping[str, Any]) -> dict[str
     if not by_table:
         return {}
     names = sorted(by_table)
-    if dialect == "sqlite":
-        marks = ", ".join("?" for _ in names)
-        sql = f"SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ({marks})"
-    else:
-        marks = ", ".join("%s" for _ in names)
-        sql = (
-            "SELECT table_name FROM information_schema.tables "
-            f"WHERE table_schema = current_schema() AND table_name IN ({marks})"
-        )
-    present = {str(r[0]) for r in uow.query(sql, names)}
+    present = {str(r[0]) for r in uow.query(dialect.tables_present(len(names)), names)}
     return {t: f for t, f in by_table.items() if t in present}
 
 
@@ -315,7 +305,7 @@ def purge(
                 spec = tables.get(field.table)
                 if field.owner is None and spec is not None and field.column in spec.column_names:
                     by_table.setdefault(field.table, []).append(field)
-            if dialect in PLACEHOLDERS:
+            if dialect.runs_sql:
                 for table, fields in by_table.items():
                     spec = tables[table]
                     rows[table] = _redact(

@@ -1,6 +1,7 @@
-"""Storage: the protocol every backend follows, and the builtin backends."""
+"""Storage: the protocol every backend follows, its dialect object, and the builtin backends."""
 
 from .base import SaveResult, Storage, UnitOfWork
+from .dialect import SqlDialect
 from .schema import SPECS, TableSpec, spec_for
 
-__all__ = ["SPECS", "SaveResult", "Storage", "TableSpec", "UnitOfWork", "spec_for"]
+__all__ = ["SPECS", "SaveResult", "SqlDialect", "Storage", "TableSpec", "UnitOfWork", "spec_for"]

@@ -15,6 +15,8 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
+from .dialect import SqlDialect
+
 __all__ = ["SaveResult", "Storage", "UnitOfWork", "unstored"]
 
 T = TypeVar("T")
@@ -104,10 +106,10 @@ class UnitOfWork(Protocol):
 
         For work pushed down into the database (rule screening, coverage,
         reports) so that a city is never loaded into Python. Parameters use
-        the dialect's own placeholders (``?`` for SQLite, ``%s`` for
-        PostgreSQL); literals are always parameters. A backend that runs no
-        SQL (memory) raises :class:`~gridguard.errors.StorageError`, and
-        callers then compute in Python.
+        the dialect's own :attr:`~gridguard.storage.dialect.SqlDialect.placeholder`
+        (``?`` for SQLite, ``%s`` for PostgreSQL); literals are always
+        parameters. A backend that runs no SQL (memory) raises
+        :class:`~gridguard.errors.StorageError`, and callers then compute in Python.
         """
 
 
@@ -116,8 +118,14 @@ class Storage(Protocol):
     """A storage backend, opened for one URL."""
 
     url: str
-    dialect: str
-    """``memory``, ``sqlite``, ``postgresql``... what the rules' SQL compiler targets."""
+
+    @property
+    def dialect(self) -> SqlDialect:
+        """The backend's SQL dialect: what workflows and the rules' SQL compiler ask.
+
+        A backend that runs no SQL (memory) has one whose
+        :attr:`~gridguard.storage.dialect.SqlDialect.runs_sql` is false.
+        """
 
     def transaction(self, *, write: bool = True) -> AbstractContextManager[UnitOfWork]:
         """Begin a transaction; commit on normal exit, roll back on an exception.

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from ..errors import StorageError, ValidationError
 from ._checks import check_versions, encoded_filters, fact_conflicts, missing_references
 from .base import SaveResult
+from .dialect import MemoryDialect
 from .schema import SPECS, Row, TableSpec, spec_for
 
 __all__ = ["MemoryStorage", "MemoryUnitOfWork"]
@@ -202,7 +203,8 @@ class MemoryUnitOfWork:
 class MemoryStorage:
     """Everything in Python dictionaries, gone when the process ends."""
 
-    dialect = "memory"
+    dialect = MemoryDialect()
+    """Runs no SQL: callers compute in Python."""
 
     def __init__(self, url: str = "memory://") -> None:
         self.url = url

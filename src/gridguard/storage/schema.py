@@ -20,35 +20,8 @@ from typing import Any
 
 import attrs
 
-from ..model import (
-    Area,
-    Building,
-    Campaign,
-    CheckIn,
-    HealthReport,
-    Household,
-    Person,
-    Screening,
-    ServiceRequest,
-    Stairwell,
-    Team,
-    Visit,
-)
-from ..model.assessments import Assessment, QuarantineOrder, ScreeningRun, Task
-from ..model.audit import AuditEntry
+from ..model import STORED_TYPES, Area, Campaign, Fact, Ref, storing_of
 from ..model.identity import ResidentId
-from ..model.messages import DeliveryAttempt, NotifyConfiguration, OutboxMessage
-from ..model.quarantine import QuarantineExtension, QuarantineRelease
-from ..model.services import ServiceAssignment, ServiceCompletion
-from ..model.targeting import (
-    ListEntry,
-    Match,
-    OutsideList,
-    ReviewDecision,
-    ReviewItem,
-    Target,
-)
-from ..model.watch import MonitoringPoint, PointReport
 from ..serialization import converter, from_dict
 
 __all__ = [
@@ -309,135 +282,30 @@ class TableSpec:
 
 
 def _build() -> dict[type[Any], TableSpec]:
-    specs = [
-        TableSpec(Area, "areas", False, Reference("parent_id", Area)),
-        TableSpec(
-            Building,
-            "buildings",
-            False,
-            Reference("area_id", Area),
-            (Reference("observer_id", Person),),
-        ),
-        TableSpec(Stairwell, "stairwells", False, Reference("building_id", Building)),
-        TableSpec(Household, "households", False, Reference("stairwell_id", Stairwell)),
-        TableSpec(Person, "persons", False, Reference("household_id", Household)),
-        TableSpec(
-            Team, "teams", False, Reference("area_id", Area), (Reference("home_grid_id", Area),)
-        ),
-        TableSpec(Campaign, "campaigns", False, None, (Reference("scope", Area, many=True),)),
-        TableSpec(
-            Visit,
-            "visits",
-            True,
-            Reference("household_id", Household),
-            (Reference("team_id", Team),),
-        ),
-        TableSpec(Screening, "screenings", True, Reference("person_id", Person)),
-        TableSpec(
-            CheckIn,
-            "checkins",
-            True,
-            Reference("building_id", Building),
-            (Reference("observer_id", Person),),
-        ),
-        TableSpec(HealthReport, "health_reports", True, Reference("person_id", Person)),
-        TableSpec(ServiceRequest, "service_requests", True, Reference("household_id", Household)),
-        TableSpec(Assessment, "assessments", True, Reference("person_id", Person)),
-        TableSpec(
-            QuarantineOrder,
-            "quarantine_orders",
-            False,
-            Reference("household_id", Household),
-            (Reference("person_id", Person),),
-        ),
-        TableSpec(
-            Task,
-            "tasks",
-            False,
-            Reference("household_id", Household),
-            (Reference("person_id", Person),),
-        ),
-        TableSpec(ScreeningRun, "screening_runs", True, Reference("campaign_id", Campaign)),
-        TableSpec(OutboxMessage, "outbox", True, Reference("area_id", Area)),
-        TableSpec(DeliveryAttempt, "outbox_attempts", True, Reference("message_id", OutboxMessage)),
-        TableSpec(OutsideList, "outside_lists", False, Reference("area_id", Area)),
-        TableSpec(ListEntry, "list_entries", True, Reference("list_id", OutsideList)),
-        TableSpec(
-            Match,
-            "matches",
-            True,
-            Reference("person_id", Person),
-            (Reference("entry_id", ListEntry),),
-        ),
-        TableSpec(ReviewItem, "review_items", True, Reference("entry_id", ListEntry)),
-        TableSpec(
-            ReviewDecision,
-            "review_decisions",
-            True,
-            Reference("entry_id", ListEntry),
-            (Reference("person_id", Person),),
-        ),
-        TableSpec(
-            Target,
-            "targets",
-            False,
-            Reference("household_id", Household),
-            (Reference("grid_id", Area),),
-        ),
-        TableSpec(
-            MonitoringPoint,
-            "monitoring_points",
-            False,
-            Reference("area_id", Area),
-            (Reference("observer_id", Person),),
-        ),
-        TableSpec(
-            PointReport,
-            "point_reports",
-            True,
-            Reference("point_id", MonitoringPoint),
-            (Reference("observer_id", Person),),
-        ),
-        TableSpec(
-            QuarantineRelease,
-            "quarantine_releases",
-            True,
-            Reference("household_id", Household),
-            (Reference("order_id", QuarantineOrder), Reference("person_id", Person)),
-        ),
-        TableSpec(
-            QuarantineExtension,
-            "quarantine_extensions",
-            True,
-            Reference("household_id", Household),
-            (Reference("order_id", QuarantineOrder),),
-        ),
-        TableSpec(
-            ServiceAssignment,
-            "service_assignments",
-            True,
-            Reference("household_id", Household),
-            (
-                Reference("request_id", ServiceRequest),
-                Reference("team_id", Team),
-                Reference("person_id", Person),
-            ),
-        ),
-        TableSpec(
-            ServiceCompletion,
-            "service_completions",
-            True,
-            Reference("household_id", Household),
-            (Reference("request_id", ServiceRequest),),
-        ),
-        TableSpec(AuditEntry, "audit_log", True, None),
-        TableSpec(NotifyConfiguration, "notify_configurations", True, None),
-    ]
-    return {s.cls: s for s in specs}
+    """A spec per stored record class, from what each declares with ``@stored``."""
+    by_name = {cls.__name__: cls for cls in STORED_TYPES}
+
+    def reference(ref: Ref) -> Reference:
+        return Reference(ref.column, by_name[ref.target], ref.many)
+
+    specs: dict[type[Any], TableSpec] = {}
+    for cls in STORED_TYPES:
+        declared = storing_of(cls)
+        if declared is None:
+            raise TypeError(f"{cls.__name__} is listed as stored but declares no @stored table")
+        specs[cls] = TableSpec(
+            cls,
+            declared.table,
+            issubclass(cls, Fact),
+            None if declared.parent is None else reference(declared.parent),
+            tuple(reference(r) for r in declared.refs),
+        )
+    return specs
 
 
 SPECS: dict[type[Any], TableSpec] = _build()
-"""Table specs by model class, parents before children."""
+"""Table specs by model class, parents before children (the order of
+:data:`~gridguard.model.STORED_TYPES`)."""
 
 
 def spec_for(cls: type[Any]) -> TableSpec:

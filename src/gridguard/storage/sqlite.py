@@ -8,23 +8,32 @@ process is killed half-way; bulk writes are one ``executemany`` per batch.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from ..errors import StorageError, ValidationError
+import attrs
+
+from ..errors import ConfigError, StorageError, ValidationError
 from ._checks import check_versions, encoded_filters, fact_conflicts, missing_references
 from .base import SaveResult
+from .dialect import SqlDialect, SQLiteDialect
 from .schema import Row, TableSpec, spec_for
 
 if TYPE_CHECKING:
-    from ..security.crypto.fields import FieldCrypt
-    from ..security.crypto.keys import KeyRing
+    from .capabilities import FieldEncryption, FieldKeyRing
 
-__all__ = ["SCHEMA_VERSION", "SQLiteStorage", "SQLiteUnitOfWork", "sqlite_path"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "SQLiteOpener",
+    "SQLiteStorage",
+    "SQLiteUnitOfWork",
+    "active_key_id",
+    "sqlite_path",
+]
 
 T = TypeVar("T")
 _CHUNK = 500
@@ -61,6 +70,15 @@ def sqlite_path(url: str) -> str:
     return path[1:] if path.startswith("/") else path
 
 
+def active_key_id(conn: sqlite3.Connection) -> str | None:
+    """The id of the key the store is encrypted with, or ``None`` when it is not."""
+    try:
+        row = conn.execute("SELECT key_id FROM encryption_keys WHERE state = 'active'").fetchone()
+    except sqlite3.OperationalError:  # a schema before version 10
+        return None
+    return None if row is None else str(row[0])
+
+
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
@@ -69,12 +87,12 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
 class SQLiteUnitOfWork:
     """One transaction on a SQLite connection."""
 
-    def __init__(self, conn: sqlite3.Connection, fields: FieldCrypt | None = None) -> None:
+    def __init__(self, conn: sqlite3.Connection, fields: FieldEncryption | None = None) -> None:
         self._conn = conn
         self.fields = fields
         """Field encryption of the store (``None``: off); see :mod:`gridguard.security.crypto`."""
 
-    def _sealing(self, spec: TableSpec) -> FieldCrypt | None:
+    def _sealing(self, spec: TableSpec) -> FieldEncryption | None:
         fields = self.fields
         return fields if fields is not None and spec.table in fields.tables else None
 
@@ -294,22 +312,29 @@ class SQLiteUnitOfWork:
 class SQLiteStorage:
     """A SQLite database file (or ``:memory:``) holding one gridguard workspace."""
 
-    dialect = "sqlite"
+    dialect: SqlDialect = SQLiteDialect()
+    """SQLite's SQL: see :class:`~gridguard.storage.dialect.SQLiteDialect`."""
+    unit_of_work: ClassVar[type[SQLiteUnitOfWork]] = SQLiteUnitOfWork
+    """What :meth:`transaction` hands out: a backend built on this one may bring its own,
+    with its own :attr:`dialect`."""
 
     def __init__(
         self,
         path: str | Path,
         *,
         url: str | None = None,
-        keyring: KeyRing | None = None,
+        keyring: FieldKeyRing | None = None,
+        key_source: Callable[[], FieldKeyRing | None] | None = None,
         field_encryption: bool = True,
     ) -> None:
         """Open (create, migrate) the database at ``path``.
 
-        ``keyring`` holds the field-encryption keys (default: from
-        ``GRIDGUARD_KEY_FILE`` or ``GRIDGUARD_KEY`` when the store is
-        encrypted or a key is set); ``field_encryption=False`` opens the raw
-        rows, for key rotation.
+        ``keyring`` holds the field-encryption keys (a
+        :class:`~gridguard.security.crypto.keys.KeyRing`); without it,
+        ``key_source`` is asked for one (the builtin ``sqlite://`` factory
+        reads ``GRIDGUARD_KEY_FILE`` or ``GRIDGUARD_KEY``). An encrypted store
+        opened with no key is a :class:`~gridguard.errors.ConfigError`.
+        ``field_encryption=False`` opens the raw rows, for key rotation.
         """
         self.path = str(path)
         self.url = url or f"sqlite:///{self.path}"
@@ -327,21 +352,43 @@ class SQLiteStorage:
         self._conn.execute("PRAGMA busy_timeout = 10000")
         self._in_transaction = False
         self._migrate()
-        self.fields: FieldCrypt | None = None
+        self.fields: FieldEncryption | None = None
         """Field encryption (see :mod:`gridguard.security.crypto`), or ``None`` when it is off."""
         if field_encryption:
-            from ..security.crypto.store import open_field_crypt
-
             try:
-                self.fields = open_field_crypt(self._conn, keyring, where=repr(self.path))
+                self.fields = self._open_fields(keyring, key_source)
             except BaseException:
                 self._conn.close()
                 raise
 
+    def _open_fields(
+        self, keyring: FieldKeyRing | None, key_source: Callable[[], FieldKeyRing | None] | None
+    ) -> FieldEncryption | None:
+        """The field encryption the key ring opens, or ``None`` for a store in clear."""
+        if keyring is None and key_source is not None:
+            keyring = key_source()
+        where = repr(self.path)
+        if keyring is not None:
+            return keyring.field_encryption(self._conn, where=where)
+        active = active_key_id(self._conn)
+        if active is not None:
+            raise ConfigError(
+                f"{where} encrypts identity numbers and phones (key {active}): "
+                "give its key with GRIDGUARD_KEY_FILE (a key file) or GRIDGUARD_KEY"
+            )
+        return None
+
     @classmethod
-    def open(cls, url: str, *, keyring: KeyRing | None = None) -> SQLiteStorage:
-        """The factory registered for ``sqlite://`` URLs; ``keyring`` as for the constructor."""
-        return cls(sqlite_path(url), url=url, keyring=keyring)
+    def open(
+        cls,
+        url: str,
+        *,
+        keyring: FieldKeyRing | None = None,
+        key_source: Callable[[], FieldKeyRing | None] | None = None,
+    ) -> SQLiteStorage:
+        """Open the store of a ``sqlite://`` URL; ``keyring`` and ``key_source`` as for the
+        constructor."""
+        return cls(sqlite_path(url), url=url, keyring=keyring, key_source=key_source)
 
     def schema_version(self) -> int:
         try:
@@ -385,7 +432,7 @@ class SQLiteStorage:
         try:
             self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
-                yield SQLiteUnitOfWork(self._conn, self.fields)
+                yield self.unit_of_work(self._conn, self.fields)
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
@@ -395,3 +442,20 @@ class SQLiteStorage:
 
     def close(self) -> None:
         self._conn.close()
+
+
+@attrs.frozen
+class SQLiteOpener:
+    """The storage factory of ``sqlite://`` URLs, able to open a store with a key ring.
+
+    It follows :class:`~gridguard.storage.capabilities.KeyRingOpener`;
+    ``key_source`` is asked for a key ring when none is given.
+    """
+
+    key_source: Callable[[], FieldKeyRing | None] | None = None
+
+    def __call__(self, url: str) -> SQLiteStorage:
+        return SQLiteStorage.open(url, key_source=self.key_source)
+
+    def open_encrypted(self, url: str, keyring: FieldKeyRing) -> SQLiteStorage:
+        return SQLiteStorage.open(url, keyring=keyring)

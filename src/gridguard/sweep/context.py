@@ -19,7 +19,6 @@ from ..errors import ConfigError, NotFoundError
 from ..model import Area, AreaLevel, Building, Campaign, Channel, Household, Stairwell, Visit
 from ..model import VisitOutcome as Outcome
 from ..model.assessments import Task, TaskKind, TaskStatus
-from ..storage.sqltext import bound_ts, sql_text
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -185,15 +184,15 @@ class CampaignContext:
     @property
     def runs_sql(self) -> bool:
         """Whether the store runs SQL (otherwise the Python path computes the same)."""
-        return self.dialect != "memory"
+        return self.dialect.runs_sql
 
     def timestamp(self, value: dt.datetime) -> Any:
         """A timestamp parameter as the dialect stores it (text for SQLite)."""
-        return bound_ts(self.dialect, value)
+        return self.dialect.ts(value)
 
     def sql(self, text: str) -> str:
         """``text`` written with ``?`` placeholders, in the dialect's placeholder style."""
-        return sql_text(self.dialect, text)
+        return self.dialect.text(text)
 
     def query(self, text: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         """Run ``text`` (``?`` placeholders) in a read transaction and stream its rows."""

@@ -42,6 +42,7 @@ from ..errors import ConfigError, ValidationError, Violation
 from ..masking import mask_text
 from ..model import Area, AreaLevel, Building, Household, Person, Stairwell
 from ..report._format import neutralise
+from ..storage.capabilities import EncryptedFields, RawConnection
 from ..storage.schema import Reference, Row, TableSpec, spec_for
 from . import fields as cell
 from ._indexes import drop_match_indexes, restore_match_indexes
@@ -462,8 +463,9 @@ class _Writer:
         self._conn: sqlite3.Connection | None = None
         if sql:
             self._start = self._last = self._max_rowid()
-            conn = getattr(uow, "connection", None)
-            fields = getattr(uow, "fields", None)  # encrypted columns go through load_rows
+            conn = uow.connection if isinstance(uow, RawConnection) else None
+            # encrypted columns go through load_rows
+            fields = uow.fields if isinstance(uow, EncryptedFields) else None
             if (
                 isinstance(conn, sqlite3.Connection)
                 and spec.parent is not None
@@ -857,7 +859,7 @@ def import_file(
     except BaseException:
         table.close()
         raise
-    sql = ws.storage.dialect == "sqlite"
+    sql = ws.storage.dialect.sqlite_sql
     size = source.stat().st_size
     if parallel is None:
         parallel = (

@@ -55,6 +55,7 @@ from ..model.targeting import (
     ReviewDecision,
     ReviewItem,
 )
+from ..storage.capabilities import EncryptedFields
 from . import fields as cell
 from ._indexes import MATCH_INDEXES
 from .importing import ErrorReport, derived_id, report_path_for
@@ -63,9 +64,9 @@ from .tables import ID_NUMBER_ALIASES, BadRow, clean, layout, open_table
 from .targets import compute_targets
 
 if TYPE_CHECKING:
-    from ..security.crypto.finder import BlindFinder
     from ..storage.base import UnitOfWork
     from ..workspace import Workspace
+    from ._blind import BlindFinder
 
 __all__ = [
     "LIST_ALIASES",
@@ -384,9 +385,9 @@ class SqlFinder:
 
 def _finder(ws: Workspace, uow: UnitOfWork, sql: bool) -> SqlFinder | PyFinder | BlindFinder:
     """SQL joins (on blind indexes when the store encrypts personal data), else Python."""
-    fields = getattr(ws.storage, "fields", None)
+    fields = ws.storage.fields if isinstance(ws.storage, EncryptedFields) else None
     if sql and fields is not None:
-        from ..security.crypto.finder import BlindFinder
+        from ._blind import BlindFinder
 
         return BlindFinder(uow, fields)
     return SqlFinder(uow) if sql else PyFinder(uow)
@@ -726,7 +727,7 @@ def match_list(
     target = report_path_for(source_path) if report is True else (report or None)
     errors = ErrorReport(target if isinstance(target, Path) else None)
     list_id = list_id_for(source)
-    sql = ws.storage.dialect == "sqlite"
+    sql = ws.storage.dialect.sqlite_sql
     try:
         with ws.transaction() as uow:
             area = area_id or _default_area(ws)

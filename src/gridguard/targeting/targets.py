@@ -195,7 +195,7 @@ def compute_targets(
     policy = policy or TargetPolicy()
     if on is None:
         on = dt.datetime.now(zoneinfo.ZoneInfo(policy.time_zone)).date()
-    sql = ws.storage.dialect == "sqlite"
+    sql = ws.storage.dialect.sqlite_sql
     with ws.transaction() as uow:
         by_household: dict[str, list[_Hit]] = defaultdict(list)
         for hit in _hits(uow, sql):
@@ -251,7 +251,7 @@ def ranked_targets(
     """Targets in visiting order (priority, then household id), of one grid or all."""
     spec = spec_for(Target)
     with ws.transaction(write=False) as uow:
-        if ws.storage.dialect == "sqlite":
+        if ws.storage.dialect.sqlite_sql:
             cols = ", ".join(f'"{c}"' for c in spec.column_names)
             where, params = ("WHERE grid_id = ? ", [grid]) if grid is not None else ("", [])
             tail = "" if limit is None else f" LIMIT {int(limit)}"

@@ -2,7 +2,11 @@
 
 Subclass :class:`StorageContract` and provide a ``storage`` fixture that
 yields a fresh, empty store. The builtin memory and SQLite backends and the
-PostgreSQL plugin all run this same suite.
+PostgreSQL plugin all run this same suite. Besides the
+:class:`~gridguard.storage.base.Storage` protocol it checks the backend's
+dialect object (values bound with it compare the way the store stores them)
+and every optional capability the backend declares
+(:mod:`gridguard.storage.capabilities`).
 """
 
 from __future__ import annotations
@@ -35,6 +39,15 @@ from ..model import (
     Visit,
 )
 from ..storage.base import SaveResult, Storage, UnitOfWork
+from ..storage.capabilities import (
+    EncryptedFields,
+    FieldEncryption,
+    FileBacked,
+    NewRowLoading,
+    NewRowSending,
+    RawConnection,
+)
+from ..storage.dialect import SqlDialect
 from ..storage.memory import MemoryStorage
 from ..storage.schema import SPECS, spec_for
 from .sample import SAMPLE_START, sample_facts, sample_records
@@ -354,18 +367,15 @@ class StorageContract:
 
     def test_query_runs_sql_in_the_dialect_or_refuses(self, storage: Storage) -> None:
         _load_sample(storage, facts=False)
-        marks = {"sqlite": "?", "postgresql": "%s"}
+        dialect = storage.dialect
+        assert isinstance(dialect, SqlDialect)
         with storage.transaction() as uow:
-            if storage.dialect not in marks:
+            if not dialect.runs_sql:
                 with pytest.raises(GridGuardError):
                     list(uow.query("SELECT 1"))
                 return
-            mark = marks[storage.dialect]
-            rows = list(
-                uow.query(
-                    f"SELECT id FROM households WHERE jurisdiction = {mark} ORDER BY id", ("c1",)
-                )
-            )
+            sql = dialect.text("SELECT id FROM households WHERE jurisdiction = ? ORDER BY id")
+            rows = list(uow.query(sql, ("c1",)))
         assert rows == [("h1",), ("h2",)]
 
     def test_nested_transactions_are_refused(self, storage: Storage) -> None:
@@ -489,3 +499,94 @@ class StorageContract:
             assert travelled == _back_from_the_outbreak_area(case)
 
         check()
+
+    # -- the dialect ----------------------------------------------------------------------
+
+    def test_the_dialect_binds_values_the_way_the_store_compares_them(
+        self, storage: Storage
+    ) -> None:
+        dialect = storage.dialect
+        assert isinstance(dialect, SqlDialect)
+        assert dialect.name
+        if not dialect.runs_sql:
+            return
+        _load_sample(storage, facts=False)
+        with storage.transaction() as uow:
+            uow.save_facts(Visit, [_visit(n) for n in range(10)])
+
+        def one(sql: str, *params: Any) -> Any:
+            return next(iter(uow.query(dialect.text(sql), params)))[0]
+
+        with storage.transaction() as uow:
+            since = SAMPLE_START + dt.timedelta(seconds=5)
+            assert one('SELECT count(*) FROM visits WHERE "at" >= ?', dialect.ts(since)) == 5
+            start = dialect.date(dt.date(2020, 1, 25))
+            assert one('SELECT count(*) FROM campaigns WHERE "start" = ?', start) == 1
+            assert one("SELECT count(*) FROM buildings WHERE managed = ?", dialect.true()) == 1
+            differs = f"SELECT count(*) FROM persons WHERE phone {dialect.distinct} ?"
+            assert one(differs, "+8613923456789") == 3, "NULL differs from a value"
+            stamp = dialect.stamp('"at"', "id")
+            ordered = [str(r[0]) for r in uow.query(f"SELECT id FROM visits ORDER BY {stamp}")]
+            assert ordered == [str(_visit(n).id) for n in range(10)]
+            unindexed = dialect.unindexed('"at"')
+            assert (
+                one(f"SELECT count(*) FROM visits WHERE {unindexed} >= ?", dialect.ts(since)) == 5
+            )
+            present = dialect.tables_present(2)
+            assert {r[0] for r in uow.query(present, ["households", "no_such_table"])} == {
+                "households"
+            }
+            sql, order = dialect.numbered("SELECT count(*) FROM persons WHERE id IN (?2, ?1, ?2)")
+            params = ["p1", "p2"]
+            bound = [params[n - 1] for n in order] if order else params
+            assert next(iter(uow.query(sql, bound)))[0] == 2
+            if dialect.append_lock is not None:
+                list(uow.query(dialect.append_lock))
+            with dialect.planned(uow):
+                assert one("SELECT count(*) FROM visits") == 10
+
+    # -- optional capabilities (gridguard.storage.capabilities) ---------------------------
+
+    def test_declared_capabilities_keep_their_promises(self, storage: Storage) -> None:
+        if isinstance(storage, FileBacked):
+            assert isinstance(storage.path, str)
+            assert storage.path
+        if isinstance(storage, EncryptedFields):
+            assert storage.fields is None or isinstance(storage.fields, FieldEncryption)
+        if isinstance(storage.dialect, SqlDialect) and storage.dialect.sqlite_sql:
+            assert storage.dialect.runs_sql
+        with storage.transaction() as uow:
+            if isinstance(uow, RawConnection):
+                assert uow.connection is not None
+            if isinstance(uow, EncryptedFields):
+                assert uow.fields is None or isinstance(uow.fields, FieldEncryption)
+
+    def test_new_rows_are_inserted_and_stored_ones_kept(self, storage: Storage) -> None:
+        _load_sample(storage, facts=False)
+        spec = spec_for(Visit)
+        with storage.transaction() as uow:
+            uow.save_facts(Visit, [_visit(0), _visit(1)])
+        changed = _visit(1, outcome="not_home")
+        rows = [spec.encode(v) for v in (changed, _visit(2), _visit(3))]
+        with storage.transaction() as uow:
+            if isinstance(uow, NewRowLoading):
+                assert uow.load_new_rows(Visit, rows) == 2
+            elif isinstance(uow, NewRowSending):
+                assert uow.send_new_rows(Visit, rows) == 3  # sent, not necessarily new
+            else:
+                pytest.skip("the backend inserts new rows through the protocol alone")
+        with storage.transaction() as uow:
+            assert uow.count(Visit) == 4
+            assert uow.get(Visit, str(_visit(1).id)) == _visit(1), "a stored row is kept"
+
+    def test_sent_rows_are_there_for_the_next_statement(self, storage: Storage) -> None:
+        _load_sample(storage, facts=False)
+        spec = spec_for(Visit)
+        with storage.transaction() as uow:
+            if not isinstance(uow, NewRowSending):
+                pytest.skip("the backend does not send rows ahead")
+            uow.send_new_rows(Visit, [spec.encode(_visit(n)) for n in range(5)])
+            assert uow.count(Visit) == 5
+            uow.send_new_rows(Visit, [spec.encode(_visit(n)) for n in range(3, 8)])
+        with storage.transaction() as uow:
+            assert uow.count(Visit) == 8

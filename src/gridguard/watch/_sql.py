@@ -1,9 +1,20 @@
-"""SQL helpers shared by the watch's queries: placeholders and timestamps per dialect."""
+"""SQL helpers shared by the watch's queries: the store's dialect places and binds values."""
 
 from __future__ import annotations
 
-from ..storage.sqltext import SQL_DIALECTS
-from ..storage.sqltext import bound_ts as param_ts
-from ..storage.sqltext import sql_text as text
+import datetime as dt
+from typing import Any
 
-__all__ = ["SQL_DIALECTS", "param_ts", "text"]
+from ..storage.dialect import SqlDialect
+
+__all__ = ["SqlDialect", "param_ts", "text"]
+
+
+def text(dialect: SqlDialect, sql: str) -> str:
+    """``sql`` written with ``?`` placeholders, in ``dialect``'s placeholder style."""
+    return dialect.text(sql)
+
+
+def param_ts(dialect: SqlDialect, value: dt.datetime) -> Any:
+    """A timestamp parameter as ``dialect``'s database stores it."""
+    return dialect.ts(value)

@@ -32,7 +32,7 @@ from ..model.watch import MonitoringPoint, PointReport
 from ..notifications.config import settings_for
 from ..notifications.routing import Event, Router
 from ..notifications.settings import NotifySettings, parse_clock
-from ._sql import SQL_DIALECTS, param_ts, text
+from ._sql import SqlDialect, param_ts, text
 
 if TYPE_CHECKING:
     from ..notifications.settings import NotifySettings
@@ -193,13 +193,13 @@ def missing_sql(kind: Watched, jurisdictions: int | None = None) -> str:
 
 def _missing(
     uow: UnitOfWork,
-    dialect: str,
+    dialect: SqlDialect,
     kind: Watched,
     start: dt.datetime,
     end: dt.datetime,
     jurisdictions: Collection[str] | None,
 ) -> list[Missed]:
-    if dialect in SQL_DIALECTS:
+    if dialect.runs_sql:
         wanted = None if jurisdictions is None else sorted(jurisdictions)
         sql = missing_sql(kind, None if wanted is None else len(wanted))
         params = [*(wanted or []), param_ts(dialect, start), param_ts(dialect, end)]

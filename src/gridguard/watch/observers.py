@@ -15,7 +15,7 @@ import attrs
 
 from ..errors import NotFoundError, ValidationError
 from ..model import Area, Building, Person
-from ._sql import SQL_DIALECTS, text
+from ._sql import text
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -106,7 +106,7 @@ def coverage_rows(ws: Workspace, table: str, cls: type[Any], by: str = "area") -
     names: dict[str, str] = {}
     dialect = ws.storage.dialect
     with ws.transaction(write=False) as uow:
-        if dialect in SQL_DIALECTS:
+        if dialect.runs_sql:
             sql = (
                 f"SELECT t.{column}, a.name, count(*), count(t.observer_id) FROM {table} t "
                 f"LEFT JOIN areas a ON a.id = t.{column} GROUP BY t.{column}, a.name"

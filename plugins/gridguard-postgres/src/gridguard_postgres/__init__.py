@@ -11,6 +11,7 @@ every primary and foreign key so that Citus can shard them (see
 :func:`citus_statements`).
 """
 
+from ._dialect import PostgresDialect
 from ._layout import PG_TYPES, citus_statements
 from ._storage import EXTENSIONS, PostgresStorage, PostgresUnitOfWork
 from ._url import Settings, mask_url, parse_url
@@ -18,6 +19,7 @@ from ._url import Settings, mask_url, parse_url
 __all__ = [
     "EXTENSIONS",
     "PG_TYPES",
+    "PostgresDialect",
     "PostgresStorage",
     "PostgresUnitOfWork",
     "Settings",

@@ -31,6 +31,7 @@ from gridguard.storage.base import SaveResult
 from gridguard.storage.schema import SPECS, Column, Reference, Row, TableSpec, spec_for
 
 from ._copytext import copy_text
+from ._dialect import PostgresDialect
 from ._layout import (
     PG_TYPES,
     RETIRED_INDEXES,
@@ -1037,7 +1038,8 @@ def _distinct_id_batches(rows: Sequence[Row]) -> Iterator[Sequence[Row]]:
 class PostgresStorage:
     """A PostgreSQL schema holding one gridguard workspace, reached through a pool."""
 
-    dialect = "postgresql"
+    dialect: PostgresDialect = PostgresDialect()
+    """The SQL this store speaks: see :class:`~gridguard_postgres.PostgresDialect`."""
 
     def __init__(self, url: str) -> None:
         self.settings: Settings = parse_url(url)

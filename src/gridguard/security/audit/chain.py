@@ -19,22 +19,14 @@ import attrs
 from ...model._validate import aware, to_utc
 from ...model.audit import GENESIS, AuditEntry
 from ...storage import schema as _schema
-from ...storage.sqltext import PLACEHOLDERS
 
 if TYPE_CHECKING:
     from ...storage.base import UnitOfWork
+    from ...storage.dialect import SqlDialect
     from ...storage.schema import Row
 
 __all__ = ["AuditDraft", "AuditProblem", "AuditReport", "append", "entry_hash", "head", "verify"]
 
-_SERIALIZE = {"postgresql": "SELECT pg_advisory_xact_lock(7243316415)"}
-"""Per dialect, a statement that makes concurrent appends wait for each other.
-
-SQLite serialises writers itself. On PostgreSQL two transactions could read
-the same head and fork the chain; a transaction-scoped advisory lock, taken
-just before the head is read and held until commit, links them one after the
-other. Appends come at the end of a write transaction, so the wait is short.
-"""
 _WINDOW = 4096
 """Recent hashes kept to tell an entry moved out of order from a broken link."""
 
@@ -117,10 +109,10 @@ def _sql_rows(uow: UnitOfWork, sql: str, params: Sequence[Any] = ()) -> Iterator
     return uow.query(sql, params)
 
 
-def head(uow: UnitOfWork, dialect: str) -> tuple[int, str]:
+def head(uow: UnitOfWork, dialect: SqlDialect) -> tuple[int, str]:
     """``(seq, hash)`` of the last entry, ``(0, GENESIS)`` for an empty log."""
     table = _schema.spec_for(AuditEntry).table
-    if dialect in PLACEHOLDERS:
+    if dialect.runs_sql:
         for seq, digest in _sql_rows(
             uow, f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1"
         ):
@@ -133,14 +125,17 @@ def head(uow: UnitOfWork, dialect: str) -> tuple[int, str]:
     return (0, GENESIS) if last is None else (last.seq, last.hash)
 
 
-def append(uow: UnitOfWork, dialect: str, drafts: Iterable[AuditDraft]) -> list[AuditEntry]:
+def append(uow: UnitOfWork, dialect: SqlDialect, drafts: Iterable[AuditDraft]) -> list[AuditEntry]:
     """Link ``drafts`` to the end of the chain and save them in ``uow``'s transaction."""
     drafts = list(drafts)
     if not drafts:
         return []
     spec = _schema.spec_for(AuditEntry)
-    if dialect in _SERIALIZE:
-        list(uow.query(_SERIALIZE[dialect]))
+    if dialect.append_lock is not None:
+        # Concurrent appends wait for each other here, until commit, where the
+        # database does not serialise writers itself (PostgreSQL); appends come
+        # at the end of a write transaction, so the wait is short.
+        list(uow.query(dialect.append_lock))
     seq, prev = head(uow, dialect)
     entries = []
     for draft in drafts:
@@ -152,9 +147,9 @@ def append(uow: UnitOfWork, dialect: str, drafts: Iterable[AuditDraft]) -> list[
     return entries
 
 
-def _rows(uow: UnitOfWork, dialect: str) -> Iterator[Row]:
+def _rows(uow: UnitOfWork, dialect: SqlDialect) -> Iterator[Row]:
     spec = _schema.spec_for(AuditEntry)
-    if dialect in PLACEHOLDERS:
+    if dialect.runs_sql:
         cols = ", ".join(f'"{c}"' for c in spec.column_names)
         for row in _sql_rows(uow, f"SELECT {cols} FROM {spec.table} ORDER BY seq, id"):
             yield spec.as_stored(row)
@@ -163,7 +158,9 @@ def _rows(uow: UnitOfWork, dialect: str) -> Iterator[Row]:
     yield from sorted((spec.encode(e) for e in uow.find(AuditEntry)), key=lambda r: r[at_seq])
 
 
-def verify(uow: UnitOfWork, dialect: str, *, anchor: tuple[int, str] | None = None) -> AuditReport:
+def verify(
+    uow: UnitOfWork, dialect: SqlDialect, *, anchor: tuple[int, str] | None = None
+) -> AuditReport:
     """Walk the chain from the first entry and report every place it does not hold.
 
     A changed entry no longer matches its hash; a deleted one leaves a gap in

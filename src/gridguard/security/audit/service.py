@@ -33,8 +33,8 @@ def recent_entries(ws: Workspace, last: int = 20) -> list[AuditEntry]:
         top, _ = head(uow, ws.storage.dialect)
         if last <= 0:
             return []
-        if ws.storage.dialect in ("sqlite", "postgresql"):
-            mark = "?" if ws.storage.dialect == "sqlite" else "%s"
+        if ws.storage.dialect.runs_sql:
+            mark = ws.storage.dialect.placeholder
             from ...storage.schema import spec_for
 
             spec = spec_for(AuditEntry)

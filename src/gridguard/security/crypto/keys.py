@@ -26,10 +26,16 @@ import secrets
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
 from ...errors import ConfigError
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from .fields import FieldCrypt
 
 __all__ = [
     "KEY_ENV",
@@ -142,6 +148,17 @@ class KeyRing:
     def of(cls, *masters: bytes, source: str = "the key ring") -> KeyRing:
         """A ring from raw master keys, oldest first (for tests and embedders)."""
         return cls(tuple(FieldKey.from_master(m) for m in masters), source)
+
+    def field_encryption(self, conn: sqlite3.Connection, *, where: str) -> FieldCrypt | None:
+        """The field encryption of the SQLite store on ``conn`` with these keys.
+
+        What a store asks of a key ring
+        (:class:`~gridguard.storage.capabilities.FieldKeyRing`): see
+        :func:`~gridguard.security.crypto.store.open_field_crypt`.
+        """
+        from .store import open_field_crypt
+
+        return open_field_crypt(conn, self, where=where)
 
 
 def generate_master_key() -> bytes:

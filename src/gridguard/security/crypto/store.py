@@ -18,21 +18,13 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from ...errors import ConfigError
+from ...storage.sqlite import active_key_id
 from .keys import KEY_ENV, KEY_FILE_ENV, KeyRing, keyring_from_environment
 
 if TYPE_CHECKING:
     from .fields import FieldCrypt
 
 __all__ = ["active_key_id", "install_guards", "open_field_crypt"]
-
-
-def active_key_id(conn: sqlite3.Connection) -> str | None:
-    """The id of the key the store is encrypted with, or ``None`` when it is not."""
-    try:
-        row = conn.execute("SELECT key_id FROM encryption_keys WHERE state = 'active'").fetchone()
-    except sqlite3.OperationalError:  # a schema before version 10
-        return None
-    return None if row is None else str(row[0])
 
 
 def _guards() -> dict[str, str]:

@@ -15,11 +15,12 @@ from collections import defaultdict
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
-from .fields import INDEX_TABLE, FieldCrypt
+from ..security.crypto.fields import INDEX_TABLE, FieldCrypt
+from .matching import Resident
 
 if TYPE_CHECKING:
-    from ...storage.base import UnitOfWork
-    from ...targeting.matching import Resident
+    from ..storage.base import UnitOfWork
+    from ..storage.capabilities import FieldEncryption
 
 __all__ = ["BlindFinder"]
 
@@ -29,7 +30,9 @@ class BlindFinder:
 
     CHUNK = 20_000
 
-    def __init__(self, uow: UnitOfWork, fields: FieldCrypt) -> None:
+    def __init__(self, uow: UnitOfWork, fields: FieldEncryption) -> None:
+        if not isinstance(fields, FieldCrypt):
+            raise TypeError(f"blind-index look-ups need gridguard's FieldCrypt, not {fields!r}")
         self.uow = uow
         self.fields = fields
         self.indexes_built = False
@@ -40,8 +43,6 @@ class BlindFinder:
         self, column: str, keys: Collection[str], blind: Callable[[str], str | None]
     ) -> dict[str, list[Resident]]:
         """Persons whose ``column`` index equals ``blind(key)``, for each key."""
-        from ...targeting.matching import Resident
-
         by_blind: dict[str, list[str]] = defaultdict(list)
         for key in keys:
             value = blind(key)

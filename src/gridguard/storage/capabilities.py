@@ -1,0 +1,149 @@
+"""Optional backend capabilities: named protocols a backend may follow besides the storage one.
+
+The storage protocol is :class:`~gridguard.storage.base.Storage` and
+:class:`~gridguard.storage.base.UnitOfWork`. A workflow that can use a
+faster or safer path asks ``isinstance(uow, NewRowSending)`` (or another
+protocol here) and otherwise keeps to the protocol alone, so every
+backend gives the same answers. These are all the capabilities core looks
+for; :class:`gridguard.testing.StorageContract` checks a backend that
+declares one against what it promises.
+
+On units of work:
+
+- :class:`NewRowLoading` and :class:`NewRowSending`: insert-if-absent of
+  encoded rows in one statement (PostgreSQL), the second without waiting.
+- :class:`RawConnection`: the driver connection, for the fast paths a
+  workflow writes for one database (the outbox on SQLite).
+- :class:`EncryptedFields`: the field encryption in force (also on a store).
+
+On stores: :class:`FileBacked` (the database file) and
+:class:`EncryptedFields`. On storage factories: :class:`KeyRingOpener`,
+which opens a store with a :class:`FieldKeyRing` (a
+:class:`~gridguard.security.crypto.keys.KeyRing`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from .base import Storage
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from .schema import Row, TableSpec
+
+__all__ = [
+    "EncryptedFields",
+    "FieldEncryption",
+    "FieldKeyRing",
+    "FileBacked",
+    "KeyRingOpener",
+    "NewRowLoading",
+    "NewRowSending",
+    "RawConnection",
+]
+
+
+@runtime_checkable
+class NewRowLoading(Protocol):
+    """A unit of work that inserts encoded rows whose id is absent, in one statement."""
+
+    def load_new_rows(self, cls: type[Any], rows: Iterable[Sequence[Any]]) -> int:
+        """Insert the rows of ``cls`` whose id is not stored; keep stored ones as they are.
+
+        Returns how many were inserted. An unknown reference is a
+        :class:`~gridguard.errors.ValidationError` with the row's path.
+        """
+
+
+@runtime_checkable
+class NewRowSending(Protocol):
+    """A unit of work that can leave an insert-if-absent running while the caller goes on."""
+
+    def send_new_rows(self, cls: type[Any], rows: Iterable[Sequence[Any]]) -> int:
+        """Like :meth:`NewRowLoading.load_new_rows`, without waiting for the database.
+
+        Returns how many rows were sent. Every later use of the transaction
+        waits for the write first; its error (an unknown reference) is raised
+        there, at the latest at commit.
+        """
+
+
+@runtime_checkable
+class RawConnection(Protocol):
+    """A unit of work that hands out its driver connection (``sqlite3``, psycopg...)."""
+
+    @property
+    def connection(self) -> Any:
+        """The connection the transaction runs on; statements on it are part of it."""
+
+
+@runtime_checkable
+class FileBacked(Protocol):
+    """A store kept in one file on this machine."""
+
+    @property
+    def path(self) -> str:
+        """The database file (``:memory:`` for an in-memory SQLite database)."""
+
+
+@runtime_checkable
+class FieldEncryption(Protocol):
+    """What a SQLite store asks of the encryption of personal columns.
+
+    :class:`~gridguard.security.crypto.fields.FieldCrypt` follows it; the store seals
+    rows on the way in, opens them on the way out and keeps blind indexes
+    beside them, and never knows a key.
+    """
+
+    @property
+    def tables(self) -> frozenset[str]:
+        """The tables with encrypted columns."""
+
+    def seal_rows(self, spec: TableSpec, rows: Iterable[Row]) -> list[Row]:
+        """Encoded rows of ``spec`` with their encrypted columns sealed."""
+
+    def open_row(self, spec: TableSpec, row: Sequence[Any]) -> Row:
+        """A stored row of ``spec`` with its encrypted columns opened."""
+
+    def open_values(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        """Any row of values, each sealed one opened (for SQL pushed down)."""
+
+    def write_index(self, conn: sqlite3.Connection, spec: TableSpec, rows: Sequence[Row]) -> None:
+        """Write the blind indexes of ``rows`` (plain, before sealing)."""
+
+    def filter(self, spec: TableSpec, column: str, value: Any) -> tuple[str, list[Any]] | None:
+        """SQL and parameters finding ``column = value`` through a blind index, if it has one."""
+
+
+@runtime_checkable
+class EncryptedFields(Protocol):
+    """A store (or unit of work) that may encrypt personal columns."""
+
+    @property
+    def fields(self) -> FieldEncryption | None:
+        """The field encryption in force, or ``None`` when the store is in clear."""
+
+
+@runtime_checkable
+class FieldKeyRing(Protocol):
+    """Keys a store opens its field encryption with (a
+    :class:`~gridguard.security.crypto.keys.KeyRing`)."""
+
+    def field_encryption(self, conn: sqlite3.Connection, *, where: str) -> FieldEncryption | None:
+        """The field encryption of the SQLite database on ``conn`` with these keys.
+
+        A store in clear holding no persons yet becomes encrypted; a wrong
+        key, or a store in clear that already holds persons, is a
+        :class:`~gridguard.errors.ConfigError` naming ``where``.
+        """
+
+
+@runtime_checkable
+class KeyRingOpener(Protocol):
+    """A storage factory that can open its store with a key ring (field encryption)."""
+
+    def open_encrypted(self, url: str, keyring: FieldKeyRing) -> Storage:
+        """Open the store at ``url`` with its personal columns encrypted under ``keyring``."""
