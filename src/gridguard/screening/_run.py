@@ -1182,6 +1182,10 @@ class _Context:
     dialect: SqlDialect = attrs.field(factory=MemoryDialect)
     channels: tuple[str, ...] = ("console",)
     """The channels of the workspace's ``screening`` route (every configured one by default)."""
+    settings: Any = None
+    """The workspace's notification settings (``None`` without the outbox)."""
+    digest: list[tuple[Assessment, list[Rule]]] = attrs.field(factory=list)
+    """New assessments whose alert waits for the run's digest (one message per recipient)."""
 
     @property
     def common(self) -> dict[str, str]:
@@ -1407,13 +1411,17 @@ def _messages(
     return out
 
 
-def _channels(ws: Workspace, notify: Any, campaign_id: str) -> tuple[str, ...]:
-    """The channels screening messages go to: the ``screening`` route's, else every one."""
+def _notify_settings(ws: Workspace, notify: Any, campaign_id: str) -> Any:
+    """The workspace's notification settings for this campaign."""
     from ..notifications.config import settings_for
 
-    settings = settings_for(ws, notify, campaign_id=campaign_id)
+    return settings_for(ws, notify, campaign_id=campaign_id)
+
+
+def _channels(settings: Any) -> tuple[str, ...]:
+    """The channels screening messages go to: the ``screening`` route's, else every one."""
     route = settings.route("screening")
-    return settings.channels_of(route.channels if route else ())
+    return tuple(settings.channels_of(route.channels if route else ()))
 
 
 def _outbox_enqueue() -> Any:
@@ -1592,11 +1600,13 @@ def _write(
     send = uow.send_new_rows if isinstance(uow, NewRowSending) else None
     made: dict[str, tuple[list[QuarantineOrder], list[Task], list[Any]]] = {}
 
+    from ._digest import is_urgent
+
     def act(assessment: Assessment, row: Row, fired: list[Rule]) -> None:
         orders, tasks = _act(assessment, row, fired, run)
         notes = (
             _messages(assessment, row, run.rule_set, fired, run.channels)
-            if enqueue is not None and assessment.notify
+            if enqueue is not None and assessment.notify and is_urgent(fired)
             else []
         )
         made[str(assessment.id)] = (orders, tasks, notes)
@@ -1614,6 +1624,8 @@ def _write(
         if key not in made:
             act(assessment, *rows[key])
         made_orders, made_tasks, notes = made[key]
+        if enqueue is not None and assessment.notify and not notes:
+            run.digest.append((assessment, rows[key][1]))
         orders += made_orders
         tasks += made_tasks
         messages += notes
@@ -1701,6 +1713,7 @@ def screen(
             for rule in rule_set.rules
             if rule.orders_quarantine
         }
+        settings = _notify_settings(ws, notify, campaign.id) if enqueue is not None else None
         run_context = _Context(
             rule_set,
             campaign,
@@ -1709,7 +1722,8 @@ def screen(
             start_of,
             exposures_of,
             dialect,
-            _channels(ws, notify, campaign.id) if enqueue is not None else ("console",),
+            _channels(settings) if settings is not None else ("console",),
+            settings,
         )
         # Only flagged persons come back; they are all read before anything is
         # written, so the query never sees a table it reads change under it.
@@ -1726,6 +1740,13 @@ def screen(
             totals += written
             # Work out actions before the look-up while batches keep turning out new.
             eager = behind and 2 * written[0] > len(batch)
+        if run_context.digest and settings is not None and enqueue is not None:
+            from ._digest import digest_messages
+
+            digests = digest_messages(
+                uow, dialect, run_context.digest, settings, campaign.zone, day
+            )
+            totals.messages += int(enqueue(uow, digests, wait=False)) if digests else 0
         flagged = totals.flagged
         run_content = {
             "campaign_id": campaign.id,
