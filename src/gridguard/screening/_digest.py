@@ -35,7 +35,14 @@ if TYPE_CHECKING:
     from ..storage.base import UnitOfWork
     from ..storage.dialect import SqlDialect
 
-__all__ = ["URGENT_RULES", "action_text", "digest_messages", "is_urgent", "person_line"]
+__all__ = [
+    "URGENT_RULES",
+    "action_text",
+    "digest_messages",
+    "is_urgent",
+    "person_line",
+    "urgent_messages",
+]
 
 URGENT_RULES = frozenset({"fever", "close-contact"})
 """Rules whose alert goes at once, one per person: a fever, a close contact of a case."""
@@ -57,6 +64,7 @@ _WORDS = {
         "follow_up": "随访",
         "by": "，{when}前",
         "subject": "{day} 筛查：{n} 人需处置",
+        "urgent": "【紧急】{title}：{who}",
         "more": "另有 {n} 人，见重点人员清单（gridguard report linelist）",
         "head": "{role}，{day} 筛查需要您处置以下人员：",
         "sep": "：",
@@ -74,6 +82,7 @@ _WORDS = {
         "follow_up": "follow up",
         "by": " by {when}",
         "subject": "Screening {day}: {n} persons to act on",
+        "urgent": "URGENT {title}: {who}",
         "more": "and {n} more: see the line list (gridguard report linelist)",
         "head": "{role}, the screening of {day} asks you to act on:",
         "sep": ": ",
@@ -272,4 +281,60 @@ def digest_messages(
                 at=min(a.at for a, _ in items),
             )
         )
+    return out
+
+
+def urgent_messages(
+    uow: UnitOfWork,
+    dialect: SqlDialect,
+    items: Sequence[tuple[Assessment, list[Rule]]],
+    settings: NotifySettings,
+    zone: zoneinfo.ZoneInfo,
+) -> list[Message]:
+    """One message per urgent assessment, role and channel, readable as the digest's lines.
+
+    Addressed to the role (a chat robot posts to its group); the id is the
+    one such alerts always had, so re-running a screening queues nothing new.
+    """
+    if not items:
+        return []
+    route = settings.route("screening")
+    channels = tuple(settings.channels_of(route.channels if route else ()))
+    locale = settings.locale
+    words = _words(locale)
+    names, homes = _homes(uow, dialect, [a for a, _ in items])
+    out: list[Message] = []
+    for assessment, fired in items:
+        home = homes.get(assessment.household_id)
+        if home is None:
+            continue
+        address, area_id = home
+        name = names.get(assessment.person_id)
+        line = person_line(name, address, fired, assessment.at, zone, locale)
+        urgent = [r for r in fired if r.id in URGENT_RULES] or list(fired)
+        title = urgent[0].title_zh if locale == "zh-CN" else urgent[0].title_en
+        who = mask_name(name, keep_length=False) if name else "-"
+        for role in assessment.notify:
+            for channel in channels:
+                parts = (role,) if len(channels) == 1 else (role, channel)
+                out.append(
+                    Message(
+                        id=stable_id("notify", str(assessment.id), *parts),
+                        recipient=role,
+                        subject=words["urgent"].format(title=title, who=who),
+                        body=line,
+                        data={
+                            "role": role,
+                            "urgent": True,
+                            "person_id": assessment.person_id,
+                            "assessment_id": str(assessment.id),
+                            "risk": assessment.risk.value,
+                            "rules": [r.rule_id for r in assessment.fired],
+                        },
+                        channel=channel,
+                        area_id=area_id,
+                        topic="screening",
+                        at=assessment.at,
+                    )
+                )
     return out

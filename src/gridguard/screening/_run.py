@@ -52,7 +52,6 @@ from ..model.assessments import (
     stable_id,
 )
 from ..model.quarantine import QuarantineExtension
-from ..notify import Message
 from ..rules.analysis import exposure_tests, may_fire_without_evidence
 from ..rules.context import RunContext
 from ..rules.observation import TRIP_RETURN, ObservationWindow
@@ -1186,6 +1185,8 @@ class _Context:
     """The workspace's notification settings (``None`` without the outbox)."""
     digest: list[tuple[Assessment, list[Rule]]] = attrs.field(factory=list)
     """New assessments whose alert waits for the run's digest (one message per recipient)."""
+    urgent: list[tuple[Assessment, list[Rule]]] = attrs.field(factory=list)
+    """New assessments whose alert goes at once (a fever, a close contact)."""
 
     @property
     def common(self) -> dict[str, str]:
@@ -1372,43 +1373,6 @@ def _counted_from(row: Row, rule: Rule, n: int, run: _Context) -> tuple[str | No
     if best is None:
         return None, run.ctx.day
     return best[1], best[0]
-
-
-def _messages(
-    assessment: Assessment,
-    row: Row,
-    rule_set: RuleSet,
-    fired: list[Rule],
-    channels: tuple[str, ...] = ("console",),
-) -> list[Any]:
-
-    titles = "; ".join(r.title for r in fired)
-    lines = [f"{r.rule_id}: {r.why}" for r in assessment.fired]
-    out = []
-    for role, channel in ((r, c) for r in assessment.notify for c in channels):
-        # One channel keeps the id messages had before channels were configured.
-        parts = (role,) if len(channels) == 1 else (role, channel)
-        out.append(
-            Message(
-                id=stable_id("notify", str(assessment.id), *parts),
-                recipient=role,
-                channel=channel,
-                subject=f"[{assessment.risk.value}] {assessment.person_id}: {titles}",
-                body="\n".join(lines),
-                data={
-                    "person_id": assessment.person_id,
-                    "household_id": assessment.household_id,
-                    "assessment_id": str(assessment.id),
-                    "rule_set": f"{rule_set.id} {rule_set.version}",
-                    "risk": assessment.risk.value,
-                    "rules": [r.rule_id for r in assessment.fired],
-                },
-                area_id=row["jurisdiction"],
-                topic="screening",
-                at=assessment.at,
-            )
-        )
-    return out
 
 
 def _notify_settings(ws: Workspace, notify: Any, campaign_id: str) -> Any:
@@ -1604,11 +1568,7 @@ def _write(
 
     def act(assessment: Assessment, row: Row, fired: list[Rule]) -> None:
         orders, tasks = _act(assessment, row, fired, run)
-        notes = (
-            _messages(assessment, row, run.rule_set, fired, run.channels)
-            if enqueue is not None and assessment.notify and is_urgent(fired)
-            else []
-        )
+        notes: list[Any] = []
         made[str(assessment.id)] = (orders, tasks, notes)
 
     if eager:
@@ -1624,8 +1584,10 @@ def _write(
         if key not in made:
             act(assessment, *rows[key])
         made_orders, made_tasks, notes = made[key]
-        if enqueue is not None and assessment.notify and not notes:
-            run.digest.append((assessment, rows[key][1]))
+        if enqueue is not None and assessment.notify:
+            fired_rules = rows[key][1]
+            wanted = run.urgent if is_urgent(fired_rules) else run.digest
+            wanted.append((assessment, fired_rules))
         orders += made_orders
         tasks += made_tasks
         messages += notes
@@ -1740,12 +1702,12 @@ def screen(
             totals += written
             # Work out actions before the look-up while batches keep turning out new.
             eager = behind and 2 * written[0] > len(batch)
-        if run_context.digest and settings is not None and enqueue is not None:
-            from ._digest import digest_messages
+        if settings is not None and enqueue is not None:
+            from ._digest import digest_messages, urgent_messages
 
-            digests = digest_messages(
-                uow, dialect, run_context.digest, settings, campaign.zone, day
-            )
+            digests = urgent_messages(
+                uow, dialect, run_context.urgent, settings, campaign.zone
+            ) + digest_messages(uow, dialect, run_context.digest, settings, campaign.zone, day)
             totals.messages += int(enqueue(uow, digests, wait=False)) if digests else 0
         flagged = totals.flagged
         run_content = {
