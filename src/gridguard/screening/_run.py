@@ -1621,6 +1621,7 @@ def screen(
     changed_only: bool = False,
     new_version: bool = False,
     notify: NotifySettings | None = None,
+    notifications: bool = True,
 ) -> ScreeningResult:
     """Run ``rule_set`` (default: the built-in one) over the persons of a campaign.
 
@@ -1635,12 +1636,18 @@ def screen(
     id and version is refused (:class:`RuleSetVersionConflict`) unless
     ``new_version``, which runs it under a version of its own (see
     :func:`stored_versions`).
+
+    Messages route with ``notify`` (default: the workspace's configuration):
+    one message per recipient listing their persons, and an urgent alert
+    per person for a fever or a close contact. ``notifications=False``
+    queues none and records whom the rules would tell on the assessments
+    (``notify_mode`` ``"recorded"``), as a store without the outbox does.
     """
     started = time.perf_counter()
     rule_set = rule_set or builtin_rule_set(lines=ws.lines.names())
     plan = _Plan.of(rule_set)
     dialect = ws.storage.dialect
-    enqueue = _outbox_enqueue()
+    enqueue = _outbox_enqueue() if notifications else None
     with ws.transaction() as uow:
         campaign = _campaign(uow, campaign_id)
         ws.authorize("rules.screen", campaign)
