@@ -39,6 +39,7 @@ __all__ = [
     "URGENT_RULES",
     "action_text",
     "digest_messages",
+    "homes_of",
     "is_urgent",
     "person_line",
     "urgent_messages",
@@ -157,7 +158,7 @@ def person_line(
     )
 
 
-def _homes(
+def homes_of(
     uow: UnitOfWork, dialect: SqlDialect, assessments: Sequence[Assessment]
 ) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     """Names by person id, and (address, building's area) by household id, in bulk."""
@@ -219,6 +220,7 @@ def digest_messages(
     settings: NotifySettings,
     zone: zoneinfo.ZoneInfo,
     day: dt.date,
+    found: tuple[dict[str, str], dict[str, tuple[str, str]]] | None = None,
 ) -> list[Message]:
     """One message per recipient and channel listing their persons; undeliverable ones too.
 
@@ -234,8 +236,9 @@ def digest_messages(
     channels = settings.channels_of(route.channels if route else ())
     locale = settings.locale
     words = _words(locale)
-    names, homes = _homes(uow, dialect, [a for a, _ in items])
+    names, homes = found or homes_of(uow, dialect, [a for a, _ in items])
     places: dict[str, Place] = {}
+    holders: dict[tuple[str, str], list[tuple[str, str]]] = {}
     # (role, address or place, channel) -> (area owning the row, lines, person ids)
     boxes: dict[tuple[str, str, str], tuple[str, list[str], list[str]]] = {}
     for assessment, fired in items:
@@ -249,15 +252,19 @@ def digest_messages(
             names.get(assessment.person_id), address, fired, assessment.at, zone, locale
         )
         for role in assessment.notify:
-            people = router.recipients(uow, role, place)
-            targets = [
-                (person.address(channel), channel) for person in people for channel in channels
-            ] or [(f"{role}@{where}", UNDELIVERABLE)]
+            targets = holders.get((role, where))
+            if targets is None:  # who holds a role is the same for a whole building's area
+                people = router.recipients(uow, role, place)
+                targets = [
+                    (person.address(channel), channel) for person in people for channel in channels
+                ] or [(f"{role}@{where}", UNDELIVERABLE)]
+                holders[(role, where)] = targets
             for recipient, channel in targets:
                 box = boxes.setdefault((role, recipient, channel), (owner, [], []))
                 box[1].append(line)
                 box[2].append(assessment.person_id)
     out: list[Message] = []
+    made = min(a.at for a, _ in items)
     for (role, recipient, channel), (owner, lines, persons) in sorted(boxes.items()):
         listed = lines[:LISTED]
         if len(lines) > LISTED:
@@ -278,7 +285,7 @@ def digest_messages(
                 channel=channel,
                 area_id=owner,
                 topic="screening",
-                at=min(a.at for a, _ in items),
+                at=made,
             )
         )
     return out
@@ -290,6 +297,7 @@ def urgent_messages(
     items: Sequence[tuple[Assessment, list[Rule]]],
     settings: NotifySettings,
     zone: zoneinfo.ZoneInfo,
+    found: tuple[dict[str, str], dict[str, tuple[str, str]]] | None = None,
 ) -> list[Message]:
     """One message per urgent assessment, role and channel, readable as the digest's lines.
 
@@ -302,7 +310,7 @@ def urgent_messages(
     channels = tuple(settings.channels_of(route.channels if route else ()))
     locale = settings.locale
     words = _words(locale)
-    names, homes = _homes(uow, dialect, [a for a, _ in items])
+    names, homes = found or homes_of(uow, dialect, [a for a, _ in items])
     out: list[Message] = []
     for assessment, fired in items:
         home = homes.get(assessment.household_id)

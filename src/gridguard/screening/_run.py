@@ -1710,11 +1710,14 @@ def screen(
             # Work out actions before the look-up while batches keep turning out new.
             eager = behind and 2 * written[0] > len(batch)
         if settings is not None and enqueue is not None:
-            from ._digest import digest_messages, urgent_messages
+            from ._digest import digest_messages, homes_of, urgent_messages
 
+            everyone = [a for a, _ in (*run_context.urgent, *run_context.digest)]
+            found = homes_of(uow, dialect, everyone) if everyone else ({}, {})
+            zone = campaign.zone
             digests = urgent_messages(
-                uow, dialect, run_context.urgent, settings, campaign.zone
-            ) + digest_messages(uow, dialect, run_context.digest, settings, campaign.zone, day)
+                uow, dialect, run_context.urgent, settings, zone, found
+            ) + digest_messages(uow, dialect, run_context.digest, settings, zone, day, found)
             totals.messages += int(enqueue(uow, digests, wait=False)) if digests else 0
         flagged = totals.flagged
         run_content = {
