@@ -43,9 +43,7 @@ def _city(tmp_path: Path, locale: str) -> gridguard.Workspace:
 
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
-def test_one_message_per_recipient_and_channel_plus_the_urgent(
-    tmp_path: Path, locale: str
-) -> None:
+def test_one_message_per_recipient_and_channel_plus_the_urgent(tmp_path: Path, locale: str) -> None:
     with _city(tmp_path, locale) as ws:
         result = screen(ws, campaign_id="cmp", day=DAY)
         with ws.transaction(write=False) as uow:
