@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..masking import mask_name
-from ..model import Area, Building, Household, Person, Stairwell
+from ..model import Area, Building, Household, Person, Stairwell, Team
 from ..model.assessments import Assessment, stable_id
 from ..notifications.routing import Place, Router
 from ..notifications.settings import UNDELIVERABLE, NotifySettings
@@ -195,6 +195,31 @@ def homes_of(
     return names, homes
 
 
+class _Teams:
+    """The unit of work as routing sees it, answering "teams of this grid" from one read.
+
+    Routing asks for the teams of each grid a flagged person lives in; a run
+    that flags persons in thousands of grids reads every team once instead.
+    """
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._by_grid: dict[str | None, list[Team]] | None = None
+
+    def find(self, cls: type[Any], *, where: Any = None, jurisdictions: Any = None) -> Any:
+        keys = set((where or {}).keys())
+        if cls is not Team or jurisdictions is not None or keys != {"home_grid_id"}:
+            return self._uow.find(cls, where=where, jurisdictions=jurisdictions)
+        if self._by_grid is None:
+            self._by_grid = {}
+            for team in self._uow.find(Team):
+                self._by_grid.setdefault(team.home_grid_id, []).append(team)
+        return iter(self._by_grid.get(where["home_grid_id"], []))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._uow, name)
+
+
 def _place(uow: UnitOfWork, area_id: str, cache: dict[str, Place]) -> Place:
     """The place tree above ``area_id`` (a building's area), resolved once per area."""
     found = cache.get(area_id)
@@ -238,6 +263,7 @@ def digest_messages(
     words = _words(locale)
     names, homes = found or homes_of(uow, dialect, [a for a, _ in items])
     places: dict[str, Place] = {}
+    teams = _Teams(uow)
     holders: dict[tuple[str, str], list[tuple[str, str]]] = {}
     # (role, address or place, channel) -> (area owning the row, lines, person ids)
     boxes: dict[tuple[str, str, str], tuple[str, list[str], list[str]]] = {}
@@ -254,7 +280,7 @@ def digest_messages(
         for role in assessment.notify:
             targets = holders.get((role, where))
             if targets is None:  # who holds a role is the same for a whole building's area
-                people = router.recipients(uow, role, place)
+                people = router.recipients(teams, role, place)
                 targets = [
                     (person.address(channel), channel) for person in people for channel in channels
                 ] or [(f"{role}@{where}", UNDELIVERABLE)]
