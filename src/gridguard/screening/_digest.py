@@ -51,7 +51,7 @@ URGENT_RULES = frozenset({"fever", "close-contact"})
 LISTED = 60
 """Persons listed in one message; the rest are counted (the line list has them all)."""
 
-_CHUNK = 500
+_CHUNK = 900
 
 _WORDS = {
     "zh-CN": {
@@ -147,15 +147,23 @@ def person_line(
     at: dt.datetime,
     zone: zoneinfo.ZoneInfo,
     locale: str,
+    reasons: dict[tuple[Any, ...], str] | None = None,
 ) -> str:
-    """One person of a message: masked name, address, the reason in words, what to do by when."""
+    """One person of a message: masked name, address, the reason in words, what to do by when.
+
+    ``reasons`` remembers the reason and action of each combination of
+    rules and time, which a run repeats for most of its persons.
+    """
     words = _words(locale)
-    titles = words["join"].join(r.title_zh if locale == "zh-CN" else r.title_en for r in fired)
+    key = (tuple(r.id for r in fired), at, locale)
+    reason = None if reasons is None else reasons.get(key)
+    if reason is None:
+        titles = words["join"].join(r.title_zh if locale == "zh-CN" else r.title_en for r in fired)
+        reason = f"{titles}{words['join']}{action_text(fired, at, zone, locale)}"
+        if reasons is not None:
+            reasons[key] = reason
     who = mask_name(name, keep_length=False) if name else "-"
-    return (
-        f"{who} {address or '-'}{words['sep']}{titles}{words['join']}"
-        f"{action_text(fired, at, zone, locale)}"
-    )
+    return f"{who} {address or '-'}{words['sep']}{reason}"
 
 
 def homes_of(
@@ -163,30 +171,27 @@ def homes_of(
 ) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     """Names by person id, and (address, building's area) by household id, in bulk."""
     persons = sorted({a.person_id for a in assessments})
-    households = sorted({a.household_id for a in assessments})
     names: dict[str, str] = {}
     homes: dict[str, tuple[str, str]] = {}
     if dialect.runs_sql:
         for n in range(0, len(persons), _CHUNK):
             chunk = persons[n : n + _CHUNK]
             marks = ", ".join("?" for _ in chunk)
-            sql = dialect.text(f"SELECT id, name FROM persons WHERE id IN ({marks})")
-            names.update((str(i), str(name)) for i, name in uow.query(sql, chunk))
-        for n in range(0, len(households), _CHUNK):
-            chunk = households[n : n + _CHUNK]
-            marks = ", ".join("?" for _ in chunk)
             sql = dialect.text(
-                "SELECT h.id, h.address, b.area_id FROM households h"
+                "SELECT p.id, p.name, h.id, h.address, b.area_id FROM persons p"
+                " JOIN households h ON h.id = p.household_id"
                 " JOIN stairwells s ON s.id = h.stairwell_id"
-                f" JOIN buildings b ON b.id = s.building_id WHERE h.id IN ({marks})"
+                f" JOIN buildings b ON b.id = s.building_id WHERE p.id IN ({marks})"
             )
-            homes.update((str(i), (str(a), str(g))) for i, a, g in uow.query(sql, chunk))
+            for pid, name, hid, address, area in uow.query(sql, chunk):
+                names[str(pid)] = str(name)
+                homes[str(hid)] = (str(address), str(area))
         return names, homes
     for pid in persons:
         person = uow.get(Person, pid)
         if person is not None:
             names[pid] = person.name
-    for hid in households:
+    for hid in sorted({a.household_id for a in assessments}):
         household = uow.get(Household, hid)
         stairwell = uow.get(Stairwell, household.stairwell_id) if household else None
         building = uow.get(Building, stairwell.building_id) if stairwell else None
@@ -264,6 +269,7 @@ def digest_messages(
     names, homes = found or homes_of(uow, dialect, [a for a, _ in items])
     places: dict[str, Place] = {}
     teams = _Teams(uow)
+    reasons: dict[tuple[Any, ...], str] = {}
     holders: dict[tuple[str, str], list[tuple[str, str]]] = {}
     # (role, address or place, channel) -> (area owning the row, lines, person ids)
     boxes: dict[tuple[str, str, str], tuple[str, list[str], list[str]]] = {}
@@ -275,7 +281,7 @@ def digest_messages(
         place = _place(uow, where, places)
         owner = place.area_id or where
         line = person_line(
-            names.get(assessment.person_id), address, fired, assessment.at, zone, locale
+            names.get(assessment.person_id), address, fired, assessment.at, zone, locale, reasons
         )
         for role in assessment.notify:
             targets = holders.get((role, where))
@@ -337,6 +343,7 @@ def urgent_messages(
     locale = settings.locale
     words = _words(locale)
     names, homes = found or homes_of(uow, dialect, [a for a, _ in items])
+    reasons: dict[tuple[Any, ...], str] = {}
     out: list[Message] = []
     for assessment, fired in items:
         home = homes.get(assessment.household_id)
@@ -344,7 +351,7 @@ def urgent_messages(
             continue
         address, area_id = home
         name = names.get(assessment.person_id)
-        line = person_line(name, address, fired, assessment.at, zone, locale)
+        line = person_line(name, address, fired, assessment.at, zone, locale, reasons)
         urgent = [r for r in fired if r.id in URGENT_RULES] or list(fired)
         title = urgent[0].title_zh if locale == "zh-CN" else urgent[0].title_en
         who = mask_name(name, keep_length=False) if name else "-"
