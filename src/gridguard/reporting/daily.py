@@ -59,6 +59,7 @@ from ..report.document import Column, Figures, Label, Report, Section, Table
 from ..report.locale import label, value_label
 from ._common import figure, json_list, new_report, note_for, number, share
 from .scope import IN_CAMPAIGN, ReportScope
+from .trends import trends_section
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -524,6 +525,7 @@ def daily_report(
     )
     sections = [
         Section("overview", label("section.overview"), [overview], note=label("note.change")),
+        trends_section(ws, scope),
         _lines(ws, homes, visits, watch, targets, targets_visited, matches, flagged),
         _sweep(homes, visits, persons, persons_y),
         _flagged(flagged),
