@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .document import Label
 
-__all__ = ["CATALOGUE", "VALUES", "label", "value_label"]
+__all__ = ["CATALOGUE", "VALUES", "label", "meta_label", "value_label"]
 
 CATALOGUE: dict[str, Label] = {
     # -- report titles
@@ -21,6 +21,11 @@ CATALOGUE: dict[str, Label] = {
     "person.title": Label("Person file", "一人一档"),
     "teams.title": Label("Team performance", "小分队工作量"),
     "linelist.title": Label("Line list for follow-up", "今日追访名单"),
+    # -- what a report's header says about it (``Report.meta``)
+    "meta.campaign": Label("Campaign", "防控行动"),
+    "meta.campaign_name": Label("Campaign name", "行动名称"),
+    "meta.time_zone": Label("Time zone", "时区"),
+    "meta.plan_days": Label("Days planned", "计划天数"),
     # -- sections
     "section.overview": Label("Overview", "概况"),
     "section.lines": Label("Lines of defense", "三道防线"),
@@ -216,6 +221,11 @@ def label(key: str) -> Label:
         return CATALOGUE[key]
     except KeyError:
         raise KeyError(f"no label {key!r} in gridguard.report.locale.CATALOGUE") from None
+
+
+def meta_label(key: str) -> Label:
+    """The label of a report header's ``key`` (``campaign``, ``time_zone``...), else the key."""
+    return CATALOGUE.get(f"meta.{key}") or Label(key, key)
 
 
 def value_label(value: str) -> Label:

@@ -59,7 +59,7 @@ from ..report.document import Column, Figures, Label, Report, Section, Table
 from ..report.locale import label, value_label
 from ._common import figure, json_list, new_report, note_for, number, share
 from .scope import IN_CAMPAIGN, ReportScope
-from .trends import trends_section
+from .trends import rule_title, trends_section
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -637,7 +637,10 @@ def _flagged(flagged: dict[int, dict[str, Any]]) -> Section:
             Column("rule", label("rule")),
             Column("persons", label("persons"), "int"),
         ],
-        rows=sorted(today["rules"].items(), key=lambda kv: (-kv[1], kv[0])),
+        rows=[
+            (rule_title(rule), n)
+            for rule, n in sorted(today["rules"].items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
     )
     note = note_for(not today["persons"])
     return Section("flagged", label("section.flagged"), [risks, rules], note=note)

@@ -16,6 +16,7 @@ do not change when it is computed later.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,7 @@ from .scope import ReportScope
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
-__all__ = ["MAX_DAYS", "trends_section"]
+__all__ = ["MAX_DAYS", "rule_title", "trends_section"]
 
 MAX_DAYS = 31
 """The charts show at most this many days, the last ones up to the report's day."""
@@ -49,11 +50,17 @@ GROUP BY 1
 _OBSERVED = "SELECT count(*) FROM buildings b WHERE b.observer_id IS NOT NULL{where}"
 
 
+@functools.cache
 def _titles() -> dict[str, Label]:
     """Rule id -> its title in both languages, from the built-in rule set."""
     from ..rules.ruleset import builtin_rule_set
 
     return {r.id: Label(r.title_en, r.title_zh) for r in builtin_rule_set().rules}
+
+
+def rule_title(rule_id: str) -> Label:
+    """A rule's title as people read it (the built-in rule set's); its id when unknown."""
+    return _titles().get(rule_id) or Label(rule_id, rule_id)
 
 
 def _coverage(ws: Workspace, scope: ReportScope, days: list[dt.date]) -> Chart:
@@ -89,10 +96,8 @@ def _flagged(scope: ReportScope, days: list[dt.date]) -> Chart:
             persons.setdefault(rule_id, [set() for _ in days])[n].add(str(person))
     totals = Counter({rule: sum(len(s) for s in by_day) for rule, by_day in persons.items()})
     top = [rule for rule, _ in totals.most_common(TOP_REASONS)]
-    titles = _titles()
     series = [
-        Series(rule, titles.get(rule, Label(rule, rule)), [len(s) for s in persons[rule]])
-        for rule in sorted(top)
+        Series(rule, rule_title(rule), [len(s) for s in persons[rule]]) for rule in sorted(top)
     ]
     rest = [rule for rule in persons if rule not in top]
     if rest:

@@ -35,6 +35,7 @@ from gridguard.report.document import (
     cell_text,
     check_lang,
 )
+from gridguard.report.locale import meta_label
 
 from .charts import chart_svg
 
@@ -250,7 +251,7 @@ class HtmlReporter:
             generated=_generated(report.generated_at, zone),
             masked=report.masked,
             meta=[
-                (_META[key].text(lang) if key in _META else key, value)
+                (_META[key].text(lang) if key in _META else meta_label(key).text(lang), value)
                 for key, value in report.meta.items()
             ],
             sections=sections,
