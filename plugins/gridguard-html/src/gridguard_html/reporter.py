@@ -120,7 +120,9 @@ def _generated(when: dt.datetime, zone: ZoneInfo | None) -> str:
     if when.tzinfo is None:
         return when.strftime("%Y-%m-%d %H:%M")
     local = when.astimezone(zone) if zone is not None else when
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".strip()
+    # The offset, not the zone's abbreviation (CST), reads the same in every language.
+    offset = local.isoformat(timespec="minutes")[16:]
+    return f"{local:%Y-%m-%d %H:%M} ({offset})"
 
 
 def _sort_value(value: object) -> str:
