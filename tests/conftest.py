@@ -7,6 +7,12 @@ examples). Pick one with ``HYPOTHESIS_PROFILE=thorough pytest``.
 ``huayuan_demo`` runs ``gridguard demo`` once per session for every module
 that checks what the demo left behind; ``huayuan_demo_again`` runs it a
 second time with the same seed, to check that it repeats.
+
+``site`` is a folder on ``sys.path`` in which a test installs plugin
+distributions with entry points (:mod:`plugin_site`).
+
+Every test gets an empty cache folder of its own (``GRIDGUARD_CACHE_DIR``),
+so the ``--help`` listing of one test never answers for another.
 """
 
 from __future__ import annotations
@@ -19,12 +25,21 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from plugin_site import site
+
+__all__ = ["site"]
+
 settings.register_profile(
     "ci", max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile("dev", deadline=None)
 settings.register_profile("thorough", max_examples=500, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDGUARD_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
 def run_demo(folder: Path, seed: int = 2020) -> dict[str, Any]:

@@ -118,8 +118,9 @@ def optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.none() | strategy
 
 
-# Printable text: no control characters (category C) and no surrogates.
-_chars = st.characters(codec="utf-8", exclude_categories=("C",))
+# Printable text: no control characters (category C), no line or paragraph separators
+# (Zl, Zp: the model refuses them where it refuses control characters), no surrogates.
+_chars = st.characters(codec="utf-8", exclude_categories=("C", "Zl", "Zp"))
 # A first character that is neither whitespace nor a control character, so
 # the text is never blank.
 _visible = st.characters(codec="utf-8", exclude_categories=("C", "Z"))

@@ -12,9 +12,12 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
+from click.testing import CliRunner
 
 from gridguard import hookspecs
+from gridguard.cli._app import plugin_commands
 from gridguard.hookspecs import (
     ImporterFactory,
     NotifierFactory,
@@ -28,6 +31,7 @@ from gridguard.notify import Message, Notifier
 from gridguard.plugins import Registries, collect_registries, get_plugin_manager
 from gridguard.report import Figure, Figures, Label, Report, Reporter, Section
 from gridguard.rules import RuleFunction
+from gridguard.security.retention import PurgeField
 from gridguard.storage import Storage
 
 HOOKS_DOC = Path(__file__).resolve().parent.parent / "docs" / "hooks.md"
@@ -124,6 +128,20 @@ IS_FEBRILE = RuleFunction(
 )
 
 
+HEALTH_POINT_NOTES = PurgeField(table="health_point_visits", column="note", value="")
+
+
+@click.group()
+def points() -> None:
+    """Health monitoring points."""
+
+
+@points.command("count")
+def count_points() -> None:
+    """Print how many points there are."""
+    click.echo("points: 0")
+
+
 class EveryHookPlugin:
     """Implements every gridguard hook, registering one item each."""
 
@@ -163,6 +181,14 @@ class EveryHookPlugin:
     @hookimpl
     def register_identity_schemes(self, register: Callable[[IdentityScheme], None]) -> None:
         register(XXScheme())
+
+    @hookimpl
+    def register_purge_fields(self, register: Callable[[PurgeField], None]) -> None:
+        register(HEALTH_POINT_NOTES)
+
+    @hookimpl
+    def register_commands(self, cli: click.Group) -> None:
+        cli.add_command(points)
 
 
 @pytest.fixture(scope="module")
@@ -265,6 +291,23 @@ def check_identity_schemes(reg: Registries, tmp_path: Path) -> None:
     assert "CN" in reg.identity_schemes
 
 
+def check_purge_fields(reg: Registries, tmp_path: Path) -> None:
+    entry = reg.purge_fields.entry("health_point_visits.note")
+    assert entry.plugin == PLUGIN_NAME
+    assert entry.value is HEALTH_POINT_NOTES
+    # The builtin columns are registered through the same hook.
+    assert reg.purge_fields.entry("persons.resident_id").plugin == "gridguard.builtins.retention"
+
+
+def check_commands(reg: Registries, tmp_path: Path) -> None:
+    pm = get_plugin_manager(entry_points=False, plugins=[EveryHookPlugin(_unused)])
+    commands = plugin_commands(pm)
+    assert commands == {"points": points}
+    result = CliRunner().invoke(commands["points"], ["count"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "points: 0\n"
+
+
 CHECKS: dict[str, Callable[[Registries, Path], None]] = {
     "register_storage_backends": check_storage_backends,
     "register_notifiers": check_notifiers,
@@ -273,6 +316,8 @@ CHECKS: dict[str, Callable[[Registries, Path], None]] = {
     "register_lines_of_defense": check_lines_of_defense,
     "register_rule_functions": check_rule_functions,
     "register_identity_schemes": check_identity_schemes,
+    "register_purge_fields": check_purge_fields,
+    "register_commands": check_commands,
 }
 
 

@@ -1,4 +1,7 @@
-"""The tutorial's notifier (docs/notifications.md) passes the contract suite as written there."""
+"""The tutorial's notifier (docs/notifications.md) passes the contract suite as written there.
+
+The chat robots' example (splitting and pacing) runs as written, too.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from gridguard.testing import HttpReceiver, NotifierContract
 DOC = Path(__file__).resolve().parent.parent / "docs" / "notifications.md"
 _BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text("utf-8"), flags=re.S)
 _PLUGIN = next(b for b in _BLOCKS if b.startswith('"""gridguard_ntfy'))
+_LIMITS = next(b for b in _BLOCKS if "RobotPacer(limits)" in b)
 
 
 def _load() -> types.ModuleType:
@@ -26,6 +30,13 @@ def _load() -> types.ModuleType:
 
 
 NTFY = _load()
+
+
+def test_the_chat_robots_example_runs_as_written() -> None:
+    """Its asserts are the documented behaviour: numbered parts that fit, a paced robot."""
+    namespace: dict[str, Any] = {}
+    exec(compile(_LIMITS, str(DOC), "exec"), namespace)
+    assert len(namespace["parts"]) == 3
 
 
 def test_the_tutorial_plugin_is_about_thirty_lines() -> None:

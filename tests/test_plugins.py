@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import sys
-import textwrap
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +25,7 @@ from gridguard.plugins import (
     describe_plugins,
     get_plugin_manager,
 )
+from plugin_site import Site
 
 PLUGIN_SOURCE = """
 from gridguard.hookspecs import hookimpl
@@ -51,42 +49,6 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """The plugin environment variables of the shell running the tests must not leak in."""
     for name in (ALLOW_ENV, BLOCK_ENV, STRICT_ENV):
         monkeypatch.delenv(name, raising=False)
-
-
-class Site:
-    """A directory on ``sys.path`` holding installed-looking distributions."""
-
-    def __init__(self, path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.path = path
-        self.monkeypatch = monkeypatch
-        monkeypatch.syspath_prepend(str(path))
-
-    def add(
-        self,
-        dist: str,
-        version: str,
-        modules: dict[str, str],
-        entry_points: dict[str, str],
-    ) -> None:
-        """Install ``dist`` with ``modules`` (name: source) and ``gridguard`` entry points."""
-        for module, source in modules.items():
-            (self.path / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
-            # Forget the module when the test ends, so the next test imports its own.
-            self.monkeypatch.delitem(sys.modules, module, raising=False)
-        info = self.path / f"{dist}-{version}.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8"
-        )
-        lines = "".join(f"{name} = {target}\n" for name, target in entry_points.items())
-        (info / "entry_points.txt").write_text(f"[gridguard]\n{lines}", encoding="utf-8")
-
-
-@pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Site:
-    path = tmp_path / "site"
-    path.mkdir()
-    return Site(path, monkeypatch)
 
 
 @pytest.fixture

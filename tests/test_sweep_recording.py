@@ -250,9 +250,10 @@ def test_unreadable_files(ws: gridguard.Workspace, tmp_path: Path) -> None:
         sweep.record_file(tmp_path / "missing.jsonl")
     with pytest.raises(ConfigError, match="no importer"):
         sweep.record_file(_write(tmp_path / "visits.bin", ["x"]))
-    with pytest.raises(ValidationError, match="cannot be read"):
-        (tmp_path / "latin.jsonl").write_bytes(b'{"household_id": "caf\xe9"}\n')
-        sweep.record_file(tmp_path / "latin.jsonl")
+    (tmp_path / "latin.jsonl").write_bytes(b'{"household_id": "caf\xe9"}\n')
+    latin = sweep.record_file(tmp_path / "latin.jsonl")  # the bad bytes are the line's error
+    assert (latin.records, latin.accepted) == (1, 0)
+    assert "not UTF-8" in latin.errors[0].violations[0].rule
     assert ws.count(Visit) == 0
     named = sweep.record_file(_write(tmp_path / "visits.txt", GOOD), format="jsonl")
     assert named.visits_written == 3

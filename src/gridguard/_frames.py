@@ -10,6 +10,7 @@ in both.
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import subprocess
@@ -28,6 +29,20 @@ def write_frame(out: BinaryIO, frame: Any) -> None:
     out.write(data)
 
 
+def _cut_short(header: bytes, size: int | None, got: int) -> str:
+    """What of a frame that ended early arrived: the child died, or wrote something else."""
+    if size is None:
+        return f"a frame's length was cut short ({len(header)} of 8 bytes)"
+    return f"a frame was cut short ({got:,} of {size:,} bytes)"
+
+
+def _last(errors: BinaryIO) -> str:
+    """``"; <the last line the child wrote to standard error>"``, or nothing."""
+    errors.seek(0)
+    lines = errors.read().decode("utf-8", "replace").strip().splitlines()
+    return f"; {lines[-1]}" if lines else ""
+
+
 def frames_from_process(
     module: str,
     args: Sequence[str],
@@ -39,7 +54,9 @@ def frames_from_process(
 
     The child imports this very gridguard (the parent's ``sys.path`` goes in
     its ``PYTHONPATH``). Stopping early kills it. A child that exits with an
-    error raises ``error("<failure> (exit code N): <its last line of stderr>")``.
+    error raises ``error("<failure> (exit code N): <its last line of stderr>")``;
+    a frame that ends before the length it announced, or that does not
+    unmarshal, raises ``error`` too, before it is yielded.
     """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
@@ -56,9 +73,20 @@ def frames_from_process(
         try:
             while True:
                 header = proc.stdout.read(8)
-                if len(header) < 8:
+                if not header:
                     break
-                yield marshal.loads(proc.stdout.read(int.from_bytes(header, "little")))
+                size = int.from_bytes(header, "little") if len(header) == 8 else None
+                data = b"" if size is None else proc.stdout.read(size)
+                if size is None or len(data) < size:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.wait(timeout=5)  # for its exit code; still running: killed below
+                    what = _cut_short(header, size, len(data))
+                    raise error(f"{failure} (exit code {proc.returncode}): {what}{_last(errors)}")
+                try:
+                    frame = marshal.loads(data)
+                except (EOFError, ValueError, TypeError) as exc:
+                    raise error(f"{failure}: a frame cannot be read ({exc})") from None
+                yield frame
             code = proc.wait()
         finally:
             if proc.poll() is None:  # the caller stopped early or failed
@@ -66,6 +94,4 @@ def frames_from_process(
                 proc.wait()
             proc.stdout.close()
         if code != 0:
-            errors.seek(0)
-            lines = errors.read().decode("utf-8", "replace").strip().splitlines()
-            raise error(f"{failure} (exit code {code}): " + (lines[-1] if lines else "no message"))
+            raise error(f"{failure} (exit code {code}): " + (_last(errors)[2:] or "no message"))

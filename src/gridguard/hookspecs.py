@@ -1,26 +1,33 @@
 """The plugin boundary: pluggy markers and every hook gridguard calls.
 
 Registration hooks receive a ``register`` callback. gridguard calls each
-plugin's implementation separately, so every registered name is attributed
-to the plugin that registered it, and a name registered twice is a
-:class:`~gridguard.errors.PluginError` naming both plugins. Nothing depends
-on the order plugins are called in.
+plugin's implementation separately, through pluggy's hook callers (so hook
+wrappers and ``add_hookcall_monitoring`` see every call), so every
+registered name is attributed to the plugin that registered it, and a name
+registered twice is a :class:`~gridguard.errors.PluginError` naming both
+plugins. Nothing depends on the order plugins are called in.
+
+:func:`register_commands` is the one hook that is not a registration hook:
+it receives the ``gridguard`` click group and adds commands to it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
+    import click
+
     from .importers.base import Importer
     from .model.identity import IdentityScheme
     from .model.lines import LineOfDefense
     from .notify.base import Notifier
     from .report.base import Reporter
     from .rules.functions import RuleFunction
+    from .security.retention import PurgeField
     from .storage.base import Storage
 
 __all__ = [
@@ -35,11 +42,15 @@ __all__ = [
 
 PROJECT_NAME = "gridguard"
 
-F = TypeVar("F", bound=Callable[..., Any])
-hookspec = cast(Callable[[F], F], pluggy.HookspecMarker(PROJECT_NAME))
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 """Marks a hook specification (for gridguard itself)."""
-hookimpl = cast(Callable[[F], F], pluggy.HookimplMarker(PROJECT_NAME))
-"""Marks a plugin's hook implementation: ``@gridguard.hookimpl``."""
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+"""Marks a plugin's hook implementation: ``@gridguard.hookimpl``.
+
+pluggy's own marker, so its typed overloads hold: ``@hookimpl``,
+``@hookimpl(optionalhook=True)`` and ``@hookimpl(wrapper=True)`` keep the
+decorated function's type under mypy strict.
+"""
 
 StorageFactory = Callable[[str], "Storage"]
 """Opens a storage backend for a URL such as ``sqlite:///path/to.db``."""
@@ -118,4 +129,33 @@ def register_identity_schemes(register: Callable[[IdentityScheme], None]) -> Non
     Call ``register(scheme)`` with an object that follows
     :class:`~gridguard.model.IdentityScheme`; ``scheme.name`` is what a
     :class:`~gridguard.model.ResidentId` names in its ``scheme`` field.
+    The scheme is in use inside the workspaces that load the plugin (their
+    transactions and ``with`` blocks), not in the whole process.
+    """
+
+
+@hookspec
+def register_purge_fields(register: Callable[[PurgeField], None]) -> None:
+    """Register columns of personal data that retention purges.
+
+    Call ``register(field)`` with a
+    :class:`~gridguard.security.retention.PurgeField` for each column of
+    personal data a plugin's tables hold; ``table.column`` must be unique.
+    :func:`~gridguard.security.retention.purge` redacts the fields of the
+    workspace's plugins when a campaign's retention period is over. The
+    builtin columns (persons, households, visits...) and the blind indexes
+    of field encryption are registered this way too.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands or command groups to the ``gridguard`` command.
+
+    Call ``cli.add_command(command)`` with a :class:`click.Command` or
+    :class:`click.Group` (or decorate with ``@cli.command()`` /
+    ``@cli.group()``). Called once per ``gridguard`` run, and only when a
+    command that is not a builtin is asked for or ``gridguard --help`` lists
+    them, so keep the plugin module quick to import. A name that is already
+    a command is a :class:`~gridguard.errors.PluginError` naming both.
     """

@@ -27,6 +27,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 import pluggy
+from pluggy import HookCaller
 
 from . import hookspecs
 from .errors import PluginError
@@ -45,6 +46,7 @@ __all__ = [
     "collect_registries",
     "describe_plugins",
     "get_plugin_manager",
+    "plugin_callers",
 ]
 
 ENTRY_POINT_GROUP = "gridguard"
@@ -58,6 +60,7 @@ DEFAULT_PLUGINS = (
     "gridguard.builtins.identity",
     "gridguard.builtins.formats",
     "gridguard.builtins.notifiers",
+    "gridguard.builtins.retention",
 )
 """Builtin plugin modules, registered through the same hooks as any plugin."""
 
@@ -162,7 +165,7 @@ def _load_entry_points(
             continue
         if pm.get_plugin(ep.name) is not None:
             continue
-        dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist is not None else "unknown"
+        dist = _dist_label(ep)
         try:
             plugin = ep.load()
             pm.register(plugin, name=ep.name)
@@ -176,6 +179,14 @@ def _load_entry_points(
             pm.failures.append(LoadFailure(ep.name, dist, f"{type(exc).__name__}: {exc}"))
             continue
         pm.sources[ep.name] = f"entry point ({dist})"
+
+
+def _dist_label(ep: importlib.metadata.EntryPoint) -> str:
+    """``name version`` of the distribution providing ``ep`` (its metadata read once)."""
+    if ep.dist is None:
+        return "unknown"
+    metadata = ep.dist.metadata
+    return f"{metadata['Name']} {metadata['Version']}"
 
 
 @attrs.frozen
@@ -256,29 +267,23 @@ class Registries:
     lines: Registry[Any] = attrs.field(factory=lambda: Registry("line of defense"))
     rule_functions: Registry[Any] = attrs.field(factory=lambda: Registry("rule function"))
     identity_schemes: Registry[Any] = attrs.field(factory=lambda: Registry("identity scheme"))
+    purge_fields: Registry[Any] = attrs.field(factory=lambda: Registry("purge field"))
 
 
-def _each_impl(
-    pm: pluggy.PluginManager, hook_name: str
-) -> Iterator[tuple[str, Callable[..., Any]]]:
-    """Each implementation of ``hook_name`` with its plugin name, in registration order.
+def plugin_callers(pm: pluggy.PluginManager, hook_name: str) -> Iterator[tuple[str, HookCaller]]:
+    """A hook caller for each plugin implementing ``hook_name``, with the plugin's name.
 
-    The function yielded takes ``register`` as a keyword, even when the
-    implementation (as pluggy allows) declares fewer arguments than the spec.
+    Each caller is pluggy's own (:meth:`~pluggy.PluginManager.subset_hook_caller`)
+    and leaves out the other plugins' implementations, but not the hook
+    wrappers, so wrappers and :meth:`~pluggy.PluginManager.add_hookcall_monitoring`
+    see each plugin's call, while whatever the call registers is attributed
+    to that one plugin. Plugins come in registration order (builtins first).
     """
-    hook = getattr(pm.hook, hook_name)
-    for impl in hook.get_hookimpls():
-        function = impl.function
-        if "register" not in impl.argnames:
-            function = _dropping_register(function)
-        yield impl.plugin_name, function
-
-
-def _dropping_register(function: Callable[..., Any]) -> Callable[..., Any]:
-    def call(register: Any) -> Any:
-        return function()
-
-    return call
+    hook: HookCaller = getattr(pm.hook, hook_name)
+    impls = [i for i in hook.get_hookimpls() if not (i.wrapper or i.hookwrapper)]
+    for impl in impls:
+        others = [other.plugin for other in impls if other is not impl]
+        yield impl.plugin_name, pm.subset_hook_caller(hook_name, remove_plugins=others)
 
 
 def collect_registries(pm: pluggy.PluginManager) -> Registries:
@@ -291,28 +296,45 @@ def collect_registries(pm: pluggy.PluginManager) -> Registries:
         ("register_importers", reg.importers),
     ]
     for hook_name, registry in named:
-        for plugin, function in _each_impl(pm, hook_name):
+        for plugin, caller in plugin_callers(pm, hook_name):
 
             def add(
                 name: str, factory: Any, _r: Registry[Any] = registry, _p: str = plugin
             ) -> None:
                 _r.add(name, factory, _p)
 
-            function(register=add)
+            caller(register=add)
 
-    by_attribute: list[tuple[str, Registry[Any]]] = [
-        ("register_lines_of_defense", reg.lines),
-        ("register_rule_functions", reg.rule_functions),
-        ("register_identity_schemes", reg.identity_schemes),
+    by_attribute: list[tuple[str, Registry[Any], Callable[[Any], str]]] = [
+        ("register_lines_of_defense", reg.lines, _name_of),
+        ("register_rule_functions", reg.rule_functions, _name_of),
+        ("register_identity_schemes", reg.identity_schemes, _name_of),
+        ("register_purge_fields", reg.purge_fields, _column_of),
     ]
-    for hook_name, registry in by_attribute:
-        for plugin, function in _each_impl(pm, hook_name):
+    for hook_name, registry, key in by_attribute:
+        for plugin, caller in plugin_callers(pm, hook_name):
 
-            def add_item(item: Any, _r: Registry[Any] = registry, _p: str = plugin) -> None:
-                _r.add(getattr(item, "name", ""), item, _p)
+            def add_item(
+                item: Any,
+                _r: Registry[Any] = registry,
+                _p: str = plugin,
+                _k: Callable[[Any], str] = key,
+            ) -> None:
+                _r.add(_k(item), item, _p)
 
-            function(register=add_item)
+            caller(register=add_item)
     return reg
+
+
+def _name_of(item: Any) -> str:
+    name = getattr(item, "name", "")
+    return name if isinstance(name, str) else ""
+
+
+def _column_of(item: Any) -> str:
+    """``table.column``: what names a purge field."""
+    table, column = getattr(item, "table", ""), getattr(item, "column", "")
+    return f"{table}.{column}" if table and column else ""
 
 
 def describe_plugins(pm: GridGuardPluginManager) -> dict[str, Any]:

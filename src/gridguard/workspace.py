@@ -16,7 +16,7 @@ entry point.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,8 +28,9 @@ from .errors import ConfigError, StorageError
 from .model import (
     Area,
     CompositionPolicy,
+    IdentityScheme,
     LineOfDefense,
-    register_identity_scheme,
+    identity_schemes_in_use,
 )
 from .plugins import (
     GridGuardPluginManager,
@@ -110,6 +111,11 @@ class Workspace:
         self.guard = Guard(principal, storage.dialect)
         self.plugin_manager = plugin_manager or get_plugin_manager()
         self.registries = registries or collect_registries(self.plugin_manager)
+        self.identity_schemes: Mapping[str, IdentityScheme] = {
+            entry.name: entry.value for entry in self.registries.identity_schemes.entries()
+        }
+        """The identity schemes of this workspace's plugins, in use in its transactions."""
+        self._schemes_entered: list[AbstractContextManager[None]] = []
         self.composition_policy = composition_policy or CompositionPolicy()
         self._uow: UnitOfWork | None = None
         self._write_depth = False
@@ -125,10 +131,17 @@ class Workspace:
     # -- lifecycle --------------------------------------------------------------------------
 
     def __enter__(self) -> Workspace:
+        scope = identity_schemes_in_use(self.identity_schemes)
+        scope.__enter__()
+        self._schemes_entered.append(scope)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        try:
+            self.close()
+        finally:
+            if self._schemes_entered:
+                self._schemes_entered.pop().__exit__(None, None, None)
 
     def close(self) -> None:
         """Write the audit entries still held back, and close the store."""
@@ -150,7 +163,16 @@ class Workspace:
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[UnitOfWork]:
-        """A transaction; calls made inside it join it instead of opening their own."""
+        """A transaction; calls made inside it join it instead of opening their own.
+
+        Identity numbers read and written in it are validated with the
+        workspace's identity schemes (:attr:`identity_schemes`).
+        """
+        with identity_schemes_in_use(self.identity_schemes), self._transaction(write) as uow:
+            yield uow
+
+    @contextmanager
+    def _transaction(self, write: bool) -> Iterator[UnitOfWork]:
         if self._uow is not None:
             if write and not self._write_depth:
                 raise StorageError("cannot write inside a read-only transaction")
@@ -354,8 +376,6 @@ def open_workspace(
     ring = _keyring(key, keyring)
     pm = plugin_manager or get_plugin_manager(plugins=plugins)
     registries = collect_registries(pm)
-    for entry in registries.identity_schemes.entries():
-        register_identity_scheme(entry.value, replace=True)
     url = resolve_url(target)
     scheme = url.split("://", 1)[0].split("+", 1)[0]
     factory = registries.storage_backends.get(scheme)

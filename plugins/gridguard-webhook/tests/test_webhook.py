@@ -23,7 +23,7 @@ from gridguard_webhook import (
 
 import gridguard
 from gridguard.errors import ConfigError
-from gridguard.notify import Message, PermanentFailure, RetryableFailure
+from gridguard.notify import Message, PermanentFailure, RateLimited, RetryableFailure
 from gridguard.plugins import collect_registries, get_plugin_manager
 from gridguard.testing import HttpReceiver, NotifierContract
 
@@ -217,6 +217,7 @@ def test_429_and_5xx_are_retried(receiver: HttpReceiver, status: int) -> None:
     with pytest.raises(RetryableFailure) as caught:
         notifier.send(_message())
     assert not isinstance(caught.value, PermanentFailure)
+    assert isinstance(caught.value, RateLimited) is (status == 429)
     assert caught.value.retry_after == 12.0
     notifier.send(_message())  # the next answer is a success again
 
@@ -233,9 +234,11 @@ def test_other_4xx_are_permanent(receiver: HttpReceiver, status: int) -> None:
     [
         (WeComNotifier, "/s?key=k", {"errcode": 45009, "errmsg": "api freq out of limit"}, True),
         (WeComNotifier, "/s?key=k", {"errcode": 93000, "errmsg": "invalid webhook url"}, False),
+        (WeComNotifier, "/s?key=k", {"errcode": -1, "errmsg": "system busy"}, True),
         (DingTalkNotifier, "/r?access_token=t", {"errcode": 130101, "errmsg": "too fast"}, True),
         (DingTalkNotifier, "/r?access_token=t", {"errcode": 310000, "errmsg": "sign"}, False),
-        (FeishuNotifier, "/hook/t", {"code": 9499, "msg": "too many requests"}, True),
+        (FeishuNotifier, "/hook/t", {"code": 11232, "msg": "frequency limited"}, True),
+        (FeishuNotifier, "/hook/t", {"code": 9499, "msg": "Bad Request"}, False),
         (FeishuNotifier, "/hook/t", {"code": 19021, "msg": "sign match fail"}, False),
     ],
 )
@@ -247,6 +250,10 @@ def test_robot_error_codes(
     with pytest.raises(expected) as caught:
         factory({"url": receiver.url + path}).send(_message())
     assert isinstance(caught.value, PermanentFailure) is not retryable
+    # The robots' "too fast" codes pause the robot instead of counting as a failed attempt.
+    too_fast = answer.get("errcode", answer.get("code")) in (45009, 130101, 11232)
+    assert isinstance(caught.value, RateLimited) is too_fast
+    assert str(answer.get("errcode", answer.get("code"))) in str(caught.value)
 
 
 def test_a_robot_answering_garbage_is_retried(receiver: HttpReceiver) -> None:

@@ -11,17 +11,20 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..errors import ConfigError, ValidationError
 from ..hookspecs import ImporterFactory, NotifierFactory, ReporterFactory, hookimpl
+from ..importers.text import BadRecord, csv_records, json_records, undecoded
 from ..notify.base import Message, PermanentFailure
-from ..report.document import Report
+from ..notify.markup import escape
+
+if TYPE_CHECKING:
+    from ..report.document import Report
 
 
 class JsonReporter:
@@ -49,18 +52,15 @@ class JsonLinesImporter:
 def json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | ValidationError]]:
     """The objects of a JSON-lines file; a bad line is its own error, not the end of the file.
 
-    Blank lines are skipped; the error of a bad line has the path ``$``.
+    Blank lines are skipped; the error of a bad line (not JSON, not an
+    object, bytes that are not UTF-8, too long or too deeply nested: see
+    :mod:`gridguard.importers.text`) has the path ``$``.
     """
-    with open(path, encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, ValidationError.single("$", f"column {exc.colno}", "not valid JSON")
-                continue
-            if isinstance(row, dict):
+    with open(path, encoding="utf-8-sig", errors="surrogateescape") as handle:
+        for number, row in json_records(handle):
+            if isinstance(row, BadRecord):
+                yield number, ValidationError.single("$", row.value, row.reason)
+            elif isinstance(row, dict):
                 yield number, row
             else:
                 yield (
@@ -113,24 +113,77 @@ def detect_encoding(path: Path) -> tuple[str, bool]:
 
 
 class CsvImporter:
-    """Reads a CSV file with a header row; row numbers count the header as row 1.
+    """Reads a CSV file with a header row; rows are numbered as a spreadsheet shows them.
 
     ``encoding`` (``utf-8``, ``gbk``, ``gb18030``...) is detected when not
     given (:func:`detect_encoding`); bytes that do not decode come through as
     lone surrogates (``surrogateescape``), so a reader can report their rows.
+    A cell may span lines only in a :attr:`multiline` column; any other
+    record that runs over a line end (an unbalanced quote), a line or cell
+    over the limits of :mod:`gridguard.importers.text`, or a row with more
+    cells than the header, is an error of its line (see :func:`csv_rows`).
     """
 
     suffixes: tuple[str, ...] = (".csv",)
+    multiline: tuple[str, ...] = ("note", "anomaly_note")
+    """Columns whose cells may hold line breaks: gridguard's multi-line fields are notes."""
 
     def __init__(self, encoding: str | None = None) -> None:
         self.encoding = encoding
 
     def read(self, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-        encoding = self.encoding or detect_encoding(path)[0]
+        """Each row as ``{header: cell}``; the first bad row raises, prefixed ``name:line``."""
+        for number, row in self.rows(path):
+            if isinstance(row, ValidationError):
+                raise row.prefixed(f"{path.name}:{number}") from None
+            yield number, row
+
+    def rows(self, path: Path) -> Iterator[tuple[int, dict[str, Any] | ValidationError]]:
+        """Each row as ``{header: cell}``, or the error of a row that could not be read.
+
+        A short row has ``None`` for its missing cells (as :class:`csv.DictReader`);
+        blank lines are skipped and not counted. The header is row 1; a bad
+        record's reason names the line of the file it starts on when that
+        differs.
+        """
+        encoding, checked = (self.encoding, False) if self.encoding else detect_encoding(path)
         with open(path, encoding=encoding, errors="surrogateescape", newline="") as handle:
-            reader = csv.DictReader(handle)
-            for number, row in enumerate(reader, start=2):
-                yield number, {k: v for k, v in row.items() if k is not None}
+            records = csv_records(handle, multiline=self.multiline)
+            header: list[str] | None = None
+            number = 1  # rows as a spreadsheet shows them: the header is row 1
+            for _, cells in records:
+                if isinstance(cells, list) and not cells:
+                    continue
+                if header is None:
+                    if isinstance(cells, BadRecord):
+                        raise ValidationError.single("line 1", cells.value, cells.reason)
+                    header = cells
+                    continue
+                number += 1
+                if isinstance(cells, BadRecord):
+                    yield number, ValidationError.single("$", cells.value, cells.reason)
+                    continue
+                assert header is not None
+                if not checked and any(map(undecoded, cells)):
+                    yield (
+                        number,
+                        ValidationError.single(
+                            "$", encoding, "bytes that are not text in this encoding"
+                        ),
+                    )
+                    continue
+                if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+                    yield (
+                        number,
+                        ValidationError.single(
+                            "$",
+                            f"{len(cells)} cells",
+                            f"more cells than the header's {len(header)}",
+                        ),
+                    )
+                    continue
+                padded = [*cells[: len(header)], *[None] * (len(header) - len(cells))]
+                yield number, dict(zip(header, padded, strict=True))
 
 
 class ConsoleNotifier:
@@ -153,9 +206,10 @@ class ConsoleNotifier:
         self.stream: TextIO = stream
 
     def send(self, message: Message) -> None:
+        """Print ``[recipient] subject: body``, bidirectional controls shown as ``U+FFFD``."""
         try:
             print(
-                f"[{message.recipient}] {message.subject}: {message.body}",
+                escape(f"[{message.recipient}] {message.subject}: {message.body}"),
                 file=self.stream,
                 flush=True,  # shown, or failed, before the dispatcher records it sent
             )

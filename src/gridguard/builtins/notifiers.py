@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -22,7 +21,9 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..hookspecs import NotifierFactory, hookimpl
+from ..masking import mask_phone
 from ..notify.base import Message, PermanentFailure
+from ..notify.markup import escape
 
 __all__ = ["JsonLinesNotifier", "LogNotifier"]
 
@@ -38,6 +39,15 @@ def _unknown(settings: Mapping[str, Any], known: set[str]) -> None:
     extra = sorted(set(settings) - known - {"type"})
     if extra:
         raise ConfigError(f"{extra[0]}: unknown setting (known: {', '.join(sorted(known))})")
+
+
+def _masked(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with the mobile number to @-mention masked: a file is no place for it."""
+    out = dict(data)
+    mention = out.get("mention")
+    if isinstance(mention, str):
+        out["mention"] = mask_phone(mention, national=True)
+    return out
 
 
 class JsonLinesNotifier:
@@ -85,7 +95,7 @@ class JsonLinesNotifier:
             "topic": message.topic,
             "subject": message.subject,
             "body": message.body,
-            "data": dict(message.data),
+            "data": _masked(message.data),
         }
         try:
             line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
@@ -122,6 +132,8 @@ class LogNotifier:
         if not isinstance(name, str) or not name:
             raise ConfigError(f"logger: must be a logger name (got {name!r})")
         level = settings.get("level", "INFO")
+        import logging  # here, so that loading the plugin manager does not import logging
+
         number = logging.getLevelName(level) if isinstance(level, str) else None
         if not isinstance(number, int):
             raise ConfigError(f"level: must be a logging level such as INFO (got {level!r})")
@@ -145,9 +157,9 @@ class LogNotifier:
         self.logger.log(
             self.level,
             "[%s] %s: %s",
-            message.recipient,
-            message.subject,
-            message.body,
+            escape(message.recipient),  # bidirectional controls shown as U+FFFD
+            escape(message.subject),
+            escape(message.body),
             extra={"idempotency_key": str(message.id), "topic": message.topic},
         )
 

@@ -3,6 +3,9 @@
 Kept thin and quick to start: this module imports click only. The
 workspace, the storage backends, the generator and rich are imported inside
 the commands that use them, so ``gridguard --help`` does not pay for them.
+The other command groups are imported when used (:data:`COMMANDS`); plugins
+add theirs through the ``register_commands`` hook (:func:`plugin_commands`),
+which ``--help`` lists from a cache while it is valid (:mod:`._listing`).
 A :class:`~gridguard.errors.GridGuardError` ends the command with a one-line
 red message on stderr and exit code 1, never a traceback.
 """
@@ -12,7 +15,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+import types
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -20,13 +24,15 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from .._version import __version__
-from ..errors import ConfigError, GridGuardError
+from ..errors import ConfigError, GridGuardError, PluginError
 from ._common import db_option, json_option
+from ._listing import cached_listing, store_listing
 
 if TYPE_CHECKING:
+    import pluggy
     from rich.console import Console
 
-__all__ = ["main"]
+__all__ = ["COMMANDS", "main", "plugin_commands"]
 
 DEMO_OUT = "gridguard-demo"
 DEMO_FILE = "huayuan.db"
@@ -66,21 +72,70 @@ should import only click at its top and the rest inside its functions.
 """
 
 
+PLUGIN_COMMANDS = "gridguard.plugin_commands"
+"""Where a run keeps the commands its plugins added (``ctx.meta``): once per run."""
+
+
 class _Group(click.Group):
-    """A click group that turns gridguard's errors into a message and exit code 1."""
+    """A click group that turns gridguard's errors into a message and exit code 1.
+
+    Its commands are the ones defined in this module, those of
+    :data:`COMMANDS` (imported when used) and those that plugins add through
+    the ``register_commands`` hook. The plugins are loaded only when a
+    command is asked for that is not gridguard's own, or when ``--help``
+    lists them all.
+    """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *COMMANDS})
+        return sorted({*super().list_commands(ctx), *COMMANDS, *self._plugin_commands(ctx)})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
         reference = COMMANDS.get(cmd_name)
         if reference is None:
-            return super().get_command(ctx, cmd_name)
+            return self._plugin_commands(ctx).get(cmd_name)
         import importlib
 
         module, _, attribute = reference.partition(":")
-        command: click.Command = getattr(importlib.import_module(module), attribute)
-        return command
+        found: click.Command = getattr(importlib.import_module(module), attribute)
+        return found
+
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        """The commands the plugins add, collected once per run (a broken plugin ends it)."""
+        meta = ctx.find_root().meta
+        if PLUGIN_COMMANDS not in meta:
+            from ..plugins import get_plugin_manager
+
+            try:
+                pm = get_plugin_manager()
+                commands = plugin_commands(pm, taken={*super().list_commands(ctx), *COMMANDS})
+            except GridGuardError as exc:
+                _fail(str(exc))
+            meta[PLUGIN_COMMANDS] = commands
+            if not pm.failures:
+                packages = {_package_of(plugin) for plugin in pm.get_plugins()}
+                store_listing(commands, packages)
+        found: dict[str, click.Command] = meta[PLUGIN_COMMANDS]
+        return found
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help``: plugin commands from the listing cache when valid."""
+        cached = None if PLUGIN_COMMANDS in ctx.find_root().meta else cached_listing()
+        if cached is None:
+            plugins = self._plugin_commands(ctx)
+        else:
+            plugins = {name: click.Command(name, short_help=text) for name, text in cached.items()}
+        rows: list[tuple[str, click.Command]] = []
+        for name in sorted({*super().list_commands(ctx), *COMMANDS, *plugins}):
+            command = plugins.get(name) or self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command))
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                formatter.write_dl([(n, c.get_short_help_str(limit)) for n, c in rows])
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -90,6 +145,41 @@ class _Group(click.Group):
         except OSError as exc:
             where = f" ({exc.filename})" if exc.filename else ""
             _fail(f"{exc.strerror or exc}{where}")
+
+
+def _package_of(plugin: object) -> str:
+    """The top-level package a plugin (a module or an object) comes from."""
+    name = getattr(plugin, "__name__", None) if isinstance(plugin, types.ModuleType) else None
+    return (name or type(plugin).__module__).split(".")[0]
+
+
+def plugin_commands(
+    pm: pluggy.PluginManager | None = None, *, taken: Collection[str] = ()
+) -> dict[str, click.Command]:
+    """The commands each plugin adds through ``register_commands``, by name.
+
+    Each plugin's implementation is called on a group of its own, through
+    pluggy (so hook wrappers and call monitoring see it), which attributes
+    every command to its plugin: a name in ``taken`` (gridguard's own
+    commands) or added by two plugins is a :class:`~gridguard.errors.PluginError`
+    naming both. ``pm`` defaults to :func:`~gridguard.plugins.get_plugin_manager`.
+    """
+    from ..plugins import get_plugin_manager, plugin_callers
+
+    pm = pm or get_plugin_manager()
+    commands: dict[str, click.Command] = {}
+    owners: dict[str, str] = dict.fromkeys(taken, "gridguard")
+    for plugin, caller in plugin_callers(pm, "register_commands"):
+        group = click.Group(name=plugin)
+        caller(cli=group)
+        for name, command in group.commands.items():
+            if name in owners:
+                raise PluginError(
+                    f"command {name!r} is registered twice: by {owners[name]!r} and by {plugin!r}"
+                )
+            owners[name] = plugin
+            commands[name] = command
+    return commands
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -163,9 +163,10 @@ def dispatch(
     if as_json:
         echo_json(result)
     else:
+        paused = f", rate limited 限流 {report.rate_limited}" if report.rate_limited else ""
         click.echo(
             f"sent 已送达 {report.sent}, retry later 待重试 {report.retried}, "
-            f"dead 投递失败 {report.dead}, undeliverable 无法投递 {len(stuck)} "
+            f"dead 投递失败 {report.dead}{paused}, undeliverable 无法投递 {len(stuck)} "
             f"({report.seconds:.1f} s)"
         )
         for line in report.errors[:5]:
@@ -192,15 +193,23 @@ def _show_undeliverable(stuck: list[Any], limit: int = 10) -> None:
 @_config
 @json_option()
 def status(target: str, config: str | None, as_json: bool) -> None:
-    """Messages in the outbox per channel and state (pending, in flight, sent, dead)."""
+    """Messages in the outbox per channel and state (pending, in flight, sent, dead).
+
+    Under each channel with dead messages, why they died: the last error,
+    with a vendor's code and message (``WeCom error 93000: invalid webhook
+    url``), and how many died of it.
+    """
     from ..notifications.service import Notifications
     from ..workspace import open_workspace
 
     with open_workspace(target) as ws:
         service = Notifications(ws, notify_settings(config))
-        result = service.status()
+        result: dict[str, Any] = dict(service.status())
+        dead = service.dead_letters()
         stuck = service.undeliverable()
     if as_json:
+        if dead:
+            result["dead_letters"] = dead
         echo_json(
             {
                 **result,
@@ -225,6 +234,8 @@ def status(target: str, config: str | None, as_json: bool) -> None:
     for channel, states in result.items():
         shown = ", ".join(f"{state} {n}" for state, n in states.items())
         click.echo(f"{channel}: {shown}")
+        for error, n in dead.get(channel, {}).items():
+            click.echo(f"  dead {n}: {error or '(no error recorded)'}")
     for item in stuck:
         m = item.message
         click.echo(

@@ -46,6 +46,7 @@ from .identity import (
     ResidentId,
     get_identity_scheme,
     identity_schemes,
+    identity_schemes_in_use,
     register_identity_scheme,
 )
 from .lines import BUILDING_WATCH, BUILTIN_LINES, DATA_TARGETING, DOOR_TO_DOOR, LineOfDefense
@@ -262,6 +263,7 @@ __all__ = [
     "VisitOutcome",
     "get_identity_scheme",
     "identity_schemes",
+    "identity_schemes_in_use",
     "new_fact_id",
     "normalize_phone",
     "register_identity_scheme",

@@ -20,6 +20,8 @@ from ..errors import ValidationError
 from ..masking import mask_text
 
 __all__ = [
+    "BIDI_CONTROLS",
+    "BIDI_RULE",
     "as_day",
     "aware",
     "bounded",
@@ -44,11 +46,25 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """C0 and C1 control characters, DEL and the Unicode line/paragraph separators."""
 _NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 """In free text: control characters other than tab and line breaks, and lone surrogates."""
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""The Unicode bidirectional controls: ALM, LRM, RLM, the embeddings and overrides
+(U+202A-U+202E) and the isolates (U+2066-U+2069). Invisible, they reorder how the
+text around them is shown (``U+202E`` makes ``txt.exe`` of ``exe.txt``), so text
+fields refuse them."""
+BIDI_RULE = "must not contain bidirectional control characters, which reorder how text is shown"
 MAX_NAME = 200
 """Longest name, address or other one-line text, in characters."""
 MAX_TEXT = 4000
 """Longest free text (a note), in characters."""
 _IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-/]{0,127}$")
+
+
+def _refuse_bidi(attribute: attrs.Attribute[Any], value: str) -> None:
+    """Refuse ``value`` if it holds a bidirectional control, naming it (never printing it)."""
+    found = BIDI_CONTROLS.search(value)
+    if found is not None:
+        where = f"U+{ord(found.group()):04X} at character {found.start() + 1}"
+        raise ValidationError.single(f"$.{attribute.name}", where, BIDI_RULE)
 
 
 def fail(attribute: attrs.Attribute[Any], value: object, rule: str, personal: bool = False) -> None:
@@ -77,6 +93,7 @@ def _text(attribute: attrs.Attribute[Any], value: object, personal: bool) -> Non
         fail(attribute, _shown(value), "must not contain control characters", personal=personal)
     if _CONTROL.search(value):
         fail(attribute, value, "must not contain control characters", personal=personal)
+    _refuse_bidi(attribute, value)
     if len(value) > MAX_NAME:
         fail(attribute, _shown(value), f"must be at most {MAX_NAME} characters", personal=personal)
 
@@ -90,6 +107,7 @@ def free_text(_: object, attribute: attrs.Attribute[Any], value: object) -> None
         fail(attribute, _shown(value), f"must be at most {MAX_TEXT} characters", personal=True)
     if _NOT_TEXT.search(value):
         fail(attribute, _shown(value), "must not contain control characters", personal=True)
+    _refuse_bidi(attribute, value)
 
 
 def optional_text(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -103,6 +121,7 @@ def optional_text(_: object, attribute: attrs.Attribute[Any], value: object) -> 
         fail(attribute, _shown(value), f"must be at most {MAX_NAME} characters")
     if _NOT_TEXT.search(value) or _CONTROL.search(value):
         fail(attribute, _shown(value), "must not contain control characters")
+    _refuse_bidi(attribute, value)
 
 
 def text_items(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:

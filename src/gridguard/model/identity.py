@@ -2,14 +2,27 @@
 
 A scheme normalises a number (full-width digits, spaces, lowercase ``x``) and
 validates it; it may also read a birth date and sex from it. Another
-country's number is added by registering a scheme, from a plugin through the
+country's number is added by a scheme, from a plugin through the
 ``register_identity_schemes`` hook or with :func:`register_identity_scheme`.
+
+Which schemes a :class:`ResidentId` is validated with, first match wins:
+
+1. the schemes in use in the current context (:func:`identity_schemes_in_use`):
+   a workspace puts its plugins' schemes in use inside its transactions and
+   its ``with`` block, so each workspace validates with its own plugins;
+2. the schemes registered for the whole process with
+   :func:`register_identity_scheme` (scripts and tests without a workspace);
+3. the builtin ``CN`` scheme.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -26,6 +39,7 @@ __all__ = [
     "ResidentId",
     "get_identity_scheme",
     "identity_schemes",
+    "identity_schemes_in_use",
     "register_identity_scheme",
 ]
 
@@ -100,29 +114,56 @@ class GB11643:
 
 DEFAULT_SCHEME = "CN"
 _SCHEMES: dict[str, IdentityScheme] = {"CN": GB11643()}
+"""The builtin scheme and those registered for the whole process."""
+_IN_USE: ContextVar[Mapping[str, IdentityScheme]] = ContextVar(
+    "gridguard_identity_schemes", default=MappingProxyType({})
+)
+"""The schemes in use in this context (a workspace's plugins'), by name."""
 
 
 def register_identity_scheme(scheme: IdentityScheme, *, replace: bool = False) -> None:
-    """Make ``scheme`` available to :class:`ResidentId` under ``scheme.name``."""
+    """Make ``scheme`` available to :class:`ResidentId` under ``scheme.name``, process-wide.
+
+    For code without a workspace; a workspace validates with the schemes of
+    its own plugins (``register_identity_schemes``) without registering them here.
+    """
     if scheme.name in _SCHEMES and not replace and _SCHEMES[scheme.name] is not scheme:
         raise ValueError(f"identity scheme {scheme.name!r} is already registered")
     _SCHEMES[scheme.name] = scheme
 
 
-def get_identity_scheme(name: str) -> IdentityScheme:
-    """The registered scheme called ``name``; ``ValidationError`` if unknown."""
+@contextmanager
+def identity_schemes_in_use(schemes: Mapping[str, IdentityScheme]) -> Iterator[None]:
+    """Validate identity numbers with ``schemes`` (by name) too, inside the ``with`` block.
+
+    Scoped to the current context (thread, asyncio task) and undone on exit;
+    blocks nest, the innermost wins. A workspace uses it with the schemes
+    of its plugins.
+    """
+    token = _IN_USE.set(schemes)
     try:
-        return _SCHEMES[name]
-    except KeyError:
-        known = ", ".join(sorted(_SCHEMES))
+        yield
+    finally:
+        # Left in another context than entered (an async fixture's teardown in another
+        # task), reset refuses: the schemes were set in the context that entered it.
+        with suppress(ValueError):
+            _IN_USE.reset(token)
+
+
+def get_identity_scheme(name: str) -> IdentityScheme:
+    """The scheme called ``name`` in use here; ``ValidationError`` if unknown."""
+    found = _IN_USE.get().get(name) or _SCHEMES.get(name)
+    if found is None:
+        known = ", ".join(sorted(identity_schemes()))
         raise ValidationError.single(
             "$.scheme", repr(name), f"unknown identity scheme (known: {known})"
-        ) from None
+        )
+    return found
 
 
 def identity_schemes() -> dict[str, IdentityScheme]:
-    """A copy of the registered schemes by name."""
-    return dict(_SCHEMES)
+    """A copy of the schemes known here, by name: registered ones and those in use."""
+    return {**_SCHEMES, **_IN_USE.get()}
 
 
 @attrs.frozen(slots=True)

@@ -16,6 +16,14 @@ thread is replaced), one that raises or returns something other than
 retried with exponential backoff and jitter; a
 :class:`~gridguard.notify.PermanentFailure`, or ``max_attempts`` attempts,
 dead-letters the message.
+
+A channel whose notifier declares limits (:class:`~gridguard.notify.limits.Limited`:
+a chat robot) is *paced*: each round claims, robot by robot, only as many
+requests as its :class:`~gridguard.notify.limits.RobotPacer` allows now,
+urgent messages first; a message too long for one request goes as numbered
+parts, one request each. A robot's "too fast" reply
+(:class:`~gridguard.notify.RateLimited`) pauses that robot until its window
+resets and does not count as a failed attempt.
 """
 
 from __future__ import annotations
@@ -37,16 +45,28 @@ import attrs
 
 from ..errors import ConflictError
 from ..model.messages import DeliveryAttempt, DeliveryOutcome, attempt_id
-from ..notify.base import Message, Notifier, PermanentFailure, RetryableFailure
-from .outbox import Due, due_messages, next_due, record_attempts, to_message
+from ..notify.base import Message, Notifier, PermanentFailure, RateLimited, RetryableFailure
+from ..notify.limits import Limited, RobotPacer, split_message
+from .outbox import (
+    RATE_LIMITED,
+    Due,
+    due_messages,
+    next_due,
+    recent_sends,
+    record_attempts,
+    to_message,
+)
 from .settings import DeliverySettings
 
 if TYPE_CHECKING:
+    from ..storage.base import UnitOfWork
     from ..workspace import Workspace
 
 __all__ = ["DispatchReport", "Dispatcher", "RetryPolicy"]
 
 Clock = Callable[[], dt.datetime]
+Mentions = Callable[["UnitOfWork", Mapping[str, Any]], "str | None"]
+"""Reads the mobile number a message's ``mention_of`` points at (a router's :meth:`mention`)."""
 
 
 def _utcnow() -> dt.datetime:
@@ -95,6 +115,10 @@ class DispatchReport:
     dead: int = 0
     timed_out: int = 0
     """Sends abandoned after the timeout (counted in ``retried`` or ``dead`` too)."""
+    rate_limited: int = 0
+    """Refused for coming too fast: the robot paused, the message due again (not a failure)."""
+    parts: int = 0
+    """Requests made for messages sent in numbered parts (counted once each in ``sent``)."""
     rounds: int = 0
     seconds: float = 0.0
     by_channel: dict[str, Counter[str]] = attrs.field(factory=dict)
@@ -111,6 +135,8 @@ class DispatchReport:
             "retried": self.retried,
             "dead": self.dead,
             "timed_out": self.timed_out,
+            "rate_limited": self.rate_limited,
+            "parts": self.parts,
             "rounds": self.rounds,
             "seconds": round(self.seconds, 3),
             "by_channel": {c: dict(v) for c, v in sorted(self.by_channel.items())},
@@ -130,6 +156,10 @@ class BadReturn(RetryableFailure):
 class _Task:
     message: Message
     attempt: int
+    parts: list[Message] = attrs.field(factory=list)
+    """What to send, in order: the message itself, or its numbered parts."""
+    rate_limited: int = 0
+    """Earlier attempts refused for coming too fast (they do not count)."""
     future: cf.Future[None] = attrs.field(factory=cf.Future)
     started: float | None = None
     abandoned: bool = False
@@ -200,9 +230,13 @@ class _Lane:
                 self._running.add(task)
             error: BaseException | None = None
             try:
-                returned: object = self._send(task.message)
-                if returned is not None:
-                    error = BadReturn(f"notifier returned {_short(repr(returned))} instead of None")
+                for part in task.parts or [task.message]:
+                    returned: object = self._send(part)
+                    if returned is not None:
+                        error = BadReturn(
+                            f"notifier returned {_short(repr(returned))} instead of None"
+                        )
+                        break
             except BaseException as exc:  # a notifier's failure must not end the worker
                 error = exc
             with self._lock:
@@ -222,7 +256,8 @@ class _Lane:
         late: list[_Task] = []
         with self._lock:
             for task in self._running:
-                if task.started is not None and now - task.started > self.timeout:
+                allowed = self.timeout * max(len(task.parts), 1)
+                if task.started is not None and now - task.started > allowed:
                     task.abandoned = True
                     late.append(task)
             for task in late:
@@ -288,6 +323,7 @@ class Dispatcher:
         clock: Clock = _utcnow,
         rng: random.Random | None = None,
         identity: str | None = None,
+        mentions: Mentions | None = None,
     ) -> None:
         self.ws = ws
         self.channels = dict(channels)
@@ -297,15 +333,54 @@ class Dispatcher:
         self.clock = clock
         self.rng = rng or random.Random()
         self.identity = _identity(identity or f"{socket.gethostname()}:{os.getpid()}")
+        self.mentions = mentions
         lease = self.settings.lease
         if lease is None:
             per_worker = -(-self.settings.batch // self.settings.workers)
             lease = self.settings.timeout * (per_worker + 2) + 5.0
         self.lease = lease
+        self.limited: dict[str, Limited] = {
+            name: n for name, n in self.channels.items() if isinstance(n, Limited)
+        }
+        self.pacers: dict[str, RobotPacer] = {}
+        """The pacer of each paced channel; channels posting to one robot share it."""
+        self._seeded = False
+        robots: dict[str, RobotPacer] = {}
+        for name, notifier in self.limited.items():
+            limits = notifier.limits
+            if limits.paced:
+                key = limits.robot or f"channel:{name}"
+                self.pacers[name] = robots.setdefault(key, RobotPacer(limits))
+
+    def robots(self) -> dict[RobotPacer, list[str]]:
+        """Each robot's pacer with the channels that post to it."""
+        out: dict[RobotPacer, list[str]] = {}
+        for name, pacer in self.pacers.items():
+            out.setdefault(pacer, []).append(name)
+        return out
 
     # -- claiming and recording ---------------------------------------------------------------
 
+    def _seed_pacers(self) -> None:
+        """Count in each robot's window what was delivered to it in the last minute.
+
+        A dispatcher run from cron each minute starts with empty windows;
+        without this, it would send a robot's whole minute again right after
+        the run before it did. (A message sent in parts counts once here.)
+        """
+        self._seeded = True
+        if not self.pacers:
+            return
+        now = self.clock()
+        since = now - max(p.minute for p in self.pacers.values())
+        with self.ws.transaction(write=False) as uow:
+            sent = recent_sends(uow, since, dialect=self.ws.storage.dialect, channels=self.pacers)
+        for channel, at in sorted(sent, key=lambda item: item[1]):
+            self.pacers[channel].take(at)
+
     def _claim(self, limit: int, report: DispatchReport) -> list[_Task]:
+        if not self._seeded:
+            self._seed_pacers()
         channels = None if self.fallback is not None else list(self.channels)
         for _ in range(5):
             try:
@@ -320,28 +395,113 @@ class Dispatcher:
         now = self.clock()
         tasks: list[_Task] = []
         entries: list[DeliveryAttempt] = []
+        dialect = self.ws.storage.dialect
+        paced = list(self.pacers)
+        if channels is not None:
+            channels = [c for c in channels if c not in self.pacers]
         with self.ws.transaction() as uow:
             due: list[Due] = due_messages(
-                uow, now, dialect=self.ws.storage.dialect, limit=limit, channels=channels
+                uow, now, dialect=dialect, limit=limit, channels=channels, exclude=paced
             )
             lease_end = now + dt.timedelta(seconds=self.lease)
             for item in due:
-                attempt = item.attempts + 1
-                mid = item.message.id
-                if attempt > self.policy.max_attempts:
-                    why = item.last_error or "the dispatcher delivering it stopped"
-                    entries.append(self._entry(mid, item.attempts, DeliveryOutcome.DEAD, now, why))
-                    report.dead += 1
-                    report.count(item.message.channel, "dead")
+                self._take(uow, item, now, lease_end, tasks, entries, report)
+            for pacer, names in self.robots().items():
+                room = min(pacer.room(now), max(limit - len(tasks), 0))
+                if room < pacer.needed:
                     continue
-                entries.append(
-                    self._entry(mid, attempt, DeliveryOutcome.CLAIMED, now, due=lease_end)
+                waiting = due_messages(
+                    uow, now, dialect=dialect, limit=room, channels=names, urgent_first=True
                 )
-                tasks.append(_Task(to_message(item.message), attempt))
+                pacer.needed = 1
+                for item in waiting:
+                    needed = self._take(uow, item, now, lease_end, tasks, entries, report, room)
+                    if needed > room:
+                        # The next in line waits for room for all its parts: nothing jumps
+                        # the queue, and the robot's next time counts them.
+                        pacer.needed = needed
+                        break
+                    pacer.take(now, needed)
+                    room -= needed
             if entries:
                 record_attempts(uow, entries)
         report.claimed += len(tasks)
         return tasks
+
+    def _take(
+        self,
+        uow: UnitOfWork,
+        item: Due,
+        now: dt.datetime,
+        lease_end: dt.datetime,
+        tasks: list[_Task],
+        entries: list[DeliveryAttempt],
+        report: DispatchReport,
+        room: int | None = None,
+    ) -> int:
+        """Claim (or dead-letter) ``item`` if it fits in ``room`` requests; returns its requests.
+
+        A message that needs more requests than ``room`` is left alone; one
+        too long ever to go (more parts than its robot takes at once, or a
+        subject that fills a part alone) is dead-lettered, with the reason.
+        """
+        attempt = item.attempts + 1
+        mid = item.message.id
+        channel = item.message.channel
+        if attempt - item.rate_limited > self.policy.max_attempts:
+            why = item.last_error or "the dispatcher delivering it stopped"
+            entries.append(self._entry(mid, item.attempts, DeliveryOutcome.DEAD, now, why))
+            report.dead += 1
+            report.count(channel, "dead")
+            return 0
+        message = self._mentioning(uow, to_message(item.message))
+        try:
+            parts = self._parts(message)
+        except ValueError as exc:
+            why = f"too long for channel {channel!r}: {exc}"
+            entries.append(self._entry(mid, attempt, DeliveryOutcome.DEAD, now, why))
+            report.dead += 1
+            report.count(channel, "dead")
+            return 0
+        if room is not None and len(parts) > room:
+            return len(parts)
+        entries.append(self._entry(mid, attempt, DeliveryOutcome.CLAIMED, now, due=lease_end))
+        tasks.append(_Task(message, attempt, parts, item.rate_limited))
+        return len(parts)
+
+    def _mentioning(self, uow: UnitOfWork, message: Message) -> Message:
+        """``message`` with the mobile number to @-mention, read from where it is on file.
+
+        Only in the message handed to the notifier: the stored copy keeps
+        the reference (``mention_of``), never the number.
+        """
+        on_file = message.data.get("mention_of")
+        if self.mentions is None or not isinstance(on_file, Mapping):
+            return message
+        phone = self.mentions(uow, on_file)
+        if not phone:
+            return message
+        return attrs.evolve(message, data={**message.data, "mention": phone})
+
+    def _parts(self, message: Message) -> list[Message]:
+        """``message`` as the requests its channel takes: itself, or its numbered parts.
+
+        Raises :class:`ValueError` when it can never go (see :meth:`_take`).
+        """
+        notifier = self.limited.get(message.channel)
+        if notifier is None:
+            return [message]
+        limits = notifier.limits
+        if limits.max_bytes is None:
+            return [message]
+        parts = split_message(message, limits.max_bytes, notifier.size)
+        most = limits.most_at_once
+        if most is not None and len(parts) > most:
+            raise ValueError(
+                f"{len(parts)} parts of at most {limits.max_bytes} bytes, and its robot "
+                f"takes at most {most} requests at a time; shorten the message"
+            )
+        return parts
 
     def _entry(
         self,
@@ -370,13 +530,27 @@ class Dispatcher:
         if error is None:
             report.sent += 1
             report.count(channel, "sent")
+            if len(task.parts) > 1:
+                report.parts += len(task.parts)
             return self._entry(task.message.id, task.attempt, DeliveryOutcome.SENT, now)
         text = _describe(error)
+        pacer = self.pacers.get(channel)
+        if isinstance(error, RateLimited) and pacer is not None:
+            # Not the message's fault: pause its robot, and try again once the window resets.
+            retry_after = error.retry_after
+            until = pacer.pause(now, retry_after if isinstance(retry_after, int | float) else None)
+            report.rate_limited += 1
+            report.count(channel, "rate_limited")
+            why = _short(RATE_LIMITED + text)
+            return self._entry(
+                task.message.id, task.attempt, DeliveryOutcome.FAILED, now, why, until
+            )
         if len(report.errors) < 20:
             report.errors.append(f"{channel}: {text}")
         if isinstance(error, SendTimeout):
             report.timed_out += 1
-        if isinstance(error, PermanentFailure) or task.attempt >= self.policy.max_attempts:
+        counted = task.attempt - task.rate_limited
+        if isinstance(error, PermanentFailure) or counted >= self.policy.max_attempts:
             report.dead += 1
             report.count(channel, "dead")
             return self._entry(task.message.id, task.attempt, DeliveryOutcome.DEAD, now, text)
@@ -447,10 +621,26 @@ class Dispatcher:
         report.seconds = time.monotonic() - started
         return report
 
-    def _until_next_due(self) -> float | None:
-        channels = None if self.fallback is not None else list(self.channels)
+    def next_send(self) -> dt.datetime | None:
+        """When something is next due that may go (a paced robot's room counted), or ``None``."""
+        dialect = self.ws.storage.dialect
+        now = self.clock()
+        paced = list(self.pacers)
+        times: list[dt.datetime] = []
         with self.ws.transaction(write=False) as uow:
-            when = next_due(uow, dialect=self.ws.storage.dialect, channels=channels)
+            if self.fallback is not None or len(paced) < len(self.channels):
+                channels = None if self.fallback is not None else list(self.channels)
+                when = next_due(uow, dialect=dialect, channels=channels, exclude=paced)
+                if when is not None:
+                    times.append(when)
+            for pacer, names in self.robots().items():
+                when = next_due(uow, dialect=dialect, channels=names)
+                if when is not None:
+                    times.append(max(when, pacer.next_room(now)))
+        return min(times, default=None)
+
+    def _until_next_due(self) -> float | None:
+        when = self.next_send()
         if when is None:
             return None
         return max((when - self.clock()).total_seconds(), 0.0) + 0.01

@@ -48,20 +48,23 @@ from ..model.messages import DeliveryAttempt, DeliveryOutcome, OutboxMessage
 from ..notify.base import Message
 from ..serialization import converter
 from ..storage.capabilities import NewRowLoading, NewRowSending, RawConnection
-from ..storage.dialect import SqlDialect
+from ..storage.dialect import SqlDialect, SQLiteDialect
 from ..storage.schema import decode_timestamp, encode_timestamp
 
 if TYPE_CHECKING:
     from ..storage.base import SaveResult, UnitOfWork
 
 __all__ = [
+    "RATE_LIMITED",
     "Due",
     "MessageState",
+    "dead_letters",
     "due_messages",
     "enqueue",
     "history",
     "next_due",
     "outbox_status",
+    "recent_sends",
     "record_attempts",
     "state_of",
     "to_message",
@@ -81,13 +84,23 @@ class MessageState(enum.StrEnum):
     DEAD = "dead"
 
 
+RATE_LIMITED = "rate limited: "
+"""Starts the error of a failure that was a robot's "too fast" reply: not a failed attempt."""
+
+
 @attrs.frozen
 class Due:
-    """A message that is due for delivery, with how many attempts it has had."""
+    """A message that is due for delivery, with how many attempts it has had.
+
+    ``rate_limited`` of those attempts were refused for coming too fast
+    (their error starts with :data:`RATE_LIMITED`); they do not count
+    towards the dead letter.
+    """
 
     message: OutboxMessage
     attempts: int
     last_error: str = ""
+    rate_limited: int = 0
 
 
 def to_outbox(message: Message, area_id: str | None = None) -> OutboxMessage:
@@ -458,11 +471,32 @@ def _row_message(row: Sequence[Any]) -> OutboxMessage:
     )
 
 
-def _channel_filter(channels: Collection[str] | None) -> tuple[str, list[Any]]:
-    if channels is None:
-        return "", []
-    marks = ", ".join("?" for _ in channels) or "NULL"
-    return f" AND m.channel IN ({marks})", list(channels)
+def _channel_filter(
+    channels: Collection[str] | None, exclude: Collection[str] | None = None
+) -> tuple[str, list[Any]]:
+    where, params = "", []
+    if channels is not None:
+        marks = ", ".join("?" for _ in channels) or "NULL"
+        where, params = f" AND m.channel IN ({marks})", list(channels)
+    if exclude:
+        marks = ", ".join("?" for _ in exclude)
+        where += f" AND m.channel NOT IN ({marks})"
+        params += list(exclude)
+    return where, params
+
+
+def urgent_sql(dialect: SqlDialect, alias: str = "m") -> str:
+    """A SQL expression, true for an urgent message (``data["urgent"]``) of alias ``alias``."""
+    return dialect.json_flag(f"{alias}.data", "urgent")
+
+
+_RATE_LIMITED_COUNT = f"""
+    CASE WHEN l.attempt IS NULL THEN 0 ELSE
+    (SELECT count(*) FROM outbox_attempts r WHERE r.message_id = m.id
+     AND r.outcome = 'failed'
+     AND substr(r.error, 1, {len(RATE_LIMITED.rstrip())}) = '{RATE_LIMITED.rstrip()}') END
+"""
+"""Attempts of a message refused for coming too fast (none to count before its first)."""
 
 
 def _logs(uow: UnitOfWork) -> dict[uuid.UUID, list[DeliveryAttempt]]:
@@ -481,53 +515,76 @@ def due_messages(
     dialect: SqlDialect,
     limit: int,
     channels: Collection[str] | None = None,
+    exclude: Collection[str] | None = None,
+    urgent_first: bool = False,
 ) -> list[Due]:
     """Up to ``limit`` messages due at ``now``, the longest-waiting first.
 
     ``channels`` limits them to those channels (a dispatcher only claims what
-    it can deliver). ``dialect`` is the store's (``ws.storage.dialect``):
-    a store that runs SQL answers in one query, any other store is read in Python.
+    it can deliver), ``exclude`` leaves those out (paced channels, claimed
+    robot by robot). ``urgent_first`` puts urgent messages
+    (``data["urgent"]``) before the others, however long those have waited.
+    ``dialect`` is the store's (``ws.storage.dialect``): a store that
+    runs SQL answers in one query, any other store is read in Python.
     """
     if not dialect.runs_sql:
-        return _due_in_python(uow, now, limit, channels)
+        return _due_in_python(uow, now, limit, channels, exclude, urgent_first)
     conn = _sqlite(uow)
     if conn is not None:
-        return _due_sqlite(conn, now, limit, channels)
+        return _due_sqlite(conn, now, limit, channels, exclude, urgent_first)
     sql = dialect
-    where, params = _channel_filter(channels)
+    where, params = _channel_filter(channels, exclude)
+    first = f"{urgent_sql(dialect)} DESC, " if urgent_first else ""
     query = f"""
-        SELECT {_COLUMNS}, COALESCE(l.attempt, 0), COALESCE(l.error, '')
+        SELECT {_COLUMNS}, COALESCE(l.attempt, 0), COALESCE(l.error, ''), {_RATE_LIMITED_COUNT}
         FROM outbox m
         LEFT JOIN outbox_attempts l ON l.id = ({_LATEST})
         WHERE NOT {_SETTLED}
           AND COALESCE(l.due_at, m.not_before, m.at) <= ?{where}
-        ORDER BY COALESCE(l.due_at, m.not_before, m.at), m.id
+        ORDER BY {first}COALESCE(l.due_at, m.not_before, m.at), m.id
         LIMIT ?
     """
     rows = uow.query(sql.text(query), [sql.ts(now), *params, limit])
-    return [Due(_row_message(r), int(r[11]), str(r[12])) for r in rows]
+    return [Due(_row_message(r), int(r[11]), str(r[12]), int(r[13])) for r in rows]
 
 
 def _due_sqlite(
-    conn: sqlite3.Connection, now: dt.datetime, limit: int, channels: Collection[str] | None
+    conn: sqlite3.Connection,
+    now: dt.datetime,
+    limit: int,
+    channels: Collection[str] | None,
+    exclude: Collection[str] | None = None,
+    urgent_first: bool = False,
 ) -> list[Due]:
     """Due messages from ``outbox_pending``: O(pending), whatever the size of the outbox.
 
     Each candidate is checked against its attempt log (one index seek): a
     pending row that a log entry written around :func:`record_attempts` left
-    behind is brought in step instead of being claimed.
+    behind is brought in step instead of being claimed. Urgent first reads
+    the pending messages of ``channels`` (one robot's) to find the urgent ones.
     """
-    where, params = _channel_filter(channels)
+    where, params = _channel_filter(channels, exclude)
+    if urgent_first:
+        pending = f"""
+            SELECT q.message_id, q.due_at, {urgent_sql(SQLiteDialect(), "o")} AS urgent
+            FROM outbox_pending q JOIN outbox o ON o.id = q.message_id
+            WHERE q.due_at <= ?{where.replace("m.channel", "q.channel")}
+            ORDER BY urgent DESC, q.due_at, q.message_id LIMIT ?"""
+        order = "p.urgent DESC, p.due_at, p.message_id"
+    else:
+        pending = f"""
+            SELECT message_id, due_at FROM outbox_pending q
+            WHERE due_at <= ?{where.replace("m.channel", "q.channel")}
+            ORDER BY due_at, message_id LIMIT ?"""
+        order = "p.due_at, p.message_id"
     query = f"""
         SELECT {_COLUMNS}, COALESCE(l.attempt, 0), COALESCE(l.error, ''), {_SETTLED},
                COALESCE(l.due_at, m.not_before, m.at),
-               CASE WHEN l.outcome = 'claimed' THEN 0 ELSE 1 END
-        FROM (SELECT message_id, due_at FROM outbox_pending q
-              WHERE due_at <= ?{where.replace("m.channel", "q.channel")}
-              ORDER BY due_at, message_id LIMIT ?) p
+               CASE WHEN l.outcome = 'claimed' THEN 0 ELSE 1 END, {_RATE_LIMITED_COUNT}
+        FROM ({pending}) p
         JOIN outbox m ON m.id = p.message_id
         LEFT JOIN outbox_attempts l ON l.id = ({_LATEST})
-        ORDER BY p.due_at, p.message_id
+        ORDER BY {order}
     """
     stamp = encode_timestamp(now)
     due: list[Due] = []
@@ -539,7 +596,7 @@ def _due_sqlite(
         elif r[14] > stamp:
             behind.append((r[14], r[11], r[15], r[12], str(r[0])))
         else:
-            due.append(Due(_row_message(r), int(r[11]), str(r[12])))
+            due.append(Due(_row_message(r), int(r[11]), str(r[12]), int(r[16])))
     if settled or behind:
         try:
             conn.executemany('DELETE FROM outbox_pending WHERE "message_id" = ?', settled)
@@ -550,12 +607,19 @@ def _due_sqlite(
 
 
 def _due_in_python(
-    uow: UnitOfWork, now: dt.datetime, limit: int, channels: Collection[str] | None
+    uow: UnitOfWork,
+    now: dt.datetime,
+    limit: int,
+    channels: Collection[str] | None,
+    exclude: Collection[str] | None = None,
+    urgent_first: bool = False,
 ) -> list[Due]:
     logs = _logs(uow)
-    found: list[tuple[dt.datetime, str, Due]] = []
+    found: list[tuple[bool, dt.datetime, str, Due]] = []
     for message in uow.find(OutboxMessage):
         if channels is not None and message.channel not in channels:
+            continue
+        if exclude and message.channel in exclude:
             continue
         log = logs.get(message.id, [])
         if any(a.outcome.final for a in log):
@@ -564,34 +628,48 @@ def _due_in_python(
         if due <= now:
             last = log[-1] if log else None
             attempts = last.attempt if last else 0
-            found.append((due, str(message.id), Due(message, attempts, last.error if last else "")))
-    found.sort(key=lambda t: (t[0], t[1]))
-    return [d for _, _, d in found[:limit]]
+            paced = sum(1 for a in log if _was_rate_limited(a))
+            urgent = urgent_first and message.data.get("urgent") is True
+            item = Due(message, attempts, last.error if last else "", paced)
+            found.append((not urgent, due, str(message.id), item))
+    found.sort(key=lambda t: (t[0], t[1], t[2]))
+    return [d for _, _, _, d in found[:limit]]
+
+
+def _was_rate_limited(entry: DeliveryAttempt) -> bool:
+    return entry.outcome is DeliveryOutcome.FAILED and entry.error.startswith(RATE_LIMITED)
 
 
 def next_due(
-    uow: UnitOfWork, *, dialect: SqlDialect, channels: Collection[str] | None = None
+    uow: UnitOfWork,
+    *,
+    dialect: SqlDialect,
+    channels: Collection[str] | None = None,
+    exclude: Collection[str] | None = None,
 ) -> dt.datetime | None:
-    """When the next unsettled message (of ``channels``) falls due, or ``None`` if none is left."""
+    """When the next unsettled message (of ``channels``, not of ``exclude``) falls due.
+
+    ``None`` if none is left.
+    """
     if not dialect.runs_sql:
         logs = _logs(uow)
         times = [
             _due_at(m, logs.get(m.id, []))
             for m in uow.find(OutboxMessage)
             if (channels is None or m.channel in channels)
+            and not (exclude and m.channel in exclude)
             and not any(a.outcome.final for a in logs.get(m.id, []))
         ]
         return min(times, default=None)
     conn = _sqlite(uow)
+    where, params = _channel_filter(channels, exclude)
     if conn is not None:
-        where, params = _channel_filter(channels)
         row = conn.execute(
             f"SELECT min(due_at) FROM outbox_pending q WHERE 1 = 1{where.replace('m.', 'q.')}",
             params,
         ).fetchone()
         return None if row is None else _ts(row[0])
     sql = dialect
-    where, params = _channel_filter(channels)
     query = f"""
         SELECT min(COALESCE(l.due_at, m.not_before, m.at))
         FROM outbox m
@@ -635,12 +713,70 @@ def outbox_status(
     return {channel: dict(sorted(c.items())) for channel, c in sorted(counts.items())}
 
 
+def dead_letters(uow: UnitOfWork, *, dialect: SqlDialect) -> dict[str, dict[str, int]]:
+    """Dead messages per channel and error: ``{"wecom": {"WeCom error 93000: ...": 2}}``.
+
+    The error is the last one recorded (a vendor's code and message for a
+    permanent refusal), so an operator sees why without reading the log.
+    """
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    if not dialect.runs_sql:
+        channel_of = {m.id: m.channel for m in uow.find(OutboxMessage)}
+        for entry in uow.find(DeliveryAttempt, where={"outcome": DeliveryOutcome.DEAD}):
+            counts[channel_of.get(entry.message_id, "?")][entry.error] += 1
+    else:
+        query = """
+            SELECT m.channel, a.error, count(*)
+            FROM outbox_attempts a JOIN outbox m ON m.id = a.message_id
+            WHERE a.outcome = 'dead'
+            GROUP BY m.channel, a.error
+        """
+        for channel, error, n in uow.query(query, []):
+            counts[str(channel)][str(error)] += int(n)
+    return {
+        channel: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
+        for channel, c in sorted(counts.items())
+    }
+
+
 def totals(status: dict[str, dict[str, int]]) -> dict[str, int]:
     """Messages per state over every channel of an :func:`outbox_status`."""
     out = {s.value: 0 for s in MessageState}
     for per_state in status.values():
         for state, n in per_state.items():
             out[state] = out.get(state, 0) + n
+    return out
+
+
+def recent_sends(
+    uow: UnitOfWork, since: dt.datetime, *, dialect: SqlDialect, channels: Collection[str]
+) -> list[tuple[str, dt.datetime]]:
+    """``(channel, when)`` of each delivery to ``channels`` recorded after ``since``.
+
+    What a dispatcher that starts (a cron run each minute) needs to know of
+    the requests the run before it made, so as not to pace a robot from an
+    empty window.
+    """
+    if not channels:
+        return []
+    if not dialect.runs_sql:
+        channel_of = {m.id: m.channel for m in uow.find(OutboxMessage)}
+        return [
+            (channel_of[a.message_id], a.at)
+            for a in uow.find(DeliveryAttempt, where={"outcome": DeliveryOutcome.SENT})
+            if a.at > since and channel_of.get(a.message_id) in channels
+        ]
+    sql = dialect
+    where, params = _channel_filter(channels)
+    query = f"""
+        SELECT m.channel, a."at" FROM outbox_attempts a JOIN outbox m ON m.id = a.message_id
+        WHERE a.outcome = 'sent' AND a."at" > ?{where}
+    """
+    out: list[tuple[str, dt.datetime]] = []
+    for channel, at in uow.query(sql.text(query), [sql.ts(since), *params]):
+        when = _ts(at)
+        if when is not None:
+            out.append((str(channel), when))
     return out
 
 

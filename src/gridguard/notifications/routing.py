@@ -88,6 +88,8 @@ class Recipient:
     name: str = attrs.field(repr=name_repr)
     phone: str | None = attrs.field(default=None, repr=phone_repr)
     addresses: Mapping[str, str] = attrs.field(factory=dict)
+    on_file: Mapping[str, str] = attrs.field(factory=dict)
+    """Where the phone is on file (a contact, a person, a team member): how to find it again."""
 
     def address(self, channel: str) -> str:
         """The recipient on ``channel``: a configured address, else ``role@place``."""
@@ -255,7 +257,15 @@ class Router:
             contacts = self._contacts.get((role, place_id))
             if contacts:
                 return [
-                    Recipient(role, place_id, c.name, c.phone, dict(c.addresses)) for c in contacts
+                    Recipient(
+                        role,
+                        place_id,
+                        c.name,
+                        c.phone,
+                        dict(c.addresses),
+                        {"contact": role, "at": place_id, "name": c.name},
+                    )
+                    for c in contacts
                 ]
         return self._from_tree(uow, role, place)
 
@@ -267,7 +277,8 @@ class Router:
             person = uow.get(Person, building.observer_id)
             if person is None:
                 return []
-            return [Recipient(role, building.id, person.name, person.phone)]
+            on_file = {"person": person.id}
+            return [Recipient(role, building.id, person.name, person.phone, on_file=on_file)]
         grid = place.grid
         if grid is None or role not in (
             NotifyRole.TEAM_LEADER,
@@ -276,17 +287,43 @@ class Router:
         ):
             return []
         teams = list(uow.find(Team, where={"home_grid_id": grid.id}))
-        members: list[TeamMember] = []
+        members: list[tuple[Team, TeamMember]] = []
         for team in teams:
             if role == NotifyRole.TEAM_LEADER:
                 leader = _leader(team)
-                members += [leader] if leader else []
+                members += [(team, leader)] if leader else []
             else:
                 wanted = (
                     MemberRole.GRID_WORKER if role == NotifyRole.GRID_WORKER else MemberRole.DOCTOR
                 )
-                members += [m for m in team.members if m.role is wanted]
-        return [Recipient(role, grid.id, m.name, m.phone) for m in members]
+                members += [(team, m) for m in team.members if m.role is wanted]
+        return [
+            Recipient(role, grid.id, m.name, m.phone, on_file={"team": t.id, "name": m.name})
+            for t, m in members
+        ]
+
+    def mention(self, uow: UnitOfWork, on_file: Mapping[str, Any]) -> str | None:
+        """The mobile number a message's ``mention_of`` points at, read now; ``None`` if gone.
+
+        Messages store where the number is on file, never the number: the
+        outbox holds no phone (an encrypted store keeps phones sealed), and
+        a number corrected since is the one used.
+        """
+        if "contact" in on_file:
+            key = (str(on_file["contact"]), str(on_file.get("at")))
+            for contact in self._contacts.get(key, []):
+                if contact.name == on_file.get("name"):
+                    return contact.phone
+            return None
+        if "person" in on_file:
+            person = uow.get(Person, str(on_file["person"]))
+            return None if person is None else person.phone
+        if "team" in on_file:
+            team = uow.get(Team, str(on_file["team"]))
+            for member in team.members if team is not None else ():
+                if member.name == on_file.get("name"):
+                    return member.phone
+        return None
 
     # -- what and when --------------------------------------------------------------------
 
@@ -317,6 +354,11 @@ class Router:
                     **event.values,
                 }
                 rendered = self.renderer.render(event.topic, values)
+                data: dict[str, Any] = {"role": role, "place": person.place_id, "urgent": urgent}
+                if person.phone and person.on_file:
+                    # Chat robots @-mention the recipient; the dispatcher reads the number
+                    # from where it is on file when it sends, so the outbox never holds it.
+                    data["mention_of"] = dict(person.on_file)
                 for channel in self.settings.channels_of(route.channels):
                     recipient = person.address(channel)
                     out.append(
@@ -325,7 +367,7 @@ class Router:
                             recipient=recipient,
                             subject=rendered.subject,
                             body=rendered.body,
-                            data={"role": role, "place": person.place_id, "urgent": urgent},
+                            data=data,
                             channel=channel,
                             area_id=area_id,
                             topic=event.topic,

@@ -16,7 +16,7 @@ from ..notify.base import Notifier
 from .config import settings_for
 from .digest import enqueue_digest
 from .dispatcher import Dispatcher, DispatchReport
-from .outbox import outbox_status
+from .outbox import dead_letters, outbox_status
 from .routing import Event, Router
 from .settings import NotifySettings
 from .undeliverable import Undeliverable, find_undeliverable, relabel
@@ -108,6 +108,7 @@ class Notifications:
 
         ``options`` go to its constructor (``clock``, ``rng``, ``identity``...).
         """
+        options.setdefault("mentions", self.router.mention)
         return Dispatcher(
             self.ws,
             self.channels,
@@ -132,3 +133,8 @@ class Notifications:
         self.ws.authorize("notify.dispatch", "*")
         with self.ws.transaction(write=False) as uow:
             return find_undeliverable(uow, self.channels)
+
+    def dead_letters(self) -> dict[str, dict[str, int]]:
+        """Dead messages per channel and error (a vendor's code and message): why they died."""
+        with self.ws.transaction(write=False) as uow:
+            return dead_letters(uow, dialect=self.ws.storage.dialect)

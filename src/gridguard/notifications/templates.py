@@ -8,7 +8,9 @@ built, not a surprise at 3 a.m.
 
 Values named in :data:`PERSONAL` are masked before they reach a template
 (a name as ``张*``, a phone as ``138****8000``) unless the settings turn
-masking off.
+masking off. Every value is escaped for the renderer's ``markup``
+(:func:`gridguard.notify.markup.escape`): stored text fills a template as
+text, never as markup or a link, and never with a bidirectional control.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import attrs
 
 from ..errors import ConfigError
 from ..masking import mask_name, mask_phone
+from ..notify.markup import MARKUPS, Markup, escape
 
 __all__ = ["PERSONAL", "PLACEHOLDERS", "TEMPLATES", "Rendered", "Renderer"]
 
@@ -207,7 +210,12 @@ class Rendered:
 
 
 class Renderer:
-    """Renders a topic's template in one locale, masking personal values first."""
+    """Renders a topic's template in one locale, masking personal values first.
+
+    ``markup`` (``"text"``, ``"markdown"`` or ``"html"``) is what the
+    rendered text is shown in: each value is escaped for it, the template's
+    own text is not.
+    """
 
     def __init__(
         self,
@@ -215,9 +223,13 @@ class Renderer:
         *,
         overrides: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
         mask: bool = True,
+        markup: Markup = "text",
     ) -> None:
+        if markup not in MARKUPS:
+            raise ConfigError(f"markup: one of {', '.join(MARKUPS)} (got {markup!r})")
         self.locale = locale
         self.mask = mask
+        self.markup: Markup = markup
         merged: dict[str, dict[str, str]] = {
             topic: dict(parts) for topic, parts in TEMPLATES.get(locale, TEMPLATES["en"]).items()
         }
@@ -241,7 +253,8 @@ class Renderer:
         """The subject and body of ``topic`` with ``values`` filled in.
 
         Missing values render as ``-``; personal values are masked unless
-        masking is off. An unknown topic falls back to ``notice``.
+        masking is off; every value is escaped for :attr:`markup`. An
+        unknown topic falls back to ``notice``.
         """
         subject, body = self._templates.get(topic) or self._templates["notice"]
         filled = dict.fromkeys(PLACEHOLDERS, "-")
@@ -252,7 +265,7 @@ class Renderer:
             text = _text(value)
             if self.mask and name in PERSONAL:
                 text = PERSONAL[name](text)
-            filled[name] = text
+            filled[name] = escape(text, self.markup)
         return Rendered(subject.safe_substitute(filled), body.safe_substitute(filled))
 
 

@@ -4,7 +4,8 @@ Delivery, retries and idempotency live in gridguard; a notifier only has to
 deliver a single :class:`Message` or raise. The dispatcher tells a retryable
 failure (a timeout, a busy server) from a permanent one (a refused address)
 by the exception: :class:`PermanentFailure` is never retried, anything else
-is.
+is; :class:`RateLimited` (a robot's "too fast" reply) pauses the channel's
+robot instead of counting as a failed attempt.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ import attrs
 from ..errors import GridGuardError
 from ..model._validate import aware, optional_aware, to_utc
 
-__all__ = ["DeliveryError", "Message", "Notifier", "PermanentFailure", "RetryableFailure"]
+__all__ = [
+    "DeliveryError",
+    "Message",
+    "Notifier",
+    "PermanentFailure",
+    "RateLimited",
+    "RetryableFailure",
+]
 
 
 def _now() -> dt.datetime:
@@ -36,6 +44,14 @@ class Message:
     concerns, whose community owns the stored copy in the outbox.
     ``not_before`` holds a message back (quiet hours); ``topic`` says what
     it is about (``fever``, ``anomaly``, ``digest``...).
+
+    Keys of ``data`` that mean something to delivery: ``urgent`` (true for
+    a fever or a positive contact: the dispatcher sends it before the
+    others waiting for the same robot) and ``mention`` (the recipient's
+    mobile number, which chat robots @-mention in their own way). A routed
+    message stores ``mention_of`` instead, where the number is on file,
+    and the dispatcher fills in ``mention`` as it sends: the outbox holds
+    no phone number.
     """
 
     id: uuid.UUID = attrs.field(factory=uuid.uuid4)
@@ -50,6 +66,17 @@ class Message:
     not_before: dt.datetime | None = attrs.field(
         default=None, converter=to_utc, validator=optional_aware
     )
+
+    @property
+    def urgent(self) -> bool:
+        """Whether the message goes before the others waiting for its channel's robot."""
+        return self.data.get("urgent") is True
+
+    @property
+    def mention(self) -> str | None:
+        """The mobile number of the recipient to @-mention, when one is on file."""
+        value = self.data.get("mention")
+        return value if isinstance(value, str) and value.strip() else None
 
 
 class DeliveryError(GridGuardError):
@@ -66,6 +93,16 @@ class RetryableFailure(DeliveryError):
     def __init__(self, message: str = "", *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class RateLimited(RetryableFailure):
+    """The receiver refused the message for coming too fast (WeCom 45009, DingTalk 130101...).
+
+    Not the message's fault: the dispatcher pauses the channel's robot until
+    its window resets (``retry_after`` seconds when the receiver says, a
+    whole window otherwise) and sends the message again then, without
+    counting the refusal as a failed attempt.
+    """
 
 
 class PermanentFailure(DeliveryError):

@@ -171,7 +171,11 @@ def _messages(
                     recipient=f"community_doctor@{area}",
                     subject=rendered.subject,
                     body=rendered.body,
-                    data={"role": "community_doctor", "person_id": report.person_id},
+                    data={
+                        "role": "community_doctor",
+                        "person_id": report.person_id,
+                        "urgent": True,  # a fever: before the other messages
+                    },
                     area_id=area,
                     topic=FEVER_TOPIC,
                     at=report.at,

@@ -112,6 +112,10 @@ CATALOGUE: dict[str, Label] = {
     "alerts_sent": Label("Delivered", "已送达"),
     "alerts_failed": Label("Failed", "投递失败"),
     "notifications_undeliverable": Label("Undeliverable", "无法投递"),
+    "alerts_urgent_wait": Label(
+        "Longest wait of an urgent alert (min)", "紧急通知最长等待（分钟）"
+    ),
+    "alerts_urgent_waiting": Label("Urgent alerts not delivered", "未送达紧急通知"),
     "topic": Label("Topic", "主题"),
     "day": Label("Day", "日期"),
     "new_visited": Label("Newly visited", "新走访户数"),

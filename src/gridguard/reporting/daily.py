@@ -5,8 +5,8 @@ defense its coverage and the day's activity; the sweep's visits and the
 not-at-home households still to phone; persons flagged by the rules (by
 risk and by rule); quarantines active, new, on their last day and released;
 observers' check-ins and the anomalies they saw; service requests and open
-or overdue tasks; the alerts made. Headline figures carry the change since
-the day before.
+or overdue tasks; the alerts made, and the longest an urgent one waited.
+Headline figures carry the change since the day before.
 
 Every number is one aggregate query in the database (SQLite or
 PostgreSQL), kept to the area by its jurisdiction (and, below a community,
@@ -37,6 +37,9 @@ Definitions, so that a figure can be checked against the facts:
   unassigned, made more than the quarantine policy's ``service_due_hours``
   (24) before the day's end (as :func:`gridguard.services.workflow.overdue`
   counts them);
+* *urgent wait*: of the urgent alerts made that day (a fever, a positive
+  contact), the longest time from when one could go to its delivery, in
+  minutes; those not delivered by the end of the day are counted apart;
 * tasks *open*: status ``open`` and due by the end of the day; *overdue*:
   open and due before the day began (task status has no history, so these
   two have no change since yesterday). On the campaign's first day no
@@ -202,6 +205,13 @@ SELECT CASE WHEN o."at" >= ? THEN 1 ELSE 0 END, o.topic, o.channel, count(*),
 FROM outbox o WHERE o."at" >= ? AND o."at" < ?{where}
 GROUP BY 1, 2, 3
 """
+
+_URGENT_WAITS = """
+SELECT o."at", o.not_before,
+  (SELECT min(a."at") FROM outbox_attempts a WHERE a.message_id = o.id AND a.outcome = 'sent')
+FROM outbox o WHERE o."at" >= ? AND o."at" < ? AND {urgent}{where}
+"""
+"""Urgent messages made on the day, with when they could go and when they were delivered."""
 
 _TARGETS = """
 SELECT count(*), sum(CASE WHEN EXISTS (
@@ -443,6 +453,30 @@ class _Daily:
                 stuck[int(t)] += number(n)
         return out, stuck
 
+    def urgent_waits(self) -> tuple[float | None, int]:
+        """The longest wait (minutes) of an urgent message made today, and those not delivered.
+
+        A message waits from when it could go (``not_before``, else when it
+        was made) until it was delivered; one not delivered by the end of
+        the day is counted apart, not guessed at.
+        """
+        from ..notifications.outbox import urgent_sql
+
+        where, params = self.where("o", "area")
+        sql = _URGENT_WAITS.format(urgent=urgent_sql(self.s.ctx.dialect, "o"), where=where)
+        end = _instant(self.today[1])
+        longest: float | None = None
+        waiting = 0
+        for at, not_before, sent in self.s.query(sql, [self.mid, self.end, *params]):
+            ready = _instant(not_before if not_before is not None else at)
+            delivered = None if sent is None else _instant(sent)
+            if delivered is None or delivered >= end:
+                waiting += 1
+                continue
+            minutes = max((delivered - ready).total_seconds(), 0.0) / 60
+            longest = minutes if longest is None else max(longest, minutes)
+        return (None if longest is None else round(longest, 1)), waiting
+
     def targeting(self) -> tuple[int, int, int]:
         """Targets, targets visited by the end of the day, matches made that day."""
         where, params = self.where("t")
@@ -451,6 +485,15 @@ class _Daily:
         where, params = self.where("m", "person", seek=True)
         matches = self.s.one(_MATCHES.format(where=where), [self.mid, self.end, *params])
         return number(row[0]), number(row[1]), number(matches[0])
+
+
+def _instant(value: Any) -> dt.datetime:
+    """A stored timestamp (text on SQLite) as an aware datetime."""
+    if isinstance(value, dt.datetime):
+        return value
+    from ..storage.schema import decode_timestamp
+
+    return decode_timestamp(str(value))
 
 
 def _as_date(value: Any) -> dt.date:
@@ -493,6 +536,7 @@ def daily_report(
     watch = q.watch()
     requests, tasks = q.services()
     alerts, undeliverable = q.alerts(_channels(ws))
+    urgent = q.urgent_waits()
     targets, targets_visited, matches = q.targeting()
 
     total = homes["households"]
@@ -532,7 +576,7 @@ def daily_report(
         _quarantine(quarantine),
         _watch(watch),
         _services(requests, tasks),
-        _alerts(alerts, undeliverable),
+        _alerts(alerts, urgent, undeliverable),
     ]
     if scope.day == scope.campaign.start:  # no day before the campaign to compare with
         sections = [_without_change(section) for section in sections]
@@ -744,9 +788,12 @@ def _channels(ws: Workspace) -> frozenset[str]:
 
 
 def _alerts(
-    alerts: dict[int, dict[str, tuple[int, int, int]]], undeliverable: dict[int, int]
+    alerts: dict[int, dict[str, tuple[int, int, int]]],
+    urgent: tuple[float | None, int],
+    undeliverable: dict[int, int],
 ) -> Section:
     today, before = alerts[1], alerts[0]
+    longest, waiting = urgent
     figures = Figures(
         key="alerts",
         items=[
@@ -757,6 +804,8 @@ def _alerts(
             ),
             figure("alerts_sent", sum(s for _, s, _ in today.values())),
             figure("alerts_failed", sum(d for _, _, d in today.values())),
+            figure("alerts_urgent_wait", longest, kind="float"),
+            figure("alerts_urgent_waiting", waiting),
             figure("notifications_undeliverable", undeliverable[1], undeliverable[0]),
         ],
     )

@@ -65,15 +65,26 @@ from .tree import (
 
 __all__ = [
     "BUILTIN_FUNCTIONS",
+    "MAX_DEPTH",
+    "MAX_LENGTH",
     "PARAMS",
     "ConditionError",
     "constant_node",
+    "depth",
     "parse_condition",
     "parse_value",
 ]
 
 MAX_LENGTH = 4000
 """Longest condition accepted, in characters."""
+MAX_DEPTH = 20
+"""Deepest condition accepted, in levels of its tree (``a or (b or c)`` is 3 deep).
+
+Screening compiles each condition into one SQL expression; SQLite's parser
+refuses a statement whose brackets nest about 30 deep, so a condition deeper
+than this is refused when the rule set is loaded rather than when it runs.
+The built-in rules are 2 to 7 deep.
+"""
 
 PARAMS: dict[str, str] = {"outbreak_areas": "list<text>"}
 """Names whose values come from the campaign at run time."""
@@ -663,11 +674,33 @@ def _parse(
     reader = _Reader(source, rule_id, path, constants or {}, functions or {})
     try:
         reader.screen(tree)
-        return reader.condition(tree) if condition else reader.read(tree.body, _Scope())
+        read = reader.condition(tree) if condition else reader.read(tree.body, _Scope())
     except RecursionError:
         raise ConditionError(
             path, rule_id, 1, 1, "", "the condition is nested too deeply"
         ) from None
+    levels = depth(read)
+    if levels > MAX_DEPTH:
+        raise ConditionError(
+            path,
+            rule_id,
+            1,
+            1,
+            "",
+            f"the condition is nested {levels} levels deep; screening runs at most {MAX_DEPTH}",
+        )
+    return read
+
+
+def depth(node: Node) -> int:
+    """How many levels deep the tree below ``node`` is (a single field or value is 1)."""
+    deepest = 0
+    stack = [(node, 1)]
+    while stack:
+        current, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in current.children())
+    return deepest
 
 
 def parse_condition(

@@ -55,6 +55,10 @@ from .tree import ANY, DATE, Const, Node, PlaceCount, walk
 
 __all__ = [
     "BUILTIN_RULE_SET",
+    "MAX_LIST_ITEMS",
+    "MAX_RULES",
+    "MAX_RULE_SET_BYTES",
+    "MAX_VALUES",
     "Classify",
     "FollowUp",
     "Notify",
@@ -68,6 +72,20 @@ __all__ = [
     "load_rule_set",
     "parse_rule_set",
 ]
+
+MAX_RULE_SET_BYTES = 1 << 20
+"""Largest rule set file, in bytes (1 MiB); the built-in one is under 10 KiB."""
+MAX_RULES = 500
+"""Most rules in one rule set. Screening tests every rule in one SQL statement
+(``r_0 IS TRUE OR r_1 IS TRUE OR ...``), and SQLite refuses an expression more
+than 1,000 deep."""
+MAX_LIST_ITEMS = 1000
+"""Most values in one constant list (``[constants] places = [...]``)."""
+MAX_VALUES = 5000
+"""Most literal values in all conditions together, a constant counted each time
+a condition uses it (a list: each of its values). Each is a bind parameter of
+screening's one SQL statement; SQLite takes at most 32,766, PostgreSQL 65,535,
+and screening needs some of its own."""
 
 BUILTIN_RULE_SET = "builtin.toml"
 """The file name of the built-in rule set inside :mod:`gridguard.rules`."""
@@ -298,6 +316,13 @@ class _Loader:
             path = f"$.constants.{name}"
             if not name.isidentifier() or name.startswith("_"):
                 self.problems.add(path, name, "a constant's name must be a plain identifier")
+                continue
+            if isinstance(value, list) and len(value) > MAX_LIST_ITEMS:
+                self.problems.add(
+                    path,
+                    f"{len(value):,} values",
+                    f"a constant list holds at most {MAX_LIST_ITEMS:,} values",
+                )
                 continue
             try:
                 out[name] = constant_node(value, path=path)
@@ -536,12 +561,26 @@ def parse_rule_set(
     built-in lines).
     """
     raw = text.encode("utf-8") if isinstance(text, str) else text
+    if len(raw) > MAX_RULE_SET_BYTES:
+        raise RuleSetError(
+            [
+                Violation(
+                    "$",
+                    f"{len(raw):,} bytes",
+                    f"a rule set is at most {MAX_RULE_SET_BYTES:,} bytes",
+                )
+            ]
+        )
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise RuleSetError([Violation("$", f"byte {exc.start}", "not UTF-8 text")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise RuleSetError([Violation("$", "", f"not valid TOML: {exc}")]) from None
+    except RecursionError:
+        raise RuleSetError(
+            [Violation("$", "", "not valid TOML: arrays or tables nested too deeply")]
+        ) from None
     loader = _Loader(functions or {}, DEFAULT_LINES if lines is None else lines)
     problems = loader.problems
     _unknown_keys(problems, data, _TOP_KEYS, "$")
@@ -558,6 +597,10 @@ def parse_rule_set(
     rules: list[Rule] = []
     if not isinstance(rules_data, list) or not rules_data:
         problems.add("$.rules", None, "a rule set needs at least one [[rules]] table")
+    elif len(rules_data) > MAX_RULES:
+        problems.add(
+            "$.rules", f"{len(rules_data):,} rules", f"a rule set has at most {MAX_RULES} rules"
+        )
     else:
         seen: dict[str, int] = {}
         for n, item in enumerate(rules_data):
@@ -573,6 +616,14 @@ def parse_rule_set(
                 seen.setdefault(rule_id, n)
             if rule is not None:
                 rules.append(rule)
+    values = sum(_values(rule) for rule in rules)
+    if values > MAX_VALUES:
+        problems.add(
+            "$.rules",
+            f"{values:,} values",
+            f"the conditions use at most {MAX_VALUES:,} literal values together "
+            "(a constant list counts each value, each time it is used)",
+        )
     if problems.items:
         raise RuleSetError(problems.items)
     rules.sort(key=lambda r: (r.priority, r.id))
@@ -585,6 +636,18 @@ def parse_rule_set(
         constants=constants,
         digest=hashlib.sha256(raw).hexdigest(),
         source=source,
+    )
+
+
+def _values(rule: Rule) -> int:
+    """The literal values ``rule``'s condition and date expressions bind when screening runs."""
+    trees = [rule.condition]
+    trees += [a.start for a in rule.actions if isinstance(a, Quarantine) and a.start is not None]
+    return sum(
+        len(node.value) if isinstance(node.value, tuple) else 1
+        for tree in trees
+        for node in walk(tree)
+        if isinstance(node, Const)
     )
 
 

@@ -40,7 +40,6 @@ __all__ = [
     "Verb",
     "category_of",
     "denied",
-    "register_category",
     "register_operation",
     "target_of",
 ]
@@ -56,24 +55,13 @@ class Verb(enum.StrEnum):
 PERSONAL = frozenset({Category.HOUSEHOLD, Category.PERSON, Category.HEALTH, Category.TARGETING})
 """Categories whose every read goes into the audit log (a person or household file)."""
 
-_CATEGORIES: dict[type[Any], Category] = {}
-
-
-def register_category(cls: type[Any], category: Category) -> None:
-    """Put a stored class (a plugin's, an extension's) into a :class:`~gridguard.model.Category`."""
-    _CATEGORIES[cls] = Category(category)
-
 
 def category_of(cls: type[Any]) -> Category:
     """The category of records of ``cls``: the one it declares with
     :func:`~gridguard.model.stored` (:attr:`~gridguard.model.Category.OTHER`
     when it declares none)."""
-    found = _CATEGORIES.get(cls)
-    if found is None:
-        declared = storing_of(cls)
-        found = Category.OTHER if declared is None else declared.category
-        _CATEGORIES[cls] = found
-    return found
+    declared = storing_of(cls)
+    return Category.OTHER if declared is None else declared.category
 
 
 _R = frozenset({Verb.READ})

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -33,13 +33,14 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 __all__ = [
+    "BLIND_INDEX_PURGE_FIELDS",
     "DEFAULT_RETENTION_DAYS",
     "PURGED",
+    "PURGE_FIELDS",
     "PurgeField",
     "PurgeReport",
     "closed_campaigns",
     "purge",
-    "register_purge_field",
 ]
 
 DEFAULT_RETENTION_DAYS = 14
@@ -70,7 +71,7 @@ class PurgeField:
     key: str = "id"
 
 
-PURGE_FIELDS: list[PurgeField] = [
+PURGE_FIELDS: tuple[PurgeField, ...] = (
     PurgeField(table="persons", column="name", value=PURGED),
     PurgeField(table="persons", column="resident_id"),
     PurgeField(table="persons", column="phone"),
@@ -86,15 +87,21 @@ PURGE_FIELDS: list[PurgeField] = [
     PurgeField(table="list_entries", column="id_number"),
     PurgeField(table="list_entries", column="phone"),
     PurgeField(table="list_entries", column="note", value=""),
-]
-# Field encryption (gridguard.security.crypto.fields) adds its blind-index columns when it loads.
-"""Every column :func:`purge` redacts; tables not in this store are skipped."""
+)
+"""The stored records' columns of personal data that :func:`purge` redacts."""
 
+BLIND_INDEX_PURGE_FIELDS: tuple[PurgeField, ...] = tuple(
+    PurgeField(table="persons_blind", column=column, owner="persons", key="person_id")
+    for column in ("resident_id", "id_block", "id_region", "phone")
+)
+"""The blind indexes of field encryption (``persons_blind``, see
+:mod:`gridguard.security.crypto.fields`): kept as rows, their values emptied
+with their persons' identity numbers and phones. Named here rather than
+imported, so that a purge does not load the crypto package; a test holds the
+two in step."""
 
-def register_purge_field(field: PurgeField) -> None:
-    """Add a column to purge (an extension's personal column, a blind index...)."""
-    if field not in PURGE_FIELDS:
-        PURGE_FIELDS.append(field)
+# The builtin plugin gridguard.builtins.retention registers both tuples through the
+# register_purge_fields hook; purge() redacts what the workspace's plugins registered.
 
 
 @attrs.frozen(kw_only=True)
@@ -253,11 +260,14 @@ def _redact_registry_in_python(uow: UnitOfWork, juris: list[str], dry_run: bool)
 
 
 def _owned(
-    uow: UnitOfWork, dialect: SqlDialect, tables: Mapping[str, Any]
+    uow: UnitOfWork,
+    dialect: SqlDialect,
+    tables: Mapping[str, Any],
+    purge_fields: Sequence[PurgeField],
 ) -> dict[str, list[PurgeField]]:
     """Fields of tables that hang off an owner table, for the tables this store has."""
     by_table: dict[str, list[PurgeField]] = {}
-    for field in PURGE_FIELDS:
+    for field in purge_fields:
         if field.owner is not None and field.owner in tables:
             by_table.setdefault(field.table, []).append(field)
     if not by_table:
@@ -278,7 +288,9 @@ def purge(
 
     Needs a principal allowed to run ``retention.purge`` (an administrator)
     over the jurisdictions concerned; the purge (or the dry run) is one
-    audit entry, and it happens in one transaction.
+    audit entry, and it happens in one transaction. The columns redacted are
+    the purge fields the workspace's plugins registered
+    (``register_purge_fields``), the builtins' included.
     """
     if isinstance(days, bool) or not isinstance(days, int) or days < 0:
         raise ValidationError.single(
@@ -289,6 +301,7 @@ def purge(
         raise ValidationError.single("$.now", repr(now), "must be a timezone-aware datetime")
     cutoff = now - dt.timedelta(days=days)
     dialect = ws.storage.dialect
+    purge_fields = [entry.value for entry in ws.registries.purge_fields.entries()]
     with ws.transaction(write=not dry_run) as uow:
         purgeable, running = closed_campaigns(uow.find(Campaign), days=days, now=now)
         juris = sorted(_jurisdictions(uow, purgeable) - _jurisdictions(uow, running))
@@ -301,7 +314,7 @@ def purge(
         if juris:
             tables = {s.table: s for s in SPECS.values()}
             by_table: dict[str, list[PurgeField]] = {}
-            for field in PURGE_FIELDS:
+            for field in purge_fields:
                 spec = tables.get(field.table)
                 if field.owner is None and spec is not None and field.column in spec.column_names:
                     by_table.setdefault(field.table, []).append(field)
@@ -318,7 +331,7 @@ def purge(
                         dry_run,
                         registry=not spec.is_fact,
                     )
-                for table, fields in _owned(uow, dialect, tables).items():
+                for table, fields in _owned(uow, dialect, tables, purge_fields).items():
                     rows[table] = _redact(
                         uow, dialect, table, fields, juris, None, dry_run, registry=False
                     )

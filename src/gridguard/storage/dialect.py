@@ -129,6 +129,10 @@ class SqlDialect(Protocol):
     def json_with(self, element: str, key: str, value: str) -> str:
         """JSON object ``element`` with ``key`` (a constant name) set to ``value``."""
 
+    def json_flag(self, sql: str, key: str) -> str:
+        """True when the JSON object ``sql`` holds ``key`` (a constant name) as ``true``;
+        false when it holds anything else or lacks it, never ``NULL``."""
+
     def json_agg(self, sql: str) -> str:
         """The JSON array of the JSON values ``sql`` over a group."""
 
@@ -231,6 +235,9 @@ class BaseDialect(abc.ABC):
 
     def json_with(self, element: str, key: str, value: str) -> str:
         return f"json_set({element}, '$.{key}', {value})"
+
+    def json_flag(self, sql: str, key: str) -> str:
+        return f"COALESCE(json_extract({sql}, '$.{key}') IS 1, 0)"
 
     def json_agg(self, sql: str) -> str:
         return f"json_group_array(json({sql}))"

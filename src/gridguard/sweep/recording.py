@@ -16,11 +16,11 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..builtins.formats import JsonLinesImporter, json_lines
+from ..builtins.formats import CsvImporter, JsonLinesImporter, json_lines
 from ..errors import ConfigError, ConflictError, ValidationError, Violation
 from ..model import Building, Household, Person, Screening, Stairwell, Team, Visit, VisitOutcome
 from ..serialization import from_dict
@@ -491,11 +491,17 @@ def _csv_screening(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _csv_groups(
-    rows: Iterable[tuple[int, dict[str, Any]]],
+    rows: Iterable[tuple[int, dict[str, Any] | ValidationError]],
 ) -> Iterator[tuple[int, dict[str, Any] | ValidationError]]:
-    """CSV rows grouped into visits: rows of one visit share its id, or household, time and team."""
+    """CSV rows grouped into visits: rows of one visit share its id, or household, time and team.
+
+    A row that could not be read (a :class:`ValidationError`) is passed on as it is.
+    """
     groups: dict[tuple[str, ...], tuple[int, dict[str, Any], list[str]]] = {}
     for line, row in rows:
+        if isinstance(row, ValidationError):
+            yield line, row
+            continue
         unknown = sorted(k for k in row if k not in CSV_COLUMNS)
         if unknown:
             known = ", ".join(CSV_COLUMNS)
@@ -558,8 +564,8 @@ def parse_rows(
     records: list[VisitRecord] = []
     errors: list[RecordError] = []
     items: Iterable[tuple[int, dict[str, Any] | ValidationError]] = rows
-    if grouped:  # table rows: an importer reports a bad table by raising, never row by row
-        items = _csv_groups(cast("Iterable[tuple[int, dict[str, Any]]]", rows))
+    if grouped:  # table rows, one per screened person
+        items = _csv_groups(rows)
     for line, data in items:
         if isinstance(data, ValidationError):
             errors.append(RecordError(line, data.violations))
@@ -572,10 +578,12 @@ def parse_rows(
 
 
 def _read_rows(importer: Importer, path: Path) -> list[tuple[int, Any]]:
-    """The rows of ``path``; from the builtin JSON-lines importer, a bad line as its error."""
+    """The rows of ``path``; from the builtin JSON-lines and CSV importers, bad lines as errors."""
 
     if type(importer) is JsonLinesImporter:
         return list(json_lines(path))
+    if type(importer) is CsvImporter:
+        return list(importer.rows(path))
     return list(importer.read(path))
 
 

@@ -21,7 +21,7 @@ from ..errors import ValidationError
 from ..masking import mask_id_number, mask_name, mask_phone, mask_text
 from ..model._validate import _CONTROL as CONTROL
 from ..model._validate import _IDENT as IDENT
-from ..model._validate import MAX_NAME
+from ..model._validate import BIDI_CONTROLS, BIDI_RULE, MAX_NAME
 from ..model.identity import GB11643, ResidentId, get_identity_scheme
 from ..model.phone import normalize_phone
 
@@ -112,8 +112,8 @@ def read_identifier(field: str, value: str) -> str:
     return value
 
 
-SUSPECT = re.compile(f"{CONTROL.pattern}|\\A.{{{MAX_NAME + 1}}}", re.DOTALL)
-"""Text :func:`read_text` would refuse (control characters, too long): one search."""
+SUSPECT = re.compile(f"{CONTROL.pattern}|{BIDI_CONTROLS.pattern}|\\A.{{{MAX_NAME + 1}}}", re.DOTALL)
+"""Text :func:`read_text` would refuse (control or bidi characters, too long): one search."""
 
 
 def read_text(field: str, value: str, personal: bool = False) -> str:
@@ -121,6 +121,11 @@ def read_text(field: str, value: str, personal: bool = False) -> str:
     if CONTROL.search(value):
         shown = mask(field, value) if personal else repr(value)
         raise CellError(field, shown, "must not contain control characters")
+    found = BIDI_CONTROLS.search(value)
+    if found is not None:
+        raise CellError(
+            field, f"U+{ord(found.group()):04X} at character {found.start() + 1}", BIDI_RULE
+        )
     if len(value) > MAX_NAME:
         shown = mask(field, value[:20]) if personal else repr(value[:20])
         raise CellError(field, shown, f"must be at most {MAX_NAME} characters")

@@ -1,7 +1,7 @@
 """Reading a file as a table: header, then rows of cells, whatever the format.
 
-CSV is read here directly (``csv.reader``, no dictionary per row: the bulk
-import reads millions of rows), with the encoding detected by
+CSV is read here directly (:func:`gridguard.importers.text.csv_records`, no
+dictionary per row: the bulk import reads millions of rows), with the encoding detected by
 :func:`gridguard.builtins.formats.detect_encoding` or given. Every other
 format goes through the importer registered for it (``xlsx`` from the
 ``gridguard-xlsx`` plugin, ``jsonl`` built in), whose rows are mappings.
@@ -12,7 +12,6 @@ Chinese (``身份证号``, ``公民身份号码`` and ``resident_id`` are one fi
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 import unicodedata
@@ -24,6 +23,7 @@ import attrs
 
 from ..builtins.formats import detect_encoding
 from ..errors import ConfigError, ValidationError
+from ..importers.text import BadRecord, csv_records
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -194,18 +194,23 @@ class Table:
 
 
 def _csv_rows(
-    handle: Any, expected: int, checked: bool, encoding: str
+    records: Iterator[tuple[int, list[str] | BadRecord]],
+    expected: int,
+    checked: bool,
+    encoding: str,
 ) -> Iterator[tuple[int, list[Any] | BadRow]]:
-    reader = csv.reader(handle, strict=True)
+    """Rows after the header, numbered as a spreadsheet shows them; bad rows as :class:`BadRow`.
+
+    The register has no multi-line field: a row that runs over a line end
+    is refused, and after an unbalanced quote the lines it would have
+    swallowed are read as rows of their own
+    (:func:`~gridguard.importers.text.csv_records`).
+    """
     number = 1
-    while True:
+    for _, cells in records:
         number += 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield number, BadRow(f"malformed CSV ({exc}); is the file truncated?")
+        if isinstance(cells, BadRecord):
+            yield number, BadRow(cells.reason)
             continue
         if not cells:
             continue
@@ -239,14 +244,15 @@ def open_csv(path: Path, encoding: str | None, checked: bool = False) -> Table:
         handle = open(path, encoding=encoding, errors="surrogateescape", newline="")  # noqa: SIM115
     except LookupError:
         raise ConfigError(f"unknown encoding {encoding!r}") from None
-    try:
-        header = next(csv.reader(handle, strict=True), None)
-    except csv.Error as exc:
-        handle.close()
-        raise ValidationError.single(f"{path.name}:1", str(exc), "bad header row") from None
-    if header is None:
+    records = csv_records(handle)
+    first = next(records, None)
+    if first is None:
         handle.close()
         raise ValidationError.single(path.name, "empty file", "no header row")
+    header = first[1]
+    if isinstance(header, BadRecord):
+        handle.close()
+        raise ValidationError.single(f"{path.name}:{first[0]}", header.reason, "bad header row")
     if not checked and any("\udc80" <= c <= "\udcff" for cell in header for c in cell):
         handle.close()
         raise ValidationError.single(
@@ -257,7 +263,7 @@ def open_csv(path: Path, encoding: str | None, checked: bool = False) -> Table:
 
     def rows() -> Iterator[tuple[int, list[Any] | BadRow]]:
         with handle:
-            yield from _csv_rows(handle, width, checked, name)
+            yield from _csv_rows(records, width, checked, name)
 
     return Table(
         header=header,
@@ -269,10 +275,23 @@ def open_csv(path: Path, encoding: str | None, checked: bool = False) -> Table:
     )
 
 
+def _keyed_rows(importer: Any, path: Path) -> Iterator[tuple[int, Any]]:
+    """An importer's rows; from the builtin JSON-lines importer, a bad line as its error."""
+    from ..builtins.formats import JsonLinesImporter, json_lines
+
+    if type(importer) is JsonLinesImporter:
+        return json_lines(path)
+    return iter(importer.read(path))
+
+
 def _open_keyed(ws: Workspace, path: Path, fmt: str) -> Table:
     importer = ws.registries.importers.get(fmt)()
-    stream = importer.read(path)
+    stream = _keyed_rows(importer, path)
+    early: list[tuple[int, BadRow]] = []  # bad lines before the first row
     first = next(stream, None)
+    while first is not None and isinstance(first[1], ValidationError):
+        early.append((first[0], BadRow(first[1].violations[0].rule)))
+        first = next(stream, None)
     if first is None:
         close = getattr(stream, "close", None)
         if close is not None:
@@ -281,9 +300,13 @@ def _open_keyed(ws: Workspace, path: Path, fmt: str) -> Table:
     header = list(first[1])
 
     def rows() -> Iterator[tuple[int, list[Any] | BadRow]]:
+        yield from early
         number, row = first
         yield number, [row.get(k) for k in header]
         for number, row in stream:
+            if isinstance(row, ValidationError):
+                yield number, BadRow(row.violations[0].rule)
+                continue
             extra = [k for k in row if k not in header and clean(row[k]) is not None]
             if extra:
                 yield number, BadRow(f"has columns the first row has not: {', '.join(extra)}")

@@ -45,6 +45,11 @@ Every channel can fail, be refused and be misconfigured, so a suite that
 lacks one of these fixtures errors (naming it) rather than skipping: a skip
 must never pass for a proof.
 
+A notifier that declares limits (:class:`~gridguard.notify.Limited`: a
+chat robot) is also held to them: its limits make sense, a message over
+its size limit arrives as numbered parts that each fit, and the dispatcher
+test runs on a test clock, sending whenever the pacing allows.
+
 Set ``carries_idempotency_key = False`` on the subclass for a channel with
 no place for the key (a console): its tests then check the text it
 delivers instead of the key, and that a resend arrives again, unchanged.
@@ -62,6 +67,7 @@ import pytest
 
 from ..errors import ConfigError
 from ..notify.base import Message, Notifier, PermanentFailure
+from ..notify.limits import ChannelLimits, Limited, split_message
 from .sample import sample_records
 
 __all__ = ["Delivered", "NotifierContract"]
@@ -229,25 +235,87 @@ class NotifierContract:
     def test_delivers_the_outbox_through_the_dispatcher(
         self, notifier: Notifier, received: Received
     ) -> None:
-        """Enqueue in a workspace, dispatch, and every message arrives; all are recorded sent."""
+        """Enqueue in a workspace, dispatch, and every message arrives; all are recorded sent.
+
+        Time is a test clock: a channel with a rate limit is dispatched
+        again whenever the dispatcher says it may send, as a scheduler would.
+        """
         from ..notifications.dispatcher import Dispatcher
         from ..notifications.outbox import enqueue, outbox_status
         from ..notifications.settings import DeliverySettings
         from ..workspace import open_workspace
 
         before = len(received())
+        start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+        now = [start]
         with open_workspace("memory://") as ws:
             ws.add(sample_records())
-            messages = [self.message(n, id=uuid.uuid4()) for n in range(12)]
+            messages = [self.message(n, id=uuid.uuid4(), at=start) for n in range(12)]
             with ws.transaction() as uow:
                 assert enqueue(uow, messages) == len(messages)
             settings = DeliverySettings(workers=4, timeout=30.0, max_attempts=1)
-            report = Dispatcher(ws, {"contract": notifier}, settings=settings).dispatch()
-            assert report.sent == len(messages), report.as_dict()
+            dispatcher = Dispatcher(
+                ws, {"contract": notifier}, settings=settings, clock=lambda: now[0]
+            )
+            sent = 0
+            for _ in range(len(messages)):
+                report = dispatcher.dispatch()
+                assert report.dead == report.retried == 0, report.as_dict()
+                sent += report.sent
+                when = dispatcher.next_send()
+                if when is None:
+                    break
+                now[0] = max(now[0], when)
+            assert sent == len(messages)
             with ws.transaction(write=False) as uow:
-                status = outbox_status(uow, dt.datetime.now(dt.UTC), dialect=ws.storage.dialect)
+                status = outbox_status(uow, now[0], dialect=ws.storage.dialect)
             assert status == {"contract": {"sent": len(messages)}}
         new = _new(received, before)
         assert len(new) == len(messages)
         if self.carries_idempotency_key:
             assert {d.key for d in new} == {str(m.id) for m in messages}
+
+    # -- limits (a channel that declares them: a chat robot) -------------------------------
+
+    def test_declared_limits_are_whole_and_positive(self, notifier: Notifier) -> None:
+        """A channel without limits declares none; one with them, numbers that make sense."""
+        if not isinstance(notifier, Limited):
+            return  # no limits to keep: any size, any rate
+        limits = notifier.limits
+        assert isinstance(limits, ChannelLimits)
+        assert limits.max_bytes is None or limits.max_bytes >= 256
+        for value in (limits.per_minute, limits.burst):
+            assert value is None or (isinstance(value, int) and value >= 1)
+        short, long = self.message(1), self.message(1, body=self.message(1).body * 10)
+        assert 0 < notifier.size(short) < notifier.size(long)
+
+    def test_a_message_over_the_size_limit_arrives_as_numbered_parts(
+        self, notifier: Notifier, received: Received
+    ) -> None:
+        """Split at line boundaries into parts ``(k/n)`` that each fit, and arrive whole."""
+        if not isinstance(notifier, Limited) or notifier.limits.max_bytes is None:
+            return  # no size limit: a message goes in one piece
+        limit = notifier.limits.max_bytes
+        lines = [
+            f"{n:03d} 华苑社区 牡丹阁{n}栋 居民 张*（138****8000）体温 37.{n % 10}°C"
+            for n in range(2000)
+        ]
+        count = 0
+        while sum(len(x.encode()) + 1 for x in lines[:count]) < 2.5 * limit:
+            count += 1
+        message = self.message(7, body="\n".join(lines[:count]))
+        assert notifier.size(message) > limit
+        parts = split_message(message, limit, notifier.size)
+        assert len(parts) >= 3
+        assert all(notifier.size(part) <= limit for part in parts)
+        assert "\n".join(part.body for part in parts) == message.body
+        before = len(received())
+        for part in parts:
+            notifier.send(part)
+        new = _new(received, before)
+        assert len(new) == len(parts)
+        for k, (delivered, part) in enumerate(zip(new, parts, strict=True), 1):
+            assert f"({k}/{len(parts)})" in delivered.text
+            assert all(line in delivered.text for line in part.body.split("\n"))
+            if self.carries_idempotency_key:
+                assert delivered.key == str(part.id)

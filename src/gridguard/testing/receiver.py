@@ -26,13 +26,13 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import attrs
 
-__all__ = ["DEFAULT_ANSWER", "HttpReceiver", "Received"]
+__all__ = ["DEFAULT_ANSWER", "HttpReceiver", "Received", "Responder"]
 
 DEFAULT_ANSWER = b'{"errcode":0,"errmsg":"ok","code":0,"msg":"success"}'
 """What the receiver answers by default: success for every robot and webhook."""
@@ -52,6 +52,10 @@ class Received:
 
     def json(self) -> Any:
         return json.loads(self.body.decode("utf-8"))
+
+
+Responder = Callable[[Received], tuple[int, bytes, dict[str, str]]]
+"""Answers one request: HTTP status, body and headers (a vendor's robot, written to its rules)."""
 
 
 def _readable(body: bytes) -> str:
@@ -76,9 +80,17 @@ class _QuietServer(ThreadingHTTPServer):
 class HttpReceiver:
     """A threaded HTTP/1.1 server on 127.0.0.1 that records POSTs and de-duplicates by key."""
 
-    def __init__(self, *, delay: float = 0.0, key_header: str = "Idempotency-Key") -> None:
+    def __init__(
+        self,
+        *,
+        delay: float = 0.0,
+        key_header: str = "Idempotency-Key",
+        respond: Responder | None = None,
+    ) -> None:
         self.delay = delay
         self.key_header = key_header
+        self.respond = respond
+        """Decides the answer to each request not scripted with :meth:`answer`: a vendor's rules."""
         self.raw: list[Received] = []
         self.unique: dict[str, Received] = {}
         self._answers: deque[tuple[int, bytes, dict[str, str]]] = deque()
@@ -167,12 +179,15 @@ class HttpReceiver:
         key = handler.headers.get(self.key_header)
         with self._lock:
             self.count += 1
-            status, answer, headers = (
-                self._answers.popleft() if self._answers else (200, DEFAULT_ANSWER, {})
-            )
             record = Received(
                 key, handler.path, dict(handler.headers.items()), body, _readable(body)
             )
+            if self._answers:
+                status, answer, headers = self._answers.popleft()
+            elif self.respond is not None:
+                status, answer, headers = self.respond(record)
+            else:
+                status, answer, headers = 200, DEFAULT_ANSWER, {}
             self.raw.append(record)
             # Only an accepted request counts as acted upon.
             if 200 <= status < 300 and key is not None and key not in self.unique:

@@ -31,7 +31,7 @@ from ..notifications.routing import Router
 from ..notifications.settings import NotifySettings
 from ..serialization import from_dict
 from ..storage.base import unstored
-from ..sweep.recording import BatchReport, RecordError, _importer, store_batch
+from ..sweep.recording import BatchReport, RecordError, _importer, _read_rows, store_batch
 from .anomalies import NEEDS_HOUSEHOLD, follow_up
 from .missed import WatchSettings, watch_zone
 
@@ -280,11 +280,17 @@ def _checkin(zone: dt.tzinfo, data: Mapping[str, Any]) -> CheckIn:
 
 
 def _csv_groups(
-    rows: Iterable[tuple[int, dict[str, Any]]],
+    rows: Iterable[tuple[int, dict[str, Any] | ValidationError]],
 ) -> Iterator[tuple[int, dict[str, Any] | ValidationError]]:
-    """CSV rows grouped into check-ins: rows of one check-in share its id, or building and time."""
+    """CSV rows grouped into check-ins: rows of one check-in share its id, or building and time.
+
+    A row that could not be read (a :class:`ValidationError`) is passed on as it is.
+    """
     groups: dict[tuple[str, ...], tuple[int, dict[str, Any]]] = {}
     for line, row in rows:
+        if isinstance(row, ValidationError):
+            yield line, row
+            continue
         unknown = sorted(k for k in row if k not in CSV_COLUMNS)
         if unknown:
             yield (
@@ -356,7 +362,7 @@ def record_file(
         importer = _importer(ws, path, format)
         grouped = ".csv" in importer.suffixes
         try:
-            rows = list(importer.read(path))
+            rows = _read_rows(importer, path)
         except ValidationError:
             raise
         except (UnicodeDecodeError, ValueError) as exc:

@@ -11,10 +11,44 @@ every primary and foreign key so that Citus can shard them (see
 :func:`citus_statements`).
 """
 
-from ._dialect import PostgresDialect
-from ._layout import PG_TYPES, citus_statements
-from ._storage import EXTENSIONS, PostgresStorage, PostgresUnitOfWork
-from ._url import Settings, mask_url, parse_url
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._dialect import PostgresDialect
+    from ._layout import PG_TYPES, citus_statements
+    from ._storage import EXTENSIONS, PostgresStorage, PostgresUnitOfWork
+    from ._url import Settings, mask_url, parse_url
+
+_LAZY = {
+    "PostgresDialect": "._dialect",
+    "PG_TYPES": "._layout",
+    "citus_statements": "._layout",
+    "EXTENSIONS": "._storage",
+    "PostgresStorage": "._storage",
+    "PostgresUnitOfWork": "._storage",
+    "Settings": "._url",
+    "mask_url": "._url",
+    "parse_url": "._url",
+}
+"""Imported on first use, so that loading the plugin (``gridguard --help``,
+``gridguard plugins``) does not import psycopg."""
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "EXTENSIONS",

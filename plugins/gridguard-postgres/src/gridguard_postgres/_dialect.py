@@ -130,6 +130,9 @@ class PostgresDialect(BaseDialect):
     def json_with(self, element: str, key: str, value: str) -> str:
         return f"({element} || jsonb_build_object('{key}', {value}))"
 
+    def json_flag(self, sql: str, key: str) -> str:
+        return f"COALESCE(({sql} ->> '{key}') = 'true', false)"
+
     def json_agg(self, sql: str) -> str:
         return f"jsonb_agg({sql})"
 

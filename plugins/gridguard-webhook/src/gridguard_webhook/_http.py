@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from gridguard.errors import ConfigError
-from gridguard.notify import PermanentFailure, RetryableFailure
+from gridguard.notify import PermanentFailure, RateLimited, RetryableFailure
 
 __all__ = [
     "Answer",
@@ -180,12 +180,17 @@ class HttpPoster:
 
 
 def check_status(answer: Answer) -> None:
-    """Map an HTTP status to success or a failure: 429 and 5xx retry, other 4xx are permanent."""
+    """Map an HTTP status to success or a failure: 429 and 5xx retry, other 4xx are permanent.
+
+    429 (too many requests) is :class:`RateLimited`: the robot pauses.
+    """
     status = answer.status
     if 200 <= status < 300:
         return
     excerpt = answer.body[:200].decode("utf-8", "replace")
-    if status == 429 or status >= 500:
+    if status == 429:
+        raise RateLimited(f"HTTP {status}: {excerpt}", retry_after=_retry_after(answer.headers))
+    if status >= 500:
         raise RetryableFailure(
             f"HTTP {status}: {excerpt}", retry_after=_retry_after(answer.headers)
         )

@@ -15,16 +15,28 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gridguard import hookimpl
 from gridguard.errors import ValidationError
 
-from .reporter import XlsxReporter
+if TYPE_CHECKING:
+    from .reporter import XlsxReporter
 
 __all__ = ["SHEET_ENV", "XlsxImporter", "XlsxReporter", "register_importers", "register_reporters"]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """The reporter is imported on first use, so loading the plugin stays quick."""
+    if name != "XlsxReporter":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .reporter import XlsxReporter
+
+    globals()[name] = XlsxReporter
+    return XlsxReporter
+
 
 SHEET_ENV = "GRIDGUARD_XLSX_SHEET"
 
@@ -91,4 +103,6 @@ def register_importers(register: Callable[[str, Callable[[], XlsxImporter]], Non
 @hookimpl
 def register_reporters(register: Callable[[str, Callable[[], XlsxReporter]], None]) -> None:
     """Register the ``xlsx`` reporter."""
+    from .reporter import XlsxReporter
+
     register("xlsx", XlsxReporter)

@@ -54,11 +54,16 @@ class AuditProblem:
     """One place where the chain does not hold: which entry, and what is wrong."""
 
     seq: int
+    """The entry's sequence number; for an ``unreadable`` one, the number it should have."""
     kind: str
     """``changed``, ``missing``, ``reordered``, ``broken`` or ``unreadable``."""
     detail: str
+    position: int | None = None
+    """For an ``unreadable`` entry: its place (1 = first) among the entries as read."""
 
     def __str__(self) -> str:
+        if self.position is not None:
+            return f"entry at position {self.position}: {self.kind}: {self.detail}"
         return f"entry {self.seq}: {self.kind}: {self.detail}"
 
 
@@ -110,19 +115,37 @@ def _sql_rows(uow: UnitOfWork, sql: str, params: Sequence[Any] = ()) -> Iterator
 
 
 def head(uow: UnitOfWork, dialect: SqlDialect) -> tuple[int, str]:
-    """``(seq, hash)`` of the last entry, ``(0, GENESIS)`` for an empty log."""
+    """``(seq, hash)`` of the last entry, ``(0, GENESIS)`` for an empty log.
+
+    An entry whose ``seq`` is not a whole number (a log changed by hand:
+    SQLite keeps any value in any column, and sorts text after numbers) is
+    passed over here, so the log can still be appended to;
+    :func:`verify` names it.
+    """
     table = _schema.spec_for(AuditEntry).table
     if dialect.runs_sql:
-        for seq, digest in _sql_rows(
-            uow, f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1"
-        ):
-            return int(seq), str(digest)
+        for seq, digest in _sql_rows(uow, f"SELECT seq, hash FROM {table} ORDER BY seq DESC"):
+            number = _whole(seq)
+            if number is not None:
+                return number, str(digest)
         return 0, GENESIS
     last: AuditEntry | None = None
     for entry in uow.find(AuditEntry):
         if last is None or entry.seq > last.seq:
             last = entry
     return (0, GENESIS) if last is None else (last.seq, last.hash)
+
+
+def _whole(value: Any) -> int | None:
+    """``value`` as a sequence number, or ``None`` when it is not a whole number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value), 10)
+    except ValueError:
+        return None
 
 
 def append(uow: UnitOfWork, dialect: SqlDialect, drafts: Iterable[AuditDraft]) -> list[AuditEntry]:
@@ -177,12 +200,19 @@ def verify(
     anchored: str | None = None
     for row in _rows(uow, dialect):
         entries += 1
-        try:
-            seq = int(row[at_seq])
-        except (TypeError, ValueError):
-            problems.append(AuditProblem(seq=expected_seq, kind="unreadable", detail=repr(row[0])))
-            expected_seq += 1
+        whole = _whole(row[at_seq])
+        if whole is None:
+            problems.append(
+                AuditProblem(
+                    seq=expected_seq,
+                    kind="unreadable",
+                    detail=f"id {row[0]}: its sequence number {row[at_seq]!r} "
+                    "is not a whole number",
+                    position=entries,
+                )
+            )
             continue
+        seq = whole
         stored = str(row[at_hash])
         if entry_hash(row) != stored:
             problems.append(

@@ -6,12 +6,14 @@ administrators and auditors.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ...errors import ValidationError
 from ...model.audit import AuditEntry
-from .chain import AuditReport, head, verify
+from .chain import AuditReport, _whole, head, verify
 
 if TYPE_CHECKING:
+    from ...storage.schema import TableSpec
     from ...workspace import Workspace
 
 __all__ = ["recent_entries", "verify_log"]
@@ -40,7 +42,20 @@ def recent_entries(ws: Workspace, last: int = 20) -> list[AuditEntry]:
             spec = spec_for(AuditEntry)
             cols = ", ".join(f'"{c}"' for c in spec.column_names)
             sql = f"SELECT {cols} FROM {spec.table} WHERE seq > {mark} ORDER BY seq"
+            at_seq = spec.column_names.index("seq")
             rows = uow.query(sql, [top - last])
-            return [spec.decode(spec.as_stored(row)) for row in rows]
+            # An entry whose seq is not a whole number (SQLite sorts text after
+            # every number) is not one of the last ones; audit verify names it.
+            return [_decoded(spec, row) for row in rows if _whole(row[at_seq]) is not None]
         found = [e for e in uow.find(AuditEntry) if e.seq > top - last]
         return sorted(found, key=lambda e: e.seq)
+
+
+def _decoded(spec: TableSpec, row: Any) -> AuditEntry:
+    """A stored row as an entry; a row that breaks the model is named by its ``seq``."""
+    try:
+        entry: AuditEntry = spec.decode(spec.as_stored(row))
+    except ValidationError as exc:
+        seq = row[spec.column_names.index("seq")]
+        raise exc.prefixed(f"audit log entry {seq}") from None
+    return entry

@@ -57,21 +57,11 @@ REGION_TAG = "rr"
 """The tag of the region codes in ``persons_regions``."""
 INDEX_TABLE = "persons_blind"
 INDEX_COLUMNS = ("resident_id", "id_block", "id_region", "phone")
-"""The blind-index columns of ``persons_blind``, after ``person_id`` and ``key_id``."""
+"""The blind-index columns of ``persons_blind``, after ``person_id`` and ``key_id``.
 
+Retention purges them with their persons
+(:data:`gridguard.security.retention.BLIND_INDEX_PURGE_FIELDS`)."""
 
-def _register_purge() -> None:
-    """Retention purges the blind indexes with the persons they index (their rows are kept,
-    their values emptied, like the persons' own identity numbers and phones)."""
-    from ..retention import PurgeField, register_purge_field
-
-    for column in INDEX_COLUMNS:
-        register_purge_field(
-            PurgeField(table=INDEX_TABLE, column=column, owner="persons", key="person_id")
-        )
-
-
-_register_purge()
 
 _UPSERT_INDEX = (
     f"INSERT INTO {INDEX_TABLE} (person_id, key_id, {', '.join(INDEX_COLUMNS)}) "
