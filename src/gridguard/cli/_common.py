@@ -23,10 +23,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DB_ENV",
+    "LANG_ENV",
     "campaign_option",
     "db_option",
     "echo_json",
     "json_option",
+    "lang_option",
     "notify_config_option",
     "notify_settings",
     "open_existing",
@@ -116,3 +118,17 @@ def parse_date(value: str | None) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+LANG_ENV = "GRIDGUARD_LANG"
+"""The environment variable every printing command reads its ``--lang`` from."""
+
+lang_option = click.option(
+    "--lang",
+    type=click.Choice(["zh-CN", "en"]),
+    envvar=LANG_ENV,
+    default="zh-CN",
+    show_default=True,
+    help=f"Language of what is printed. [env: {LANG_ENV}]",
+)
+"""``--lang zh-CN|en`` (parameter ``lang``) for a command that prints for people."""
