@@ -25,7 +25,7 @@ from .lifecycle import extend, order_quarantine
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
-__all__ = ["HouseholdOrder", "MemberOrder", "order_household"]
+__all__ = ["COVERED", "EXTENDED", "ORDERED", "HouseholdOrder", "MemberOrder", "order_household"]
 
 ORDERED = "ordered"
 """A new order: the member's own, or the household's when no member was under order."""

@@ -1,6 +1,6 @@
 """The daily report's charts: how the campaign went, day by day, up to the report's day.
 
-Four charts, from the campaign's start (at most the last :data:`MAX_DAYS`
+Four charts, from the campaign's start (at most the last ``MAX_DAYS``
 days) to the report's day:
 
 - households covered per day against the plan (the progress burn-up);
