@@ -47,7 +47,7 @@ nitpicky = True
 _EXTERNAL = (
     r"(typing|collections|contextlib|datetime|dt|enum|uuid|zoneinfo|pathlib|os|io|json|random|string"
     r"|types|abc|sqlite3|threading|importlib|attr|attrs|cattrs|pluggy|pytest|_pytest"
-    r"|click|rich|phonenumbers|stdnum)(\..*)?"
+    r"|click|rich|phonenumbers|stdnum|hypothesis)(\..*)?"
 )
 nitpick_ignore_regex = [
     (r"py:.*", _EXTERNAL),

@@ -36,7 +36,7 @@ def run(*args: str) -> Result:
 
 def assert_clean_failure(result: Result, *words: str) -> None:
     """Exit code 1, one red line on stderr naming the problem, no traceback."""
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -221,7 +221,7 @@ def test_python_m_gridguard_error_has_no_traceback(tmp_path: Path) -> None:
         timeout=60,
         check=False,
     )
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.startswith("error: ")
     assert len(done.stderr.strip().splitlines()) == 1

@@ -41,7 +41,7 @@ def test_new_creates_a_key_file_then_adds_current_keys(tmp_path: Path) -> None:
 
 def test_new_without_a_key_file_says_where_to_put_it() -> None:
     result = run("keys", "new")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "say where the key file is" in result.output
 
 
@@ -95,7 +95,7 @@ def test_rotate_with_a_key_that_cannot_read_the_store_changes_nothing(tmp_path: 
     run("keys", "rotate", "--db", str(db), "--key-file", str(keys))
     run("keys", "new", "--key-file", str(other))
     result = run("keys", "rotate", "--db", str(db), "--key-file", str(other))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "does not hold" in result.output
     status = json.loads(run("keys", "status", "--db", str(db), "--json").output)
     assert status["active"] == read_key_file(keys).current.key_id
@@ -103,12 +103,12 @@ def test_rotate_with_a_key_that_cannot_read_the_store_changes_nothing(tmp_path: 
 
 def test_keys_refuse_what_is_not_a_sqlite_store(tmp_path: Path) -> None:
     result = run("keys", "status", "--db", "memory://")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "field encryption is for SQLite stores" in result.output
     result = run("keys", "status", "--db", str(tmp_path / "missing.db"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no SQLite store" in result.output
     assert not (tmp_path / "missing.db").exists()
     result = run("keys", "rotate", "--db", str(tmp_path / "missing.db"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no key: give --key-file" in result.output

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
@@ -359,6 +360,22 @@ def _write_xlsx(path: Path, kind: str, rows: list[dict[str, str]]) -> Path:
     return path
 
 
+def _start_lines(path: Path, rows: list[dict[str, str]]) -> list[int]:
+    """The line each row starts on, as an editor counts lines (header: line 1).
+
+    In a CSV file a quoted cell may hold line breaks (``\\r\\n``, ``\\r`` or
+    ``\\n``), which an editor shows as lines of their own; in a workbook each
+    row is one worksheet row.
+    """
+    if path.suffix != ".csv":
+        return [n + 2 for n in range(len(rows))]
+    starts, line = [], 2
+    for row in rows:
+        starts.append(line)
+        line += 1 + sum(len(re.findall(r"\r\n|\r|\n", str(v))) for v in row.values())
+    return starts
+
+
 def _check_import(
     ws: Workspace, kind: str, column: str, path: Path, rows: list[dict[str, str]]
 ) -> None:
@@ -373,8 +390,9 @@ def _check_import(
             for line in list(csv.reader(handle))[1:]:
                 reported.setdefault(int(line[0]), []).append(line[1])
     cls = CLS[kind]
+    starts = _start_lines(path, rows)
     for n, row in enumerate(rows):
-        file_row = n + 2  # the header is row 1
+        file_row = starts[n]
         found = ws.find(cls, id=row["id"])
         if found:
             stored = getattr(found[0], column)

@@ -66,7 +66,9 @@ def test_dispatch_delivers_and_reports(tmp_path: Path) -> None:
 
 
 def test_status_of_an_empty_outbox(tmp_path: Path) -> None:
-    result = _run("notify", "status", "--db", str(tmp_path / "empty.db"), "--json")
+    db = tmp_path / "empty.db"
+    assert _run("init", "--db", str(db)).exit_code == 0
+    result = _run("notify", "status", "--db", str(db), "--json")
     assert result.exit_code == 0
     assert json.loads(result.output) == {}
 
@@ -79,7 +81,7 @@ def test_digest_is_enqueued_once_per_day(tmp_path: Path) -> None:
             '[[contacts]]\nrole = "community_secretary"\narea_id = "east"\nname = "区书记"\n',
         ),
     )
-    args = ("notify", "digest", "--db", str(db), "--config", str(config), "--day", "2020-01-26")
+    args = ("notify", "digest", "--db", str(db), "--config", str(config), "--date", "2020-01-26")
     assert "2 new message(s)" in _run(*args).output
     assert "0 new message(s)" in _run(*args).output
 
@@ -89,13 +91,13 @@ def test_a_bad_setting_is_one_line_naming_it(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text('[channels.hook]\ntype = "jsonl"\n', encoding="utf-8")
     result = _run("notify", "dispatch", "--db", str(db), "--config", str(config))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "channels.hook.path: required" in result.output
     assert "Traceback" not in result.output
     bad_option = _run(
         "notify", "dispatch", "--db", str(db), "--config", str(_config(tmp_path)), "--timeout", "-1"
     )
-    assert bad_option.exit_code == 1
+    assert bad_option.exit_code == 2
     assert "--timeout" in bad_option.output
 
 

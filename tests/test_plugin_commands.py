@@ -95,7 +95,7 @@ def test_a_blocked_plugin_adds_no_command(
     monkeypatch.setenv(BLOCK_ENV, "points")
     helped = CliRunner().invoke(main, ["--help"])
     assert helped.exit_code == 0
-    assert "points" not in helped.output
+    assert not re.search(r"^  points ", helped.output, re.MULTILINE)
     ran = CliRunner().invoke(main, ["points", "count"])
     assert ran.exit_code == 2
     assert "No such command 'points'" in ran.output
@@ -135,7 +135,7 @@ def test_a_command_clashing_with_a_builtin_names_both(site: Site) -> None:
         {"clash": "gg_clash"},
     )
     result = CliRunner().invoke(main, ["--help"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "command 'plan' is registered twice: by 'gridguard' and by 'clash'" in result.output
 
 

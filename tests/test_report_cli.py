@@ -62,17 +62,17 @@ def test_formats_come_from_the_registry_or_the_suffix(db: str, tmp_path: Path) -
     assert code == 0
     assert csv_out.read_bytes().startswith(b"\xef\xbb\xbf")
     code, _, err = run("daily", "--db", db, "--format", "pdf")
-    assert code == 1
+    assert code == 2
     assert "pdf" in err
     assert "csv" in err  # the known reporters are listed
 
 
 def test_bad_area_and_day_are_one_line_errors(db: str) -> None:
     code, _, err = run("daily", "--db", db, "--area", "atlantis")
-    assert code == 1
+    assert code == 2
     assert "atlantis" in err
     code, _, err = run("daily", "--db", db, "--date", "2019-12-31")
-    assert code == 1
+    assert code == 2
     assert "$.day" in err
     assert "Traceback" not in err
 
@@ -88,7 +88,7 @@ def test_files_are_masked_unless_unmasked(db: str) -> None:
     assert data["masked"] is False
     assert "陈建国" in json.dumps(data, ensure_ascii=False)
     code, _, err = run("household", "nope", "--db", db)
-    assert code == 1
+    assert code == 2
     assert "nope" in err
 
 

@@ -43,7 +43,7 @@ def _assessments(path: Path) -> int:
 
 
 def test_screen_json_prints_one_object_and_a_rerun_adds_nothing(store: Path) -> None:
-    args = ["screen", "--db", str(store), "--day", DAY.isoformat(), "--json"]
+    args = ["screen", "--db", str(store), "--date", DAY.isoformat(), "--json"]
     first = CliRunner().invoke(main, args)
     assert first.exit_code == 0, first.output
     summary = json.loads(first.output)
@@ -59,7 +59,7 @@ def test_screen_json_prints_one_object_and_a_rerun_adds_nothing(store: Path) -> 
 
 
 def test_screen_prints_a_bilingual_table(store: Path) -> None:
-    done = CliRunner().invoke(main, ["screen", "--db", str(store), "--day", DAY.isoformat()])
+    done = CliRunner().invoke(main, ["screen", "--db", str(store), "--date", DAY.isoformat()])
     assert done.exit_code == 0, done.output
     assert "Flagged persons 标记人员: 3" in done.output
     assert "outbreak-area-travel" in done.output
@@ -68,7 +68,16 @@ def test_screen_prints_a_bilingual_table(store: Path) -> None:
 def test_screen_with_a_rule_file(store: Path, tmp_path: Path) -> None:
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES, encoding="utf-8")
-    args = ["screen", "--db", str(store), "--day", DAY.isoformat(), "--rules", str(rules), "--json"]
+    args = [
+        "screen",
+        "--db",
+        str(store),
+        "--date",
+        DAY.isoformat(),
+        "--rules",
+        str(rules),
+        "--json",
+    ]
     done = CliRunner().invoke(main, args)
     assert done.exit_code == 0, done.output
     assert json.loads(done.output)["by_rule"] == {"fever": 1}
@@ -78,9 +87,9 @@ def test_a_rule_set_that_fails_to_load_changes_nothing(store: Path, tmp_path: Pa
     rules = tmp_path / "bad.toml"
     rules.write_text(RULES.replace("temperature >= 37.3", "temprature >= 37.3"), encoding="utf-8")
     done = CliRunner().invoke(
-        main, ["screen", "--db", str(store), "--rules", str(rules), "--day", DAY.isoformat()]
+        main, ["screen", "--db", str(store), "--rules", str(rules), "--date", DAY.isoformat()]
     )
-    assert done.exit_code == 1
+    assert done.exit_code == 2
     assert "did you mean 'temperature'?" in done.output
     assert "$.rules[0].when: rule 'fever', line 1 column 1" in done.output
     assert _assessments(store) == 0
@@ -171,7 +180,7 @@ def test_a_changed_rule_set_under_a_version_that_ran_is_refused(
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES, encoding="utf-8")
     first_fingerprint = hashlib.sha256(RULES.encode()).hexdigest()
-    args = ["screen", "--db", str(store), "--day", DAY.isoformat(), "--rules", str(rules)]
+    args = ["screen", "--db", str(store), "--date", DAY.isoformat(), "--rules", str(rules)]
     assert CliRunner().invoke(main, [*args, "--json"]).exit_code == 0
     assert CliRunner().invoke(main, [*args, "--json"]).exit_code == 0, "the same file runs again"
     changed = RULES.replace("37.3", "37.5")
@@ -179,7 +188,7 @@ def test_a_changed_rule_set_under_a_version_that_ran_is_refused(
     changed_fingerprint = hashlib.sha256(changed.encode()).hexdigest()
     before = _assessments(store)
     refused = CliRunner().invoke(main, [*args, "--json"])
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2
     assert first_fingerprint in refused.output
     assert changed_fingerprint in refused.output
     assert "--new-version" in refused.output
@@ -246,10 +255,10 @@ def test_the_demo_stored_its_version_and_refuses_a_changed_builtin(
     text = (resources.files("gridguard.rules") / "builtin.toml").read_text("utf-8")
     changed = tmp_path / "changed.toml"
     changed.write_text(text.replace("fever_threshold = 37.3", "fever_threshold = 37.0"), "utf-8")
-    day = ["--day", summary["screening_day"]]
+    day = ["--date", summary["screening_day"]]
     args = ["screen", "--db", str(copy), "--rules", str(changed), *day, "--json"]
     refused = CliRunner().invoke(main, args)
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2
     assert builtin.digest in refused.output
     same = CliRunner().invoke(main, ["screen", "--db", str(copy), *day, "--json"])
     assert same.exit_code == 0, same.output

@@ -155,22 +155,22 @@ def test_the_commands_from_order_to_census(tmp_path: Path) -> None:
     assert json.loads(hot.output)["referrals"] == 1
     refused = _run("quarantine", "report", *db, "--person", "p3", "--temperature", "36.5",
                    "--at", "2020-01-30T08:30")  # fmt: skip
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2
     assert "no active quarantine order" in refused.output
     hot46 = _run("quarantine", "report", *db, "--person", "p1", "--temperature", "46")
-    assert hot46.exit_code == 1
+    assert hot46.exit_code == 2
     assert "30 to 45" in hot46.output
-    check = _run("quarantine", "check", *db, "--now", "2020-01-31T00:30",
+    check = _run("quarantine", "check", *db, "--at", "2020-01-31T00:30",
                  "--since", "2020-01-30T00:00", "--json")  # fmt: skip
     assert check.exit_code == 0, check.output
     assert [m["slot"] for m in json.loads(check.output)["missed"]] == ["2020-01-30 PM"]
     ext = _run("quarantine", "extend", *db, order["id"], "--last-exposure", "2020-01-30",
                "--at", "2020-01-31T09:00", "--json")  # fmt: skip
     assert json.loads(ext.output)["end"] == "2020-02-14"
-    census = _run("quarantine", "census", *db, "--day", "2020-01-30", "--json")
+    census = _run("quarantine", "census", *db, "--date", "2020-01-30", "--json")
     assert json.loads(census.output)["areas"][0]["active"] == 1
     early = _run("quarantine", "release", *db, order["id"], "--at", "2020-02-01T09:00")
-    assert early.exit_code == 1
+    assert early.exit_code == 2
     assert "needs a reason" in early.output
     req = _run("service", "request", *db, "--household", "h1", "--note", "大米",
                "--at", "2020-01-30T09:00", "--json")  # fmt: skip
@@ -179,7 +179,7 @@ def test_the_commands_from_order_to_census(tmp_path: Path) -> None:
     assigned = _run("service", "assign", *db, rid, "--team", "svc1", "--due",
                     "2020-01-30T15:00", "--json")  # fmt: skip
     assert assigned.exit_code == 0, assigned.output
-    late = _run("service", "overdue", *db, "--now", "2020-01-30T16:00", "--json")
+    late = _run("service", "overdue", *db, "--at", "2020-01-30T16:00", "--json")
     assert [o["request_id"] for o in json.loads(late.output)["overdue"]] == [rid]
     done = _run("service", "done", *db, rid, "--at", "2020-01-30T16:30")
     assert done.exit_code == 0, done.output

@@ -205,6 +205,6 @@ def test_coverage_at_80_columns_cuts_no_number(tmp_path: Path) -> None:
 
 def test_coverage_command_without_a_database(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["coverage", "--db", str(tmp_path / "none.db")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no database" in result.stderr
     assert not (tmp_path / "none.db").exists()

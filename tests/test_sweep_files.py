@@ -153,7 +153,7 @@ def test_show_commands(db: Path) -> None:
     assert data["status"] == "screened"
     assert data["flagged"] == ["p1"]
     assert data["members"][0]["name"] == "陈**"
-    full = runner.invoke(main, ["show", "person", "p1", "--db", str(db), "--json", "--unmasked"])
+    full = runner.invoke(main, ["show", "person", "p1", "--db", str(db), "--json", "--unmask"])
     assert json.loads(full.stdout)["person"]["name"] == "陈建国"
     table = runner.invoke(
         main, ["show", "household", "g1-b0-0-101", "--db", str(db)], env={"COLUMNS": "160"}
@@ -166,5 +166,5 @@ def test_show_commands(db: Path) -> None:
     assert "flagged" in person.output
     assert "武汉" in person.output
     missing = runner.invoke(main, ["show", "household", "nowhere", "--db", str(db)])
-    assert missing.exit_code == 1
-    assert missing.stderr.startswith("error: no Household with id 'nowhere'")
+    assert missing.exit_code == 2
+    assert missing.stderr.startswith("error: unknown household 'nowhere'")

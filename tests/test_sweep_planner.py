@@ -465,7 +465,7 @@ def test_plan_command(tmp_path: Path) -> None:
     with gridguard.open(db) as store:
         store.add(community())
     runner = CliRunner()
-    args = ["plan", "--db", str(db), "--start", "2020-01-25", "--capacity", "8"]
+    args = ["plan", "--db", str(db), "--date", "2020-01-25", "--capacity", "8"]
     result = runner.invoke(main, [*args, "--teams", "1,3", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -485,5 +485,5 @@ def test_plan_command(tmp_path: Path) -> None:
     assert "2020-01-25 afternoon: 3 teams" in table.output
     assert "Not planned" in table.output
     bad = runner.invoke(main, [*args, "--teams", "1,x"])
-    assert bad.exit_code == 1
+    assert bad.exit_code == 2
     assert "comma-separated" in bad.stderr

@@ -71,10 +71,11 @@ def register_files(folder: Path) -> dict[str, Path]:
 
 def test_import_match_and_targets_from_the_command_line(tmp_path: Path) -> None:
     db = str(tmp_path / "gg.db")
+    assert run("init", "--db", db).exit_code == 0
     files = register_files(tmp_path)
     for kind, path in files.items():
         result = run("import", kind, str(path), "--db", db)
-        assert result.exit_code == 0, result.output
+        assert result.exit_code == (1 if kind == "persons" else 0), result.output
     assert "2 inserted" in result.output
     assert "1 rejected" in result.output
     assert f"Error report 错误报告: {tmp_path / 'persons.errors.csv'}" in result.output
@@ -90,7 +91,15 @@ def test_import_match_and_targets_from_the_command_line(tmp_path: Path) -> None:
         [["CHEN JIANGUO", CHEN, "", "2020-01-20"], ["赵 六", "", "139-0013-9000", "2020-01-22"]],
     )
     matched = run(
-        "match", str(listed), "--source", "railway-0124", "--db", db, "--on", "2020-01-25", "--json"
+        "match",
+        str(listed),
+        "--source",
+        "railway-0124",
+        "--db",
+        db,
+        "--date",
+        "2020-01-25",
+        "--json",
     )
     assert matched.exit_code == 0, matched.output
     summary = json.loads(matched.output)
@@ -112,11 +121,14 @@ def test_import_match_and_targets_from_the_command_line(tmp_path: Path) -> None:
     table = run("targets", "--db", db)
     assert table.exit_code == 0
     assert "h101" in table.output
-    assert json.loads(run("targets", "--grid", "g9", "--db", db, "--json").output) == []
+    unknown = run("targets", "--grid", "g9", "--db", db, "--json")
+    assert unknown.exit_code == 2
+    assert "unknown grid 'g9'; did you mean 'g1'?" in unknown.stderr
 
 
 def test_command_line_failures_are_one_red_line(tmp_path: Path) -> None:
     db = str(tmp_path / "gg.db")
+    assert run("init", "--db", db).exit_code == 0
     files = register_files(tmp_path)
     bad_header = write(tmp_path / "p.csv", ["姓名"], [["陈建国"]])
     for args, word in [
@@ -126,7 +138,7 @@ def test_command_line_failures_are_one_red_line(tmp_path: Path) -> None:
         (["match", str(files["persons"]), "--source", "s", "--db", db], "top-level areas"),
     ]:
         result = run(*args)
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == 2, result.output
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1
         assert lines[0].startswith("error: ")
@@ -136,11 +148,11 @@ def test_command_line_failures_are_one_red_line(tmp_path: Path) -> None:
     run("import", "stairwells", str(files["stairwells"]), "--db", db)
     run("import", "households", str(files["households"]), "--db", db)
     strict = run("import", "persons", str(files["persons"]), "--db", db, "--all-or-nothing")
-    assert strict.exit_code == 1
+    assert strict.exit_code == 2
     assert "nothing imported" in strict.stderr
     with gridguard.open(db) as ws:
         assert ws.count(gridguard.Person) == 0
-    bad_date = run("match", str(files["persons"]), "--source", "s", "--db", db, "--on", "x")
+    bad_date = run("match", str(files["persons"]), "--source", "s", "--db", db, "--date", "x")
     assert bad_date.exit_code == 2
     assert "is not a date" in bad_date.output
 

@@ -185,7 +185,7 @@ def test_a_new_version_of_a_list_only_adds_its_new_rows(ws: Any, tmp_path: Path)
 def test_unusable_rows_are_reported_and_the_rest_is_matched(ws: Any, tmp_path: Path) -> None:
     rows = [
         CASES[0],
-        ['=HYPERLINK("x")', CHEN, "", "", ""],
+        ["李四", "", '=HYPERLINK("x")', "", ""],
         ["", "", "", "2020-01-20", "武汉"],
         ["李芳", "", "139 0013 9000", "2099-01-01", ""],
         ["李芳", "", "12345", "", ""],

@@ -43,9 +43,9 @@ def test_observer_assign_and_coverage(db: Path) -> None:
 
 def test_observer_assign_refuses_a_person_without_a_phone(db: Path) -> None:
     result = run("observer", "assign", "b4", "x1", "--db", str(db))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "needs a phone" in result.output
-    assert run("observer", "assign", "b4", "--db", str(db)).exit_code == 1  # neither nor --remove
+    assert run("observer", "assign", "b4", "--db", str(db)).exit_code == 2  # neither nor --remove
 
 
 def test_checkin_record_reports_bad_lines_and_stores_the_rest(db: Path, tmp_path: Path) -> None:
@@ -83,7 +83,7 @@ def test_checkin_missing_lists_and_escalates_once(db: Path, tmp_path: Path) -> N
     assert (data["kind"], data["cutoff"]) == ("buildings", "12:00")
     assert [m["id"] for m in data["missing"]] == ["b2", "b3"]
     args = ["checkin", "missing", "--date", "2020-01-26", "--db", str(db), "--escalate"]
-    now = ["--now", "2020-01-26T12:30:00+08:00", "--json"]
+    now = ["--at", "2020-01-26T12:30:00+08:00", "--json"]
     first = json.loads(run(*args, *now).stdout)["escalation"]
     second = json.loads(run(*args, *now).stdout)["escalation"]
     assert (first["rungs_due"], first["enqueued"]) == (["checkin_reminder"], 2)
@@ -100,8 +100,8 @@ def test_checkin_missing_lists_and_escalates_once(db: Path, tmp_path: Path) -> N
 
 def test_checkin_missing_refuses_bad_dates_and_cut_offs(db: Path) -> None:
     bad = run("checkin", "missing", "--date", "26/01/2020", "--db", str(db))
-    assert bad.exit_code == 1
+    assert bad.exit_code == 2
     assert "--date" in bad.output
     cutoff = run("checkin", "missing", "--date", "2020-01-26", "--cutoff", "25:00", "--db", str(db))
-    assert cutoff.exit_code == 1
+    assert cutoff.exit_code == 2
     assert "--cutoff" in cutoff.output

@@ -22,6 +22,6 @@ def test_the_demo_runs_in_postgresql_and_refuses_a_store_that_is_not_empty(
     assert summary["stairwells"] == 430
     assert summary["households"] > 4_000
     again = runner.invoke(main, ["demo", "--db", url, "--json", "--out", str(tmp_path)])
-    assert again.exit_code == 1
+    assert again.exit_code == 2
     assert "already holds" in again.output
     assert "the demo needs an empty store" in again.output

@@ -95,10 +95,11 @@ def detect_encoding(path: Path) -> tuple[str, bool]:
     A byte-order mark decides (UTF-8 or UTF-16). Otherwise the file is tried
     whole, strictly, as UTF-8 and then as GB18030 (a superset of GBK and
     GB2312, what Chinese Excel saves as "CSV"); the first that decodes every
-    byte wins. When neither does, the answer is UTF-8 and ``False``: the
-    rows with undecodable bytes can then be reported one by one. Latin-1 and
-    other single-byte files often decode as GB18030 too, and are not told
-    apart: give their encoding explicitly.
+    byte wins. When neither does, the one with fewer undecodable bytes wins
+    (a GBK register with one stray byte is still GBK), with ``False``: the
+    rows with undecodable bytes can then be reported one by one, naming that
+    encoding. Latin-1 and other single-byte files often decode as GB18030
+    too, and are not told apart: give their encoding explicitly.
     """
     with open(path, "rb") as handle:
         head = handle.read(4)
@@ -109,7 +110,24 @@ def detect_encoding(path: Path) -> tuple[str, bool]:
     for encoding in ("utf-8-sig", "gb18030"):
         if _decodes(path, encoding):
             return encoding, True
+    if _undecodable(path, "gb18030") < _undecodable(path, "utf-8-sig"):
+        return "gb18030", False
     return "utf-8-sig", False
+
+
+def _undecodable(path: Path, encoding: str) -> int:
+    """How many bytes of ``path`` do not decode as ``encoding`` (read in 1 MiB chunks)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(encoding)(errors="surrogateescape")
+    bad = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_DETECT_CHUNK):
+            text = decoder.decode(chunk)
+            bad += sum(1 for c in text if "\udc80" <= c <= "\udcff")
+        text = decoder.decode(b"", final=True)
+        bad += sum(1 for c in text if "\udc80" <= c <= "\udcff")
+    return bad
 
 
 class CsvImporter:
@@ -141,17 +159,16 @@ class CsvImporter:
     def rows(self, path: Path) -> Iterator[tuple[int, dict[str, Any] | ValidationError]]:
         """Each row as ``{header: cell}``, or the error of a row that could not be read.
 
-        A short row has ``None`` for its missing cells (as :class:`csv.DictReader`);
-        blank lines are skipped and not counted. The header is row 1; a bad
-        record's reason names the line of the file it starts on when that
-        differs.
+        Rows are numbered by the line they start on, as an editor counts
+        lines (a quoted note may span lines; blank lines count but give no
+        row). A short row has ``None`` for its missing cells (as
+        :class:`csv.DictReader`).
         """
         encoding, checked = (self.encoding, False) if self.encoding else detect_encoding(path)
         with open(path, encoding=encoding, errors="surrogateescape", newline="") as handle:
             records = csv_records(handle, multiline=self.multiline)
             header: list[str] | None = None
-            number = 1  # rows as a spreadsheet shows them: the header is row 1
-            for _, cells in records:
+            for number, cells in records:
                 if isinstance(cells, list) and not cells:
                     continue
                 if header is None:
@@ -159,7 +176,6 @@ class CsvImporter:
                         raise ValidationError.single("line 1", cells.value, cells.reason)
                     header = cells
                     continue
-                number += 1
                 if isinstance(cells, BadRecord):
                     yield number, ValidationError.single("$", cells.value, cells.reason)
                     continue

@@ -7,7 +7,9 @@ The other command groups are imported when used (:data:`COMMANDS`); plugins
 add theirs through the ``register_commands`` hook (:func:`plugin_commands`),
 which ``--help`` lists from a cache while it is valid (:mod:`._listing`).
 A :class:`~gridguard.errors.GridGuardError` ends the command with a one-line
-red message on stderr and exit code 1, never a traceback.
+red message on stderr and exit code 2, never a traceback (exit codes: 0 all
+done, 1 done with some rows refused, 2 usage error or unknown id; see
+:mod:`gridguard.cli._common`).
 """
 
 from __future__ import annotations
@@ -39,10 +41,10 @@ DEMO_FILE = "huayuan.db"
 
 
 def _fail(message: str) -> NoReturn:
-    """Print ``message`` as one red line on stderr and exit with status 1."""
+    """Print ``message`` as one red line on stderr and exit with status 2 (nothing done)."""
     line = " ".join(message.split())
     click.secho(f"error: {line}", fg="red", err=True)
-    sys.exit(1)
+    sys.exit(2)
 
 
 COMMANDS: dict[str, str] = {
@@ -64,6 +66,12 @@ COMMANDS: dict[str, str] = {
     "audit": "gridguard.cli._privacy:audit",
     "purge": "gridguard.cli._privacy:purge",
     "keys": "gridguard.cli._keys:keys",
+    "campaign": "gridguard.cli._campaign:campaign",
+    "team": "gridguard.cli._team:team",
+    "review": "gridguard.cli._review:review",
+    "point": "gridguard.cli._point:point",
+    "task": "gridguard.cli._task:task",
+    "followup": "gridguard.cli._followup:followup",
 }
 """Commands defined in other modules, by name: ``"module:attribute"`` of a click command.
 
@@ -77,7 +85,7 @@ PLUGIN_COMMANDS = "gridguard.plugin_commands"
 
 
 class _Group(click.Group):
-    """A click group that turns gridguard's errors into a message and exit code 1.
+    """A click group that turns gridguard's errors into a message and exit code 2.
 
     Its commands are the ones defined in this module, those of
     :data:`COMMANDS` (imported when used) and those that plugins add through
@@ -126,7 +134,15 @@ class _Group(click.Group):
         if cached is None:
             plugins = self._plugin_commands(ctx)
         else:
-            plugins = {name: click.Command(name, short_help=text) for name, text in cached.items()}
+            plugins = {
+                name: click.Command(
+                    name,
+                    short_help=fields.get("short_help"),
+                    help=fields.get("help"),
+                    deprecated=bool(fields.get("deprecated")),
+                )
+                for name, fields in cached.items()
+            }
         rows: list[tuple[str, click.Command]] = []
         for name in sorted({*super().list_commands(ctx), *COMMANDS, *plugins}):
             command = plugins.get(name) or self.get_command(ctx, name)

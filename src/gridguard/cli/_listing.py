@@ -33,7 +33,7 @@ __all__ = ["CACHE_ENV", "cached_listing", "store_listing"]
 
 CACHE_ENV = "GRIDGUARD_CACHE_DIR"
 _PLUGIN_ENV = ("GRIDGUARD_PLUGINS", "GRIDGUARD_BLOCK_PLUGINS", "GRIDGUARD_STRICT_PLUGINS")
-_FORMAT = 1
+_FORMAT = 2
 
 
 def _cache_file() -> Path:
@@ -74,8 +74,9 @@ def _watched_paths(packages: Iterable[str]) -> list[str]:
     return sorted({*(p for p in sys.path if p), *files})
 
 
-def cached_listing() -> dict[str, str] | None:
-    """The plugins' commands and their short help, if the cache is still valid."""
+def cached_listing() -> dict[str, dict[str, Any]] | None:
+    """The plugins' commands (``short_help``, ``help`` and ``deprecated`` of each), if the
+    cache is still valid."""
     try:
         data = json.loads(_cache_file().read_text(encoding="utf-8"))
         if data["context"] != _context():
@@ -86,9 +87,9 @@ def cached_listing() -> dict[str, str] | None:
         commands = data["commands"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not isinstance(commands, dict):
+    if not isinstance(commands, dict) or not all(isinstance(c, dict) for c in commands.values()):
         return None
-    return {str(name): str(text) for name, text in commands.items()}
+    return {str(name): dict(fields) for name, fields in commands.items()}
 
 
 def store_listing(commands: Mapping[str, Any], packages: Iterable[str]) -> None:
@@ -98,7 +99,11 @@ def store_listing(commands: Mapping[str, Any], packages: Iterable[str]) -> None:
     modules' files are watched.
     """
     listing = {
-        name: command.get_short_help_str(limit=300)
+        name: {
+            "short_help": command.short_help,
+            "help": command.help,
+            "deprecated": bool(command.deprecated),
+        }
         for name, command in commands.items()
         if not command.hidden
     }

@@ -12,12 +12,14 @@ from typing import Any
 import click
 
 from ._common import (
+    date_option,
     db_option,
     echo_json,
     json_option,
     notify_config_option,
     notify_settings,
     open_existing,
+    parse_date,
 )
 
 __all__ = ["notify"]
@@ -131,7 +133,6 @@ def dispatch(
 
     from ..errors import ConfigError, ValidationError
     from ..notifications.service import Notifications
-    from ..workspace import open_workspace
 
     overrides: dict[str, Any] = {
         k: v
@@ -146,7 +147,7 @@ def dispatch(
     }
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with open_workspace(target) as ws:
+    with open_existing(target) as ws:
         service = Notifications(ws, notify_settings(config))
         try:
             delivery = attrs.evolve(service.settings.delivery, **overrides)
@@ -200,9 +201,8 @@ def status(target: str, config: str | None, as_json: bool) -> None:
     url``), and how many died of it.
     """
     from ..notifications.service import Notifications
-    from ..workspace import open_workspace
 
-    with open_workspace(target) as ws:
+    with open_existing(target) as ws:
         service = Notifications(ws, notify_settings(config))
         result: dict[str, Any] = dict(service.status())
         dead = service.dead_letters()
@@ -246,20 +246,16 @@ def status(target: str, config: str | None, as_json: bool) -> None:
 @notify.command()
 @db_option()
 @_config
-@click.option(
-    "--day",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Local date of the digest (default: today in the campaign's time zone).",
-)
-def digest(target: str, config: str | None, day: Any) -> None:
+@date_option("Local date of the digest (default: today in the campaign's time zone).")
+def digest(target: str, config: str | None, day: str | None) -> None:
     """Enqueue the daily digest for every community (once per day, however often it runs)."""
     import datetime as dt
 
     from ..notifications.service import Notifications
-    from ..workspace import open_workspace
 
-    with open_workspace(target) as ws:
+    given = parse_date(day)
+    with open_existing(target) as ws:
         service = Notifications(ws, notify_settings(config))
-        date = day.date() if day else dt.datetime.now(service.router.zone).date()
+        date = given or dt.datetime.now(service.router.zone).date()
         added = service.enqueue_digest(date)
     click.echo(f"digest for {date}: {added} new message(s) 条新消息")

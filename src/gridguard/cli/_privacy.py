@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import db_option, echo_json, json_option
+from ._common import db_option, echo_json, json_option, open_existing
 
 __all__ = ["audit", "purge"]
 
@@ -41,10 +41,9 @@ def verify(target: str, anchor: str | None, as_json: bool) -> None:
     Exits with status 1 when the chain does not hold.
     """
     from ..security.audit import verify_log
-    from ..workspace import open_workspace
 
     expected = _anchor(anchor)
-    with open_workspace(target, purpose="audit verify") as ws:
+    with open_existing(target, purpose="audit verify") as ws:
         report = verify_log(ws, anchor=expected)
     if as_json:
         echo_json(report.to_dict())
@@ -73,9 +72,8 @@ def verify(target: str, anchor: str | None, as_json: bool) -> None:
 def show(target: str, last: int, head_only: bool, as_json: bool) -> None:
     """The last entries: when, who (role, scope), what, on what, allowed or denied, why."""
     from ..security.audit import recent_entries
-    from ..workspace import open_workspace
 
-    with open_workspace(target, purpose="audit show") as ws:
+    with open_existing(target, purpose="audit show") as ws:
         entries = recent_entries(ws, 1 if head_only else last)
     if head_only:
         click.echo(f"{entries[-1].seq}:{entries[-1].hash}" if entries else "0:" + "0" * 64)
@@ -124,9 +122,8 @@ def purge(target: str, days: int, dry_run: bool, as_json: bool) -> None:
     Counts in reports stay as they were: rows are redacted, never deleted.
     """
     from ..security.retention import purge as run_purge
-    from ..workspace import open_workspace
 
-    with open_workspace(target, purpose="retention purge") as ws:
+    with open_existing(target, purpose="retention purge") as ws:
         report = run_purge(ws, days=days, dry_run=dry_run)
     if as_json:
         echo_json(report.to_dict())

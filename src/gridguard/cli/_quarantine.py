@@ -13,14 +13,23 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._common import campaign_option, db_option, echo_json, json_option, open_existing
+from ._common import (
+    at_option,
+    campaign_option,
+    date_option,
+    db_option,
+    echo_json,
+    json_option,
+    open_existing,
+    parse_date,
+)
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
 __all__ = ["quarantine", "service"]
 
-_at = click.option("--at", "at_text", help="When (ISO 8601; default: now).")
+_at = at_option()
 
 
 def _zone(ws: Workspace, campaign_id: str | None) -> Any:
@@ -118,7 +127,9 @@ def order_command(
     """
     from ..quarantine import QuarantinePolicy, order_household, order_quarantine
 
-    with open_existing(target) as ws:
+    with open_existing(
+        target, campaign=campaign_id, person=person_id, household=household_id
+    ) as ws:
         policy = None
         if days is not None:
             policy = QuarantinePolicy(days=days, time_zone=str(_zone(ws, campaign_id)))
@@ -194,7 +205,7 @@ def report_command(
     from ..model import HealthReport
     from ..quarantine import record_reports
 
-    with open_existing(target) as ws:
+    with open_existing(target, campaign=campaign_id, person=person_id) as ws:
         try:
             ident = uuid.UUID(fact_id) if fact_id else uuid.uuid4()
         except ValueError:
@@ -223,21 +234,21 @@ def _asdict(obj: Any) -> dict[str, Any]:
 @quarantine.command("check")
 @db_option()
 @campaign_option
-@click.option("--now", "now_text", help="Check as of this time (default: now).")
-@click.option("--since", "since_text", help="First slot to check (default: a day before --now).")
+@at_option("Check as of this time (default: now; without an offset, in the campaign's zone).")
+@click.option("--since", "since_text", help="First slot to check (default: a day before --at).")
 @json_option()
 def check_command(
     target: str,
     campaign_id: str | None,
-    now_text: str | None,
+    at_text: str | None,
     since_text: str | None,
     as_json: bool,
 ) -> None:
     """Make a phone-call task for each half-day with no health report (once per slot)."""
     from ..quarantine import check_missed
 
-    with open_existing(target) as ws:
-        now = _instant(ws, campaign_id, now_text, "now")
+    with open_existing(target, campaign=campaign_id) as ws:
+        now = _instant(ws, campaign_id, at_text, "at")
         since = _instant(ws, campaign_id, since_text, "since") if since_text else None
         result = check_missed(ws, now=now, since=since, campaign_id=campaign_id)
     missed = [
@@ -274,7 +285,7 @@ def extend_command(
     """Extend an order after a new exposure (its end only moves later)."""
     from ..quarantine import extend
 
-    with open_existing(target) as ws:
+    with open_existing(target, campaign=campaign_id) as ws:
         result = extend(
             ws,
             order_id,
@@ -322,7 +333,7 @@ def release_command(
 
     if (order_id is None) == (not due):
         raise ValidationError.single("$.order_id", repr(order_id), "give an order id or --due")
-    with open_existing(target) as ws:
+    with open_existing(target, campaign=campaign_id) as ws:
         at = _instant(ws, campaign_id, at_text, "at")
         if due:
             records = release_due(ws, at=at, campaign_id=campaign_id)
@@ -349,20 +360,21 @@ def release_command(
 @quarantine.command("census")
 @db_option()
 @campaign_option
-@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="Local day (default: today).")
+@date_option("Local day, YYYY-MM-DD (default: today in the campaign's time zone).")
 @click.option(
     "--by", type=click.Choice(["community", "grid"]), default="community", show_default=True
 )
 @json_option()
 def census_command(
-    target: str, campaign_id: str | None, day: dt.datetime | None, by: str, as_json: bool
+    target: str, campaign_id: str | None, day: str | None, by: str, as_json: bool
 ) -> None:
     """Active, new, ending and released quarantines per area, for one day."""
     from ..quarantine import census
     from ..quarantine.census import CENSUS_FIELDS
 
-    with open_existing(target) as ws:
-        rows = census(ws, day=day.date() if day else None, by=by, campaign_id=campaign_id)
+    when = parse_date(day)
+    with open_existing(target, campaign=campaign_id) as ws:
+        rows = census(ws, day=when, by=by, campaign_id=campaign_id)
     if as_json:
         echo_json({"areas": [r.as_dict() for r in rows]})
         return
@@ -414,7 +426,7 @@ def request_command(
     """Record a request from a quarantined household."""
     from ..services import request_service
 
-    with open_existing(target) as ws:
+    with open_existing(target, campaign=campaign_id, household=household_id) as ws:
         request = request_service(
             ws,
             household_id=household_id,
@@ -450,7 +462,7 @@ def assign_command(
     """Give a request to a service team or a person."""
     from ..services import assign_service
 
-    with open_existing(target) as ws:
+    with open_existing(target, campaign=campaign_id, team=team_id, person=person_id) as ws:
         due = _instant(ws, campaign_id, due_text, "due") if due_text else None
         assignment = assign_service(
             ws, request_id, team_id=team_id, person_id=person_id, due=due, campaign_id=campaign_id
@@ -489,16 +501,16 @@ def done_command(
 @service.command("overdue")
 @db_option()
 @campaign_option
-@click.option("--now", "now_text", help="As of this time (default: now).")
+@at_option("As of this time (default: now; without an offset, in the campaign's zone).")
 @json_option()
 def overdue_command(
-    target: str, campaign_id: str | None, now_text: str | None, as_json: bool
+    target: str, campaign_id: str | None, at_text: str | None, as_json: bool
 ) -> None:
     """Open requests past their due time."""
     from ..services import overdue
 
-    with open_existing(target) as ws:
-        late = overdue(ws, now=_instant(ws, campaign_id, now_text, "now"), campaign_id=campaign_id)
+    with open_existing(target, campaign=campaign_id) as ws:
+        late = overdue(ws, now=_instant(ws, campaign_id, at_text, "at"), campaign_id=campaign_id)
     lines = [
         f"{o.due.isoformat()}  {o.household_id}  {o.service}  {o.team_id or o.person_id or '-'}"
         for o in late

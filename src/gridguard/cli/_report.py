@@ -126,7 +126,7 @@ def _report_command(kind: str, help_text: str, *extra: Any, area: bool = True) -
         from ..reporting import build_report
 
         given = {k: v for k, v in options.items() if v is not None}
-        with open_existing(target) as ws:
+        with open_existing(target, campaign=campaign_id) as ws:
             built = build_report(ws, kind, campaign=campaign_id, unmask=unmask, **given)
             _emit(ws, built, format_name, out, lang)
 

@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._common import campaign_option, db_option, echo_json, json_option, parse_date
+from ._common import (
+    EXIT_USAGE,
+    campaign_option,
+    date_option,
+    db_option,
+    echo_json,
+    json_option,
+    open_existing,
+    parse_date,
+)
 
 if TYPE_CHECKING:
     from ..rules.ruleset import RuleSet
@@ -35,8 +44,8 @@ def _load(path: str | None, registries: Any) -> RuleSet:
     return load_rule_set(path, functions=functions, lines=lines)
 
 
-def _problems(exc: Any) -> None:
-    """Every problem of a rule set on its own red line, then exit 1."""
+def _problems(exc: Any, code: int = 1) -> None:
+    """Every problem of a rule set on its own red line, then exit with ``code``."""
     click.secho(
         f"error: the rule set cannot be loaded 规则集无法加载 ({len(exc.violations)} problem(s)):",
         fg="red",
@@ -44,7 +53,7 @@ def _problems(exc: Any) -> None:
     )
     for violation in exc.violations:
         click.secho(f"  {violation}", fg="red", err=True)
-    sys.exit(1)
+    sys.exit(code)
 
 
 @click.command()
@@ -56,7 +65,7 @@ def _problems(exc: Any) -> None:
     help="Rule set TOML (default: built-in).",
 )
 @campaign_option
-@click.option("--day", help="Local day to screen for, YYYY-MM-DD (default: today).")
+@date_option("Local day to screen for, YYYY-MM-DD (default: today).")
 @click.option("--changed", is_flag=True, help="Only stairwells with screenings since the last run.")
 @click.option(
     "--new-version",
@@ -82,14 +91,13 @@ def screen(
     """
     from ..rules.ruleset import RuleSetError
     from ..screening._run import screen as run_screen
-    from ..workspace import open_workspace
 
     when = parse_date(day)
-    with open_workspace(target) as ws:
+    with open_existing(target, campaign=campaign_id) as ws:
         try:
             rule_set = _load(rules_file, ws.registries)
         except RuleSetError as exc:
-            _problems(exc)
+            _problems(exc, EXIT_USAGE)
         result = run_screen(
             ws,
             rule_set,

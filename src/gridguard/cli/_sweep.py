@@ -12,13 +12,18 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ._common import (
+    EXIT_REFUSED,
     campaign_option,
+    date_option,
     db_option,
     echo_json,
     json_option,
     lang_option,
     open_existing,
+    parse_date,
+    unmask_option,
 )
+from ._team import composition_policy, policy_option
 
 if TYPE_CHECKING:
     from ..sweep import Sweep
@@ -111,7 +116,7 @@ def _ramp(text: str | None) -> list[int] | None:
     "ramp_text",
     help="Teams out per day, e.g. 6,10,14,20 (default: every team of the campaign, one day).",
 )
-@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First day (default: today).")
+@date_option("First day, YYYY-MM-DD (default: today).")
 @click.option(
     "--capacity", default=5, show_default=True, type=click.IntRange(1), help="Per team-shift."
 )
@@ -125,15 +130,24 @@ def _ramp(text: str | None) -> list[int] | None:
 @click.option(
     "--until-done", is_flag=True, help="Repeat the last day until every household is planned."
 )
+@click.option(
+    "--targets",
+    "use_targets",
+    is_flag=True,
+    help="Put the ranked targets (gridguard targets) first: their stairwells go out first.",
+)
+@policy_option
 @_json
 def plan(
     target: str,
     campaign_id: str | None,
     ramp_text: str | None,
-    start: Any,
+    day: str | None,
     capacity: int,
     unit: str,
     until_done: bool,
+    use_targets: bool,
+    policy: str,
     as_json: bool,
 ) -> None:
     """Plan the sweep: which team walks which stairwells, shift by shift.
@@ -147,14 +161,20 @@ def plan(
     from ..sweep import Capacity
     from ..sweep.workflow import MAX_PLAN_DAYS
 
-    with open_existing(target) as ws:
+    with open_existing(target, campaign=campaign_id) as ws:
+        ws.composition_policy = composition_policy(policy)
         sweep = _sweep(ws, campaign_id)
+        priorities: dict[str, int] = {}
+        if use_targets:
+            from ..targeting.targets import planner_priorities
+
+            priorities = planner_priorities(ws)
         ramp = _ramp(ramp_text) or [len(sweep.teams())]
         if until_done:
             ramp = [*ramp, *([ramp[-1]] * (MAX_PLAN_DAYS - len(ramp)))]
         cap = Capacity(capacity, unit.rstrip("s"))
-        first = start.date() if start is not None else dt.date.today()
-        result = sweep.plan(sweep.roster(ramp, start=first), capacity=cap)
+        first = parse_date(day) or dt.datetime.now(sweep.campaign.zone).date()
+        result = sweep.plan(sweep.roster(ramp, start=first), capacity=cap, targets=priorities)
     if as_json:
         echo_json(result.to_dict())
         return
@@ -232,10 +252,13 @@ def record(file: str, target: str, campaign_id: str | None, fmt: str | None, as_
     per screened person. Bad records are listed with their line and not
     stored; the others are. The exit status is 1 when any record was refused.
     """
-    with open_existing(target) as ws:
+    from ..sweep.tasks import settle_tasks
+
+    with open_existing(target, campaign=campaign_id) as ws:
         report = _sweep(ws, campaign_id).record_file(file, format=fmt)
+        settled = settle_tasks(ws) if report.accepted else 0
     if as_json:
-        echo_json({"file": file, **report.to_dict()})
+        echo_json({"file": file, **report.to_dict(), "tasks_settled": settled})
     else:
         click.echo(
             f"{file}: {report.records} records, {report.accepted} accepted, "
@@ -243,10 +266,12 @@ def record(file: str, target: str, campaign_id: str | None, fmt: str | None, as_
             f"{report.visits_unchanged} already stored; screenings "
             f"{report.screenings_written} new, {report.screenings_unchanged} already stored"
         )
+        if settled:
+            click.echo(f"{settled} tasks done by these visits 任务已完成")
         for error in report.errors:
             click.secho(f"{file}:{error}", fg="red", err=True)
     if report.rejected:
-        sys.exit(1)
+        sys.exit(EXIT_REFUSED)
 
 
 # -- show ----------------------------------------------------------------------------------------
@@ -257,9 +282,7 @@ def show() -> None:
     """Show one file: a household (一户一档) or a person (一人一档)."""
 
 
-_unmasked = click.option(
-    "--unmasked", is_flag=True, help="Show names, phones and identity numbers in full."
-)
+_unmask = unmask_option("Show names, phones and identity numbers in full (audited).")
 
 
 def _time(text: str) -> str:
@@ -289,14 +312,14 @@ def _answers(screening: dict[str, Any]) -> tuple[str, str, str]:
 @click.argument("household_id")
 @db_option()
 @campaign_option
-@_unmasked
+@_unmask
 @_json
 def show_household(
-    household_id: str, target: str, campaign_id: str | None, unmasked: bool, as_json: bool
+    household_id: str, target: str, campaign_id: str | None, unmask: bool, as_json: bool
 ) -> None:
     """The household file: address, members, every visit and every screening."""
-    with open_existing(target) as ws:
-        data = _sweep(ws, campaign_id).household_file(household_id).to_dict(masked=not unmasked)
+    with open_existing(target, campaign=campaign_id, household=household_id) as ws:
+        data = _sweep(ws, campaign_id).household_file(household_id).to_dict(masked=not unmask)
     if as_json:
         echo_json(data)
         return
@@ -353,14 +376,14 @@ def show_household(
 @click.argument("person_id")
 @db_option()
 @campaign_option
-@_unmasked
+@_unmask
 @_json
 def show_person(
-    person_id: str, target: str, campaign_id: str | None, unmasked: bool, as_json: bool
+    person_id: str, target: str, campaign_id: str | None, unmask: bool, as_json: bool
 ) -> None:
     """The person file: who, where, every screening and what flags them."""
-    with open_existing(target) as ws:
-        data = _sweep(ws, campaign_id).person_file(person_id).to_dict(masked=not unmasked)
+    with open_existing(target, campaign=campaign_id, person=person_id) as ws:
+        data = _sweep(ws, campaign_id).person_file(person_id).to_dict(masked=not unmask)
     if as_json:
         echo_json(data)
         return
@@ -402,7 +425,7 @@ def show_person(
 @lang_option
 def coverage(target: str, campaign_id: str | None, by: str, as_json: bool, lang: str) -> None:
     """How far the sweep got: households visited, screened, not at home, phoned, refused..."""
-    with open_existing(target) as ws:
+    with open_existing(target, campaign=campaign_id) as ws:
         sweep = _sweep(ws, campaign_id)
         rows = sweep.coverage(by)
         campaign = sweep.campaign.id

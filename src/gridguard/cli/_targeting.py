@@ -17,11 +17,20 @@ from typing import Any
 
 import click
 
-from ._common import db_option, echo_json, json_option, parse_date
+from ._common import (
+    EXIT_REFUSED,
+    date_option,
+    db_option,
+    echo_json,
+    json_option,
+    open_existing,
+    parse_date,
+    unmask_option,
+)
 
 __all__ = ["import_command", "match_command", "targets_command"]
 
-KIND_NAMES = ("areas", "buildings", "stairwells", "households", "persons")
+KIND_NAMES = ("areas", "buildings", "stairwells", "households", "persons", "register")
 EXPOSURES = (
     "outbreak_area_arrival",
     "confirmed_case",
@@ -76,6 +85,30 @@ def _rows_progress(show: bool, description: str) -> Iterator[Any]:
     help="Import nothing if any row is bad (default: good rows in, bad rows reported).",
 )
 @click.option("--no-report", is_flag=True, help="Write no error report beside the file.")
+@click.option(
+    "--community",
+    "community_id",
+    help="register: the stored community the register's places are built below.",
+)
+@click.option(
+    "--mapping",
+    type=click.Path(dir_okay=False, exists=True),
+    help="register: a TOML file mapping other headers to fields ([columns]) and columns to ignore.",
+)
+@click.option(
+    "--ignore",
+    "ignored",
+    multiple=True,
+    metavar="COLUMN",
+    help="register: accept this unknown column and leave it out (repeat for more).",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh-CN", "en"]),
+    default="zh-CN",
+    show_default=True,
+    help="register: language of the row-by-row report.",
+)
 @json_option()
 def import_command(
     kind: str,
@@ -85,6 +118,10 @@ def import_command(
     encoding: str | None,
     all_or_nothing: bool,
     no_report: bool,
+    community_id: str | None,
+    mapping: str | None,
+    ignored: tuple[str, ...],
+    lang: str,
     as_json: bool,
 ) -> None:
     """Import KIND records (areas, buildings, stairwells, households, persons) from FILE.
@@ -94,12 +131,33 @@ def import_command(
     column, masked value and reason in FILE's error report
     (<name>.errors.csv, beside it). Importing the same file again changes
     nothing.
+
+    KIND register reads a community's flat register (one row per person:
+    网格, 小区, 楼栋, 单元, 楼层, 房号, 户主姓名, 与户主关系, 姓名, 性别,
+    身份证号码, 联系电话, 居住类型) and builds the grids, buildings,
+    stairwells, households and persons below --community; every row's
+    outcome is in <name>.register.csv beside the file.
     """
+    if kind == "register":
+        _import_register(
+            file, target, fmt, encoding, no_report, community_id, mapping, ignored, lang, as_json
+        )
+        return
+    register_only = [
+        name
+        for name, value in (
+            ("--community", community_id),
+            ("--mapping", mapping),
+            ("--ignore", ignored),
+        )
+        if value
+    ]
+    if register_only:
+        raise click.UsageError(f"{', '.join(register_only)}: only for `import register`")
     from ..targeting.importing import import_file
-    from ..workspace import open_workspace
 
     show = not as_json and sys.stderr.isatty()
-    with open_workspace(target) as ws, _rows_progress(show, f"Importing {kind} 导入") as bar:
+    with open_existing(target) as ws, _rows_progress(show, f"Importing {kind} 导入") as bar:
         result = import_file(
             ws,
             kind,
@@ -112,6 +170,8 @@ def import_command(
         )
     if as_json:
         echo_json(result.summary())
+        if result.rejected:
+            sys.exit(EXIT_REFUSED)
         return
     click.echo(
         f"{kind} from {file.name} ({result.format}, {result.encoding or '-'}): "
@@ -123,6 +183,64 @@ def import_command(
         click.echo(f"Ignored columns 未用的列: {', '.join(result.ignored_columns)}")
     if result.report is not None:
         click.echo(f"Error report 错误报告: {result.report}")
+    if result.rejected:
+        sys.exit(EXIT_REFUSED)
+
+
+def _import_register(
+    file: Path,
+    target: str,
+    fmt: str | None,
+    encoding: str | None,
+    no_report: bool,
+    community_id: str | None,
+    mapping: str | None,
+    ignored: tuple[str, ...],
+    lang: str,
+    as_json: bool,
+) -> None:
+    """``gridguard import register``: the flat register, row by row outcomes."""
+    from ..targeting.register import OUTCOMES, import_register
+
+    if community_id is None:
+        raise click.UsageError("import register needs --community ID")
+    show = not as_json and sys.stderr.isatty()
+    with (
+        open_existing(target, community=community_id) as ws,
+        _rows_progress(show, "Importing the register 导入花名册") as bar,
+    ):
+        result = import_register(
+            ws,
+            file,
+            community=community_id,
+            format=fmt,
+            encoding=encoding,
+            mapping=mapping,
+            ignore=ignored,
+            lang=lang,
+            report=not no_report,
+            progress=None if bar is None else (lambda n: bar[0].advance(bar[1], n)),
+        )
+    if as_json:
+        echo_json(result.summary())
+    else:
+        zh = lang.startswith("zh")
+        counts = " · ".join(
+            f"{result.outcomes.get(key, 0):,} {labels[1] if zh else labels[0]}"
+            for key, labels in OUTCOMES.items()
+        )
+        places = ", ".join(f"{n:,} {kind}" for kind, n in result.places.items())
+        click.echo(
+            f"register {file.name} ({result.format}, {result.encoding or '-'}): "
+            f"{result.rows:,} rows 行 · {counts}; new places 新地点: {places}"
+        )
+        for line, outcome, text in result.first_problems:
+            colour = "red" if outcome == "refused" else "yellow"
+            click.secho(f"{file.name}:{line}: {text}", fg=colour, err=True)
+        if result.report is not None:
+            click.echo(f"Row report 逐行结果: {result.report}")
+    if result.refused:
+        sys.exit(EXIT_REFUSED)
 
 
 @click.command("match")
@@ -138,9 +256,16 @@ def import_command(
     help="What everyone on the list was exposed to.",
 )
 @click.option("--received", help="Day the list arrived, YYYY-MM-DD (default: today).")
-@click.option("--on", "on", help="Day to rank the targets for, YYYY-MM-DD (default: today).")
+@date_option("Day to rank the targets for, YYYY-MM-DD (default: today).")
 @_format_option
 @_encoding_option
+@click.option(
+    "--ignore",
+    "ignored",
+    multiple=True,
+    metavar="COLUMN",
+    help="Accept this unknown column and leave it out (repeat for more).",
+)
 @json_option()
 def match_command(
     list_file: Path,
@@ -149,9 +274,10 @@ def match_command(
     area_id: str | None,
     exposure: str,
     received: str | None,
-    on: str | None,
+    day: str | None,
     fmt: str | None,
     encoding: str | None,
+    ignored: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Link the outside LIST (passengers, contacts) to the register and rank the targets.
@@ -162,23 +288,26 @@ def match_command(
     nothing.
     """
     from ..targeting.matching import match_list
-    from ..workspace import open_workspace
 
-    with open_workspace(target) as ws:
+    on = parse_date(day)
+    with open_existing(target, area=area_id) as ws:
         result = match_list(
             ws,
             list_file,
             source=source,
             area_id=area_id,
             exposure=exposure,
-            received=parse_date(received),
-            on=parse_date(on),
+            received=parse_date(received, "--received"),
+            on=on,
             format=fmt,
             encoding=encoding,
+            ignore=ignored,
         )
     summary = result.summary()
     if as_json:
         echo_json(summary)
+        if result.rejected:
+            sys.exit(EXIT_REFUSED)
         return
     passes = ", ".join(f"{k} {v:,}" for k, v in result.by_pass.items())
     click.echo(
@@ -188,6 +317,8 @@ def match_command(
     )
     if result.report is not None:
         click.echo(f"Error report 错误报告: {result.report}")
+    if result.rejected:
+        sys.exit(EXIT_REFUSED)
 
 
 @click.command("targets")
@@ -195,7 +326,7 @@ def match_command(
 @_db_option
 @click.option("--limit", type=int, default=None, help="At most this many targets.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
-@click.option("--unmask", is_flag=True, help="Show full addresses (audited); masked by default.")
+@unmask_option("Show full addresses (audited); masked by default.")
 def targets_command(
     grid: str | None, target: str, limit: int | None, as_json: bool, unmask: bool
 ) -> None:
@@ -203,9 +334,8 @@ def targets_command(
     from ..masking import mask_text
     from ..model import Household
     from ..targeting.targets import ranked_targets
-    from ..workspace import open_workspace
 
-    with open_workspace(target) as ws:
+    with open_existing(target, grid=grid) as ws:
         targets = ranked_targets(ws, grid, limit=limit)
         if unmask:
             ws.authorize("targeting.unmask", grid)

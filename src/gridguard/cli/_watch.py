@@ -12,13 +12,19 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ._common import (
+    EXIT_REFUSED,
+    at_option,
     campaign_option,
+    check_ids,
+    date_option,
     db_option,
     echo_json,
     json_option,
     notify_config_option,
     notify_settings,
     open_existing,
+    parse_at,
+    parse_date,
 )
 
 if TYPE_CHECKING:
@@ -55,16 +61,55 @@ def observer() -> None:
 @db_option()
 @click.option("--remove", is_flag=True, help="Take the building's observer away.")
 def assign(building_id: str, person_id: str | None, target: str, remove: bool) -> None:
-    """Make PERSON_ID (a person with a phone) the observer of BUILDING_ID."""
+    """Make PERSON_ID (a person with a phone) the observer of BUILDING_ID.
+
+    The building may be named (牡丹阁3幢, or with its compound 百苑新村牡丹阁3幢)
+    and the person too (陈建国), when the name is unique: a person's name is
+    looked for among the building's residents.
+    """
     from ..errors import ConfigError
     from ..watch.observers import assign_observer
 
     if (person_id is None) != remove:
         raise ConfigError("name the person to assign, or give --remove (not both)")
     with open_existing(target) as ws:
+        building_id, person_id = _named(ws, building_id, person_id)
+        check_ids(ws, building=building_id, person=person_id)
         building = assign_observer(ws, building_id, person_id)
     who = building.observer_id or "nobody 无"
     click.echo(f"{building.id} {building.name}: observer 观察员 {who}")
+
+
+def _named(ws: Any, building: str, person: str | None) -> tuple[str, str | None]:
+    """Ids for a building and a person given by id or by a unique name."""
+    from ..errors import NotFoundError
+    from ..model import Building, Household, Person, Stairwell
+
+    with ws.transaction(write=False) as uow:
+        known = uow.existing_ids(Building, {building})
+    if not known:
+        named = [
+            b.id for b in ws.find(Building) if building in (b.name, f"{b.compound or ''}{b.name}")
+        ]
+        if len(named) > 1:
+            raise NotFoundError(f"several buildings are called {building!r}: give the id")
+        building = named[0] if named else building
+    if person is None:
+        return building, None
+    with ws.transaction(write=False) as uow:
+        known = uow.existing_ids(Person, {person})
+    if not known:
+        residents = [
+            p.id
+            for s in ws.find(Stairwell, building_id=building)
+            for h in ws.find(Household, stairwell_id=s.id)
+            for p in ws.find(Person, household_id=h.id)
+            if p.name == person
+        ]
+        if len(residents) > 1:
+            raise NotFoundError(f"several residents are called {person!r}: give the id")
+        person = residents[0] if residents else person
+    return building, person
 
 
 @observer.command("coverage")
@@ -127,7 +172,7 @@ def record(
     """
     from ..watch.checkins import record_file
 
-    with open_existing(target) as ws:
+    with open_existing(target, campaign=campaign_id) as ws:
         report = record_file(
             ws,
             file,
@@ -146,13 +191,11 @@ def record(
         for error in report.errors:
             click.secho(f"{file}:{error}", fg="red", err=True)
     if report.rejected:
-        sys.exit(1)
+        sys.exit(EXIT_REFUSED)
 
 
 @checkin.command("missing")
-@click.option(
-    "--date", "day", required=True, help="Local day (YYYY-MM-DD) in the campaign's time zone."
-)
+@date_option("Local day (YYYY-MM-DD) in the campaign's time zone.", required=True)
 @db_option()
 @campaign_option
 @notify_config_option()
@@ -163,7 +206,7 @@ def record(
     is_flag=True,
     help="Also run the escalation ladder: enqueue each due rung once per place and day.",
 )
-@click.option("--now", "now_text", help="Run as of this ISO time (default: now).")
+@at_option()
 @_json
 def missing_command(
     day: str,
@@ -173,7 +216,7 @@ def missing_command(
     cutoff: str | None,
     points: bool,
     escalate: bool,
-    now_text: str | None,
+    at_text: str | None,
     as_json: bool,
 ) -> None:
     """Places with an observer and no report on DATE by the cut-off.
@@ -182,26 +225,16 @@ def missing_command(
     (observer, grid worker, community) through the notification outbox;
     running it again enqueues nothing twice.
     """
-    import datetime as dt
 
-    from ..errors import ConfigError
+    from ..notifications.routing import campaign_zone
     from ..watch import missed as watch
 
-    try:
-        date = dt.date.fromisoformat(day)
-    except ValueError:
-        raise ConfigError(f"--date: not a date, YYYY-MM-DD (got {day!r})") from None
-    now = None
-    if now_text is not None:
-        try:
-            now = dt.datetime.fromisoformat(now_text)
-        except ValueError:
-            raise ConfigError(f"--now: not an ISO time (got {now_text!r})") from None
-        if now.tzinfo is None:
-            raise ConfigError("--now: give a UTC offset (2020-01-25T14:00+08:00)")
+    date = parse_date(day)
+    assert date is not None  # --date is required
     settings = _watch(campaign_id, cutoff)
     kind = watch.POINTS if points else watch.BUILDINGS
-    with open_existing(target) as ws:
+    with open_existing(target, campaign=campaign_id) as ws:
+        now = parse_at(at_text, campaign_zone(ws, campaign_id))
         found = watch.missing(ws, date, settings=settings, kind=kind)
         report = None
         if escalate:

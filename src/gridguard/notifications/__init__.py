@@ -1,10 +1,13 @@
 """Notifications: the outbox messages wait in, who hears about what, and delivery.
 
-A workflow calls :func:`enqueue` inside the transaction that records the
-cause (or routes an :class:`Event` through a :class:`Router`); the
-:class:`Dispatcher` delivers later through notifier plugins
-(:mod:`gridguard.notify`), with retries, backoff, an idempotency key per
-message and a dead-letter state. :class:`Notifications` ties them together
+A workflow calls :func:`~gridguard.notifications.outbox.enqueue` inside the
+transaction that records the cause (or routes an
+:class:`~gridguard.notifications.routing.Event` through a
+:class:`~gridguard.notifications.routing.Router`); the
+:class:`~gridguard.notifications.dispatcher.Dispatcher` delivers later
+through notifier plugins (:mod:`gridguard.notify`), with retries, backoff,
+an idempotency key per message and a dead-letter state.
+:class:`~gridguard.notifications.service.Notifications` ties them together
 for one campaign.
 """
 

@@ -2,8 +2,10 @@
 
 A notifier plugin (``gridguard-smtp``, ``gridguard-webhook``) imports this
 package and the model only. A channel whose receiver has limits (a chat
-robot) declares them here too (:class:`ChannelLimits`, :class:`Limited`),
-with the splitting and pacing that keep them. The workflow that queues,
+robot) declares them here too
+(:class:`~gridguard.notify.limits.ChannelLimits`,
+:class:`~gridguard.notify.limits.Limited`), with the splitting and pacing
+that keep them. The workflow that queues,
 routes and delivers messages (the outbox, the router, the dispatcher) is
 :mod:`gridguard.notifications`.
 """

@@ -73,7 +73,7 @@ class ChannelLimits:
 
 @runtime_checkable
 class Limited(Protocol):
-    """A notifier whose receiver has limits: an optional capability of :class:`Notifier`."""
+    """A notifier whose receiver has limits: an optional capability of a notifier."""
 
     @property
     def limits(self) -> ChannelLimits:

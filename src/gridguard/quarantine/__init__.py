@@ -1,6 +1,6 @@
 """The quarantine lifecycle: orders, twice-daily health reports, missed reports, release.
 
-Orders come from the rules (:mod:`gridguard.screening._run`) or by hand
+Orders come from the rules (:mod:`gridguard.screening`) or by hand
 (:func:`~gridguard.quarantine.lifecycle.order_quarantine`); persons under an
 order report their temperature and symptoms twice a day
 (:func:`~gridguard.quarantine.reports.record_reports`); a half-day without a

@@ -1,6 +1,6 @@
 """Quarantine orders by hand, extension on a new exposure, and release.
 
-The rules' screening makes orders of its own (:mod:`gridguard.screening._run`);
+The rules' screening makes orders of its own (:mod:`gridguard.screening`);
 everything here works on those and on orders made by hand alike. An order
 holds for the observation window of its last exposure
 (:class:`~gridguard.rules.observation.ObservationWindow`): from ``start``, the

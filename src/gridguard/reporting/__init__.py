@@ -1,9 +1,9 @@
 """Report builders: the reports people read, aggregated in the database.
 
-A builder (:func:`daily_report`, :func:`progress_report`, :func:`household_report`,
-:func:`person_report`, :func:`teams_report`, :func:`line_list_report`, or
-:func:`build_report` by name) returns a :class:`gridguard.report.Report`
-that any reporter draws.
+A builder (:func:`daily_report`, :func:`progress_report`,
+:func:`household_report`, :func:`person_report`, :func:`teams_report`,
+:func:`line_list_report`, or :func:`build_report` by name) returns a
+:class:`gridguard.report.Report` that any reporter draws.
 """
 
 from .build import AREA_REPORTS, FILE_REPORTS, REPORT_KINDS, build_report

@@ -141,6 +141,7 @@ OPERATIONS: dict[str, tuple[tuple[Verb, Category], ...]] = {
         (Verb.READ, c) for c in (Category.HOUSEHOLD, Category.PERSON, Category.HEALTH)
     ),
     "audit.read": ((Verb.READ, Category.AUDIT),),
+    "tasks.close": ((Verb.WRITE, Category.TASK),),
     "watch.checkin": ((Verb.WRITE, Category.CHECK_IN),),
     "watch.point_report": ((Verb.WRITE, Category.CHECK_IN),),
     "watch.point": ((Verb.WRITE, Category.PLACE),),

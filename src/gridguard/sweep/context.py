@@ -40,7 +40,7 @@ def resolve_campaign(ws: Workspace, campaign: str | Campaign | None) -> Campaign
         return ws.get(Campaign, campaign)
     found = ws.find(Campaign)
     if not found:
-        raise NotFoundError("no campaign in the store: add one (gridguard.Campaign) first")
+        raise NotFoundError("no campaign in the store: create one with `gridguard campaign create`")
     if len(found) > 1:
         ids = ", ".join(c.id for c in found)
         raise ConfigError(f"the store holds several campaigns ({ids}): say which one")

@@ -22,6 +22,8 @@ import attrs
 
 from ..builtins.formats import CsvImporter, JsonLinesImporter, json_lines
 from ..errors import ConfigError, ConflictError, ValidationError, Violation
+from ..importers.columns import VISIT_HEADERS, VISIT_VALUES, canonical_row, split_list
+from ..masking import mask_name
 from ..model import Building, Household, Person, Screening, Stairwell, Team, Visit, VisitOutcome
 from ..serialization import from_dict
 
@@ -72,7 +74,14 @@ SCREENING_COLUMNS = (
     "exposure_note",
 )
 CSV_COLUMNS = VISIT_COLUMNS + SCREENING_COLUMNS
-"""The columns a CSV file of visits may have: one row per screened person (or per visit)."""
+"""The columns a CSV file of visits may have: one row per screened person (or per visit).
+
+Chinese headers and values are read too (``gridguard.importers.columns.VISIT_HEADERS``):
+``户编号``, ``结果`` with ``筛查``/``不在家``/``拒绝``/``空置``... A row may name its
+household by ``地址`` (the stored address) and its person by ``姓名`` instead of ids.
+"""
+NAME_COLUMNS = ("address", "person_name")
+"""Columns that name a household (by address) or a person (by name) instead of an id."""
 
 
 def visit_id(campaign_id: str, visit: Visit) -> uuid.UUID:
@@ -475,7 +484,7 @@ def _csv_screening(row: Mapping[str, Any]) -> dict[str, Any]:
     if not _blank(row.get("temperature")):
         out["temperature"] = row["temperature"]
     if not _blank(row.get("symptoms")):
-        out["symptoms"] = [s for s in str(row["symptoms"]).split(";") if s.strip()]
+        out["symptoms"] = split_list(str(row["symptoms"]))
     if not _blank(row.get("trip_destination")):
         trip = {"destination": row["trip_destination"]}
         for column, key in (("trip_departed", "departed"), ("trip_returned", "returned")):
@@ -505,8 +514,8 @@ def _csv_groups(
         unknown = sorted(k for k in row if k not in CSV_COLUMNS)
         if unknown:
             known = ", ".join(CSV_COLUMNS)
-            raise ValidationError.single(
-                f"line {line}", ", ".join(unknown), f"unknown column (columns: {known})"
+            raise ValidationError.single(  # a header's problem: line 1
+                "line 1", ", ".join(unknown), f"unknown column (columns: {known})"
             )
         visit = {k: row[k] for k in VISIT_COLUMNS if not _blank(row.get(k))}
         key = (
@@ -534,6 +543,72 @@ def _csv_groups(
             )
         else:
             yield first, data
+
+
+def _by_name(
+    ctx: CampaignContext, rows: list[tuple[int, dict[str, Any]]]
+) -> tuple[list[tuple[int, dict[str, Any]]], list[RecordError]]:
+    """Rows with a household named by ``address`` and a person by ``person_name`` given ids.
+
+    A team may be named by its name (第一小分队) when no team has that id.
+    Each distinct address is looked up once; a person's name is looked up
+    among the members of their household. A name that matches nothing, or
+    more than one, refuses its row.
+    """
+    ws = ctx.ws
+    teams = {str(row["team_id"]) for _, row in rows if not _blank(row.get("team_id"))}
+    with ws.transaction(write=False) as uow:
+        unknown_teams = teams - uow.existing_ids(Team, teams)
+    if unknown_teams:  # teams named by name (第一小分队)
+        by_name: dict[str, list[str]] = {}
+        for team in ws.find(Team):
+            by_name.setdefault(team.name, []).append(team.id)
+        renamed = {t: by_name[t][0] for t in unknown_teams if len(by_name.get(t, [])) == 1}
+        for _, row in rows:
+            if not _blank(row.get("team_id")):
+                row["team_id"] = renamed.get(str(row["team_id"]), row["team_id"])
+    if not any(any(not _blank(row.get(c)) for c in NAME_COLUMNS) for _, row in rows):
+        return [(n, {k: v for k, v in r.items() if k not in NAME_COLUMNS}) for n, r in rows], []
+    homes: dict[str, list[str]] = {}
+    members: dict[str, list[Person]] = {}
+    good: list[tuple[int, dict[str, Any]]] = []
+    errors: list[RecordError] = []
+    for line, row in rows:
+        row = dict(row)
+        address = row.pop("address", None)
+        name = row.pop("person_name", None)
+        problems: list[Violation] = []
+        if _blank(row.get("household_id")) and not _blank(address):
+            text = str(address).strip()
+            if text not in homes:
+                homes[text] = [h.id for h in ws.find(Household, address=text)]
+            found = homes[text]
+            if len(found) == 1:
+                row["household_id"] = found[0]
+            else:
+                why = "no household has this address" if not found else "several households do"
+                problems.append(Violation("$.address", text, why))
+        household = row.get("household_id")
+        if _blank(row.get("person_id")) and not _blank(name) and not _blank(household):
+            hid = str(household)
+            if hid not in members:
+                members[hid] = ws.find(Person, household_id=hid)
+            text = str(name).strip()
+            found_people = [p.id for p in members[hid] if p.name == text]
+            if len(found_people) == 1:
+                row["person_id"] = found_people[0]
+            else:
+                why = (
+                    "nobody of this name lives in the household"
+                    if not found_people
+                    else "several members have this name: give 人员编号"
+                )
+                problems.append(Violation("$.person_name", mask_name(text), why))
+        if problems:
+            errors.append(RecordError(line, problems))
+        else:
+            good.append((line, row))
+    return good, errors
 
 
 def _importer(ws: Any, path: Path, format: str | None) -> Importer:
@@ -564,8 +639,22 @@ def parse_rows(
     records: list[VisitRecord] = []
     errors: list[RecordError] = []
     items: Iterable[tuple[int, dict[str, Any] | ValidationError]] = rows
-    if grouped:  # table rows, one per screened person
-        items = _csv_groups(rows)
+    if grouped:  # table rows, one per screened person; a line that could not be read: its error
+        table: list[tuple[int, dict[str, Any]]] = []
+        for line, row in rows:
+            if isinstance(row, ValidationError):
+                errors.append(RecordError(line, row.violations))
+            else:
+                table.append((line, canonical_row(row, VISIT_HEADERS, VISIT_VALUES)))
+        unknown = sorted({k for _, row in table for k in row} - {*CSV_COLUMNS, *NAME_COLUMNS})
+        if unknown:
+            known = ", ".join((*CSV_COLUMNS, *NAME_COLUMNS))
+            raise ValidationError.single(  # a header's problem: line 1, nothing stored
+                "line 1", ", ".join(unknown), f"unknown column (columns: {known})"
+            )
+        named, unnamed = _by_name(ctx, table)
+        errors += unnamed
+        items = _csv_groups(named)
     for line, data in items:
         if isinstance(data, ValidationError):
             errors.append(RecordError(line, data.violations))

@@ -8,6 +8,9 @@ to a short, ranked list of doors to knock on:
   buildings, stairwells, households and persons from CSV (UTF-8, UTF-8 with
   BOM, GBK/GB18030) or an importer plugin's format, row by row, with an
   error report beside the input;
+* :func:`~gridguard.targeting.register.import_register` reads a community's
+  flat register (one row per person) and builds its place tree, households
+  and persons, every row's outcome in a report beside the input;
 * :func:`~gridguard.targeting.matching.match_list` links an outside list to
   the register through a cascade of three passes and queues what stays
   unmatched for review;
@@ -35,6 +38,7 @@ from .importing import ImportResult, import_file
 from .matching import MatchResult, match_list, read_list, resolve_review, review_queue
 from .names import name_similarity
 from .noisy import NoisyList, noisy_list
+from .register import RegisterResult, import_register
 from .targets import (
     TargetPolicy,
     compute_targets,
@@ -52,12 +56,14 @@ __all__ = [
     "MatchResult",
     "NoisyList",
     "OutsideList",
+    "RegisterResult",
     "ReviewDecision",
     "ReviewItem",
     "Target",
     "TargetPolicy",
     "compute_targets",
     "import_file",
+    "import_register",
     "match_list",
     "name_similarity",
     "noisy_list",

@@ -27,6 +27,7 @@ from ..model.phone import normalize_phone
 
 __all__ = [
     "CONTROL",
+    "FREE_TEXT",
     "IDENT",
     "CellError",
     "builtin_cn",
@@ -87,12 +88,24 @@ def mask(field: str, value: str) -> str:
 _NUMBER_LIKE = re.compile(r"[+-][\d\s().\-]*")
 
 
+FREE_TEXT = frozenset(("name", "address", "door", "note", "origin", "compound"))
+"""Fields of free text: a cell there that looks like a formula is stored as the text it is.
+
+The API stores such text as given, and every export neutralises it
+(:func:`gridguard.report._format.neutralise`), so the import does the same.
+"""
+
+
 def check_formula(field: str, value: str) -> None:
     """Refuse a spreadsheet formula (``=``, ``@``, or ``+``/``-`` not starting a number).
 
     Such a cell is either an unevaluated formula or a CSV injection; a phone
-    like ``+86 138 0013 8000`` or a floor like ``-1`` is not one.
+    like ``+86 138 0013 8000`` or a floor like ``-1`` is not one. Free text
+    (:data:`FREE_TEXT`) is never refused: it is stored as text, as the API
+    stores it, and neutralised on export.
     """
+    if field in FREE_TEXT:
+        return
     first = value[:1]
     if first in ("=", "@") or (first in ("+", "-") and not _NUMBER_LIKE.fullmatch(value)):
         raise CellError(field, mask_text(value), f"a spreadsheet formula (starts with {first!r})")

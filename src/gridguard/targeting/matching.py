@@ -60,7 +60,7 @@ from . import fields as cell
 from ._indexes import MATCH_INDEXES
 from .importing import ErrorReport, derived_id, report_path_for
 from .names import name_similarity, osa_distance
-from .tables import ID_NUMBER_ALIASES, BadRow, clean, layout, open_table
+from .tables import ID_NUMBER_ALIASES, BadRow, clean, layout, normalise_header, open_table
 from .targets import compute_targets
 
 if TYPE_CHECKING:
@@ -93,6 +93,9 @@ LIST_ALIASES: Mapping[str, tuple[str, ...]] = {
         "contact_date",
         "到达日期",
         "抵达日期",
+        "抵中日期",
+        "抵达中山日期",
+        "来中日期",
         "返回日期",
         "来中山日期",
         "到中山日期",
@@ -225,11 +228,26 @@ def read_list(
     encoding: str | None = None,
     report: ErrorReport,
     at: dt.datetime,
+    ignore: Sequence[str] = (),
 ) -> tuple[list[ListEntry], int]:
-    """The entries of a list file (duplicates and unusable rows reported), and rows read."""
+    """The entries of a list file (duplicates and unusable rows reported), and rows read.
+
+    A column that names no field and is not in ``ignore`` stops the import
+    before anything is stored: a date column under an unknown header would
+    otherwise be dropped, and every target would read "date unknown".
+    """
     table = open_table(ws, path, format, encoding)
     try:
         lay = layout(table.header, LIST_FIELDS, LIST_ALIASES, (), source=path.name)
+        accepted = {normalise_header(c) for c in ignore}
+        unknown = [c for c in lay.ignored if normalise_header(c) not in accepted]
+        if unknown:
+            raise ValidationError.single(
+                f"{path.name}:1",
+                ", ".join(unknown),
+                "unknown column(s), nothing stored: accept them with --ignore COLUMN "
+                f"(known: {', '.join(LIST_FIELDS)} and their Chinese headers)",
+            )
         if all(p is None for p in lay.positions[:3]):
             raise ValidationError.single(
                 f"{path.name}:1",
@@ -708,6 +726,7 @@ def match_list(
     policy: MatchPolicy | None = None,
     report: bool | Path = True,
     on: dt.date | None = None,
+    ignore: Sequence[str] = (),
 ) -> MatchResult:
     """Read the list at ``path`` as ``source``, link it to the register, and rank the targets.
 
@@ -743,7 +762,14 @@ def match_list(
                 outside = attrs.evolve(outside, received=old.received, note=old.note)
             uow.put(OutsideList, [outside])
             entries, rows = read_list(
-                ws, source_path, list_id, format=format, encoding=encoding, report=errors, at=now
+                ws,
+                source_path,
+                list_id,
+                format=format,
+                encoding=encoding,
+                report=errors,
+                at=now,
+                ignore=ignore,
             )
             recorder = _recorder(ws)
             if recorder is not None:

@@ -199,16 +199,16 @@ def _csv_rows(
     checked: bool,
     encoding: str,
 ) -> Iterator[tuple[int, list[Any] | BadRow]]:
-    """Rows after the header, numbered as a spreadsheet shows them; bad rows as :class:`BadRow`.
+    """Rows after the header, by the line each starts on as an editor counts lines; bad rows
+    as :class:`BadRow`.
 
     The register has no multi-line field: a row that runs over a line end
     is refused, and after an unbalanced quote the lines it would have
     swallowed are read as rows of their own
-    (:func:`~gridguard.importers.text.csv_records`).
+    (:func:`~gridguard.importers.text.csv_records`). Blank lines count but
+    give no row.
     """
-    number = 1
-    for _, cells in records:
-        number += 1
+    for number, cells in records:
         if isinstance(cells, BadRecord):
             yield number, BadRow(cells.reason)
             continue
@@ -218,7 +218,13 @@ def _csv_rows(
             try:
                 "".join(cells).encode("utf-8")
             except UnicodeEncodeError:
-                yield number, BadRow(f"bytes that are not {encoding} text (wrong encoding?)")
+                yield (
+                    number,
+                    BadRow(
+                        f"bytes that are not {encoding} text, the encoding found for this file "
+                        "(wrong encoding?)"
+                    ),
+                )
                 continue
         if len(cells) != expected:
             if len(cells) < expected:

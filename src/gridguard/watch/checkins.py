@@ -24,6 +24,7 @@ import attrs
 
 from ..builtins.formats import json_lines
 from ..errors import ConfigError, ValidationError, Violation
+from ..importers.columns import CHECKIN_HEADERS, CHECKIN_VALUES, canonical_row
 from ..model import Building, CheckIn, Household, Person, Stairwell
 from ..model.assessments import Task
 from ..notifications.config import settings_for
@@ -56,7 +57,15 @@ NAMESPACE = uuid.UUID("0c6b7d1e-2f4a-5e3b-8d9c-1a2b3c4d5e6f")
 CHECKIN_COLUMNS = ("id", "at", "building_id", "observer_id", "status", "recorded_by")
 ANOMALY_COLUMNS = ("anomaly_kind", "anomaly_count", "anomaly_note", "anomaly_household_id")
 CSV_COLUMNS = CHECKIN_COLUMNS + ANOMALY_COLUMNS
-"""Columns of a CSV file of check-ins: one row per anomaly (or one row for "all normal")."""
+"""Columns of a CSV file of check-ins: one row per anomaly (or one row for "all normal").
+
+Chinese headers and values are read too (``gridguard.importers.columns.CHECKIN_HEADERS``):
+``楼栋``, ``观察员``, ``状态`` 正常/异常, ``异常`` 陌生人/迁入/迁出/有症状... A row may name
+its building by name (``楼栋``), its observer by name (``观察员``) and the household of an
+anomaly by address (``地址``) instead of ids.
+"""
+NAME_COLUMNS = ("building_name", "observer_name", "anomaly_address")
+"""Columns that name a building, an observer or a household instead of an id."""
 
 
 def checkin_id(building_id: str, observer_id: str, at: dt.datetime) -> uuid.UUID:
@@ -293,13 +302,9 @@ def _csv_groups(
             continue
         unknown = sorted(k for k in row if k not in CSV_COLUMNS)
         if unknown:
-            yield (
-                line,
-                ValidationError.single(
-                    "$", ", ".join(unknown), f"unknown column (columns: {', '.join(CSV_COLUMNS)})"
-                ),
+            raise ValidationError.single(  # a header's problem: line 1, nothing stored
+                "line 1", ", ".join(unknown), f"unknown column (columns: {', '.join(CSV_COLUMNS)})"
             )
-            continue
         head = {k: row[k] for k in CHECKIN_COLUMNS if not _blank(row.get(k))}
         key = (
             ("id", str(head["id"]))
@@ -335,6 +340,76 @@ def parse_rows(
     return records, errors
 
 
+def _unique(
+    found: list[str], what: str, value: str, path: str
+) -> tuple[str | None, Violation | None]:
+    if len(found) == 1:
+        return found[0], None
+    why = f"no {what} of this name" if not found else f"several {what}s have this name: give its id"
+    return None, Violation(path, value, why)
+
+
+def _by_name(
+    ws: Workspace, rows: list[tuple[int, dict[str, Any]]]
+) -> tuple[list[tuple[int, Any]], list[CheckInError]]:
+    """Rows whose building, observer or anomaly household is named, given their ids.
+
+    A building is found by its name (``牡丹阁3幢``, or the compound and name
+    ``百苑新村牡丹阁3幢``), an observer by name among the persons who observe
+    a building, a household by its stored address; each distinct name is
+    looked up once. A name that matches nothing, or more than one, refuses
+    its row.
+    """
+    from ..masking import mask_name
+
+    if not any(any(not _blank(row.get(c)) for c in NAME_COLUMNS) for _, row in rows):
+        return [(n, {k: v for k, v in r.items() if k not in NAME_COLUMNS}) for n, r in rows], []
+    buildings = ws.find(Building)
+    by_name: dict[str, list[str]] = {}
+    for b in buildings:
+        by_name.setdefault(b.name, []).append(b.id)
+        if b.compound:
+            by_name.setdefault(b.compound + b.name, []).append(b.id)
+    observers = {b.observer_id for b in buildings if b.observer_id}
+    people: dict[str, list[str]] = {}
+    for pid in sorted(observers):
+        person = ws.get(Person, pid)
+        people.setdefault(person.name, []).append(pid)
+    homes: dict[str, list[str]] = {}
+    good: list[tuple[int, Any]] = []
+    errors: list[CheckInError] = []
+    for line, row in rows:
+        row = dict(row)
+        building = row.pop("building_name", None)
+        observer = row.pop("observer_name", None)
+        address = row.pop("anomaly_address", None)
+        problems: list[Violation] = []
+        if _blank(row.get("building_id")) and not _blank(building):
+            text = str(building).strip()
+            found, problem = _unique(by_name.get(text, []), "building", text, "$.building")
+            row["building_id"] = found
+            problems += [problem] if problem else []
+        if _blank(row.get("observer_id")) and not _blank(observer):
+            text = str(observer).strip()
+            found, problem = _unique(
+                people.get(text, []), "observer", mask_name(text), "$.observer"
+            )
+            row["observer_id"] = found
+            problems += [problem] if problem else []
+        if _blank(row.get("anomaly_household_id")) and not _blank(address):
+            text = str(address).strip()
+            if text not in homes:
+                homes[text] = [h.id for h in ws.find(Household, address=text)]
+            found, problem = _unique(homes[text], "household", text, "$.address")
+            row["anomaly_household_id"] = found
+            problems += [problem] if problem else []
+        if problems:
+            errors.append(CheckInError(line, problems))
+        else:
+            good.append((line, row))
+    return good, errors
+
+
 def record_file(
     ws: Workspace,
     path: str | Path,
@@ -367,7 +442,24 @@ def record_file(
             raise
         except (UnicodeDecodeError, ValueError) as exc:
             raise ValidationError.single(path.name, "", f"cannot be read: {exc}") from None
+    unnamed: list[CheckInError] = []
+    if grouped:
+        unread = [(n, r) for n, r in rows if isinstance(r, ValidationError)]  # lines not read
+        table = [
+            (n, canonical_row(r, CHECKIN_HEADERS, CHECKIN_VALUES))
+            for n, r in rows
+            if not isinstance(r, ValidationError)
+        ]
+        unknown = sorted({k for _, row in table for k in row} - {*CSV_COLUMNS, *NAME_COLUMNS})
+        if unknown:
+            known = ", ".join((*CSV_COLUMNS, *NAME_COLUMNS))
+            raise ValidationError.single(  # a header's problem: line 1, nothing stored
+                "line 1", ", ".join(unknown), f"unknown column (columns: {known})"
+            )
+        named, unnamed = _by_name(ws, table)
+        rows = [*unread, *named]
     records, errors = parse_rows(zone, rows, grouped=grouped)
+    errors = [*unnamed, *errors]
     report = record_checkins(ws, records, notify=notify, settings=settings)
     if not errors:
         return report

@@ -22,6 +22,7 @@ import gridguard
 from gridguard import Principal, Workspace
 from gridguard.plugins import GridGuardPluginManager, Registries
 from gridguard.security.access import register_operation
+from gridguard.storage.dialect import SqlDialect
 
 __all__ = ["HTTP_READ", "Service"]
 
@@ -64,7 +65,7 @@ class Service:
         return cls(first.url, plugin_manager, first.registries, pool, opened)
 
     @property
-    def dialect(self) -> str:
+    def dialect(self) -> SqlDialect:
         return self._opened[0].storage.dialect
 
     @contextmanager

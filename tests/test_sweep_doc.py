@@ -1,0 +1,23 @@
+"""docs/sweep.md runs as written, on the campaign how-to's store (teams and a campaign)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from doc_runner import new_namespace, run_page
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_sweep_page_runs_after_the_campaign(tmp_path: Path) -> None:
+    work = tmp_path / "campaign"
+    shutil.copytree(ROOT / "docs" / "examples" / "campaign", work)
+    namespace = new_namespace(work)
+    run_page(ROOT / "docs" / "campaign.md", namespace)
+    run_page(ROOT / "docs" / "sweep.md", namespace)
+    python = namespace["python"]
+    assert python["report"].accepted == 1
+    assert any(f.kind == "outbreak_trip" for f in python["person"].flags)
+    assert python["plan"].shifts
+    python["ws"].close()
