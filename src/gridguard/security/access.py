@@ -126,6 +126,7 @@ OPERATIONS: dict[str, tuple[tuple[Verb, Category], ...]] = {
     "targeting.unmask": ((Verb.READ, Category.HOUSEHOLD), (Verb.READ, Category.TARGETING)),
     "notify.enqueue": ((Verb.WRITE, Category.OUTBOX),),
     "notify.dispatch": ((Verb.READ, Category.OUTBOX), (Verb.WRITE, Category.OUTBOX)),
+    "notify.configure": ((Verb.WRITE, Category.OUTBOX),),
     "retention.purge": tuple(
         (Verb.WRITE, c)
         for c in (
