@@ -834,7 +834,8 @@ def import_file(
     column, masked value, reason) in the error report: by default
     ``<name>.errors.csv`` beside the file, ``report=False`` writes none, a
     path writes there; its reasons are in ``lang`` (``en``, or ``zh-CN`` as
-    ``gridguard import`` writes by default, like the register's report). With ``all_or_nothing`` any bad row raises
+    ``gridguard import`` writes by default, like the register's report).
+    With ``all_or_nothing`` any bad row raises
     :class:`ValidationError` and nothing is written. A file that cannot be
     read as a table at all (no header, a required column missing) raises
     :class:`ValidationError` before anything is written. ``progress`` is
