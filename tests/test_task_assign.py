@@ -160,13 +160,13 @@ def test_the_command_assigns_refuses_with_exit_2_and_lists_the_assignee(tmp_path
     assert assignees["k-deliver"] is None
 
 
-def test_a_store_of_schema_11_gains_the_column_with_its_tasks_unassigned(tmp_path: Path) -> None:
+def test_a_store_of_schema_12_gains_the_column_with_its_tasks_unassigned(tmp_path: Path) -> None:
     db = tmp_path / "t.db"
     fill(db)
-    with sqlite3.connect(db) as connection:  # back to version 11, as an older gridguard left it
+    with sqlite3.connect(db) as connection:  # back to version 12, as an older gridguard left it
         connection.execute("UPDATE tasks SET assignee = NULL")
         connection.execute("ALTER TABLE tasks DROP COLUMN assignee")
-        connection.execute("UPDATE gridguard_meta SET value = '11' WHERE key = 'schema_version'")
+        connection.execute("UPDATE gridguard_meta SET value = '12' WHERE key = 'schema_version'")
     connection.close()
     with gridguard.open(db) as store:
         assert store.get(Task, "k-visit").assignee is None
