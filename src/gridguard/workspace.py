@@ -240,6 +240,25 @@ class Workspace:
         """
         self._gate.authorize_records(action, cls, ids)
 
+    def visible(self, action: str, cls: type[Any], ids: Iterable[str]) -> set[str]:
+        """The stored ``cls`` records ``ids`` the principal may see as workflow ``action``; audited.
+
+        For workflows that compute rows over the store in SQL: the role must
+        have what ``action`` needs (else :class:`~gridguard.errors.AccessDenied`,
+        audited), the ids outside the principal's scope are dropped, and the
+        read of those kept is one audit entry.
+        """
+        return self._gate.visible(action, cls, ids)
+
+    def authorize_known(self, action: str, cls: type[Any], ids: Iterable[str]) -> None:
+        """:meth:`authorize_records`, refusing ids that are not stored as well.
+
+        A scoped principal gets the same refusal for a record outside her
+        scope and for one that does not exist, so the answer tells her
+        nothing about what is stored elsewhere.
+        """
+        self._gate.authorize_known(action, cls, ids)
+
     def in_scope(self, cls: type[Any], ids: Iterable[str]) -> set[str]:
         """Those of the stored ``cls`` records ``ids`` that lie inside the principal's scope.
 
