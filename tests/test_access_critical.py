@@ -182,3 +182,58 @@ def test_the_digest_needs_outbox_rights_and_keeps_to_the_scope(
     assert ("notify.digest", "allowed") in [
         (e.action, e.outcome.value) for e in _entries(admin, "书记")
     ]
+
+
+# -- the raw unit of work, existence and aggregates ------------------------------------------
+
+
+def test_a_raw_unit_of_work_is_the_system_principal_s_only(two_communities: Workspace) -> None:
+    admin = two_communities
+    for role, where in (
+        (Role.TEAM_MEMBER, {"area_id": "g1"}),
+        (Role.AUDITOR, {"area_id": "c1"}),
+        (Role.COMMUNITY_SECRETARY, {"area_id": "east"}),
+    ):
+        scoped = _as(admin, name="x", role=role, **where)
+        for write in (True, False):
+            with (
+                pytest.raises(AccessDenied, match="raw unit of work"),
+                scoped.transaction(write=write),
+            ):
+                pass  # pragma: no cover - never entered
+    member = _as(admin, name="队员", role=Role.TEAM_MEMBER, area_id="g1")
+    with pytest.raises(AccessDenied, match="outside area:g1"), member.atomic():
+        member.record([Visit(at=AT, household_id="h1", outcome="screened")])
+        member.record([Visit(at=AT, household_id="h3", outcome="screened")])
+    assert len(admin.find(Visit)) == 4  # nothing of the joint transaction was kept
+    with member.atomic():
+        member.record([Visit(at=AT, household_id="h1", outcome="screened")])
+    assert len(admin.find(Visit)) == 5
+    with admin.transaction(write=False) as uow:
+        assert uow.existing_ids(Visit, set()) == set()
+
+
+def test_another_grid_s_household_and_a_missing_one_get_the_same_answer(
+    two_communities: Workspace,
+) -> None:
+    from gridguard.sweep import VisitRecord
+
+    worker = _as(two_communities, name="网格员", role=Role.GRID_WORKER, area_id="g1")
+    report = Sweep(worker).record(
+        [VisitRecord(Visit(at=AT, household_id=h, outcome="screened")) for h in ("h3", "zz")]
+    )
+    answers = [[str(v).replace(v.value, "ID") for v in e.violations] for e in report.errors]
+    assert answers[0] == answers[1] == ["$.household_id: unknown household (got ID)"]
+
+
+def test_coverage_counts_only_what_the_principal_may_see(two_communities: Workspace) -> None:
+    admin = two_communities
+    member = _as(admin, name="队员", role=Role.TEAM_MEMBER, area_id="g1")
+    assert {r.id for r in Sweep(admin).coverage("grid")} == {"g1", "g2"}
+    for by, ids in (("grid", {"g1"}), ("building", {"b1"}), ("area", {"c1"})):
+        assert {r.id for r in Sweep(member).coverage(by)} == ids
+    (mine,) = Sweep(member).coverage("campaign")
+    (g1,) = Sweep(member).coverage("grid")
+    assert mine.counts() == g1.counts()
+    (everything,) = Sweep(admin).coverage("campaign")
+    assert everything.counts() != mine.counts()

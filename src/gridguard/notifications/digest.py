@@ -268,7 +268,7 @@ def enqueue_digest(ws: Workspace, router: Router, day: dt.date) -> int:
     visits and writes the outbox; audited.
     """
     campaign_id = router.settings.campaign
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         campaign = None
         if campaign_id:
             campaign = uow.get(Campaign, campaign_id)

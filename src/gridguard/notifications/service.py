@@ -101,7 +101,7 @@ class Notifications:
         """
         events = list(events)
         _authorize_events(self.ws, events)
-        with self.ws.transaction() as uow:
+        with self.ws._transaction() as uow:
             return self.router.notify(uow, events)
 
     def enqueue_digest(self, day: dt.date) -> int:
@@ -130,12 +130,12 @@ class Notifications:
 
     def status(self) -> dict[str, dict[str, int]]:
         """Messages per channel and state."""
-        with self.ws.transaction(write=False) as uow:
+        with self.ws._transaction(write=False) as uow:
             return outbox_status(uow, dt.datetime.now(dt.UTC), dialect=self.ws.storage.dialect)
 
     def dead_letters(self) -> dict[str, dict[str, int]]:
         """Dead messages per channel and error (a vendor's code and message): why they died."""
-        with self.ws.transaction(write=False) as uow:
+        with self.ws._transaction(write=False) as uow:
             return dead_letters(uow, dialect=self.ws.storage.dialect)
 
 

@@ -230,7 +230,7 @@ class Sweep:
             sql = "SELECT id, stairwell_id FROM households WHERE id IN ({marks})"
             return {str(h): str(s) for h, s in ctx.lookup(sql, households)}
         out = {}
-        with self.ws.transaction(write=False) as uow:
+        with self.ws._transaction(write=False) as uow:
             for household_id in households:
                 found = uow.get(Household, household_id)
                 if found is not None:
@@ -276,7 +276,7 @@ class Sweep:
         facts = ctx.household_facts()
         revisits = ctx.revisits()
         found: list[Household] = []
-        with self.ws.transaction(write=False) as uow:
+        with self.ws._transaction(write=False) as uow:
             for stairwell_id in stairwells:
                 found += uow.find(Household, where={"stairwell_id": stairwell_id})
         found.sort(key=lambda h: (h.stairwell_id, h.floor, h.door, h.id))

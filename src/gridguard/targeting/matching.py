@@ -748,7 +748,7 @@ def match_list(
     list_id = list_id_for(source)
     sql = ws.storage.dialect.sqlite_sql
     try:
-        with ws.transaction() as uow:
+        with ws._transaction() as uow:
             area = area_id or _default_area(ws)
             outside = OutsideList(
                 id=list_id,
@@ -870,7 +870,7 @@ def review_queue(ws: Workspace, list_id: str | None = None) -> list[QueuedRow]:
     that reads targeting records; the read is audited.
     """
 
-    with ws.transaction(write=False) as uow:
+    with ws._transaction(write=False) as uow:
         items = list(uow.find(ReviewItem))
         matched = {m.entry_id for m in uow.find(Match)}
         decided = {d.entry_id for d in uow.find(ReviewDecision)}
@@ -919,7 +919,7 @@ def resolve_review(
     eid = uuid.UUID(str(entry_id))
     now = dt.datetime.now(dt.UTC)
     recorder = _recorder(ws)
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         entry = uow.get(ListEntry, str(eid))
         if entry is None:
             raise ValidationError.single("$.entry_id", str(eid), "no such list row")

@@ -199,7 +199,7 @@ def compute_targets(
     if on is None:
         on = dt.datetime.now(zoneinfo.ZoneInfo(policy.time_zone)).date()
     sql = ws.storage.dialect.sqlite_sql
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         by_household: dict[str, list[_Hit]] = defaultdict(list)
         for hit in _hits(uow, sql):
             by_household[hit.household_id].append(hit)
@@ -264,7 +264,7 @@ def ranked_targets(
 
 def _stored_targets(ws: Workspace, grid: str | None, limit: int | None) -> list[Target]:
     spec = spec_for(Target)
-    with ws.transaction(write=False) as uow:
+    with ws._transaction(write=False) as uow:
         if ws.storage.dialect.sqlite_sql:
             cols = ", ".join(f'"{c}"' for c in spec.column_names)
             where, params = ("WHERE grid_id = ? ", [grid]) if grid is not None else ("", [])
