@@ -500,6 +500,7 @@ def models() -> st.SearchStrategy[Any]:
 
 # --- notifications: the outbox and its attempt log -------------------------
 
+from gridguard.model.messages import NotifyConfiguration  # noqa: E402
 from gridguard.notify import DeliveryAttempt, DeliveryOutcome, Message, OutboxMessage  # noqa: E402
 
 _JSON_SCALARS = (
@@ -563,8 +564,18 @@ def delivery_attempts() -> st.SearchStrategy[DeliveryAttempt]:
     )
 
 
+def notify_configurations() -> st.SearchStrategy[NotifyConfiguration]:
+    return st.builds(
+        NotifyConfiguration,
+        settings=st.dictionaries(st.text(max_size=5), json_values, max_size=3),
+        source=free_text(),
+        **_fact_fields(),
+    )
+
+
 MODEL_STRATEGIES[OutboxMessage] = outbox_messages()
 MODEL_STRATEGIES[DeliveryAttempt] = delivery_attempts()
+MODEL_STRATEGIES[NotifyConfiguration] = notify_configurations()
 
 
 # --- screening rules: assessments, quarantine orders, tasks, runs -------------

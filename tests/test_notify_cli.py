@@ -104,7 +104,7 @@ def test_a_bad_setting_is_one_line_naming_it(tmp_path: Path) -> None:
 def test_the_demo_step_delivers_the_outbox_to_a_file(tmp_path: Path) -> None:
     """The last demo step, after the Huayuan build: the day's digest, delivered to the file."""
     from gridguard.demo import DemoContext, QuietProgress, build_huayuan
-    from gridguard.demo._notify import dispatch
+    from gridguard.demo._notify import configure, dispatch
     from gridguard.synth import huayuan
 
     out = tmp_path / "demo"
@@ -113,14 +113,24 @@ def test_the_demo_step_delivers_the_outbox_to_a_file(tmp_path: Path) -> None:
             ws=ws, scenario=huayuan(2020), seed=2020, out=out, progress=QuietProgress()
         )
         build_huayuan(ctx)
-        with ws.transaction() as uow:  # a message an earlier step enqueued, on its own channel
+        configure(ctx)
+        with ws.transaction() as uow:  # a message an earlier step enqueued, on the demo's channel
             enqueue(
                 uow,
-                [Message(recipient="grid_worker", subject="s", body="b", area_id="442000002003")],
+                [
+                    Message(
+                        recipient="grid_worker",
+                        subject="s",
+                        body="b",
+                        area_id="442000002003",
+                        channel="file",
+                    )
+                ],
             )
         dispatch(ctx)
     assert ctx.summary["notifications_sent"] == 2
     assert ctx.summary["notifications_dead"] == 0
+    assert ctx.summary["notifications_undeliverable"] == 0
     assert ("notifications_sent", "Notifications sent 通知已送达", "") in ctx.rows
     lines = [
         json.loads(line) for line in (out / "notifications.jsonl").read_text("utf-8").splitlines()

@@ -118,7 +118,7 @@ def test_screening_flags_escalates_and_explains(ws: Workspace) -> None:
     by_person = {a.person_id: a for a in stored(ws, Assessment)}
     p1 = by_person["p1"]
     assert p1.risk is RiskLevel.HIGH
-    assert (p1.rule_set_id, p1.rule_set_version, p1.day) == ("cn-2020-national", "2020.2", DAY)
+    assert (p1.rule_set_id, p1.rule_set_version, p1.day) == ("cn-2020-national", "2020.3", DAY)
     assert p1.referrals == ("fever_clinic",)
     assert p1.follow_up_hours == 12
     why = {f.rule_id: f.why for f in p1.fired}
@@ -226,9 +226,16 @@ def test_notifications_go_to_the_outbox_once(ws: Workspace) -> None:
     first = screen(ws, campaign_id=CAMPAIGN, day=DAY)
     assert first.notify_mode == "outbox"
     messages = stored(ws, outbox.OutboxMessage)
-    roles = sorted(m.recipient for m in messages)
-    expected = sorted(r for a in stored(ws, Assessment) for r in a.notify)
-    assert roles == expected
+    assessments = stored(ws, Assessment)
+    urgent = [a for a in assessments if any(f.rule_id == "fever" for f in a.fired)]
+    # A fever goes at once, one message per role...
+    at_once = sorted(m.recipient for m in messages if not m.data.get("digest"))
+    assert at_once == sorted(r for a in urgent for r in a.notify)
+    # ...the rest wait for the run's digest: one message per recipient and channel.
+    digests = [m for m in messages if m.data.get("digest")]
+    assert len({(m.recipient, m.channel) for m in digests}) == len(digests)
+    listed = sum(m.data["persons"] for m in digests)
+    assert listed == sum(len(a.notify) for a in assessments if a not in urgent)
     assert first.notifications == len(messages)
     assert screen(ws, campaign_id=CAMPAIGN, day=DAY).notifications == 0
     assert len(stored(ws, outbox.OutboxMessage)) == len(messages)

@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gridguard
-from gridguard import Person, Screening, ValidationError, Visit
+from gridguard import Campaign, Person, Screening, ValidationError, Visit
 from gridguard.cli import main
 from gridguard.sweep import LEVELS, Sweep
+from gridguard.testing import sample_records
 from sweep_strategies import World, load, visits_for, worlds
 from test_sweep_planner import community
 
@@ -171,10 +172,35 @@ def test_coverage_command_json(tmp_path: Path) -> None:
         ("g1", 3, 1),
         ("g2", 3, 0),
     ]
-    table = CliRunner().invoke(main, ["coverage", "--db", str(db)], env={"COLUMNS": "200"})
+    table = CliRunner().invoke(
+        main, ["coverage", "--db", str(db), "--lang", "en"], env={"COLUMNS": "200"}
+    )
     assert table.exit_code == 0, table.output
     assert "华苑一级响应" in table.output
     assert "Households" in table.output
+    assert "户数" not in table.output
+    chinese = CliRunner().invoke(main, ["coverage", "--db", str(db)], env={"COLUMNS": "200"})
+    assert "户数" in chinese.output
+    assert "Households" not in chinese.output
+
+
+def test_coverage_at_80_columns_cuts_no_number(tmp_path: Path) -> None:
+    db = tmp_path / "c80.db"
+    with gridguard.open(db) as store:
+        store.add(sample_records())
+        store.add([Campaign(id="c80", name="华苑社区新冠肺炎疫情防控一级响应", scope=("c1",),
+                            start=dt.date(2020, 1, 25))])  # fmt: skip
+    for lang in ("en", "zh-CN"):
+        for width in ("80", "40"):
+            result = CliRunner().invoke(
+                main,
+                ["coverage", "--db", str(db), "--lang", lang, "--campaign", "c80"],
+                env={"COLUMNS": width},
+            )
+            assert result.exit_code == 0, result.output
+            assert "…" not in result.output
+            assert all(len(line) <= int(width) for line in result.output.splitlines()
+                       if line.isascii())  # fmt: skip
 
 
 def test_coverage_command_without_a_database(tmp_path: Path) -> None:

@@ -173,7 +173,12 @@ def test_the_commands_are_listed_and_load_lazily() -> None:
 
 
 def test_the_demo_receives_a_list_on_day_one(tmp_path: Path) -> None:
+    # Right after the place tree and the workspace's notification configuration, before
+    # any visit: the list arrives on day one.
     assert DEMO_STEPS.index("gridguard.demo._targeting:targeting") == (
+        DEMO_STEPS.index("gridguard.demo._notify:configure") + 1
+    )
+    assert DEMO_STEPS.index("gridguard.demo._notify:configure") == (
         DEMO_STEPS.index("gridguard.demo:build_huayuan") + 1
     )
     scenario = huayuan(2020)

@@ -4,8 +4,8 @@ Kept thin and quick to start: this module imports click only. The
 workspace, the storage backends, the generator and rich are imported inside
 the commands that use them, so ``gridguard --help`` does not pay for them.
 The other command groups are imported when used (:data:`COMMANDS`); plugins
-add theirs through the ``register_commands`` hook (:func:`plugin_commands`),
-which ``--help`` lists from a cache while it is valid (:mod:`._listing`).
+add theirs through the ``register_commands`` hook (:func:`plugin_commands`).
+``--help`` lists them all from a cache while it is valid (:mod:`._listing`).
 A :class:`~gridguard.errors.GridGuardError` ends the command with a one-line
 red message on stderr and exit code 2, never a traceback (exit codes: 0 all
 done, 1 done with some rows refused, 2 usage error or unknown id; see
@@ -82,6 +82,8 @@ should import only click at its top and the rest inside its functions.
 
 PLUGIN_COMMANDS = "gridguard.plugin_commands"
 """Where a run keeps the commands its plugins added (``ctx.meta``): once per run."""
+PLUGIN_PACKAGES = "gridguard.plugin_packages"
+"""Where a run keeps the top-level packages of its plugins, ``None`` if one failed to load."""
 
 
 class _Group(click.Group):
@@ -122,30 +124,45 @@ class _Group(click.Group):
             except GridGuardError as exc:
                 _fail(str(exc))
             meta[PLUGIN_COMMANDS] = commands
-            if not pm.failures:
-                packages = {_package_of(plugin) for plugin in pm.get_plugins()}
-                store_listing(commands, packages)
+            # A plugin that failed to load is not listed; its files are not known to be
+            # watched, so a listing without it is not kept.
+            meta[PLUGIN_PACKAGES] = (
+                None if pm.failures else {_package_of(plugin) for plugin in pm.get_plugins()}
+            )
         found: dict[str, click.Command] = meta[PLUGIN_COMMANDS]
         return found
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The command list of ``--help``: plugin commands from the listing cache when valid."""
-        cached = None if PLUGIN_COMMANDS in ctx.find_root().meta else cached_listing()
-        if cached is None:
-            plugins = self._plugin_commands(ctx)
-        else:
-            plugins = {
-                name: click.Command(
+        """The command list of ``--help``, from the listing cache while it is valid.
+
+        Listing every command otherwise means importing every command
+        module and loading the plugins; the listing found is then kept
+        (:mod:`._listing`).
+        """
+        meta = ctx.find_root().meta
+        cached = None if PLUGIN_COMMANDS in meta else cached_listing()
+        listed: dict[str, click.Command] = {}
+        if cached is not None:
+            for name, fields in cached.items():
+                listed[name] = click.Command(
                     name,
                     short_help=fields.get("short_help"),
                     help=fields.get("help"),
                     deprecated=bool(fields.get("deprecated")),
                 )
-                for name, fields in cached.items()
-            }
+        else:
+            plugins = self._plugin_commands(ctx)
+            for name in COMMANDS:
+                command = self.get_command(ctx, name)
+                if command is not None:
+                    listed[name] = command
+            listed.update(plugins)
+            packages = meta.get(PLUGIN_PACKAGES)
+            if packages is not None:
+                store_listing(listed, {"gridguard", *packages})
         rows: list[tuple[str, click.Command]] = []
-        for name in sorted({*super().list_commands(ctx), *COMMANDS, *plugins}):
-            command = plugins.get(name) or self.get_command(ctx, name)
+        for name in sorted({*super().list_commands(ctx), *listed}):
+            command = listed.get(name) or super().get_command(ctx, name)
             if command is not None and not command.hidden:
                 rows.append((name, command))
         if rows:

@@ -31,6 +31,7 @@ __all__ = [
     "DB_ENV",
     "EXIT_REFUSED",
     "EXIT_USAGE",
+    "LANG_ENV",
     "at_option",
     "campaign_option",
     "check_ids",
@@ -38,6 +39,7 @@ __all__ = [
     "db_option",
     "echo_json",
     "json_option",
+    "lang_option",
     "notify_config_option",
     "notify_settings",
     "open_existing",
@@ -108,15 +110,19 @@ def notify_config_option(
 
 
 def notify_settings(config: str | None, campaign_id: str | None = None) -> Any:
-    """The notification settings of ``config`` (defaults without one), for ``campaign_id``.
+    """The notification settings of ``config``, for ``campaign_id``; ``None`` without a file.
 
-    A ``campaign_id`` given on the command line fills in a file that names no campaign.
+    Without a file the workflows use the workspace's stored configuration
+    (``gridguard notify configure``), else the defaults. A ``campaign_id``
+    given on the command line fills in a file that names no campaign.
     """
     import attrs
 
     from ..notifications.settings import NotifySettings
 
-    settings = NotifySettings.from_toml(config) if config else NotifySettings()
+    if not config:
+        return None
+    settings = NotifySettings.from_toml(config)
     if campaign_id and settings.campaign is None:
         settings = attrs.evolve(settings, campaign=campaign_id)
     return settings
@@ -268,3 +274,17 @@ def parse_date(value: str | None, option: str = "--date") -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint=option) from None
+
+
+LANG_ENV = "GRIDGUARD_LANG"
+"""The environment variable every printing command reads its ``--lang`` from."""
+
+lang_option = click.option(
+    "--lang",
+    type=click.Choice(["zh-CN", "en"]),
+    envvar=LANG_ENV,
+    default="zh-CN",
+    show_default=True,
+    help=f"Language of what is printed. [env: {LANG_ENV}]",
+)
+"""``--lang zh-CN|en`` (parameter ``lang``) for a command that prints for people."""

@@ -1,20 +1,22 @@
-"""What ``gridguard --help`` shows of the plugins' commands, kept between runs.
+"""What ``gridguard --help`` lists, kept between runs.
 
-Finding the commands plugins add means reading every installed
-distribution's entry points and importing each plugin, which costs more
-than the rest of ``--help`` together. So ``--help`` lists them from a small
-cache file, valid while nothing that could change the answer has changed:
+Listing every command means importing each command module and finding the
+commands plugins add, which means reading every installed distribution's
+entry points and importing each plugin: more than the rest of ``--help``
+together. So ``--help`` lists them from a small cache file, valid while
+nothing that could change the answer has changed:
 
 * the folders on ``sys.path`` (installing, upgrading or removing a
   distribution changes its ``site-packages`` folder),
-* the source of every module the plugins had loaded when they added their
-  commands (an editable plugin being worked on),
+* the source of every module of gridguard and of the plugins loaded when
+  the listing was made (an editable install being worked on),
 * gridguard's version and the plugin environment variables.
 
-Only the listing comes from the cache: running a plugin's command always
-loads the plugins. A cache that cannot be read or written is ignored, and
-``GRIDGUARD_CACHE_DIR`` chooses its folder (default: the user's cache
-folder, ``$XDG_CACHE_HOME/gridguard`` or ``~/.cache/gridguard``).
+Only the listing comes from the cache: running a command always imports
+its module, and a plugin's command loads the plugins. A cache that cannot
+be read or written is ignored, and ``GRIDGUARD_CACHE_DIR`` chooses its
+folder (default: the user's cache folder, ``$XDG_CACHE_HOME/gridguard`` or
+``~/.cache/gridguard``).
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def _watched_paths(packages: Iterable[str]) -> list[str]:
 
 
 def cached_listing() -> dict[str, dict[str, Any]] | None:
-    """The plugins' commands (``short_help``, ``help`` and ``deprecated`` of each), if the
+    """The commands listed (``short_help``, ``help`` and ``deprecated`` of each), if the
     cache is still valid."""
     try:
         data = json.loads(_cache_file().read_text(encoding="utf-8"))
@@ -95,8 +97,8 @@ def cached_listing() -> dict[str, dict[str, Any]] | None:
 def store_listing(commands: Mapping[str, Any], packages: Iterable[str]) -> None:
     """Keep the listing of ``commands`` (click commands by name), watched as described above.
 
-    ``packages`` are the top-level packages of the loaded plugins, whose
-    modules' files are watched.
+    ``packages`` are the top-level packages (gridguard's and the loaded
+    plugins'), whose modules' files are watched.
     """
     listing = {
         name: {

@@ -1,4 +1,4 @@
-"""``gridguard notify``: deliver the outbox, show its state, enqueue the daily digest.
+"""``gridguard notify``: configure routing, deliver the outbox, show its state, the digest.
 
 Imports click only at the top, like every command module; the workspace and
 the dispatcher are imported when a command runs.
@@ -6,6 +6,7 @@ the dispatcher are imported when a command runs.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -24,13 +25,74 @@ from ._common import (
 __all__ = ["notify"]
 
 _config = notify_config_option(
-    "Notification settings (TOML): channels, routes, contacts, quiet hours, delivery."
+    "Notification settings (TOML) for this run only; default: the workspace's "
+    "configuration (notify configure)."
 )
+
+UNDELIVERABLE_EXIT = 3
+"""``notify dispatch``'s exit code when messages wait that no channel will ever send."""
 
 
 @click.group()
 def notify() -> None:
-    """Notifications: deliver the outbox (dispatch), its state (status), the daily digest."""
+    """Notifications: routing (configure, config), delivery (dispatch), state, the digest."""
+
+
+@notify.command()
+@db_option()
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+def configure(target: str, file: str) -> None:
+    """Store FILE (TOML) as the workspace's routing and channel configuration.
+
+    Every channel is built and every route checked first; from then on every
+    command that queues messages (screen, watch, quarantine, services, the
+    digest) routes with it.
+    """
+    from ..notifications.config import configure as store
+    from ..notifications.settings import read_toml
+
+    with open_existing(target) as ws:
+        settings = store(ws, read_toml(file), source=file)
+    channels = ", ".join(settings.channels) or "none"
+    click.echo(
+        f"configured 已配置: channels 渠道 {channels}; routes 路由 {len(settings.routes)}; "
+        f"contacts 联系人 {len(settings.contacts)}"
+    )
+
+
+@notify.command()
+@db_option()
+@json_option()
+def config(target: str, as_json: bool) -> None:
+    """Show the workspace's notification configuration (secrets as ***)."""
+    from ..notifications.config import masked_settings, stored_configuration
+
+    with open_existing(target) as ws, ws.transaction(write=False) as uow:
+        stored = stored_configuration(uow)
+    if stored is None:
+        if as_json:
+            echo_json(None)
+        else:
+            click.echo(
+                "no configuration 未配置: messages go to the default console channel; "
+                "set one with `gridguard notify configure FILE`"
+            )
+        return
+    shown = masked_settings(stored.settings)
+    if as_json:
+        echo_json({"at": stored.at.isoformat(), "source": stored.source, "settings": shown})
+        return
+    click.echo(f"configured 配置于 {stored.at.isoformat(timespec='seconds')} from {stored.source}")
+    for name, channel in (shown.get("channels") or {}).items():
+        options = ", ".join(f"{k}={v}" for k, v in channel.items())
+        click.echo(f"channel 渠道 {name}: {options}")
+    for route in shown.get("routes") or []:
+        roles = ", ".join(route.get("roles", []))
+        where = ", ".join(route.get("channels", [])) or "all"
+        urgent = " urgent" if route.get("urgent") else ""
+        click.echo(f"route 路由 {route.get('topic')}: {roles} -> {where}{urgent}")
+    for contact in shown.get("contacts") or []:
+        click.echo(f"contact 联系人 {contact.get('role')} @ {contact.get('area_id')}")
 
 
 @notify.command()
@@ -72,8 +134,7 @@ def dispatch(
     from ..errors import ConfigError, ValidationError
     from ..notifications.service import Notifications
 
-    settings = notify_settings(config)
-    overrides = {
+    overrides: dict[str, Any] = {
         k: v
         for k, v in {
             "workers": workers,
@@ -84,29 +145,48 @@ def dispatch(
         }.items()
         if v is not None
     }
-    try:
-        delivery = attrs.evolve(settings.delivery, **overrides)
-    except ValidationError as exc:
-        problems = "; ".join(f"--{v.path[2:].replace('_', '-')}: {v.rule}" for v in exc.violations)
-        raise ConfigError(problems) from None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with open_existing(target) as ws:
-        service = Notifications(ws, settings)
+        service = Notifications(ws, notify_settings(config))
+        try:
+            delivery = attrs.evolve(service.settings.delivery, **overrides)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"--{v.path[2:].replace('_', '-')}: {v.rule}" for v in exc.violations
+            )
+            raise ConfigError(problems) from None
         dispatcher = service.dispatcher(settings=delivery)
         report = dispatcher.dispatch(drain=drain, max_seconds=max_seconds, stop=stop)
         status = service.status()
-    result = {**report.as_dict(), "outbox": status}
+        stuck = service.undeliverable()
+    result = {**report.as_dict(), "outbox": status, "undeliverable": len(stuck)}
     if as_json:
         echo_json(result)
+    else:
+        paused = f", rate limited 限流 {report.rate_limited}" if report.rate_limited else ""
+        click.echo(
+            f"sent 已送达 {report.sent}, retry later 待重试 {report.retried}, "
+            f"dead 投递失败 {report.dead}{paused}, undeliverable 无法投递 {len(stuck)} "
+            f"({report.seconds:.1f} s)"
+        )
+        for line in report.errors[:5]:
+            click.echo(f"  {line}", err=True)
+        _show_undeliverable(stuck)
+    if stuck:
+        sys.exit(UNDELIVERABLE_EXIT)
+
+
+def _show_undeliverable(stuck: list[Any], limit: int = 10) -> None:
+    """The first ``limit`` undeliverable messages and why, on stderr."""
+    if not stuck:
         return
-    paused = f", rate limited 限流 {report.rate_limited}" if report.rate_limited else ""
     click.echo(
-        f"sent 已送达 {report.sent}, retry later 待重试 {report.retried}, "
-        f"dead 投递失败 {report.dead}{paused} ({report.seconds:.1f} s)"
+        f"{len(stuck)} undeliverable message(s) 条无法投递 (notify status lists them):", err=True
     )
-    for line in report.errors[:5]:
-        click.echo(f"  {line}", err=True)
+    for item in stuck[:limit]:
+        m = item.message
+        click.echo(f"  {m.topic} -> {m.recipient} [{m.channel}]: {item.reason}", err=True)
 
 
 @notify.command()
@@ -126,10 +206,28 @@ def status(target: str, config: str | None, as_json: bool) -> None:
         service = Notifications(ws, notify_settings(config))
         result: dict[str, Any] = dict(service.status())
         dead = service.dead_letters()
+        stuck = service.undeliverable()
     if as_json:
         if dead:
             result["dead_letters"] = dead
-        echo_json(result)
+        echo_json(
+            {
+                **result,
+                "undeliverable": [
+                    {
+                        "id": str(u.message.id),
+                        "topic": u.message.topic,
+                        "recipient": u.message.recipient,
+                        "channel": u.message.channel,
+                        "at": u.message.at.isoformat(),
+                        "reason": u.reason,
+                    }
+                    for u in stuck
+                ],
+            }
+            if stuck
+            else result
+        )
         return
     if not result:
         click.echo("the outbox is empty 发件箱为空")
@@ -138,6 +236,11 @@ def status(target: str, config: str | None, as_json: bool) -> None:
         click.echo(f"{channel}: {shown}")
         for error, n in dead.get(channel, {}).items():
             click.echo(f"  dead {n}: {error or '(no error recorded)'}")
+    for item in stuck:
+        m = item.message
+        click.echo(
+            f"undeliverable 无法投递: {m.topic} -> {m.recipient} [{m.channel}]: {item.reason}"
+        )
 
 
 @notify.command()

@@ -125,7 +125,7 @@ def order_command(
     The order covers the day after the last exposure to day 14 (``--days``);
     it is released the day after.
     """
-    from ..quarantine import QuarantinePolicy, order_quarantine
+    from ..quarantine import QuarantinePolicy, order_household, order_quarantine
 
     with open_existing(
         target, campaign=campaign_id, person=person_id, household=household_id
@@ -133,6 +133,26 @@ def order_command(
         policy = None
         if days is not None:
             policy = QuarantinePolicy(days=days, time_zone=str(_zone(ws, campaign_id)))
+        if household_id is not None and person_id is None:
+            done = order_household(
+                ws,
+                household_id,
+                kind=kind,
+                last_exposure=last_exposure.date(),
+                ordered_by=ordered_by,
+                reason=reason,
+                exposure_kind=exposure_kind,
+                campaign_id=campaign_id,
+                at=_instant(ws, campaign_id, at_text, "at"),
+                policy=policy,
+            )
+            lines = [
+                f"{m.person_id}: {m.action} {_ACTIONS[m.action]} order {m.order_id}, "
+                f"released on {m.end.isoformat()}"
+                for m in done.members
+            ]
+            _echo(done.as_dict(), as_json, "\n".join(lines) or f"{household_id}: no members")
+            return
         order = order_quarantine(
             ws,
             person_id=person_id,
@@ -153,6 +173,10 @@ def order_command(
         f"{order.start.isoformat()} .. {order.last_day.isoformat()}, "
         f"released on {order.end.isoformat()}",
     )
+
+
+_ACTIONS = {"ordered": "新下达", "extended": "已延长", "covered": "已覆盖"}
+"""The words for what a household order did for a member."""
 
 
 @quarantine.command("report")

@@ -18,6 +18,7 @@ from ._common import (
     db_option,
     echo_json,
     json_option,
+    lang_option,
     open_existing,
     parse_date,
     unmask_option,
@@ -37,6 +38,46 @@ def _sweep(ws: Workspace, campaign_id: str | None) -> Sweep:
     from ..sweep import Sweep
 
     return Sweep(ws, campaign_id)
+
+
+_BY_ZH = {
+    "campaign": "行动",
+    "area": "区域",
+    "grid": "网格",
+    "building": "楼幢",
+    "stairwell": "楼梯",
+}
+
+
+def _wrap(text: str, width: int) -> str:
+    """``text`` broken into lines of at most ``width`` terminal cells (a CJK character is two)."""
+    from rich.cells import cell_len
+
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" ") if " " in text or text.isascii() else list(text):
+        joined = f"{line} {word}" if line and text.isascii() else line + word
+        if line and cell_len(joined) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = joined
+    lines.append(line)
+    out: list[str] = []
+    for part in lines:  # a word longer than the column is split
+        while cell_len(part) > width:
+            out.append(part[:width])
+            part = part[width:]
+        out.append(part)
+    return "\n".join(out)
+
+
+def _pad(text: str, width: int, *, left: bool = False) -> str:
+    """``text`` padded to ``width`` terminal cells, to the right (numbers) or the left."""
+    from rich.cells import cell_len
+
+    gap = " " * max(width - cell_len(text), 0)
+    return text + gap if left else gap + text
 
 
 def _prefix(ids: list[str]) -> int:
@@ -381,7 +422,8 @@ def show_person(
     help="What to group by (area: the community).",
 )
 @_json
-def coverage(target: str, campaign_id: str | None, by: str, as_json: bool) -> None:
+@lang_option
+def coverage(target: str, campaign_id: str | None, by: str, as_json: bool, lang: str) -> None:
     """How far the sweep got: households visited, screened, not at home, phoned, refused..."""
     with open_existing(target, campaign=campaign_id) as ws:
         sweep = _sweep(ws, campaign_id)
@@ -391,27 +433,68 @@ def coverage(target: str, campaign_id: str | None, by: str, as_json: bool) -> No
         echo_json({"campaign": campaign, "by": by, "rows": [r.to_dict() for r in rows]})
         return
     from rich.console import Console
-    from rich.table import Table
 
-    table = Table(title=f"Coverage 覆盖 {campaign} by {by}", title_justify="left")
+    zh = lang == "zh-CN"
+    title = f"覆盖 {campaign}（按{_BY_ZH.get(by, by)}）" if zh else f"Coverage {campaign} by {by}"
     columns = (
-        ("Households\n户", "households"),
-        ("Visited\n已走访", "visited"),
-        ("Screened\n已筛查", "screened"),
-        ("Not home\n不在家", "not_home"),
-        ("Phoned\n电话", "phoned"),
-        ("Unreached\n未联系上", "unreachable"),
-        ("Refused\n拒绝", "refused"),
-        ("Vacant\n空置", "vacant"),
-        ("Pending\n待走访", "pending"),
-        ("Persons\n筛查人数", "persons_screened"),
+        (("Households", "户数"), "households"),
+        (("Visited", "已走访"), "visited"),
+        (("Screened", "已筛查"), "screened"),
+        (("Not home", "不在家"), "not_home"),
+        (("Phoned", "电话"), "phoned"),
+        (("Unreached", "未联系上"), "unreachable"),
+        (("Refused", "拒绝"), "refused"),
+        (("Vacant", "空置"), "vacant"),
+        (("Pending", "待走访"), "pending"),
+        (("Persons", "筛查人数"), "persons_screened"),
     )
-    table.add_column("", overflow="fold")
-    for label, _ in columns:
-        table.add_column(label, justify="right")
     cut = _prefix([row.id for row in rows]) if by in ("building", "stairwell") else 0
-    for row in rows:
-        data = row.to_dict()
-        name = row.name if by in ("campaign", "area", "grid") else f"{row.id[cut:]} {row.name}"
-        table.add_row(name, *(f"{data[key]:,}" for _, key in columns))
-    Console().print(table)
+    cells = [
+        (
+            row.name if by in ("campaign", "area", "grid") else f"{row.id[cut:]} {row.name}",
+            [f"{row.to_dict()[key]:,}" for _, key in columns],
+        )
+        for row in rows
+    ]
+    console = Console()
+    from rich.cells import cell_len
+
+    widths = [
+        max(max((len(numbers[n]) for _, numbers in cells), default=1), 4)
+        for n in range(len(columns))
+    ]
+    roomy = [  # each header on one line, where the terminal is wide enough
+        max(w, cell_len(chinese if zh else en))
+        for w, ((en, chinese), _) in zip(widths, columns, strict=True)
+    ]
+    if console.width - sum(w + 2 for w in roomy) - 6 >= 8:
+        widths = roomy
+    name_width = console.width - sum(w + 2 for w in widths) - 6
+    if name_width < 4:  # too narrow for a table: one line per figure, nothing cut
+        console.print(title)
+        for name, numbers in cells:
+            console.print(name)
+            for ((en, chinese), _), number in zip(columns, numbers, strict=True):
+                console.print(f"  {chinese if zh else en}: {number}")
+        return
+    # A number is never cut: each column is as wide as its widest figure, and the
+    # header wraps to that width instead; names wrap in the first column.
+    name_width = min(name_width, 24)
+    headers = [_wrap(chinese if zh else en, w).split("\n") for ((en, chinese), _), w in
+               zip(columns, widths, strict=True)]  # fmt: skip
+    depth = max(len(h) for h in headers)
+    print_line = console.out
+    print_line(title, highlight=False)
+    for level in range(depth):
+        parts = [_pad("", name_width, left=True)]
+        for header, width in zip(headers, widths, strict=True):
+            shift = depth - len(header)
+            parts.append(_pad(header[level - shift] if level >= shift else "", width))
+        print_line("  ".join(parts).rstrip(), highlight=False)
+    print_line("─" * min(console.width, name_width + sum(w + 2 for w in widths)), highlight=False)
+    for name, numbers in cells:
+        names = _wrap(name, name_width).split("\n")
+        for n, part in enumerate(names):
+            shown = [_pad(x, w) for x, w in zip(numbers, widths, strict=True)] if n == 0 else []
+            print_line("  ".join([_pad(part, name_width, left=True), *shown]).rstrip(),
+                       highlight=False)  # fmt: skip

@@ -25,6 +25,7 @@ __all__ = ["DEMO_STEPS", "DemoContext", "QuietProgress", "build_huayuan", "run_d
 
 DEMO_STEPS: tuple[str, ...] = (
     "gridguard.demo:build_huayuan",
+    "gridguard.demo._notify:configure",  # one routing for every message the steps queue
     "gridguard.demo._targeting:targeting",  # day 1: the list arrives before the sweep
     "gridguard.demo._sweep:run_sweep",
     "gridguard.demo._screening:screen",

@@ -34,7 +34,6 @@ def watch(ctx: DemoContext) -> None:
     ``escalations`` and ``escalations_repeat`` (0: the second run adds nothing).
     """
     from ..model import Anomaly, CheckIn
-    from ..notifications.settings import Contact, NotifySettings
     from ..watch.checkins import checkin_id, record_checkins
     from ..watch.missed import WatchSettings, escalate, missing
 
@@ -47,13 +46,6 @@ def watch(ctx: DemoContext) -> None:
         households.setdefault(building_of[household.stairwell_id], []).append(household.id)
     watched = [b for b in scenario.buildings if b.observer_id is not None]
     settings = WatchSettings(campaign=campaign.id, cutoff="12:00")
-    notify = NotifySettings(
-        campaign=campaign.id,
-        contacts=(
-            Contact(role="community_secretary", area_id=scenario.community.id, name="黄书记"),
-            Contact(role="grid_worker", area_id=scenario.community.id, name="网格员"),
-        ),
-    )
     days = [campaign.start + dt.timedelta(days=n) for n in range(DAYS)]
     task = ctx.progress.add_task("Building watch 楼幢观察", total=len(days))
     checkins: list[CheckIn] = []
@@ -80,13 +72,13 @@ def watch(ctx: DemoContext) -> None:
                     anomalies=anomalies,
                 )
             )
-    report = record_checkins(ws, checkins, notify=notify, settings=settings)
+    report = record_checkins(ws, checkins, settings=settings)
     missed = first = repeat = 0
     for day in days:
         missed += len(missing(ws, day, settings=settings))
         after_ladder = settings.cutoff_at(day, campaign.zone) + dt.timedelta(hours=5)
-        first += escalate(ws, day, now=after_ladder, settings=settings, notify=notify).enqueued
-        repeat += escalate(ws, day, now=after_ladder, settings=settings, notify=notify).enqueued
+        first += escalate(ws, day, now=after_ladder, settings=settings).enqueued
+        repeat += escalate(ws, day, now=after_ladder, settings=settings).enqueued
         ctx.progress.advance(task, 1)
     ctx.report("checkins", report.written + report.unchanged, "Observer check-ins 报平安")
     ctx.report("checkin_anomalies", sum(1 for c in checkins if c.anomalies))

@@ -71,7 +71,7 @@ if TYPE_CHECKING:
         TaskStatus,
     )
     from .audit import AuditEntry, AuditOutcome
-    from .messages import DeliveryAttempt, DeliveryOutcome, OutboxMessage
+    from .messages import DeliveryAttempt, DeliveryOutcome, NotifyConfiguration, OutboxMessage
     from .quarantine import QuarantineExtension, QuarantinePolicy, QuarantineRelease
     from .services import ServiceAssignment, ServiceCompletion
     from .targeting import (
@@ -101,6 +101,7 @@ _LAZY = {
     "AuditOutcome": "audit",
     "DeliveryAttempt": "messages",
     "DeliveryOutcome": "messages",
+    "NotifyConfiguration": "messages",
     "OutboxMessage": "messages",
     "QuarantineExtension": "quarantine",
     "QuarantinePolicy": "quarantine",
@@ -151,7 +152,7 @@ def _stored_types() -> tuple[type[Any], ...]:
     children: the order a fresh database creates and receives them."""
     from .assessments import Assessment, QuarantineOrder, ScreeningRun, Task
     from .audit import AuditEntry
-    from .messages import DeliveryAttempt, OutboxMessage
+    from .messages import DeliveryAttempt, NotifyConfiguration, OutboxMessage
     from .quarantine import QuarantineExtension, QuarantineRelease
     from .services import ServiceAssignment, ServiceCompletion
     from .targeting import ListEntry, Match, OutsideList, ReviewDecision, ReviewItem, Target
@@ -179,6 +180,7 @@ def _stored_types() -> tuple[type[Any], ...]:
         ServiceAssignment,
         ServiceCompletion,
         AuditEntry,
+        NotifyConfiguration,
     )
 
 
@@ -222,6 +224,7 @@ __all__ = [
     "MatchPass",
     "MemberRole",
     "MonitoringPoint",
+    "NotifyConfiguration",
     "OrderStatus",
     "OutboxMessage",
     "OutbreakArea",

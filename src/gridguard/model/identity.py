@@ -29,6 +29,7 @@ import attrs
 
 from ..errors import ValidationError
 from ..masking import mask_id_number
+from ._masked import id_number_repr
 from .enums import Sex
 
 __all__ = [
@@ -175,7 +176,7 @@ class ResidentId:
     scheme other than the default.
     """
 
-    number: str
+    number: str = attrs.field(repr=id_number_repr)
     scheme: str = DEFAULT_SCHEME
 
     def __attrs_post_init__(self) -> None:

@@ -20,7 +20,13 @@ from ._stored import Category, Ref, stored
 from ._validate import enum_of, identifier, non_empty, optional_aware, to_utc
 from .facts import Fact
 
-__all__ = ["DeliveryAttempt", "DeliveryOutcome", "OutboxMessage", "attempt_id"]
+__all__ = [
+    "DeliveryAttempt",
+    "DeliveryOutcome",
+    "NotifyConfiguration",
+    "OutboxMessage",
+    "attempt_id",
+]
 
 _NAMESPACE = uuid.UUID("8f4f8a55-3c1e-4f61-9d0e-4b1e2a6f0c11")
 
@@ -104,3 +110,24 @@ class DeliveryAttempt(Fact):
         default=None, converter=to_utc, validator=optional_aware
     )
     error: str = ""
+
+
+@stored("notify_configurations", Category.OUTBOX)
+@attrs.frozen(kw_only=True)
+class NotifyConfiguration(Fact):
+    """The routing and channel configuration of a workspace, as set at ``at``.
+
+    Every workflow that queues messages (screening, watch, quarantine,
+    services, targeting, the digest) reads the latest one, so a workspace is
+    configured once (``gridguard notify configure FILE``) and not per
+    command. ``settings`` is the configuration as plain data (what
+    :meth:`gridguard.notifications.settings.NotifySettings.from_dict` reads),
+    with relative file paths already made absolute; ``source`` names the
+    file it was read from. Insert-once: a new configuration is a new fact,
+    and the earlier ones stay as the record of who was told what, when.
+    """
+
+    kind: ClassVar[str] = "notify_configuration"
+
+    settings: Mapping[str, Any] = attrs.field(factory=dict, converter=_data)
+    source: str = ""

@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 
 from ..errors import ValidationError
+from ._masked import birth_date_repr, id_number_repr, name_repr, phone_repr
 from ._stored import Category, Ref, stored
 from ._validate import calendar_day, enum_of, fail, identifier, personal_text, to_date
 from .enums import Residency, Sex
@@ -69,11 +70,15 @@ class Person:
 
     id: str = attrs.field(validator=identifier)
     household_id: str = attrs.field(validator=identifier)
-    name: str = attrs.field(validator=personal_text)
-    resident_id: ResidentId | None = attrs.field(default=None, converter=optional_resident_id)
-    phone: str | None = attrs.field(default=None, converter=optional_phone)
+    name: str = attrs.field(validator=personal_text, repr=name_repr)
+    resident_id: ResidentId | None = attrs.field(
+        default=None, converter=optional_resident_id, repr=id_number_repr
+    )
+    phone: str | None = attrs.field(default=None, converter=optional_phone, repr=phone_repr)
     sex: Sex | None = attrs.field(default=None, converter=_sex)
-    birth_date: dt.date | None = attrs.field(default=None, converter=to_date, validator=_past_date)
+    birth_date: dt.date | None = attrs.field(
+        default=None, converter=to_date, validator=_past_date, repr=birth_date_repr
+    )
     residency: Residency = attrs.field(default=Residency.RESIDENT, converter=_residency)
 
     def __attrs_post_init__(self) -> None:

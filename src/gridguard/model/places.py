@@ -6,6 +6,7 @@ from typing import Any
 
 import attrs
 
+from ._masked import phone_repr
 from ._stored import Category, Ref, stored
 from ._validate import (
     bounded,
@@ -89,4 +90,4 @@ class Household:
     floor: int = attrs.field(validator=bounded(-5, 200))
     door: str = attrs.field(validator=non_empty)
     address: str = attrs.field(validator=personal_text)
-    phone: str | None = attrs.field(default=None, converter=optional_phone)
+    phone: str | None = attrs.field(default=None, converter=optional_phone, repr=phone_repr)

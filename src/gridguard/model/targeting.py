@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from ._masked import id_number_repr, name_repr, phone_repr
 from ._stored import Category, Ref, stored
 from ._validate import (
     bounded,
@@ -132,9 +133,9 @@ class ListEntry(Fact):
     list_id: str = attrs.field(validator=identifier)
     row: int = attrs.field(validator=bounded(1, 10**9))
     """Row number in the file the entry was first read from (the header is row 1)."""
-    name: str | None = attrs.field(default=None, validator=_optional_text)
-    id_number: str | None = attrs.field(default=None, validator=_optional_text)
-    phone: str | None = attrs.field(default=None, validator=_optional_text)
+    name: str | None = attrs.field(default=None, validator=_optional_text, repr=name_repr)
+    id_number: str | None = attrs.field(default=None, validator=_optional_text, repr=id_number_repr)
+    phone: str | None = attrs.field(default=None, validator=_optional_text, repr=phone_repr)
     last_contact: dt.date | None = attrs.field(
         default=None, converter=to_date, validator=optional_calendar_day
     )

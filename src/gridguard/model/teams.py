@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from ..errors import ValidationError, Violation
+from ._masked import name_repr, phone_repr
 from ._stored import Category, Ref, stored
 from ._validate import enum_of, identifier, non_empty, optional_identifier, personal_text
 from .enums import MemberRole, TeamKind
@@ -29,10 +30,10 @@ def _kind(value: Any) -> TeamKind:
 class TeamMember:
     """A member of a team: a cadre, a doctor, a police officer or a volunteer."""
 
-    name: str = attrs.field(validator=personal_text)
+    name: str = attrs.field(validator=personal_text, repr=name_repr)
     role: MemberRole = attrs.field(converter=_role)
     party_member: bool = False
-    phone: str | None = attrs.field(default=None, converter=optional_phone)
+    phone: str | None = attrs.field(default=None, converter=optional_phone, repr=phone_repr)
     person_id: str | None = attrs.field(default=None, validator=optional_identifier)
 
 

@@ -23,11 +23,19 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..model import Area, AreaLevel, Building, Campaign, Household, MemberRole, Person, Stairwell
+from ..model._masked import name_repr, phone_repr
 from ..model.campaign import DEFAULT_TIME_ZONE
 from ..model.teams import Team, TeamMember
 from ..notify.base import Message
 from .outbox import enqueue
-from .settings import Contact, NotifyRole, NotifySettings, QuietHours, parse_clock
+from .settings import (
+    UNDELIVERABLE,
+    Contact,
+    NotifyRole,
+    NotifySettings,
+    QuietHours,
+    parse_clock,
+)
 from .templates import Renderer
 
 if TYPE_CHECKING:
@@ -77,8 +85,8 @@ class Recipient:
 
     role: str
     place_id: str
-    name: str
-    phone: str | None = None
+    name: str = attrs.field(repr=name_repr)
+    phone: str | None = attrs.field(default=None, repr=phone_repr)
     addresses: Mapping[str, str] = attrs.field(factory=dict)
     on_file: Mapping[str, str] = attrs.field(factory=dict)
     """Where the phone is on file (a contact, a person, a team member): how to find it again."""
@@ -333,7 +341,10 @@ class Router:
         local = event.at.astimezone(self.zone)
         out: list[Message] = []
         for role in route.roles:
-            for person in self.recipients(uow, role, place):
+            people = self.recipients(uow, role, place)
+            if not people:
+                out.append(self._undeliverable(event, role, place, area_id, urgent, hold))
+            for person in people:
                 values = {
                     "time": local.strftime("%m-%d %H:%M"),
                     "date": local.date().isoformat(),
@@ -365,6 +376,49 @@ class Router:
                         )
                     )
         return out
+
+    def _undeliverable(
+        self,
+        event: Event,
+        role: str,
+        place: Place,
+        area_id: str,
+        urgent: bool,
+        hold: dt.datetime | None,
+    ) -> Message:
+        """The message for a role that no one holds at ``place``: stored, counted, never sent.
+
+        An escalation step or a fever report that reaches nobody must show
+        up in ``notify status``, in ``notify dispatch``'s exit code and in
+        the daily report, not vanish.
+        """
+        where = place.chain[0] if place.chain else area_id
+        values = {
+            "time": event.at.astimezone(self.zone).strftime("%m-%d %H:%M"),
+            "date": event.at.astimezone(self.zone).date().isoformat(),
+            "role": role,
+            **place.values(),
+            **event.values,
+        }
+        rendered = self.renderer.render(event.topic, values)
+        recipient = f"{role}@{where}"
+        return Message(
+            id=message_id(event.topic, event.key, role, recipient, UNDELIVERABLE),
+            recipient=recipient,
+            subject=rendered.subject,
+            body=rendered.body,
+            data={
+                "role": role,
+                "place": where,
+                "urgent": urgent,
+                "undeliverable": f"no {role} on file for {where}",
+            },
+            channel=UNDELIVERABLE,
+            area_id=area_id,
+            topic=event.topic,
+            at=event.at,
+            not_before=hold,
+        )
 
     def notify(self, uow: UnitOfWork, events: Iterable[Event]) -> int:
         """Route ``events`` and enqueue their messages in ``uow``; returns how many are new."""

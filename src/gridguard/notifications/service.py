@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError, PluginError
 from ..model import Area, Building, Household, Person
 from ..notify.base import Notifier
+from .config import settings_for
 from .digest import enqueue_digest
 from .dispatcher import Dispatcher, DispatchReport
 from .outbox import dead_letters, outbox_status
 from .routing import Event, Router
 from .settings import NotifySettings
+from .undeliverable import Undeliverable, find_undeliverable, relabel
 
 if TYPE_CHECKING:
     from ..plugins import Registries
@@ -86,7 +88,7 @@ class Notifications:
 
     def __init__(self, ws: Workspace, settings: NotifySettings | None = None) -> None:
         self.ws = ws
-        self.settings = settings or NotifySettings()
+        self.settings = settings_for(ws, settings)
         _check_references(self.settings)
         self.channels = build_channels(ws.registries, self.settings.channels)
         self.router = Router.for_workspace(ws, self.settings)
@@ -129,9 +131,16 @@ class Notifications:
         return self.dispatcher().dispatch(drain=drain, max_seconds=max_seconds)
 
     def status(self) -> dict[str, dict[str, int]]:
-        """Messages per channel and state."""
+        """Messages per channel and state; what no configured channel takes is ``undeliverable``."""
         with self.ws._transaction(write=False) as uow:
-            return outbox_status(uow, dt.datetime.now(dt.UTC), dialect=self.ws.storage.dialect)
+            status = outbox_status(uow, dt.datetime.now(dt.UTC), dialect=self.ws.storage.dialect)
+        return relabel(status, self.channels)
+
+    def undeliverable(self) -> list[Undeliverable]:
+        """Every message no dispatcher of these channels will send, with the reason."""
+        self.ws.authorize("notify.dispatch", "*")
+        with self.ws._transaction(write=False) as uow:
+            return find_undeliverable(uow, self.channels)
 
     def dead_letters(self) -> dict[str, dict[str, int]]:
         """Dead messages per channel and error (a vendor's code and message): why they died."""

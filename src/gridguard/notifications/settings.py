@@ -34,11 +34,13 @@ from typing import Any
 import attrs
 
 from ..errors import ConfigError, ValidationError
+from ..model._masked import name_repr, phone_repr
 from ..model._validate import bounded, fail, identifier, non_empty
 from ..serialization import from_dict
 
 __all__ = [
     "DEFAULT_ROUTES",
+    "UNDELIVERABLE",
     "Contact",
     "DeliverySettings",
     "DigestSettings",
@@ -47,6 +49,7 @@ __all__ = [
     "QuietHours",
     "Route",
     "parse_clock",
+    "read_toml",
 ]
 
 
@@ -63,6 +66,15 @@ class NotifyRole(enum.StrEnum):
     """社区书记: runs the community's response."""
     TEAM_LEADER = "team_leader"
     """小分队队长: the cadre leading the sweep team of a grid."""
+
+
+UNDELIVERABLE = "undeliverable"
+"""The channel of a message no one can receive: its route reaches no person.
+
+Such a message is stored all the same (so that it is counted and listed,
+never silently dropped) and is never sent; no configured channel may take
+this name.
+"""
 
 
 def parse_clock(text: str) -> dt.time:
@@ -160,8 +172,8 @@ class Contact:
     role: str = attrs.field(validator=_role)
     area_id: str = attrs.field(validator=identifier)
     """The area or building the role is held at; it covers everything below it."""
-    name: str = attrs.field(validator=non_empty)
-    phone: str | None = None
+    name: str = attrs.field(validator=non_empty, repr=name_repr)
+    phone: str | None = attrs.field(default=None, repr=phone_repr)
     addresses: Mapping[str, str] = attrs.field(factory=dict, converter=_dict)
 
 
@@ -238,6 +250,15 @@ class NotifySettings:
         if value not in ("zh-CN", "en"):
             fail(attribute, value, "must be zh-CN or en")
 
+    @channels.validator
+    def _channel_names(self, attribute: attrs.Attribute[Any], value: Mapping[str, Any]) -> None:
+        if UNDELIVERABLE in value:
+            raise ValidationError.single(
+                f"$.channels.{UNDELIVERABLE}",
+                repr(UNDELIVERABLE),
+                "is reserved for messages no one can receive: name the channel otherwise",
+            )
+
     def channels_of(self, named: tuple[str, ...]) -> tuple[str, ...]:
         """``named`` channels, or every configured one when none are named."""
         return named or tuple(self.channels)
@@ -265,22 +286,31 @@ class NotifySettings:
     @classmethod
     def from_toml(cls, path: str | Path) -> NotifySettings:
         """Settings from a TOML file; relative channel ``path`` settings are relative to it."""
-        file = Path(path)
-        try:
-            with open(file, "rb") as handle:
-                data = tomllib.load(handle)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-        except OSError as exc:
-            raise ConfigError(f"{file}: cannot read the settings: {exc.strerror}") from None
-        channels = data.get("channels")
-        if isinstance(channels, dict):
-            for settings in channels.values():
-                if isinstance(settings, dict) and isinstance(settings.get("path"), str):
-                    target = Path(settings["path"])
-                    if not target.is_absolute():
-                        settings["path"] = str(file.parent / target)
-        return cls.from_dict(data)
+        return cls.from_dict(read_toml(path))
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The settings of a TOML file as plain data; relative channel paths are relative to it.
+
+    What :meth:`NotifySettings.from_toml` reads, and what
+    ``gridguard notify configure`` stores with the workspace.
+    """
+    file = Path(path)
+    try:
+        with open(file, "rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read the settings: {exc.strerror}") from None
+    channels = data.get("channels")
+    if isinstance(channels, dict):
+        for settings in channels.values():
+            if isinstance(settings, dict) and isinstance(settings.get("path"), str):
+                target = Path(settings["path"])
+                if not target.is_absolute():
+                    settings["path"] = str(file.parent / target)
+    return data
 
 
 def _setting(path: str) -> str:

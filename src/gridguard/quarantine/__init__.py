@@ -22,6 +22,7 @@ from ..model.quarantine import (
     QuarantineRelease,
 )
 from .census import CensusRow, census
+from .household import HouseholdOrder, MemberOrder, order_household
 from .lifecycle import Extension, extend, order_quarantine, release, release_due
 from .missed import MissedReport, MissedResult, check_missed
 from .reports import ReportResult, record_reports
@@ -31,6 +32,8 @@ __all__ = [
     "QUARANTINE_RULE_SET",
     "CensusRow",
     "Extension",
+    "HouseholdOrder",
+    "MemberOrder",
     "MissedReport",
     "MissedResult",
     "QuarantineExtension",
@@ -40,6 +43,7 @@ __all__ = [
     "census",
     "check_missed",
     "extend",
+    "order_household",
     "order_quarantine",
     "record_reports",
     "release",

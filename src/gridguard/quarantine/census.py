@@ -1,18 +1,19 @@
 """The quarantine census per area: active, new today, ending today, released today.
 
-Counted in the database with one aggregate query over the orders and one
-over the day's releases (a city's 50,000 active orders never travel to
-Python). "Today" is the local day in the campaign's time zone. An order's
-``start`` and ``end`` are its observation window's first day and release
-day (:class:`~gridguard.rules.observation.ObservationWindow`), so the
-census counts the days the rules flag and the release ends:
+The four figures are those of :mod:`gridguard.quarantine.counts`, the same
+definitions the daily report counts with, so both say the same of the same
+day, and say it again when asked days later. Counted in the database with
+one aggregate query (a city's 50,000 active orders never travel to
+Python). "Today" is the local day in the campaign's time zone.
 
-- ``active``: status active and ``start <= today < end`` (day 1 to day 14);
-- ``new_today``: ordered today (by hand: ``ordered_at`` today; by the
-  rules: ``start`` today);
-- ``ending_today``: active, and today is the last day, day 14 (``end`` is tomorrow);
-- ``released_today``: release records made today;
-- ``release_due``: still active although ``end`` has come (release them).
+- ``active``: day 1 to day 14 of the window, known by the end of the day,
+  not released early before it;
+- ``new_today``: holds today for the first time as far as anyone knew
+  (starts today, or was ordered today from a past exposure);
+- ``ending_today``: active, and today is the last day, day 14;
+- ``released_today``: released early today, or today is the release day;
+- ``release_due``: still active although ``end`` has come (release them):
+  a to-do of the moment, read from the orders' status.
 
 Areas are communities (the rows' jurisdiction) or, with ``by="grid"``, the
 area of each household's building.
@@ -29,8 +30,9 @@ import attrs
 from ..errors import ValidationError
 from ..model import Area, Building, Household, Stairwell
 from ..model.assessments import OrderStatus, QuarantineOrder
-from ..model.quarantine import QuarantinePolicy, QuarantineRelease
-from ._db import Sql, policy_for, sql_for
+from ..model.quarantine import QuarantineExtension, QuarantinePolicy, QuarantineRelease
+from ._db import policy_for, sql_for
+from .counts import figure_params, figures_in_python, figures_sql
 
 if TYPE_CHECKING:
     from ..storage.base import UnitOfWork
@@ -62,36 +64,23 @@ _GRID_JOIN = (
     " JOIN buildings b ON b.id = s.building_id"
 )
 
+_DUE = (
+    "SELECT {area} AS area, count(*) FROM quarantine_orders q{join}"
+    ' WHERE q.status = ? AND q."end" <= ? GROUP BY {area}'
+)
+
 
 def census_sql(by: str = "community") -> str:
-    """The census query with ``?`` placeholders: today, tomorrow, today, day start, day end
-    (for the orders), then day start, day end (for the releases)."""
-    area = {"community": "{t}.jurisdiction", "grid": "b.area_id"}[by]
-    join = _GRID_JOIN if by == "grid" else ""
-    orders = (
-        f"SELECT {area.format(t='q')} AS area,"
-        ' sum(CASE WHEN q.start <= ?1 AND q."end" > ?1 THEN 1 ELSE 0 END),'
-        " sum(CASE WHEN (q.ordered_at >= ?4 AND q.ordered_at < ?5)"
-        " OR (q.ordered_at IS NULL AND q.start = ?1) THEN 1 ELSE 0 END),"
-        ' sum(CASE WHEN q."end" = ?2 AND q.start <= ?1 THEN 1 ELSE 0 END),'
-        " 0,"
-        ' sum(CASE WHEN q."end" <= ?1 THEN 1 ELSE 0 END)'
-        f" FROM quarantine_orders q{join.format(t='q')}"
-        " WHERE q.status = ?3"
-        f" GROUP BY {area.format(t='q')}"
-    )
-    releases = (
-        f"SELECT {area.format(t='r')} AS area, 0, 0, 0, count(*), 0"
-        f" FROM quarantine_releases r{join.format(t='r')}"
-        " WHERE r.at >= ?4 AND r.at < ?5"
-        f" GROUP BY {area.format(t='r')}"
-    )
-    return f"{orders} UNION ALL {releases}"
+    """The census's figures query (``?`` marks): :func:`~.counts.figures_sql` per area."""
+    area = {"community": "q.jurisdiction", "grid": "b.area_id"}[by]
+    join = _GRID_JOIN.format(t="q") if by == "grid" else ""
+    return figures_sql("x.area", area=area, join=join)
 
 
-def _numbered(sql: Sql, text: str) -> tuple[str, list[int]]:
-    """Numbered ``?N`` marks as the dialect wants them, and the parameter order they need."""
-    return sql.numbered(text)
+def _due_sql(by: str) -> str:
+    area = {"community": "q.jurisdiction", "grid": "b.area_id"}[by]
+    join = _GRID_JOIN.format(t="q") if by == "grid" else ""
+    return _DUE.format(area=area, join=join)
 
 
 def _in_python(
@@ -99,10 +88,10 @@ def _in_python(
 ) -> dict[str, list[int]]:
     areas: dict[str, str] = {}
 
-    def area_of(cls: type[Any], record: Any) -> str:
+    def area_of(o: QuarantineOrder) -> str:
         if by == "community":
-            return uow.jurisdiction_of(cls, str(record.id)) or "-"
-        hid = record.household_id
+            return uow.jurisdiction_of(QuarantineOrder, o.id) or "-"
+        hid = o.household_id
         if hid not in areas:
             household = uow.get(Household, hid)
             stairwell = uow.get(Stairwell, household.stairwell_id) if household else None
@@ -110,18 +99,22 @@ def _in_python(
             areas[hid] = building.area_id if building else "-"
         return areas[hid]
 
-    out: dict[str, list[int]] = defaultdict(lambda: [0] * 5)
-    tomorrow = today + dt.timedelta(days=1)
-    for o in uow.find(QuarantineOrder, where={"status": OrderStatus.ACTIVE}):
-        row = out[area_of(QuarantineOrder, o)]
-        row[0] += o.start <= today < o.end
-        new = t0 <= o.ordered_at < t1 if o.ordered_at is not None else o.start == today
-        row[1] += new
-        row[2] += o.end == tomorrow and o.start <= today
-        row[4] += o.end <= today
+    extensions: dict[str, list[QuarantineExtension]] = defaultdict(list)
+    for x in uow.find(QuarantineExtension):
+        extensions[x.order_id].append(x)
+    releases: dict[str, list[QuarantineRelease]] = defaultdict(list)
     for r in uow.find(QuarantineRelease):
-        if t0 <= r.at < t1:
-            out[area_of(QuarantineRelease, r)][3] += 1
+        releases[r.order_id].append(r)
+    orders = list(uow.find(QuarantineOrder))
+    figures = figures_in_python(
+        orders, area_of, today, t0, t1, extensions=extensions, releases=releases
+    )
+    out: dict[str, list[int]] = defaultdict(lambda: [0] * 5)
+    for area, f in figures.items():
+        out[area][:4] = attrs.astuple(f)
+    for o in orders:
+        if o.status is OrderStatus.ACTIVE and o.end <= today:
+            out[area_of(o)][4] += 1
     return out
 
 
@@ -151,20 +144,22 @@ def census(
         if sql is None:
             totals = _in_python(uow, by, today, t0, t1)
         else:
-            text, order = _numbered(sql, census_sql(by))
-            values = [
-                sql.date(today),
-                sql.date(tomorrow),
-                OrderStatus.ACTIVE.value,
-                sql.ts(t0),
-                sql.ts(t1),
-            ]
-            params = values if not order else [values[i - 1] for i in order]
+            params = figure_params(
+                today,
+                t0,
+                t1,
+                date=sql.date,
+                ts=sql.ts,
+                true=sql.true(),
+            )
             totals = defaultdict(lambda: [0] * 5)
-            for area, *figures in uow.query(text, params):
+            for area, *figures in uow.query(sql.text(census_sql(by)), params):
                 row = totals[str(area)]
                 for i, n in enumerate(figures):
                     row[i] += int(n or 0)
+            due = [OrderStatus.ACTIVE.value, sql.date(today)]
+            for area, n in uow.query(sql.text(_due_sql(by)), due):
+                totals[str(area)][4] += int(n or 0)
     inside = ws.in_scope(Area, totals)
     return [
         CensusRow(area, *figures)

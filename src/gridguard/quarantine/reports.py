@@ -26,6 +26,7 @@ from ..errors import ValidationError, Violation
 from ..model import HealthReport, Person
 from ..model.assessments import OrderStatus, QuarantineOrder, Task, TaskKind, stable_id
 from ..model.quarantine import QUARANTINE_RULE_SET, QuarantinePolicy
+from ..notifications.config import settings_for
 from ..notifications.outbox import enqueue
 from ..notifications.routing import Event, Router, resolve_place
 from ..notifications.settings import NotifySettings, Route
@@ -131,7 +132,7 @@ def _messages(
     ws: Workspace, uow: UnitOfWork, fevers: list[tuple[HealthReport, dt.date]], settings: Any
 ) -> list[Any]:
 
-    settings = settings or NotifySettings()
+    settings = settings_for(ws, settings)
     if settings.route(FEVER_TOPIC) is None:
         route = Route(topic=FEVER_TOPIC, roles=("community_doctor",), urgent=True)
         settings = attrs.evolve(settings, routes=(*settings.routes, route))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .document import Label
 
-__all__ = ["CATALOGUE", "VALUES", "label", "value_label"]
+__all__ = ["CATALOGUE", "VALUES", "label", "meta_label", "value_label"]
 
 CATALOGUE: dict[str, Label] = {
     # -- report titles
@@ -21,6 +21,11 @@ CATALOGUE: dict[str, Label] = {
     "person.title": Label("Person file", "一人一档"),
     "teams.title": Label("Team performance", "小分队工作量"),
     "linelist.title": Label("Line list for follow-up", "今日追访名单"),
+    # -- what a report's header says about it (``Report.meta``)
+    "meta.campaign": Label("Campaign", "防控行动"),
+    "meta.campaign_name": Label("Campaign name", "行动名称"),
+    "meta.time_zone": Label("Time zone", "时区"),
+    "meta.plan_days": Label("Days planned", "计划天数"),
     # -- sections
     "section.overview": Label("Overview", "概况"),
     "section.lines": Label("Lines of defense", "三道防线"),
@@ -30,6 +35,13 @@ CATALOGUE: dict[str, Label] = {
     "section.watch": Label("Building observers", "楼幢观察员"),
     "section.services": Label("Services and tasks", "服务与任务"),
     "section.alerts": Label("Alerts", "预警通知"),
+    "section.trends": Label("Day by day", "每日趋势"),
+    "chart.coverage": Label("Households covered per day, against the plan", "每日走访覆盖与计划"),
+    "chart.flagged": Label("Flagged persons per day, by reason", "每日重点人员（按原因）"),
+    "chart.compliance": Label("Check-in compliance per day (%)", "每日报平安率（%）"),
+    "chart.quarantine": Label("Under quarantine per day", "每日在管隔离人数"),
+    "percent": Label("Percent", "百分比"),
+    "other_reasons": Label("Other reasons", "其他原因"),
     "section.progress": Label("Households covered", "走访覆盖"),
     "section.household": Label("Household", "户信息"),
     "section.members": Label("Members", "家庭成员"),
@@ -99,6 +111,7 @@ CATALOGUE: dict[str, Label] = {
     "alerts": Label("Alerts made", "生成通知"),
     "alerts_sent": Label("Delivered", "已送达"),
     "alerts_failed": Label("Failed", "投递失败"),
+    "notifications_undeliverable": Label("Undeliverable", "无法投递"),
     "alerts_urgent_wait": Label(
         "Longest wait of an urgent alert (min)", "紧急通知最长等待（分钟）"
     ),
@@ -212,6 +225,11 @@ def label(key: str) -> Label:
         return CATALOGUE[key]
     except KeyError:
         raise KeyError(f"no label {key!r} in gridguard.report.locale.CATALOGUE") from None
+
+
+def meta_label(key: str) -> Label:
+    """The label of a report header's ``key`` (``campaign``, ``time_zone``...), else the key."""
+    return CATALOGUE.get(f"meta.{key}") or Label(key, key)
 
 
 def value_label(value: str) -> Label:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ._format import change_text, value_text
 from .document import Chart, Column, Figures, Label, Report, Table, check_lang
+from .locale import meta_label
 
 __all__ = ["TextReporter"]
 
@@ -58,7 +59,7 @@ class TextReporter:
         if report.day is not None:
             head.append(report.day.isoformat())
         console.print(_t(" · ".join(head)))
-        facts = [f"{k}: {v}" for k, v in report.meta.items()]
+        facts = [f"{meta_label(k).text(lang)}: {v}" for k, v in report.meta.items()]
         if facts:
             console.print(_t("  ".join(facts)))
         for section in report.sections:

@@ -51,6 +51,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -61,6 +62,7 @@ from ..report.document import Column, Figures, Label, Report, Section, Table
 from ..report.locale import label, value_label
 from ._common import figure, json_list, new_report, note_for, number, share
 from .scope import IN_CAMPAIGN, ReportScope
+from .trends import rule_title, trends_section
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -68,6 +70,7 @@ if TYPE_CHECKING:
 __all__ = ["daily_report"]
 
 RISKS = ("high", "medium", "low")
+_DAY = dt.timedelta(days=1)
 _RANK = {"low": 1, "medium": 2, "high": 3}
 
 _VISITS_TODAY = """
@@ -128,22 +131,6 @@ WHERE a.campaign_id = ? AND a.day IN (?, ?) AND a.risk <> 'none'{where}
 
 ACTIVE = "x.s <= ? AND x.e > ? AND (x.released_at IS NULL OR x.released_at >= ?)"
 """Order ``x`` holds on a day (parameters: the day, the day, the day's end instant)."""
-
-_QUARANTINE = f"""
-SELECT x.kind,
-  sum(CASE WHEN {ACTIVE} THEN 1 ELSE 0 END),
-  sum(CASE WHEN {ACTIVE} THEN 1 ELSE 0 END),
-  sum(CASE WHEN x.s = ? THEN 1 ELSE 0 END),
-  sum(CASE WHEN x.s = ? THEN 1 ELSE 0 END),
-  sum(CASE WHEN {ACTIVE} AND x.e = ? THEN 1 ELSE 0 END),
-  sum(CASE WHEN {ACTIVE} AND x.e = ? THEN 1 ELSE 0 END),
-  sum(CASE WHEN (x.released_at >= ? AND x.released_at < ?)
-        OR (x.released_at IS NULL AND x.s < ? AND x.e = ?) THEN 1 ELSE 0 END),
-  sum(CASE WHEN (x.released_at >= ? AND x.released_at < ?)
-        OR (x.released_at IS NULL AND x.s < ? AND x.e = ?) THEN 1 ELSE 0 END)
-FROM ({{orders}}) x
-GROUP BY x.kind
-"""
 
 ORDERS = """SELECT q.id, q.kind, q.household_id, q.person_id, q."start" AS s, q."end" AS e,
   r.released_at
@@ -210,13 +197,13 @@ FROM tasks t WHERE t.status = 'open'{where} GROUP BY t.kind
 """
 
 _ALERTS = """
-SELECT CASE WHEN o."at" >= ? THEN 1 ELSE 0 END, o.topic, count(*),
+SELECT CASE WHEN o."at" >= ? THEN 1 ELSE 0 END, o.topic, o.channel, count(*),
   sum(CASE WHEN EXISTS (SELECT 1 FROM outbox_attempts a
                         WHERE a.message_id = o.id AND a.outcome = 'sent') THEN 1 ELSE 0 END),
   sum(CASE WHEN EXISTS (SELECT 1 FROM outbox_attempts a
                         WHERE a.message_id = o.id AND a.outcome = 'dead') THEN 1 ELSE 0 END)
 FROM outbox o WHERE o."at" >= ? AND o."at" < ?{where}
-GROUP BY 1, 2
+GROUP BY 1, 2, 3
 """
 
 _URGENT_WAITS = """
@@ -243,6 +230,10 @@ class _Daily:
         self.s = scope
         self.today = scope.bounds()
         self.yesterday = scope.bounds(scope.day - dt.timedelta(days=1))
+        campaign = scope.campaign
+        day = scope.day
+        self.today_instants = (campaign.day_start(day), campaign.day_start(day + _DAY))
+        self.yesterday_instants = (campaign.day_start(day - _DAY), campaign.day_start(day))
         self.start, self.end = self.yesterday[0], self.today[1]
         self.mid = self.today[0]
 
@@ -343,22 +334,28 @@ class _Daily:
     # -- quarantine -----------------------------------------------------------------------
 
     def quarantine(self) -> dict[str, list[int]]:
-        """Per kind: active, active_y, new, new_y, ending, ending_y, released, released_y."""
+        """Per kind: active, active_y, new, new_y, ending, ending_y, released, released_y.
+
+        Counted with :mod:`gridguard.quarantine.counts`, the census's definitions.
+        """
+        from ..quarantine.counts import figure_params, figures_sql
+
         where, params = self.where("q")
-        one = dt.timedelta(days=1)
-        day = self.s.day
-        today, before, after = (self.s.date(d) for d in (day, day - one, day + one))
-        (start, end), (start_y, end_y) = self.today, self.yesterday
-        args = [
-            *(today, today, end, before, before, end_y),  # active
-            *(today, before),  # new
-            *(today, today, end, after, before, before, end_y, today),  # last day
-            *(start, end, today, today, start_y, end_y, before, before),  # released
-            self.s.true(),
-            *params,
-        ]
-        sql = _QUARANTINE.format(orders=ORDERS.format(where=where))
-        return {str(kind): [number(v) for v in counts] for kind, *counts in self.s.query(sql, args)}
+        sql = figures_sql("x.kind", where=where)
+        out: dict[str, list[int]] = {}
+        for n, (day, (t0, t1)) in enumerate(
+            (
+                (self.s.day, self.today_instants),
+                (self.s.day - dt.timedelta(days=1), self.yesterday_instants),
+            )
+        ):
+            args = figure_params(day, t0, t1, date=self.s.date, ts=self.s.ts, true=self.s.true())
+            for kind, *counts in self.s.query(sql, [*args, *params]):
+                row = out.setdefault(str(kind), [0] * 8)
+                for i, value in enumerate(counts):
+                    row[2 * i + n] = number(value)
+        # A kind with nothing on either day is no row: orders made later must not add one.
+        return {kind: row for kind, row in out.items() if any(row)}
 
     # -- observers ------------------------------------------------------------------------
 
@@ -431,13 +428,30 @@ class _Daily:
         }
         return requests, tasks
 
-    def alerts(self) -> dict[int, dict[str, tuple[int, int, int]]]:
+    def alerts(
+        self, channels: Collection[str]
+    ) -> tuple[dict[int, dict[str, tuple[int, int, int]]], dict[int, int]]:
+        """Messages by topic (made, sent, dead) and undeliverable ones, yesterday (0) and today.
+
+        Undeliverable: made for a route that reached no one, or for a
+        channel not among ``channels`` (the configured ones).
+        """
+        from ..notifications.settings import UNDELIVERABLE
+
         where, params = self.where("o", "area")
         out: dict[int, dict[str, tuple[int, int, int]]] = {0: {}, 1: {}}
+        stuck = {0: 0, 1: 0}
         args = [self.mid, self.start, self.end, *params]
-        for t, topic, n, sent, dead in self.s.query(_ALERTS.format(where=where), args):
-            out[int(t)][str(topic)] = (number(n), number(sent), number(dead))
-        return out
+        for t, topic, channel, n, sent, dead in self.s.query(_ALERTS.format(where=where), args):
+            was = out[int(t)].get(str(topic), (0, 0, 0))
+            out[int(t)][str(topic)] = (
+                was[0] + number(n),
+                was[1] + number(sent),
+                was[2] + number(dead),
+            )
+            if channel == UNDELIVERABLE or channel not in channels:
+                stuck[int(t)] += number(n)
+        return out, stuck
 
     def urgent_waits(self) -> tuple[float | None, int]:
         """The longest wait (minutes) of an urgent message made today, and those not delivered.
@@ -521,7 +535,7 @@ def daily_report(
     quarantine = q.quarantine()
     watch = q.watch()
     requests, tasks = q.services()
-    alerts = q.alerts()
+    alerts, undeliverable = q.alerts(_channels(ws))
     urgent = q.urgent_waits()
     targets, targets_visited, matches = q.targeting()
 
@@ -555,13 +569,14 @@ def daily_report(
     )
     sections = [
         Section("overview", label("section.overview"), [overview], note=label("note.change")),
+        trends_section(ws, scope),
         _lines(ws, homes, visits, watch, targets, targets_visited, matches, flagged),
         _sweep(homes, visits, persons, persons_y),
         _flagged(flagged),
         _quarantine(quarantine),
         _watch(watch),
         _services(requests, tasks),
-        _alerts(alerts, urgent),
+        _alerts(alerts, urgent, undeliverable),
     ]
     if scope.day == scope.campaign.start:  # no day before the campaign to compare with
         sections = [_without_change(section) for section in sections]
@@ -666,7 +681,10 @@ def _flagged(flagged: dict[int, dict[str, Any]]) -> Section:
             Column("rule", label("rule")),
             Column("persons", label("persons"), "int"),
         ],
-        rows=sorted(today["rules"].items(), key=lambda kv: (-kv[1], kv[0])),
+        rows=[
+            (rule_title(rule), n)
+            for rule, n in sorted(today["rules"].items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
     )
     note = note_for(not today["persons"])
     return Section("flagged", label("section.flagged"), [risks, rules], note=note)
@@ -762,8 +780,17 @@ def _services(
     return Section("services", label("section.services"), [figures, by_service, by_task])
 
 
+def _channels(ws: Workspace) -> frozenset[str]:
+    """The channels of the workspace's notification configuration (the defaults without one)."""
+    from ..notifications.config import settings_for
+
+    return frozenset(settings_for(ws).channels)
+
+
 def _alerts(
-    alerts: dict[int, dict[str, tuple[int, int, int]]], urgent: tuple[float | None, int]
+    alerts: dict[int, dict[str, tuple[int, int, int]]],
+    urgent: tuple[float | None, int],
+    undeliverable: dict[int, int],
 ) -> Section:
     today, before = alerts[1], alerts[0]
     longest, waiting = urgent
@@ -779,6 +806,7 @@ def _alerts(
             figure("alerts_failed", sum(d for _, _, d in today.values())),
             figure("alerts_urgent_wait", longest, kind="float"),
             figure("alerts_urgent_waiting", waiting),
+            figure("notifications_undeliverable", undeliverable[1], undeliverable[0]),
         ],
     )
     table = Table(

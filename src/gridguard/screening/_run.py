@@ -52,7 +52,6 @@ from ..model.assessments import (
     stable_id,
 )
 from ..model.quarantine import QuarantineExtension
-from ..notify import Message
 from ..rules.analysis import exposure_tests, may_fire_without_evidence
 from ..rules.context import RunContext
 from ..rules.observation import TRIP_RETURN, ObservationWindow
@@ -90,6 +89,7 @@ from ..storage.dialect import MemoryDialect, SqlDialect
 from ..storage.schema import spec_for
 
 if TYPE_CHECKING:
+    from ..notifications.settings import NotifySettings
     from ..workspace import Workspace
 
 __all__ = [
@@ -1179,6 +1179,14 @@ class _Context:
     exposures_of: Mapping[str, tuple[tuple[str, Evaluator, str], ...]] = attrs.field(factory=dict)
     """Per rule: each list its condition flags exposures in, the element test and its date."""
     dialect: SqlDialect = attrs.field(factory=MemoryDialect)
+    channels: tuple[str, ...] = ("console",)
+    """The channels of the workspace's ``screening`` route (every configured one by default)."""
+    settings: Any = None
+    """The workspace's notification settings (``None`` without the outbox)."""
+    digest: list[tuple[Assessment, list[Rule]]] = attrs.field(factory=list)
+    """New assessments whose alert waits for the run's digest (one message per recipient)."""
+    urgent: list[tuple[Assessment, list[Rule]]] = attrs.field(factory=list)
+    """New assessments whose alert goes at once (a fever, a close contact)."""
 
     @property
     def common(self) -> dict[str, str]:
@@ -1367,32 +1375,17 @@ def _counted_from(row: Row, rule: Rule, n: int, run: _Context) -> tuple[str | No
     return best[1], best[0]
 
 
-def _messages(assessment: Assessment, row: Row, rule_set: RuleSet, fired: list[Rule]) -> list[Any]:
+def _notify_settings(ws: Workspace, notify: Any, campaign_id: str) -> Any:
+    """The workspace's notification settings for this campaign."""
+    from ..notifications.config import settings_for
 
-    titles = "; ".join(r.title for r in fired)
-    lines = [f"{r.rule_id}: {r.why}" for r in assessment.fired]
-    out = []
-    for role in assessment.notify:
-        out.append(
-            Message(
-                id=stable_id("notify", str(assessment.id), role),
-                recipient=role,
-                subject=f"[{assessment.risk.value}] {assessment.person_id}: {titles}",
-                body="\n".join(lines),
-                data={
-                    "person_id": assessment.person_id,
-                    "household_id": assessment.household_id,
-                    "assessment_id": str(assessment.id),
-                    "rule_set": f"{rule_set.id} {rule_set.version}",
-                    "risk": assessment.risk.value,
-                    "rules": [r.rule_id for r in assessment.fired],
-                },
-                area_id=row["jurisdiction"],
-                topic="screening",
-                at=assessment.at,
-            )
-        )
-    return out
+    return settings_for(ws, notify, campaign_id=campaign_id)
+
+
+def _channels(settings: Any) -> tuple[str, ...]:
+    """The channels screening messages go to: the ``screening`` route's, else every one."""
+    route = settings.route("screening")
+    return tuple(settings.channels_of(route.channels if route else ()))
 
 
 def _outbox_enqueue() -> Any:
@@ -1571,13 +1564,11 @@ def _write(
     send = uow.send_new_rows if isinstance(uow, NewRowSending) else None
     made: dict[str, tuple[list[QuarantineOrder], list[Task], list[Any]]] = {}
 
+    from ._digest import is_urgent
+
     def act(assessment: Assessment, row: Row, fired: list[Rule]) -> None:
         orders, tasks = _act(assessment, row, fired, run)
-        notes = (
-            _messages(assessment, row, run.rule_set, fired)
-            if enqueue is not None and assessment.notify
-            else []
-        )
+        notes: list[Any] = []
         made[str(assessment.id)] = (orders, tasks, notes)
 
     if eager:
@@ -1593,6 +1584,10 @@ def _write(
         if key not in made:
             act(assessment, *rows[key])
         made_orders, made_tasks, notes = made[key]
+        if enqueue is not None and assessment.notify:
+            fired_rules = rows[key][1]
+            wanted = run.urgent if is_urgent(fired_rules) else run.digest
+            wanted.append((assessment, fired_rules))
         orders += made_orders
         tasks += made_tasks
         messages += notes
@@ -1625,6 +1620,8 @@ def screen(
     day: dt.date | None = None,
     changed_only: bool = False,
     new_version: bool = False,
+    notify: NotifySettings | None = None,
+    notifications: bool = True,
 ) -> ScreeningResult:
     """Run ``rule_set`` (default: the built-in one) over the persons of a campaign.
 
@@ -1639,12 +1636,18 @@ def screen(
     id and version is refused (:class:`RuleSetVersionConflict`) unless
     ``new_version``, which runs it under a version of its own (see
     :func:`stored_versions`).
+
+    Messages route with ``notify`` (default: the workspace's configuration):
+    one message per recipient listing their persons, and an urgent alert
+    per person for a fever or a close contact. ``notifications=False``
+    queues none and records whom the rules would tell on the assessments
+    (``notify_mode`` ``"recorded"``), as a store without the outbox does.
     """
     started = time.perf_counter()
     rule_set = rule_set or builtin_rule_set(lines=ws.lines.names())
     plan = _Plan.of(rule_set)
     dialect = ws.storage.dialect
-    enqueue = _outbox_enqueue()
+    enqueue = _outbox_enqueue() if notifications else None
     with ws._transaction() as uow:
         campaign = _campaign(uow, campaign_id)
         ws.authorize("rules.screen", campaign)
@@ -1679,8 +1682,17 @@ def screen(
             for rule in rule_set.rules
             if rule.orders_quarantine
         }
+        settings = _notify_settings(ws, notify, campaign.id) if enqueue is not None else None
         run_context = _Context(
-            rule_set, campaign, ctx, plan.count_index, start_of, exposures_of, dialect
+            rule_set,
+            campaign,
+            ctx,
+            plan.count_index,
+            start_of,
+            exposures_of,
+            dialect,
+            _channels(settings) if settings is not None else ("console",),
+            settings,
         )
         # Only flagged persons come back; they are all read before anything is
         # written, so the query never sees a table it reads change under it.
@@ -1697,6 +1709,16 @@ def screen(
             totals += written
             # Work out actions before the look-up while batches keep turning out new.
             eager = behind and 2 * written[0] > len(batch)
+        if settings is not None and enqueue is not None:
+            from ._digest import digest_messages, homes_of, urgent_messages
+
+            everyone = [a for a, _ in (*run_context.urgent, *run_context.digest)]
+            found = homes_of(uow, dialect, everyone) if everyone else ({}, {})
+            zone = campaign.zone
+            digests = urgent_messages(
+                uow, dialect, run_context.urgent, settings, zone, found
+            ) + digest_messages(uow, dialect, run_context.digest, settings, zone, day, found)
+            totals.messages += int(enqueue(uow, digests, wait=False)) if digests else 0
         flagged = totals.flagged
         run_content = {
             "campaign_id": campaign.id,

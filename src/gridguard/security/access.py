@@ -135,6 +135,7 @@ OPERATIONS: dict[str, tuple[tuple[Verb, Category], ...]] = {
     "notify.enqueue": ((Verb.WRITE, Category.OUTBOX),),
     "notify.digest": ((Verb.READ, Category.VISIT), (Verb.WRITE, Category.OUTBOX)),
     "notify.dispatch": ((Verb.READ, Category.OUTBOX), (Verb.WRITE, Category.OUTBOX)),
+    "notify.configure": ((Verb.WRITE, Category.OUTBOX),),
     "retention.purge": tuple(
         (Verb.WRITE, c)
         for c in (

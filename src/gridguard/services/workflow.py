@@ -26,6 +26,7 @@ from ..quarantine._db import instant, policy_for, sql_for
 from ..quarantine.reports import covering, orders_for_households
 
 if TYPE_CHECKING:
+    from ..notifications.settings import NotifySettings
     from ..storage.base import UnitOfWork
     from ..workspace import Workspace
 
@@ -54,11 +55,15 @@ def request_service(
     id: uuid.UUID | None = None,
     campaign_id: str | None = None,
     policy: QuarantinePolicy | None = None,
+    notify: NotifySettings | None = None,
 ) -> ServiceRequest:
     """Record a request from a quarantined household (a retry with the same ``id`` is a no-op).
 
-    Needs the ``service.request`` operation on the household (a service
-    volunteer, a grid worker, the community).
+    The household's grid worker and team leader are told (topic
+    ``service_request``, routed with ``notify``, by default the workspace's
+    configuration), in the same transaction. Needs the ``service.request``
+    operation on the household (a service volunteer, a grid worker, the
+    community).
     """
     request = ServiceRequest(
         id=id or uuid.uuid4(),
@@ -82,8 +87,32 @@ def request_service(
                 repr(household_id),
                 f"nobody in it is under an active quarantine order on {day.isoformat()}",
             )
-        uow.save_facts(ServiceRequest, [request])
+        saved = uow.save_facts(ServiceRequest, [request])
+        if saved.written:
+            _tell(ws, uow, request, notify, campaign_id)
     return request
+
+
+def _tell(
+    ws: Workspace,
+    uow: UnitOfWork,
+    request: ServiceRequest,
+    notify: NotifySettings | None,
+    campaign_id: str | None,
+) -> None:
+    """Route the request to who serves the household (one message per holder and channel)."""
+    from ..notifications.config import settings_for
+    from ..notifications.routing import Event, Router
+
+    router = Router.for_workspace(ws, settings_for(ws, notify, campaign_id=campaign_id))
+    event = Event(
+        topic="service_request",
+        key=str(request.id),
+        at=request.at,
+        household_id=request.household_id,
+        values={"service": request.service.value, "note": mask_numbers(request.note)},
+    )
+    router.notify(uow, [event])
 
 
 def _request(uow: UnitOfWork, request_id: uuid.UUID | str) -> ServiceRequest:

@@ -47,6 +47,7 @@ from ..model import (
     Match,
     MatchPass,
     MonitoringPoint,
+    NotifyConfiguration,
     OutboxMessage,
     OutbreakArea,
     OutsideList,
@@ -389,6 +390,12 @@ def stored_records(draw: st.DrawFn) -> list[Any]:
         action="read",
         target=f"Person:{person.id}",
     )
+    configuration = NotifyConfiguration(
+        id=_fid(draw),
+        at=instant(),
+        settings={"channels": {"file": {"type": "jsonl", "path": "n.jsonl"}}},
+        source="notify.toml",
+    )
     return [
         area,
         building,
@@ -421,6 +428,7 @@ def stored_records(draw: st.DrawFn) -> list[Any]:
         assignment,
         completion,
         audit,
+        configuration,
     ]
 
 

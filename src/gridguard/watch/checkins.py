@@ -27,6 +27,7 @@ from ..errors import ConfigError, ValidationError, Violation
 from ..importers.columns import CHECKIN_HEADERS, CHECKIN_VALUES, canonical_row
 from ..model import Building, CheckIn, Household, Person, Stairwell
 from ..model.assessments import Task
+from ..notifications.config import settings_for
 from ..notifications.routing import Router
 from ..notifications.settings import NotifySettings
 from ..serialization import from_dict
@@ -201,7 +202,7 @@ def record_checkins(
 
     settings = settings or WatchSettings()
     router = Router(
-        notify or NotifySettings(campaign=settings.campaign),
+        settings_for(ws, notify, campaign_id=settings.campaign),
         zone=watch_zone(ws, settings.campaign),
     )
     batch: list[tuple[int, CheckIn]] = [

@@ -29,6 +29,7 @@ from ..model import Building, Campaign, CheckIn, Person
 from ..model._validate import bounded, fail, non_empty, optional_identifier
 from ..model.campaign import DEFAULT_TIME_ZONE
 from ..model.watch import MonitoringPoint, PointReport
+from ..notifications.config import settings_for
 from ..notifications.routing import Event, Router
 from ..notifications.settings import NotifySettings, parse_clock
 from ._sql import SqlDialect, param_ts, text
@@ -323,7 +324,7 @@ def escalate(
     ws.authorize("watch.escalate")
     jurisdictions = _within_scope(ws, kind, jurisdictions)
     settings = settings or WatchSettings()
-    notify = notify or NotifySettings(campaign=settings.campaign)
+    notify = settings_for(ws, notify, campaign_id=settings.campaign)
     now = now or dt.datetime.now(dt.UTC)
     if now.utcoffset() is None:
         raise ValidationError.single("$.now", repr(now), "must be a timezone-aware datetime")

@@ -35,6 +35,7 @@ from gridguard.report.document import (
     cell_text,
     check_lang,
 )
+from gridguard.report.locale import meta_label
 
 from .charts import chart_svg
 
@@ -119,7 +120,9 @@ def _generated(when: dt.datetime, zone: ZoneInfo | None) -> str:
     if when.tzinfo is None:
         return when.strftime("%Y-%m-%d %H:%M")
     local = when.astimezone(zone) if zone is not None else when
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".strip()
+    # The offset, not the zone's abbreviation (CST), reads the same in every language.
+    offset = local.isoformat(timespec="minutes")[16:]
+    return f"{local:%Y-%m-%d %H:%M} ({offset})"
 
 
 def _sort_value(value: object) -> str:
@@ -250,7 +253,7 @@ class HtmlReporter:
             generated=_generated(report.generated_at, zone),
             masked=report.masked,
             meta=[
-                (_META[key].text(lang) if key in _META else key, value)
+                (_META[key].text(lang) if key in _META else meta_label(key).text(lang), value)
                 for key, value in report.meta.items()
             ],
             sections=sections,

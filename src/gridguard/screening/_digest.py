@@ -1,0 +1,381 @@
+"""One message per recipient and run: what a screening run asks each person to do.
+
+A grid worker acts on one message per run listing their work, not on a
+message per flagged person. A run therefore collects the assessments that
+call for someone to be told and, at its end, queues one message per
+recipient (per channel) listing that recipient's persons: the name masked,
+the address, the reason in words (the rules' titles in the reader's
+language), what to do and by when (local time in the campaign's time
+zone). Urgent single alerts (a fever, a close contact of a case) do not
+wait for the digest; the run queues them at once, one per person.
+
+Recipients are found as routing finds them (:class:`~gridguard.notifications.routing.Router`):
+contacts of the workspace's configuration up the place tree, else the
+team members of the person's grid. A role nobody holds is an
+undeliverable message, counted and listed, never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..masking import mask_name
+from ..model import Area, Building, Household, Person, Stairwell, Team
+from ..model.assessments import Assessment, stable_id
+from ..notifications.routing import Place, Router
+from ..notifications.settings import UNDELIVERABLE, NotifySettings
+from ..notify.base import Message
+from ..rules.ruleset import FollowUp, Quarantine, Refer, Rule, TaskAction
+
+if TYPE_CHECKING:
+    from ..storage.base import UnitOfWork
+    from ..storage.dialect import SqlDialect
+
+__all__ = [
+    "URGENT_RULES",
+    "action_text",
+    "digest_messages",
+    "homes_of",
+    "is_urgent",
+    "person_line",
+    "urgent_messages",
+]
+
+URGENT_RULES = frozenset({"fever", "close-contact"})
+"""Rules whose alert goes at once, one per person: a fever, a close contact of a case."""
+
+LISTED = 60
+"""Persons listed in one message; the rest are counted (the line list has them all)."""
+
+_CHUNK = 900
+
+_WORDS = {
+    "zh-CN": {
+        "home": "居家隔离",
+        "central": "集中隔离",
+        "fever_clinic": "转诊发热门诊",
+        "refer": "转诊",
+        "phone_call": "电话随访",
+        "visit": "上门随访",
+        "delivery": "送生活物资",
+        "follow_up": "随访",
+        "by": "，{when}前",
+        "subject": "{day} 筛查：{n} 人需处置",
+        "urgent": "【紧急】{title}：{who}",
+        "more": "另有 {n} 人，见重点人员清单（gridguard report linelist）",
+        "head": "{role}，{day} 筛查需要您处置以下人员：",
+        "sep": "：",
+        "join": "；",
+        "none": "无",
+    },
+    "en": {
+        "home": "home quarantine",
+        "central": "central quarantine",
+        "fever_clinic": "refer to the fever clinic",
+        "refer": "refer to",
+        "phone_call": "phone call",
+        "visit": "visit",
+        "delivery": "deliver groceries",
+        "follow_up": "follow up",
+        "by": " by {when}",
+        "subject": "Screening {day}: {n} persons to act on",
+        "urgent": "URGENT {title}: {who}",
+        "more": "and {n} more: see the line list (gridguard report linelist)",
+        "head": "{role}, the screening of {day} asks you to act on:",
+        "sep": ": ",
+        "join": "; ",
+        "none": "-",
+    },
+}
+_ROLES = {
+    "zh-CN": {
+        "grid_worker": "网格员",
+        "building_observer": "楼幢观察员",
+        "community_doctor": "社区医生",
+        "community_secretary": "社区书记",
+        "team_leader": "小分队队长",
+    },
+    "en": {},
+}
+
+
+def is_urgent(fired: Iterable[Rule]) -> bool:
+    """Whether an assessment's alert goes at once (:data:`URGENT_RULES`) instead of the digest."""
+    return any(rule.id in URGENT_RULES for rule in fired)
+
+
+def _words(locale: str) -> dict[str, str]:
+    return _WORDS.get(locale, _WORDS["en"])
+
+
+def action_text(
+    fired: Sequence[Rule], at: dt.datetime, zone: zoneinfo.ZoneInfo, locale: str
+) -> str:
+    """What the rules ask for and by when, in words: ``居家隔离，01-28 12:00前电话随访``."""
+    words = _words(locale)
+    parts: list[str] = []
+    hours: list[int] = []
+    for rule in fired:
+        for action in rule.actions:
+            text = None
+            if isinstance(action, Quarantine):
+                text = words.get(action.kind.value, action.kind.value)
+            elif isinstance(action, Refer):
+                text = words.get(action.to) or f"{words['refer']} {action.to}"
+            elif isinstance(action, TaskAction):
+                text = words.get(action.kind.value, action.kind.value)
+                hours.append(action.within_hours)
+            elif isinstance(action, FollowUp):
+                hours.append(action.hours)
+            if text and text not in parts:
+                parts.append(text)
+    if hours:
+        when = (at + dt.timedelta(hours=min(hours))).astimezone(zone).strftime("%m-%d %H:%M")
+        follow = words["follow_up"] if not parts else ""
+        return words["join"].join(parts) + words["by"].format(when=when) + follow
+    return words["join"].join(parts) or words["none"]
+
+
+def person_line(
+    name: str | None,
+    address: str | None,
+    fired: Sequence[Rule],
+    at: dt.datetime,
+    zone: zoneinfo.ZoneInfo,
+    locale: str,
+    reasons: dict[tuple[Any, ...], str] | None = None,
+) -> str:
+    """One person of a message: masked name, address, the reason in words, what to do by when.
+
+    ``reasons`` remembers the reason and action of each combination of
+    rules and time, which a run repeats for most of its persons.
+    """
+    words = _words(locale)
+    key = (tuple(r.id for r in fired), at, locale)
+    reason = None if reasons is None else reasons.get(key)
+    if reason is None:
+        titles = words["join"].join(r.title_zh if locale == "zh-CN" else r.title_en for r in fired)
+        reason = f"{titles}{words['join']}{action_text(fired, at, zone, locale)}"
+        if reasons is not None:
+            reasons[key] = reason
+    who = mask_name(name, keep_length=False) if name else "-"
+    return f"{who} {address or '-'}{words['sep']}{reason}"
+
+
+def homes_of(
+    uow: UnitOfWork, dialect: SqlDialect, assessments: Sequence[Assessment]
+) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """Names by person id, and (address, building's area) by household id, in bulk."""
+    persons = sorted({a.person_id for a in assessments})
+    names: dict[str, str] = {}
+    homes: dict[str, tuple[str, str]] = {}
+    if dialect.runs_sql:
+        for n in range(0, len(persons), _CHUNK):
+            chunk = persons[n : n + _CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            sql = dialect.text(
+                "SELECT p.id, p.name, h.id, h.address, b.area_id FROM persons p"
+                " JOIN households h ON h.id = p.household_id"
+                " JOIN stairwells s ON s.id = h.stairwell_id"
+                f" JOIN buildings b ON b.id = s.building_id WHERE p.id IN ({marks})"
+            )
+            for pid, name, hid, address, area in uow.query(sql, chunk):
+                names[str(pid)] = str(name)
+                homes[str(hid)] = (str(address), str(area))
+        return names, homes
+    for pid in persons:
+        person = uow.get(Person, pid)
+        if person is not None:
+            names[pid] = person.name
+    for hid in sorted({a.household_id for a in assessments}):
+        household = uow.get(Household, hid)
+        stairwell = uow.get(Stairwell, household.stairwell_id) if household else None
+        building = uow.get(Building, stairwell.building_id) if stairwell else None
+        if household is not None and building is not None:
+            homes[hid] = (household.address, building.area_id)
+    return names, homes
+
+
+class _Teams:
+    """The unit of work as routing sees it, answering "teams of this grid" from one read.
+
+    Routing asks for the teams of each grid a flagged person lives in; a run
+    that flags persons in thousands of grids reads every team once instead.
+    """
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._by_grid: dict[str | None, list[Team]] | None = None
+
+    def find(self, cls: type[Any], *, where: Any = None, jurisdictions: Any = None) -> Any:
+        keys = set((where or {}).keys())
+        if cls is not Team or jurisdictions is not None or keys != {"home_grid_id"}:
+            return self._uow.find(cls, where=where, jurisdictions=jurisdictions)
+        if self._by_grid is None:
+            self._by_grid = {}
+            for team in self._uow.find(Team):
+                self._by_grid.setdefault(team.home_grid_id, []).append(team)
+        return iter(self._by_grid.get(where["home_grid_id"], []))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._uow, name)
+
+
+def _place(uow: UnitOfWork, area_id: str, cache: dict[str, Place]) -> Place:
+    """The place tree above ``area_id`` (a building's area), resolved once per area."""
+    found = cache.get(area_id)
+    if found is None:
+        found = Place()
+        seen: set[str] = set()
+        current: str | None = area_id
+        while current and current not in seen:
+            seen.add(current)
+            area = uow.get(Area, current)
+            if area is None:
+                break
+            found.areas.append(area)
+            current = area.parent_id
+        cache[area_id] = found
+    return found
+
+
+def digest_messages(
+    uow: UnitOfWork,
+    dialect: SqlDialect,
+    items: Sequence[tuple[Assessment, list[Rule]]],
+    settings: NotifySettings,
+    zone: zoneinfo.ZoneInfo,
+    day: dt.date,
+    found: tuple[dict[str, str], dict[str, tuple[str, str]]] | None = None,
+) -> list[Message]:
+    """One message per recipient and channel listing their persons; undeliverable ones too.
+
+    ``items`` are the run's new assessments whose alert waits for the
+    digest. The message id is derived from the day, the recipient, the
+    channel and the persons listed, so running the same screening again
+    queues nothing new.
+    """
+    if not items:
+        return []
+    router = Router(settings, zone=zone)
+    route = settings.route("screening")
+    channels = settings.channels_of(route.channels if route else ())
+    locale = settings.locale
+    words = _words(locale)
+    names, homes = found or homes_of(uow, dialect, [a for a, _ in items])
+    places: dict[str, Place] = {}
+    teams = _Teams(uow)
+    reasons: dict[tuple[Any, ...], str] = {}
+    holders: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    # (role, address or place, channel) -> (area owning the row, lines, person ids)
+    boxes: dict[tuple[str, str, str], tuple[str, list[str], list[str]]] = {}
+    for assessment, fired in items:
+        home = homes.get(assessment.household_id)
+        if home is None:  # no household on file: nothing to address a message to
+            continue
+        address, where = home
+        place = _place(uow, where, places)
+        owner = place.area_id or where
+        line = person_line(
+            names.get(assessment.person_id), address, fired, assessment.at, zone, locale, reasons
+        )
+        for role in assessment.notify:
+            targets = holders.get((role, where))
+            if targets is None:  # who holds a role is the same for a whole building's area
+                people = router.recipients(teams, role, place)
+                targets = [
+                    (person.address(channel), channel) for person in people for channel in channels
+                ] or [(f"{role}@{where}", UNDELIVERABLE)]
+                holders[(role, where)] = targets
+            for recipient, channel in targets:
+                box = boxes.setdefault((role, recipient, channel), (owner, [], []))
+                box[1].append(line)
+                box[2].append(assessment.person_id)
+    out: list[Message] = []
+    made = min(a.at for a, _ in items)
+    for (role, recipient, channel), (owner, lines, persons) in sorted(boxes.items()):
+        listed = lines[:LISTED]
+        if len(lines) > LISTED:
+            listed.append(words["more"].format(n=len(lines) - LISTED))
+        reader = _ROLES.get(locale, {}).get(role, role)
+        body = "\n".join([words["head"].format(role=reader, day=day.isoformat()), *listed])
+        digest = hashlib.sha256("\x1f".join(sorted(persons)).encode()).hexdigest()[:16]
+        data: dict[str, Any] = {"role": role, "persons": len(persons), "digest": True}
+        if channel == UNDELIVERABLE:
+            data["undeliverable"] = f"no {role} on file for {recipient.split('@', 1)[-1]}"
+        out.append(
+            Message(
+                id=stable_id("screening-digest", day, role, recipient, channel, digest),
+                recipient=recipient,
+                subject=words["subject"].format(day=day.isoformat(), n=len(persons)),
+                body=body,
+                data=data,
+                channel=channel,
+                area_id=owner,
+                topic="screening",
+                at=made,
+            )
+        )
+    return out
+
+
+def urgent_messages(
+    uow: UnitOfWork,
+    dialect: SqlDialect,
+    items: Sequence[tuple[Assessment, list[Rule]]],
+    settings: NotifySettings,
+    zone: zoneinfo.ZoneInfo,
+    found: tuple[dict[str, str], dict[str, tuple[str, str]]] | None = None,
+) -> list[Message]:
+    """One message per urgent assessment, role and channel, readable as the digest's lines.
+
+    Addressed to the role (a chat robot posts to its group); the id is the
+    one such alerts always had, so re-running a screening queues nothing new.
+    """
+    if not items:
+        return []
+    route = settings.route("screening")
+    channels = tuple(settings.channels_of(route.channels if route else ()))
+    locale = settings.locale
+    words = _words(locale)
+    names, homes = found or homes_of(uow, dialect, [a for a, _ in items])
+    reasons: dict[tuple[Any, ...], str] = {}
+    out: list[Message] = []
+    for assessment, fired in items:
+        home = homes.get(assessment.household_id)
+        if home is None:
+            continue
+        address, area_id = home
+        name = names.get(assessment.person_id)
+        line = person_line(name, address, fired, assessment.at, zone, locale, reasons)
+        urgent = [r for r in fired if r.id in URGENT_RULES] or list(fired)
+        title = urgent[0].title_zh if locale == "zh-CN" else urgent[0].title_en
+        who = mask_name(name, keep_length=False) if name else "-"
+        for role in assessment.notify:
+            for channel in channels:
+                parts = (role,) if len(channels) == 1 else (role, channel)
+                out.append(
+                    Message(
+                        id=stable_id("notify", str(assessment.id), *parts),
+                        recipient=role,
+                        subject=words["urgent"].format(title=title, who=who),
+                        body=line,
+                        data={
+                            "role": role,
+                            "urgent": True,
+                            "person_id": assessment.person_id,
+                            "assessment_id": str(assessment.id),
+                            "risk": assessment.risk.value,
+                            "rules": [r.rule_id for r in assessment.fired],
+                        },
+                        channel=channel,
+                        area_id=area_id,
+                        topic="screening",
+                        at=assessment.at,
+                    )
+                )
+    return out
