@@ -224,6 +224,11 @@ NOT_YET = frozenset(
         "watch.record_file",
         "watch.record_point_reports",
         "watch.watch_zone",
+        "notifications.Notifications.undeliverable",
+        "notifications.configure",
+        "notifications.settings_for",
+        "quarantine.order_household",
+        "reporting.trends_section",
     }
 )
 """Remaining work: exercise these in the random-tree scope test too."""
