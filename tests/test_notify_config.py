@@ -155,7 +155,7 @@ def test_a_role_nobody_holds_is_undeliverable_and_dispatch_exits_non_zero(
     assert f"{UNDELIVERABLE}: undeliverable {len(stuck)}" in status.output
     assert "no grid_worker on file" in status.output
     dispatched = _run("notify", "dispatch", "--db", str(db))
-    assert dispatched.exit_code == 3, dispatched.output
+    assert dispatched.exit_code == 1, dispatched.output
     assert f"undeliverable 无法投递 {len(stuck)}" in dispatched.output
 
 
@@ -169,7 +169,7 @@ def test_a_message_for_a_channel_not_configured_is_undeliverable(tmp_path: Path)
     data = json.loads(status.output)
     assert data["console"] == {"undeliverable": 1}
     assert data["undeliverable"][0]["reason"] == "channel 'console' is not configured"
-    assert _run("notify", "dispatch", "--db", str(db)).exit_code == 3
+    assert _run("notify", "dispatch", "--db", str(db)).exit_code == 1
 
 
 def test_dispatch_exits_zero_when_everything_can_be_delivered(tmp_path: Path) -> None:

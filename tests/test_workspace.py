@@ -234,7 +234,7 @@ def test_a_refusal_inside_a_transaction_is_audited_though_the_transaction_rolls_
         admin.add(sample_records())
     grid_worker = Principal(name="张敏", role=Role.GRID_WORKER, area_id="g1")
     with gridguard.open(path, principal=grid_worker) as ws:
-        with pytest.raises(AccessDenied), ws.transaction():
+        with pytest.raises(AccessDenied), ws.atomic():
             ws.record(_visits(1))
             ws.record(_visits(1, household="h3"))  # h3 lies in the other community
         assert ws.count(Visit) == 0

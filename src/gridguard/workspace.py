@@ -126,7 +126,7 @@ class Workspace:
             in_transaction=lambda: self._uow is not None,
         )
         self._gate = AccessGate(principal, self.guard, self._audit_log, self._read)
-        self._records = Records(self._gate, self.transaction, lambda: self.composition_policy)
+        self._records = Records(self._gate, self._transaction, lambda: self.composition_policy)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -163,16 +163,49 @@ class Workspace:
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[UnitOfWork]:
-        """A transaction; calls made inside it join it instead of opening their own.
+        """A raw unit of work, for the system principal (an unscoped one) only.
 
-        Identity numbers read and written in it are validated with the
-        workspace's identity schemes (:attr:`identity_schemes`).
+        Calls made inside it join it instead of opening their own. The unit
+        of work reads and writes the store without any check of role or
+        scope, so a scoped principal is refused (audited): she groups
+        checked calls with :meth:`atomic` instead. Identity numbers read and
+        written in it are validated with the workspace's identity schemes
+        (:attr:`identity_schemes`).
         """
-        with identity_schemes_in_use(self.identity_schemes), self._transaction(write) as uow:
+        if not self.guard.everywhere:
+            raise self._gate.deny(
+                "transaction",
+                "the store",
+                "a raw unit of work is for an unscoped principal (use atomic())",
+            )
+        with self._transaction(write=write) as uow:
             yield uow
 
     @contextmanager
-    def _transaction(self, write: bool) -> Iterator[UnitOfWork]:
+    def atomic(self, *, write: bool = True) -> Iterator[None]:
+        """One transaction for the checked calls made inside it: all of them commit, or none.
+
+        The scoped way to write a fact and what it causes together (a
+        health report and its notifications): every call inside still
+        checks role and scope, and nothing raw is handed out.
+        """
+        with self._transaction(write=write):
+            yield
+
+    @contextmanager
+    def _transaction(self, *, write: bool = True) -> Iterator[UnitOfWork]:
+        """The unit of work of workflows, internal: each has authorized its run before.
+
+        A workflow that reads or writes through it limits itself to what
+        :meth:`authorize`, :meth:`authorize_records`, :meth:`visible` or
+        :meth:`scope_jurisdictions` allowed; nothing outside the package
+        uses it.
+        """
+        with identity_schemes_in_use(self.identity_schemes), self._open(write) as uow:
+            yield uow
+
+    @contextmanager
+    def _open(self, write: bool) -> Iterator[UnitOfWork]:
         if self._uow is not None:
             if write and not self._write_depth:
                 raise StorageError("cannot write inside a read-only transaction")
@@ -199,7 +232,7 @@ class Workspace:
             self._audit_log.write_pending()
 
     def _read(self) -> AbstractContextManager[UnitOfWork]:
-        return self.transaction(write=False)
+        return self._transaction(write=False)
 
     # -- access control and audit ----------------------------------------------------------
 
@@ -239,6 +272,25 @@ class Workspace:
         are left to the workflow to report.
         """
         self._gate.authorize_records(action, cls, ids)
+
+    def visible(self, action: str, cls: type[Any], ids: Iterable[str]) -> set[str]:
+        """The stored ``cls`` records ``ids`` the principal may see as workflow ``action``; audited.
+
+        For workflows that compute rows over the store in SQL: the role must
+        have what ``action`` needs (else :class:`~gridguard.errors.AccessDenied`,
+        audited), the ids outside the principal's scope are dropped, and the
+        read of those kept is one audit entry.
+        """
+        return self._gate.visible(action, cls, ids)
+
+    def authorize_known(self, action: str, cls: type[Any], ids: Iterable[str]) -> None:
+        """:meth:`authorize_records`, refusing ids that are not stored as well.
+
+        A scoped principal gets the same refusal for a record outside her
+        scope and for one that does not exist, so the answer tells her
+        nothing about what is stored elsewhere.
+        """
+        self._gate.authorize_known(action, cls, ids)
 
     def in_scope(self, cls: type[Any], ids: Iterable[str]) -> set[str]:
         """Those of the stored ``cls`` records ``ids`` that lie inside the principal's scope.

@@ -139,7 +139,7 @@ def test_a_route_that_reaches_no_one_is_undeliverable_and_dispatch_fails(
     assert {u.message.topic for u in stuck} == {"missing_checkin_escalated"}
     assert {u.message.channel for u in stuck} == {UNDELIVERABLE}
     result = CliRunner().invoke(main, ["notify", "dispatch", "--db", str(db)])
-    assert result.exit_code == 3, result.output
+    assert result.exit_code == 1, result.output
     assert f"undeliverable 无法投递 {len(stuck)}" in result.output
     status = CliRunner().invoke(main, ["notify", "status", "--db", str(db)])
     assert "no community_secretary on file" in status.output

@@ -197,6 +197,30 @@ class AccessGate:
                 )
         self.audit.allowed(action, name, len(wanted) or 1)
 
+    def visible(self, action: str, cls: type[Any], ids: Iterable[str]) -> set[str]:
+        """See :meth:`gridguard.Workspace.visible`."""
+        self.permit(action, target_of(cls))
+        inside = self.in_scope(cls, ids)
+        self.audit.allowed(action, target_of(cls, sorted(inside)), len(inside) or 1)
+        return inside
+
+    def authorize_known(self, action: str, cls: type[Any], ids: Iterable[str]) -> None:
+        """See :meth:`gridguard.Workspace.authorize_known`."""
+        wanted = sorted({str(i) for i in ids})
+        name = target_of(cls, wanted)
+        self.permit(action, name)
+        if wanted and not self.guard.everywhere:
+            with self._read() as uow:
+                bad = set(wanted) - uow.existing_ids(cls, set(wanted))
+                bad |= self.guard.outside(uow, cls, set(wanted) - bad)
+            if bad:
+                raise self.deny(
+                    action,
+                    target_of(cls, [min(bad)]),
+                    f"unknown or outside {self.principal.scope}",
+                )
+        self.audit.allowed(action, name, len(wanted) or 1)
+
     def in_scope(self, cls: type[Any], ids: Iterable[str]) -> set[str]:
         """See :meth:`gridguard.Workspace.in_scope`."""
         wanted = {str(i) for i in ids}

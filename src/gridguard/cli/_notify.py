@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from ._common import (
+    EXIT_REFUSED,
     date_option,
     db_option,
     echo_json,
@@ -29,8 +30,9 @@ _config = notify_config_option(
     "configuration (notify configure)."
 )
 
-UNDELIVERABLE_EXIT = 3
-"""``notify dispatch``'s exit code when messages wait that no channel will ever send."""
+UNDELIVERABLE_EXIT = EXIT_REFUSED
+"""``notify dispatch``'s exit code when messages wait that no channel will ever send: done,
+but some refused, by the one convention (docs/cli.md)."""
 
 
 @click.group()

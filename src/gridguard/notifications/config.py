@@ -58,7 +58,7 @@ def configure(ws: Workspace, data: Mapping[str, Any], *, source: str = "") -> No
     settings = NotifySettings.from_dict(plain)
     Notifications(ws, settings)  # builds and checks every channel and route
     ws.authorize("notify.configure", "*")
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         uow.save_facts(
             NotifyConfiguration,
             [NotifyConfiguration(at=dt.datetime.now(dt.UTC), settings=plain, source=source)],
@@ -84,7 +84,7 @@ def settings_for(
     """
     settings = given
     if settings is None:
-        with ws.transaction(write=False) as uow:
+        with ws._transaction(write=False) as uow:
             stored = stored_configuration(uow)
         settings = NotifySettings.from_dict(stored.settings) if stored else NotifySettings()
     if campaign_id and settings.campaign is None:

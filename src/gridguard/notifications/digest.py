@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from ..model import (
@@ -191,13 +192,20 @@ def communities(uow: UnitOfWork, campaign: Campaign | None) -> list[Area]:
 
 
 def digest_messages(
-    uow: UnitOfWork, router: Router, day: dt.date, *, dialect: SqlDialect, campaign: Campaign | None
+    uow: UnitOfWork,
+    router: Router,
+    day: dt.date,
+    *,
+    dialect: SqlDialect,
+    campaign: Campaign | None,
+    only: Collection[str] | None = None,
 ) -> list[Message]:
     """The digest messages of ``day``: per community, to the digest roles on the digest channels.
 
     Each is held until the digest time (local) of that day; a past day's
     digest is due at once. Ids derive from the community and the day, so
-    enqueuing a day's digest twice stores it once.
+    enqueuing a day's digest twice stores it once. ``only`` keeps the
+    communities of those ids (the ones a principal may see).
     """
     settings = router.settings
     release = dt.datetime.combine(day, parse_clock(settings.digest.at), router.zone).astimezone(
@@ -205,6 +213,8 @@ def digest_messages(
     )
     out: list[Message] = []
     for community in communities(uow, campaign):
+        if only is not None and community.id not in only:
+            continue
         figures = day_figures(
             uow,
             community.id,
@@ -251,14 +261,22 @@ def _ancestry(uow: UnitOfWork, area: Area) -> list[Area]:
 
 
 def enqueue_digest(ws: Workspace, router: Router, day: dt.date) -> int:
-    """Enqueue the digest of ``day`` for each community of the campaign; returns how many."""
+    """Enqueue the digest of ``day`` for each community of the campaign; returns how many.
+
+    Only the communities inside the principal's scope (a community's
+    figures are not shown to a grid's principal), for a role that reads
+    visits and writes the outbox; audited.
+    """
     campaign_id = router.settings.campaign
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         campaign = None
         if campaign_id:
             campaign = uow.get(Campaign, campaign_id)
         else:
             found = list(uow.find(Campaign))
             campaign = found[0] if len(found) == 1 else None
-        messages = digest_messages(uow, router, day, dialect=ws.storage.dialect, campaign=campaign)
+        only = ws.visible("notify.digest", Area, [c.id for c in communities(uow, campaign)])
+        messages = digest_messages(
+            uow, router, day, dialect=ws.storage.dialect, campaign=campaign, only=only
+        )
         return enqueue(uow, messages) if messages else 0

@@ -373,7 +373,7 @@ class Dispatcher:
             return
         now = self.clock()
         since = now - max(p.minute for p in self.pacers.values())
-        with self.ws.transaction(write=False) as uow:
+        with self.ws._transaction(write=False) as uow:
             sent = recent_sends(uow, since, dialect=self.ws.storage.dialect, channels=self.pacers)
         for channel, at in sorted(sent, key=lambda item: item[1]):
             self.pacers[channel].take(at)
@@ -399,7 +399,7 @@ class Dispatcher:
         paced = list(self.pacers)
         if channels is not None:
             channels = [c for c in channels if c not in self.pacers]
-        with self.ws.transaction() as uow:
+        with self.ws._transaction() as uow:
             due: list[Due] = due_messages(
                 uow, now, dialect=dialect, limit=limit, channels=channels, exclude=paced
             )
@@ -565,7 +565,7 @@ class Dispatcher:
 
     def _record(self, entries: list[DeliveryAttempt]) -> None:
         if entries:
-            with self.ws.transaction() as uow:
+            with self.ws._transaction() as uow:
                 record_attempts(uow, entries)
             entries.clear()
 
@@ -627,7 +627,7 @@ class Dispatcher:
         now = self.clock()
         paced = list(self.pacers)
         times: list[dt.datetime] = []
-        with self.ws.transaction(write=False) as uow:
+        with self.ws._transaction(write=False) as uow:
             if self.fallback is not None or len(paced) < len(self.channels):
                 channels = None if self.fallback is not None else list(self.channels)
                 when = next_due(uow, dialect=dialect, channels=channels, exclude=paced)

@@ -8,10 +8,11 @@ start, with the setting named, and not at the first fever report.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, PluginError
+from ..model import Area, Building, Household, Person
 from ..notify.base import Notifier
 from .config import settings_for
 from .digest import enqueue_digest
@@ -93,9 +94,16 @@ class Notifications:
         self.router = Router.for_workspace(ws, self.settings)
 
     def notify(self, events: Iterable[Event]) -> int:
-        """Route ``events`` and enqueue their messages (joining an open transaction)."""
-        self.ws.authorize("notify.enqueue")
-        with self.ws.transaction() as uow:
+        """Route ``events`` and enqueue their messages (joining an open transaction).
+
+        Every place an event names (person, household, building, area) must
+        be stored and inside the principal's scope, and a scoped principal's
+        event must name one: otherwise the batch is refused (audited), with
+        the same answer for an unknown place as for one outside the scope.
+        """
+        events = list(events)
+        _authorize_events(self.ws, events)
+        with self.ws._transaction() as uow:
             return self.router.notify(uow, events)
 
     def enqueue_digest(self, day: dt.date) -> int:
@@ -124,17 +132,37 @@ class Notifications:
 
     def status(self) -> dict[str, dict[str, int]]:
         """Messages per channel and state; what no configured channel takes is ``undeliverable``."""
-        with self.ws.transaction(write=False) as uow:
+        with self.ws._transaction(write=False) as uow:
             status = outbox_status(uow, dt.datetime.now(dt.UTC), dialect=self.ws.storage.dialect)
         return relabel(status, self.channels)
 
     def undeliverable(self) -> list[Undeliverable]:
         """Every message no dispatcher of these channels will send, with the reason."""
         self.ws.authorize("notify.dispatch", "*")
-        with self.ws.transaction(write=False) as uow:
+        with self.ws._transaction(write=False) as uow:
             return find_undeliverable(uow, self.channels)
 
     def dead_letters(self) -> dict[str, dict[str, int]]:
         """Dead messages per channel and error (a vendor's code and message): why they died."""
-        with self.ws.transaction(write=False) as uow:
+        with self.ws._transaction(write=False) as uow:
             return dead_letters(uow, dialect=self.ws.storage.dialect)
+
+
+def _authorize_events(ws: Workspace, events: Sequence[Event]) -> None:
+    """Refuse (audited) events about places unknown or outside the principal's scope."""
+    ws.authorize("notify.enqueue")
+    places: dict[type[Any], set[str]] = {}
+    for event in events:
+        named = {
+            Person: event.person_id,
+            Household: event.household_id,
+            Building: event.building_id,
+            Area: event.area_id,
+        }
+        given = {cls: str(id) for cls, id in named.items() if id is not None}
+        if not given and not ws.guard.everywhere:
+            ws.authorize("notify.enqueue", "*")
+        for cls, id in given.items():
+            places.setdefault(cls, set()).add(id)
+    for cls, ids in places.items():
+        ws.authorize_known("notify.enqueue", cls, ids)

@@ -135,7 +135,7 @@ def census(
     if by not in ("community", "grid"):
         raise ValidationError.single("$.by", repr(by), "must be one of: community, grid")
     ws.authorize("quarantine.census")
-    with ws.transaction(write=False) as uow:
+    with ws._transaction(write=False) as uow:
         pol = policy_for(uow, campaign_id, policy)
         today = day or pol.local_date(dt.datetime.now(dt.UTC))
         tomorrow = today + dt.timedelta(days=1)

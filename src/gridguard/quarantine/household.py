@@ -93,7 +93,8 @@ def order_household(
     need.
     """
     at = at or dt.datetime.now(dt.UTC)
-    with ws.transaction() as uow:
+    ws.authorize_known("quarantine.order", Household, [household_id])
+    with ws._transaction() as uow:
         if uow.get(Household, household_id) is None:
             raise ValidationError.single("$.household_id", repr(household_id), "no such household")
         members = sorted(p.id for p in uow.find(Person, where={"household_id": household_id}))

@@ -104,7 +104,7 @@ def order_quarantine(
         raise ValidationError.single(
             "$.ordered_by", repr(ordered_by), "say who (must not be empty)"
         )
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
         subject: Person | Household | None
         if person_id is not None:
@@ -206,7 +206,7 @@ def extend(
     role over the order (``quarantine.extend``).
     """
     at = at or _now()
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
         order = _active_order(ws, uow, order_id, "quarantine.extend")
         last_exposure = as_day(last_exposure, "$.last_exposure", pol.zone)
@@ -274,7 +274,7 @@ def release(
     Needs a medical role over the order (``quarantine.release``).
     """
     at = at or _now()
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
         order = _active_order(ws, uow, order_id, "quarantine.release")
         early = pol.local_date(at) < order.end
@@ -320,7 +320,7 @@ def release_due(
     """
     at = at or _now()
     ws.authorize("quarantine.release")
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
         today = pol.local_date(at)
         sql = sql_for(ws)

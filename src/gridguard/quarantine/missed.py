@@ -158,7 +158,7 @@ def check_missed(
     now = now or dt.datetime.now(dt.UTC)
     since = since or now - dt.timedelta(days=1)
     ws.authorize("quarantine.check")
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
         orders = _in_scope(ws, active_orders(ws, uow))
         household_orders = sorted({o.household_id for o in orders if o.person_id is None})

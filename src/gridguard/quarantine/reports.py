@@ -206,7 +206,7 @@ def record_reports(
     if not batch:
         return ReportResult(0, 0, 0, 0)
 
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
         persons = _persons(ws, uow, sorted({r.person_id for r in batch}))
         orders = orders_for_households(ws, uow, sorted(set(persons.values())))

@@ -212,7 +212,7 @@ def _versions(runs: Iterable[ScreeningRun]) -> list[StoredVersion]:
 def stored_versions(ws: Workspace, rule_set_id: str | None = None) -> list[StoredVersion]:
     """The rule set versions that have run in ``ws`` (of ``rule_set_id`` only, when given)."""
     where = None if rule_set_id is None else {"rule_set_id": rule_set_id}
-    with ws.transaction(write=False) as uow:
+    with ws._transaction(write=False) as uow:
         return _versions(uow.find(ScreeningRun, where=where))
 
 
@@ -1648,7 +1648,7 @@ def screen(
     plan = _Plan.of(rule_set)
     dialect = ws.storage.dialect
     enqueue = _outbox_enqueue() if notifications else None
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         campaign = _campaign(uow, campaign_id)
         ws.authorize("rules.screen", campaign)
         rule_set = _checked_version(uow, rule_set, new_version)

@@ -124,7 +124,16 @@ OPERATIONS: dict[str, tuple[tuple[Verb, Category], ...]] = {
     "targeting.import": ((Verb.WRITE, Category.PLACE), (Verb.WRITE, Category.PERSON)),
     "targeting.match": ((Verb.READ, Category.PERSON), (Verb.WRITE, Category.TARGETING)),
     "targeting.unmask": ((Verb.READ, Category.HOUSEHOLD), (Verb.READ, Category.TARGETING)),
+    "sweep.follow_up": ((Verb.READ, Category.HOUSEHOLD), (Verb.READ, Category.VISIT)),
+    "targeting.read": ((Verb.READ, Category.TARGETING),),
+    "targeting.review": ((Verb.READ, Category.TARGETING),),
+    "targeting.compute": (
+        (Verb.READ, Category.PERSON),
+        (Verb.READ, Category.TARGETING),
+        (Verb.WRITE, Category.TARGETING),
+    ),
     "notify.enqueue": ((Verb.WRITE, Category.OUTBOX),),
+    "notify.digest": ((Verb.READ, Category.VISIT), (Verb.WRITE, Category.OUTBOX)),
     "notify.dispatch": ((Verb.READ, Category.OUTBOX), (Verb.WRITE, Category.OUTBOX)),
     "notify.configure": ((Verb.WRITE, Category.OUTBOX),),
     "retention.purge": tuple(

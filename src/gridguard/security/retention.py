@@ -302,7 +302,7 @@ def purge(
     cutoff = now - dt.timedelta(days=days)
     dialect = ws.storage.dialect
     purge_fields = [entry.value for entry in ws.registries.purge_fields.entries()]
-    with ws.transaction(write=not dry_run) as uow:
+    with ws._transaction(write=not dry_run) as uow:
         purgeable, running = closed_campaigns(uow.find(Campaign), days=days, now=now)
         juris = sorted(_jurisdictions(uow, purgeable) - _jurisdictions(uow, running))
         action = "retention.dry_run" if dry_run else "retention.purge"

@@ -73,7 +73,7 @@ def request_service(
         note=note,
         recorded_by=recorded_by,
     )
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
         household = uow.get(Household, household_id)
         if household is None:
@@ -146,7 +146,7 @@ def assign_service(
     outside the scope is as good as unknown.
     """
     at = at or _now()
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
         request = _request(uow, request_id)
         ws.authorize("service.assign", request)
@@ -190,7 +190,7 @@ def complete_service(
     recorded_by: str | None = None,
 ) -> ServiceCompletion:
     """Record that a request was fulfilled; a request is done once (``service.done``)."""
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         request = _request(uow, request_id)
         ws.authorize("service.done", request)
         ident = _completion_id(request.id)
@@ -272,7 +272,7 @@ def open_requests(
     Needs ``service.read``; only requests in the principal's scope are listed.
     """
     ws.authorize("service.read")
-    with ws.transaction(write=False) as uow:
+    with ws._transaction(write=False) as uow:
         pol = policy_for(uow, campaign_id, policy)
         default = dt.timedelta(hours=pol.service_due_hours)
         sql = sql_for(ws)

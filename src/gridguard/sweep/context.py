@@ -196,7 +196,7 @@ class CampaignContext:
 
     def query(self, text: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         """Run ``text`` (``?`` placeholders) in a read transaction and stream its rows."""
-        with self.ws.transaction(write=False) as uow:
+        with self.ws._transaction(write=False) as uow:
             yield from uow.query(self.sql(text), list(params))
 
     def campaign_params(self) -> list[Any]:

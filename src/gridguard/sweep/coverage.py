@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..errors import ValidationError
-from ..model import Person, Screening
+from ..model import Person, Screening, Stairwell
 from .context import IN_CAMPAIGN, KIND_BIT, NOT_HOME, PHONED, REFUSED, SCREENED, VACANT
 
 if TYPE_CHECKING:
@@ -263,11 +263,16 @@ def _per_stairwell(ctx: CampaignContext) -> dict[tuple[str, str, str, str, str],
 
 
 def coverage(ctx: CampaignContext, by: str = "campaign") -> list[CoverageRow]:
-    """Coverage of the campaign grouped ``by`` one of :data:`LEVELS`, in id order."""
+    """Coverage of the campaign grouped ``by`` one of :data:`LEVELS`, in id order.
+
+    A scoped principal's counts are those of the stairwells inside her
+    scope only, whatever the grouping.
+    """
     if by not in LEVELS:
         raise ValidationError.single("$.by", repr(by), f"must be one of: {', '.join(LEVELS)}")
     name = (lambda i: ctx.campaign.name) if by == "campaign" else ctx.name
-    if ctx.runs_sql and by in ("campaign", "area") and ctx.whole_jurisdictions:
+    scoped = not ctx.ws.guard.everywhere
+    if ctx.runs_sql and by in ("campaign", "area") and ctx.whole_jurisdictions and not scoped:
         rolled = _per_community(ctx, by)
         if by == "campaign" and not rolled:
             rolled[ctx.campaign.id] = [0] * 9
@@ -283,6 +288,9 @@ def coverage(ctx: CampaignContext, by: str = "campaign") -> list[CoverageRow]:
             key = (stairwell.id, stairwell.name, building.id, building.name, building.area_id)
             counts = _household_counts(facts.get(household.id), screened.get(household.id, 0))
             stairwells[key] = _add(stairwells.get(key), counts)
+    if scoped:  # aggregates respect scope: no count of another grid's stairwells
+        inside = ctx.ws.in_scope(Stairwell, {key[0] for key in stairwells})
+        stairwells = {key: c for key, c in stairwells.items() if key[0] in inside}
     rolled_rows: dict[tuple[str, str], list[int]] = {}
     for (sid, s_name, bid, b_name, area_id), counts in stairwells.items():
         if by == "stairwell":

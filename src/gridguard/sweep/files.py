@@ -169,7 +169,7 @@ class HouseholdFile:
 def household_file(ctx: CampaignContext, household_id: str) -> HouseholdFile:
     """The file of household ``household_id``; :class:`~gridguard.errors.NotFoundError` if none."""
     ws = ctx.ws
-    with ws.transaction(write=False):
+    with ws._transaction(write=False):
         household = ws.get(Household, household_id)
         stairwell = ws.get(Stairwell, household.stairwell_id)
         building = ws.get(Building, stairwell.building_id)
@@ -201,7 +201,7 @@ def household_file(ctx: CampaignContext, household_id: str) -> HouseholdFile:
 def person_file(ctx: CampaignContext, person_id: str) -> PersonFile:
     """The file of person ``person_id``; :class:`~gridguard.errors.NotFoundError` if none."""
     ws = ctx.ws
-    with ws.transaction(write=False):
+    with ws._transaction(write=False):
         person = ws.get(Person, person_id)
         household = ws.get(Household, person.household_id)
         screenings = ws.find(Screening, person_id=person_id)

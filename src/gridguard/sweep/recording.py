@@ -218,7 +218,7 @@ def _known(ctx: CampaignContext, records: list[VisitRecord]) -> _Known:
         found_p = {str(p): str(h) for p, h in ctx.lookup(sql, persons)}
     else:
         found_h, found_p = {}, {}
-        with ctx.ws.transaction(write=False) as uow:
+        with ctx.ws._transaction(write=False) as uow:
             for household_id in households:
                 household = uow.get(Household, household_id)
                 stairwell = household and uow.get(Stairwell, household.stairwell_id)
@@ -229,8 +229,14 @@ def _known(ctx: CampaignContext, records: list[VisitRecord]) -> _Known:
                 person = uow.get(Person, person_id)
                 if person is not None:
                     found_p[person_id] = person.household_id
-    with ctx.ws.transaction(write=False) as uow:
+    with ctx.ws._transaction(write=False) as uow:
         found_t = {t: team for t in teams if (team := uow.get(Team, t)) is not None}
+    if not ctx.ws.guard.everywhere:
+        # Outside the principal's scope is unknown to her: no existence oracle.
+        inside_h = ctx.ws.in_scope(Household, found_h)
+        inside_p = ctx.ws.in_scope(Person, found_p)
+        found_h = {h: a for h, a in found_h.items() if h in inside_h}
+        found_p = {p: h for p, h in found_p.items() if p in inside_p}
     return _Known(found_h, found_p, found_t)
 
 
@@ -346,7 +352,7 @@ def record(sweep: Sweep, records: Iterable[VisitRecord]) -> RecordReport:
     totals = {Visit: [0, 0], Screening: [0, 0]}
 
     def store(facts: list[Any]) -> None:
-        with sweep.ws.transaction():
+        with sweep.ws._transaction():
             results: list[tuple[type[Any], SaveResult]] = [
                 (cls, sweep.ws.record([f for f in facts if type(f) is cls]))
                 for cls in (Visit, Screening)
@@ -557,7 +563,7 @@ def _by_name(
     """
     ws = ctx.ws
     teams = {str(row["team_id"]) for _, row in rows if not _blank(row.get("team_id"))}
-    with ws.transaction(write=False) as uow:
+    with ws._transaction(write=False) as uow:
         unknown_teams = teams - uow.existing_ids(Team, teams)
     if unknown_teams:  # teams named by name (第一小分队)
         by_name: dict[str, list[str]] = {}

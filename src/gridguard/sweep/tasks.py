@@ -97,7 +97,7 @@ def settle_tasks(ws: Workspace) -> int:
             done.append(attrs.evolve(task, status=TaskStatus.DONE))
     if done:
         ws.authorize("tasks.close")
-        with ws.transaction() as uow:
+        with ws._transaction() as uow:
             uow.put(Task, done)
     return len(done)
 
@@ -107,7 +107,7 @@ def close_task(ws: Workspace, task_id: str, status: TaskStatus = TaskStatus.DONE
     task = ws.get(Task, task_id)
     closed = attrs.evolve(task, status=status)
     ws.authorize("tasks.close", task)
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         version = uow.version(Task, task_id)
         uow.put(Task, [closed], expect=None if version is None else {task_id: version})
     return closed

@@ -230,7 +230,7 @@ class Sweep:
             sql = "SELECT id, stairwell_id FROM households WHERE id IN ({marks})"
             return {str(h): str(s) for h, s in ctx.lookup(sql, households)}
         out = {}
-        with self.ws.transaction(write=False) as uow:
+        with self.ws._transaction(write=False) as uow:
             for household_id in households:
                 found = uow.get(Household, household_id)
                 if found is not None:
@@ -276,7 +276,7 @@ class Sweep:
         facts = ctx.household_facts()
         revisits = ctx.revisits()
         found: list[Household] = []
-        with self.ws.transaction(write=False) as uow:
+        with self.ws._transaction(write=False) as uow:
             for stairwell_id in stairwells:
                 found += uow.find(Household, where={"stairwell_id": stairwell_id})
         found.sort(key=lambda h: (h.stairwell_id, h.floor, h.door, h.id))
@@ -333,19 +333,32 @@ class Sweep:
         out.sort(key=lambda pair: (pair[0].grid_id, pair[0].stairwell_id, pair[0].household_id))
         return out
 
+    def _follow_ups(self) -> list[tuple[FollowUp, HouseholdFacts]]:
+        """:meth:`_unresolved` as the principal may see it: her scope only, the read audited."""
+        rows = self._unresolved()
+        inside = self.ws.visible("sweep.follow_up", Household, {f.household_id for f, _ in rows})
+        return [(f, facts) for f, facts in rows if f.household_id in inside]
+
     def phone_queue(self) -> list[FollowUp]:
-        """Households found not at home at the door and not phoned since: call them."""
+        """Households found not at home at the door and not phoned since: call them.
+
+        Only households inside the principal's scope, for a role that reads
+        households and visits; the read is audited.
+        """
         return [
             attrs.evolve(follow, reason="not_home", since=facts.last_not_home)
-            for follow, facts in self._unresolved()
+            for follow, facts in self._follow_ups()
             if facts.awaits_phone()
         ]
 
     def escalations(self) -> list[FollowUp]:
-        """Households that refused and were not screened since: the grid worker's list."""
+        """Households that refused and were not screened since: the grid worker's list.
+
+        Scoped and audited as :meth:`phone_queue` is.
+        """
         return [
             attrs.evolve(follow, reason="refused")
-            for follow, facts in self._unresolved()
+            for follow, facts in self._follow_ups()
             if facts.refused
         ]
 

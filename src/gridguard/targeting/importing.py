@@ -889,7 +889,7 @@ def import_file(
     rows_read = 0
     committed = False
     try:
-        with ws.transaction() as uow:
+        with ws._transaction() as uow:
             reindex: list[str] = []
             if sql and spec_kind.cls is Person and size >= REINDEX_FROM_BYTES:
                 reindex = drop_match_indexes(uow)

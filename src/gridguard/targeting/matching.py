@@ -748,7 +748,7 @@ def match_list(
     list_id = list_id_for(source)
     sql = ws.storage.dialect.sqlite_sql
     try:
-        with ws.transaction() as uow:
+        with ws._transaction() as uow:
             area = area_id or _default_area(ws)
             outside = OutsideList(
                 id=list_id,
@@ -864,9 +864,13 @@ class QueuedRow:
 
 
 def review_queue(ws: Workspace, list_id: str | None = None) -> list[QueuedRow]:
-    """Rows waiting for review (no match, no decision), oldest list row first."""
+    """Rows waiting for review (no match, no decision), oldest list row first.
 
-    with ws.transaction(write=False) as uow:
+    Only rows of outside lists inside the principal's scope, for a role
+    that reads targeting records; the read is audited.
+    """
+
+    with ws._transaction(write=False) as uow:
         items = list(uow.find(ReviewItem))
         matched = {m.entry_id for m in uow.find(Match)}
         decided = {d.entry_id for d in uow.find(ReviewDecision)}
@@ -889,6 +893,8 @@ def review_queue(ws: Workspace, list_id: str | None = None) -> list[QueuedRow]:
                     candidates=item.candidates,
                 )
             )
+    inside = ws.visible("targeting.review", OutsideList, {q.list_id for q in out})
+    out = [q for q in out if q.list_id in inside]
     out.sort(key=lambda q: (q.list_id, q.row))
     return out
 
@@ -905,13 +911,15 @@ def resolve_review(
 
     The decision is a fact; with a person it also records a
     :class:`~gridguard.model.targeting.Match` of pass ``manual`` and score 1, and
-    the targets are recomputed.
+    the targets are recomputed, so it is for an unscoped principal only, as
+    :func:`match_list` is.
     """
 
+    ws.authorize("targeting.match", "*")
     eid = uuid.UUID(str(entry_id))
     now = dt.datetime.now(dt.UTC)
     recorder = _recorder(ws)
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         entry = uow.get(ListEntry, str(eid))
         if entry is None:
             raise ValidationError.single("$.entry_id", str(eid), "no such list row")

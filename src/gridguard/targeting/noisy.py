@@ -110,7 +110,7 @@ class NoisyList:
     def score(self, ws: Workspace, list_id: str) -> Scores:
         """Precision and recall of the matches recorded for the list ``list_id`` in ``ws``."""
 
-        with ws.transaction(write=False) as uow:
+        with ws._transaction(write=False) as uow:
             row_of = {e.id: e.row for e in uow.find(ListEntry, where={"list_id": list_id})}
             linked: dict[int, set[str]] = {}
             for match in uow.find(Match):

@@ -722,7 +722,7 @@ def import_register(
     started = time.perf_counter()
     ws.authorize("targeting.import", "*")
     source = Path(path)
-    with ws.transaction(write=False) as uow:
+    with ws._transaction(write=False) as uow:
         area = uow.get(Area, community)
     if area is None:
         raise ConfigError(f"unknown community {community!r}: import or add it first")
@@ -741,7 +741,7 @@ def import_register(
     counts = dict.fromkeys(OUTCOMES, 0)
     rows_read = 0
     try:
-        with ws.transaction() as uow:
+        with ws._transaction() as uow:
             places = _Places(uow, dialect)
             people = _People(uow, dialect)
             batch: list[tuple[int, Any]] = []

@@ -190,13 +190,16 @@ def compute_targets(
     """Recompute every target from the matches; returns how many targets there are.
 
     ``on`` is the day priorities are computed for (default: today in the
-    policy's time zone). An unchanged target keeps its version.
+    policy's time zone). An unchanged target keeps its version. Every
+    target is rewritten, so only an unscoped principal whose role writes
+    targeting records may (audited).
     """
+    ws.authorize("targeting.compute", "*")
     policy = policy or TargetPolicy()
     if on is None:
         on = dt.datetime.now(zoneinfo.ZoneInfo(policy.time_zone)).date()
     sql = ws.storage.dialect.sqlite_sql
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         by_household: dict[str, list[_Hit]] = defaultdict(list)
         for hit in _hits(uow, sql):
             by_household[hit.household_id].append(hit)
@@ -248,9 +251,20 @@ def _target(
 def ranked_targets(
     ws: Workspace, grid: str | None = None, *, limit: int | None = None
 ) -> list[Target]:
-    """Targets in visiting order (priority, then household id), of one grid or all."""
+    """Targets in visiting order (priority, then household id), of one grid or all.
+
+    Only the targets inside the principal's scope, for a role that reads
+    targeting records; the read is audited.
+    """
+    found = _stored_targets(ws, grid, limit if ws.guard.everywhere else None)
+    inside = ws.visible("targeting.read", Target, {t.id for t in found})
+    kept = [t for t in found if t.id in inside]
+    return kept if limit is None else kept[:limit]
+
+
+def _stored_targets(ws: Workspace, grid: str | None, limit: int | None) -> list[Target]:
     spec = spec_for(Target)
-    with ws.transaction(write=False) as uow:
+    with ws._transaction(write=False) as uow:
         if ws.storage.dialect.sqlite_sql:
             cols = ", ".join(f'"{c}"' for c in spec.column_names)
             where, params = ("WHERE grid_id = ? ", [grid]) if grid is not None else ("", [])

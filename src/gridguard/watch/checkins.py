@@ -212,7 +212,7 @@ def record_checkins(
     good: list[tuple[int, CheckIn]] = []
     ws.authorize("watch.checkin")
     inside = ws.in_scope(Building, {c.building_id for _, c in batch})
-    with ws.transaction(write=False) as uow:
+    with ws._transaction(write=False) as uow:
         known = _Known(uow)
         for line, checkin in batch:
             if checkin.building_id not in inside:
@@ -227,7 +227,7 @@ def record_checkins(
     totals = {"written": 0, "unchanged": 0, "tasks": 0, "messages": 0}
 
     def store(items: list[CheckIn]) -> None:
-        with ws.transaction() as uow:
+        with ws._transaction() as uow:
             result = ws.record(items)
             names = {}
             for observer_id in {c.observer_id for c in items if c.anomalies}:

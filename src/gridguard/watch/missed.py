@@ -148,7 +148,7 @@ def watch_zone(ws: Workspace, campaign: str | None) -> zoneinfo.ZoneInfo:
     discloses nothing.
     """
 
-    with ws.transaction(write=False) as uow:
+    with ws._transaction(write=False) as uow:
         if campaign:
             found = uow.get(Campaign, campaign)
             if found is None:
@@ -249,7 +249,7 @@ def missing(
         raise ValidationError.single("$.until", repr(until), "must be a timezone-aware datetime")
     ws.authorize("watch.missing")
     jurisdictions = _within_scope(ws, kind, jurisdictions)
-    with ws.transaction(write=False) as uow:
+    with ws._transaction(write=False) as uow:
         found = _missing(uow, ws.storage.dialect, kind, start, end, jurisdictions)
     return _in_scope(ws, kind, found)
 
@@ -341,7 +341,7 @@ def escalate(
             day=day, kind=kind.name, cutoff=cutoff, missed=(), rungs_due=(), enqueued=0
         )
     router = Router(notify, zone=zone)
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         silent = _missing(uow, ws.storage.dialect, kind, start, min(now, day_end), jurisdictions)
         silent = _in_scope(ws, kind, silent)
         names = _names(uow, [m.observer_id for m in silent])

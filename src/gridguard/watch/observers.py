@@ -62,7 +62,7 @@ def assign_observer(
     building version the caller read; without it the current one is used.
     Returns the updated building.
     """
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         building = uow.get(Building, building_id)
         if building is None:
             raise NotFoundError(f"no building with id {building_id!r}")
@@ -105,7 +105,7 @@ def coverage_rows(ws: Workspace, table: str, cls: type[Any], by: str = "area") -
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     names: dict[str, str] = {}
     dialect = ws.storage.dialect
-    with ws.transaction(write=False) as uow:
+    with ws._transaction(write=False) as uow:
         if dialect.runs_sql:
             sql = (
                 f"SELECT t.{column}, a.name, count(*), count(t.observer_id) FROM {table} t "

@@ -33,7 +33,7 @@ def add_point(ws: Workspace, point: MonitoringPoint) -> MonitoringPoint:
     access to places (``watch.point``) where the point stands.
     """
     ws.authorize("watch.point", point)
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         area = uow.get(Area, point.area_id)
         if area is None:
             raise ValidationError.single("$.area_id", repr(point.area_id), "unknown area")
@@ -66,7 +66,7 @@ def record_point_reports(ws: Workspace, reports: Iterable[PointReport]) -> SaveR
     batch = list(reports)
     ws.authorize_records("watch.point_report", MonitoringPoint, {r.point_id for r in batch})
     problems: list[Violation] = []
-    with ws.transaction() as uow:
+    with ws._transaction() as uow:
         points: dict[str, MonitoringPoint | None] = {}
         for n, report in enumerate(batch):
             if report.point_id not in points:

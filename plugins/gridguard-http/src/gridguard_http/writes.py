@@ -174,7 +174,7 @@ def in_one_transaction(ws: Workspace, record: Callable[[], T], failed: Callable[
     again on its own, which gives exactly the answer it gives in Python.
     """
     try:
-        with ws.transaction():
+        with ws.atomic():
             result = record()
             if failed(result):
                 raise _Redo
@@ -350,7 +350,7 @@ def post_service_requests(ws: Workspace, call: Call) -> Reply:
 
     def store() -> dict[str, Any]:
         before = {str(r.id) for r in requests if exists(ws, ServiceRequest, str(r.id))}
-        with ws.transaction():
+        with ws.atomic():
             for r in requests:
                 request_service(
                     ws,

@@ -23,7 +23,7 @@ def verify_log(ws: Workspace, *, anchor: tuple[int, str] | None = None) -> Audit
     """Check the whole chain of ``ws``'s store (see :func:`gridguard.security.audit.verify`)."""
     ws.flush_audit()
     ws.authorize("audit.read")
-    with ws.transaction(write=False) as uow:
+    with ws._transaction(write=False) as uow:
         return verify(uow, ws.storage.dialect, anchor=anchor)
 
 
@@ -31,7 +31,7 @@ def recent_entries(ws: Workspace, last: int = 20) -> list[AuditEntry]:
     """The ``last`` entries, oldest first."""
     ws.flush_audit()
     ws.authorize("audit.read")
-    with ws.transaction(write=False) as uow:
+    with ws._transaction(write=False) as uow:
         top, _ = head(uow, ws.storage.dialect)
         if last <= 0:
             return []
