@@ -199,6 +199,7 @@ NOT_YET = frozenset(
         "sweep.Sweep.roster",
         "sweep.Sweep.route",
         "sweep.Sweep.teams",
+        "sweep.assign_task",
         "sweep.close_task",
         "sweep.resolve_campaign",
         "sweep.settle_tasks",
