@@ -26,6 +26,7 @@ fifty minutes of traffic in a second and assert on what the robot saw.
 
 from __future__ import annotations
 
+import abc
 import base64
 import hashlib
 import hmac
@@ -62,7 +63,7 @@ class _Window:
         self.times.append(now)
 
 
-class VendorRobot:
+class VendorRobot(abc.ABC):
     """What the robots share: the clock, a log of accepted and refused requests."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
@@ -81,8 +82,9 @@ class VendorRobot:
                 self.refused.append((now, code, record))
             return self.reply(code, text)
 
+    @abc.abstractmethod
     def judge(self, record: Received, now: float) -> tuple[int, str]:
-        raise NotImplementedError
+        """The vendor's answer to ``record`` at ``now``: ``(errcode, errmsg)``."""
 
     def reply(self, code: int, text: str) -> Answer:
         return _answer({"errcode": code, "errmsg": text})

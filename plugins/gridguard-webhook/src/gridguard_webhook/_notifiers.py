@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import base64
 import hashlib
 import hmac
@@ -93,7 +94,7 @@ def _with_keyword(keyword: str | None, subject: str, body: str) -> str:
     return f"【{keyword}】{subject}"
 
 
-class _Robot:
+class _Robot(abc.ABC):
     """Shared settings, limits and posting of the robot notifiers."""
 
     extra: ClassVar[frozenset[str]] = frozenset()
@@ -111,9 +112,9 @@ class _Robot:
         digest = hashlib.sha256(parts.geturl().encode()).hexdigest()[:16]
         self.robot = f"{type(self).__name__}:{digest}"
 
+    @abc.abstractmethod
     def max_bytes(self) -> int:
         """The most bytes one message may take, as :meth:`size` counts them."""
-        raise NotImplementedError
 
     @property
     def limits(self) -> ChannelLimits:
