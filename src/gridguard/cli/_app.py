@@ -27,7 +27,7 @@ import click
 
 from .._version import __version__
 from ..errors import ConfigError, GridGuardError, PluginError
-from ._common import db_option, json_option
+from ._common import db_option, json_option, say, with_lang
 from ._listing import cached_listing, store_listing
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ DEMO_FILE = "huayuan.db"
 def _fail(message: str) -> NoReturn:
     """Print ``message`` as one red line on stderr and exit with status 2 (nothing done)."""
     line = " ".join(message.split())
-    click.secho(f"error: {line}", fg="red", err=True)
+    click.secho(f"{say('错误', 'error')}: {line}", fg="red", err=True)
     sys.exit(2)
 
 
@@ -100,17 +100,19 @@ class _Group(click.Group):
         return sorted({*super().list_commands(ctx), *COMMANDS, *self._plugin_commands(ctx)})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command ``cmd_name``, every command under it given ``--lang`` (:func:`with_lang`)."""
         command = super().get_command(ctx, cmd_name)
         if command is not None:
-            return command
+            return with_lang(command)
         reference = COMMANDS.get(cmd_name)
         if reference is None:
-            return self._plugin_commands(ctx).get(cmd_name)
+            found_plugin = self._plugin_commands(ctx).get(cmd_name)
+            return None if found_plugin is None else with_lang(found_plugin)
         import importlib
 
         module, _, attribute = reference.partition(":")
         found: click.Command = getattr(importlib.import_module(module), attribute)
-        return found
+        return with_lang(found)
 
     def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
         """The commands the plugins add, collected once per run (a broken plugin ends it)."""

@@ -39,7 +39,15 @@ __all__ = [
     "db_option",
     "echo_json",
     "json_option",
+    "console",
+    "current_lang",
+    "echo",
     "lang_option",
+    "local_time",
+    "number_column",
+    "print_table",
+    "say",
+    "with_lang",
     "notify_config_option",
     "notify_settings",
     "open_existing",
@@ -278,13 +286,144 @@ def parse_date(value: str | None, option: str = "--date") -> dt.date | None:
 
 LANG_ENV = "GRIDGUARD_LANG"
 """The environment variable every printing command reads its ``--lang`` from."""
+LANGS = ("zh-CN", "en")
+"""The languages gridguard prints in; the first is the default."""
+LANG_META = "gridguard.lang"
+"""Where a run keeps the language it prints in (``ctx.meta``, shared by the whole run)."""
 
-lang_option = click.option(
-    "--lang",
-    type=click.Choice(["zh-CN", "en"]),
-    envvar=LANG_ENV,
-    default="zh-CN",
-    show_default=True,
-    help=f"Language of what is printed. [env: {LANG_ENV}]",
-)
+
+def _keep_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Remember the language chosen for the whole run, so every helper prints in it."""
+    if value is not None:
+        ctx.meta[LANG_META] = value
+    return value
+
+
+def _lang_settings() -> dict[str, Any]:
+    return {
+        "type": click.Choice(LANGS),
+        "envvar": LANG_ENV,
+        "default": LANGS[0],
+        "show_default": True,
+        "is_eager": True,
+        "callback": _keep_lang,
+        "help": f"Language of what is printed (labels, headings, status words). [env: {LANG_ENV}]",
+    }
+
+
+def _lang_parameter(*, expose: bool) -> click.Option:
+    return click.Option(["--lang"], expose_value=expose, **_lang_settings())
+
+
+lang_option = click.option("--lang", **_lang_settings())
 """``--lang zh-CN|en`` (parameter ``lang``) for a command that prints for people."""
+
+
+def with_lang(command: click.Command) -> click.Command:
+    """``command`` and every command under it, each given ``--lang`` if it has none yet.
+
+    The option added is not passed to the command's function: the command
+    reads the language through :func:`current_lang` (and :func:`say`). Every
+    command that prints takes ``--lang`` this way, a command added later too.
+    """
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            with_lang(sub)
+        if not any(p.name == "lang" for p in command.params):
+            command.params.append(_lang_parameter(expose=False))
+    elif not any(p.name == "lang" for p in command.params):
+        command.params.append(_lang_parameter(expose=False))
+    return command
+
+
+def current_lang() -> str:
+    """The language of this run: ``--lang``, else ``GRIDGUARD_LANG``, else ``zh-CN``."""
+    import os
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and LANG_META in ctx.meta:
+        return str(ctx.meta[LANG_META])
+    chosen = os.environ.get(LANG_ENV, LANGS[0])
+    return chosen if chosen in LANGS else LANGS[0]
+
+
+def say(zh: str, en: str) -> str:
+    """``zh`` when this run prints in Chinese, else ``en``: one label in one language."""
+    return zh if current_lang() == "zh-CN" else en
+
+
+def local_time(at: dt.datetime | None, zone: Any, *, seconds: bool = False) -> str:
+    """``at`` as a reader reads it: in the campaign's time zone ``zone``, with its offset.
+
+    ``2026-12-06 09:22+08:00``; ``-`` for ``None``. A naive time is taken as UTC.
+    """
+    if at is None:
+        return "-"
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    if zone is not None:
+        at = at.astimezone(zone)
+    return at.isoformat(sep=" ", timespec="seconds" if seconds else "minutes")
+
+
+def console(*, err: bool = False) -> Any:
+    """A rich console for this run's output: as wide as the terminal (``COLUMNS``), no markup
+    guessing (numbers and ids are not recoloured)."""
+    from rich.console import Console
+
+    return Console(stderr=err, highlight=False)
+
+
+def echo(text: str = "", *, err: bool = False) -> None:
+    """Print ``text``, each line wrapped at word boundaries to the terminal's width.
+
+    A number or an id is moved whole to the next line, never cut; a CJK
+    character counts as two columns.
+    """
+    console(err=err).print(text, markup=False, highlight=False, overflow="fold")
+
+
+def number_column(table: Any, header: str, **options: Any) -> None:
+    """Add a column of figures to a rich ``table``: right-aligned and never wrapped or cut."""
+    table.add_column(header, justify="right", no_wrap=True, **options)
+
+
+def print_table(out: Any, table: Any) -> None:
+    """Print a rich ``table`` on console ``out``, stacked when it cannot fit the width whole.
+
+    A table whose narrowest layout (every column at its longest word, figures
+    whole) is wider than the terminal is printed as one block per row,
+    ``header: value`` lines, so that nothing is cut.
+    """
+    from rich.measure import Measurement
+
+    needed = Measurement.get(out, out.options, table).minimum
+    if needed <= out.width:
+        out.print(table)
+        return
+    from rich.text import Text
+
+    if table.title:
+        out.print(table.title, markup=False, highlight=False)
+    columns = table.columns
+    headers = [_plain(c.header) for c in columns]
+    rows = zip(*(list(c.cells) for c in columns), strict=True)
+    for row in rows:
+        values = [_plain(v) for v in row]
+        out.print(Text(values[0] or "-", style="bold"), overflow="fold")
+        for header, value in zip(headers[1:], values[1:], strict=True):
+            out.print(f"  {header}: {value}", markup=False, highlight=False, overflow="fold")
+
+
+def _plain(cell: Any) -> str:
+    """The text of a rich cell (a string with markup, a Text, or anything printable)."""
+    from rich.text import Text
+
+    if isinstance(cell, Text):
+        return cell.plain
+    if isinstance(cell, str):
+        try:
+            return Text.from_markup(cell).plain
+        except Exception:  # noqa: BLE001 - text that only looks like markup
+            return cell
+    return str(cell)
