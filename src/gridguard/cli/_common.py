@@ -389,41 +389,12 @@ def number_column(table: Any, header: str, **options: Any) -> None:
 
 
 def print_table(out: Any, table: Any) -> None:
-    """Print a rich ``table`` on console ``out``, stacked when it cannot fit the width whole.
+    """Print a rich ``table`` on console ``out`` within its width, nothing cut.
 
-    A table whose narrowest layout (every column at its longest word, figures
-    whole) is wider than the terminal is printed as one block per row,
-    ``header: value`` lines, so that nothing is cut.
+    Columns narrow to their longest word and widest figure (headers wrap);
+    a table still too wide is printed as one block per row, ``header:
+    value`` lines (:func:`gridguard.report.text_reporter.print_fitted`).
     """
-    from rich.measure import Measurement
+    from ..report.text_reporter import print_fitted
 
-    needed = Measurement.get(out, out.options, table).minimum
-    if needed <= out.width:
-        out.print(table)
-        return
-    from rich.text import Text
-
-    if table.title:
-        out.print(table.title, markup=False, highlight=False)
-    columns = table.columns
-    headers = [_plain(c.header) for c in columns]
-    rows = zip(*(list(c.cells) for c in columns), strict=True)
-    for row in rows:
-        values = [_plain(v) for v in row]
-        out.print(Text(values[0] or "-", style="bold"), overflow="fold")
-        for header, value in zip(headers[1:], values[1:], strict=True):
-            out.print(f"  {header}: {value}", markup=False, highlight=False, overflow="fold")
-
-
-def _plain(cell: Any) -> str:
-    """The text of a rich cell (a string with markup, a Text, or anything printable)."""
-    from rich.text import Text
-
-    if isinstance(cell, Text):
-        return cell.plain
-    if isinstance(cell, str):
-        try:
-            return Text.from_markup(cell).plain
-        except Exception:  # noqa: BLE001 - text that only looks like markup
-            return cell
-    return str(cell)
+    print_fitted(out, table)
