@@ -11,7 +11,16 @@ from typing import Any
 
 import click
 
-from ._common import date_option, db_option, echo_json, json_option, open_existing, parse_date
+from ._common import (
+    date_option,
+    db_option,
+    echo,
+    echo_json,
+    json_option,
+    open_existing,
+    parse_date,
+    say,
+)
 
 __all__ = ["campaign"]
 
@@ -42,10 +51,11 @@ def _text(data: dict[str, Any]) -> str:
     areas = ", ".join(
         o["name"] + (f" ({o['code']})" if o["code"] else "") for o in data["outbreak_areas"]
     )
-    end = data["end"] or "open 进行中"
+    end = data["end"] or say("进行中", "open")
     return (
         f"{data['id']} {data['name']}: {data['start']} .. {end} ({data['time_zone']}); "
-        f"scope 范围 {', '.join(data['scope'])}; outbreak areas 疫情发生地 {areas or '-'}"
+        f"{say('范围', 'scope')} {', '.join(data['scope'])}; "
+        f"{say('疫情发生地', 'outbreak areas')} {areas or '-'}"
     )
 
 
@@ -135,9 +145,9 @@ def list_command(target: str, as_json: bool) -> None:
         echo_json(found)
         return
     if not found:
-        click.echo("no campaign yet 尚无活动: gridguard campaign create ID --name ... --scope ...")
+        echo(say("尚无行动", "no campaign yet") + ": gridguard campaign create ID --name ... --scope ...")
     for data in found:
-        click.echo(_text(data))
+        echo(_text(data))
 
 
 @campaign.command("show")
@@ -153,7 +163,7 @@ def show(campaign_id: str, target: str, as_json: bool) -> None:
     if as_json:
         echo_json(data)
     else:
-        click.echo(_text(data))
+        echo(_text(data))
 
 
 @campaign.command("close")
@@ -179,4 +189,4 @@ def close(campaign_id: str, target: str, day: str | None, as_json: bool) -> None
     if as_json:
         echo_json(data)
     else:
-        click.echo(f"closed 已结束: {_text(data)}")
+        echo(f"{say('已结束', 'closed')}: {_text(data)}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -47,6 +47,7 @@ __all__ = [
     "number_column",
     "print_table",
     "say",
+    "show_table",
     "with_lang",
     "notify_config_option",
     "notify_settings",
@@ -398,3 +399,38 @@ def print_table(out: Any, table: Any) -> None:
     from ..report.text_reporter import print_fitted
 
     print_fitted(out, table)
+
+
+def show_table(
+    title: str | None,
+    headers: list[str],
+    rows: list[list[Any]],
+    *,
+    numeric: Collection[int] = (),
+) -> None:
+    """Print rows as a plain table (columns ``numeric`` right-aligned, figures never cut).
+
+    Cells are printed as they are written (no markup), the table within the
+    terminal's width (:func:`print_table`).
+    """
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(
+        title=None if title is None else Text(title),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for n, header in enumerate(headers):
+        if n in numeric:
+            number_column(table, header)
+        else:
+            table.add_column(Text(header), overflow="fold")
+    for row in rows:
+        table.add_row(
+            *(Text(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v))
+              for v in row)
+        )  # fmt: skip
+    print_table(console(), table)

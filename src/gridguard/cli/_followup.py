@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import click
 
-from ._common import campaign_option, db_option, echo_json, json_option, open_existing
+from ._common import (
+    campaign_option,
+    db_option,
+    echo_json,
+    json_option,
+    open_existing,
+    say,
+    show_table,
+)
 
 __all__ = ["followup"]
 
@@ -55,10 +63,16 @@ def list_command(
     if as_json:
         echo_json(rows)
         return
-    label = "to escalate 待上报" if refused else "to phone 待电话追访"
-    click.echo(f"{len(rows)} households {label}")
-    for row in rows:
-        click.echo(
-            f"  {row['household_id']}  {row['grid_id']}  {row['phone'] or '-'}  "
-            f"since {row['since'] or '-'}  ({row['door_visits']} door visits)"
-        )
+    title = (
+        say(f"待上报 {len(rows):,} 户", f"{len(rows):,} households to escalate")
+        if refused
+        else say(f"待电话追访 {len(rows):,} 户", f"{len(rows):,} households to phone")
+    )
+    show_table(
+        title,
+        [say("户", "Household"), say("网格", "Grid"), say("电话", "Phone"),
+         say("起始", "Since"), say("上门次数", "Door visits")],
+        [[r["household_id"], r["grid_id"], r["phone"] or "-",
+          (r["since"] or "-").replace("T", " "), r["door_visits"]] for r in rows],
+        numeric={4},
+    )  # fmt: skip

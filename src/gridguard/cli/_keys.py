@@ -14,7 +14,13 @@ from typing import Any
 
 import click
 
-from ._common import db_option, echo_json, json_option
+from ._common import (
+    db_option,
+    echo,
+    echo_json,
+    json_option,
+    say,
+)
 
 __all__ = ["keys"]
 
@@ -76,10 +82,14 @@ def new_key(key_file: Path | None) -> None:
         raise ConfigError(f"say where the key file is: --key-file or {KEY_FILE_ENV}")
     existed = key_file.exists()
     key = add_key_to_file(key_file)
-    verb = "added to" if existed else "created"
-    click.echo(f"key {key.key_id} {verb} {key_file} (the current key 当前密钥)")
     if existed:
-        click.echo("next: gridguard keys rotate --db <store>  (re-encrypt under the new key)")
+        echo(say(f"密钥 {key.key_id} 已加入 {key_file}（当前密钥）",
+                 f"key {key.key_id} added to {key_file} (the current key)"))
+        echo(say("下一步：gridguard keys rotate --db <store>（用新密钥重新加密）",
+                 "next: gridguard keys rotate --db <store>  (re-encrypt under the new key)"))
+    else:
+        echo(say(f"密钥 {key.key_id} 已创建于 {key_file}（当前密钥）",
+                 f"key {key.key_id} created {key_file} (the current key)"))  # fmt: skip
 
 
 @keys.command("rotate")
@@ -107,10 +117,14 @@ def rotate(target: str, key_file: Path | None, as_json: bool) -> None:
     if as_json:
         echo_json({"store": path, **_as_dict(result)})
         return
-    before = result.previous or "none (in clear 明文)"
-    click.echo(
-        f"{path}: key {before} -> {result.key_id}; {result.values:,} values in "
-        f"{result.rows:,} rows encrypted anew 已重新加密"
+    before = result.previous or say("无（明文）", "none (in clear)")
+    echo(
+        say(
+            f"{path}：密钥 {before} -> {result.key_id}；{result.rows:,} 行中 "
+            f"{result.values:,} 个值已重新加密",
+            f"{path}: key {before} -> {result.key_id}; {result.values:,} values in "
+            f"{result.rows:,} rows encrypted anew",
+        )
     )
 
 
@@ -131,13 +145,14 @@ def status(target: str, as_json: bool) -> None:
     if as_json:
         echo_json({"store": path, **_as_dict(found)})
         return
-    click.echo(f"store 数据库: {path}")
-    click.echo(f"active key 当前密钥: {found.active or 'none: stored in clear 未加密'}")
+    echo(f"{say('数据库', 'store')}: {path}")
+    none = say("无：以明文保存", "none: stored in clear")
+    echo(f"{say('当前密钥', 'active key')}: {found.active or none}")
     if found.retired:
-        click.echo(f"retired keys 已停用: {', '.join(found.retired)}")
+        echo(f"{say('已停用密钥', 'retired keys')}: {', '.join(found.retired)}")
     for key_id, count in sorted(found.persons_by_key.items()):
-        click.echo(f"persons under key {key_id}: {count:,}")
-    click.echo(f"values in clear 明文值: {found.values_in_clear:,}")
+        echo(say(f"密钥 {key_id} 加密的人员: {count:,}", f"persons under key {key_id}: {count:,}"))
+    echo(f"{say('明文值', 'values in clear')}: {found.values_in_clear:,}")
 
 
 def _as_dict(value: Any) -> dict[str, Any]:

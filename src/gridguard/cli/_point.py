@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import click
 
-from ._common import at_option, db_option, echo_json, json_option, open_existing, parse_at
+from ._common import (
+    at_option,
+    db_option,
+    echo,
+    echo_json,
+    json_option,
+    local_time,
+    open_existing,
+    parse_at,
+    say,
+)
 
 __all__ = ["point"]
 
@@ -42,7 +52,7 @@ def add(
     if as_json:
         echo_json(data)
     else:
-        click.echo(f"point 监测点 {stored.id} {stored.name} ({stored.area_id})")
+        echo(f"{say('监测点', 'point')} {stored.id} {stored.name} ({stored.area_id})")
 
 
 @point.command("list")
@@ -62,9 +72,9 @@ def list_command(target: str, as_json: bool) -> None:
         echo_json(rows)
         return
     if not rows:
-        click.echo("no monitoring points 没有监测点")
+        echo(say("没有监测点", "no monitoring points"))
     for row in rows:
-        click.echo(f"{row['id']} {row['name']} ({row['area_id']}): {row['observer_id'] or '-'}")
+        echo(f"{row['id']} {row['name']} ({row['area_id']}): {row['observer_id'] or '-'}")
 
 
 @point.command("report")
@@ -89,7 +99,8 @@ def report(
     from ..watch.points import record_point_reports
 
     with open_existing(target, point=point_id, person=observer_id) as ws:
-        at = parse_at(at_text, campaign_zone(ws, None)) or dt.datetime.now(dt.UTC)
+        zone = campaign_zone(ws, None)
+        at = parse_at(at_text, zone) or dt.datetime.now(dt.UTC)
         ident = uuid.uuid5(
             uuid.NAMESPACE_URL, f"gridguard:point-report:{point_id}:{observer_id}:{at.isoformat()}"
         )
@@ -101,5 +112,5 @@ def report(
     if as_json:
         echo_json(data)
     else:
-        state = "stored 已记录" if result.written else "already stored 已有"
-        click.echo(f"report 报平安 {point_id} {at.isoformat(timespec='minutes')}: {state}")
+        state = say("已记录", "stored") if result.written else say("已有", "already stored")
+        echo(f"{say('报平安', 'report')} {point_id} {local_time(at, zone)}: {state}")

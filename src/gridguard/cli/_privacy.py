@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import click
 
-from ._common import db_option, echo_json, json_option, open_existing
+from ._common import (
+    db_option,
+    echo,
+    echo_json,
+    json_option,
+    local_time,
+    open_existing,
+    say,
+    show_table,
+)
 
 __all__ = ["audit", "purge"]
 
@@ -48,18 +57,24 @@ def verify(target: str, anchor: str | None, as_json: bool) -> None:
     if as_json:
         echo_json(report.to_dict())
     elif report.ok:
-        click.echo(
-            f"audit log intact 审计日志完整: {report.entries} entries, "
-            f"head {report.head_seq}:{report.head_hash}"
+        echo(
+            say(
+                f"审计日志完整：{report.entries:,} 条，最后一条 {report.head_seq}:{report.head_hash}",
+                f"audit log intact: {report.entries:,} entries, "
+                f"head {report.head_seq}:{report.head_hash}",
+            )
         )
     else:
-        click.echo(
-            f"audit log TAMPERED 审计日志被篡改: {len(report.problems)} problems "
-            f"in {report.entries} entries",
+        echo(
+            say(
+                f"审计日志被篡改：{report.entries:,} 条中有 {len(report.problems):,} 处问题",
+                f"audit log TAMPERED: {len(report.problems):,} problems "
+                f"in {report.entries:,} entries",
+            ),
             err=True,
         )
         for problem in report.problems:
-            click.echo(f"  {problem}", err=True)
+            echo(f"  {problem}", err=True)
     if not report.ok:
         raise SystemExit(1)
 
@@ -73,8 +88,11 @@ def show(target: str, last: int, head_only: bool, as_json: bool) -> None:
     """The last entries: when, who (role, scope), what, on what, allowed or denied, why."""
     from ..security.audit import recent_entries
 
+    from ..notifications.routing import campaign_zone
+
     with open_existing(target, purpose="audit show") as ws:
         entries = recent_entries(ws, 1 if head_only else last)
+        zone = campaign_zone(ws, None)
     if head_only:
         click.echo(f"{entries[-1].seq}:{entries[-1].hash}" if entries else "0:" + "0" * 64)
         return
@@ -97,12 +115,20 @@ def show(target: str, last: int, head_only: bool, as_json: bool) -> None:
         ]
         echo_json(rows)
         return
-    for e in entries:
-        why = f"  ({e.reason})" if e.reason else ""
-        click.echo(
-            f"{e.seq:>6} {e.at:%Y-%m-%d %H:%M:%S}Z {e.outcome.value:<7} {e.principal} "
-            f"[{e.role} {e.scope}] {e.action} {e.target} x{e.count}{why}"
-        )
+    outcomes = {"allowed": say("允许", "allowed"), "denied": say("拒绝", "denied")}
+    phrases = {"the whole store": say("整个数据库", "the whole store"),
+               "own scope": say("本人范围", "own scope")}  # fmt: skip
+    show_table(
+        None,
+        [say("序号", "Seq"), say("时间", "Time"), say("结果", "Outcome"),
+         say("操作人（角色 范围）", "Who (role scope)"), say("操作", "Action"),
+         say("对象", "On"), say("条数", "Count")],
+        [[e.seq, local_time(e.at, zone, seconds=True), outcomes.get(e.outcome.value, e.outcome.value),
+          f"{e.principal} [{e.role} {phrases.get(e.scope, e.scope)}]",
+          e.action + (f" ({e.reason})" if e.reason else ""),
+          phrases.get(e.target, e.target), e.count] for e in entries],
+        numeric={0, 6},
+    )  # fmt: skip
 
 
 @click.command()
@@ -128,15 +154,25 @@ def purge(target: str, days: int, dry_run: bool, as_json: bool) -> None:
     if as_json:
         echo_json(report.to_dict())
         return
-    verb = "would purge 将清除" if dry_run else "purged 已清除"
+    verb = say("将清除", "would purge") if dry_run else say("已清除", "purged")
     if not report.campaigns:
-        click.echo(f"nothing to purge 无需清除: no campaign closed more than {days} days ago")
+        echo(
+            say(
+                f"无需清除：没有结束超过 {days} 天的行动",
+                f"nothing to purge: no campaign closed more than {days} days ago",
+            )
+        )
         return
-    click.echo(
-        f"{verb} {report.total} rows in {len(report.jurisdictions)} communities "
-        f"(campaigns {', '.join(report.campaigns)}; facts before {report.cutoff:%Y-%m-%d})"
+    campaigns = ", ".join(report.campaigns)
+    echo(
+        say(
+            f"{verb} {len(report.jurisdictions):,} 个社区的 {report.total:,} 行"
+            f"（行动 {campaigns}；{report.cutoff:%Y-%m-%d} 之前的事实）",
+            f"{verb} {report.total:,} rows in {len(report.jurisdictions):,} communities "
+            f"(campaigns {campaigns}; facts before {report.cutoff:%Y-%m-%d})",
+        )
     )
     for table, n in sorted(report.rows.items()):
-        click.echo(f"  {table:<18} {n}")
+        echo(f"  {table:<18} {n:,}")
     for table in report.skipped:
-        click.echo(f"  {table:<18} skipped (this backend runs no SQL)")
+        echo(f"  {table:<18} " + say("已跳过（此后端不运行 SQL）", "skipped (this backend runs no SQL)"))
