@@ -185,7 +185,7 @@ def known(store: Path) -> dict[str, set[str]]:
         for table in tables:
             columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]  # noqa: S608
             for column in columns:
-                if column == "id" or column.endswith("_id") or column in ("rule", "version"):
+                if column == "id" or column.endswith("_id") or column in ("channel", "topic", "version"):
                     for (value,) in conn.execute(f"SELECT DISTINCT {column} FROM {table}"):  # noqa: S608
                         if isinstance(value, str):
                             ids.add(value)

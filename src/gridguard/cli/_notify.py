@@ -15,12 +15,15 @@ from ._common import (
     EXIT_REFUSED,
     date_option,
     db_option,
+    echo,
     echo_json,
     json_option,
+    local_time,
     notify_config_option,
     notify_settings,
     open_existing,
     parse_date,
+    say,
 )
 
 __all__ = ["notify"]
@@ -55,10 +58,14 @@ def configure(target: str, file: str) -> None:
 
     with open_existing(target) as ws:
         settings = store(ws, read_toml(file), source=file)
-    channels = ", ".join(settings.channels) or "none"
-    click.echo(
-        f"configured 已配置: channels 渠道 {channels}; routes 路由 {len(settings.routes)}; "
-        f"contacts 联系人 {len(settings.contacts)}"
+    channels = ", ".join(settings.channels) or say("无", "none")
+    echo(
+        say(
+            f"已配置：渠道 {channels}；路由 {len(settings.routes):,} 条；"
+            f"联系人 {len(settings.contacts):,} 个",
+            f"configured: channels {channels}; routes {len(settings.routes):,}; "
+            f"contacts {len(settings.contacts):,}",
+        )
     )
 
 
@@ -75,26 +82,32 @@ def config(target: str, as_json: bool) -> None:
         if as_json:
             echo_json(None)
         else:
-            click.echo(
-                "no configuration 未配置: messages go to the default console channel; "
-                "set one with `gridguard notify configure FILE`"
+            echo(
+                say(
+                    "未配置：消息发往默认的 console 渠道；"
+                    "用 `gridguard notify configure FILE` 配置",
+                    "no configuration: messages go to the default console channel; "
+                    "set one with `gridguard notify configure FILE`",
+                )
             )
         return
     shown = masked_settings(stored.settings)
     if as_json:
         echo_json({"at": stored.at.isoformat(), "source": stored.source, "settings": shown})
         return
-    click.echo(f"configured 配置于 {stored.at.isoformat(timespec='seconds')} from {stored.source}")
+    zone = _zone_of(target)
+    at = local_time(stored.at, zone, seconds=True)
+    echo(say(f"配置于 {at}，来自 {stored.source}", f"configured {at} from {stored.source}"))
     for name, channel in (shown.get("channels") or {}).items():
         options = ", ".join(f"{k}={v}" for k, v in channel.items())
-        click.echo(f"channel 渠道 {name}: {options}")
+        echo(f"{say('渠道', 'channel')} {name}: {options}")
     for route in shown.get("routes") or []:
         roles = ", ".join(route.get("roles", []))
-        where = ", ".join(route.get("channels", [])) or "all"
-        urgent = " urgent" if route.get("urgent") else ""
-        click.echo(f"route 路由 {route.get('topic')}: {roles} -> {where}{urgent}")
+        where = ", ".join(route.get("channels", [])) or say("全部", "all")
+        urgent = say("（紧急）", " urgent") if route.get("urgent") else ""
+        echo(f"{say('路由', 'route')} {route.get('topic')}: {roles} -> {where}{urgent}")
     for contact in shown.get("contacts") or []:
-        click.echo(f"contact 联系人 {contact.get('role')} @ {contact.get('area_id')}")
+        echo(f"{say('联系人', 'contact')} {contact.get('role')} @ {contact.get('area_id')}")
 
 
 @notify.command()
@@ -166,14 +179,18 @@ def dispatch(
     if as_json:
         echo_json(result)
     else:
-        paused = f", rate limited 限流 {report.rate_limited}" if report.rate_limited else ""
-        click.echo(
-            f"sent 已送达 {report.sent}, retry later 待重试 {report.retried}, "
-            f"dead 投递失败 {report.dead}{paused}, undeliverable 无法投递 {len(stuck)} "
-            f"({report.seconds:.1f} s)"
+        limited = report.rate_limited
+        paused = say(f"，限流 {limited:,}", f", rate limited {limited:,}") if limited else ""
+        echo(
+            say(
+                f"已送达 {report.sent:,}，待重试 {report.retried:,}，投递失败 {report.dead:,}"
+                f"{paused}，无法投递 {len(stuck):,}（{report.seconds:.1f} 秒）",
+                f"sent {report.sent:,}, retry later {report.retried:,}, dead {report.dead:,}"
+                f"{paused}, undeliverable {len(stuck):,} ({report.seconds:.1f} s)",
+            )
         )
         for line in report.errors[:5]:
-            click.echo(f"  {line}", err=True)
+            echo(f"  {line}", err=True)
         _show_undeliverable(stuck)
     if stuck:
         sys.exit(UNDELIVERABLE_EXIT)
@@ -183,12 +200,16 @@ def _show_undeliverable(stuck: list[Any], limit: int = 10) -> None:
     """The first ``limit`` undeliverable messages and why, on stderr."""
     if not stuck:
         return
-    click.echo(
-        f"{len(stuck)} undeliverable message(s) 条无法投递 (notify status lists them):", err=True
+    echo(
+        say(
+            f"{len(stuck):,} 条消息无法投递（notify status 列出全部）：",
+            f"{len(stuck):,} undeliverable message(s) (notify status lists them):",
+        ),
+        err=True,
     )
     for item in stuck[:limit]:
         m = item.message
-        click.echo(f"  {m.topic} -> {m.recipient} [{m.channel}]: {item.reason}", err=True)
+        echo(f"  {m.topic} -> {m.recipient} [{m.channel}]: {item.reason}", err=True)
 
 
 @notify.command()
@@ -232,17 +253,37 @@ def status(target: str, config: str | None, as_json: bool) -> None:
         )
         return
     if not result:
-        click.echo("the outbox is empty 发件箱为空")
+        echo(say("发件箱为空", "the outbox is empty"))
     for channel, states in result.items():
-        shown = ", ".join(f"{state} {n}" for state, n in states.items())
-        click.echo(f"{channel}: {shown}")
+        shown = ", ".join(f"{_state(state)} {n:,}" for state, n in states.items())
+        echo(f"{channel}: {shown}")
         for error, n in dead.get(channel, {}).items():
-            click.echo(f"  dead {n}: {error or '(no error recorded)'}")
+            echo(f"  {_state('dead')} {n:,}: {error or say('（未记录错误）', '(no error recorded)')}")
     for item in stuck:
         m = item.message
-        click.echo(
-            f"undeliverable 无法投递: {m.topic} -> {m.recipient} [{m.channel}]: {item.reason}"
-        )
+        echo(f"{_state('undeliverable')}: {m.topic} -> {m.recipient} [{m.channel}]: {item.reason}")
+
+
+def _state(state: str) -> str:
+    """A message state (``pending``, ``sent``...) in this run's language."""
+    words = {
+        "pending": ("待发送", "pending"),
+        "in_flight": ("发送中", "in flight"),
+        "sent": ("已送达", "sent"),
+        "dead": ("投递失败", "dead"),
+        "undeliverable": ("无法投递", "undeliverable"),
+        "held": ("暂缓", "held"),
+    }
+    zh, en = words.get(state, (state, state))
+    return say(zh, en)
+
+
+def _zone_of(target: str) -> Any:
+    """The time zone of the store's only campaign (else the default zone)."""
+    from ..notifications.routing import campaign_zone
+
+    with open_existing(target) as ws:
+        return campaign_zone(ws, None)
 
 
 @notify.command()
@@ -260,4 +301,4 @@ def digest(target: str, config: str | None, day: str | None) -> None:
         service = Notifications(ws, notify_settings(config))
         date = given or dt.datetime.now(service.router.zone).date()
         added = service.enqueue_digest(date)
-    click.echo(f"digest for {date}: {added} new message(s) 条新消息")
+    echo(say(f"{date} 日报摘要：{added:,} 条新消息", f"digest for {date}: {added:,} new message(s)"))
