@@ -55,6 +55,7 @@ __all__ = [
     "parse_at",
     "parse_date",
     "unmask_option",
+    "value_word",
 ]
 
 DB_ENV = "GRIDGUARD_DB"  # the same variable gridguard.workspace reads
@@ -434,3 +435,30 @@ def show_table(
               for v in row)
         )  # fmt: skip
     print_table(console(), table)
+
+
+_STATUS_WORDS = {
+    "open": ("待办", "open"),
+    "done": ("已完成", "done"),
+    "cancelled": ("已取消", "cancelled"),
+    "active": ("在管", "active"),
+    "ended": ("已结束", "ended"),
+    "released": ("已解除", "released"),
+}
+
+
+def value_word(value: str | None) -> str:
+    """A stored vocabulary value (a task kind, a status, an outcome) in this run's language.
+
+    From the report catalogue (:func:`gridguard.report.locale.value_label`) or a
+    status word; an unknown value (a plugin's own) is shown as it is.
+    """
+    if value is None:
+        return "-"
+    from ..report.locale import VALUES
+
+    if value in _STATUS_WORDS:
+        zh, en = _STATUS_WORDS[value]
+        return say(zh, en)
+    found = VALUES.get(value)
+    return value if found is None else found.text(current_lang())

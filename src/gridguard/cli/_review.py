@@ -14,7 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._common import date_option, db_option, echo_json, json_option, open_existing, parse_date
+from ._common import (
+    current_lang,
+    date_option,
+    db_option,
+    echo,
+    echo_json,
+    json_option,
+    open_existing,
+    parse_date,
+    say,
+)
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -106,22 +116,25 @@ def review() -> None:
 @json_option()
 def list_command(target: str, source: str | None, as_json: bool) -> None:
     """Rows waiting for a decision, each with its candidates (personal data masked)."""
+    from ..targeting.reasons import in_lang
+
     with open_existing(target) as ws:
         rows = _queue(ws, source)
     if as_json:
         echo_json(rows)
         return
     if not rows:
-        click.echo("the review queue is empty 没有待核对的行")
+        echo(say("没有待核对的行", "the review queue is empty"))
     for row in rows:
-        click.echo(
-            f"{row['id']} {row['list_id']} row {row['row']}: {row['name'] or '-'} "
-            f"{row['id_number'] or '-'} {row['phone'] or '-'} ({row['reason']})"
+        echo(
+            f"{row['id']} {row['list_id']} {say('第', 'row ')}{row['row']}{say('行', '')}: "
+            f"{row['name'] or '-'} {row['id_number'] or '-'} {row['phone'] or '-'} "
+            f"({in_lang(row['reason'], current_lang())})"
         )
         for c in row["candidates"]:
             where = f" {c['household_id']} {c['address']}" if "household_id" in c else ""
             score = f" {c['score']:.2f}" if "score" in c else ""
-            click.echo(f"    -> {c['person_id']}{where}{score} [{c['why']}]")
+            echo(f"    -> {c['person_id']}{where}{score} [{in_lang(c['why'], current_lang())}]")
 
 
 @review.command("accept")
@@ -144,7 +157,7 @@ def accept(
     if as_json:
         echo_json(data)
     else:
-        click.echo(f"{entry[:SHORT]} -> {person_id}: matched by hand 人工匹配")
+        echo(f"{entry[:SHORT]} -> {person_id}: {say('人工匹配', 'matched by hand')}")
 
 
 @review.command("reject")
@@ -163,4 +176,4 @@ def reject(row_id: str, target: str, note: str, as_json: bool) -> None:
     if as_json:
         echo_json(data)
     else:
-        click.echo(f"{entry[:SHORT]}: nobody on file 查无此人")
+        echo(f"{entry[:SHORT]}: {say('查无此人', 'nobody on file')}")

@@ -13,7 +13,16 @@ from typing import Any
 
 import click
 
-from ._common import db_option, echo_json, json_option, open_existing
+from ._common import (
+    db_option,
+    echo,
+    echo_json,
+    json_option,
+    open_existing,
+    say,
+    show_table,
+    value_word,
+)
 
 __all__ = ["task"]
 
@@ -90,16 +99,17 @@ def list_command(
         echo_json({"settled": closed, "tasks": rows})
         return
     if closed:
-        click.echo(f"{closed} tasks done by what was recorded 已自动完成")
+        echo(say(f"{closed:,} 项任务已按记录自动完成", f"{closed:,} tasks done by what was recorded"))
     if not rows:
-        click.echo("no tasks 没有任务")
-    for row in rows:
-        who = row["person_id"] or row["household_id"]
-        team = f"  → {row['assignee']}" if row["assignee"] else ""
-        click.echo(
-            f"{row['id']}  {row['due']}  {row['kind']:<10} {row['status']:<6} {who}  {row['note']}"
-            + team
-        )
+        echo(say("没有任务", "no tasks"))
+        return
+    show_table(
+        None,
+        [say("任务", "Task"), say("期限", "Due"), say("类型", "Kind"), say("状态", "Status"),
+         say("对象", "Who"), say("分配给", "Team")],
+        [[r["id"], r["due"].replace("T", " "), value_word(r["kind"]), value_word(r["status"]),
+          r["person_id"] or r["household_id"], r["assignee"] or "-"] for r in rows],
+    )  # fmt: skip
 
 
 @task.command("assign")
@@ -121,7 +131,7 @@ def assign(task_id: str, team_id: str, target: str, as_json: bool) -> None:
     if as_json:
         echo_json(data)
     else:
-        click.echo(f"task {task_id}: assigned to 已分配给 {team_id}")
+        echo(say(f"任务 {task_id}：已分配给 {team_id}", f"task {task_id}: assigned to {team_id}"))
 
 
 @task.command("close")
@@ -142,4 +152,4 @@ def close(task_id: str, target: str, cancel: bool, as_json: bool) -> None:
     if as_json:
         echo_json(data)
     else:
-        click.echo(f"task {task_id}: {data['status']}")
+        echo(f"{say('任务', 'task')} {task_id}: {value_word(data['status'])}")

@@ -38,6 +38,15 @@ ZH: Mapping[str, str] = {
     "unknown stairwell": "未知的楼梯",
     "unknown building": "未知的楼幢",
     "unknown area": "未知的区域",
+    # why an outside-list row waits for review (gridguard.targeting.matching)
+    "a similar identity number is on file, but the name is not close": (
+        "登记中有相近的身份证号码，但姓名不相近"
+    ),
+    "no identity number or phone to match on": "没有可匹配的身份证号码或电话",
+    "no name to confirm a phone or a mistyped identity number": (
+        "没有姓名，无法确认电话或录错的身份证号码"
+    ),
+    "nobody in the register has this identity number or phone": "登记中无此身份证号码或电话",
 }
 
 
