@@ -14,12 +14,17 @@ import click
 from ._common import (
     EXIT_USAGE,
     campaign_option,
+    current_lang,
     date_option,
     db_option,
+    echo,
     echo_json,
     json_option,
     open_existing,
     parse_date,
+    say,
+    show_table,
+    value_word,
 )
 
 if TYPE_CHECKING:
@@ -46,8 +51,10 @@ def _load(path: str | None, registries: Any) -> RuleSet:
 
 def _problems(exc: Any, code: int = 1) -> None:
     """Every problem of a rule set on its own red line, then exit with ``code``."""
+    n = len(exc.violations)
     click.secho(
-        f"error: the rule set cannot be loaded 规则集无法加载 ({len(exc.violations)} problem(s)):",
+        say(f"错误：规则集无法加载（{n:,} 处问题）：",
+            f"error: the rule set cannot be loaded ({n:,} problem(s)):"),  # fmt: skip
         fg="red",
         err=True,
     )
@@ -110,40 +117,32 @@ def screen(
     if as_json:
         echo_json(summary)
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    table = Table(
-        title=(
-            f"Screening 筛查: {rule_set.title_en} {rule_set.title_zh} "
-            f"({rule_set.id} {summary['rule_set_version']}), {summary['day']}"
-        ),
-        title_justify="left",
+    zh = current_lang() == "zh-CN"
+    title = rule_set.title_zh if zh else rule_set.title_en
+    show_table(
+        f"{say('筛查', 'Screening')}: {title} "
+        f"({rule_set.id} {summary['rule_set_version']}), {summary['day']}",
+        [say("规则", "Rule"), say("名称", "Title"), say("人数", "Persons")],
+        [[r.id, _rule_title(r, zh), result.by_rule.get(r.id, 0)] for r in rule_set.rules],
+        numeric={2},
     )
-    table.add_column("Rule 规则", style="bold")
-    table.add_column("Title 名称")
-    table.add_column("Persons 人数", justify="right")
-    for rule in rule_set.rules:
-        table.add_row(rule.id, rule.title, f"{result.by_rule.get(rule.id, 0):,}")
-    console.print(table)
     figures = [
-        ("Flagged persons 标记人员", result.flagged),
-        ("New assessments 新评估", result.assessments),
-        ("New quarantine orders 新隔离令", result.orders),
-        ("New tasks 新任务", result.tasks),
+        (say("标记人员", "Flagged persons"), result.flagged),
+        (say("新评估", "New assessments"), result.assessments),
+        (say("新隔离令", "New quarantine orders"), result.orders),
+        (say("新任务", "New tasks"), result.tasks),
         (
-            "Notifications queued 已排队通知"
+            say("已排队通知", "Notifications queued")
             if result.notify_mode == "outbox"
-            else "Notifications recorded 已记录通知",
+            else say("已记录通知", "Notifications recorded"),
             result.notifications,
         ),
     ]
     for label, value in figures:
-        console.print(f"{label}: {value:,}")
-    risks = ", ".join(f"{k} {v:,}" for k, v in result.by_risk.items()) or "-"
-    console.print(f"By risk 按风险: {risks}")
-    console.print(f"Done in {result.seconds:.2f} s 用时")
+        echo(f"{label}: {value:,}")
+    risks = ", ".join(f"{value_word(k)} {v:,}" for k, v in result.by_risk.items()) or "-"
+    echo(f"{say('按风险', 'By risk')}: {risks}")
+    echo(say(f"用时 {result.seconds:.2f} 秒", f"Done in {result.seconds:.2f} s"))
 
 
 @click.group()
@@ -218,21 +217,23 @@ def check(file: str, as_json: bool) -> None:
     if as_json:
         echo_json({"ok": True, **info})
         return
+    zh = current_lang() == "zh-CN"
+    n = len(rule_set.rules)
     click.secho(
-        f"OK 通过: {rule_set.id} {rule_set.version}: {rule_set.title_en} {rule_set.title_zh} "
-        f"({len(rule_set.rules)} rules 条规则)",
+        say(
+            f"通过：{rule_set.id} {rule_set.version}：{rule_set.title_zh}（{n:,} 条规则）",
+            f"OK: {rule_set.id} {rule_set.version}: {rule_set.title_en} ({n:,} rules)",
+        ),
         fg="green",
     )
     for rule in info["rules"]:
-        kind = "escalation 升级" if rule["escalation"] else "person 个人"
-        click.echo(
-            f"\n[{rule['priority']}] {rule['id']} ({rule['line']}, {kind}): "
-            f"{rule['title']['en']} {rule['title']['zh']}"
-        )
-        click.echo(f"  when 条件: {rule['when']}")
+        kind = say("升级", "escalation") if rule["escalation"] else say("个人", "person")
+        title = rule["title"]["zh" if zh else "en"]
+        echo(f"\n[{rule['priority']}] {rule['id']} ({rule['line']}, {kind}): {title}")
+        echo(f"  {say('条件', 'when')}: {rule['when']}")
         for action in rule["then"]:
             text = ", ".join(f"{k} = {v}" for k, v in action.items())
-            click.echo(f"  then 动作: {text}")
+            echo(f"  {say('动作', 'then')}: {text}")
 
 
 @rules.command("show")
@@ -254,10 +255,18 @@ def show(target: str, rule_set_id: str | None, as_json: bool) -> None:
         echo_json({"versions": [v.as_dict() for v in versions]})
         return
     if not versions:
-        click.echo("No rule set has run yet 尚无规则集运行记录")
+        echo(say("尚无规则集运行记录", "No rule set has run yet"))
         return
     for v in versions:
         days = v.first_day.isoformat()
         if v.last_day != v.first_day:
             days += f" .. {v.last_day.isoformat()}"
-        click.echo(f"{v.rule_set_id} {v.version}  {v.fingerprint}  {days}  ({v.runs} runs 次)")
+        echo(f"{v.rule_set_id} {v.version}  {v.fingerprint}  {days}  ({say(f'{v.runs:,} 次', f'{v.runs:,} runs')})")
+
+
+def _rule_title(rule: Any, zh: bool) -> str:
+    """A rule's title in one language: ``title_zh``/``title_en`` when it has them, else its title."""
+    zh_title = getattr(rule, "title_zh", None)
+    en_title = getattr(rule, "title_en", None)
+    chosen = zh_title if zh else en_title
+    return str(chosen or rule.title)

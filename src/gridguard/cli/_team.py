@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._common import EXIT_REFUSED, db_option, echo_json, json_option, open_existing
+from ._common import (
+    EXIT_REFUSED,
+    db_option,
+    echo,
+    echo_json,
+    json_option,
+    open_existing,
+    say,
+)
 
 if TYPE_CHECKING:
     from ..model import CompositionPolicy
@@ -192,7 +200,8 @@ def create(
     if as_json:
         echo_json(team_dict(record))
     else:
-        click.echo(f"team 小分队 {record.id} {record.name}: {len(record.members)} members 人")
+        n = len(record.members)
+        echo(f"{say('小分队', 'team')} {record.id} {record.name}: {say(f'{n:,} 人', f'{n:,} members')}")
 
 
 @team.command("list")
@@ -214,9 +223,25 @@ def list_command(target: str, area_id: str | None, as_json: bool) -> None:
         echo_json(rows)
         return
     for row in rows:
-        roles = ", ".join(f"{mask_name(m['name'])} {m['role']}" for m in row["members"])
-        grid = f" · grid {row['home_grid_id']}" if row["home_grid_id"] else ""
-        click.echo(f"{row['id']} {row['name']} [{row['kind']}{grid}]: {roles}")
+        roles = ", ".join(f"{mask_name(m['name'])} {_role(m['role'])}" for m in row["members"])
+        grid = f" · {say('网格', 'grid')} {row['home_grid_id']}" if row["home_grid_id"] else ""
+        echo(f"{row['id']} {row['name']} [{_kind(row['kind'])}{grid}]: {roles}")
+
+
+def _role(role: str) -> str:
+    """A team member's role in this run's language (an unknown one as it is)."""
+    words = {"cadre": ("干部", "cadre"), "doctor": ("医生", "doctor"),
+             "police": ("民警", "police"), "volunteer": ("志愿者", "volunteer"),
+             "grid_worker": ("网格员", "grid worker")}  # fmt: skip
+    zh, en = words.get(role, (role, role))
+    return say(zh, en)
+
+
+def _kind(kind: str) -> str:
+    """A team's kind in this run's language (an unknown one as it is)."""
+    words = {"sweep": ("排查", "sweep"), "service": ("服务", "service")}
+    zh, en = words.get(kind, (kind, kind))
+    return say(zh, en)
 
 
 @team.command("import")
@@ -316,9 +341,13 @@ def import_command(
     if as_json:
         echo_json(summary)
     else:
-        click.echo(
-            f"{file.name}: {summary['teams']} teams 小分队, {summary['members']} members 成员, "
-            f"{result.written} new or changed 新增或更新"
+        echo(
+            say(
+                f"{file.name}：小分队 {summary['teams']:,} 个，成员 {summary['members']:,} 人，"
+                f"新增或更新 {result.written:,}",
+                f"{file.name}: {summary['teams']:,} teams, {summary['members']:,} members, "
+                f"{result.written:,} new or changed",
+            )
         )
         for line in refused:
             click.secho(line, fg="red", err=True)

@@ -18,6 +18,7 @@ from ._common import (
     check_ids,
     date_option,
     db_option,
+    echo,
     echo_json,
     json_option,
     notify_config_option,
@@ -25,6 +26,8 @@ from ._common import (
     open_existing,
     parse_at,
     parse_date,
+    say,
+    show_table,
 )
 
 if TYPE_CHECKING:
@@ -76,8 +79,8 @@ def assign(building_id: str, person_id: str | None, target: str, remove: bool) -
         building_id, person_id = _named(ws, building_id, person_id)
         check_ids(ws, building=building_id, person=person_id)
         building = assign_observer(ws, building_id, person_id)
-    who = building.observer_id or "nobody 无"
-    click.echo(f"{building.id} {building.name}: observer 观察员 {who}")
+    who = building.observer_id or say("无", "nobody")
+    echo(f"{building.id} {building.name}: {say('观察员', 'observer')} {who}")
 
 
 def _named(ws: Any, building: str, person: str | None) -> tuple[str, str | None]:
@@ -133,12 +136,14 @@ def coverage(target: str, by: str, points: bool, as_json: bool) -> None:
     if as_json:
         echo_json([r.to_dict() for r in rows])
         return
-    kind = "village groups 村小组" if points else "buildings 楼幢"
-    for row in rows:
-        click.echo(
-            f"{row.area_id} {row.name}: {row.observed}/{row.places} {kind} observed, "
-            f"{row.unobserved} without 无观察员"
-        )
+    show_table(
+        None,
+        [say("区域", "Area"), say("名称", "Name"),
+         say("村小组", "Village groups") if points else say("楼幢", "Buildings"),
+         say("有人值守", "Observed"), say("无观察员", "Without")],
+        [[r.area_id, r.name, r.places, r.observed, r.unobserved] for r in rows],
+        numeric={2, 3, 4},
+    )  # fmt: skip
 
 
 # -- checkin ---------------------------------------------------------------------------------
@@ -183,10 +188,15 @@ def record(
     if as_json:
         echo_json({"file": file, **report.to_dict()})
     else:
-        click.echo(
-            f"{file}: {report.records} check-ins, {report.accepted} accepted, "
-            f"{report.rejected} refused; {report.written} new, {report.unchanged} already "
-            f"stored; {report.tasks} tasks and {report.messages} messages made"
+        echo(
+            say(
+                f"{file}：报平安 {report.records:,} 条，接受 {report.accepted:,}，"
+                f"拒收 {report.rejected:,}；新增 {report.written:,}，已有 {report.unchanged:,}；"
+                f"生成任务 {report.tasks:,} 项、消息 {report.messages:,} 条",
+                f"{file}: {report.records:,} check-ins, {report.accepted:,} accepted, "
+                f"{report.rejected:,} refused; {report.written:,} new, {report.unchanged:,} "
+                f"already stored; {report.tasks:,} tasks and {report.messages:,} messages made",
+            )
         )
         for error in report.errors:
             click.secho(f"{file}:{error}", fg="red", err=True)
@@ -257,13 +267,20 @@ def missing_command(
             data["escalation"] = report.to_dict()
         echo_json(data)
         return
-    label = "monitoring points 监测点" if points else "buildings 楼幢"
-    click.echo(
-        f"{date.isoformat()}: {len(found)} {label} without a report by {settings.cutoff} "
-        "未按时报平安"
+    label = say("个监测点", "monitoring points") if points else say("幢楼", "buildings")
+    echo(
+        say(
+            f"{date.isoformat()}：{len(found):,} {label}未在 {settings.cutoff} 前报平安",
+            f"{date.isoformat()}: {len(found):,} {label} without a report by {settings.cutoff}",
+        )
     )
     for place in found:
-        click.echo(f"  {place.place_id} {place.name} (observer {place.observer_id})")
+        echo(f"  {place.place_id} {place.name} ({say('观察员', 'observer')} {place.observer_id})")
     if report is not None:
-        due = ", ".join(report.rungs_due) or "none yet"
-        click.echo(f"Escalation 逐级提醒: rungs due {due}; {report.enqueued} new messages")
+        due = ", ".join(report.rungs_due) or say("暂无", "none yet")
+        echo(
+            say(
+                f"逐级提醒：到期层级 {due}；新消息 {report.enqueued:,} 条",
+                f"Escalation: rungs due {due}; {report.enqueued:,} new messages",
+            )
+        )

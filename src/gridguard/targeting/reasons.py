@@ -47,6 +47,8 @@ ZH: Mapping[str, str] = {
         "没有姓名，无法确认电话或录错的身份证号码"
     ),
     "nobody in the register has this identity number or phone": "登记中无此身份证号码或电话",
+    "the identity number is on file, but under another name": "登记中有此身份证号码，但姓名不同",
+    "the phone is on file, but no name there is close enough": "登记中有此电话，但姓名都不够相近",
 }
 
 
