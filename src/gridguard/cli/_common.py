@@ -46,6 +46,7 @@ __all__ = [
     "local_time",
     "number_column",
     "print_table",
+    "role_word",
     "say",
     "show_table",
     "with_lang",
@@ -462,3 +463,27 @@ def value_word(value: str | None) -> str:
         return say(zh, en)
     found = VALUES.get(value)
     return value if found is None else found.text(current_lang())
+
+
+_ROLES = {
+    "admin": ("管理员", "admin"),
+    "grid_worker": ("网格员", "grid worker"),
+    "building_observer": ("楼幢观察员", "building observer"),
+    "community_doctor": ("社区医生", "community doctor"),
+    "community_secretary": ("社区书记", "community secretary"),
+    "team_member": ("小分队队员", "team member"),
+    "service_volunteer": ("服务志愿者", "service volunteer"),
+    "auditor": ("审计员", "auditor"),
+    "cadre": ("干部", "cadre"),
+    "doctor": ("医生", "doctor"),
+    "police": ("民警", "police"),
+    "volunteer": ("志愿者", "volunteer"),
+}
+
+
+def role_word(role: str | None) -> str:
+    """A principal's or a team member's role in this run's language (an unknown one as it is)."""
+    if role is None:
+        return "-"
+    zh, en = _ROLES.get(role, (role, role))
+    return say(zh, en)

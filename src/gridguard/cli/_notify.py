@@ -23,6 +23,7 @@ from ._common import (
     notify_settings,
     open_existing,
     parse_date,
+    role_word,
     say,
 )
 
@@ -99,7 +100,7 @@ def config(target: str, as_json: bool) -> None:
     at = local_time(stored.at, zone, seconds=True)
     echo(say(f"配置于 {at}，来自 {stored.source}", f"configured {at} from {stored.source}"))
     for name, channel in (shown.get("channels") or {}).items():
-        options = ", ".join(f"{k}={v}" for k, v in channel.items())
+        options = ", ".join(f"{_option(k)}={v}" for k, v in channel.items())
         echo(f"{say('渠道', 'channel')} {name}: {options}")
     for route in shown.get("routes") or []:
         roles = ", ".join(route.get("roles", []))
@@ -107,7 +108,7 @@ def config(target: str, as_json: bool) -> None:
         urgent = say("（紧急）", " urgent") if route.get("urgent") else ""
         echo(f"{say('路由', 'route')} {route.get('topic')}: {roles} -> {where}{urgent}")
     for contact in shown.get("contacts") or []:
-        echo(f"{say('联系人', 'contact')} {contact.get('role')} @ {contact.get('area_id')}")
+        echo(f"{say('联系人', 'contact')} {role_word(contact.get('role'))} @ {contact.get('area_id')}")
 
 
 @notify.command()
@@ -262,6 +263,15 @@ def status(target: str, config: str | None, as_json: bool) -> None:
     for item in stuck:
         m = item.message
         echo(f"{_state('undeliverable')}: {m.topic} -> {m.recipient} [{m.channel}]: {item.reason}")
+
+
+def _option(key: str) -> str:
+    """A channel option's name (``type``, ``path``...) in this run's language."""
+    words = {"type": ("类型", "type"), "path": ("路径", "path"), "url": ("地址", "url"),
+             "secret": ("密钥", "secret"), "to": ("收件人", "to"), "host": ("主机", "host"),
+             "port": ("端口", "port")}  # fmt: skip
+    zh, en = words.get(key, (key, key))
+    return say(zh, en)
 
 
 def _state(state: str) -> str:

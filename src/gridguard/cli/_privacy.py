@@ -15,6 +15,7 @@ from ._common import (
     json_option,
     local_time,
     open_existing,
+    role_word,
     say,
     show_table,
 )
@@ -117,18 +118,20 @@ def show(target: str, last: int, head_only: bool, as_json: bool) -> None:
         return
     outcomes = {"allowed": say("允许", "allowed"), "denied": say("拒绝", "denied")}
     phrases = {"the whole store": say("整个数据库", "the whole store"),
-               "own scope": say("本人范围", "own scope")}  # fmt: skip
-    show_table(
-        None,
-        [say("序号", "Seq"), say("时间", "Time"), say("结果", "Outcome"),
-         say("操作人（角色 范围）", "Who (role scope)"), say("操作", "Action"),
-         say("对象", "On"), say("条数", "Count")],
-        [[e.seq, local_time(e.at, zone, seconds=True), outcomes.get(e.outcome.value, e.outcome.value),
-          f"{e.principal} [{e.role} {phrases.get(e.scope, e.scope)}]",
-          e.action + (f" ({e.reason})" if e.reason else ""),
-          phrases.get(e.target, e.target), e.count] for e in entries],
-        numeric={0, 6},
-    )  # fmt: skip
+               "own scope": say("本人范围", "own scope"), "*": say("全部", "all"),
+               "read": say("读取", "read"), "write": say("写入", "write")}  # fmt: skip
+    # Two lines an entry: when, whether and who; then what on what. The action
+    # codes (sweep.follow_up) and record kinds (Household) are names, shown as
+    # they are stored.
+    for e in entries:
+        echo(
+            f"{e.seq:>6} {local_time(e.at, zone, seconds=True)} "
+            f"{outcomes.get(e.outcome.value, e.outcome.value)} {e.principal} "
+            f"[{role_word(e.role)} {phrases.get(e.scope, e.scope)}]"
+        )
+        why = f" ({e.reason})" if e.reason else ""
+        echo(f"       {phrases.get(e.action, e.action)} {phrases.get(e.target, e.target)}"
+             f" ×{e.count:,}{why}")  # fmt: skip
 
 
 @click.command()

@@ -18,10 +18,15 @@ from ._common import (
     campaign_option,
     date_option,
     db_option,
+    echo,
     echo_json,
     json_option,
+    local_time,
     open_existing,
     parse_date,
+    say,
+    show_table,
+    value_word,
 )
 
 if TYPE_CHECKING:
@@ -56,7 +61,7 @@ def _echo(data: Any, as_json: bool, text: str) -> None:
     if as_json:
         echo_json(data)
     else:
-        click.echo(text)
+        echo(text)
 
 
 _EXPOSURE_KINDS = (
@@ -147,11 +152,15 @@ def order_command(
                 policy=policy,
             )
             lines = [
-                f"{m.person_id}: {m.action} {_ACTIONS[m.action]} order {m.order_id}, "
-                f"released on {m.end.isoformat()}"
+                say(
+                    f"{m.person_id}：{_ACTIONS[m.action]}隔离令 {m.order_id}，"
+                    f"{m.end.isoformat()} 解除",
+                    f"{m.person_id}: {m.action} order {m.order_id}, released on {m.end.isoformat()}",
+                )
                 for m in done.members
             ]
-            _echo(done.as_dict(), as_json, "\n".join(lines) or f"{household_id}: no members")
+            nobody = say(f"{household_id}：无成员", f"{household_id}: no members")
+            _echo(done.as_dict(), as_json, "\n".join(lines) or nobody)
             return
         order = order_quarantine(
             ws,
@@ -169,9 +178,14 @@ def order_command(
     _echo(
         _order_dict(order),
         as_json,
-        f"order {order.id}: {order.person_id or order.household_id} {order.kind.value} "
-        f"{order.start.isoformat()} .. {order.last_day.isoformat()}, "
-        f"released on {order.end.isoformat()}",
+        say(
+            f"隔离令 {order.id}：{order.person_id or order.household_id} "
+            f"{value_word(order.kind.value)} {order.start.isoformat()} .. "
+            f"{order.last_day.isoformat()}，{order.end.isoformat()} 解除",
+            f"order {order.id}: {order.person_id or order.household_id} "
+            f"{value_word(order.kind.value)} {order.start.isoformat()} .. "
+            f"{order.last_day.isoformat()}, released on {order.end.isoformat()}",
+        ),
     )
 
 
@@ -258,7 +272,12 @@ def check_command(
     data = {"checked": result.checked, "missed": missed, "new_tasks": result.new_tasks}
     lines = [f"{m['slot']}  {m['person_id']}" for m in missed]
     lines.append(
-        f"{result.checked} slots checked, {len(missed)} missed, {result.new_tasks} new phone calls"
+        say(
+            f"已检查 {result.checked:,} 个时段，漏报 {len(missed):,} 个，"
+            f"新增电话随访 {result.new_tasks:,} 项",
+            f"{result.checked:,} slots checked, {len(missed):,} missed, "
+            f"{result.new_tasks:,} new phone calls",
+        )
     )
     _echo(data, as_json, "\n".join(lines))
 
@@ -300,10 +319,14 @@ def extend_command(
         "previous_end": result.previous_end.isoformat(),
         "end": result.order.end.isoformat(),
     }
+    end = result.order.end.isoformat()
     text = (
-        f"order {order_id} now ends {result.order.end.isoformat()}"
+        say(f"隔离令 {order_id} 现于 {end} 解除", f"order {order_id} now ends {end}")
         if result.extended
-        else f"order {order_id} unchanged: it already ends {result.order.end.isoformat()}"
+        else say(
+            f"隔离令 {order_id} 未变：已于 {end} 解除",
+            f"order {order_id} unchanged: it already ends {end}",
+        )
     )
     _echo(data, as_json, text)
 
@@ -354,7 +377,7 @@ def release_command(
             {"order_id": r.order_id, "early": r.early, "end": r.end.isoformat()} for r in records
         ]
     }
-    _echo(data, as_json, f"{len(records)} released")
+    _echo(data, as_json, say(f"已解除 {len(records):,} 人", f"{len(records):,} released"))
 
 
 @quarantine.command("census")
@@ -378,13 +401,19 @@ def census_command(
     if as_json:
         echo_json({"areas": [r.as_dict() for r in rows]})
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("area 区域", *CENSUS_FIELDS)
-    for row in rows:
-        table.add_row(row.area_id, *(str(getattr(row, f)) for f in CENSUS_FIELDS))
-    Console().print(table)
+    headers = {
+        "active": ("在管隔离", "Active"),
+        "new_today": ("今日新增", "New today"),
+        "ending_today": ("今日期满", "Ending today"),
+        "released_today": ("今日解除", "Released today"),
+        "release_due": ("待解除", "Release due"),
+    }
+    show_table(
+        None,
+        [say("区域", "Area"), *(say(*headers.get(f, (f, f))) for f in CENSUS_FIELDS)],
+        [[row.area_id, *(getattr(row, f) for f in CENSUS_FIELDS)] for row in rows],
+        numeric=set(range(1, len(CENSUS_FIELDS) + 1)),
+    )
 
 
 # -- service -------------------------------------------------------------------------------------
@@ -438,7 +467,7 @@ def request_command(
     _echo(
         {"id": str(request.id), "household_id": household_id, "service": kind},
         as_json,
-        f"request {request.id}",
+        f"{say('服务请求', 'request')} {request.id}",
     )
 
 
@@ -464,6 +493,7 @@ def assign_command(
 
     with open_existing(target, campaign=campaign_id, team=team_id, person=person_id) as ws:
         due = _instant(ws, campaign_id, due_text, "due") if due_text else None
+        zone = _zone(ws, campaign_id)
         assignment = assign_service(
             ws, request_id, team_id=team_id, person_id=person_id, due=due, campaign_id=campaign_id
         )
@@ -475,8 +505,12 @@ def assign_command(
             "due": assignment.due.isoformat(),
         },
         as_json,
-        f"request {request_id} -> {assignment.team_id or assignment.person_id}, "
-        f"due {assignment.due.isoformat()}",
+        say(
+            f"服务请求 {request_id} -> {assignment.team_id or assignment.person_id}，"
+            f"期限 {local_time(assignment.due, zone)}",
+            f"request {request_id} -> {assignment.team_id or assignment.person_id}, "
+            f"due {local_time(assignment.due, zone)}",
+        ),
     )
 
 
@@ -495,7 +529,11 @@ def done_command(
     with open_existing(target) as ws:
         at = _instant(ws, None, at_text, "at")
         done = complete_service(ws, request_id, note=note, at=at)
-    _echo({"request_id": request_id, "at": done.at.isoformat()}, as_json, f"{request_id} done")
+    _echo(
+        {"request_id": request_id, "at": done.at.isoformat()},
+        as_json,
+        f"{request_id} {say('已完成', 'done')}",
+    )
 
 
 @service.command("overdue")
@@ -511,9 +549,11 @@ def overdue_command(
 
     with open_existing(target, campaign=campaign_id) as ws:
         late = overdue(ws, now=_instant(ws, campaign_id, at_text, "at"), campaign_id=campaign_id)
+        zone = _zone(ws, campaign_id)
     lines = [
-        f"{o.due.isoformat()}  {o.household_id}  {o.service}  {o.team_id or o.person_id or '-'}"
+        f"{local_time(o.due, zone)}  {o.household_id}  {value_word(o.service)}  "
+        f"{o.team_id or o.person_id or '-'}"
         for o in late
     ]
-    lines.append(f"{len(late)} overdue")
+    lines.append(say(f"逾期 {len(late):,} 项", f"{len(late):,} overdue"))
     _echo({"overdue": [_open_dict(o) for o in late]}, as_json, "\n".join(lines))

@@ -23,6 +23,7 @@ from ._common import (
     echo_json,
     json_option,
     open_existing,
+    role_word,
     say,
 )
 
@@ -223,18 +224,9 @@ def list_command(target: str, area_id: str | None, as_json: bool) -> None:
         echo_json(rows)
         return
     for row in rows:
-        roles = ", ".join(f"{mask_name(m['name'])} {_role(m['role'])}" for m in row["members"])
+        roles = ", ".join(f"{mask_name(m['name'])} {role_word(m['role'])}" for m in row["members"])
         grid = f" · {say('网格', 'grid')} {row['home_grid_id']}" if row["home_grid_id"] else ""
         echo(f"{row['id']} {row['name']} [{_kind(row['kind'])}{grid}]: {roles}")
-
-
-def _role(role: str) -> str:
-    """A team member's role in this run's language (an unknown one as it is)."""
-    words = {"cadre": ("干部", "cadre"), "doctor": ("医生", "doctor"),
-             "police": ("民警", "police"), "volunteer": ("志愿者", "volunteer"),
-             "grid_worker": ("网格员", "grid worker")}  # fmt: skip
-    zh, en = words.get(role, (role, role))
-    return say(zh, en)
 
 
 def _kind(kind: str) -> str:
