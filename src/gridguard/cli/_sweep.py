@@ -16,12 +16,16 @@ from ._common import (
     campaign_option,
     date_option,
     db_option,
+    echo,
     echo_json,
     json_option,
     lang_option,
     open_existing,
     parse_date,
+    say,
+    show_table,
     unmask_option,
+    value_word,
 )
 from ._team import composition_policy, policy_option
 
@@ -291,19 +295,45 @@ def _time(text: str) -> str:
 
 
 def _flags_text(flags: list[dict[str, Any]]) -> str:
-    return "; ".join(f"{f['kind']}: {f['detail']}" for f in flags) or "-"
+    return "; ".join(f"{value_word(f['kind'])}: {_detail(f['detail'])}" for f in flags) or "-"
+
+
+def _detail(detail: str) -> str:
+    """A flag's detail (:class:`gridguard.sweep.files.Flag`) in this run's language.
+
+    The detail is stored in English (``outbreak_area_arrival, last
+    2020-01-25``, ``武汉, back 2020-01-16``, ``37.8 °C``, symptoms); its
+    vocabulary words and links are put in words of the language chosen.
+    """
+    import re
+
+    contact = re.fullmatch(r"([a-z_]+), last (\d{4}-\d\d-\d\d)", detail)
+    if contact:
+        kind, day = contact.groups()
+        return f"{value_word(kind)}{say('，最后接触 ', ', last ')}{day}"
+    trip = re.fullmatch(r"(.*), back (\d{4}-\d\d-\d\d)", detail)
+    if trip:
+        place, day = trip.groups()
+        return say(f"{place}，{day} 返回", f"{place}, back {day}")
+    if re.fullmatch(r"[\d.]+ °C", detail):
+        return detail
+    return ", ".join(value_word(word) for word in detail.split(", "))
 
 
 def _answers(screening: dict[str, Any]) -> tuple[str, str, str]:
     trips = ", ".join(
-        t["destination"] + (f" (back {t['returned']})" if t.get("returned") else "")
+        t["destination"]
+        + (say(f"（{t['returned']} 返回）", f" (back {t['returned']})") if t.get("returned") else "")
         for t in screening["trips"]
     )
-    exposures = ", ".join(f"{e['kind']} {e['last_contact']}" for e in screening["exposures"])
+    exposures = ", ".join(
+        f"{value_word(e['kind'])} {e['last_contact']}" for e in screening["exposures"]
+    )
+    symptoms = ", ".join(value_word(x) for x in screening["symptoms"])
     temperature = screening["temperature"]
     return (
         "-" if temperature is None else f"{temperature:.1f}",
-        "; ".join(x for x in (trips, exposures, ", ".join(screening["symptoms"])) if x) or "-",
+        "; ".join(x for x in (trips, exposures, symptoms) if x) or "-",
         _flags_text(screening["flags"]),
     )
 
@@ -323,53 +353,39 @@ def show_household(
     if as_json:
         echo_json(data)
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
     h = data["household"]
     area = data["area"]["name"] if data["area"] else "-"
-    console.print(f"[bold]Household 户 {h['id']}[/bold]  {h['address']}")
-    console.print(
+    echo(f"{say('户', 'Household')} {h['id']}  {h['address']}")
+    echo(
         f"{area} / {data['building']['name']} / {data['stairwell']['name']}, "
-        f"phone 电话 {h['phone'] or '-'}; status 状态: [bold]{data['status']}[/bold] "
-        f"({data['campaign']})"
+        f"{say('电话', 'phone')} {h['phone'] or '-'}; "
+        f"{say('状态', 'status')}: {value_word(data['status'])} ({data['campaign']})"
     )
     flagged = set(data["flagged"])
-    members = Table(title="Members 成员", title_justify="left")
-    for column in (
-        "Person 人",
-        "Name 姓名",
-        "Sex 性别",
-        "Born 出生",
-        "Residency 居住",
-        "File 一人一档",
-    ):
-        members.add_column(column)
-    names = {}
-    for p in data["members"]:
-        names[p["id"]] = p["name"]
-        members.add_row(
-            p["id"],
-            p["name"],
-            p["sex"] or "-",
-            p["birth_date"] or "-",
-            p["residency"],
-            "yes 是" if p["id"] in flagged else "",
-        )
-    console.print(members)
-    visits = Table(title="Visits 走访", title_justify="left")
-    for column in ("Time 时间", "Channel 方式", "Outcome 结果", "Team 小分队", "Note 备注"):
-        visits.add_column(column)
-    for v in data["visits"]:
-        visits.add_row(_time(v["at"]), v["channel"], v["outcome"], v["team_id"] or "-", v["note"])
-    console.print(visits)
-    screenings = Table(title="Screenings 筛查", title_justify="left")
-    for column in ("Time 时间", "Person 人", "°C", "History 史", "Flags 标记"):
-        screenings.add_column(column, overflow="fold")
-    for s in data["screenings"]:
-        screenings.add_row(_time(s["at"]), names.get(s["person_id"], s["person_id"]), *_answers(s))
-    console.print(screenings)
+    names = {p["id"]: p["name"] for p in data["members"]}
+    show_table(
+        say("成员", "Members"),
+        [say("人员", "Person"), say("姓名", "Name"), say("性别", "Sex"), say("出生", "Born"),
+         say("居住", "Residency"), say("一人一档", "File")],
+        [[p["id"], p["name"], value_word(p["sex"]), p["birth_date"] or "-",
+          value_word(p["residency"]), say("是", "yes") if p["id"] in flagged else ""]
+         for p in data["members"]],
+    )  # fmt: skip
+    show_table(
+        say("走访", "Visits"),
+        [say("时间", "Time"), say("方式", "Channel"), say("结果", "Outcome"),
+         say("小分队", "Team"), say("备注", "Note")],
+        [[_time(v["at"]), value_word(v["channel"]), value_word(v["outcome"]),
+          v["team_id"] or "-", v["note"]] for v in data["visits"]],
+    )  # fmt: skip
+    show_table(
+        say("筛查", "Screenings"),
+        [say("时间", "Time"), say("人员", "Person"), "°C", say("史", "History"),
+         say("标记", "Flags")],
+        [[_time(x["at"]), names.get(x["person_id"], x["person_id"]), *_answers(x)]
+         for x in data["screenings"]],
+        numeric={2},
+    )  # fmt: skip
 
 
 @show.command("person")
@@ -387,25 +403,21 @@ def show_person(
     if as_json:
         echo_json(data)
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
     p = data["person"]
-    console.print(f"[bold]Person 人 {p['id']}[/bold]  {p['name']}  ({p['residency']})")
-    console.print(f"Household 户 {data['household']['id']}  {data['household']['address']}")
-    console.print(
-        f"Identity 身份证 {p['resident_id'] or '-'}, phone 电话 {p['phone'] or '-'}, "
-        f"born 出生 {p['birth_date'] or '-'}"
+    echo(f"{say('人员', 'Person')} {p['id']}  {p['name']}  ({value_word(p['residency'])})")
+    echo(f"{say('户', 'Household')} {data['household']['id']}  {data['household']['address']}")
+    echo(
+        f"{say('身份证', 'Identity')} {p['resident_id'] or '-'}, "
+        f"{say('电话', 'phone')} {p['phone'] or '-'}, {say('出生', 'born')} {p['birth_date'] or '-'}"
     )
-    verdict = "[red]flagged 一人一档[/red]" if data["flagged"] else "not flagged 无需建档"
-    console.print(f"{verdict}: {_flags_text(data['flags'])}")
-    screenings = Table(title="Screenings 筛查", title_justify="left")
-    for column in ("Time 时间", "°C", "History 史", "Flags 标记"):
-        screenings.add_column(column, overflow="fold")
-    for s in data["screenings"]:
-        screenings.add_row(_time(s["at"]), *_answers(s))
-    console.print(screenings)
+    verdict = say("一人一档", "flagged") if data["flagged"] else say("无需建档", "not flagged")
+    echo(f"{verdict}: {_flags_text(data['flags'])}")
+    show_table(
+        say("筛查", "Screenings"),
+        [say("时间", "Time"), "°C", say("史", "History"), say("标记", "Flags")],
+        [[_time(x["at"]), *_answers(x)] for x in data["screenings"]],
+        numeric={1},
+    )
 
 
 # -- coverage ------------------------------------------------------------------------------------
