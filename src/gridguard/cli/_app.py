@@ -27,7 +27,17 @@ import click
 
 from .._version import __version__
 from ..errors import ConfigError, GridGuardError, PluginError
-from ._common import db_option, json_option, say, with_lang
+from ._common import (
+    console,
+    current_lang,
+    db_option,
+    echo,
+    json_option,
+    pick,
+    print_table,
+    say,
+    with_lang,
+)
 from ._listing import cached_listing, store_listing
 
 if TYPE_CHECKING:
@@ -239,7 +249,12 @@ def init(target: str) -> None:
         path = ws.storage.path if isinstance(ws.storage, FileBacked) else None
     url = _masked(url)
     where = f"{url} ({Path(path).resolve()})" if path and path != ":memory:" else url
-    click.echo(f"gridguard store ready: {where}, schema version {version}")
+    echo(
+        say(
+            f"gridguard 数据库已就绪：{where}，结构版本 {version}",
+            f"gridguard store ready: {where}, schema version {version}",
+        )
+    )
 
 
 # -- plugins -------------------------------------------------------------------------------------
@@ -256,32 +271,44 @@ def plugins(as_json: bool) -> None:
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
         return
 
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    table = Table(title="Plugins 插件", title_justify="left")
-    table.add_column("Plugin 插件", style="bold", overflow="fold")
-    table.add_column("Source 来源", overflow="fold")
-    table.add_column("Hooks 钩子", overflow="fold")
-    table.add_column("Registers 注册", overflow="fold")
+    # One block a plugin: its hooks and registrations are names (ids), shown as
+    # they are; the words around them are in the language chosen.
+    echo(say("插件", "Plugins"))
     for plugin in info["plugins"]:
-        registers = "\n".join(
-            f"{kind.replace('_', ' ')}: {', '.join(names)}"
-            for kind, names in sorted(plugin["registers"].items())
-        )
-        table.add_row(
-            plugin["name"], plugin["source"], "\n".join(plugin["hooks"]), registers or "-"
-        )
-    console.print(table)
+        source = _SOURCES.get(plugin["source"], (plugin["source"], plugin["source"]))
+        echo(f"{plugin['name']}  ({say('来源', 'source')}: {say(*source)})")
+        echo(f"{say('钩子', 'hooks')}: {', '.join(plugin['hooks']) or '-'}", indent=2)
+        for kind, names in sorted(plugin["registers"].items()):
+            echo(f"{_registry(kind)}: {', '.join(names)}", indent=2)
     if info["failures"]:
-        failed = Table(title="Failed to load 加载失败", title_justify="left", style="red")
-        failed.add_column("Plugin 插件")
-        failed.add_column("Source 来源")
-        failed.add_column("Error 错误")
+        echo(say("加载失败", "Failed to load"), err=True)
         for failure in info["failures"]:
-            failed.add_row(failure["name"], failure["source"], failure["error"])
-        console.print(failed)
+            echo(f"{failure['name']} ({failure['source']}): {failure['error']}", err=True, indent=2)
+
+
+_SOURCES = {"builtin": ("内置", "builtin"), "entry point": ("入口点", "entry point"),
+            "entry_point": ("入口点", "entry point")}  # fmt: skip
+
+
+def _registry(kind: str) -> str:
+    """A registry's name (``importers``, ``rule_functions``...) in this run's language."""
+    words = {
+        "importers": ("导入器", "importers"),
+        "notifiers": ("通知渠道", "notifiers"),
+        "reporters": ("报表格式", "reporters"),
+        "reports": ("报表", "reports"),
+        "rule_functions": ("规则函数", "rule functions"),
+        "rule_sets": ("规则集", "rule sets"),
+        "rule_lines": ("防线", "rule lines"),
+        "lines": ("防线", "lines"),
+        "storages": ("存储后端", "storages"),
+        "storage_backends": ("存储后端", "storage backends"),
+        "exposure_kinds": ("暴露类型", "exposure kinds"),
+        "anomaly_kinds": ("异常类型", "anomaly kinds"),
+        "commands": ("命令", "commands"),
+    }
+    zh, en = words.get(kind, (kind, kind.replace("_", " ")))
+    return say(zh, en)
 
 
 # -- demo ----------------------------------------------------------------------------------------
@@ -391,32 +418,51 @@ def _progress(show: bool) -> Iterator[Any]:
         console=Console(stderr=True),
         transient=True,
     ) as progress:
-        yield progress
+        yield _Picked(progress)
+
+
+class _Picked:
+    """A rich progress whose two-language task labels show in this run's language."""
+
+    def __init__(self, progress: Any) -> None:
+        self._progress = progress
+
+    def add_task(self, description: str, total: float | None = None) -> Any:
+        return self._progress.add_task(pick(description), total=total)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._progress, name)
 
 
 def _print_summary(
     console: Console, summary: dict[str, Any], rows: list[tuple[str, str, str]]
 ) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(
-        title=(
-            f"{summary['community']} Huayuan community, "
-            f"{summary['campaign_start']} (seed {summary['seed']})"
+        title=Text(
+            say(
+                f"{summary['community']}，{summary['campaign_start']}（随机种子 {summary['seed']}）",
+                f"{summary['community']} Huayuan community, "
+                f"{summary['campaign_start']} (seed {summary['seed']})",
+            )
         ),
         title_justify="left",
     )
-    table.add_column("")
-    table.add_column("Demo 演示", justify="right")
-    table.add_column("Reported 报道", justify="right", style="dim")
+    table.add_column("", overflow="fold")
+    table.add_column(say("演示", "Demo"), justify="right", no_wrap=True)
+    table.add_column(say("报道", "Reported"), justify="right", style="dim", no_wrap=True)
     for key, label, reported in rows:
         value = summary[key]
         table.add_row(
-            label, f"{value:,}" if isinstance(value, int | float) else str(value), reported
+            Text(pick(label)),
+            Text(f"{value:,}" if isinstance(value, int | float) else str(value)),
+            Text(reported),
         )
-    console.print(table)
-    console.print(f"Database 数据库: {summary['database']}")
-    console.print(f"Done in {summary['seconds']:.1f} s 用时")
+    print_table(console, table)
+    console.print(f"{say('数据库', 'Database')}: {summary['database']}", markup=False)
+    console.print(say(f"用时 {summary['seconds']:.1f} 秒", f"Done in {summary['seconds']:.1f} s"))
 
 
 @main.command()
@@ -440,19 +486,17 @@ def demo(db: str | None, out: str, seed: int, as_json: bool) -> None:
 
     show = not as_json and sys.stderr.isatty()
     with _progress(show) as progress:
-        ctx = run_demo(url, out=Path(out), seed=seed, progress=progress)
+        ctx = run_demo(url, out=Path(out), seed=seed, progress=progress, lang=current_lang())
     where = _masked(target) if isinstance(target, str) else str(target.resolve())
     summary = {"database": where, **ctx.summary}
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))
         return
-    from rich.console import Console
-
-    console = Console()
-    _print_summary(console, summary, ctx.rows)
+    out = console()
+    _print_summary(out, summary, ctx.rows)
     for text in ctx.texts:
-        console.print()
-        console.print(text, markup=False, highlight=False)
+        out.print()
+        out.print(text, markup=False, highlight=False)
 
 
 def _quote(path: Path) -> str:

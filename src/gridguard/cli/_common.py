@@ -55,6 +55,7 @@ __all__ = [
     "open_existing",
     "parse_at",
     "parse_date",
+    "pick",
     "unmask_option",
     "value_word",
 ]
@@ -377,13 +378,21 @@ def console(*, err: bool = False) -> Any:
     return Console(stderr=err, highlight=False)
 
 
-def echo(text: str = "", *, err: bool = False) -> None:
+def echo(text: str = "", *, err: bool = False, indent: int = 0) -> None:
     """Print ``text``, each line wrapped at word boundaries to the terminal's width.
 
     A number or an id is moved whole to the next line, never cut; a CJK
-    character counts as two columns.
+    character counts as two columns. With ``indent``, every line (the
+    wrapped ones too) starts that many columns in.
     """
-    console(err=err).print(text, markup=False, highlight=False, overflow="fold")
+    out = console(err=err)
+    if indent:
+        from rich.padding import Padding
+        from rich.text import Text
+
+        out.print(Padding(Text(text, overflow="fold"), (0, 0, 0, indent)))
+        return
+    out.print(text, markup=False, highlight=False, overflow="fold")
 
 
 def number_column(table: Any, header: str, **options: Any) -> None:
@@ -487,3 +496,16 @@ def role_word(role: str | None) -> str:
         return "-"
     zh, en = _ROLES.get(role, (role, role))
     return say(zh, en)
+
+
+def pick(label: str) -> str:
+    """The part of a two-language label (``Daily report 日报``) in this run's language.
+
+    The English comes first and the Chinese from its first CJK character; a
+    label without Chinese is the same in both.
+    """
+    for n, ch in enumerate(label):
+        if "\u3400" <= ch <= "\u9fff":
+            english, chinese = label[:n].strip(), label[n:].strip()
+            return say(chinese, english or chinese)
+    return label

@@ -21,11 +21,14 @@ from ._common import (
     EXIT_REFUSED,
     date_option,
     db_option,
+    echo,
     echo_json,
     json_option,
     open_existing,
     parse_date,
+    say,
     unmask_option,
+    value_word,
 )
 
 __all__ = ["import_command", "match_command", "targets_command"]
@@ -157,7 +160,7 @@ def import_command(
     from ..targeting.importing import import_file
 
     show = not as_json and sys.stderr.isatty()
-    with open_existing(target) as ws, _rows_progress(show, f"Importing {kind} 导入") as bar:
+    with open_existing(target) as ws, _rows_progress(show, say(f"导入 {kind}", f"Importing {kind}")) as bar:
         result = import_file(
             ws,
             kind,
@@ -174,16 +177,21 @@ def import_command(
         if result.rejected:
             sys.exit(EXIT_REFUSED)
         return
-    click.echo(
-        f"{kind} from {file.name} ({result.format}, {result.encoding or '-'}): "
-        f"{result.rows:,} rows 行 · {result.inserted:,} inserted 新增 · "
-        f"{result.updated:,} updated 更新 · {result.unchanged:,} unchanged 未变 · "
-        f"{result.rejected:,} rejected 拒绝"
+    echo(
+        say(
+            f"{kind}（{file.name}，{result.format}，{result.encoding or '-'}）："
+            f"{result.rows:,} 行 · 新增 {result.inserted:,} · 更新 {result.updated:,} · "
+            f"未变 {result.unchanged:,} · 拒绝 {result.rejected:,}",
+            f"{kind} from {file.name} ({result.format}, {result.encoding or '-'}): "
+            f"{result.rows:,} rows · {result.inserted:,} inserted · "
+            f"{result.updated:,} updated · {result.unchanged:,} unchanged · "
+            f"{result.rejected:,} rejected",
+        )
     )
     if result.ignored_columns:
-        click.echo(f"Ignored columns 未用的列: {', '.join(result.ignored_columns)}")
+        echo(f"{say('未用的列', 'Ignored columns')}: {', '.join(result.ignored_columns)}")
     if result.report is not None:
-        click.echo(f"Error report 错误报告: {result.report}")
+        echo(f"{say('错误报告', 'Error report')}: {result.report}")
     if result.rejected:
         sys.exit(EXIT_REFUSED)
 
@@ -208,7 +216,7 @@ def _import_register(
     show = not as_json and sys.stderr.isatty()
     with (
         open_existing(target, community=community_id) as ws,
-        _rows_progress(show, "Importing the register 导入花名册") as bar,
+        _rows_progress(show, say("导入花名册", "Importing the register")) as bar,
     ):
         result = import_register(
             ws,
@@ -230,16 +238,20 @@ def _import_register(
             f"{result.outcomes.get(key, 0):,} {labels[1] if zh else labels[0]}"
             for key, labels in OUTCOMES.items()
         )
-        places = ", ".join(f"{n:,} {kind}" for kind, n in result.places.items())
-        click.echo(
-            f"register {file.name} ({result.format}, {result.encoding or '-'}): "
-            f"{result.rows:,} rows 行 · {counts}; new places 新地点: {places}"
+        places = ", ".join(f"{n:,} {_place(kind)}" for kind, n in result.places.items())
+        echo(
+            say(
+                f"花名册 {file.name}（{result.format}，{result.encoding or '-'}）："
+                f"{result.rows:,} 行 · {counts}；新地点：{places}",
+                f"register {file.name} ({result.format}, {result.encoding or '-'}): "
+                f"{result.rows:,} rows · {counts}; new places: {places}",
+            )
         )
         for line, outcome, text in result.first_problems:
             colour = "red" if outcome == "refused" else "yellow"
             click.secho(f"{file.name}:{line}: {text}", fg=colour, err=True)
         if result.report is not None:
-            click.echo(f"Row report 逐行结果: {result.report}")
+            echo(f"{say('逐行结果', 'Row report')}: {result.report}")
     if result.refused:
         sys.exit(EXIT_REFUSED)
 
@@ -310,14 +322,21 @@ def match_command(
         if result.rejected:
             sys.exit(EXIT_REFUSED)
         return
-    passes = ", ".join(f"{k} {v:,}" for k, v in result.by_pass.items())
-    click.echo(
-        f"{source}: {result.rows:,} rows 行 · {result.matched:,} matched 已匹配 "
-        f"({passes} this run 本次) · {result.review_queue:,} to review 待核对 · "
-        f"{result.rejected:,} rejected 拒绝 · {result.targets:,} targets 重点户"
+    passes = ", ".join(
+        f"{say(*_PASSES.get(k, (k, k)))} {v:,}" for k, v in result.by_pass.items()
+    )
+    echo(
+        say(
+            f"{source}：{result.rows:,} 行 · 已匹配 {result.matched:,}（本次 {passes}）· "
+            f"待核对 {result.review_queue:,} · 拒绝 {result.rejected:,} · "
+            f"重点户 {result.targets:,}",
+            f"{source}: {result.rows:,} rows · {result.matched:,} matched "
+            f"({passes} this run) · {result.review_queue:,} to review · "
+            f"{result.rejected:,} rejected · {result.targets:,} targets",
+        )
     )
     if result.report is not None:
-        click.echo(f"Error report 错误报告: {result.report}")
+        echo(f"{say('错误报告', 'Error report')}: {result.report}")
     if result.rejected:
         sys.exit(EXIT_REFUSED)
 
@@ -364,25 +383,61 @@ def targets_command(
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"Targets 重点排查户{f' · {grid}' if grid else ''}", title_justify="left")
-    table.add_column("#", justify="right")
-    table.add_column("Household 户", overflow="fold")
-    table.add_column("Address 地址", overflow="fold")
-    table.add_column("Priority 优先级", justify="right")
-    table.add_column("Last contact 最后接触")
-    table.add_column("Why 原因", overflow="fold")
+    # One block a household, so that long addresses and reasons wrap in 80 columns.
+    echo(say("重点排查户", "Targets") + (f" · {grid}" if grid else ""))
     for row in rows:
-        table.add_row(
-            str(row["rank"]),
-            str(row["household_id"]),
-            str(row["address"] or ""),
-            f"{row['priority']:.1f}",
-            str(row["last_contact"] or ""),
-            "\n".join(row["reasons"]),
+        echo(
+            f"{row['rank']:>3}. {row['household_id']}  {say('优先级', 'priority')} "
+            f"{row['priority']:.1f}  {say('最后接触', 'last contact')} {row['last_contact'] or '-'}"
         )
-    Console().print(table)
+        if row["address"]:
+            echo(row["address"], indent=5)
+        for reason in row["reasons"]:
+            echo(f"- {_reason(reason)}", indent=5)
     if not rows:
-        click.echo("No targets 没有重点户" + (f" in grid {grid}" if grid else ""))
+        echo(say("没有重点户", "No targets") + (say(f"（网格 {grid}）", f" in grid {grid}") if grid else ""))
+
+
+def _place(kind: str) -> str:
+    """A kind of place the register made, in this run's language."""
+    words = {"grids": ("网格", "grids"), "buildings": ("楼幢", "buildings"),
+             "stairwells": ("楼梯", "stairwells"), "households": ("户", "households"),
+             "persons": ("人", "persons"), "grid": ("网格", "grids"),
+             "building": ("楼幢", "buildings"), "stairwell": ("楼梯", "stairwells"),
+             "household": ("户", "households"), "person": ("人", "persons")}  # fmt: skip
+    zh, en = words.get(kind, (kind, kind))
+    return say(zh, en)
+
+
+_PASSES = {
+    "identity": ("身份证号码一致", "same identity number"),
+    "phone_name": ("电话一致、姓名相近", "same phone, similar name"),
+    "fuzzy_identity": ("身份证号码相近、姓名相近", "similar identity number and name"),
+    "manual": ("人工核对", "matched by hand"),
+}
+
+
+def _reason(reason: str) -> str:
+    """A target's reason (:mod:`gridguard.targeting.targets`) in this run's language.
+
+    Stored in English (``PERSON: EXPOSURE, DATE, list SOURCE, pass N KIND
+    (score S)``); its words are given in the language chosen.
+    """
+    import re
+
+    found = re.fullmatch(
+        r"(?P<who>[^:]+): (?P<exposure>[a-z_]+), (?P<when>[^,]+), list (?P<source>.+), "
+        r"pass (?P<n>\d+) (?P<how>[a-z_]+) \(score (?P<score>[\d.]+)\)",
+        reason,
+    )
+    if found is None:
+        return reason
+    g = found.groupdict()
+    when = say("日期不详", "date unknown") if g["when"] == "date unknown" else g["when"]
+    zh, en = _PASSES.get(g["how"], (g["how"], g["how"]))
+    return say(
+        f"{g['who']}：{value_word(g['exposure'])}，{when}，名单 {g['source']}，"
+        f"第 {g['n']} 轮匹配（{zh}，得分 {g['score']}）",
+        f"{g['who']}: {value_word(g['exposure'])}, {when}, list {g['source']}, "
+        f"pass {g['n']} ({en}, score {g['score']})",
+    )

@@ -89,7 +89,7 @@ def monitor(ctx: DemoContext) -> None:
     ctx.progress.update(task, completed=1)
     ctx.report("active_quarantines", active, "Active quarantines 在管隔离")
     ctx.report("health_reports", result.written, "Health reports 健康报告")
-    ctx.report("missed_reports", missed.new_tasks, "Missed reports 漏报 (phone calls)")
+    ctx.report("missed_reports", missed.new_tasks, "Missed reports (phone calls) 漏报（电话随访）")
     ctx.report("fever_referrals", result.referrals, "Fever referrals 发热转诊")
     ctx.report("released_quarantines", len(released), "Released 解除隔离")
 

@@ -51,7 +51,7 @@ def report(ctx: DemoContext) -> None:
     text.write_text(TextReporter().render(built, lang="zh-CN"), encoding="utf-8")
     written["text"] = str(text)
     head = attrs.evolve(built, sections=[s for s in built.sections if s.key in TERMINAL_SECTIONS])
-    ctx.texts.append(TextReporter(width=100).render(head, lang="en"))
+    ctx.texts.append(TextReporter().render(head, lang=ctx.lang))  # the terminal's width
     ctx.report("daily_report_day", day, "Daily report 日报", "")
     ctx.report("daily_report_text", written["text"])
     ctx.report("daily_report_json", written.get("json"))

@@ -66,6 +66,8 @@ class DemoContext:
     """``(key, label, reported figure)`` for the summary table, in order."""
     texts: list[str] = attrs.field(factory=list)
     """Text a step wants shown after the summary table (not in ``--json`` output)."""
+    lang: str = "en"
+    """The language of :attr:`texts` (``zh-CN`` or ``en``)."""
 
     def report(self, key: str, value: Any, label: str = "", reported: str = "") -> None:
         """Add ``key: value`` to the summary; with a ``label`` it also shows in the table."""
@@ -104,8 +106,13 @@ def build_huayuan(ctx: DemoContext) -> None:
     ctx.report("team_size", sizes[0] if len(sizes) == 1 else sizes, "Team size 每队人数", "3")
 
 
-def run_demo(url: str, *, out: Path, seed: int, progress: Any) -> DemoContext:
-    """Build the scenario for ``seed`` into the store at ``url`` and run every step."""
+def run_demo(
+    url: str, *, out: Path, seed: int, progress: Any, lang: str = "en"
+) -> DemoContext:
+    """Build the scenario for ``seed`` into the store at ``url`` and run every step.
+
+    ``lang`` is the language of the text the steps show (:attr:`DemoContext.texts`).
+    """
     from ..synth import huayuan
     from ..workspace import open_workspace
 
@@ -114,7 +121,9 @@ def run_demo(url: str, *, out: Path, seed: int, progress: Any) -> DemoContext:
     scenario = huayuan(seed)
     progress.update(task, total=1, completed=1)
     with open_workspace(url) as ws:
-        ctx = DemoContext(ws=ws, scenario=scenario, seed=seed, out=out, progress=progress)
+        ctx = DemoContext(
+            ws=ws, scenario=scenario, seed=seed, out=out, progress=progress, lang=lang
+        )
         ctx.report("seed", seed)
         for reference in DEMO_STEPS:
             _step(reference)(ctx)

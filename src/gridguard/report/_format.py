@@ -35,14 +35,19 @@ def value_text(value: Any, kind: ColumnKind, lang: str) -> str:
     return str(value)
 
 
-def change_text(change: int | float | None, kind: ColumnKind) -> str:
-    """A figure's change since the day before: ``+12``, ``-3``, ``±0``, ``+4.5 pp``."""
+def change_text(change: int | float | None, kind: ColumnKind, lang: str = "en") -> str:
+    """A figure's change since the day before: ``+12``, ``-3``, ``±0``, ``+4.5 pp``.
+
+    A percentage's change is in percentage points: ``pp`` in English,
+    ``个百分点`` in Chinese.
+    """
     if change is None:
         return ""
     if not change:
         return "±0"
     if kind == "percent":
-        return f"{change * 100:+.1f} pp"
+        unit = "个百分点" if lang.startswith("zh") else "pp"
+        return f"{change * 100:+.1f} {unit}"
     if isinstance(change, float):
         return f"{change:+,.1f}"
     return f"{change:+,}"

@@ -96,7 +96,7 @@ class TextReporter:
             grid.add_row(
                 _t(item.label.text(lang)),
                 _t(value_text(item.value, item.kind, lang)),
-                _t(change_text(item.change, item.kind)),
+                _t(change_text(item.change, item.kind, lang)),
             )
         return grid
 
