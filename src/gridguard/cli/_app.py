@@ -275,8 +275,12 @@ def plugins(as_json: bool) -> None:
     # they are; the words around them are in the language chosen.
     echo(say("插件", "Plugins"))
     for plugin in info["plugins"]:
-        source = _SOURCES.get(plugin["source"], (plugin["source"], plugin["source"]))
-        echo(f"{plugin['name']}  ({say('来源', 'source')}: {say(*source)})")
+        source = str(plugin["source"])
+        if source.startswith("entry point"):  # entry point (gridguard-html 0.1.0)
+            source = say("入口点", "entry point") + source[len("entry point") :]
+        elif source == "builtin":
+            source = say("内置", "builtin")
+        echo(f"{plugin['name']}  ({say('来源', 'source')}: {source})")
         echo(f"{say('钩子', 'hooks')}: {', '.join(plugin['hooks']) or '-'}", indent=2)
         for kind, names in sorted(plugin["registers"].items()):
             echo(f"{_registry(kind)}: {', '.join(names)}", indent=2)
@@ -284,10 +288,6 @@ def plugins(as_json: bool) -> None:
         echo(say("加载失败", "Failed to load"), err=True)
         for failure in info["failures"]:
             echo(f"{failure['name']} ({failure['source']}): {failure['error']}", err=True, indent=2)
-
-
-_SOURCES = {"builtin": ("内置", "builtin"), "entry point": ("入口点", "entry point"),
-            "entry_point": ("入口点", "entry point")}  # fmt: skip
 
 
 def _registry(kind: str) -> str:

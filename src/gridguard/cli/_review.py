@@ -23,6 +23,7 @@ from ._common import (
     json_option,
     open_existing,
     parse_date,
+    pick,
     say,
 )
 
@@ -134,7 +135,7 @@ def list_command(target: str, source: str | None, as_json: bool) -> None:
         for c in row["candidates"]:
             where = f" {c['household_id']} {c['address']}" if "household_id" in c else ""
             score = f" {c['score']:.2f}" if "score" in c else ""
-            echo(f"    -> {c['person_id']}{where}{score} [{in_lang(c['why'], current_lang())}]")
+            echo(f"    -> {c['person_id']}{where}{score} [{pick(c['why'])}]")
 
 
 @review.command("accept")

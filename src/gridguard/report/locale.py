@@ -26,6 +26,8 @@ CATALOGUE: dict[str, Label] = {
     "meta.campaign_name": Label("Campaign name", "行动名称"),
     "meta.time_zone": Label("Time zone", "时区"),
     "meta.plan_days": Label("Days planned", "计划天数"),
+    "meta.household": Label("Household", "户"),
+    "meta.person": Label("Person", "人员"),
     # -- sections
     "section.overview": Label("Overview", "概况"),
     "section.lines": Label("Lines of defense", "三道防线"),

@@ -1,7 +1,9 @@
 """The commands this plugin adds to ``gridguard``: ``serve``, ``token`` and ``export fhir``.
 
 Imported only when the ``register_commands`` hook is called; each command
-imports what it needs inside, so ``gridguard --help`` stays quick.
+imports what it needs inside, so ``gridguard --help`` stays quick. Each
+takes ``--lang`` (gridguard adds it); what they print for people follows it,
+``token list`` and ``export fhir`` print JSON.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import sys
 from typing import Any
 
 import click
+from gridguard.cli import say
 
 __all__ = ["export", "serve", "token"]
 
@@ -93,7 +96,13 @@ def token_create(
     store = TokenStore(tokens_path(_db(db), tokens))
     token_id, secret = store.create(principal)
     click.echo(secret)
-    click.echo(f"token {token_id} for {principal} (kept hashed in {store.path})", err=True)
+    click.echo(
+        say(
+            f"令牌 {token_id} 已发给 {principal}（以散列保存在 {store.path}）",
+            f"token {token_id} for {principal} (kept hashed in {store.path})",
+        ),
+        err=True,
+    )
 
 
 @token.command("list")
@@ -116,7 +125,7 @@ def token_revoke(db: str, tokens: str | None, token_id: str) -> None:
     from .auth import TokenStore, tokens_path
 
     if not TokenStore(tokens_path(_db(db), tokens)).revoke(token_id):
-        raise click.ClickException(f"no token {token_id!r}")
+        raise click.ClickException(say(f"没有令牌 {token_id!r}", f"no token {token_id!r}"))
 
 
 @click.group()
