@@ -127,7 +127,9 @@ NOT_RUN: dict[str, str] = {
 }
 
 
-def _leaves(command: click.Command, ctx: click.Context, path: str = "") -> Iterator[tuple[str, click.Command]]:
+def _leaves(
+    command: click.Command, ctx: click.Context, path: str = ""
+) -> Iterator[tuple[str, click.Command]]:
     if isinstance(command, click.Group):
         for name in command.list_commands(ctx):
             sub = command.get_command(ctx, name)
@@ -162,12 +164,16 @@ def test_every_command_is_known_and_takes_lang() -> None:
     assert not unknown, f"commands neither run nor excused here: {unknown}"
     gone = sorted((set(RUNS) | set(NOT_RUN)) - set(tree))
     assert not gone, f"commands listed here that no longer exist: {gone}"
-    without = sorted(name for name, c in tree.items() if not any(p.name == "lang" for p in c.params))
+    without = sorted(
+        name for name, c in tree.items() if not any(p.name == "lang" for p in c.params)
+    )
     assert not without, f"commands without --lang: {without}"
 
 
 @pytest.fixture(scope="module")
-def store(huayuan_demo: tuple[dict[str, Any], Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def store(
+    huayuan_demo: tuple[dict[str, Any], Path], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """A copy of the demo store (some commands below note what they read in the audit log)."""
     copy = tmp_path_factory.mktemp("lang") / "huayuan.db"
     shutil.copy(huayuan_demo[1], copy)
@@ -183,15 +189,26 @@ def known(store: Path) -> dict[str, set[str]]:
     try:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         for table in tables:
-            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]  # noqa: S608
+            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
             for column in columns:
-                if column == "id" or column.endswith("_id") or column in ("channel", "topic", "version"):
-                    for (value,) in conn.execute(f"SELECT DISTINCT {column} FROM {table}"):  # noqa: S608
+                if (
+                    column == "id"
+                    or column.endswith("_id")
+                    or column in ("channel", "topic", "version")
+                ):
+                    for (value,) in conn.execute(f"SELECT DISTINCT {column} FROM {table}"):
                         if isinstance(value, str):
                             ids.add(value)
-                if column in ("name", "address", "compound", "note", "members", "symptoms",
-                              "outbreak_areas"):
-                    for (value,) in conn.execute(f"SELECT DISTINCT {column} FROM {table}"):  # noqa: S608
+                if column in (
+                    "name",
+                    "address",
+                    "compound",
+                    "note",
+                    "members",
+                    "symptoms",
+                    "outbreak_areas",
+                ):
+                    for (value,) in conn.execute(f"SELECT DISTINCT {column} FROM {table}"):
                         if isinstance(value, str):
                             names.update(_cjk_runs(value))
     finally:
@@ -200,7 +217,9 @@ def known(store: Path) -> dict[str, set[str]]:
 
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
-_WORD = re.compile(r"(?<![\w.-])[A-Za-z][A-Za-z'-]*[A-Za-z](?![\w.-])|(?<![\w.-])[A-Za-z](?![\w.-])")
+_WORD = re.compile(
+    r"(?<![\w.-])[A-Za-z][A-Za-z'-]*[A-Za-z](?![\w.-])|(?<![\w.-])[A-Za-z](?![\w.-])"
+)
 
 
 def _cjk_runs(text: str) -> set[str]:
@@ -212,7 +231,13 @@ def _english_words(text: str, ids: set[str]) -> set[str]:
     found: set[str] = set()
     for token in re.split(r"[\s,;:()（）\[\]{}<>=\"“”'，、：；。|│─━┃┏┓┗┛┡┩└┘┌┐├┤┬┴┼╇╈═]+", text):
         bare = token.strip(".…*'\"`")
-        if not bare or bare in ids or any(ch.isdigit() for ch in bare) or "/" in bare or "@" in bare:
+        if (
+            not bare
+            or bare in ids
+            or any(ch.isdigit() for ch in bare)
+            or "/" in bare
+            or "@" in bare
+        ):
             continue
         if any(i in bare for i in ids if len(i) > 6):
             continue
@@ -228,7 +253,7 @@ def _stored_words(store: Path, name: str) -> set[str]:
     conn = sqlite3.connect(store)
     try:
         for table, column in STORED_TEXT.get(name, []):
-            for (value,) in conn.execute(f"SELECT DISTINCT {column} FROM {table}"):  # noqa: S608
+            for (value,) in conn.execute(f"SELECT DISTINCT {column} FROM {table}"):
                 if isinstance(value, str):
                     words.update(re.findall(r"[A-Za-z]+", value))
                     words.update(re.findall(r"[A-Za-z][\w.-]*[A-Za-z]", value))
@@ -278,7 +303,6 @@ def _json_words(text: str) -> set[str]:
     return words
 
 
-
 STORED_TEXT: dict[str, list[tuple[str, str]]] = {
     # Commands that print text stored as it was written (not labels): the words of
     # these (table, column)s are allowed in their Chinese output.
@@ -288,7 +312,9 @@ STORED_TEXT: dict[str, list[tuple[str, str]]] = {
 }
 
 
-def _run(store: Path, name: str, args: list[str], lang: str | None, *, as_json: bool = False) -> str:
+def _run(
+    store: Path, name: str, args: list[str], lang: str | None, *, as_json: bool = False
+) -> str:
     extra = ["--json"] if as_json else []
     lang_args = ["--lang", lang] if lang else []
     db = [] if name in NO_STORE else ["--db", str(store)]
@@ -325,7 +351,9 @@ def test_output_is_in_one_language_and_fits_80_columns(
         data = json.loads(_run(store, name, args, None, as_json=True))
         shown = {int(n.replace(",", "")) for n in re.findall(r"(?<![\w.])\d[\d,]*(?![\w])", text)}
         missing = sorted({n for n in _numbers(data) if n not in shown})
-        assert not missing, f"{name} --lang {lang}: figures of its JSON not whole in the text: {missing}\n{text}"
+        assert not missing, (
+            f"{name} --lang {lang}: figures of its JSON not whole in the text: {missing}\n{text}"
+        )
 
 
 def test_the_default_language_is_chinese(store: Path) -> None:

@@ -443,7 +443,8 @@ def _print_summary(
     table = Table(
         title=Text(
             say(
-                f"{summary['community']}，{summary['campaign_start']}（随机种子 {summary['seed']}）",
+                f"{summary['community']}，{summary['campaign_start']}"
+                f"（随机种子 {summary['seed']}）",
                 f"{summary['community']} Huayuan community, "
                 f"{summary['campaign_start']} (seed {summary['seed']})",
             )
@@ -492,11 +493,11 @@ def demo(db: str | None, out: str, seed: int, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))
         return
-    out = console()
-    _print_summary(out, summary, ctx.rows)
+    screen = console()
+    _print_summary(screen, summary, ctx.rows)
     for text in ctx.texts:
-        out.print()
-        out.print(text, markup=False, highlight=False)
+        screen.print()
+        screen.print(text, markup=False, highlight=False)
 
 
 def _quote(path: Path) -> str:

@@ -145,7 +145,10 @@ def list_command(target: str, as_json: bool) -> None:
         echo_json(found)
         return
     if not found:
-        echo(say("尚无行动", "no campaign yet") + ": gridguard campaign create ID --name ... --scope ...")
+        echo(
+            say("尚无行动", "no campaign yet")
+            + ": gridguard campaign create ID --name ... --scope ..."
+        )
     for data in found:
         echo(_text(data))
 

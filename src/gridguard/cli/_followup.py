@@ -73,6 +73,6 @@ def list_command(
         [say("户", "Household"), say("网格", "Grid"), say("电话", "Phone"),
          say("起始", "Since"), say("上门次数", "Door visits")],
         [[r["household_id"], r["grid_id"], r["phone"] or "-",
-          (r["since"] or "-").replace("T", " "), r["door_visits"]] for r in rows],
+          str(r["since"] or "-").replace("T", " "), r["door_visits"]] for r in rows],
         numeric={4},
     )  # fmt: skip

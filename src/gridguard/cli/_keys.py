@@ -83,10 +83,18 @@ def new_key(key_file: Path | None) -> None:
     existed = key_file.exists()
     key = add_key_to_file(key_file)
     if existed:
-        echo(say(f"密钥 {key.key_id} 已加入 {key_file}（当前密钥）",
-                 f"key {key.key_id} added to {key_file} (the current key)"))
-        echo(say("下一步：gridguard keys rotate --db <store>（用新密钥重新加密）",
-                 "next: gridguard keys rotate --db <store>  (re-encrypt under the new key)"))
+        echo(
+            say(
+                f"密钥 {key.key_id} 已加入 {key_file}（当前密钥）",
+                f"key {key.key_id} added to {key_file} (the current key)",
+            )
+        )
+        echo(
+            say(
+                "下一步：gridguard keys rotate --db <store>（用新密钥重新加密）",
+                "next: gridguard keys rotate --db <store>  (re-encrypt under the new key)",
+            )
+        )
     else:
         echo(say(f"密钥 {key.key_id} 已创建于 {key_file}（当前密钥）",
                  f"key {key.key_id} created {key_file} (the current key)"))  # fmt: skip

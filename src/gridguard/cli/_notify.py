@@ -108,7 +108,8 @@ def config(target: str, as_json: bool) -> None:
         urgent = say("（紧急）", " urgent") if route.get("urgent") else ""
         echo(f"{say('路由', 'route')} {route.get('topic')}: {roles} -> {where}{urgent}")
     for contact in shown.get("contacts") or []:
-        echo(f"{say('联系人', 'contact')} {role_word(contact.get('role'))} @ {contact.get('area_id')}")
+        role = role_word(contact.get("role"))
+        echo(f"{say('联系人', 'contact')} {role} @ {contact.get('area_id')}")
 
 
 @notify.command()
@@ -259,7 +260,9 @@ def status(target: str, config: str | None, as_json: bool) -> None:
         shown = ", ".join(f"{_state(state)} {n:,}" for state, n in states.items())
         echo(f"{channel}: {shown}")
         for error, n in dead.get(channel, {}).items():
-            echo(f"  {_state('dead')} {n:,}: {error or say('（未记录错误）', '(no error recorded)')}")
+            echo(
+                f"  {_state('dead')} {n:,}: {error or say('（未记录错误）', '(no error recorded)')}"
+            )
     for item in stuck:
         m = item.message
         echo(f"{_state('undeliverable')}: {m.topic} -> {m.recipient} [{m.channel}]: {item.reason}")
@@ -311,4 +314,6 @@ def digest(target: str, config: str | None, day: str | None) -> None:
         service = Notifications(ws, notify_settings(config))
         date = given or dt.datetime.now(service.router.zone).date()
         added = service.enqueue_digest(date)
-    echo(say(f"{date} 日报摘要：{added:,} 条新消息", f"digest for {date}: {added:,} new message(s)"))
+    echo(
+        say(f"{date} 日报摘要：{added:,} 条新消息", f"digest for {date}: {added:,} new message(s)")
+    )

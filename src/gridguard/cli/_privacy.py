@@ -17,7 +17,6 @@ from ._common import (
     open_existing,
     role_word,
     say,
-    show_table,
 )
 
 __all__ = ["audit", "purge"]
@@ -60,7 +59,8 @@ def verify(target: str, anchor: str | None, as_json: bool) -> None:
     elif report.ok:
         echo(
             say(
-                f"审计日志完整：{report.entries:,} 条，最后一条 {report.head_seq}:{report.head_hash}",
+                f"审计日志完整：{report.entries:,} 条，"
+                f"最后一条 {report.head_seq}:{report.head_hash}",
                 f"audit log intact: {report.entries:,} entries, "
                 f"head {report.head_seq}:{report.head_hash}",
             )
@@ -87,9 +87,8 @@ def verify(target: str, anchor: str | None, as_json: bool) -> None:
 @json_option()
 def show(target: str, last: int, head_only: bool, as_json: bool) -> None:
     """The last entries: when, who (role, scope), what, on what, allowed or denied, why."""
-    from ..security.audit import recent_entries
-
     from ..notifications.routing import campaign_zone
+    from ..security.audit import recent_entries
 
     with open_existing(target, purpose="audit show") as ws:
         entries = recent_entries(ws, 1 if head_only else last)
@@ -178,4 +177,7 @@ def purge(target: str, days: int, dry_run: bool, as_json: bool) -> None:
     for table, n in sorted(report.rows.items()):
         echo(f"  {table:<18} {n:,}")
     for table in report.skipped:
-        echo(f"  {table:<18} " + say("已跳过（此后端不运行 SQL）", "skipped (this backend runs no SQL)"))
+        echo(
+            f"  {table:<18} "
+            + say("已跳过（此后端不运行 SQL）", "skipped (this backend runs no SQL)")
+        )

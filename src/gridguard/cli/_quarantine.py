@@ -155,7 +155,8 @@ def order_command(
                 say(
                     f"{m.person_id}：{_ACTIONS[m.action]}隔离令 {m.order_id}，"
                     f"{m.end.isoformat()} 解除",
-                    f"{m.person_id}: {m.action} order {m.order_id}, released on {m.end.isoformat()}",
+                    f"{m.person_id}: {m.action} order {m.order_id}, "
+                    f"released on {m.end.isoformat()}",
                 )
                 for m in done.members
             ]

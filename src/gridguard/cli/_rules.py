@@ -53,8 +53,10 @@ def _problems(exc: Any, code: int = 1) -> None:
     """Every problem of a rule set on its own red line, then exit with ``code``."""
     n = len(exc.violations)
     click.secho(
-        say(f"错误：规则集无法加载（{n:,} 处问题）：",
-            f"error: the rule set cannot be loaded ({n:,} problem(s)):"),  # fmt: skip
+        say(
+            f"错误：规则集无法加载（{n:,} 处问题）：",
+            f"error: the rule set cannot be loaded ({n:,} problem(s)):",
+        ),
         fg="red",
         err=True,
     )
@@ -261,11 +263,12 @@ def show(target: str, rule_set_id: str | None, as_json: bool) -> None:
         days = v.first_day.isoformat()
         if v.last_day != v.first_day:
             days += f" .. {v.last_day.isoformat()}"
-        echo(f"{v.rule_set_id} {v.version}  {v.fingerprint}  {days}  ({say(f'{v.runs:,} 次', f'{v.runs:,} runs')})")
+        runs = say(f"{v.runs:,} 次", f"{v.runs:,} runs")
+        echo(f"{v.rule_set_id} {v.version}  {v.fingerprint}  {days}  ({runs})")
 
 
 def _rule_title(rule: Any, zh: bool) -> str:
-    """A rule's title in one language: ``title_zh``/``title_en`` when it has them, else its title."""
+    """A rule's title in one language (``title_zh`` or ``title_en``), else its title."""
     zh_title = getattr(rule, "title_zh", None)
     en_title = getattr(rule, "title_en", None)
     chosen = zh_title if zh else en_title

@@ -323,7 +323,11 @@ def _detail(detail: str) -> str:
 def _answers(screening: dict[str, Any]) -> tuple[str, str, str]:
     trips = ", ".join(
         t["destination"]
-        + (say(f"（{t['returned']} 返回）", f" (back {t['returned']})") if t.get("returned") else "")
+        + (
+            say(f"（{t['returned']} 返回）", f" (back {t['returned']})")
+            if t.get("returned")
+            else ""
+        )
         for t in screening["trips"]
     )
     exposures = ", ".join(
@@ -408,7 +412,8 @@ def show_person(
     echo(f"{say('户', 'Household')} {data['household']['id']}  {data['household']['address']}")
     echo(
         f"{say('身份证', 'Identity')} {p['resident_id'] or '-'}, "
-        f"{say('电话', 'phone')} {p['phone'] or '-'}, {say('出生', 'born')} {p['birth_date'] or '-'}"
+        f"{say('电话', 'phone')} {p['phone'] or '-'}, "
+        f"{say('出生', 'born')} {p['birth_date'] or '-'}"
     )
     verdict = say("一人一档", "flagged") if data["flagged"] else say("无需建档", "not flagged")
     echo(f"{verdict}: {_flags_text(data['flags'])}")

@@ -160,7 +160,10 @@ def import_command(
     from ..targeting.importing import import_file
 
     show = not as_json and sys.stderr.isatty()
-    with open_existing(target) as ws, _rows_progress(show, say(f"导入 {kind}", f"Importing {kind}")) as bar:
+    with (
+        open_existing(target) as ws,
+        _rows_progress(show, say(f"导入 {kind}", f"Importing {kind}")) as bar,
+    ):
         result = import_file(
             ws,
             kind,
@@ -322,9 +325,7 @@ def match_command(
         if result.rejected:
             sys.exit(EXIT_REFUSED)
         return
-    passes = ", ".join(
-        f"{say(*_PASSES.get(k, (k, k)))} {v:,}" for k, v in result.by_pass.items()
-    )
+    passes = ", ".join(f"{say(*_PASSES.get(k, (k, k)))} {v:,}" for k, v in result.by_pass.items())
     echo(
         say(
             f"{source}：{result.rows:,} 行 · 已匹配 {result.matched:,}（本次 {passes}）· "
@@ -395,7 +396,10 @@ def targets_command(
         for reason in row["reasons"]:
             echo(f"- {_reason(reason)}", indent=5)
     if not rows:
-        echo(say("没有重点户", "No targets") + (say(f"（网格 {grid}）", f" in grid {grid}") if grid else ""))
+        echo(
+            say("没有重点户", "No targets")
+            + (say(f"（网格 {grid}）", f" in grid {grid}") if grid else "")
+        )
 
 
 def _place(kind: str) -> str:

@@ -99,7 +99,9 @@ def list_command(
         echo_json({"settled": closed, "tasks": rows})
         return
     if closed:
-        echo(say(f"{closed:,} 项任务已按记录自动完成", f"{closed:,} tasks done by what was recorded"))
+        echo(
+            say(f"{closed:,} 项任务已按记录自动完成", f"{closed:,} tasks done by what was recorded")
+        )
     if not rows:
         echo(say("没有任务", "no tasks"))
         return

@@ -202,7 +202,8 @@ def create(
         echo_json(team_dict(record))
     else:
         n = len(record.members)
-        echo(f"{say('小分队', 'team')} {record.id} {record.name}: {say(f'{n:,} 人', f'{n:,} members')}")
+        size = say(f"{n:,} 人", f"{n:,} members")
+        echo(f"{say('小分队', 'team')} {record.id} {record.name}: {size}")
 
 
 @team.command("list")

@@ -106,9 +106,7 @@ def build_huayuan(ctx: DemoContext) -> None:
     ctx.report("team_size", sizes[0] if len(sizes) == 1 else sizes, "Team size 每队人数", "3")
 
 
-def run_demo(
-    url: str, *, out: Path, seed: int, progress: Any, lang: str = "en"
-) -> DemoContext:
+def run_demo(url: str, *, out: Path, seed: int, progress: Any, lang: str = "en") -> DemoContext:
     """Build the scenario for ``seed`` into the store at ``url`` and run every step.
 
     ``lang`` is the language of the text the steps show (:attr:`DemoContext.texts`).

@@ -189,10 +189,7 @@ def print_fitted(console: Any, table: Any) -> None:
         for h, c in zip(headers, cells, strict=True)
     ]
     least = [
-        max(
-            [_unbreakable(h)]
-            + [cell_len(v) if column.no_wrap else _unbreakable(v) for v in c]
-        )
+        max([_unbreakable(h)] + [cell_len(v) if column.no_wrap else _unbreakable(v) for v in c])
         for h, c, column in zip(headers, cells, columns, strict=True)
     ]
     extra = natural - sum(most)  # padding and rules between the columns

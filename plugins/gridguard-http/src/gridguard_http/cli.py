@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 import click
+
 from gridguard.cli import say
 
 __all__ = ["export", "serve", "token"]
