@@ -124,9 +124,9 @@ def test_team_import_checks_the_named_policy(db: str, tmp_path: Path) -> None:
     with gridguard.open(db) as ws:
         assert ws.count(gridguard.Team) == 0  # nothing stored
     done = ok("team", "import", path, "--db", db, "--area", "hy")
-    assert "2 teams 小分队, 5 members 成员" in done.output
+    assert "小分队 2 个，成员 5 人" in done.output
     again = ok("team", "import", path, "--db", db, "--area", "hy")
-    assert "0 new or changed" in again.output
+    assert "新增或更新 0" in again.output
     teams = json.loads(ok("team", "list", "--db", db, "--json").output)
     first = next(t for t in teams if t["name"] == "第一小分队")
     assert [m["role"] for m in first["members"]] == ["cadre", "doctor", "police"]
@@ -210,7 +210,7 @@ def test_review_reject_takes_the_row_off_the_queue(db: str, tmp_path: Path) -> N
     (row,) = json.loads(ok("review", "list", "--db", db, "--json").output)
     assert row["candidates"] == []
     ok("review", "reject", row["id"], "--db", db, "--note", "查无此人")
-    assert "the review queue is empty" in ok("review", "list", "--db", db).output
+    assert "没有待核对的行" in ok("review", "list", "--db", db).output
 
 
 def test_visits_in_chinese_followups_and_tasks_that_close_themselves(
@@ -294,10 +294,10 @@ def test_monitoring_points(db: str) -> None:
     assert json.loads(ok("point", "list", "--db", db, "--json").output)[0]["observer_id"] == wang.id
     first = ok("point", "report", "pt-3", "--db", db, "--observer", wang.id,
                "--at", "2020-01-26T08:00")  # fmt: skip
-    assert "2020-01-26T08:00+08:00: stored" in first.output  # read in the campaign's zone
+    assert "2020-01-26 08:00+08:00: 已记录" in first.output  # read in the campaign's zone
     again = ok("point", "report", "pt-3", "--db", db, "--observer", wang.id,
                "--at", "2020-01-26T08:00")  # fmt: skip
-    assert "already stored" in again.output
+    assert "已有" in again.output
     wrong = run("point", "add", "pt-4", "--db", db, "--area", "hy", "--name", "x")
     assert wrong.exit_code == 2
     assert "must be a village group" in wrong.stderr

@@ -136,9 +136,9 @@ def test_demo_json_twice(tmp_path: Path) -> None:
 
 
 def test_demo_table(tmp_path: Path) -> None:
-    result = run("demo", "--out", str(tmp_path / "out"))
+    result = run("demo", "--out", str(tmp_path / "out"), "--lang", "en")
     assert result.exit_code == 0, result.output
-    for label in ("Stairwells 楼梯", "Households 户", "Sweep teams 小分队", "430"):
+    for label in ("Stairwells", "Households", "Sweep teams", "430"):
         assert label in result.output
     assert (tmp_path / "out" / "huayuan.db").exists()
     # the head of the last day's daily report follows the summary; the file holds all of it

@@ -139,8 +139,8 @@ def test_rows_refused_exit_1_and_the_rest_is_stored(store: str, tmp_path: Path) 
     )
     result = run("import", "areas", str(data), "--db", store)
     assert result.exit_code == 1, result.output
-    assert "1 inserted" in result.output
-    assert "1 rejected" in result.output
+    assert "新增 1" in result.output
+    assert "拒绝 1" in result.output
     clean = tmp_path / "clean.csv"
     clean.write_text("id,name,level,parent_id\nxf-g5,第五网格,grid,xf\n", encoding="utf-8")
     assert run("import", "areas", str(clean), "--db", store).exit_code == 0

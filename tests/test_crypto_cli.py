@@ -31,7 +31,7 @@ def test_new_creates_a_key_file_then_adds_current_keys(tmp_path: Path) -> None:
     first = run("keys", "new", "--key-file", str(keys))
     assert first.exit_code == 0, first.output
     ring = read_key_file(keys)
-    assert f"key {ring.current.key_id} created" in first.output
+    assert f"密钥 {ring.current.key_id} 已创建于" in first.output
     second = run("keys", "new", env={KEY_FILE_ENV: str(keys)})
     assert second.exit_code == 0, second.output
     assert read_key_file(keys).ids[0] == ring.current.key_id
@@ -58,7 +58,7 @@ def test_rotate_encrypts_a_store_in_clear_then_moves_it_to_a_new_key(tmp_path: P
 
     rotated = run("keys", "rotate", "--db", str(db), "--key-file", str(keys))
     assert rotated.exit_code == 0, rotated.output
-    assert f"key none (in clear 明文) -> {first_id}" in rotated.output
+    assert f"无（明文） -> {first_id}" in rotated.output
     with sqlite3.connect(db) as conn:
         assert all(
             v is None or v.startswith("gg1:")
@@ -79,7 +79,7 @@ def test_rotate_encrypts_a_store_in_clear_then_moves_it_to_a_new_key(tmp_path: P
     assert status["retired"] == [first_id]
     assert status["persons_by_key"] == {second_id: 6}
     shown = run("keys", "status", "--db", str(db))
-    assert f"active key 当前密钥: {second_id}" in shown.output
+    assert f"当前密钥: {second_id}" in shown.output
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(KEY_FILE_ENV, str(keys))

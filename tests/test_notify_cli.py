@@ -60,9 +60,9 @@ def test_dispatch_delivers_and_reports(tmp_path: Path) -> None:
     assert sorted(json.loads(line)["subject"] for line in lines) == ["通知 0", "通知 1", "通知 2"]
     again = _run("notify", "dispatch", "--db", str(db), "--config", str(config))
     assert again.exit_code == 0
-    assert "sent 已送达 0" in again.output
+    assert "已送达 0" in again.output
     status = _run("notify", "status", "--db", str(db), "--config", str(config))
-    assert status.output.strip() == "file: sent 3"
+    assert status.output.strip() == "file: 已送达 3"
 
 
 def test_status_of_an_empty_outbox(tmp_path: Path) -> None:
@@ -82,8 +82,8 @@ def test_digest_is_enqueued_once_per_day(tmp_path: Path) -> None:
         ),
     )
     args = ("notify", "digest", "--db", str(db), "--config", str(config), "--date", "2020-01-26")
-    assert "2 new message(s)" in _run(*args).output
-    assert "0 new message(s)" in _run(*args).output
+    assert "2 条新消息" in _run(*args).output
+    assert "0 条新消息" in _run(*args).output
 
 
 def test_a_bad_setting_is_one_line_naming_it(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ def test_screen_json_prints_one_object_and_a_rerun_adds_nothing(store: Path) -> 
 def test_screen_prints_a_bilingual_table(store: Path) -> None:
     done = CliRunner().invoke(main, ["screen", "--db", str(store), "--date", DAY.isoformat()])
     assert done.exit_code == 0, done.output
-    assert "Flagged persons 标记人员: 3" in done.output
+    assert "标记人员: 3" in done.output
     assert "outbreak-area-travel" in done.output
 
 
@@ -100,9 +100,9 @@ def test_rules_check_explains_a_good_file(tmp_path: Path) -> None:
     rules.write_text(RULES, encoding="utf-8")
     done = CliRunner().invoke(main, ["rules", "check", str(rules)])
     assert done.exit_code == 0, done.output
-    assert "OK 通过: cli-rules 1" in done.output
-    assert "when 条件: temperature >= 37.3" in done.output
-    assert "then 动作: refer = fever_clinic" in done.output
+    assert "通过：cli-rules 1" in done.output
+    assert "条件: temperature >= 37.3" in done.output
+    assert "动作: refer = fever_clinic" in done.output
     info = json.loads(CliRunner().invoke(main, ["rules", "check", str(rules), "--json"]).output)
     assert info["ok"] is True
     assert info["rules"][0]["needs_evidence"] is True
@@ -115,7 +115,7 @@ def test_rules_check_lists_every_problem(tmp_path: Path) -> None:
     rules.write_text(bad, encoding="utf-8")
     done = CliRunner().invoke(main, ["rules", "check", str(rules)])
     assert done.exit_code == 1
-    assert "2 problem(s)" in done.output
+    assert "2 处问题" in done.output
     assert "not allowed in conditions: attribute access" in done.output
     assert "unknown action 'refr'; did you mean 'refer'?" in done.output
     as_json = CliRunner().invoke(main, ["rules", "check", str(rules), "--json"])
@@ -213,7 +213,7 @@ def test_a_changed_rule_set_under_a_version_that_ran_is_refused(
     assert (first["fingerprint"], first["runs"]) == (first_fingerprint, 1)
     text = CliRunner().invoke(main, ["rules", "show", "--db", str(store), "--id", "cli-rules"])
     assert text.exit_code == 0, text.output
-    assert f"cli-rules 1  {first_fingerprint}  {DAY.isoformat()}" in text.output
+    assert f"cli-rules 1  {DAY.isoformat()}  (1 次)\n  指纹 {first_fingerprint}\n" in text.output
 
 
 def test_the_version_check_is_the_same_from_python(store: Path) -> None:

@@ -76,9 +76,10 @@ def test_import_match_and_targets_from_the_command_line(tmp_path: Path) -> None:
     for kind, path in files.items():
         result = run("import", kind, str(path), "--db", db)
         assert result.exit_code == (1 if kind == "persons" else 0), result.output
-    assert "2 inserted" in result.output
-    assert "1 rejected" in result.output
-    assert f"Error report 错误报告: {tmp_path / 'persons.errors.csv'}" in result.output
+    assert "新增 2" in result.output
+    assert "拒绝 1" in result.output
+    assert f"{tmp_path / 'persons.errors.csv'}\n" in result.output  # whole, never broken
+    assert "错误报告:" in result.output
 
     again = run("import", "persons", str(files["persons"]), "--db", db, "--json")
     summary = json.loads(again.output)

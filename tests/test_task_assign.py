@@ -147,7 +147,7 @@ def test_the_command_assigns_refuses_with_exit_2_and_lists_the_assignee(tmp_path
     run = CliRunner().invoke
     done = run(main, ["task", "assign", "k-visit", "--team", "t1", "--db", str(db)])
     assert done.exit_code == 0, done.output
-    assert "assigned" in done.output
+    assert "已分配给" in done.output
     refused = run(main, ["task", "assign", "k-deliver", "--team", "t1", "--db", str(db)])
     assert refused.exit_code == 2
     assert "a delivery task goes to a service team" in refused.output

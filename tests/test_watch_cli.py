@@ -94,7 +94,7 @@ def test_checkin_missing_lists_and_escalates_once(db: Path, tmp_path: Path) -> N
             "building_observer@b3",
         ]
     text = run("checkin", "missing", "--date", "2020-01-26", "--db", str(db), "--points")
-    assert "1 monitoring points" in text.output
+    assert "1 个监测点" in text.output
     assert "mp1" in text.output
 
 

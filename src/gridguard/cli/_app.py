@@ -53,7 +53,7 @@ DEMO_FILE = "huayuan.db"
 def _fail(message: str) -> NoReturn:
     """Print ``message`` as one red line on stderr and exit with status 2 (nothing done)."""
     line = " ".join(message.split())
-    click.secho(f"{say('错误', 'error')}: {line}", fg="red", err=True)
+    click.secho(f"error: {line}", fg="red", err=True)  # one prefix scripts can look for
     sys.exit(2)
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "db_option",
     "echo",
     "echo_json",
+    "echo_path",
     "json_option",
     "lang_option",
     "local_time",
@@ -393,6 +394,22 @@ def echo(text: str = "", *, err: bool = False, indent: int = 0) -> None:
         out.print(Padding(Text(text, overflow="fold"), (0, 0, 0, indent)))
         return
     out.print(text, markup=False, highlight=False, overflow="fold")
+
+
+def echo_path(label: str, path: Any, *, err: bool = False) -> None:
+    """Print ``label: path``; a path too long for the line goes whole on the next one.
+
+    A path is never broken, so that it can be copied: one longer than the
+    terminal is the one thing printed wider than it.
+    """
+    from rich.cells import cell_len
+
+    line = f"{label}: {path}"
+    if cell_len(line) <= console(err=err).width:
+        click.echo(line, err=err)
+    else:
+        click.echo(f"{label}:", err=err)
+        click.echo(f"  {path}", err=err)
 
 
 def number_column(table: Any, header: str, **options: Any) -> None:

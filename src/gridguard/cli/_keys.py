@@ -18,6 +18,7 @@ from ._common import (
     db_option,
     echo,
     echo_json,
+    echo_path,
     json_option,
     say,
 )
@@ -153,7 +154,7 @@ def status(target: str, as_json: bool) -> None:
     if as_json:
         echo_json({"store": path, **_as_dict(found)})
         return
-    echo(f"{say('数据库', 'store')}: {path}")
+    echo_path(say("数据库", "store"), path)
     none = say("无：以明文保存", "none: stored in clear")
     echo(f"{say('当前密钥', 'active key')}: {found.active or none}")
     if found.retired:

@@ -54,7 +54,7 @@ def _problems(exc: Any, code: int = 1) -> None:
     n = len(exc.violations)
     click.secho(
         say(
-            f"错误：规则集无法加载（{n:,} 处问题）：",
+            f"error: 规则集无法加载（{n:,} 处问题）：",
             f"error: the rule set cannot be loaded ({n:,} problem(s)):",
         ),
         fg="red",
@@ -264,7 +264,8 @@ def show(target: str, rule_set_id: str | None, as_json: bool) -> None:
         if v.last_day != v.first_day:
             days += f" .. {v.last_day.isoformat()}"
         runs = say(f"{v.runs:,} 次", f"{v.runs:,} runs")
-        echo(f"{v.rule_set_id} {v.version}  {v.fingerprint}  {days}  ({runs})")
+        echo(f"{v.rule_set_id} {v.version}  {days}  ({runs})")
+        echo(f"  {say('指纹', 'fingerprint')} {v.fingerprint}")
 
 
 def _rule_title(rule: Any, zh: bool) -> str:

@@ -23,6 +23,7 @@ from ._common import (
     db_option,
     echo,
     echo_json,
+    echo_path,
     json_option,
     open_existing,
     parse_date,
@@ -194,7 +195,7 @@ def import_command(
     if result.ignored_columns:
         echo(f"{say('未用的列', 'Ignored columns')}: {', '.join(result.ignored_columns)}")
     if result.report is not None:
-        echo(f"{say('错误报告', 'Error report')}: {result.report}")
+        echo_path(say("错误报告", "Error report"), result.report)
     if result.rejected:
         sys.exit(EXIT_REFUSED)
 
@@ -254,7 +255,7 @@ def _import_register(
             colour = "red" if outcome == "refused" else "yellow"
             click.secho(f"{file.name}:{line}: {text}", fg=colour, err=True)
         if result.report is not None:
-            echo(f"{say('逐行结果', 'Row report')}: {result.report}")
+            echo_path(say("逐行结果", "Row report"), result.report)
     if result.refused:
         sys.exit(EXIT_REFUSED)
 
@@ -337,7 +338,7 @@ def match_command(
         )
     )
     if result.report is not None:
-        echo(f"{say('错误报告', 'Error report')}: {result.report}")
+        echo_path(say("错误报告", "Error report"), result.report)
     if result.rejected:
         sys.exit(EXIT_REFUSED)
 
