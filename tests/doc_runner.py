@@ -2,7 +2,8 @@
 
 ``console`` blocks: every ``$ gridguard ...`` line runs the command (``$ export
 K=V`` sets a variable for the next ones, ``K=V gridguard ...`` for that one
-command), in the folder ``namespace["cwd"]``;
+command), in the folder ``namespace["cwd"]``, 100 columns wide unless the
+page sets ``COLUMNS``;
 the lines printed under a command in the page must appear in what it prints
 (``…`` in such a line stands for text that differs from run to run, a key id),
 and its exit status must be 0, or the status a ``# exit status N`` comment
@@ -70,7 +71,7 @@ def run_console(example: Example) -> None:
             result = CliRunner().invoke(
                 main,
                 words[1:],
-                env={**namespace["env"], **settings, "COLUMNS": "100"},
+                env={"COLUMNS": "100", **namespace["env"], **settings},
                 prog_name="gridguard",
             )
         printed = result.stdout + result.stderr

@@ -129,7 +129,7 @@ def create(
     if as_json:
         echo_json(data)
     else:
-        click.echo(f"campaign 活动 {_text(data)}")
+        echo(f"{say('行动', 'campaign')} {_text(data)}")
 
 
 @campaign.command("list")

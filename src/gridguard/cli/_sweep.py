@@ -44,6 +44,20 @@ def _sweep(ws: Workspace, campaign_id: str | None) -> Sweep:
     return Sweep(ws, campaign_id)
 
 
+_SHORT = {
+    "households": "HH",
+    "visited": "Visit",
+    "screened": "Scrn",
+    "not_home": "Out",
+    "phoned": "Phone",
+    "unreachable": "Unrch",
+    "refused": "Refsd",
+    "vacant": "Vacnt",
+    "pending": "Pend",
+    "persons_screened": "Pers",
+}
+"""Short English column names of ``coverage``, for a terminal too narrow for the full ones."""
+
 _BY_ZH = {
     "campaign": "行动",
     "area": "区域",
@@ -484,8 +498,16 @@ def coverage(target: str, campaign_id: str | None, by: str, as_json: bool, lang:
         max(w, cell_len(chinese if zh else en))
         for w, ((en, chinese), _) in zip(widths, columns, strict=True)
     ]
+    labels = [chinese if zh else en for (en, chinese), _ in columns]
+    legend: list[str] = []
     if console.width - sum(w + 2 for w in roomy) - 6 >= 8:
         widths = roomy
+    elif not zh:  # an English word wider than its figures: abbreviated, and said so below
+        for n, ((en, _), key) in enumerate(columns):
+            if max(len(word) for word in en.split()) > widths[n]:
+                labels[n] = _SHORT[key]
+                widths[n] = max(widths[n], len(labels[n]))
+                legend.append(f"{_SHORT[key]} = {en.lower()}")
     name_width = console.width - sum(w + 2 for w in widths) - 6
     if name_width < 4:  # too narrow for a table: one line per figure, nothing cut
         console.print(title)
@@ -497,8 +519,7 @@ def coverage(target: str, campaign_id: str | None, by: str, as_json: bool, lang:
     # A number is never cut: each column is as wide as its widest figure, and the
     # header wraps to that width instead; names wrap in the first column.
     name_width = min(name_width, 24)
-    headers = [_wrap(chinese if zh else en, w).split("\n") for ((en, chinese), _), w in
-               zip(columns, widths, strict=True)]  # fmt: skip
+    headers = [_wrap(label, w).split("\n") for label, w in zip(labels, widths, strict=True)]
     depth = max(len(h) for h in headers)
     print_line = console.out
     print_line(title, highlight=False)
@@ -515,3 +536,5 @@ def coverage(target: str, campaign_id: str | None, by: str, as_json: bool, lang:
             shown = [_pad(x, w) for x, w in zip(numbers, widths, strict=True)] if n == 0 else []
             print_line("  ".join([_pad(part, name_width, left=True), *shown]).rstrip(),
                        highlight=False)  # fmt: skip
+    if legend:
+        echo("; ".join(legend))
