@@ -244,12 +244,12 @@ def test_cli_audit_verify_and_show(template: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     ok = runner.invoke(main, ["audit", "verify", "--db", str(path)])
     assert ok.exit_code == 0, ok.output
-    assert "intact" in ok.output
+    assert "审计日志完整" in ok.output
     head = runner.invoke(main, ["audit", "show", "--db", str(path), "--head"])
     anchor = head.output.strip()
     shown = runner.invoke(main, ["audit", "show", "--db", str(path), "--last", "3"])
     assert shown.exit_code == 0
-    assert shown.output.count("\n") == 3
+    assert shown.output.count("\n") == 6  # two lines an entry
     assert "audit.read" in shown.output
     _tamper(path, ("UPDATE audit_log SET target = 'Visit:x' WHERE seq = 4", ()))
     bad = runner.invoke(main, ["audit", "verify", "--db", str(path), "--anchor", anchor])

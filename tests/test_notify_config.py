@@ -83,7 +83,7 @@ def test_configure_stores_the_settings_and_config_shows_them_without_secrets(
     tmp_path: Path,
 ) -> None:
     db = _workspace(tmp_path)
-    assert "no configuration" in _run("notify", "config", "--db", str(db)).output
+    assert "未配置" in _run("notify", "config", "--db", str(db)).output
     result = _configure(tmp_path, db)
     assert result.exit_code == 0, result.output
     assert "file, robot" in result.output
@@ -94,7 +94,7 @@ def test_configure_stores_the_settings_and_config_shows_them_without_secrets(
     # A relative path is stored relative to the file, so that any later command finds it.
     assert channels["file"]["path"] == str(tmp_path / "conf" / "out.jsonl")
     text = _run("notify", "config", "--db", str(db)).output
-    assert "route 路由 screening: grid_worker -> file" in text
+    assert "路由 screening: grid_worker -> file" in text
     assert "SECRET-KEY" not in text
     with gridguard.open(db) as ws:
         assert set(settings_for(ws).channels) == {"file", "robot"}
@@ -152,11 +152,11 @@ def test_a_role_nobody_holds_is_undeliverable_and_dispatch_exits_non_zero(
     assert all("no grid_worker on file" in u.reason for u in stuck if
                u.message.data["role"] == "grid_worker")  # fmt: skip
     status = _run("notify", "status", "--db", str(db))
-    assert f"{UNDELIVERABLE}: undeliverable {len(stuck)}" in status.output
+    assert f"{UNDELIVERABLE}: 无法投递 {len(stuck)}" in status.output
     assert "no grid_worker on file" in status.output
     dispatched = _run("notify", "dispatch", "--db", str(db))
     assert dispatched.exit_code == 1, dispatched.output
-    assert f"undeliverable 无法投递 {len(stuck)}" in dispatched.output
+    assert f"无法投递 {len(stuck)}" in dispatched.output
 
 
 def test_a_message_for_a_channel_not_configured_is_undeliverable(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_formats_come_from_the_registry_or_the_suffix(db: str, tmp_path: Path) -
     code, _, err = run("daily", "--db", db, "--date", "2020-01-25", "--out", str(out))
     assert code == 0, err
     assert json.loads(out.read_text(encoding="utf-8"))["kind"] == "daily"
-    assert "masked" in err
+    assert "个人信息已遮盖" in err
     csv_out = tmp_path / "p.txt"
     code, _, _ = run("progress", "--db", db, "--format", "csv", "--out", str(csv_out))
     assert code == 0

@@ -159,11 +159,11 @@ def test_show_commands(db: Path) -> None:
         main, ["show", "household", "g1-b0-0-101", "--db", str(db)], env={"COLUMNS": "160"}
     )
     assert table.exit_code == 0, table.output
-    for text in ("Members 成员", "Visits 走访", "2020-01-25 20:00", "outbreak_trip", "陈**"):
+    for text in ("成员", "走访", "2020-01-25 20:00", "疫区旅行史", "陈**"):
         assert text in table.output
     assert "陈建国" not in table.output
     person = runner.invoke(main, ["show", "person", "p1", "--db", str(db)], env={"COLUMNS": "160"})
-    assert "flagged" in person.output
+    assert "一人一档" in person.output
     assert "武汉" in person.output
     missing = runner.invoke(main, ["show", "household", "nowhere", "--db", str(db)])
     assert missing.exit_code == 2

@@ -482,8 +482,8 @@ def test_plan_command(tmp_path: Path) -> None:
         main, [*args, "--unit", "households", "--capacity", "20"], env={"COLUMNS": "160"}
     )
     assert table.exit_code == 0, table.output
-    assert "2020-01-25 afternoon: 3 teams" in table.output
-    assert "Not planned" in table.output
+    assert "2020-01-25 下午：3 个小分队" in table.output
+    assert "未安排" in table.output
     bad = runner.invoke(main, [*args, "--teams", "1,x"])
     assert bad.exit_code == 2
     assert "comma-separated" in bad.stderr

@@ -353,7 +353,7 @@ def test_visit_record_command(tmp_path: Path) -> None:
     runner = CliRunner()
     first = runner.invoke(main, ["visit", "record", str(good), "--db", str(db)])
     assert first.exit_code == 0, first.output
-    assert "3 records, 3 accepted, 0 refused" in first.stdout
+    assert "3条记录，接受3，拒收0" in "".join(first.stdout.split())  # wrapped at 80 columns
     again = runner.invoke(main, ["visit", "record", str(good), "--db", str(db), "--json"])
     assert again.exit_code == 0
     data = json.loads(again.stdout)
@@ -364,7 +364,7 @@ def test_visit_record_command(tmp_path: Path) -> None:
     )
     result = runner.invoke(main, ["visit", "record", str(bad), "--db", str(db)])
     assert result.exit_code == 1
-    assert "2 records, 1 accepted, 1 refused" in result.stdout
+    assert "2条记录，接受1，拒收1" in "".join(result.stdout.split())
     assert "bad.jsonl:line 2: $.household_id: unknown household" in result.stderr
     missing = runner.invoke(main, ["visit", "record", str(tmp_path / "no.jsonl"), "--db", str(db)])
     assert missing.exit_code == 2

@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._common import campaign_option, db_option, open_existing
+from ._common import (
+    campaign_option,
+    db_option,
+    open_existing,
+    say,
+)
 
 if TYPE_CHECKING:
     from ..report import Report
@@ -93,8 +98,14 @@ def _emit(
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
-    masked = "masked" if report.masked else "NOT masked"
-    click.echo(f"{out} ({len(data):,} bytes, {lang}, personal data {masked})", err=True)
+    masked = (
+        say("个人信息已遮盖", "personal data masked")
+        if report.masked
+        else say("个人信息未遮盖", "personal data NOT masked")
+    )
+    click.echo(
+        f"{out} ({say(f'{len(data):,} 字节', f'{len(data):,} bytes')}, {lang}, {masked})", err=True
+    )
 
 
 @click.group()

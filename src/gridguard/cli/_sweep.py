@@ -196,56 +196,62 @@ def plan(
     if as_json:
         echo_json(result.to_dict())
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
     s = result.summary()
-    console.print(
-        f"Plan 走访计划 {s['campaign']}: {s['households']:,} households in "
-        f"{s['stairwells']:,} stairwells to visit, {cap}"
+    unit_words = {"household": ("户", "households"), "stairwell": ("个楼梯", "stairwells")}
+    per = say(*unit_words.get(cap.unit.value, (cap.unit.value, cap.unit.value)))
+    echo(
+        say(
+            f"走访计划 {s['campaign']}：{s['stairwells']:,} 个楼梯共 {s['households']:,} 户待走访，"
+            f"每队每班 {cap.amount:,} {per}",
+            f"Plan {s['campaign']}: {s['households']:,} households in "
+            f"{s['stairwells']:,} stairwells to visit, {cap.amount:,} {per} per team-shift",
+        )
     )
     ids = [a.team_id for sh in result.shifts for a in sh.assignments]
     cut_team = _prefix(ids)
     cut_stop = _prefix(
         [p.stairwell_id for sh in result.shifts for a in sh.assignments for p in a.stops]
     )
+    shifts = {"morning": ("上午", "morning"), "afternoon": ("下午", "afternoon"),
+              "evening": ("晚上", "evening")}  # fmt: skip
     for shift in result.shifts:
-        table = Table(
-            title=f"{shift.day.isoformat()} {shift.label}: {len(shift.assignments)} teams, "
-            f"{shift.households:,} households",
-            title_justify="left",
-        )
-        table.add_column("Team\n小分队")
-        for column in ("Households\n户", "Stairwells\n楼梯", "Buildings\n楼幢", "Grids\n网格"):
-            table.add_column(column, justify="right")
-        table.add_column("Route 路线", overflow="fold", ratio=1)
-        for a in shift.assignments:
-            route = ", ".join(
-                stop.stairwell_id[cut_stop:]
-                + ("" if stop.whole else f"[{stop.first + 1}-{stop.first + stop.households}]")
-                for stop in a.stops
-            )
-            table.add_row(
-                a.team_id[cut_team:],
-                str(a.households),
-                str(a.stairwells),
-                str(a.buildings),
-                str(a.grids),
-                route,
-            )
-        console.print(table)
+        label = say(*shifts.get(shift.label, (shift.label, shift.label)))
+        n = len(shift.assignments)
+        show_table(
+            say(
+                f"{shift.day.isoformat()} {label}：{n:,} 个小分队，{shift.households:,} 户",
+                f"{shift.day.isoformat()} {label}: {n:,} teams, {shift.households:,} households",
+            ),
+            [say("小分队", "Team"), say("户", "Households"), say("楼梯", "Stairwells"),
+             say("楼幢", "Buildings"), say("网格", "Grids"), say("路线", "Route")],
+            [[a.team_id[cut_team:], a.households, a.stairwells, a.buildings, a.grids,
+              ", ".join(
+                  stop.stairwell_id[cut_stop:]
+                  + ("" if stop.whole else f"[{stop.first + 1}-{stop.first + stop.households}]")
+                  for stop in a.stops
+              )] for a in shift.assignments],
+            numeric={1, 2, 3, 4},
+        )  # fmt: skip
     bound = s["lower_bound_shifts"]
-    console.print(
-        f"Shifts 班次: {s['shifts']} (lower bound {bound if bound is not None else 'n/a'}), "
-        f"days 天数: {s['days']}; "
-        f"{s['mean_households_per_team_shift']} households and "
-        f"{s['mean_buildings_per_team_shift']} buildings per team-shift"
+    shown = f"{bound:,}" if bound is not None else say("不详", "n/a")
+    echo(
+        say(
+            f"班次：{s['shifts']:,}（下限 {shown}），天数：{s['days']:,}；"
+            f"每队每班 {s['mean_households_per_team_shift']} 户、"
+            f"{s['mean_buildings_per_team_shift']} 幢楼",
+            f"Shifts: {s['shifts']:,} (lower bound {shown}), days: {s['days']:,}; "
+            f"{s['mean_households_per_team_shift']} households and "
+            f"{s['mean_buildings_per_team_shift']} buildings per team-shift",
+        )
     )
     if not result.complete:
-        console.print(
-            f"[yellow]Not planned 未安排: {result.unassigned_households:,} households in "
-            f"{result.unassigned_stairwells:,} stairwells (more teams or days needed)[/yellow]"
+        echo(
+            say(
+                f"未安排：{result.unassigned_stairwells:,} 个楼梯共 "
+                f"{result.unassigned_households:,} 户（需要更多小分队或天数）",
+                f"Not planned: {result.unassigned_households:,} households in "
+                f"{result.unassigned_stairwells:,} stairwells (more teams or days needed)",
+            )
         )
 
 
@@ -278,14 +284,25 @@ def record(file: str, target: str, campaign_id: str | None, fmt: str | None, as_
     if as_json:
         echo_json({"file": file, **report.to_dict(), "tasks_settled": settled})
     else:
-        click.echo(
-            f"{file}: {report.records} records, {report.accepted} accepted, "
-            f"{report.rejected} refused; visits {report.visits_written} new, "
-            f"{report.visits_unchanged} already stored; screenings "
-            f"{report.screenings_written} new, {report.screenings_unchanged} already stored"
+        echo(
+            say(
+                f"{file}：{report.records:,} 条记录，接受 {report.accepted:,}，"
+                f"拒收 {report.rejected:,}；走访新增 {report.visits_written:,}，"
+                f"已有 {report.visits_unchanged:,}；筛查新增 {report.screenings_written:,}，"
+                f"已有 {report.screenings_unchanged:,}",
+                f"{file}: {report.records:,} records, {report.accepted:,} accepted, "
+                f"{report.rejected:,} refused; visits {report.visits_written:,} new, "
+                f"{report.visits_unchanged:,} already stored; screenings "
+                f"{report.screenings_written:,} new, {report.screenings_unchanged:,} "
+                "already stored",
+            )
         )
         if settled:
-            click.echo(f"{settled} tasks done by these visits 任务已完成")
+            echo(
+                say(
+                    f"{settled:,} 项任务已由这些走访完成", f"{settled:,} tasks done by these visits"
+                )
+            )
         for error in report.errors:
             click.secho(f"{file}:{error}", fg="red", err=True)
     if report.rejected:
