@@ -16,7 +16,8 @@ On units of work:
   workflow writes for one database (the outbox on SQLite).
 - :class:`EncryptedFields`: the field encryption in force (also on a store).
 
-On stores: :class:`FileBacked` (the database file),
+On stores: :class:`FileBacked` (the database file), :class:`StoreChecks`
+(is the file whole, may it be written),
 :class:`EncryptedFields` and :class:`DeferredWrites` (one writer at a time:
 a write that must not wait goes to a queue beside the store). On storage
 factories: :class:`KeyRingOpener`,
@@ -47,6 +48,7 @@ __all__ = [
     "NewRowLoading",
     "NewRowSending",
     "RawConnection",
+    "StoreChecks",
 ]
 
 
@@ -91,6 +93,19 @@ class FileBacked(Protocol):
     @property
     def path(self) -> str:
         """The database file (``:memory:`` for an in-memory SQLite database)."""
+
+
+@runtime_checkable
+class StoreChecks(Protocol):
+    """A store that can check its own file before it is trusted."""
+
+    def check_integrity(self) -> None:
+        """Read the whole store; a damaged one is a :class:`~gridguard.errors.StoreCorrupt`."""
+
+    def check_writable(self) -> None:
+        """Try a write and roll it back; a store that cannot be written is a
+        :class:`~gridguard.errors.StoreReadOnly` (or another
+        :class:`~gridguard.errors.StoreFault`)."""
 
 
 @runtime_checkable

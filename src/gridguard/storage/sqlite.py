@@ -107,6 +107,10 @@ def active_key_id(conn: sqlite3.Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
+class StoreProbe(Exception):
+    """Rolls a probing write back (:meth:`SQLiteStorage.check_writable`)."""
+
+
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
@@ -387,6 +391,7 @@ class SQLiteStorage:
         """Seconds a writer waits for another write before :class:`~gridguard.errors.StoreBusy`."""
         self.on_wait = on_wait
         self._in_transaction = False
+        self._marked = False
         self._queue: sqlite3.Connection | None = None
         if check is None:
             check = os.environ.get(CHECK_ENV, "").strip() not in ("", "0")
@@ -473,6 +478,15 @@ class SQLiteStorage:
         if rows != ["ok"]:
             raise corrupt_error(self.path, "; ".join(rows))
 
+    def check_writable(self) -> None:
+        """Write the schema version over itself and roll back: a read-only file or folder,
+        or a full disk, is a :class:`~gridguard.errors.StoreFault` here, before any work."""
+        with suppress(StoreProbe), self.transaction() as uow:
+            uow.connection.execute(
+                "UPDATE gridguard_meta SET value = value WHERE key = 'schema_version'"
+            )
+            raise StoreProbe
+
     def _foreign_tables(self) -> list[str]:
         """Tables of a store without gridguard's schema: those of another program."""
         return [
@@ -491,7 +505,8 @@ class SQLiteStorage:
                 shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
                 raise StoreForeign(
                     f"{self.path!r} is a SQLite database that gridguard did not create "
-                    f"({len(foreign)} tables: {shown}); it was left as it is. To add "
+                    f"({len(foreign)} table{'s' * (len(foreign) != 1)}: {shown}); it was left "
+                    "as it is. To add "
                     "gridguard's tables to it, run `gridguard init --adopt`",
                     f"{self.path!r} 是一个并非由 gridguard 创建的 SQLite 数据库"
                     f"（{len(foreign)} 张表：{shown}），未作任何改动。"
@@ -532,6 +547,11 @@ class SQLiteStorage:
     def _begin_write(self, *, wait: bool = True) -> None:
         """``BEGIN IMMEDIATE``, waiting for another writer up to :attr:`write_wait` seconds."""
         self._wait_for_writer(lambda: self._conn.execute("BEGIN IMMEDIATE"), wait=wait)
+        if self.path != ":memory:":
+            with suppress(OSError):
+                stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+                self._marker.write_text(f"{os.getpid()} {stamp}", encoding="utf-8")
+                self._marked = True
 
     def _wait_for_writer(self, begin: Callable[[], object], *, wait: bool = True) -> None:
         """Run ``begin`` (which begins a write) until no other writer is in the way.
@@ -564,13 +584,17 @@ class SQLiteStorage:
         finally:
             if not wait:
                 self._conn.execute(f"PRAGMA busy_timeout = {_QUIET_WAIT_MS}")
-        if self.path != ":memory:":
+
+    def _unmark(self) -> None:
+        """Remove the writer's marker while the store is still held (so no later writer's)."""
+        if self._marked:
+            self._marked = False
             with suppress(OSError):
-                stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-                self._marker.write_text(f"{os.getpid()} {stamp}", encoding="utf-8")
+                self._marker.unlink()
 
     def _rollback(self) -> None:
         """Roll back what is open (SQLite has already, after a full disk), never failing."""
+        self._unmark()
         if self._conn.in_transaction:
             with suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
@@ -609,6 +633,7 @@ class SQLiteStorage:
                 self._rollback()
                 raise
             try:
+                self._unmark()
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()
