@@ -340,9 +340,10 @@ def test_a_writer_waits_with_a_notice_then_gives_up_with_nothing_stored(
                 str(store),
             )
             assert "gave up after waiting" in one_line_error(english)
-            with pytest.raises(StoreBusy):
-                with SQLiteStorage(store, write_wait=0).transaction():
-                    pass
+            impatient = SQLiteStorage(store, write_wait=0)
+            with pytest.raises(StoreBusy), impatient.transaction():
+                pass
+            impatient.close()
     finally:
         other.close()
     assert held(store)["visits"] == before["visits"]
