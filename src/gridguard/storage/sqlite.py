@@ -562,11 +562,16 @@ class SQLiteStorage:
         begun, so nothing is half-stored. ``wait=False`` gives up at once.
         """
         started = time.monotonic()
+        limit = self.write_wait if wait else 0.0
+        quiet = min(_QUIET_WAIT_MS / 1000, limit / 2)
         noticed = False
-        if not wait:
-            self._conn.execute("PRAGMA busy_timeout = 0")
         try:
             while True:
+                waited = time.monotonic() - started
+                # Each attempt waits inside SQLite (its busy handler) for at most a second,
+                # never past the limit, and the first one for the quiet part alone.
+                step = (quiet if not noticed else min(1.0, limit - waited)) if limit else 0.0
+                self._conn.execute(f"PRAGMA busy_timeout = {max(0, int(step * 1000))}")
                 try:
                     begin()
                     break
@@ -574,16 +579,15 @@ class SQLiteStorage:
                     if "locked" not in str(exc) and "busy" not in str(exc):
                         raise
                     waited = time.monotonic() - started
-                    if not wait or waited >= self.write_wait:
+                    if waited >= limit:
                         since, _ = writer_since(self._marker)
                         raise busy_error(self.path, since, waited) from None
                     if not noticed:
                         noticed = True
                         since, pid = writer_since(self._marker)
-                        self.on_wait(wait_notice(self.path, since, pid, self.write_wait))
+                        self.on_wait(wait_notice(self.path, since, pid, limit))
         finally:
-            if not wait:
-                self._conn.execute(f"PRAGMA busy_timeout = {_QUIET_WAIT_MS}")
+            self._conn.execute(f"PRAGMA busy_timeout = {_QUIET_WAIT_MS}")
 
     def _unmark(self) -> None:
         """Remove the writer's marker while the store is still held (so no later writer's)."""
