@@ -110,6 +110,8 @@ def sqlite_fault(exc: sqlite3.Error, path: str) -> StorageError:
             f"input/output error on {where} ({exc}): nothing of this operation was stored; "
             "check the disk"
         )
+    if isinstance(exc, sqlite3.IntegrityError):
+        return StorageError(f"SQLite refused a write to {where}: {exc}; nothing of it was stored")
     return StorageError(f"SQLite failed on {where}: {exc}")
 
 
