@@ -205,4 +205,3 @@ def test_a_long_write_beside_recorders_a_report_and_the_audit_check(tmp_path: Pa
         actions = {(e.reason, e.action) for e in recent_entries(ws, last=report_.entries)}
     assert ("audit verify", "audit.read") in actions  # the reader's entry, taken from the queue
     assert any(action == "rules.screen" for _, action in actions)
-    assert not Path(f"{db}-writer").exists()

@@ -30,6 +30,7 @@ __all__ = [
     "WRITE_WAIT_SECONDS",
     "busy_error",
     "corrupt_error",
+    "marker_record",
     "notice_lang",
     "sqlite_fault",
     "wait_notice",
@@ -139,12 +140,17 @@ def corrupt_error(path: str, detail: str) -> StoreCorrupt:
     )
 
 
+def marker_record(pid: int, now: float) -> bytes:
+    """The marker's record: a writer's process id and the minute (since the epoch) it began."""
+    return f"{pid} {int(now) // 60}".ljust(32).encode()
+
+
 def writer_since(marker: Path) -> tuple[dt.datetime | None, str]:
-    """When the write now in progress began and which process runs it, from its marker."""
+    """When the write now in progress began (to the minute) and which process runs it."""
     try:
-        pid, _, stamp = marker.read_text(encoding="utf-8").partition(" ")
-        return dt.datetime.fromisoformat(stamp.strip()), pid.strip()
-    except (OSError, ValueError):
+        pid, _, minute = marker.read_text(encoding="utf-8").partition(" ")
+        return dt.datetime.fromtimestamp(int(minute.strip()) * 60, dt.UTC), pid.strip()
+    except (OSError, ValueError, OverflowError):
         return None, ""
 
 

@@ -17,7 +17,6 @@ read-only, corrupt, busy, foreign) or a :class:`~gridguard.errors.StorageError`.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sqlite3
 import time
@@ -36,6 +35,7 @@ from ._checks import check_versions, encoded_filters, fact_conflicts, missing_re
 from ._faults import (
     busy_error,
     corrupt_error,
+    marker_record,
     print_notice,
     sqlite_fault,
     wait_notice,
@@ -391,7 +391,8 @@ class SQLiteStorage:
         """Seconds a writer waits for another write before :class:`~gridguard.errors.StoreBusy`."""
         self.on_wait = on_wait
         self._in_transaction = False
-        self._marked = False
+        self._marker_fd: int | None = None
+        self._busy_ms = _QUIET_WAIT_MS
         self._queue: sqlite3.Connection | None = None
         if check is None:
             check = os.environ.get(CHECK_ENV, "").strip() not in ("", "0")
@@ -541,17 +542,36 @@ class SQLiteStorage:
 
     @property
     def _marker(self) -> Path:
-        """The file where the writer holding the store notes when it began (for waiters)."""
+        """The file where the writer holding the store notes since when it holds it.
+
+        It stays beside the database (like ``-shm``). The holder of the write
+        lock keeps one record in it, its process id and the minute its write
+        began, rewritten only when it differs (another process wrote last, or
+        a new minute began), so that a run of small writes pays one read of
+        a few bytes each, not a write.
+        """
         return Path(f"{self.path}-writer")
+
+    def _mark(self) -> None:
+        """Note in the marker that this process holds the store since this minute."""
+        if self.path == ":memory:":
+            return
+        with suppress(OSError):
+            if self._marker_fd is None:
+                self._marker_fd = os.open(self._marker, os.O_RDWR | os.O_CREAT, 0o644)
+            record = marker_record(os.getpid(), time.time())
+            if os.pread(self._marker_fd, len(record), 0) != record:
+                os.pwrite(self._marker_fd, record, 0)
+
+    def _busy_timeout(self, ms: int) -> None:
+        if ms != self._busy_ms:
+            self._conn.execute(f"PRAGMA busy_timeout = {ms}")
+            self._busy_ms = ms
 
     def _begin_write(self, *, wait: bool = True) -> None:
         """``BEGIN IMMEDIATE``, waiting for another writer up to :attr:`write_wait` seconds."""
         self._wait_for_writer(lambda: self._conn.execute("BEGIN IMMEDIATE"), wait=wait)
-        if self.path != ":memory:":
-            with suppress(OSError):
-                stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-                self._marker.write_text(f"{os.getpid()} {stamp}", encoding="utf-8")
-                self._marked = True
+        self._mark()
 
     def _wait_for_writer(self, begin: Callable[[], object], *, wait: bool = True) -> None:
         """Run ``begin`` (which begins a write) until no other writer is in the way.
@@ -571,7 +591,7 @@ class SQLiteStorage:
                 # Each attempt waits inside SQLite (its busy handler) for at most a second,
                 # never past the limit, and the first one for the quiet part alone.
                 step = (quiet if not noticed else min(1.0, limit - waited)) if limit else 0.0
-                self._conn.execute(f"PRAGMA busy_timeout = {max(0, int(step * 1000))}")
+                self._busy_timeout(max(0, int(step * 1000)))
                 try:
                     begin()
                     break
@@ -587,26 +607,16 @@ class SQLiteStorage:
                         since, pid = writer_since(self._marker)
                         self.on_wait(wait_notice(self.path, since, pid, limit))
         finally:
-            self._conn.execute(f"PRAGMA busy_timeout = {_QUIET_WAIT_MS}")
-
-    def _unmark(self) -> None:
-        """Remove the writer's marker while the store is still held (so no later writer's)."""
-        if self._marked:
-            self._marked = False
-            with suppress(OSError):
-                self._marker.unlink()
+            self._busy_timeout(_QUIET_WAIT_MS)
 
     def _rollback(self) -> None:
         """Roll back what is open (SQLite has already, after a full disk), never failing."""
-        self._unmark()
         if self._conn.in_transaction:
             with suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
 
-    @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[SQLiteUnitOfWork]:
-        with self._transaction(write=write, wait=True) as uow:
-            yield uow
+    def transaction(self, *, write: bool = True) -> AbstractContextManager[SQLiteUnitOfWork]:
+        return self._transaction(write=write, wait=True)
 
     def try_write(self) -> AbstractContextManager[SQLiteUnitOfWork]:
         """A write transaction if no other write is in progress, else
@@ -637,7 +647,6 @@ class SQLiteStorage:
                 self._rollback()
                 raise
             try:
-                self._unmark()
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()
@@ -719,6 +728,10 @@ class SQLiteStorage:
             raise sqlite_fault(exc, self.queue_path) from exc
 
     def close(self) -> None:
+        if self._marker_fd is not None:
+            with suppress(OSError):
+                os.close(self._marker_fd)
+            self._marker_fd = None
         if self._queue is not None:
             self._queue.close()
             self._queue = None
