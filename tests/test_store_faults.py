@@ -376,3 +376,40 @@ def test_reads_do_not_wait_for_a_writer_and_their_audit_entries_arrive(store: Pa
         ids = {r[0] for r in conn.execute("SELECT id FROM audit_log")}
     conn.close()
     assert {i for i, _ in queued} <= ids
+
+
+def test_a_queued_entry_taken_in_twice_is_stored_once(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process killed between the store's commit and the queue's leaves the entries in the
+    queue; the next writer finds them in the chain already and only empties the queue."""
+    other = SQLiteStorage(store)
+    try:
+        with other.transaction() as uow:
+            uow.connection.execute("UPDATE gridguard_meta SET value = value")
+            assert run("--write-wait", "0", "audit", "show", "--db", str(store)).exit_code == 0
+    finally:
+        other.close()
+    look = SQLiteStorage(store)
+    queued = {i for i, _ in look.queued()}
+    look.close()
+    assert queued
+    with monkeypatch.context() as patch:
+        patch.setattr(SQLiteStorage, "unqueue", lambda self, ids: None)  # "killed" here
+        with gridguard.open(store) as ws:
+            ws.add([gridguard.Area(id="x1", name="新区", level=gridguard.AreaLevel.CITY)])
+    look = SQLiteStorage(store)
+    assert {i for i, _ in look.queued()} == queued  # still queued, and already in the chain
+    look.close()
+    with gridguard.open(store) as ws:
+        ws.add([gridguard.Area(id="x2", name="新区二", level=gridguard.AreaLevel.CITY)])
+        report = verify_log(ws)
+    assert report.ok, report.problems
+    with sqlite3.connect(store) as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM audit_log")]
+    conn.close()
+    assert len(ids) == len(set(ids))
+    assert queued <= set(ids)
+    look = SQLiteStorage(store)
+    assert look.queued() == []
+    look.close()

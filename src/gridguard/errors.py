@@ -128,15 +128,16 @@ class StoreFault(StorageError):
     """The store itself cannot do what was asked (full, read-only, corrupt, busy, foreign).
 
     Nothing of the operation that met the fault was stored. The message is
-    kept in English (``str(exc)``, :attr:`en`) and in Chinese (:attr:`zh`),
-    so that the command line prints it in the reader's language
-    (:meth:`text`).
+    kept in English (``str(exc)``, ``en``) and in Chinese (``zh``), so that
+    the command line prints it in the reader's language (:meth:`text`).
     """
 
     def __init__(self, en: str, zh: str) -> None:
         super().__init__(en)
         self.en = en
+        """The message in English."""
         self.zh = zh
+        """The message in Chinese."""
 
     def text(self, lang: str) -> str:
         """The message in ``lang`` (``"zh-CN"`` or ``"en"``)."""
