@@ -56,6 +56,7 @@ __all__ = [
     "SQLiteStorage",
     "SQLiteUnitOfWork",
     "active_key_id",
+    "sqlite_fault",
     "sqlite_path",
 ]
 
@@ -419,6 +420,9 @@ class SQLiteStorage:
         if field_encryption:
             try:
                 self.fields = self._open_fields(keyring, key_source)
+            except sqlite3.Error as exc:
+                self._conn.close()
+                raise sqlite_fault(exc, self.path) from exc
             except BaseException:
                 self._conn.close()
                 raise
