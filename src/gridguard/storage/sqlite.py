@@ -67,6 +67,9 @@ CHECK_ENV = "GRIDGUARD_CHECK"
 """Set (to ``1``) to run ``PRAGMA quick_check`` on every store opened, see ``check``."""
 _QUIET_WAIT_MS = 1000
 """How long a writer waits silently (SQLite's busy handler) before it says that it waits."""
+_BUSY_MS = 10_000
+"""SQLite's busy timeout outside the beginning of a write: a read meets a lock only while
+SQLite recovers or rewrites the WAL (a crash, a ``VACUUM``), briefly."""
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -393,7 +396,7 @@ class SQLiteStorage:
         self.on_wait = on_wait
         self._in_transaction = False
         self._marker_fd: int | None = None
-        self._busy_ms = _QUIET_WAIT_MS
+        self._busy_ms = _BUSY_MS
         self._queue: sqlite3.Connection | None = None
         if check is None:
             check = os.environ.get(CHECK_ENV, "").strip() not in ("", "0")
@@ -402,7 +405,7 @@ class SQLiteStorage:
         except sqlite3.Error as exc:
             raise sqlite_fault(exc, self.path) from exc
         try:
-            self._conn.execute(f"PRAGMA busy_timeout = {_QUIET_WAIT_MS}")
+            self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
             if check:
                 self.check_integrity()
             self._conn.execute("PRAGMA journal_mode = WAL")
@@ -611,7 +614,7 @@ class SQLiteStorage:
                         since, pid = writer_since(self._marker)
                         self.on_wait(wait_notice(self.path, since, pid, limit))
         finally:
-            self._busy_timeout(_QUIET_WAIT_MS)
+            self._busy_timeout(_BUSY_MS)
 
     def _rollback(self) -> None:
         """Roll back what is open (SQLite has already, after a full disk), never failing."""
