@@ -28,10 +28,13 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 __all__ = [
+    "CHECK_ENV",
     "DB_ENV",
     "EXIT_REFUSED",
     "EXIT_USAGE",
     "LANG_ENV",
+    "LANG_META",
+    "WRITE_WAIT_ENV",
     "at_option",
     "campaign_option",
     "check_ids",
@@ -53,6 +56,7 @@ __all__ = [
     "parse_date",
     "pick",
     "print_table",
+    "remember_lang",
     "role_word",
     "say",
     "show_table",
@@ -62,6 +66,8 @@ __all__ = [
 ]
 
 DB_ENV = "GRIDGUARD_DB"  # the same variable gridguard.workspace reads
+WRITE_WAIT_ENV = "GRIDGUARD_WRITE_WAIT"  # the same variable gridguard.storage reads
+CHECK_ENV = "GRIDGUARD_CHECK"  # likewise
 
 EXIT_REFUSED = 1
 """The command ran, but some rows were refused (or a check it ran found problems)."""
@@ -297,10 +303,18 @@ LANG_META = "gridguard.lang"
 """Where a run keeps the language it prints in (``ctx.meta``, shared by the whole run)."""
 
 
-def _keep_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """Remember the language chosen for the whole run, so every helper prints in it."""
-    if value is not None:
+def remember_lang(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Keep a ``--lang`` value for the run, so that everything it prints follows it.
+
+    Kept in ``ctx.meta`` (read by :func:`current_lang`) and in
+    ``GRIDGUARD_LANG``, which the notices of the storage layer (a writer that
+    waits) read; the command line restores the variable when the command ends.
+    """
+    import os
+
+    if value:
         ctx.meta[LANG_META] = value
+        os.environ[LANG_ENV] = value
     return value
 
 
@@ -311,7 +325,7 @@ def _lang_settings() -> dict[str, Any]:
         "default": LANGS[0],
         "show_default": True,
         "is_eager": True,
-        "callback": _keep_lang,
+        "callback": remember_lang,
         "help": f"Language of what is printed (labels, headings, status words). [env: {LANG_ENV}]",
     }
 
