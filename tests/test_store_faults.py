@@ -207,7 +207,7 @@ def test_a_read_only_file_is_one_line_and_init_does_not_call_it_ready(
     with read_only(store):
         init = run("init", "--db", str(store))
         line = one_line_error(init)
-        assert "store ready" not in init.output
+        assert "数据库已就绪" not in init.output
         assert "只读" in line
         recorded = one_line_error(run("visit", "record", str(visits), "--db", str(store)))
         assert "只读" in recorded
@@ -229,7 +229,7 @@ def test_a_read_only_folder_is_one_line(store: Path, tmp_path: Path) -> None:
     with read_only(store.parent):
         init = run("--lang", "en", "init", "--db", str(store))
         line = one_line_error(init)
-        assert "store ready" not in init.output
+        assert "数据库已就绪" not in init.output
         assert "its folder" in line
         one_line_error(run("visit", "record", str(visits), "--db", str(store)))
         one_line_error(run("audit", "verify", "--db", str(store)))
@@ -253,7 +253,7 @@ def test_a_damaged_store_is_named_by_init_audit_verify_and_check(store: Path) ->
     damage(store)
     init = run("init", "--db", str(store))
     assert "已损坏" in one_line_error(init)
-    assert "store ready" not in init.output
+    assert "数据库已就绪" not in init.output
     verify = run("--lang", "en", "audit", "verify", "--db", str(store))
     assert "is damaged" in one_line_error(verify)
     assert "intact" not in verify.output
@@ -297,7 +297,7 @@ def test_a_foreign_sqlite_file_is_refused_unless_adopted(tmp_path: Path) -> None
         gridguard.open(path)
     adopted = run("init", "--adopt", "--db", str(path))
     assert adopted.exit_code == 0, adopted.output
-    assert "store ready" in adopted.output
+    assert "数据库已就绪" in adopted.output
     assert "customers" in tables()
     assert "gridguard_meta" in tables()
     with sqlite3.connect(path) as c:

@@ -38,6 +38,7 @@ from ._common import (
     current_lang,
     db_option,
     echo,
+    echo_path,
     json_option,
     pick,
     print_table,
@@ -318,11 +319,12 @@ def init(target: str, adopt: bool) -> None:
             ws.storage.check_writable()
     url = _masked(url)
     where = f"{url} ({Path(path).resolve()})" if path and path != ":memory:" else url
-    echo(
+    echo_path(
         say(
-            f"gridguard 数据库已就绪：{where}，结构版本 {version}",
-            f"gridguard store ready: {where}, schema version {version}",
-        )
+            f"gridguard 数据库已就绪（结构版本 {version}）",
+            f"gridguard store ready (schema version {version})",
+        ),
+        where,
     )
 
 
