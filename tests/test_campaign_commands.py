@@ -233,7 +233,7 @@ def test_visits_in_chinese_followups_and_tasks_that_close_themselves(
     )  # fmt: skip
     recorded = run("visit", "record", visits, "--db", db)
     assert recorded.exit_code == 1
-    assert "3 accepted, 1 refused" in recorded.output
+    assert "接受 3，拒收 1" in recorded.output
     assert "line 6: $.address: no household has this address" in recorded.stderr
     with gridguard.open(db) as ws:
         li = next(p for p in ws.find(Person) if p.name == "李芳")
