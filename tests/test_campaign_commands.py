@@ -263,7 +263,7 @@ def test_visits_in_chinese_followups_and_tasks_that_close_themselves(
         ["时间", "地址", "结果", "小分队", "姓名", "体温"],
         [["2020-01-28 10:00", "百苑新村牡丹阁3幢1单元501", "筛查", "第一小分队", "王五", "36.4"]],
     )
-    assert "1 tasks done by these visits" in ok("visit", "record", later, "--db", db).output
+    assert "1 项任务已由这些走访完成" in ok("visit", "record", later, "--db", db).output
     with gridguard.open(db) as ws:
         assert ws.find(Task, id=visit_task["id"])[0].status.value == "done"
     assert json.loads(ok("followup", "list", "--db", db, "--json").output) == []
