@@ -436,7 +436,9 @@ def test_notify_status_shows_dead_letters_with_the_vendors_code(
     assert status.exit_code == 0, status.output
     lines = status.output.splitlines()
     assert lines[0] == "wecom: 投递失败 2"
-    assert lines[1].startswith("  投递失败 2: PermanentFailure: WeCom error 93000: invalid webhook url")
+    assert lines[1].startswith(
+        "  投递失败 2: PermanentFailure: WeCom error 93000: invalid webhook url"
+    )
     assert "robot-key" not in status.output
     assert as_json.exit_code == 0, as_json.output
     assert "WeCom error 93000: invalid webhook url" in as_json.output
