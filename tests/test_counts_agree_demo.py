@@ -12,14 +12,16 @@ or listed in ``OTHER_PERIOD`` with the reason it differs.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from conftest import run_demo
+from gridguard.cli import main
 from gridguard.quarantine import census
 from gridguard.report.document import Figures
 from gridguard.reporting import daily_report
@@ -41,6 +43,15 @@ OTHER_PERIOD = {
 """Names the summary and the report share for figures over different periods, and why."""
 
 
+def _demo(folder: Path, seed: int) -> dict[str, Any]:
+    """``gridguard demo --json`` into ``folder``: its summary."""
+    args = ["demo", "--json", "--out", str(folder), "--seed", str(seed)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    summary: dict[str, Any] = json.loads(result.stdout)
+    return summary
+
+
 def _figures(report: Any) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for _, block in report.blocks():
@@ -56,7 +67,7 @@ def _figures(report: Any) -> dict[str, Any]:
 def test_summary_report_and_census_agree(seed: int) -> None:
     # A demo takes seconds: two seeds a run, and no shrinking (a seed does not shrink).
     with tempfile.TemporaryDirectory() as folder:
-        summary = run_demo(Path(folder), seed=seed)
+        summary = _demo(Path(folder), seed)
         day = dt.date.fromisoformat(summary["daily_report_day"])
         with open_workspace(Path(folder) / "huayuan.db") as ws:
             report = daily_report(ws, day=day)
