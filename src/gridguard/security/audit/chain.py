@@ -114,6 +114,9 @@ def _sql_rows(uow: UnitOfWork, sql: str, params: Sequence[Any] = ()) -> Iterator
     return uow.query(sql, params)
 
 
+_HEAD_SQL = "SELECT seq, hash FROM {table} ORDER BY seq DESC"
+
+
 def head(uow: UnitOfWork, dialect: SqlDialect) -> tuple[int, str]:
     """``(seq, hash)`` of the last entry, ``(0, GENESIS)`` for an empty log.
 
@@ -124,10 +127,13 @@ def head(uow: UnitOfWork, dialect: SqlDialect) -> tuple[int, str]:
     """
     table = _schema.spec_for(AuditEntry).table
     if dialect.runs_sql:
-        for seq, digest in _sql_rows(uow, f"SELECT seq, hash FROM {table} ORDER BY seq DESC"):
-            number = _whole(seq)
-            if number is not None:
-                return number, str(digest)
+        # The last few entries are enough unless the log was changed by hand; only
+        # then is the rest read (each append would otherwise read the whole log).
+        for sql in (f"{_HEAD_SQL.format(table=table)} LIMIT 8", _HEAD_SQL.format(table=table)):
+            for seq, digest in _sql_rows(uow, sql):
+                number = _whole(seq)
+                if number is not None:
+                    return number, str(digest)
         return 0, GENESIS
     last: AuditEntry | None = None
     for entry in uow.find(AuditEntry):
