@@ -154,6 +154,14 @@ SCOPE_CTE = """scope(id) AS (
 """The campaign's areas and everything below them (a recursive CTE)."""
 
 
+_LINES_CTE = """WITH RECURSIVE line(id, parent_id) AS (
+  SELECT id, parent_id FROM areas WHERE id IN ({marks})
+  UNION
+  SELECT a.id, a.parent_id FROM areas a JOIN line ON a.id = line.parent_id
+) SELECT id, parent_id FROM line"""
+"""Areas and every area above them, up to the root (a recursive CTE)."""
+
+
 class CampaignContext:
     """A campaign opened on a workspace: scope, time window, and SQL in the store's dialect."""
 
@@ -351,13 +359,10 @@ class CampaignContext:
                 frozenset(a for a in wanted if a in self.scope),
                 frozenset(a for a in wanted if self.serves(a)),
             )
-        parents: dict[str, str | None] = {}
-        todo = wanted | set(self.campaign.scope)
-        sql = "SELECT id, parent_id FROM areas WHERE id IN ({marks})"
-        while todo:
-            found = {str(i): (None if p is None else str(p)) for i, p in self.lookup(sql, todo)}
-            parents.update(found)
-            todo = {p for p in found.values() if p is not None and p not in parents}
+        parents: dict[str, str | None] = {
+            str(i): (None if p is None else str(p))
+            for i, p in self.lookup(_LINES_CTE, wanted | set(self.campaign.scope))
+        }
 
         def line(start: str) -> list[str]:
             out: list[str] = []
