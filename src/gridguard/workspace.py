@@ -15,6 +15,7 @@ entry point.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._workspace.access import WHOLE_STORE, AccessGate
 from ._workspace.audit import AuditRecorder
-from ._workspace.records import DEFAULT_BATCH, Progress, Records
+from ._workspace.records import DEFAULT_BATCH, Page, Progress, Records
 from .errors import ConfigError, StorageError
 from .model import (
     Area,
@@ -53,6 +54,7 @@ __all__ = [
     "DB_ENV",
     "DEFAULT_BATCH",
     "WHOLE_STORE",
+    "Page",
     "Workspace",
     "open_workspace",
     "resolve_url",
@@ -381,6 +383,28 @@ class Workspace:
         the role may not read is :class:`~gridguard.errors.AccessDenied`.
         """
         return self._records.find(cls, where)
+
+    def page(
+        self,
+        cls: type[T],
+        *,
+        after: str | None = None,
+        limit: int = 50,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        **where: Any,
+    ) -> Page[T]:
+        """One page of the records of ``cls`` in id order: those whose id sorts after ``after``.
+
+        Keyset pagination: ``page.next`` (the page's last id, ``None`` on the
+        last page) is the ``after`` of the next page; ``where`` filters as in
+        :meth:`find`, ``since`` and ``until`` bound a fact's ``at``. Only
+        records inside the principal's scope are listed, and on a backend
+        with :class:`~gridguard.storage.capabilities.KeysetPaging` (SQLite,
+        PostgreSQL) the scope, the filters and the limit are applied in the
+        database, which reads ``limit + 1`` rows whatever the store's size.
+        """
+        return self._records.page(cls, where, after=after, limit=limit, since=since, until=until)
 
     def count(self, cls: type[Any], **where: Any) -> int:
         """How many records of ``cls`` inside the principal's scope have fields equal to ``where``.
