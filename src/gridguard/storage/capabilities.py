@@ -159,6 +159,10 @@ class KeyRingOpener(Protocol):
         """Open the store at ``url`` with its personal columns encrypted under ``keyring``."""
 
 
+def _ids(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(str(v) for v in values)
+
+
 @attrs.frozen
 class Within:
     """Rows that lie under one of ``ids`` of ``cls``, through their chain of parents.
@@ -170,7 +174,7 @@ class Within:
     """
 
     cls: type[Any]
-    ids: frozenset[str] = attrs.field(converter=frozenset)
+    ids: frozenset[str] = attrs.field(converter=_ids)
 
 
 @runtime_checkable
