@@ -8,7 +8,6 @@ concurrent writers collide on the unique ``seq`` and one of them retries.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
 import json
@@ -156,15 +155,14 @@ def _whole(value: Any) -> int | None:
 
 
 def _sealed(entry: AuditEntry, digest: str) -> AuditEntry:
-    """``entry`` with its ``hash``: a copy with that one field set.
+    """``entry``, made just now and held by no one else, with its ``hash`` set.
 
-    ``attrs.evolve`` would run every validator of the entry a second time
-    (a third of an append's cost), for a field whose value is a SHA-256
-    digest made just above.
+    ``attrs.evolve`` would build the entry again and run every validator a
+    second time (a third of an append's cost) for a field whose value is the
+    SHA-256 digest made just above.
     """
-    sealed = copy.copy(entry)
-    object.__setattr__(sealed, "hash", digest)
-    return sealed
+    object.__setattr__(entry, "hash", digest)
+    return entry
 
 
 def append(uow: UnitOfWork, dialect: SqlDialect, drafts: Iterable[AuditDraft]) -> list[AuditEntry]:
