@@ -20,11 +20,13 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
 
 from ._workspace.access import WHOLE_STORE, AccessGate
 from ._workspace.audit import AuditRecorder
-from ._workspace.records import DEFAULT_BATCH, Page, Progress, Records
+from ._workspace.records import DEFAULT_BATCH, Progress, Records
 from .errors import ConfigError, StorageError
 from .model import (
     Area,
@@ -81,6 +83,15 @@ def resolve_url(target: str | os.PathLike[str] | None) -> str:
     if "://" in text:
         return text
     return f"sqlite:///{Path(text)}"
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    """One page of records in id order (:meth:`gridguard.Workspace.page`)."""
+
+    items: list[T]
+    next: str | None
+    """The last id of the page when more follow (the next page's ``after``), else ``None``."""
 
 
 class Workspace:
@@ -404,7 +415,10 @@ class Workspace:
         PostgreSQL) the scope, the filters and the limit are applied in the
         database, which reads ``limit + 1`` rows whatever the store's size.
         """
-        return self._records.page(cls, where, after=after, limit=limit, since=since, until=until)
+        items, after = self._records.page(
+            cls, where, after=after, limit=limit, since=since, until=until
+        )
+        return Page(items, after)
 
     def count(self, cls: type[Any], **where: Any) -> int:
         """How many records of ``cls`` inside the principal's scope have fields equal to ``where``.

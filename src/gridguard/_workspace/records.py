@@ -13,9 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Generic, TypeVar
-
-import attrs
+from typing import Any, TypeVar
 
 from ..errors import NotFoundError, ValidationError, Violation
 from ..masking import mask_text
@@ -27,7 +25,7 @@ from ..storage.schema import spec_for
 from .access import AccessGate
 from .audit import AuditRecorder
 
-__all__ = ["DEFAULT_BATCH", "Page", "Progress", "Records"]
+__all__ = ["DEFAULT_BATCH", "Progress", "Records"]
 
 T = TypeVar("T")
 
@@ -36,14 +34,6 @@ DEFAULT_BATCH = 5000
 
 Progress = Callable[[int], None]
 """Called with the number of rows just written, for progress bars."""
-
-
-@attrs.frozen
-class Page(Generic[T]):
-    """One page of records in id order, and the cursor of the next (``None``: the last page)."""
-
-    items: list[T]
-    next: str | None
 
 
 class Records:
@@ -276,8 +266,8 @@ class Records:
         limit: int,
         since: dt.datetime | None,
         until: dt.datetime | None,
-    ) -> Page[T]:
-        """See :meth:`gridguard.Workspace.page`."""
+    ) -> tuple[list[T], str | None]:
+        """See :meth:`gridguard.Workspace.page`: the page's records and the next cursor."""
         if limit < 1:
             raise ValidationError.single("$.limit", repr(limit), "must be at least 1")
         if (since is not None or until is not None) and "at" not in spec_for(cls).column_names:
@@ -319,7 +309,7 @@ class Records:
             if items and category_of(cls) in PERSONAL:
                 self.audit.allowed("read", _where_name(cls, where, items), len(items))
         more = len(rows) > limit
-        return Page(items, spec_for(cls).key(items[-1]) if more else None)
+        return items, spec_for(cls).key(items[-1]) if more else None
 
     def count(self, cls: type[Any], where: Mapping[str, Any]) -> int:
         """See :meth:`gridguard.Workspace.count`."""
