@@ -91,10 +91,24 @@ EXERCISED: dict[str, Callable[[Workspace], set[str]]] = {
     "sweep.Sweep.phone_queue": lambda ws: {f.household_id for f in Sweep(ws).phone_queue()},
     "sweep.Sweep.escalations": lambda ws: {f.household_id for f in Sweep(ws).escalations()},
     "Workspace.find": lambda ws: {h.id for h in ws.find(Household)},
+    "Workspace.page": lambda ws: _every_page(ws),
     "Workspace.get": lambda ws: _each_get(ws),
     "Workspace.count": lambda ws: set(),
     "Workspace.counts": lambda ws: set(),
 }
+
+
+def _every_page(ws: Workspace) -> set[str]:
+    """Every household on every page, three a page (so that cursors are followed)."""
+    seen: set[str] = set()
+    after: str | None = None
+    while True:
+        page = ws.page(Household, after=after, limit=3)
+        seen |= {h.id for h in page.items}
+        if page.next is None:
+            return seen
+        after = page.next
+
 
 NOT_DATA = {
     "Workspace.close": "closes the store",
@@ -107,6 +121,7 @@ NOT_DATA = {
     "Workspace.scope_jurisdictions": "the principal's own jurisdictions",
     "Workspace.transaction": "refused to every scoped principal (test_access_critical)",
     "Workspace.atomic": "groups checked calls; hands out nothing",
+    "sweep.CampaignContext.placed": "which of the caller's area ids the campaign covers: ids only",
 }
 
 NOT_YET = frozenset(
