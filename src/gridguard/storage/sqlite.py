@@ -122,6 +122,10 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
+_INSERT_SQL: dict[tuple[str, str], str] = {}
+"""Each table's ``INSERT`` statement by conflict clause; table specs never change in a run."""
+
+
 class SQLiteUnitOfWork:
     """One transaction on a SQLite connection."""
 
@@ -141,7 +145,16 @@ class SQLiteUnitOfWork:
 
         Only areas (and rootless campaigns) carry their own jurisdiction as
         an extra parameter; every other row binds as it is, with no copying.
+        Built once per table and conflict clause: a single-fact write pays no string work.
         """
+        key = (spec.table, conflict)
+        sql = _INSERT_SQL.get(key)
+        if sql is None:
+            sql = _INSERT_SQL[key] = self._build_insert_sql(spec, conflict)
+        return sql
+
+    @staticmethod
+    def _build_insert_sql(spec: TableSpec, conflict: str) -> str:
         cols = ", ".join(f'"{c}"' for c in spec.column_names)
         marks = ", ".join(f"?{i}" for i in range(1, len(spec.columns) + 1))
         own = f"?{len(spec.columns) + 1}"
