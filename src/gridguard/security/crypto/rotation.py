@@ -1,5 +1,10 @@
 """Key rotation: re-encrypt every sealed value and rebuild the blind indexes, in one go.
 
+Each value is opened for its row and sealed again for the same row (same
+table, column and row id in the associated data) under the new key; values
+sealed before row binding (``gg1:``) come out bound to their row. Rotating
+to the key already in force does exactly that and nothing else.
+
 :func:`rotate_keys` runs in a single transaction: a crash half-way leaves
 the store as it was, under the old key, and running it again starts over.
 It also encrypts a store that holds personal data in clear (the first
@@ -17,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ...errors import StorageError
-from .cipher import TOKEN_PREFIX, FieldCipher, is_sealed, key_id_of
+from .cipher import LEGACY_PREFIX, TOKEN_PREFIX, FieldCipher, is_legacy, is_sealed, key_id_of
 from .fields import ENCRYPTED_COLUMNS, INDEX_COLUMNS, INDEX_TABLE, index_values, write_regions
 from .keys import KeyRing
 from .store import active_key_id, install_guards
@@ -54,6 +59,10 @@ class KeyStatus:
     """Key id -> persons whose blind indexes (and values) are under that key."""
     values_in_clear: int
     """Identity numbers and phones stored unencrypted (persons and outside lists)."""
+    values_unbound: int = 0
+    """Values sealed before row binding (``gg1:``), checked for their row through their nonce
+    only: ``gridguard keys rotate`` (with the same key, or a new one) seals them for their
+    row."""
 
 
 def _now() -> str:
@@ -69,17 +78,23 @@ def key_status(storage: SQLiteStorage) -> KeyStatus:
         by_key = dict(
             conn.execute(f"SELECT key_id, count(*) FROM {INDEX_TABLE} GROUP BY key_id").fetchall()
         )
-        clear = 0
+        clear = legacy = 0
         for table, columns in ENCRYPTED_COLUMNS.items():
-            counted = " + ".join(
-                f"count({c}) FILTER (WHERE {c} NOT LIKE '{TOKEN_PREFIX}%')" for c in columns
+            counted = ", ".join(
+                f"count({c}) FILTER (WHERE {c} NOT LIKE '{TOKEN_PREFIX}%' "
+                f"AND {c} NOT LIKE '{LEGACY_PREFIX}%'), "
+                f"count({c}) FILTER (WHERE {c} LIKE '{LEGACY_PREFIX}%')"
+                for c in columns
             )
-            clear += conn.execute(f"SELECT {counted} FROM {table}").fetchone()[0] or 0
+            found = conn.execute(f"SELECT {counted} FROM {table}").fetchone()
+            clear += sum(found[0::2])
+            legacy += sum(found[1::2])
     return KeyStatus(
         active=next((str(k) for k, s in rows if s == "active"), None),
         retired=tuple(str(k) for k, s in rows if s == "retired"),
         persons_by_key={str(k): int(n) for k, n in by_key.items()},
         values_in_clear=int(clear or 0),
+        values_unbound=int(legacy),
     )
 
 
@@ -188,7 +203,7 @@ def _rotate_table(
         regions: dict[str, str] = {}
         for rowid, row_id, *stored in batch:
             plain = [
-                reader.open(v, tag) if is_sealed(v) else v
+                reader.open(v, tag, str(row_id)) if is_sealed(v) else v
                 for tag, v in zip(tags, stored, strict=True)
             ]
             sealed = [
@@ -200,7 +215,8 @@ def _rotate_table(
                 counts[1] += sum(
                     1
                     for old, v in zip(stored, plain, strict=True)
-                    if v is not None and (not is_sealed(old) or key_id_of(old) != new_id)
+                    if v is not None
+                    and (not is_sealed(old) or is_legacy(old) or key_id_of(old) != new_id)
                 )
             if persons:
                 blind = index_values(target, plain[0], plain[1])
