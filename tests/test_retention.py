@@ -236,7 +236,7 @@ def test_the_memory_store_purges_registry_entries_and_says_what_it_skipped() -> 
         report = purge(ws, now=NOW)
         assert ws.get(Person, "p4").name == PURGED
         assert ws.get(Household, "h1").phone is None
-        assert report.rows == {"persons": 4, "households": 3}
+        assert report.rows == {"persons": 4, "households": 3, "teams": 0}
         assert "visits" in report.skipped
 
 
