@@ -173,19 +173,27 @@ class KeptGroup:
     until: dt.date | None = None
     """For ``retention``: the first day they may be purged (in the campaigns' time zone)."""
 
-    def text(self, lang: str = "zh-CN") -> str:
-        """The reason, and what it concerns, in ``lang`` (``zh-CN`` or ``en``)."""
+    def reason_text(self, lang: str = "zh-CN") -> str:
+        """Why the rows are kept, in ``lang`` (``zh-CN`` or ``en``)."""
         zh, en = KEEP_REASONS[self.reason]
-        parts = [zh if lang == "zh-CN" else en]
+        return zh if lang == "zh-CN" else en
+
+    def detail(self, lang: str = "zh-CN") -> str:
+        """The campaigns that keep the rows and the day they may go ("" when none)."""
+        zh = lang == "zh-CN"
+        parts = []
         if self.campaigns:
-            parts.append(("活动 " if lang == "zh-CN" else "campaigns ") + ", ".join(self.campaigns))
+            parts.append(("活动 " if zh else "campaigns ") + ", ".join(self.campaigns))
         if self.until is not None:
-            parts.append(
-                f"{self.until:%Y-%m-%d} 起可清除"
-                if lang == "zh-CN"
-                else f"purged from {self.until:%Y-%m-%d}"
-            )
-        return "; ".join(parts)
+            day = f"{self.until:%Y-%m-%d}"
+            parts.append(f"{day} 起可清除" if zh else f"purged from {day}")
+        return ("；" if zh else "; ").join(parts)
+
+    def text(self, lang: str = "zh-CN") -> str:
+        """The reason and its detail on one line."""
+        detail = self.detail(lang)
+        sep = "；" if lang == "zh-CN" else "; "
+        return self.reason_text(lang) + (sep + detail if detail else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -299,6 +307,12 @@ def _scope_sql(fields: Sequence[PurgeField], mark: str, count: int) -> str:
     return f'"{fields[0].key}" IN (SELECT id FROM {owner} WHERE jurisdiction IN ({marks}))'
 
 
+def _compared(column: str, json_columns: frozenset[str]) -> str:
+    """``column`` as compared with its purged value: JSON as its text (PostgreSQL's ``json``
+    type has no equality)."""
+    return f'CAST("{column}" AS TEXT)' if column in json_columns else f'"{column}"'
+
+
 def _keep_sql(fields: Sequence[PurgeField]) -> tuple[str | None, str | None]:
     """The table's keep condition and its reason (one per table: the first field's)."""
     for field in fields:
@@ -315,6 +329,7 @@ def _redact(
     juris: list[str],
     dry_run: bool,
     registry: bool,
+    json_columns: frozenset[str] = frozenset(),
 ) -> int:
     """Redact (or, dry, find) the rows of ``table`` in ``juris`` that hold personal data."""
     mark, differs = dialect.placeholder, dialect.distinct
@@ -332,7 +347,9 @@ def _redact(
     changed: set[str] = set()
     if plain:
         differ = " OR ".join(
-            f'"{f.column}" IS NOT NULL' if f.value is None else f'"{f.column}" {differs} {mark}'
+            f'"{f.column}" IS NOT NULL'
+            if f.value is None
+            else f"{_compared(f.column, json_columns)} {differs} {mark}"
             for f in plain
         )
         differ_params = [f.value for f in plain if f.value is not None]
@@ -559,8 +576,14 @@ def purge(
             owned = _owned(uow, dialect, tables, purge_fields)
             for table, fields in (*by_table.items(), *owned.items()):
                 if juris:
-                    registry = table in tables and not tables[table].is_fact
-                    rows[table] = _redact(uow, dialect, table, fields, juris, dry_run, registry)
+                    spec = tables.get(table)
+                    registry = spec is not None and not spec.is_fact
+                    json_columns = frozenset(
+                        c.name for c in (spec.columns if spec else ()) if c.kind == "json"
+                    )
+                    rows[table] = _redact(
+                        uow, dialect, table, fields, juris, dry_run, registry, json_columns
+                    )
                 totals[table], kept[table] = _kept_groups(
                     uow, dialect, table, fields, plan, rows.get(table, 0)
                 )
