@@ -130,6 +130,8 @@ def rotate_keys(
             conn.execute("DROP INDEX " + sql.split(" ON ", 1)[0].split()[-1])
         conn.execute(f"DELETE FROM {INDEX_TABLE}")
         previous = active_key_id(conn)
+        # First: a store encrypted by an earlier version has triggers that refuse gg2 values.
+        install_guards(conn)
         conn.execute("DELETE FROM persons_regions")
         for table, columns in ENCRYPTED_COLUMNS.items():
             _rotate_table(conn, table, columns, reader, target, counts, progress)
@@ -145,7 +147,6 @@ def rotate_keys(
             "WHERE state = 'active' AND key_id <> ?",
             (_now(), new_id),
         )
-        install_guards(conn)
         conn.execute(
             "INSERT INTO encryption_keys (key_id, state, created_at) VALUES (?, 'active', ?) "
             "ON CONFLICT (key_id) DO UPDATE SET state = 'active', retired_at = NULL",
