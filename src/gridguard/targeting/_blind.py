@@ -17,6 +17,7 @@ from collections.abc import Callable, Collection, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..security.crypto.fields import INDEX_TABLE, REGION_TAG, FieldCrypt
+from ..storage.capabilities import RawConnection
 from .matching import Resident
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class BlindFinder:
     def _raw(self, sql: str, params: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
         """Rows as stored: this finder opens each value itself, for the row it selected it
         from, rather than have the store look every value up again."""
-        connection = getattr(self.uow, "connection", None)
+        connection = self.uow.connection if isinstance(self.uow, RawConnection) else None
         if not isinstance(connection, sqlite3.Connection):
             raise TypeError("blind-index look-ups need a SQLite unit of work")
         yield from connection.execute(sql, params)
