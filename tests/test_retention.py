@@ -214,7 +214,7 @@ def test_cli_purge_dry_run_then_purge(tmp_path: Path) -> None:
     runner = CliRunner()
     dry = runner.invoke(main, ["purge", "--db", str(path), "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert "would purge" in dry.output
+    assert "将清除" in dry.output
     assert "persons" in dry.output
     with gridguard.open(path) as ws:
         assert ws.get(Person, "p1").name == "陈建国"
@@ -236,7 +236,7 @@ def test_the_memory_store_purges_registry_entries_and_says_what_it_skipped() -> 
         report = purge(ws, now=NOW)
         assert ws.get(Person, "p4").name == PURGED
         assert ws.get(Household, "h1").phone is None
-        assert report.rows == {"persons": 4, "households": 3}
+        assert report.rows == {"persons": 4, "households": 3, "teams": 0}
         assert "visits" in report.skipped
 
 

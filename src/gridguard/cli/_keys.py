@@ -138,6 +138,11 @@ def status(target: str, as_json: bool) -> None:
     for key_id, count in sorted(found.persons_by_key.items()):
         click.echo(f"persons under key {key_id}: {count:,}")
     click.echo(f"values in clear 明文值: {found.values_in_clear:,}")
+    if found.values_unbound:
+        click.echo(
+            f"values not yet bound to their row 未绑定行的旧格式密文: {found.values_unbound:,} "
+            "(gridguard keys rotate binds them)"
+        )
 
 
 def _as_dict(value: Any) -> dict[str, Any]:

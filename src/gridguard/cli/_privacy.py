@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import db_option, echo_json, json_option, open_existing
+from ._common import db_option, echo_json, json_option, lang_option, open_existing
 
 __all__ = ["audit", "purge"]
 
@@ -117,12 +117,21 @@ def show(target: str, last: int, head_only: bool, as_json: bool) -> None:
     show_default=True,
     help="Days after a campaign's end before its personal data goes.",
 )
-@click.option("--dry-run", is_flag=True, help="Count what would be purged; change nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="List what would be purged and what kept, and why; change nothing.",
+)
+@lang_option
 @json_option()
-def purge(target: str, days: int, dry_run: bool, as_json: bool) -> None:
-    """Purge personal data of closed campaigns 清除个人信息 (names, ids, phones, free text).
+def purge(target: str, days: int, dry_run: bool, lang: str, as_json: bool) -> None:
+    """Purge personal data of closed campaigns 清除个人信息 (names, ids, phones, free text,
+    health reports, team phones, sent messages).
 
-    Counts in reports stay as they were: rows are redacted, never deleted.
+    A community goes once every campaign covering it closed more than DAYS
+    days ago, whenever its rows were stored. Counts in reports stay as they
+    were: rows are redacted, never deleted. Prints, per table, the rows
+    purged and the rows kept, with the reason for each kept group.
     """
     from ..security.retention import purge as run_purge
 
@@ -131,15 +140,38 @@ def purge(target: str, days: int, dry_run: bool, as_json: bool) -> None:
     if as_json:
         echo_json(report.to_dict())
         return
-    verb = "would purge 将清除" if dry_run else "purged 已清除"
+    zh = lang == "zh-CN"
     if not report.campaigns:
-        click.echo(f"nothing to purge 无需清除: no campaign closed more than {days} days ago")
-        return
-    click.echo(
-        f"{verb} {report.total} rows in {len(report.jurisdictions)} communities "
-        f"(campaigns {', '.join(report.campaigns)}; facts before {report.cutoff:%Y-%m-%d})"
-    )
-    for table, n in sorted(report.rows.items()):
-        click.echo(f"  {table:<18} {n}")
+        click.echo(
+            f"无需清除：没有结束超过 {days} 天的活动"
+            if zh
+            else f"nothing to purge: no campaign closed more than {days} days ago"
+        )
+    elif zh:
+        verb = "将清除" if dry_run else "已清除"
+        click.echo(
+            f"{verb} {report.total} 行，{len(report.jurisdictions)} 个社区"
+            f"（活动 {', '.join(report.campaigns)}，结束满 {days} 天）"
+        )
+    else:
+        verb = "would purge" if dry_run else "purged"
+        click.echo(
+            f"{verb} {report.total} rows in {len(report.jurisdictions)} communities "
+            f"(campaigns {', '.join(report.campaigns)}, closed over {days} days ago)"
+        )
+    for table in sorted(report.tables or report.rows):
+        n, total = report.rows.get(table, 0), report.tables.get(table)
+        of = "" if total is None else (f" / 共 {total}" if zh else f" of {total}")
+        click.echo(f"  {table:<18} {'清除' if zh else 'purge'} {n}{of}")
+        for group in report.kept.get(table, ()):
+            label = "保留" if zh else "keep"
+            click.echo(f"      {label} {group.rows}: {group.reason_text(lang)}")
+            detail = group.detail(lang)
+            if detail:
+                click.echo(f"        {detail}")
     for table in report.skipped:
-        click.echo(f"  {table:<18} skipped (this backend runs no SQL)")
+        click.echo(
+            f"  {table:<18} 跳过（此存储不运行 SQL）"
+            if zh
+            else f"  {table:<18} skipped (this backend runs no SQL)"
+        )

@@ -160,8 +160,10 @@ class FieldEncryption(Protocol):
     def open_row(self, spec: TableSpec, row: Sequence[Any]) -> Row:
         """A stored row of ``spec`` with its encrypted columns opened."""
 
-    def open_values(self, row: Sequence[Any]) -> tuple[Any, ...]:
-        """Any row of values, each sealed one opened (for SQL pushed down)."""
+    def open_rows(
+        self, conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]
+    ) -> list[tuple[Any, ...]]:
+        """Rows of any SQL result, each sealed value opened for the row holding it."""
 
     def write_index(self, conn: sqlite3.Connection, spec: TableSpec, rows: Sequence[Row]) -> None:
         """Write the blind indexes of ``rows`` (plain, before sealing)."""

@@ -402,8 +402,8 @@ class SQLiteUnitOfWork:
         while batch := cur.fetchmany(1000):
             if fields is None:
                 yield from batch
-            else:
-                yield from map(fields.open_values, batch)
+            else:  # each sealed value is opened for the row that holds it
+                yield from fields.open_rows(self._conn, batch)
 
     @property
     def connection(self) -> sqlite3.Connection:
