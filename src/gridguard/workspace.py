@@ -43,6 +43,7 @@ from .security.access import Guard
 from .security.principal import LOCAL_ADMIN, Principal
 from .storage.base import SaveResult, Storage, UnitOfWork
 from .storage.capabilities import KeyRingOpener
+from .storage.dialect import SqlDialect
 
 if TYPE_CHECKING:
     from .security.crypto.keys import KeyRing
@@ -104,7 +105,7 @@ class Workspace:
         composition_policy: CompositionPolicy | None = None,
         purpose: str = "",
     ) -> None:
-        self.storage = storage
+        self._storage = storage
         self.principal = principal
         self.purpose = purpose
         """Why the workspace is used (``"door-to-door sweep"``): the audit log's *why*."""
@@ -148,11 +149,58 @@ class Workspace:
         try:
             self.flush_audit()
         finally:
-            self.storage.close()
+            self._storage.close()
 
     @property
     def url(self) -> str:
-        return self.storage.url
+        return self._storage.url
+
+    @property
+    def storage(self) -> Storage:
+        """The store itself, for the system principal (an unscoped one) only.
+
+        The store reads and writes without any check of role or scope, so a
+        scoped principal is refused (audited), as she is for
+        :meth:`transaction`; what she needs goes through the workspace's
+        checked calls, and :attr:`dialect` answers what SQL the store speaks.
+        To work on the same store as someone else, the system principal opens
+        another workspace on it (``Workspace(ws.storage, principal=...)``);
+        a scoped principal narrows her own with :meth:`narrow`.
+        """
+        if not self.guard.everywhere:
+            raise self._gate.deny(
+                "storage", "the store", "the raw store is for an unscoped principal"
+            )
+        return self._storage
+
+    @property
+    def dialect(self) -> SqlDialect:
+        """The store's SQL dialect (whether it runs SQL, how it spells it): no data."""
+        return self._storage.dialect
+
+    def narrow(self, area_id: str) -> Workspace:
+        """A workspace on the same store for the same person, her scope narrowed to ``area_id``.
+
+        ``area_id`` must lie inside her scope; one outside it and one that is
+        not stored get the same :class:`~gridguard.errors.AccessDenied`
+        (audited). A building observer's scope is one building: she cannot
+        narrow it to an area.
+        """
+        me = self.principal
+        if me.building_id is not None or not self.in_scope(Area, {area_id}):
+            raise self._gate.deny("narrow", f"area:{area_id}", f"unknown or outside {me.scope}")
+        with self._read() as uow:
+            known = uow.existing_ids(Area, {area_id})
+        if not known:
+            raise self._gate.deny("narrow", f"area:{area_id}", f"unknown or outside {me.scope}")
+        return Workspace(
+            self._storage,
+            principal=Principal(name=me.name, role=me.role, area_id=area_id),
+            plugin_manager=self.plugin_manager,
+            registries=self.registries,
+            composition_policy=self.composition_policy,
+            purpose=self.purpose,
+        )
 
     @property
     def lines(self) -> Registry[LineOfDefense]:
@@ -214,7 +262,7 @@ class Workspace:
         try:
             if write:
                 self._gate.authorize_write()
-            with self.storage.transaction(write=write) as uow:
+            with self._storage.transaction(write=write) as uow:
                 self._uow, self._write_depth = uow, write
                 self.guard.begin()
                 try:

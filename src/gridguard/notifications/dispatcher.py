@@ -374,7 +374,7 @@ class Dispatcher:
         now = self.clock()
         since = now - max(p.minute for p in self.pacers.values())
         with self.ws._transaction(write=False) as uow:
-            sent = recent_sends(uow, since, dialect=self.ws.storage.dialect, channels=self.pacers)
+            sent = recent_sends(uow, since, dialect=self.ws.dialect, channels=self.pacers)
         for channel, at in sorted(sent, key=lambda item: item[1]):
             self.pacers[channel].take(at)
 
@@ -395,7 +395,7 @@ class Dispatcher:
         now = self.clock()
         tasks: list[_Task] = []
         entries: list[DeliveryAttempt] = []
-        dialect = self.ws.storage.dialect
+        dialect = self.ws.dialect
         paced = list(self.pacers)
         if channels is not None:
             channels = [c for c in channels if c not in self.pacers]
@@ -623,7 +623,7 @@ class Dispatcher:
 
     def next_send(self) -> dt.datetime | None:
         """When something is next due that may go (a paced robot's room counted), or ``None``."""
-        dialect = self.ws.storage.dialect
+        dialect = self.ws.dialect
         now = self.clock()
         paced = list(self.pacers)
         times: list[dt.datetime] = []

@@ -133,7 +133,7 @@ class Notifications:
     def status(self) -> dict[str, dict[str, int]]:
         """Messages per channel and state; what no configured channel takes is ``undeliverable``."""
         with self.ws._transaction(write=False) as uow:
-            status = outbox_status(uow, dt.datetime.now(dt.UTC), dialect=self.ws.storage.dialect)
+            status = outbox_status(uow, dt.datetime.now(dt.UTC), dialect=self.ws.dialect)
         return relabel(status, self.channels)
 
     def undeliverable(self) -> list[Undeliverable]:
@@ -145,7 +145,7 @@ class Notifications:
     def dead_letters(self) -> dict[str, dict[str, int]]:
         """Dead messages per channel and error (a vendor's code and message): why they died."""
         with self.ws._transaction(write=False) as uow:
-            return dead_letters(uow, dialect=self.ws.storage.dialect)
+            return dead_letters(uow, dialect=self.ws.dialect)
 
 
 def _authorize_events(ws: Workspace, events: Sequence[Event]) -> None:

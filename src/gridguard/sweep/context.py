@@ -160,7 +160,7 @@ class CampaignContext:
     def __init__(self, ws: Workspace, campaign: Campaign) -> None:
         self.ws = ws
         self.campaign = campaign
-        self.dialect = ws.storage.dialect
+        self.dialect = ws.dialect
         self._areas: dict[str, Area] | None = None
         self._scope: frozenset[str] | None = None
 
@@ -194,8 +194,15 @@ class CampaignContext:
         """``text`` written with ``?`` placeholders, in the dialect's placeholder style."""
         return self.dialect.text(text)
 
-    def query(self, text: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
-        """Run ``text`` (``?`` placeholders) in a read transaction and stream its rows."""
+    def _query(self, text: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+        """Run ``text`` (``?`` placeholders) in a read transaction and stream its rows.
+
+        Internal: raw SQL reads the whole store, so only the sweep and
+        reporting workflows call it, after their entry point authorized the
+        run and with the scope filters they add themselves
+        (:meth:`jurisdiction_filter`, :meth:`scope_cte`, then
+        :meth:`~gridguard.Workspace.visible`).
+        """
         with self.ws._transaction(write=False) as uow:
             yield from uow.query(self.sql(text), list(params))
 
@@ -212,7 +219,7 @@ class CampaignContext:
         """Whether any visit counts for the campaign in its scope's communities (one probe)."""
         juris, params = self.jurisdiction_filter("v.jurisdiction")
         sql = f"SELECT 1 FROM visits v WHERE {IN_CAMPAIGN}{juris} LIMIT 1"
-        return any(True for _ in self.query(sql, [*self.campaign_params(), *params]))
+        return any(True for _ in self._query(sql, [*self.campaign_params(), *params]))
 
     def jurisdiction_filter(self, column: str) -> tuple[str, list[Any]]:
         """`` AND column IN (...)`` for the campaign's communities; nothing when it spans all."""
@@ -226,18 +233,21 @@ class CampaignContext:
         scope = list(self.campaign.scope) or [""]
         return SCOPE_CTE.format(marks=", ".join("?" for _ in scope)), scope
 
-    def lookup(self, table_sql: str, ids: Iterable[str]) -> Iterator[tuple[Any, ...]]:
-        """Rows of ``table_sql`` (ending in ``IN ({marks})``) for ``ids``, a chunk at a time."""
+    def _lookup(self, table_sql: str, ids: Iterable[str]) -> Iterator[tuple[Any, ...]]:
+        """Rows of ``table_sql`` (ending in ``IN ({marks})``) for ``ids``, a chunk at a time.
+
+        Internal, like :meth:`_query`.
+        """
         ordered = sorted(set(ids))
         for start in range(0, len(ordered), _CHUNK):
             chunk = ordered[start : start + _CHUNK]
             marks = ", ".join("?" for _ in chunk)
-            yield from self.query(table_sql.format(marks=marks), chunk)
+            yield from self._query(table_sql.format(marks=marks), chunk)
 
     def has_open_visit_tasks(self) -> bool:
         """Whether any visit task is open (one probe); without one, plans skip the task check."""
         sql = "SELECT 1 FROM tasks WHERE kind = 'visit' AND status = 'open' LIMIT 1"
-        return any(True for _ in self.query(sql, []))
+        return any(True for _ in self._query(sql, []))
 
     def pending(self) -> str:
         """``PENDING``, or ``PENDING OR OPEN_VISIT_TASK`` when a visit task is open."""

@@ -345,7 +345,7 @@ def pending_work(ctx: CampaignContext, max_door_attempts: int) -> list[Work]:
             pending, pending_params = "1 = 1", []
         sql = _PENDING_SQL.format(scope=scope, pending=pending, jurisdictions=juris)
         params = [*scope_params, *pending_params, *juris_params]
-        return [Work(str(g), str(b), str(s), int(n)) for g, b, s, n in ctx.query(sql, params)]
+        return [Work(str(g), str(b), str(s), int(n)) for g, b, s, n in ctx._query(sql, params)]
     facts = ctx.household_facts()
     revisits = ctx.revisits()
     counts: dict[tuple[str, str, str], int] = {}

@@ -222,13 +222,13 @@ class Sweep:
             "SELECT h.id FROM households h WHERE h.id IN (SELECT household_id FROM tasks) "
             f"AND {OPEN_VISIT_TASK}"
         )
-        return {str(h) for (h,) in ctx.query(sql, [])}
+        return {str(h) for (h,) in ctx._query(sql, [])}
 
     def _stairwells_of(self, households: Iterable[str]) -> dict[str, str]:
         ctx = self.context
         if ctx.runs_sql:
             sql = "SELECT id, stairwell_id FROM households WHERE id IN ({marks})"
-            return {str(h): str(s) for h, s in ctx.lookup(sql, households)}
+            return {str(h): str(s) for h, s in ctx._lookup(sql, households)}
         out = {}
         with self.ws._transaction(write=False) as uow:
             for household_id in households:
@@ -270,7 +270,7 @@ class Sweep:
                 marks = ", ".join("?" for _ in chunk)
                 sql = _ROUTE_SQL.format(marks=marks, pending=pending)
                 params = [*chunk, *ctx.campaign_params(), self.max_door_attempts]
-                for stairwell_id, household_id in ctx.query(sql, params):
+                for stairwell_id, household_id in ctx._query(sql, params):
                     out.setdefault(str(stairwell_id), []).append(str(household_id))
             return out
         facts = ctx.household_facts()
@@ -299,7 +299,7 @@ class Sweep:
             juris, juris_params = ctx.jurisdiction_filter("v.jurisdiction")
             agg, agg_params = ctx.visit_agg(juris)
             sql = _FOLLOW_UP_SQL.format(scope=scope, agg=agg)
-            for row in ctx.query(sql, [*scope_params, *agg_params, *juris_params]):
+            for row in ctx._query(sql, [*scope_params, *agg_params, *juris_params]):
                 hid, stairwell, building, grid, phone, refused, doors, last_nh, last_ph = row
                 facts = HouseholdFacts(
                     refused=bool(refused),

@@ -104,7 +104,7 @@ def coverage_rows(ws: Workspace, table: str, cls: type[Any], by: str = "area") -
     column = "area_id" if by == "area" else "jurisdiction"
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     names: dict[str, str] = {}
-    dialect = ws.storage.dialect
+    dialect = ws.dialect
     with ws._transaction(write=False) as uow:
         if dialect.runs_sql:
             sql = (

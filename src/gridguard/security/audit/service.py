@@ -24,7 +24,7 @@ def verify_log(ws: Workspace, *, anchor: tuple[int, str] | None = None) -> Audit
     ws.flush_audit()
     ws.authorize("audit.read")
     with ws._transaction(write=False) as uow:
-        return verify(uow, ws.storage.dialect, anchor=anchor)
+        return verify(uow, ws.dialect, anchor=anchor)
 
 
 def recent_entries(ws: Workspace, last: int = 20) -> list[AuditEntry]:
@@ -32,11 +32,11 @@ def recent_entries(ws: Workspace, last: int = 20) -> list[AuditEntry]:
     ws.flush_audit()
     ws.authorize("audit.read")
     with ws._transaction(write=False) as uow:
-        top, _ = head(uow, ws.storage.dialect)
+        top, _ = head(uow, ws.dialect)
         if last <= 0:
             return []
-        if ws.storage.dialect.runs_sql:
-            mark = ws.storage.dialect.placeholder
+        if ws.dialect.runs_sql:
+            mark = ws.dialect.placeholder
             from ...storage.schema import spec_for
 
             spec = spec_for(AuditEntry)
