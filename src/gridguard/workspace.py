@@ -127,6 +127,8 @@ class Workspace:
             in_transaction=lambda: self._uow is not None,
         )
         self._gate = AccessGate(principal, self.guard, self._audit_log, self._read)
+        self._narrowed: list[Workspace] = []
+        """Workspaces made by :meth:`narrow`: their held-back audit entries go with this one's."""
         self._records = Records(self._gate, self._transaction, lambda: self.composition_policy)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -193,7 +195,7 @@ class Workspace:
             known = uow.existing_ids(Area, {area_id})
         if not known:
             raise self._gate.deny("narrow", f"area:{area_id}", f"unknown or outside {me.scope}")
-        return Workspace(
+        narrowed = Workspace(
             self._storage,
             principal=Principal(name=me.name, role=me.role, area_id=area_id),
             plugin_manager=self.plugin_manager,
@@ -201,6 +203,8 @@ class Workspace:
             composition_policy=self.composition_policy,
             purpose=self.purpose,
         )
+        self._narrowed.append(narrowed)
+        return narrowed
 
     @property
     def lines(self) -> Registry[LineOfDefense]:
@@ -291,8 +295,11 @@ class Workspace:
         workspace's next write, when ``AUDIT_READS_HELD`` (256) of them are
         waiting or the oldest is ``AUDIT_READS_SECONDS`` (2 s) old, and on
         :meth:`close`; so a reader never waits for a long write (an import)
-        to finish. Reading the audit log flushes first.
+        to finish. Reading the audit log flushes first. The workspaces
+        :meth:`narrow` made are flushed with it.
         """
+        for narrowed in self._narrowed:
+            narrowed.flush_audit()
         self._audit_log.flush()
 
     def authorize(self, action: str, target: Any = None) -> None:
@@ -317,7 +324,9 @@ class Workspace:
         One set-based scope check (a few queries, whatever the batch size)
         and one audit entry for the whole batch; the first record outside
         the principal's scope refuses the batch. Ids that are not stored
-        are left to the workflow to report.
+        are left to the workflow to report when the principal is unscoped;
+        a scoped principal gets the refusal of an id outside her scope for
+        them, so the answer tells her nothing about what is stored elsewhere.
         """
         self._gate.authorize_records(action, cls, ids)
 

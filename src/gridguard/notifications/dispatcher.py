@@ -592,7 +592,10 @@ class Dispatcher:
         With ``drain`` it keeps going until nothing is left to deliver on
         its channels (sleeping until retries fall due), or ``max_seconds``
         have passed, or ``stop`` is set. Without, one pass over what is due.
+        The outbox is the whole store's: only an unscoped principal
+        dispatches (``notify.dispatch``, audited).
         """
+        self.ws.authorize("notify.dispatch", "*")  # the whole store
         report = DispatchReport()
         started = time.monotonic()
         deadline = None if max_seconds is None else started + max_seconds
@@ -622,7 +625,11 @@ class Dispatcher:
         return report
 
     def next_send(self) -> dt.datetime | None:
-        """When something is next due that may go (a paced robot's room counted), or ``None``."""
+        """When something is next due that may go (a paced robot's room counted), or ``None``.
+
+        Like :meth:`dispatch`, for an unscoped principal only.
+        """
+        self.ws.authorize("notify.dispatch", "*")  # the whole store
         dialect = self.ws.dialect
         now = self.clock()
         paced = list(self.pacers)

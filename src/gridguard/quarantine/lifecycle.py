@@ -107,6 +107,10 @@ def order_quarantine(
     with ws._transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
         subject: Person | Household | None
+        if person_id is not None:  # an unknown id gets the answer of one outside the scope
+            ws.authorize_known("quarantine.order", Person, [person_id])
+        elif household_id is not None:
+            ws.authorize_known("quarantine.order", Household, [household_id])
         if person_id is not None:
             subject = person = uow.get(Person, person_id)
             if person is None:
@@ -120,7 +124,6 @@ def order_quarantine(
             raise ValidationError.single("$.person_id", "None", "name a person or a household")
         elif (subject := uow.get(Household, household_id)) is None:
             raise ValidationError.single("$.household_id", repr(household_id), "no such household")
-        ws.authorize("quarantine.order", subject)
         last_exposure = as_day(last_exposure, "$.last_exposure", pol.zone)
         today = pol.local_date(at)
         if last_exposure > today:
@@ -166,10 +169,10 @@ def order_quarantine(
 
 def _active_order(ws: Workspace, uow: UnitOfWork, order_id: str, action: str) -> QuarantineOrder:
     """The order ``order_id``, once ``action`` is allowed on it and it is still active."""
+    ws.authorize_known(action, QuarantineOrder, [order_id])  # unknown looks like outside
     order = uow.get(QuarantineOrder, order_id)
     if order is None:
         raise NotFoundError(f"no QuarantineOrder with id {order_id!r}")
-    ws.authorize(action, order)
     if order.status is not OrderStatus.ACTIVE:
         raise ConflictError(f"quarantine order {order_id} is {order.status.value}")
     return order

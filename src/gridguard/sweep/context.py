@@ -215,8 +215,11 @@ class CampaignContext:
         """``VISIT_AGG`` for this campaign, and its parameters."""
         return VISIT_AGG.format(extra=extra), self.campaign_params()
 
-    def has_visits(self) -> bool:
-        """Whether any visit counts for the campaign in its scope's communities (one probe)."""
+    def _has_visits(self) -> bool:
+        """Whether any visit counts for the campaign in its scope's communities (one probe).
+
+        Internal: the planner's choice of SQL, not an answer for a principal.
+        """
         juris, params = self.jurisdiction_filter("v.jurisdiction")
         sql = f"SELECT 1 FROM visits v WHERE {IN_CAMPAIGN}{juris} LIMIT 1"
         return any(True for _ in self._query(sql, [*self.campaign_params(), *params]))
@@ -244,14 +247,17 @@ class CampaignContext:
             marks = ", ".join("?" for _ in chunk)
             yield from self._query(table_sql.format(marks=marks), chunk)
 
-    def has_open_visit_tasks(self) -> bool:
-        """Whether any visit task is open (one probe); without one, plans skip the task check."""
+    def _has_open_visit_tasks(self) -> bool:
+        """Whether any visit task is open (one probe); without one, plans skip the task check.
+
+        Internal, like :meth:`_has_visits`.
+        """
         sql = "SELECT 1 FROM tasks WHERE kind = 'visit' AND status = 'open' LIMIT 1"
         return any(True for _ in self._query(sql, []))
 
-    def pending(self) -> str:
-        """``PENDING``, or ``PENDING OR OPEN_VISIT_TASK`` when a visit task is open."""
-        if self.has_open_visit_tasks():
+    def _pending(self) -> str:
+        """``PENDING``, or ``PENDING OR OPEN_VISIT_TASK`` when a visit task is open (internal)."""
+        if self._has_open_visit_tasks():
             return f"({PENDING} OR {OPEN_VISIT_TASK})"
         return PENDING
 
