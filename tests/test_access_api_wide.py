@@ -402,7 +402,7 @@ def tokens_in(value: Any, seen: set[int] | None = None) -> set[str]:
         return set().union(*(tokens_in(k, seen) | tokens_in(v, seen) for k, v in value.items()))
     if isinstance(value, list | tuple | set | frozenset):
         return set().union(*(tokens_in(v, seen) for v in value))
-    if isinstance(value, type) or callable(value) and not attrs.has(type(value)):
+    if isinstance(value, type) or (callable(value) and not attrs.has(type(value))):
         return set()
     if attrs.has(type(value)):
         return set().union(
@@ -450,10 +450,6 @@ def _notes(ws: Workspace, store: Store) -> Notifications:
     return Notifications(ws, store.notify_settings())
 
 
-def _household_of(store: Store, id: str) -> str:
-    return id if id.startswith("h") else f"h{id}x0"
-
-
 def _visit_file(store: Store, household_id: str) -> Path:
     path = store.path(".jsonl")
     line = {"household_id": household_id, "at": AT.isoformat(), "outcome": "screened"}
@@ -478,10 +474,6 @@ def _phone(store: Store, person_id: str) -> str:
         if isinstance(r, Person) and r.id == person_id:
             return str(r.phone)
     return "13700000000"
-
-
-def _get_each(ws: Workspace, cls: type[Any], id: str) -> Any:
-    return ws.get(cls, id)
 
 
 def _find_all(ws: Workspace) -> list[Any]:
@@ -604,11 +596,11 @@ RECIPES: dict[str, Recipe] = {
             _sweep(ws).coverage(by) for by in ("campaign", "area", "grid", "building")
         ]
     ),
-    "sweep.Sweep.estimate": Recipe(lambda ws, s, _: _sweep(ws).estimate([1, 2])),
+    "sweep.Sweep.estimate": Recipe(lambda ws, s, _: _sweep(ws).estimate([1])),
     "sweep.Sweep.household_file": Recipe(lambda ws, s, i: _sweep(ws).household_file(i), Household),
     "sweep.Sweep.person_file": Recipe(lambda ws, s, i: _sweep(ws).person_file(i), Person),
     "sweep.Sweep.plan": Recipe(lambda ws, s, _: _sweep(ws).plan(_sweep(ws).roster([1]))),
-    "sweep.Sweep.roster": Recipe(lambda ws, s, _: _sweep(ws).roster([1, 1])),
+    "sweep.Sweep.roster": Recipe(lambda ws, s, _: _sweep(ws).roster([1, 1], start=DAY)),
     "sweep.Sweep.route": Recipe(lambda ws, s, _: _route(ws)),
     "sweep.Sweep.teams": Recipe(lambda ws, s, _: _sweep(ws).teams()),
     "sweep.Sweep.record": Recipe(
@@ -685,7 +677,9 @@ RECIPES: dict[str, Recipe] = {
         writes=True,
     ),
     "quarantine.release": Recipe(
-        lambda ws, s, i: _quarantine("release")(ws, i, reason="期满", at=AT, campaign_id="cmp"),
+        lambda ws, s, i: _quarantine("release")(
+            ws, i, reason="期满", released_by="医生", at=AT, campaign_id="cmp"
+        ),
         "order",
         writes=True,
     ),
@@ -1032,8 +1026,8 @@ class Outcome:
             text = f"{type(self.error).__name__}: {self.error}"
         else:
             text = repr(self.value)
-        for given in sorted(echo(id), key=len, reverse=True):
-            text = text.replace(given, "ID")
+        for token in sorted(echo(id), key=len, reverse=True):
+            text = text.replace(token, "ID")
         return _UUID.sub("UUID", text)
 
 
@@ -1078,7 +1072,7 @@ def run_one(
 
 
 def echo(id: str) -> set[str]:
-    """What a refusal may repeat of the arguments: the id, and the place a recipe derived from it."""
+    """What an answer may repeat of the arguments: the id, and the places derived from it."""
     out = {id}
     for grid in re.findall(r"c[0-9]+g[0-9]+", id):
         out |= {grid, f"b{grid}", f"s{grid}", f"t{grid}", f"v{grid}", f"h{grid}x0", f"ph{grid}x0"}
@@ -1135,6 +1129,7 @@ def run_role(store: Store, principal: Principal, data: st.DataObject) -> None:
         _ = ws.storage
     with pytest.raises(AccessDenied, match="raw unit of work"), ws.transaction(write=False):
         pass  # pragma: no cover - never entered
+    check_aggregates(ws, store, scope)
     for name, recipe in sorted(RECIPES.items()):
         if recipe.kind is None:
             run_one(name, recipe, ws, store, scope, "")
@@ -1154,6 +1149,47 @@ def run_role(store: Store, principal: Principal, data: st.DataObject) -> None:
                     f"{name} as {principal}: an id outside the scope and an unknown one get "
                     f"different answers"
                 )
+
+
+def check_aggregates(ws: Workspace, store: Store, scope: Scope) -> None:
+    """Counts and figures cover the scope only, whatever the grouping."""
+    households = [h for h in store.ids(Household) if h not in scope.outside]
+    buildings = [b for b in store.ids(Building) if b not in scope.outside]
+    orders = [o for o, h in store.orders.items() if h not in scope.outside]
+    who = ws.principal
+    figures: list[tuple[str, Callable[[], int], int]] = [
+        ("count(Household)", lambda: ws.count(Household), len(households)),
+        ("counts()['households']", lambda: ws.counts().get("households", 0), len(households)),
+        (
+            "coverage households",
+            lambda: sum(r.households for r in _sweep(ws).coverage("campaign")),
+            len(households),
+        ),
+    ]
+    for by in ("area", "community"):
+        figures.append(
+            (
+                f"observer_coverage({by}) places",
+                lambda by=by: sum(c.places for c in _watch("observer_coverage")(ws, by)),
+                len(buildings),
+            )
+        )
+    for by in ("community", "grid"):
+        figures.append(
+            (
+                f"census({by}) active",
+                lambda by=by: sum(
+                    r.active for r in _quarantine("census")(ws, day=DAY, by=by, campaign_id="cmp")
+                ),
+                len(orders) * 2,  # at most: an order per member, one member per household here
+            )
+        )
+    for name, figure, most in figures:
+        try:
+            value = figure()
+        except AccessDenied:
+            continue
+        assert value <= most, f"{name} as {who} is {value}: more than its scope holds ({most})"
 
 
 def principals(store: Store, data: st.DataObject) -> list[Principal]:
@@ -1216,6 +1252,7 @@ def test_nothing_outside_the_scope_is_read_or_written_postgresql(
     postgres_url: str, tree: list[Any], data: st.DataObject
 ) -> None:
     import psycopg
+
     from rules_pg import _with_schema
 
     schema = f"gg_scope_api_{uuid.uuid4().hex[:10]}"

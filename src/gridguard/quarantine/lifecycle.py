@@ -106,13 +106,12 @@ def order_quarantine(
         )
     with ws._transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
-        subject: Person | Household | None
         if person_id is not None:  # an unknown id gets the answer of one outside the scope
             ws.authorize_known("quarantine.order", Person, [person_id])
         elif household_id is not None:
             ws.authorize_known("quarantine.order", Household, [household_id])
         if person_id is not None:
-            subject = person = uow.get(Person, person_id)
+            person = uow.get(Person, person_id)
             if person is None:
                 raise ValidationError.single("$.person_id", repr(person_id), "no such person")
             if household_id is not None and household_id != person.household_id:
@@ -122,7 +121,7 @@ def order_quarantine(
             household_id = person.household_id
         elif household_id is None:
             raise ValidationError.single("$.person_id", "None", "name a person or a household")
-        elif (subject := uow.get(Household, household_id)) is None:
+        elif uow.get(Household, household_id) is None:
             raise ValidationError.single("$.household_id", repr(household_id), "no such household")
         last_exposure = as_day(last_exposure, "$.last_exposure", pol.zone)
         today = pol.local_date(at)

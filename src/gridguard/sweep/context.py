@@ -163,6 +163,7 @@ class CampaignContext:
         self.dialect = ws.dialect
         self._areas: dict[str, Area] | None = None
         self._scope: frozenset[str] | None = None
+        self._unscoped: bool | None = None
 
     # -- time -------------------------------------------------------------------------------
 
@@ -225,8 +226,14 @@ class CampaignContext:
         return any(True for _ in self._query(sql, [*self.campaign_params(), *params]))
 
     def jurisdiction_filter(self, column: str) -> tuple[str, list[Any]]:
-        """`` AND column IN (...)`` for the campaign's communities; nothing when it spans all."""
-        if self.jurisdictions >= self.all_jurisdictions:
+        """`` AND column IN (...)`` for the campaign's communities; nothing when it spans all.
+
+        Only the system principal's campaign can span all: a scoped
+        principal sees only part of the place tree, so what looks like every
+        community to her is not every community in the store, and her
+        queries always name hers.
+        """
+        if self.unscoped and self.jurisdictions >= self.all_jurisdictions:
             return "", []
         wanted = sorted(self.jurisdictions) or [""]
         return f" AND {column} IN ({', '.join('?' for _ in wanted)})", wanted
@@ -305,6 +312,13 @@ class CampaignContext:
                     todo.extend(children.get(area_id, ()))
             self._scope = frozenset(found)
         return self._scope
+
+    @property
+    def unscoped(self) -> bool:
+        """Whether the workspace's principal sees the whole store (the system principal)."""
+        if self._unscoped is None:
+            self._unscoped = self.ws.scope_jurisdictions(Household) is None
+        return self._unscoped
 
     @property
     def all_jurisdictions(self) -> frozenset[str]:
