@@ -88,6 +88,7 @@ PACKAGES = (
     "watch",
     "screening",
     "reporting",
+    "security",
 )
 
 
@@ -901,6 +902,16 @@ RECIPES: dict[str, Recipe] = {
         writes=True,
     ),
     "watch.watch_zone": Recipe(lambda ws, s, _: _watch("watch_zone")(ws, "cmp")),
+    # -- the audit log and retention -------------------------------------------------------------
+    "security.recent_entries": Recipe(lambda ws, s, _: _function("security", "recent_entries")(ws)),
+    "security.verify_log": Recipe(lambda ws, s, _: _function("security", "verify_log")(ws)),
+    "security.purge": Recipe(
+        lambda ws, s, _: [
+            _function("security", "purge")(ws, days=days, dry_run=dry, now=AT)
+            for days, dry in ((0, True), (0, False))
+        ],
+        writes=True,
+    ),
     # -- notifications --------------------------------------------------------------------------
     "notifications.Notifications.notify": Recipe(
         lambda ws, s, i: _notes(ws, s).notify(

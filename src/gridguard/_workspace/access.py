@@ -71,7 +71,16 @@ class AccessGate:
             raise self.deny("write", "the store", "this role writes nothing")
 
     def require(self, verb: Verb, cls: type[Any], target: str) -> None:
-        """Refuse unless the role may ``verb`` records of ``cls`` at all (scope aside)."""
+        """Refuse unless the role may ``verb`` records of ``cls`` at all (scope aside).
+
+        The audit log covers the whole store: only an unscoped principal reads it.
+        """
+        if category_of(cls) is Category.AUDIT and not self.guard.everywhere:
+            raise self.deny(
+                verb.value,
+                target,
+                "the audit log covers the whole store: for an unscoped principal",
+            )
         if not self.guard.permitted(verb, cls):
             category = category_of(cls).value
             raise self.deny(

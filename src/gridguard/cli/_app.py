@@ -27,7 +27,7 @@ import click
 
 from .._version import __version__
 from ..errors import ConfigError, GridGuardError, PluginError
-from ._common import db_option, json_option
+from ._common import PRINCIPAL_KEY, db_option, json_option, parse_principal, principal_option
 from ._listing import cached_listing, store_listing
 
 if TYPE_CHECKING:
@@ -217,8 +217,12 @@ def plugin_commands(
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gridguard", message="%(prog)s %(version)s")
-def main() -> None:
+@principal_option
+@click.pass_context
+def main(ctx: click.Context, acting_as: str | None) -> None:
     """gridguard: grid-based epidemic screening for communities and cities."""
+    if acting_as:
+        ctx.meta[PRINCIPAL_KEY] = parse_principal(acting_as)
 
 
 # -- init ----------------------------------------------------------------------------------------

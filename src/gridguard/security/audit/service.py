@@ -22,7 +22,7 @@ __all__ = ["recent_entries", "verify_log"]
 def verify_log(ws: Workspace, *, anchor: tuple[int, str] | None = None) -> AuditReport:
     """Check the whole chain of ``ws``'s store (see :func:`gridguard.security.audit.verify`)."""
     ws.flush_audit()
-    ws.authorize("audit.read")
+    ws.authorize("audit.read", "*")  # the log covers the whole store
     with ws._transaction(write=False) as uow:
         return verify(uow, ws.dialect, anchor=anchor)
 
@@ -30,7 +30,7 @@ def verify_log(ws: Workspace, *, anchor: tuple[int, str] | None = None) -> Audit
 def recent_entries(ws: Workspace, last: int = 20) -> list[AuditEntry]:
     """The ``last`` entries, oldest first."""
     ws.flush_audit()
-    ws.authorize("audit.read")
+    ws.authorize("audit.read", "*")  # the log covers the whole store
     with ws._transaction(write=False) as uow:
         top, _ = head(uow, ws.dialect)
         if last <= 0:
