@@ -1253,7 +1253,7 @@ def postgres_url() -> str:
 
 
 @settings(
-    max_examples=2,
+    max_examples=int(os.environ.get("GRIDGUARD_SCOPE_EXAMPLES", "1")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # a shrink would rerun it all
