@@ -545,6 +545,18 @@ def _load_visit(ws: Workspace, household_id: str) -> int:
     return ws.load_rows(Visit, [spec_for(Visit).encode(visit)])
 
 
+def _every_page(ws: Workspace) -> list[Any]:
+    """Every household on every page, two a page (so that cursors are followed)."""
+    seen: list[Any] = []
+    after: str | None = None
+    while True:
+        page = ws.page(Household, after=after, limit=2)
+        seen += page.items
+        if page.next is None:
+            return seen
+        after = page.next
+
+
 def _update(ws: Workspace, store: Store, id: str) -> int:
     record = next((r for r in store.records if isinstance(r, Household) and r.id == id), None)
     if record is None:
@@ -570,6 +582,7 @@ RECIPES: dict[str, Recipe] = {
     "Workspace.find": Recipe(lambda ws, s, _: _find_all(ws)),
     "Workspace.get": Recipe(lambda ws, s, i: ws.get(Household, i), Household),
     "Workspace.version": Recipe(lambda ws, s, i: ws.version(Household, i), Household),
+    "Workspace.page": Recipe(lambda ws, s, _: _every_page(ws)),
     "Workspace.count": Recipe(
         lambda ws, s, _: [ws.count(c) for c in (Area, Building, Household, Visit, CheckIn)]
     ),
@@ -979,6 +992,7 @@ NOT_DATA = {
     "Workspace.scope_jurisdictions": "the principal's own jurisdictions",
     "Workspace.transaction": "refused to every scoped principal (test below)",
     "Workspace.atomic": "groups checked calls; hands out nothing",
+    "sweep.CampaignContext.placed": "which of the caller's area ids the campaign covers: ids only",
     "quarantine.active_orders": "takes a raw unit of work, which only the system principal gets",
     "screening.rule_functions": "the rule functions the plugins register: no stored data",
     "targeting.open_table": "reads the file the caller gave, not the store",

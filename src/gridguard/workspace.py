@@ -15,11 +15,14 @@ entry point.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
 
 from ._workspace.access import WHOLE_STORE, AccessGate
 from ._workspace.audit import AuditRecorder
@@ -54,6 +57,7 @@ __all__ = [
     "DB_ENV",
     "DEFAULT_BATCH",
     "WHOLE_STORE",
+    "Page",
     "Workspace",
     "open_workspace",
     "resolve_url",
@@ -80,6 +84,15 @@ def resolve_url(target: str | os.PathLike[str] | None) -> str:
     if "://" in text:
         return text
     return f"sqlite:///{Path(text)}"
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    """One page of records in id order (:meth:`gridguard.Workspace.page`)."""
+
+    items: list[T]
+    next: str | None
+    """The last id of the page when more follow (the next page's ``after``), else ``None``."""
 
 
 class Workspace:
@@ -277,10 +290,14 @@ class Workspace:
                         reads_held=AUDIT_READS_HELD,
                         reads_seconds=AUDIT_READS_SECONDS,
                     )
+                except BaseException:
+                    self._audit_log.discard()
+                    raise
                 finally:
                     self._uow, self._write_depth = None, False
-                    self._audit_log.discard()
+            self._audit_log.committed()
         finally:
+            self._audit_log.discard()
             self._audit_log.write_pending()
 
     def _read(self) -> AbstractContextManager[UnitOfWork]:
@@ -438,6 +455,31 @@ class Workspace:
         the role may not read is :class:`~gridguard.errors.AccessDenied`.
         """
         return self._records.find(cls, where)
+
+    def page(
+        self,
+        cls: type[T],
+        *,
+        after: str | None = None,
+        limit: int = 50,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        **where: Any,
+    ) -> Page[T]:
+        """One page of the records of ``cls`` in id order: those whose id sorts after ``after``.
+
+        Keyset pagination: ``page.next`` (the page's last id, ``None`` on the
+        last page) is the ``after`` of the next page; ``where`` filters as in
+        :meth:`find`, ``since`` and ``until`` bound a fact's ``at``. Only
+        records inside the principal's scope are listed, and on a backend
+        with :class:`~gridguard.storage.capabilities.KeysetPaging` (SQLite,
+        PostgreSQL) the scope, the filters and the limit are applied in the
+        database, which reads ``limit + 1`` rows whatever the store's size.
+        """
+        items, after = self._records.page(
+            cls, where, after=after, limit=limit, since=since, until=until
+        )
+        return Page(items, after)
 
     def count(self, cls: type[Any], **where: Any) -> int:
         """How many records of ``cls`` inside the principal's scope have fields equal to ``where``.

@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from ..errors import AccessDenied
-from ..model import Area, Building
+from ..model import Area, Building, Campaign
 from ..security.access import (
     OPERATIONS,
     PERMISSIONS,
@@ -30,6 +30,7 @@ from ..security.access import (
 )
 from ..security.principal import Principal
 from ..storage.base import UnitOfWork
+from ..storage.capabilities import Within
 from ..storage.schema import spec_for
 from .audit import AuditRecorder
 
@@ -262,6 +263,34 @@ class AccessGate:
         """See :meth:`gridguard.Workspace.scope_jurisdictions`."""
         with self._read() as uow:
             return self.guard.jurisdictions(uow, cls)
+
+    def read_filter(
+        self, uow: UnitOfWork, cls: type[Any]
+    ) -> tuple[frozenset[str] | None, Within | None] | None:
+        """The scope of a read of ``cls`` as filters a query applies: ``(jurisdictions, within)``.
+
+        ``None`` when the principal can read no record of ``cls`` at all in
+        her scope. The same records pass as through :meth:`Guard.filter
+        <gridguard.security.access.Guard.filter>` after a find, but the
+        database applies the filter, so a page reads only its own rows: a
+        fine scope (a grid, a building) keeps the rows whose chain of
+        parents reaches its areas or its building.
+        """
+        if self.guard.everywhere:
+            return None, None
+        scope = self.guard.scope(uow)
+        if cls is Area:
+            return None, Within(Area, scope.areas | scope.above)
+        juris = self.guard.jurisdictions(uow, cls)
+        if juris is None:
+            if spec_for(cls).parent is None and cls is not Campaign:
+                return None
+            return None, None
+        if not scope.fine:
+            return juris, None
+        if scope.building_id is not None:
+            return juris, Within(Building, {scope.building_id})
+        return juris, Within(Area, scope.areas)
 
     def _target_inside(self, uow: UnitOfWork, target: Any) -> bool:
         if isinstance(target, str):

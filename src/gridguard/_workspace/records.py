@@ -9,6 +9,7 @@ entry, not one per row, so bulk paths stay fast.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -19,6 +20,7 @@ from ..masking import mask_text
 from ..model import FACT_TYPES, REGISTRY_TYPES, Area, CompositionPolicy, Team
 from ..security.access import PERSONAL, Guard, Verb, category_of, target_of
 from ..storage.base import SaveResult, UnitOfWork
+from ..storage.capabilities import KeysetPaging
 from ..storage.schema import spec_for
 from .access import AccessGate
 from .audit import AuditRecorder
@@ -270,6 +272,60 @@ class Records:
                 self.audit.allowed("read", _where_name(cls, where, found), len(found))
         return found
 
+    def page(
+        self,
+        cls: type[T],
+        where: Mapping[str, Any],
+        *,
+        after: str | None,
+        limit: int,
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+    ) -> tuple[list[T], str | None]:
+        """See :meth:`gridguard.Workspace.page`: the page's records and the next cursor."""
+        if limit < 1:
+            raise ValidationError.single("$.limit", repr(limit), "must be at least 1")
+        if (since is not None or until is not None) and "at" not in spec_for(cls).column_names:
+            raise ValidationError.single(
+                "$.since", cls.__name__, "only facts (records with an `at`) have a time"
+            )
+        with self._read() as uow:
+            self.gate.require(Verb.READ, cls, cls.__name__)
+            scope = self.gate.read_filter(uow, cls)
+            if scope is None:
+                rows: list[T] = []
+            elif isinstance(uow, KeysetPaging):
+                juris, within = scope
+                rows = uow.page(
+                    cls,
+                    after=after,
+                    limit=limit + 1,
+                    where=where,
+                    jurisdictions=juris,
+                    within=within,
+                    since=since,
+                    until=until,
+                )
+            else:  # a backend without SQL: the same records, found and cut in Python
+                juris = self.guard.jurisdictions(uow, cls)
+                found = self.guard.filter(
+                    uow, cls, list(uow.find(cls, where=where, jurisdictions=juris))
+                )
+                key = spec_for(cls).key
+                rows = sorted(
+                    (
+                        r
+                        for r in found
+                        if (after is None or key(r) > after) and _between(r, since, until)
+                    ),
+                    key=key,
+                )[: limit + 1]
+            items = rows[:limit]
+            if items and category_of(cls) in PERSONAL:
+                self.audit.allowed("read", _where_name(cls, where, items), len(items))
+        more = len(rows) > limit
+        return items, spec_for(cls).key(items[-1]) if more else None
+
     def count(self, cls: type[Any], where: Mapping[str, Any]) -> int:
         """See :meth:`gridguard.Workspace.count`."""
         with self._read() as uow:
@@ -288,6 +344,13 @@ class Records:
             if self.gate.may_count(cls):
                 out[spec_for(cls).table] = self.count(cls, {})
         return out
+
+
+def _between(record: Any, since: dt.datetime | None, until: dt.datetime | None) -> bool:
+    if since is None and until is None:
+        return True
+    at = record.at
+    return (since is None or at >= since) and (until is None or at < until)
 
 
 def _kinds_name(kinds: Iterable[type[Any]]) -> str:

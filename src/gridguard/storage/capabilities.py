@@ -15,19 +15,28 @@ On units of work:
 - :class:`RawConnection`: the driver connection, for the fast paths a
   workflow writes for one database (the outbox on SQLite).
 - :class:`EncryptedFields`: the field encryption in force (also on a store).
+- :class:`KeysetPaging`: one page of records in id order after a cursor,
+  the scope filter applied in SQL, reading only that page's rows.
 
-On stores: :class:`FileBacked` (the database file) and
-:class:`EncryptedFields`. On storage factories: :class:`KeyRingOpener`,
+On stores: :class:`FileBacked` (the database file), :class:`StoreChecks`
+(is the file whole, may it be written),
+:class:`EncryptedFields` and :class:`DeferredWrites` (one writer at a time:
+a write that must not wait goes to a queue beside the store). On storage
+factories: :class:`KeyRingOpener`,
 which opens a store with a :class:`FieldKeyRing` (a
 :class:`~gridguard.security.crypto.keys.KeyRing`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+import datetime as dt
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
-from .base import Storage
+import attrs
+
+from .base import Storage, UnitOfWork
 
 if TYPE_CHECKING:
     import sqlite3
@@ -35,15 +44,22 @@ if TYPE_CHECKING:
     from .schema import Row, TableSpec
 
 __all__ = [
+    "DeferredWrites",
     "EncryptedFields",
     "FieldEncryption",
     "FieldKeyRing",
     "FileBacked",
     "KeyRingOpener",
+    "KeysetPaging",
     "NewRowLoading",
     "NewRowSending",
     "RawConnection",
+    "StoreChecks",
+    "Within",
+    "ancestry",
 ]
+
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -87,6 +103,42 @@ class FileBacked(Protocol):
     @property
     def path(self) -> str:
         """The database file (``:memory:`` for an in-memory SQLite database)."""
+
+
+@runtime_checkable
+class StoreChecks(Protocol):
+    """A store that can check its own file before it is trusted."""
+
+    def check_integrity(self) -> None:
+        """Read the whole store; a damaged one is a :class:`~gridguard.errors.StoreCorrupt`."""
+
+    def check_writable(self) -> None:
+        """Try a write and roll it back; a store that cannot be written is a
+        :class:`~gridguard.errors.StoreReadOnly` (or another
+        :class:`~gridguard.errors.StoreFault`)."""
+
+
+@runtime_checkable
+class DeferredWrites(Protocol):
+    """A store with one writer at a time (SQLite), where a write may hold it for long.
+
+    What must be written but must not wait for that writer (the audit
+    entries of reads) is tried without waiting, and otherwise kept in a
+    queue beside the store, which the next writer takes in.
+    """
+
+    def try_write(self) -> AbstractContextManager[UnitOfWork]:
+        """A write transaction, or :class:`~gridguard.errors.StoreBusy` at once if another
+        write is in progress."""
+
+    def queue_later(self, items: Sequence[tuple[str, str]]) -> None:
+        """Keep ``(id, text)`` items for a later writer; an id already queued is kept once."""
+
+    def queued(self) -> list[tuple[str, str]]:
+        """The items kept, oldest first."""
+
+    def unqueue(self, ids: Collection[str]) -> None:
+        """Drop the items ``ids``, now stored."""
 
 
 @runtime_checkable
@@ -147,3 +199,69 @@ class KeyRingOpener(Protocol):
 
     def open_encrypted(self, url: str, keyring: FieldKeyRing) -> Storage:
         """Open the store at ``url`` with its personal columns encrypted under ``keyring``."""
+
+
+def _ids(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(str(v) for v in values)
+
+
+@attrs.frozen
+class Within:
+    """Rows that lie under one of ``ids`` of ``cls``, through their chain of parents.
+
+    A household lies under its stairwell, building and area; a row of
+    ``cls`` itself lies "under" it when its own id is one of ``ids``. A
+    class whose chain of parents never reaches ``cls`` has no row within.
+    The access gate builds one from a fine scope (a grid, a building).
+    """
+
+    cls: type[Any]
+    ids: frozenset[str] = attrs.field(converter=_ids)
+
+
+@runtime_checkable
+class KeysetPaging(Protocol):
+    """A unit of work that reads one page of records in id order, a page's rows and no more."""
+
+    def page(
+        self,
+        cls: type[T],
+        *,
+        after: str | None,
+        limit: int,
+        where: Mapping[str, Any] | None = None,
+        jurisdictions: Collection[str] | None = None,
+        within: Within | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> list[T]:
+        """At most ``limit`` records of ``cls`` whose id sorts after ``after``, in id order.
+
+        Ids compare as text, code point by code point (as Python compares
+        ``str``), so a cursor is simply the last id of the previous page.
+        ``where`` and ``jurisdictions`` filter as in
+        :meth:`~gridguard.storage.base.UnitOfWork.find`; ``within`` keeps the
+        rows under some records (see :class:`Within`); ``since`` (inclusive)
+        and ``until`` (exclusive) bound the ``at`` of a fact. Every filter is
+        applied in the database, which reads the rows of the page (an
+        ``ORDER BY id ... LIMIT`` on the primary key) and not the table.
+        """
+
+
+def ancestry(cls: type[Any], target: type[Any]) -> list[tuple[str, str]] | None:
+    """The chain of parents from ``cls`` up to ``target``: ``(column, parent table)`` pairs.
+
+    ``[]`` when ``cls`` is ``target``; ``None`` when the chain never reaches
+    it (a backend then finds no row :class:`Within` it).
+    """
+    from .schema import spec_for
+
+    chain: list[tuple[str, str]] = []
+    current = cls
+    while current is not target:
+        spec = spec_for(current)
+        if spec.parent is None or spec.parent.target is current:
+            return None
+        chain.append((spec.parent.column, spec_for(spec.parent.target).table))
+        current = spec.parent.target
+    return chain

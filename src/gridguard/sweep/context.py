@@ -154,6 +154,14 @@ SCOPE_CTE = """scope(id) AS (
 """The campaign's areas and everything below them (a recursive CTE)."""
 
 
+_LINES_CTE = """WITH RECURSIVE line(id, parent_id) AS (
+  SELECT id, parent_id FROM areas WHERE id IN ({marks})
+  UNION
+  SELECT a.id, a.parent_id FROM areas a JOIN line ON a.id = line.parent_id
+) SELECT id, parent_id FROM line"""
+"""Areas and every area above them, up to the root (a recursive CTE)."""
+
+
 class CampaignContext:
     """A campaign opened on a workspace: scope, time window, and SQL in the store's dialect."""
 
@@ -367,6 +375,37 @@ class CampaignContext:
             if area is not None and area.level.is_jurisdiction:
                 return ancestor
         return area_id
+
+    def placed(self, area_ids: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
+        """Of ``area_ids``: those in the campaign's scope, and those whose teams it serves.
+
+        Without the whole tree loaded (:attr:`areas`), only the lines from
+        these areas and the scope's areas up to the root are read, a level
+        at a time: recording one visit does not read every area of a city.
+        """
+        wanted = set(area_ids)
+        if self._areas is not None or not self.runs_sql:
+            return (
+                frozenset(a for a in wanted if a in self.scope),
+                frozenset(a for a in wanted if self.serves(a)),
+            )
+        parents: dict[str, str | None] = {
+            str(i): (None if p is None else str(p))
+            for i, p in self._lookup(_LINES_CTE, wanted | set(self.campaign.scope))
+        }
+
+        def line(start: str) -> list[str]:
+            out: list[str] = []
+            current: str | None = start
+            while current is not None and current in parents and current not in out:
+                out.append(current)
+                current = parents[current]
+            return out
+
+        roots = set(self.campaign.scope)
+        inside = frozenset(a for a in wanted if roots.intersection(line(a)))
+        above = {x for s in roots for x in line(s)}
+        return inside, frozenset(a for a in wanted if a in inside or a in above)
 
     def serves(self, area_id: str) -> bool:
         """Whether a team of ``area_id`` works in this campaign: in its scope or above it."""

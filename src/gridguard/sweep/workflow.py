@@ -10,6 +10,7 @@ import attrs
 
 from ..errors import ConfigError, ConflictError, ValidationError, Violation
 from ..model import Campaign, Household, Stairwell, Team, TeamKind
+from ..model._masked import phone_repr
 from ..security.access import Category, Verb, register_operation
 from ..storage.schema import decode_timestamp
 from . import files, recording
@@ -51,7 +52,7 @@ class FollowUp:
     since: dt.datetime | None
     """The last time it was found not at home (``not_home``)."""
     door_visits: int
-    phone: str | None = None
+    phone: str | None = attrs.field(default=None, repr=phone_repr)
 
 
 _FOLLOW_UP_SQL = """

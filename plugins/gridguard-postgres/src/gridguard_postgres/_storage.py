@@ -11,6 +11,7 @@ the error says so.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import threading
@@ -25,9 +26,10 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from gridguard.errors import StorageError, ValidationError
+from gridguard.errors import StorageError, StoreCorrupt, StoreFull, StoreReadOnly, ValidationError
 from gridguard.storage._checks import check_versions, fact_conflicts, missing_references, noun
 from gridguard.storage.base import SaveResult
+from gridguard.storage.capabilities import Within, ancestry
 from gridguard.storage.schema import SPECS, Column, Reference, Row, TableSpec, spec_for
 
 from ._copytext import copy_text
@@ -82,7 +84,33 @@ def _reason(exc: BaseException) -> str:
 
 
 def storage_error(exc: psycopg.Error, doing: str, display: str) -> StorageError:
-    """A clear :class:`StorageError` for a database error raised while ``doing`` something."""
+    """A clear :class:`StorageError` for a database error raised while ``doing`` something.
+
+    A full disk, a read-only server and damaged data are the named
+    :class:`~gridguard.errors.StoreFault` errors, with their message in
+    English and Chinese, as on SQLite.
+    """
+    if isinstance(exc, pg_errors.DiskFull | pg_errors.OutOfMemory):
+        return StoreFull(
+            f"PostgreSQL at {display} is out of disk space while {doing} ({_reason(exc)}): "
+            "nothing of this transaction was stored; free some space and run it again",
+            f"{display} 的 PostgreSQL 磁盘空间不足（{_reason(exc)}）：本次事务没有写入任何内容；"
+            "请腾出空间后重试",
+        )
+    if isinstance(exc, pg_errors.ReadOnlySqlTransaction | pg_errors.InsufficientPrivilege):
+        return StoreReadOnly(
+            f"PostgreSQL at {display} refused a write while {doing} ({_reason(exc)}): the "
+            "server or this user may only read; nothing was stored",
+            f"{display} 的 PostgreSQL 拒绝写入（{_reason(exc)}）：服务器或该用户只读；"
+            "没有写入任何内容",
+        )
+    if isinstance(exc, pg_errors.DataCorrupted | pg_errors.IndexCorrupted):
+        return StoreCorrupt(
+            f"PostgreSQL at {display} reports damaged data while {doing} ({_reason(exc)}): "
+            "restore from a backup; nothing was stored",
+            f"{display} 的 PostgreSQL 报告数据损坏（{_reason(exc)}）：请用备份恢复；"
+            "没有写入任何内容",
+        )
     if isinstance(exc, pg_errors.QueryCanceled):
         return StorageError(
             f"PostgreSQL cancelled the statement while {doing} at {display} "
@@ -930,6 +958,55 @@ class PostgresUnitOfWork:
         for row in self._stream(sql, params, f"reading {spec.table}"):
             yield spec.decode(row)
 
+    def page(
+        self,
+        cls: type[T],
+        *,
+        after: str | None,
+        limit: int,
+        where: Mapping[str, Any] | None = None,
+        jurisdictions: Collection[str] | None = None,
+        within: Within | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> list[T]:
+        """See :class:`~gridguard.storage.capabilities.KeysetPaging`: ``LIMIT`` on the key.
+
+        Text ids are ``COLLATE "C"`` and UUIDs compare as their bytes, which
+        is the order of their canonical text: both sort as Python sorts ``str``.
+        """
+        spec = spec_for(cls)
+        clause, params = self._where(spec, where, jurisdictions)
+        clauses = [clause.removeprefix(" WHERE ")] if clause else []
+        if after is not None:
+            key = spec.columns[spec.column_names.index("id")]
+            parsed = _uuid(after) if key.kind == "uuid" else None
+            if key.kind == "uuid" and parsed is None:
+                clauses.append("t.id::text > %s")  # not a UUID: compared as text, as SQLite does
+                params.append(str(after))
+            else:
+                clauses.append("t.id > %s")
+                params.append(str(after) if parsed is None else parsed)
+        for bound, op in ((since, ">="), (until, "<")):
+            if bound is not None:
+                clauses.append(f"t.at {op} %s")
+                params.append(bound)
+        if within is not None:
+            chain = ancestry(cls, within.cls)
+            if chain is None:
+                return []
+            inner = "id = ANY(%s::text[])"
+            for column, table in reversed(chain):
+                inner = f"{q(column)} IN (SELECT id FROM {q(table)} WHERE {inner})"
+            clauses.append(inner)
+            params.append(sorted(within.ids))
+        filters = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        cols = ", ".join(select_expr(c, "t") for c in spec.columns)
+        sql = f"SELECT {cols} FROM {q(spec.table)} AS t{filters} ORDER BY t.id LIMIT %s"
+        with self._reading(f"reading a page of {spec.table}"):
+            rows = self._run(sql, [*params, max(0, int(limit))]).fetchall()
+        return [spec.decode(row) for row in rows]
+
     def count(
         self,
         cls: type[Any],
@@ -1132,21 +1209,27 @@ class PostgresStorage:
                 try:
                     yield uow
                     uow.settle()
-                except BaseException:
+                except BaseException as exc:
                     uow.stop_writer(cancel=True)
                     if not conn.broken:
                         with suppress(psycopg.Error):
                             conn.execute(b"ROLLBACK")
+                    if isinstance(exc, psycopg.Error):  # SQL a workflow ran on the connection
+                        raise storage_error(exc, "running SQL", self.display_url) from exc
                     raise
                 uow.stop_writer()
                 try:
                     conn.execute(b"COMMIT")
                 except psycopg.OperationalError as exc:
+                    if isinstance(exc, pg_errors.DiskFull | pg_errors.OutOfMemory):
+                        raise storage_error(exc, "committing", self.display_url) from exc
                     raise StorageError(
                         f"lost the connection to PostgreSQL at {self.display_url} while "
                         f"committing ({_reason(exc)}): the transaction may or may not be "
                         "stored; facts are idempotent, so sending the batch again is safe"
                     ) from exc
+                except psycopg.Error as exc:
+                    raise storage_error(exc, "committing", self.display_url) from exc
         finally:
             self._local.open = False
 
