@@ -46,6 +46,7 @@ from .security.access import Guard
 from .security.principal import LOCAL_ADMIN, Principal
 from .storage.base import SaveResult, Storage, UnitOfWork
 from .storage.capabilities import KeyRingOpener
+from .storage.dialect import SqlDialect
 
 if TYPE_CHECKING:
     from .security.crypto.keys import KeyRing
@@ -117,7 +118,7 @@ class Workspace:
         composition_policy: CompositionPolicy | None = None,
         purpose: str = "",
     ) -> None:
-        self.storage = storage
+        self._storage = storage
         self.principal = principal
         self.purpose = purpose
         """Why the workspace is used (``"door-to-door sweep"``): the audit log's *why*."""
@@ -139,6 +140,8 @@ class Workspace:
             in_transaction=lambda: self._uow is not None,
         )
         self._gate = AccessGate(principal, self.guard, self._audit_log, self._read)
+        self._narrowed: list[Workspace] = []
+        """Workspaces made by :meth:`narrow`: their held-back audit entries go with this one's."""
         self._records = Records(self._gate, self._transaction, lambda: self.composition_policy)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -161,11 +164,60 @@ class Workspace:
         try:
             self.flush_audit()
         finally:
-            self.storage.close()
+            self._storage.close()
 
     @property
     def url(self) -> str:
-        return self.storage.url
+        return self._storage.url
+
+    @property
+    def storage(self) -> Storage:
+        """The store itself, for the system principal (an unscoped one) only.
+
+        The store reads and writes without any check of role or scope, so a
+        scoped principal is refused (audited), as she is for
+        :meth:`transaction`; what she needs goes through the workspace's
+        checked calls, and :attr:`dialect` answers what SQL the store speaks.
+        To work on the same store as someone else, the system principal opens
+        another workspace on it (``Workspace(ws.storage, principal=...)``);
+        a scoped principal narrows her own with :meth:`narrow`.
+        """
+        if not self.guard.everywhere:
+            raise self._gate.deny(
+                "storage", "the store", "the raw store is for an unscoped principal"
+            )
+        return self._storage
+
+    @property
+    def dialect(self) -> SqlDialect:
+        """The store's SQL dialect (whether it runs SQL, how it spells it): no data."""
+        return self._storage.dialect
+
+    def narrow(self, area_id: str) -> Workspace:
+        """A workspace on the same store for the same person, her scope narrowed to ``area_id``.
+
+        ``area_id`` must lie inside her scope; one outside it and one that is
+        not stored get the same :class:`~gridguard.errors.AccessDenied`
+        (audited). A building observer's scope is one building: she cannot
+        narrow it to an area.
+        """
+        me = self.principal
+        if me.building_id is not None or not self.in_scope(Area, {area_id}):
+            raise self._gate.deny("narrow", f"area:{area_id}", f"unknown or outside {me.scope}")
+        with self._read() as uow:
+            known = uow.existing_ids(Area, {area_id})
+        if not known:
+            raise self._gate.deny("narrow", f"area:{area_id}", f"unknown or outside {me.scope}")
+        narrowed = Workspace(
+            self._storage,
+            principal=Principal(name=me.name, role=me.role, area_id=area_id),
+            plugin_manager=self.plugin_manager,
+            registries=self.registries,
+            composition_policy=self.composition_policy,
+            purpose=self.purpose,
+        )
+        self._narrowed.append(narrowed)
+        return narrowed
 
     @property
     def lines(self) -> Registry[LineOfDefense]:
@@ -227,7 +279,7 @@ class Workspace:
         try:
             if write:
                 self._gate.authorize_write()
-            with self.storage.transaction(write=write) as uow:
+            with self._storage.transaction(write=write) as uow:
                 self._uow, self._write_depth = uow, write
                 self.guard.begin()
                 try:
@@ -260,8 +312,11 @@ class Workspace:
         workspace's next write, when ``AUDIT_READS_HELD`` (256) of them are
         waiting or the oldest is ``AUDIT_READS_SECONDS`` (2 s) old, and on
         :meth:`close`; so a reader never waits for a long write (an import)
-        to finish. Reading the audit log flushes first.
+        to finish. Reading the audit log flushes first. The workspaces
+        :meth:`narrow` made are flushed with it.
         """
+        for narrowed in self._narrowed:
+            narrowed.flush_audit()
         self._audit_log.flush()
 
     def authorize(self, action: str, target: Any = None) -> None:
@@ -286,7 +341,9 @@ class Workspace:
         One set-based scope check (a few queries, whatever the batch size)
         and one audit entry for the whole batch; the first record outside
         the principal's scope refuses the batch. Ids that are not stored
-        are left to the workflow to report.
+        are left to the workflow to report when the principal is unscoped;
+        a scoped principal gets the refusal of an id outside her scope for
+        them, so the answer tells her nothing about what is stored elsewhere.
         """
         self._gate.authorize_records(action, cls, ids)
 

@@ -96,8 +96,9 @@ class Records:
                 )
             groups[type(record)].append((n, record))
         self._check_registry(uow, groups, offset)
+        batch = {cls: {str(r.id) for _, r in pairs} for cls, pairs in groups.items()}
         for cls, pairs in groups.items():
-            self.gate.check_new(uow, cls, [r for _, r in pairs], offset)
+            self.gate.check_new(uow, cls, [r for _, r in pairs], offset, batch)
         result = SaveResult()
         for cls in REGISTRY_TYPES:
             items = groups.get(cls)
@@ -146,6 +147,13 @@ class Records:
         cls = type(record)
         with self._transaction() as uow:
             if uow.version(cls, record.id) is None:
+                if not self.guard.everywhere:  # the answer for a record outside the scope
+                    self.gate.require(Verb.WRITE, cls, target_of(cls, [str(record.id)]))
+                    raise self.gate.deny(
+                        "write",
+                        target_of(cls, [str(record.id)]),
+                        f"$[0] lies outside {self.gate.principal.scope}",
+                    )
                 raise NotFoundError(f"no {cls.__name__} with id {record.id!r}")
             self._check_registry(uow, {cls: [(0, record)]}, 0)
             self.gate.check_new(uow, cls, [record], 0)
@@ -239,10 +247,17 @@ class Records:
         return found
 
     def _refuse_unreadable(self, uow: UnitOfWork, cls: type[Any], id: str, stored: bool) -> None:
-        """Refuse the read of the stored record ``id`` if it lies outside the scope."""
-        if stored and self.guard.unreadable(uow, cls, {str(id)}):
+        """Refuse the read of the record ``id`` if it lies outside the scope.
+
+        A scoped principal gets the same refusal for a record that is not
+        stored at all (``unknown or outside``): no existence oracle. The
+        system principal gets a :class:`~gridguard.errors.NotFoundError`.
+        """
+        if self.guard.everywhere:
+            return
+        if not stored or self.guard.unreadable(uow, cls, {str(id)}):
             raise self.gate.deny(
-                "read", target_of(cls, [str(id)]), f"outside {self.gate.principal.scope}"
+                "read", target_of(cls, [str(id)]), f"unknown or outside {self.gate.principal.scope}"
             )
 
     def find(self, cls: type[T], where: Mapping[str, Any]) -> list[T]:

@@ -1646,7 +1646,7 @@ def screen(
     started = time.perf_counter()
     rule_set = rule_set or builtin_rule_set(lines=ws.lines.names())
     plan = _Plan.of(rule_set)
-    dialect = ws.storage.dialect
+    dialect = ws.dialect
     enqueue = _outbox_enqueue() if notifications else None
     with ws._transaction() as uow:
         campaign = _campaign(uow, campaign_id)

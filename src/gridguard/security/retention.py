@@ -553,7 +553,7 @@ def purge(
     if now.utcoffset() is None:
         raise ValidationError.single("$.now", repr(now), "must be a timezone-aware datetime")
     cutoff = now - dt.timedelta(days=days)
-    dialect = ws.storage.dialect
+    dialect = ws.dialect
     purge_fields = [entry.value for entry in ws.registries.purge_fields.entries()]
     with ws._transaction(write=not dry_run) as uow:
         purgeable, plan = _plan(uow, days, now)

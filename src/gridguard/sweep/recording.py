@@ -218,9 +218,9 @@ def _known(ctx: CampaignContext, records: list[VisitRecord]) -> _Known:
             "JOIN stairwells s ON s.id = h.stairwell_id "
             "JOIN buildings b ON b.id = s.building_id WHERE h.id IN ({marks})"
         )
-        found_h = {str(h): str(a) for h, a in ctx.lookup(sql, households)}
+        found_h = {str(h): str(a) for h, a in ctx._lookup(sql, households)}
         sql = "SELECT id, household_id FROM persons WHERE id IN ({marks})"
-        found_p = {str(p): str(h) for p, h in ctx.lookup(sql, persons)}
+        found_p = {str(p): str(h) for p, h in ctx._lookup(sql, persons)}
     else:
         found_h, found_p = {}, {}
         with ctx.ws._transaction(write=False) as uow:
@@ -236,7 +236,7 @@ def _known(ctx: CampaignContext, records: list[VisitRecord]) -> _Known:
                     found_p[person_id] = person.household_id
     if ctx.runs_sql:
         sql = "SELECT id, area_id FROM teams WHERE id IN ({marks})"
-        found_t = {str(t): str(a) for t, a in ctx.lookup(sql, teams)}
+        found_t = {str(t): str(a) for t, a in ctx._lookup(sql, teams)}
     else:
         with ctx.ws._transaction(write=False) as uow:
             found_t = {t: team.area_id for t in teams if (team := uow.get(Team, t)) is not None}

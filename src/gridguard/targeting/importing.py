@@ -864,7 +864,7 @@ def import_file(
     except BaseException:
         table.close()
         raise
-    sql = ws.storage.dialect.sqlite_sql
+    sql = ws.dialect.sqlite_sql
     size = source.stat().st_size
     if parallel is None:
         parallel = (

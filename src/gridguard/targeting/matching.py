@@ -404,7 +404,8 @@ class SqlFinder:
 
 def _finder(ws: Workspace, uow: UnitOfWork, sql: bool) -> SqlFinder | PyFinder | BlindFinder:
     """SQL joins (on blind indexes when the store encrypts personal data), else Python."""
-    fields = ws.storage.fields if isinstance(ws.storage, EncryptedFields) else None
+    store = ws._storage  # after the run was authorized as a whole-store operation
+    fields = store.fields if isinstance(store, EncryptedFields) else None
     if sql and fields is not None:
         from ._blind import BlindFinder
 
@@ -747,7 +748,7 @@ def match_list(
     target = report_path_for(source_path) if report is True else (report or None)
     errors = ErrorReport(target if isinstance(target, Path) else None)
     list_id = list_id_for(source)
-    sql = ws.storage.dialect.sqlite_sql
+    sql = ws.dialect.sqlite_sql
     try:
         with ws._transaction() as uow:
             area = area_id or _default_area(ws)

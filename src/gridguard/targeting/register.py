@@ -737,7 +737,7 @@ def import_register(
         raise
     target = register_report_path(source) if report is True else (report or None)
     sink = _Report(target if isinstance(target, Path) else None, lang, lay)
-    dialect = ws.storage.dialect
+    dialect = ws.dialect
     counts = dict.fromkeys(OUTCOMES, 0)
     rows_read = 0
     try:

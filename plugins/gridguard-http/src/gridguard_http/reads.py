@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from gridguard import Principal, Workspace
+from gridguard import Workspace
 from gridguard.errors import AccessDenied, ConflictError, NotFoundError, ValidationError
 from gridguard.masking import mask_id_number, mask_name, mask_phone, mask_text
 from gridguard.model import (
@@ -163,14 +163,7 @@ def narrowed(ws: Workspace, call: Call) -> Workspace:
         return ws
     if not _inside_area(ws, area):
         raise Empty
-    who = Principal(name=ws.principal.name, role=ws.principal.role, area_id=area)
-    return Workspace(
-        ws.storage,
-        principal=who,
-        plugin_manager=ws.plugin_manager,
-        registries=ws.registries,
-        purpose=ws.purpose,
-    )
+    return ws.narrow(area)
 
 
 class Empty(Exception):
