@@ -537,8 +537,8 @@ def purge(
 
     Every row of a purged jurisdiction is redacted, whenever it was stored:
     the campaign's close date decides, not the row's. Needs a principal
-    allowed to run ``retention.purge`` (an administrator) over the
-    jurisdictions concerned; the purge (or the dry run) is one audit entry,
+    allowed to run ``retention.purge`` over the whole store (an unscoped
+    administrator); the purge (or the dry run) is one audit entry,
     and it happens in one transaction. The columns redacted are the purge
     fields the workspace's plugins registered (``register_purge_fields``),
     the builtins' included. The report lists, per table, the rows purged and
@@ -555,12 +555,14 @@ def purge(
     cutoff = now - dt.timedelta(days=days)
     dialect = ws.dialect
     purge_fields = [entry.value for entry in ws.registries.purge_fields.entries()]
+    # Retention is the whole store's: every campaign's close date is read and the report
+    # names every community, so only an unscoped principal purges (as it dispatches).
+    action = "retention.dry_run" if dry_run else "retention.purge"
+    ws.authorize(action, "*")
     with ws._transaction(write=not dry_run) as uow:
         purgeable, plan = _plan(uow, days, now)
         juris = plan.purged
-        action = "retention.dry_run" if dry_run else "retention.purge"
-        targets: list[Campaign | None] = [*purgeable] or [None]
-        for campaign in targets:
+        for campaign in purgeable:  # the audit names each campaign purged
             ws.authorize(action, campaign)
         rows: dict[str, int] = {}
         kept: dict[str, tuple[KeptGroup, ...]] = {}
