@@ -263,8 +263,8 @@ class ScreeningRun(Fact):
     """One screening run: which rule set (and its digest) ran for which campaign and day.
 
     ``flagged`` counts persons with at least one fired rule; ``watermark``
-    is the newest screening time the run saw, from which a ``changed``
-    run starts.
+    is the newest screening time the run saw and ``inputs`` what it saw per
+    community, from which the next incremental run of the same day starts.
     """
 
     kind: ClassVar[str] = "screening_run"
@@ -279,3 +279,8 @@ class ScreeningRun(Fact):
     watermark: dt.datetime | None = attrs.field(
         default=None, converter=to_utc, validator=optional_aware
     )
+    inputs: str = ""
+    """What the run saw, for the next run to tell what changed: JSON with ``seq`` (the
+    run's number among the runs of its rule set version and day) and ``places`` (per
+    community, a fingerprint of its screenings, persons, households, stairwells,
+    buildings, orders and check-ins). Empty for runs stored before it was kept."""
