@@ -1646,8 +1646,10 @@ def _write(
         made_orders, made_tasks, notes = made[key]
         if enqueue is not None and assessment.notify:
             fired_rules = rows[key][1]
-            wanted = run.urgent if is_urgent(fired_rules) else run.digest
-            wanted.append((assessment, fired_rules))
+            if is_urgent(fired_rules):
+                run.urgent.append((assessment, fired_rules))
+            else:  # the digest lists the rules' titles: the explanations need not be kept
+                run.digest.append((attrs.evolve(assessment, fired=()), fired_rules))
         orders += made_orders
         tasks += made_tasks
         messages += notes
@@ -1670,6 +1672,18 @@ def _write(
             send(Task, [spec_for(Task).encode(t) for t in tasks])
     queued = int(enqueue(uow, messages, wait=False)) if messages else 0
     return written, len(orders), len(tasks), queued
+
+
+def _batches(rows: Iterable[tuple[Row, list[Rule]]]) -> Iterator[list[tuple[Row, list[Rule]]]]:
+    """``rows`` in lists of :data:`_BATCH`, each person's fired rules in priority order."""
+    batch: list[tuple[Row, list[Rule]]] = []
+    for row, fired in rows:
+        batch.append((row, sorted(fired, key=lambda r: (r.priority, r.id))))
+        if len(batch) == _BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _unchanged(run: ScreeningRun, started: float, outbox: bool) -> ScreeningResult:
@@ -1789,14 +1803,13 @@ def screen(
             settings,
             ordered_at=ordered_at,
         )
-        # Only flagged persons come back; they are all read before anything is
-        # written, so the query never sees a table it reads change under it.
-        collected = [(row, sorted(fired, key=lambda r: (r.priority, r.id))) for row, fired in rows]
+        # Only flagged persons come back, a batch at a time: the tables the query
+        # reads while it streams (persons, households, screenings, the orders it
+        # materialised first) are not the ones written, so memory stays one batch.
         totals = _Totals()
         behind = isinstance(uow, NewRowSending)
         eager = False
-        for start in range(0, len(collected), _BATCH):
-            batch = collected[start : start + _BATCH]
+        for batch in _batches(rows):
             assessments = [_assess(row, fired, run_context) for row, fired in batch]
             for assessment, (_, fired) in zip(assessments, batch, strict=True):
                 totals.count(assessment, fired)
