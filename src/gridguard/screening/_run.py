@@ -1646,10 +1646,8 @@ def _write(
         made_orders, made_tasks, notes = made[key]
         if enqueue is not None and assessment.notify:
             fired_rules = rows[key][1]
-            if is_urgent(fired_rules):
-                run.urgent.append((assessment, fired_rules))
-            else:  # the digest lists the rules' titles: the explanations need not be kept
-                run.digest.append((attrs.evolve(assessment, fired=()), fired_rules))
+            wanted = run.urgent if is_urgent(fired_rules) else run.digest
+            wanted.append((assessment, fired_rules))
         orders += made_orders
         tasks += made_tasks
         messages += notes
