@@ -445,3 +445,11 @@ def test_a_day_in_the_future_is_refused(ws: Workspace) -> None:
     with pytest.raises(gridguard.ValidationError, match=r"\$\.day: must not be after today"):
         screen(ws, campaign_id=CAMPAIGN, day=tomorrow)
     assert stored(ws, ScreeningRun) == []
+
+
+@given(st.lists(st.text(), min_size=1, max_size=6))
+def test_task_ids_made_without_the_general_encoder_are_stable_ids(parts: list[str]) -> None:
+    from gridguard.model.assessments import stable_id
+    from gridguard.screening._run import _strings_id
+
+    assert _strings_id("task", tuple(parts)) == stable_id("task", *parts)

@@ -41,6 +41,7 @@ from ..model import (
 )
 from ..model._validate import as_day
 from ..model.assessments import (
+    RULES_NAMESPACE,
     Assessment,
     FiredRule,
     OrderStatus,
@@ -941,6 +942,21 @@ def _flagged(records: Iterable[Sequence[Any]], plan: _Plan) -> Iterator[tuple[Ro
     width = len(_BASE_COLUMNS)
     n_person = len(plan.person_rules)
     n_counts = len(plan.place_counts)
+    decoded: dict[tuple[Any, str], tuple[Any, ...] | None] = {}
+
+    def _decode(text: Any, kind: str) -> tuple[Any, ...] | None:
+        # Most answers repeat ("[]", one symptom): decode each text once. The decoded
+        # lists are shared between rows, which only read them.
+        if not isinstance(text, str):
+            return _decode_list(text, kind)
+        key = (text, kind)
+        found = decoded.get(key, _decode)
+        if found is _decode:
+            if len(decoded) > 50_000:
+                decoded.clear()
+            found = decoded[key] = _decode_list(text, kind)
+        return found  # type: ignore[return-value]
+
     for record in records:
         values = dict(zip(_BASE_COLUMNS, record[:width], strict=True))
         rest = record[width:]
@@ -961,11 +977,11 @@ def _flagged(records: Iterable[Sequence[Any]], plan: _Plan) -> Iterator[tuple[Ro
             "screening_id": values["screening_id"],
             "screened_at": _instant(values["screened_at"]),
             "temperature": values["temperature"],
-            "symptoms": _decode_list(values["symptoms"], "symptoms"),
-            "trips": _decode_list(values["trips"], "trips"),
-            "exposures": _decode_list(values["exposures"], "exposures"),
-            "building_anomalies": _decode_list(values["building_anomalies"], "anomalies"),
-            "household_anomalies": _decode_list(values["household_anomalies"], "anomalies"),
+            "symptoms": _decode(values["symptoms"], "symptoms"),
+            "trips": _decode(values["trips"], "trips"),
+            "exposures": _decode(values["exposures"], "exposures"),
+            "building_anomalies": _decode(values["building_anomalies"], "anomalies"),
+            "household_anomalies": _decode(values["household_anomalies"], "anomalies"),
             "quarantined": bool(rest[n_person]),
         }
         for i, value in enumerate(counts):
@@ -1245,6 +1261,13 @@ class _Context:
     """New assessments whose alert waits for the run's digest (one message per recipient)."""
     urgent: list[tuple[Assessment, list[Rule]]] = attrs.field(factory=list)
     """New assessments whose alert goes at once (a fever, a close contact)."""
+    reads: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    """Per rule id: the row keys its explanation reads."""
+    explained: dict[tuple[Any, ...], str] = attrs.field(factory=dict)
+    """Explanations by rule id and the values they read (bounded)."""
+    tasks: dict[tuple[Any, ...], Task] = attrs.field(factory=dict)
+    """Tasks made by the run, by what they are made of (bounded): a household's members
+    ask for the same household task."""
     ordered_at: dt.datetime | None = None
     """When the run made its orders (the wall clock, or the end of a past day screened):
     "new quarantines" count from then."""
@@ -1252,6 +1275,34 @@ class _Context:
     @property
     def common(self) -> dict[str, str]:
         return {"rule_set_id": self.rule_set.id, "rule_set_version": self.rule_set.version}
+
+
+def _reads(rule: Rule, index: Mapping[int, int]) -> tuple[str, ...]:
+    """The row keys :func:`explain` may read for ``rule``: its fields and place counts."""
+    keys = {n.name for n in walk(rule.condition) if isinstance(n, Field)}
+    keys |= {
+        place_count_key(index[id(n)])
+        for n in walk(rule.condition)
+        if isinstance(n, PlaceCount) and id(n) in index
+    }
+    return tuple(sorted(keys))
+
+
+def _explained(rule: Rule, row: Row, run: _Context) -> str:
+    """:func:`explain`, once per rule and distinct values read (a city repeats its answers)."""
+    reads = run.reads.get(rule.id)
+    if reads is None:
+        reads = run.reads[rule.id] = _reads(rule, run.index)
+    key = (rule.id, *(row.get(k) for k in reads))
+    try:
+        found = run.explained.get(key)
+    except TypeError:  # a list of trips or exposures: explained for this row alone
+        return explain(rule, row, run.index)
+    if found is None:
+        if len(run.explained) > 100_000:
+            run.explained.clear()
+        found = run.explained[key] = explain(rule, row, run.index)
+    return found
 
 
 def _assess(row: Row, fired: list[Rule], run: _Context) -> Assessment:
@@ -1262,7 +1313,7 @@ def _assess(row: Row, fired: list[Rule], run: _Context) -> Assessment:
     follow_up: int | None = None
     records: list[FiredRule] = []
     for rule in fired:
-        why = explain(rule, row, run.index)
+        why = _explained(rule, row, run)
         records.append(FiredRule(rule_id=rule.id, line=rule.line, priority=rule.priority, why=why))
         for action in rule.actions:
             if isinstance(action, Classify) and action.level.rank > risk.rank:
@@ -1306,14 +1357,20 @@ def _assess(row: Row, fired: list[Rule], run: _Context) -> Assessment:
 
 
 def _task(
-    run: _Context, rule: Rule, key: tuple[Any, ...], household: str, person: str | None, **kw: Any
+    run: _Context, rule: Rule, key: tuple[str, ...], household: str, person: str | None, **kw: Any
 ) -> Task:
-    """A task whose id is a UUID 5 of who it is for, the rule and ``key``."""
-    ident = stable_id(
-        "task", person or household, rule.id, run.rule_set.id, run.rule_set.version, *key
-    )
-    return Task(
-        id=str(ident),
+    """A task whose id is a UUID 5 of who it is for, the rule and ``key``.
+
+    Made once per run for the same content: a household task that each
+    member's rules ask for is one object.
+    """
+    memo = (person, household, rule.id, key, tuple(sorted(kw.items())))
+    found = run.tasks.get(memo)
+    if found is not None:
+        return found
+    parts = (person or household, rule.id, run.rule_set.id, run.rule_set.version, *key)
+    task = Task(
+        id=str(_strings_id("task", parts)),
         household_id=household,
         person_id=person,
         rule_id=rule.id,
@@ -1321,6 +1378,23 @@ def _task(
         rule_set_version=run.rule_set.version,
         **kw,
     )
+    if len(run.tasks) > 100_000:
+        run.tasks.clear()
+    run.tasks[memo] = task
+    return task
+
+
+def _strings_id(kind: str, parts: tuple[str, ...]) -> uuid.UUID:
+    """``stable_id(kind, *parts)`` for parts that are all strings, without the general encoder.
+
+    ``json.dumps`` of a list of strings is each string's JSON joined by ``, ``
+    in brackets; the result is the same UUID (a test holds the two together).
+    """
+    text = "[" + ", ".join(_JSON(p) for p in (kind, *parts)) + "]"
+    return uuid.uuid5(RULES_NAMESPACE, text)
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _act(
