@@ -54,10 +54,13 @@ RULES_NAMESPACE = uuid.UUID("5d0f3c52-8b7e-4c43-9a51-7f1f0e6a2b90")
 """The UUID 5 namespace of every id a screening run makes."""
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).encode
+"""``json.dumps(..., ensure_ascii=False, sort_keys=True, default=str)``, its encoder made once."""
+
+
 def stable_id(*parts: Any) -> uuid.UUID:
     """A UUID 5 of ``parts`` (JSON-encoded, so ``("a", "b")`` and ``("a|b",)`` differ)."""
-    text = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)
-    return uuid.uuid5(RULES_NAMESPACE, text)
+    return uuid.uuid5(RULES_NAMESPACE, _ENCODE(parts))
 
 
 class RiskLevel(enum.StrEnum):

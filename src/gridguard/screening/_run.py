@@ -1385,13 +1385,9 @@ def _task(
 
 
 def _strings_id(kind: str, parts: tuple[str, ...]) -> uuid.UUID:
-    """``stable_id(kind, *parts)`` for parts that are all strings, without the general encoder.
-
-    ``json.dumps`` of a list of strings is each string's JSON joined by ``, ``
-    in brackets; the result is the same UUID (a test holds the two together).
-    """
-    text = "[" + ", ".join(_JSON(p) for p in (kind, *parts)) + "]"
-    return uuid.uuid5(RULES_NAMESPACE, text)
+    """``stable_id(kind, *parts)`` for parts that are all strings: the same UUID (a test
+    holds the two together), without the sorting and fallbacks only other values need."""
+    return uuid.uuid5(RULES_NAMESPACE, _JSON([kind, *parts]))
 
 
 _JSON = json.JSONEncoder(ensure_ascii=False).encode
