@@ -453,3 +453,63 @@ def test_task_ids_made_without_the_general_encoder_are_stable_ids(parts: list[st
     from gridguard.screening._run import _strings_id
 
     assert _strings_id("task", tuple(parts)) == stable_id("task", *parts)
+
+
+_CHANGE = st.one_of(
+    st.tuples(
+        st.just("screening"),
+        st.sampled_from(["p1", "p2", "p3", "p4", "p5"]),
+        st.integers(min_value=0, max_value=4),  # days before DAY
+        st.sampled_from([36.5, 37.4, 38.9]),
+        st.sampled_from([(), ("cough",)]),
+    ),
+    st.tuples(
+        st.just("move"),
+        st.sampled_from(["p1", "p2", "p3", "p4", "p5"]),
+        st.sampled_from(["h1", "h2", "h3"]),
+    ),
+)
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(changes=st.lists(st.lists(_CHANGE, min_size=1, max_size=3), min_size=1, max_size=3))
+def test_incremental_runs_leave_nothing_for_a_full_run_to_write(
+    backend: str, changes: list[list[tuple[Any, ...]]], tmp_path: Path
+) -> None:
+    """Whatever changes between runs (late or new screenings, moves), the incremental runs
+    of the day have written everything a full run would."""
+    url = "memory://" if backend == "memory" else f"sqlite:///{tmp_path / f'{uuid.uuid4()}.db'}"
+    names = {"p1": "陈建国", "p2": "陈小红", "p3": "李明", "p4": "王芳", "p5": "王强"}
+    with gridguard.open(url) as ws:
+        ws.add(place_tree())
+        ws.record(facts())
+        screen(ws, campaign_id=CAMPAIGN, day=DAY)
+        for step in changes:
+            for change in step:
+                if change[0] == "screening":
+                    _, person, back, temperature, symptoms = change
+                    when = _at(DAY - dt.timedelta(days=back), 8)
+                    ws.record(
+                        [
+                            Screening(
+                                person_id=person,
+                                at=when,
+                                temperature=temperature,
+                                symptoms=list(symptoms),
+                            )
+                        ]
+                    )
+                else:
+                    _, person, household = change
+                    with ws.transaction() as uow:
+                        uow.put(
+                            Person, [Person(id=person, household_id=household, name=names[person])]
+                        )
+            screen(ws, campaign_id=CAMPAIGN, day=DAY)
+        written = _written(ws)
+        full = screen(ws, campaign_id=CAMPAIGN, day=DAY, full=True)
+        assert (full.assessments, full.orders, full.tasks) == (0, 0, 0)
+        assert _written(ws) == written
