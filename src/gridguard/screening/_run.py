@@ -1787,7 +1787,7 @@ def screen(
     campaign's time zone). A run is incremental: after a run of the same
     rule set version for the same day it screens only what changed since
     (new and late-entered screenings, persons, households and stairwells
-    that changed, orders made or ended; see :mod:`gridguard.screening._changes`),
+    that changed, orders made or ended; see the screening rules' guide),
     and when nothing changed it stores nothing. The first run of a day
     screens everyone, as does ``full`` (``--full``). Returns what was
     found and written; running it again writes nothing new.
