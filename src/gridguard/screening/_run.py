@@ -952,7 +952,7 @@ def _flagged(records: Iterable[Sequence[Any]], plan: _Plan) -> Iterator[tuple[Ro
         key = (text, kind)
         found = decoded.get(key, _decode)
         if found is _decode:
-            if len(decoded) > 50_000:
+            if len(decoded) > 20_000:
                 decoded.clear()
             found = decoded[key] = _decode_list(text, kind)
         return found  # type: ignore[return-value]
@@ -1299,7 +1299,7 @@ def _explained(rule: Rule, row: Row, run: _Context) -> str:
     except TypeError:  # a list of trips or exposures: explained for this row alone
         return explain(rule, row, run.index)
     if found is None:
-        if len(run.explained) > 100_000:
+        if len(run.explained) > 20_000:
             run.explained.clear()
         found = run.explained[key] = explain(rule, row, run.index)
     return found
@@ -1378,7 +1378,7 @@ def _task(
         rule_set_version=run.rule_set.version,
         **kw,
     )
-    if len(run.tasks) > 100_000:
+    if len(run.tasks) > 4 * _BATCH:  # a batch's households; memory stays flat
         run.tasks.clear()
     run.tasks[memo] = task
     return task
