@@ -66,7 +66,17 @@ def _problems(exc: Any, code: int = 1) -> None:
 )
 @campaign_option
 @date_option("Local day to screen for, YYYY-MM-DD (default: today).")
-@click.option("--changed", is_flag=True, help="Only stairwells with screenings since the last run.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Screen everyone again (default: only what changed since the last run of the day).",
+)
+@click.option(
+    "--changed",
+    is_flag=True,
+    hidden=True,
+    help="Kept for old scripts: runs are incremental by default.",
+)
 @click.option(
     "--new-version",
     is_flag=True,
@@ -78,6 +88,7 @@ def screen(
     rules_file: str | None,
     campaign_id: str | None,
     day: str | None,
+    full: bool,
     changed: bool,
     new_version: bool,
     as_json: bool,
@@ -86,6 +97,9 @@ def screen(
 
     Assessments, quarantine orders, tasks and notifications are written
     once: running the same rules over the same facts again adds nothing.
+    A run screens what changed since the last run of the same rule set
+    version for the same day (the day's first run screens everyone);
+    --full screens everyone again.
     A rule set that changed under a version that already ran is refused:
     raise its version, or pass --new-version.
     """
@@ -103,7 +117,7 @@ def screen(
             rule_set,
             campaign_id=campaign_id,
             day=when,
-            changed_only=changed,
+            full=full,
             new_version=new_version,
         )
     summary = result.summary()
@@ -143,6 +157,12 @@ def screen(
         console.print(f"{label}: {value:,}")
     risks = ", ".join(f"{k} {v:,}" for k, v in result.by_risk.items()) or "-"
     console.print(f"By risk 按风险: {risks}")
+    modes = {
+        "full": "full 全量",
+        "changed": "changed since the last run 增量",
+        "unchanged": "nothing changed, nothing stored 无变化",
+    }
+    console.print(f"Run 运行: {modes.get(result.run.mode, result.run.mode)}")
     console.print(f"Done in {result.seconds:.2f} s 用时")
 
 
