@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -43,21 +44,13 @@ class Collect:
 def batches(table: Any, lay: Any, kind: Any, batch_size: int) -> Iterator[Batch]:
     """The validated batches of an open table (in this process)."""
     from . import fields
-    from .importing import validate_rows
+    from .importing import validate_batch
 
     collect = Collect()
-    rows: list[tuple[int, tuple[Any, ...]]] = []
-    seen = 0
-    for item in validate_rows(table, lay, kind, collect):
-        seen += 1
-        if not isinstance(item, int):
-            rows.append(item)
-        if seen >= batch_size:
-            yield rows, collect.take(), seen
-            rows, seen = [], 0
-            fields.refresh_today()
-    if seen:
-        yield rows, collect.take(), seen
+    rows = iter(table.rows)
+    while chunk := list(islice(rows, batch_size)):
+        yield validate_batch(chunk, table, lay, kind, collect), collect.take(), len(chunk)
+        fields.refresh_today()
 
 
 def main(argv: list[str]) -> int:

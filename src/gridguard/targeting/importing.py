@@ -25,7 +25,6 @@ this one writes; other backends look stored rows up one id at a time.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import re
@@ -33,6 +32,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,10 +44,12 @@ from ..model import Area, AreaLevel, Building, Household, Person, Stairwell
 from ..report._format import neutralise
 from ..storage.capabilities import EncryptedFields, RawConnection
 from ..storage.schema import Reference, Row, TableSpec, spec_for
+from . import _bulk
 from . import fields as cell
 from ._indexes import drop_match_indexes, restore_match_indexes
 from ._producer import Batch, batches_from_process
 from ._producer import batches as local_batches
+from .fields import RESIDENCIES, SEXES, derived_id
 from .reasons import in_lang
 from .tables import ID_NUMBER_ALIASES, BadRow, Layout, Table, clean, layout, open_table
 
@@ -67,30 +69,12 @@ REINDEX_FROM_BYTES = 32 << 20
 Progress = Callable[[int], None]
 
 
-def derived_id(prefix: str, *parts: str | None) -> str:
-    """A stable id from a natural key: ``h-`` and 20 hex digits of its BLAKE2b hash."""
-    key = "\x1f".join("" if p is None else p for p in parts)
-    return f"{prefix}-{hashlib.blake2b(key.encode('utf-8'), digest_size=10).hexdigest()}"
-
-
 def _required(field: str, value: str | None) -> str:
     if value is None:
         raise cell.CellError(field, "", "required, but the cell is empty")
     return value
 
 
-SEXES = {
-    "male": "male", "m": "male", "男": "male", "1": "male", "男性": "male",
-    "female": "female", "f": "female", "女": "female", "2": "female", "女性": "female",
-}  # fmt: skip
-RESIDENCIES = {
-    "resident": "resident", "常住": "resident", "户籍": "resident", "本地": "resident",
-    "居民": "resident", "常住人口": "resident", "户籍人口": "resident",
-    "tenant": "tenant", "租户": "tenant", "租住": "tenant", "流动": "tenant",
-    "流动人口": "tenant", "外来": "tenant", "外来人口": "tenant",
-    "visitor": "visitor", "访客": "visitor", "暂住": "visitor", "临时": "visitor",
-    "探亲": "visitor",
-}  # fmt: skip
 LEVELS = {
     **{level.value: level.value for level in AreaLevel},
     "市": "city", "区": "district", "县": "district", "镇": "town", "乡": "town",
@@ -249,6 +233,9 @@ class Kind:
     validate: Callable[[Sequence[str | None]], Row]
     label: str
     """English and Chinese, for people."""
+    bulk: Callable[[Sequence[Sequence[str | None]]], list[Row | None]] | None = None
+    """A batch's columns (in field order) -> each row as :attr:`validate` gives it, or
+    ``None`` for a row to take through :attr:`validate` (see :mod:`._bulk`)."""
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -315,6 +302,7 @@ KINDS: dict[str, Kind] = {
             },
             _household,
             "households 户",
+            _bulk.households,
         ),
         Kind(
             "persons",
@@ -342,6 +330,7 @@ KINDS: dict[str, Kind] = {
             },
             _person,
             "persons 人员",
+            lambda columns: _bulk.persons(columns, cell.builtin_cn()),
         ),
     )
 }
@@ -751,7 +740,7 @@ class _Writer:
 # -- the import -------------------------------------------------------------------------------
 
 
-def _cells(table: Table, lay: Layout) -> Callable[[list[Any]], list[str | None]]:
+def _cells(table: Table | _Rows, lay: Layout) -> Callable[[list[Any]], list[str | None]]:
     """Cells in field order, cleaned; CSV cells are text already, so only stripped."""
     positions = lay.positions
     if table.keyed:
@@ -779,7 +768,7 @@ _MAYBE_FORMULA = re.compile("(?:^|\x00)\\s*[=@+-]")
 
 
 def validate_rows(
-    table: Table, lay: Layout, kind: Kind, report: Any
+    table: Table | _Rows, lay: Layout, kind: Kind, report: Any
 ) -> Iterable[tuple[int, Row] | int]:
     """Validated rows, or the row number of a rejected one (``report.add`` told why)."""
     pick = _cells(table, lay)
@@ -804,6 +793,83 @@ def validate_rows(
             yield number
             continue
         yield number, row
+
+
+def validate_batch(
+    chunk: Sequence[tuple[int, list[Any] | BadRow]],
+    table: Table,
+    lay: Layout,
+    kind: Kind,
+    report: Any,
+) -> list[tuple[int, Row]]:
+    """The valid rows of ``chunk`` (row number, row); ``report.add`` told why of the others.
+
+    A CSV batch of a kind with a bulk validator is checked column by column
+    (:mod:`._bulk`); the rows that do not pass there, and every row of other
+    kinds and formats, go through :func:`validate_rows`'s row by row checks,
+    which name the field, the masked value and the rule.
+    """
+    bulk = kind.bulk
+    if bulk is None or table.keyed or not chunk:
+        items = validate_rows(_Rows(chunk, table.keyed), lay, kind, report)
+        return [item for item in items if not isinstance(item, int)]
+    good = [(n, c) for n, c in chunk if c.__class__ is not BadRow]
+    if len(good) < len(chunk):
+        for number, cells in chunk:
+            if isinstance(cells, BadRow):
+                report.add(number, "", "", cells.reason)
+    if not good:
+        return []
+    numbers = [n for n, _ in good]
+    cells_list = [c for _, c in good]
+    columns: list[list[str | None]] = []
+    for position in lay.positions:
+        if position is None:
+            columns.append([None] * len(good))
+            continue
+        stripped = list(map(str.strip, map(itemgetter(position), cells_list)))
+        columns.append(stripped if all(stripped) else [v or None for v in stripped])  # type: ignore[misc]
+    suspect = _formula_rows(lay.fields, columns)
+    rows = bulk(columns)
+    if not suspect and None not in rows:
+        return list(zip(numbers, rows, strict=True))  # type: ignore[arg-type]
+    out: list[tuple[int, Row]] = []
+    validate, fields = kind.validate, lay.fields
+    for i, (number, row) in enumerate(zip(numbers, rows, strict=True)):
+        if row is not None and i not in suspect:
+            out.append((number, row))
+            continue
+        values = [column[i] for column in columns]
+        try:
+            if i in suspect:
+                for field, value in zip(fields, values, strict=True):
+                    if value is not None:
+                        cell.check_formula(field, value)
+            out.append((number, validate(values) if row is None else row))
+        except cell.CellError as exc:
+            report.add(number, lay.column(exc.field), exc.shown, exc.rule)
+    return out
+
+
+def _formula_rows(fields: Sequence[str], columns: Sequence[Sequence[str | None]]) -> set[int]:
+    """The rows with a field value that starts like a formula (:func:`.fields.check_formula`
+    refuses it unless free text or a number): a few substring searches per column."""
+    suspect: set[int] = set()
+    for field, column in zip(fields, columns, strict=True):
+        if field in cell.FREE_TEXT:
+            continue
+        text = "\n" + "\n".join([v for v in column if v is not None])
+        if "\n=" in text or "\n@" in text or "\n+" in text or "\n-" in text:
+            suspect.update(i for i, v in enumerate(column) if v is not None and v[0] in "=@+-")
+    return suspect
+
+
+class _Rows:
+    """A batch of a table's rows, read as a table by :func:`validate_rows`."""
+
+    def __init__(self, rows: Sequence[tuple[int, list[Any] | BadRow]], keyed: bool) -> None:
+        self.rows = rows
+        self.keyed = keyed
 
 
 def _row_of(violation: Violation) -> int:
