@@ -32,6 +32,8 @@ _IDENTS = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9_.:\-/]{0,127}\n)*").fullmatch
 _SUSPECT_CHARS = re.compile(f"{cell.CONTROL.pattern}|{BIDI_CONTROLS.pattern}").search
 """A character that :func:`~.fields.read_text` refuses anywhere in a text."""
 _CHECK = "10X98765432"
+_PLAIN_IDS = re.compile(r"(?:[0-9]{17}[0-9X]\n)*").fullmatch
+"""Identity numbers, one a line, each 17 ASCII digits and a digit or ``X``."""
 
 
 def _identifiers(values: Column) -> list[bool]:
@@ -131,7 +133,75 @@ def persons(columns: Sequence[Column], builtin_cn: bool) -> list[Row | None]:
     phone, sex, birth_date, residency``), stripped, blanks ``None``.
     ``builtin_cn``: the ``CN`` scheme is the builtin one, so that an identity
     number can be checked here; otherwise every row with one goes the long way.
+    A batch whose identity numbers are all given and plain (17 digits and a
+    digit or ``X``) is checked a column at a time; any other row by row.
     """
+    pids, hids, names, rids, phones, sexes, births, residencies = columns
+    n = len(rids)
+    if not builtin_cn or None in rids:
+        return _person_rows(columns, builtin_cn)
+    joined = "\n".join(rids)  # type: ignore[arg-type]  # no None, checked above
+    if len(joined) != 19 * n - 1 or _PLAIN_IDS(joined + "\n") is None:
+        return _person_rows(columns, builtin_cn)
+    bad: set[int] = set()
+
+    def note(ok: list[bool]) -> None:
+        if not all(ok):
+            bad.update(i for i, good in enumerate(ok) if not good)
+
+    note(_optional_identifiers(pids))
+    note(_identifiers(hids))
+    note(_texts(names))
+    phone_out = _phones(phones)
+    if _MISS in phone_out:
+        bad.update(i for i, p in enumerate(phone_out) if p is _MISS)
+    ids: list[str] = rids  # type: ignore[assignment]  # no None, checked above
+    check = _CHECK
+    note([check[2 * int(r[:17], 13) % 11] == r[17] for r in ids])
+    dates, miss = _DATES.get, _MISS
+    born: list[object] = [dates(r[6:14], miss) for r in ids]
+    if miss in born:
+        born = [_iso(r[6:14]) if b is miss else b for r, b in zip(ids, born, strict=True)]
+    today = cell.today_iso()
+    if None in born:
+        note([b is not None for b in born])
+        low, high = min(b for b in born if b is not None), max(b for b in born if b is not None)  # type: ignore[type-var]
+    else:
+        low, high = min(born), max(born)  # type: ignore[type-var]
+    if low < "1850-01-01" or high > today:  # type: ignore[operator]
+        note([b is None or "1850-01-01" <= b <= today for b in born])  # type: ignore[operator]
+    if births != born:
+        note([b is None or b == o for b, o in zip(births, born, strict=True)])
+    sex_out: list[str | None] = sexes if None in sexes else []  # type: ignore[assignment]
+    if None in sexes:
+        sex_out = [None if s is None else SEXES.get(s, "?") for s in sexes]
+    else:
+        sex_out = [SEXES.get(s, "?") for s in sexes]  # type: ignore[arg-type]
+    male = [r[16] in "13579" for r in ids]
+    if [s == "male" for s in sex_out] != male:
+        note([s is None or (s == "male") == m for s, m in zip(sex_out, male, strict=True)])
+    if "?" in sex_out:
+        note([s != "?" for s in sex_out])
+    if None in residencies:
+        residency_out = ["resident" if r is None else RESIDENCIES.get(r) for r in residencies]
+    else:
+        residency_out = list(map(RESIDENCIES.get, residencies))  # type: ignore[arg-type]
+    if None in residency_out:
+        note([r is not None for r in residency_out])
+    if None in pids:
+        pids = [
+            derived_id("p", "CN:" + r) if p is None else p for p, r in zip(pids, ids, strict=True)
+        ]
+    rows: list[Row | None] = list(
+        zip(pids, hids, names, ids, phone_out, sex_out, births, residency_out, strict=True)
+    )
+    for i in bad:
+        rows[i] = None
+    return rows
+
+
+def _person_rows(columns: Sequence[Column], builtin_cn: bool) -> list[Row | None]:
+    """:func:`persons` row by row, for a batch whose identity numbers are not all plain."""
     pids, hids, names, rids, phones, sexes, births, residencies = columns
     pid_ok = _optional_identifiers(pids)
     hid_ok = _identifiers(hids)

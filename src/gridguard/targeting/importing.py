@@ -25,6 +25,7 @@ this one writes; other backends look stored rows up one id at a time.
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import os
 import re
@@ -47,7 +48,7 @@ from ..storage.schema import Reference, Row, TableSpec, spec_for
 from . import _bulk
 from . import fields as cell
 from ._indexes import drop_match_indexes, restore_match_indexes
-from ._producer import Batch, batches_from_process
+from ._producer import RELAXED_GC, Batch, batches_from_process
 from ._producer import batches as local_batches
 from .fields import RESIDENCIES, SEXES, derived_id
 from .reasons import in_lang
@@ -65,6 +66,10 @@ PARALLEL_FROM_BYTES = 8 << 20
 """From this file size up, a CSV import validates in a second process by default."""
 REINDEX_FROM_BYTES = 32 << 20
 """A persons file this large drops the match indexes while loading and rebuilds them after."""
+
+WHOLE_PARENTS_UP_TO = 3_000_000
+"""A large file reads the jurisdictions of all stored parents once, if there are at most
+this many (about 100 bytes each in memory); otherwise those of each batch's parents."""
 
 Progress = Callable[[int], None]
 
@@ -442,10 +447,15 @@ class _Writer:
     memory. Other backends keep the ids written so far.
     """
 
-    def __init__(self, uow: UnitOfWork, spec: TableSpec, sql: bool) -> None:
+    def __init__(
+        self, uow: UnitOfWork, spec: TableSpec, sql: bool, whole_file: bool = False
+    ) -> None:
         self.uow = uow
         self.spec = spec
         self.sql = sql
+        self._whole_file = whole_file
+        self._parents: dict[str, str] | None = None
+        """Every stored parent's jurisdiction, read once for a large file (SQLite)."""
         self.inserted = self.updated = self.unchanged = 0
         self._updated_ids: set[str] = set()
         self._seen: set[str] = set()
@@ -527,10 +537,26 @@ class _Writer:
         """
         rows = batch
         rejected = 0
-        keys = [str(row[0]) for _, row in rows]
-        if len(set(keys)) != len(keys):
+        if len({row[0] for _, row in rows}) != len(rows):
             rows, bad = self._drop_repeats(rows, report)
             rejected += bad
+        every = self._all_parents() if self._conn is not None else None
+        if every is not None and len(self.spec.all_references) == 1:
+            # Every stored parent is known: a membership test per row, no query.
+            at = self._parent_at
+            parents = [row[at] for _, row in rows]
+            if not all(map(every.__contains__, parents)):
+                ref = self.spec.all_references[0]
+                unknown = f"unknown {ref.target.__name__.lower()}"
+                keep = []
+                for item, parent in zip(rows, parents, strict=True):
+                    if parent in every:
+                        keep.append(item)
+                    else:
+                        report(item[0], ref.column, str(parent), unknown)
+                        rejected += 1
+                rows = keep
+            return rejected + self._write_sqlite(rows, every, report)
         juris: dict[str, str] | None = None
         for ref in self.spec.all_references:
             if self._conn is not None and ref is self.spec.parent:
@@ -565,9 +591,29 @@ class _Writer:
             self._seen.update(str(r[0]) for r in new)
         return rejected
 
+    def _all_parents(self) -> dict[str, str] | None:
+        """``parent id -> jurisdiction`` of every stored parent, read once in one query,
+        for a large file whose parents are not too many to hold; else ``None``."""
+        if self._parents is None and self._whole_file:
+            self._whole_file = False  # decided once
+            table = self._parent_table
+            count = next(self.uow.query(f"SELECT count(*) FROM {table}"), (0,))[0]
+            if int(count) <= WHOLE_PARENTS_UP_TO:
+                names: dict[str, str] = {}  # one string per jurisdiction, however many rows
+                self._parents = {
+                    str(i): names.setdefault(str(j), str(j))
+                    for i, j in self.uow.query(f"SELECT id, jurisdiction FROM {table}")
+                }
+        return self._parents
+
     def _jurisdictions(self, rows: list[tuple[int, Row]]) -> dict[str, str]:
-        """``parent id -> jurisdiction`` for the stored parents of ``rows``: one query."""
+        """``parent id -> jurisdiction`` for the stored parents of ``rows``: one query, or
+        none when every parent was read at the start (:meth:`_all_parents`)."""
         at = self._parent_at
+        every = self._all_parents()
+        if every is not None:
+            get = every.get
+            return {p: j for p in {row[at] for _, row in rows} if (j := get(p)) is not None}
         parents = sorted({str(v) for _, row in rows if (v := row[at]) is not None})
         return {
             str(i): str(j)
@@ -954,12 +1000,14 @@ def import_file(
     spec = spec_for(spec_kind.cls)
     rows_read = 0
     committed = False
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*RELAXED_GC)  # batches of rows, freed as they are written, hold no cycles
     try:
         with ws._transaction() as uow:
             reindex: list[str] = []
             if sql and spec_kind.cls is Person and size >= REINDEX_FROM_BYTES:
                 reindex = drop_match_indexes(uow)
-            writer = _Writer(uow, spec, sql)
+            writer = _Writer(uow, spec, sql, whole_file=size >= PARALLEL_FROM_BYTES)
 
             def report_write(number: int, field: str, value: str, reason: str) -> None:
                 errors.add(number, lay.column(field), value, reason)
@@ -985,6 +1033,7 @@ def import_file(
                 )
         committed = True
     finally:
+        gc.set_threshold(*thresholds)
         close = getattr(batches, "close", None)
         if close is not None:
             close()
