@@ -163,20 +163,19 @@ def persons(columns: Sequence[Column], builtin_cn: bool) -> list[Row | None]:
     if miss in born:
         born = [_iso(r[6:14]) if b is miss else b for r, b in zip(ids, born, strict=True)]
     today = cell.today_iso()
+    known: list[str] = born  # type: ignore[assignment]
     if None in born:
         note([b is not None for b in born])
-        low, high = min(b for b in born if b is not None), max(b for b in born if b is not None)  # type: ignore[type-var]
-    else:
-        low, high = min(born), max(born)  # type: ignore[type-var]
-    if low < "1850-01-01" or high > today:  # type: ignore[operator]
+        known = [b for b in born if b is not None]  # type: ignore[misc]
+    if known and (min(known) < "1850-01-01" or max(known) > today):
         note([b is None or "1850-01-01" <= b <= today for b in born])  # type: ignore[operator]
     if births != born:
         note([b is None or b == o for b, o in zip(births, born, strict=True)])
-    sex_out: list[str | None] = sexes if None in sexes else []  # type: ignore[assignment]
+    sex_of = SEXES.get
     if None in sexes:
-        sex_out = [None if s is None else SEXES.get(s, "?") for s in sexes]
+        sex_out = [None if s is None else sex_of(s, "?") for s in sexes]
     else:
-        sex_out = [SEXES.get(s, "?") for s in sexes]  # type: ignore[arg-type]
+        sex_out = [sex_of(s, "?") for s in sexes]  # type: ignore[arg-type]
     male = [r[16] in "13579" for r in ids]
     if [s == "male" for s in sex_out] != male:
         note([s is None or (s == "male") == m for s, m in zip(sex_out, male, strict=True)])

@@ -843,7 +843,7 @@ def validate_rows(
 
 def validate_batch(
     chunk: Sequence[tuple[int, list[Any] | BadRow]],
-    table: Table,
+    table: Table | _Rows,
     lay: Layout,
     kind: Kind,
     report: Any,
