@@ -110,12 +110,12 @@ _DATES: dict[str, str | None] = {}
 
 
 def _iso(compact: str) -> str | None:
-    found = _DATES.get(compact, _MISS)
-    if found is _MISS:
-        found = cell.calendar_date(compact)
-        if len(_DATES) < 200_000:
-            _DATES[compact] = found  # type: ignore[assignment]
-    return found  # type: ignore[return-value]
+    if compact in _DATES:
+        return _DATES[compact]
+    found = cell.calendar_date(compact)
+    if len(_DATES) < 200_000:
+        _DATES[compact] = found
+    return found
 
 
 def _iso_date(text: str) -> bool:
@@ -242,10 +242,9 @@ def _person_rows(columns: Sequence[Column], builtin_cn: bool) -> list[Row | None
             ):
                 add(None)
                 continue
-            born = dates(rid[6:14], miss)
-            if born is miss:
-                born = iso(rid[6:14])
-            if born is None or not ("1850-01-01" <= born <= today):
+            found = dates(rid[6:14], miss)
+            born = iso(rid[6:14]) if found is miss else found
+            if not isinstance(born, str) or not ("1850-01-01" <= born <= today):
                 add(None)
                 continue
             if birth is not None and birth != born:

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
@@ -867,14 +867,16 @@ def validate_batch(
     if not good:
         return []
     numbers = [n for n, _ in good]
-    cells_list = [c for _, c in good]
+    cells_list: list[list[str]] = [c for _, c in good]  # type: ignore[misc]  # no BadRow
     columns: list[list[str | None]] = []
     for position in lay.positions:
         if position is None:
             columns.append([None] * len(good))
             continue
         stripped = list(map(str.strip, map(itemgetter(position), cells_list)))
-        columns.append(stripped if all(stripped) else [v or None for v in stripped])  # type: ignore[misc]
+        columns.append(
+            cast("list[str | None]", stripped) if all(stripped) else [v or None for v in stripped]
+        )
     suspect = _formula_rows(lay.fields, columns)
     rows = bulk(columns)
     if not suspect and None not in rows:
