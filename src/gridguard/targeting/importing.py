@@ -15,11 +15,14 @@ importing the same file again changes nothing: registry entries are
 upserted, and their version goes up only when a row really changed.
 
 The whole file is one transaction, streamed in batches: memory stays flat
-whatever its size, and an interrupted import leaves nothing behind. On
-SQLite the batches go through :meth:`~gridguard.storage.base.UnitOfWork.load_rows`
-as already validated rows, with one query per batch to tell new rows from
-stored ones, and a large CSV file is validated in a second process while
-this one writes; other backends look stored rows up one id at a time.
+whatever its size, and an interrupted import leaves nothing behind. A CSV
+batch of households or persons is validated a column at a time
+(:mod:`gridguard.targeting._bulk`), the rows that need it row by row with
+the same refusals. On SQLite the batches are inserted as already validated
+rows, reading stored rows back only when some were there already; a large
+file reads its parents' jurisdictions once, not once a batch, and a large
+CSV file is validated in a second process while this one writes. Other
+backends look stored rows up one id at a time.
 """
 
 from __future__ import annotations
