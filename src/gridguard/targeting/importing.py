@@ -17,7 +17,7 @@ upserted, and their version goes up only when a row really changed.
 The whole file is one transaction, streamed in batches: memory stays flat
 whatever its size, and an interrupted import leaves nothing behind. A CSV
 batch of households or persons is validated a column at a time
-(:mod:`gridguard.targeting._bulk`), the rows that need it row by row with
+(``gridguard.targeting._bulk``), the rows that need it row by row with
 the same refusals. On SQLite the batches are inserted as already validated
 rows, reading stored rows back only when some were there already; a large
 file reads its parents' jurisdictions once, not once a batch, and a large
@@ -243,7 +243,7 @@ class Kind:
     """English and Chinese, for people."""
     bulk: Callable[[Sequence[Sequence[str | None]]], list[Row | None]] | None = None
     """A batch's columns (in field order) -> each row as :attr:`validate` gives it, or
-    ``None`` for a row to take through :attr:`validate` (see :mod:`._bulk`)."""
+    ``None`` for a row to take through :attr:`validate` (see ``targeting._bulk``)."""
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -854,7 +854,7 @@ def validate_batch(
     """The valid rows of ``chunk`` (row number, row); ``report.add`` told why of the others.
 
     A CSV batch of a kind with a bulk validator is checked column by column
-    (:mod:`._bulk`); the rows that do not pass there, and every row of other
+    (``targeting._bulk``); the rows that do not pass there, and every row of other
     kinds and formats, go through :func:`validate_rows`'s row by row checks,
     which name the field, the masked value and the rule.
     """
