@@ -423,12 +423,12 @@ def test_a_writer_that_goes_around_the_encryption_is_stopped(tmp_path: Path, key
     with gridguard.open(tmp_path / "enc.db") as ws:
         ws.add(register())
         with (
-            pytest.raises(sqlite3.IntegrityError, match="persons is encrypted"),
+            pytest.raises(StorageError, match=r"refused a write .*: persons is encrypted"),
             ws.transaction() as uow,
         ):
             uow.connection.execute("UPDATE persons SET phone = '+8613800138000' WHERE id = 'zhang'")
         with (
-            pytest.raises(sqlite3.IntegrityError, match="households is encrypted"),
+            pytest.raises(StorageError, match=r"refused a write .*: households is encrypted"),
             ws.transaction() as uow,
         ):
             uow.connection.execute(

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import gridguard
 from gridguard import Area, AreaLevel, Building, Campaign, Household, OutbreakArea, Person
-from gridguard.model import Exposure, Screening, Stairwell, Trip
+from gridguard.model import Exposure, MemberRole, Screening, Stairwell, Team, TeamMember, Trip
 from gridguard.model.assessments import QuarantineKind, TaskKind
 from gridguard.rules import Assessment, QuarantineOrder, RiskLevel, ScreeningRun, Task
 from gridguard.rules.ruleset import parse_rule_set
@@ -223,14 +223,25 @@ def test_a_campaign_must_be_named_when_there_are_several(ws: Workspace) -> None:
 
 def test_notifications_go_to_the_outbox_once(ws: Workspace) -> None:
     outbox = pytest.importorskip("gridguard.model.messages")
+    ws.add([Team(id="t1", name="第一小分队", area_id="c1", home_grid_id="g1",
+                 members=(TeamMember(name="黄干部", role=MemberRole.CADRE),
+                          TeamMember(name="刘医生", role=MemberRole.DOCTOR)))])  # fmt: skip
     first = screen(ws, campaign_id=CAMPAIGN, day=DAY)
     assert first.notify_mode == "outbox"
     messages = stored(ws, outbox.OutboxMessage)
     assessments = stored(ws, Assessment)
     urgent = [a for a in assessments if any(f.rule_id == "fever" for f in a.fired)]
-    # A fever goes at once, one message per role...
-    at_once = sorted(m.recipient for m in messages if not m.data.get("digest"))
-    assert at_once == sorted(r for a in urgent for r in a.notify)
+    # A fever goes at once, one message per role, to the team member holding it in the
+    # person's grid (no configuration stored: the place tree says who). Team t1 has a
+    # doctor and no grid worker: the grid worker's alert is undeliverable, not dropped...
+    at_once = [m for m in messages if not m.data.get("digest")]
+    assert sorted(m.recipient for m in at_once) == sorted(
+        f"{role}@g1" for a in urgent for role in a.notify
+    )
+    for m in at_once:
+        nobody = m.data["role"] == "grid_worker"
+        assert (m.channel == "undeliverable") is nobody, m
+        assert ("undeliverable" in m.data) is nobody, m
     # ...the rest wait for the run's digest: one message per recipient and channel.
     digests = [m for m in messages if m.data.get("digest")]
     assert len({(m.recipient, m.channel) for m in digests}) == len(digests)

@@ -92,7 +92,7 @@ def test_the_cli_names_the_bad_entry_and_other_commands_run(tmp_path: Path) -> N
     _store_with_a_bad_entry(path)
     runner = CliRunner()
     verify = runner.invoke(main, ["audit", "verify", "--db", str(path)])
-    assert verify.exit_code == 1, verify.output
+    assert verify.exit_code == 2, verify.output  # an entry that cannot be read is a fault
     assert "unreadable: id " in verify.output
     assert "'x3' is not a whole number" in verify.output
     for args in (["audit", "show"], ["audit", "show", "--head"], ["init"]):

@@ -17,6 +17,12 @@ __all__ = [
     "NotFoundError",
     "PluginError",
     "StorageError",
+    "StoreBusy",
+    "StoreCorrupt",
+    "StoreFault",
+    "StoreForeign",
+    "StoreFull",
+    "StoreReadOnly",
     "ValidationError",
     "Violation",
 ]
@@ -116,6 +122,46 @@ class NotFoundError(GridGuardError, LookupError):
 
 class StorageError(GridGuardError):
     """The storage backend failed (bad URL, unreadable database, newer schema)."""
+
+
+class StoreFault(StorageError):
+    """The store itself cannot do what was asked (full, read-only, corrupt, busy, foreign).
+
+    Nothing of the operation that met the fault was stored. The message is
+    kept in English (``str(exc)``, ``en``) and in Chinese (``zh``), so that
+    the command line prints it in the reader's language (:meth:`text`).
+    """
+
+    def __init__(self, en: str, zh: str) -> None:
+        super().__init__(en)
+        self.en = en
+        """The message in English."""
+        self.zh = zh
+        """The message in Chinese."""
+
+    def text(self, lang: str) -> str:
+        """The message in ``lang`` (``"zh-CN"`` or ``"en"``)."""
+        return self.zh if lang.lower().startswith("zh") else self.en
+
+
+class StoreBusy(StoreFault):
+    """Another write held the store for longer than this writer was willing to wait."""
+
+
+class StoreFull(StoreFault):
+    """The disk (or the store's size limit) is full."""
+
+
+class StoreReadOnly(StoreFault):
+    """The store's file or folder cannot be written."""
+
+
+class StoreCorrupt(StoreFault):
+    """The store's file is damaged, or is not a database at all."""
+
+
+class StoreForeign(StoreFault):
+    """The database holds tables that gridguard did not create (adopt it with ``init --adopt``)."""
 
 
 class PluginError(GridGuardError):

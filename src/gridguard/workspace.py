@@ -225,10 +225,14 @@ class Workspace:
                         reads_held=AUDIT_READS_HELD,
                         reads_seconds=AUDIT_READS_SECONDS,
                     )
+                except BaseException:
+                    self._audit_log.discard()
+                    raise
                 finally:
                     self._uow, self._write_depth = None, False
-                    self._audit_log.discard()
+            self._audit_log.committed()
         finally:
+            self._audit_log.discard()
             self._audit_log.write_pending()
 
     def _read(self) -> AbstractContextManager[UnitOfWork]:

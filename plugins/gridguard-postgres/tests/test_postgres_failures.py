@@ -125,3 +125,25 @@ def test_a_failed_call_leaves_the_transaction_usable(pg_store: PostgresStorage) 
         assert uow.count(Visit) == 2
     with pg_store.transaction(write=False) as uow:
         assert uow.count(Visit) == 2
+
+
+def test_a_read_only_server_is_a_named_fault_with_nothing_stored(pg_schema_url: SchemaUrl) -> None:
+    """A server (or user) that may only read: ``StoreReadOnly``, in both languages."""
+    from gridguard.errors import StoreReadOnly
+
+    url = pg_schema_url()
+    PostgresStorage.open(url).close()  # the schema, made while writes are allowed
+    read_only = with_params(url, options="--default_transaction_read_only=on")
+    with gridguard.open(read_only) as ws, pytest.raises(StoreReadOnly) as caught:
+        ws.add(sample_records())
+    assert "may only read" in caught.value.text("en")
+    assert "只读" in caught.value.text("zh-CN")
+    with gridguard.open(url) as ws:
+        assert ws.count(gridguard.Area) == 0
+
+
+def test_raw_sql_that_fails_is_a_storage_error_not_a_psycopg_one(pg_store: PostgresStorage) -> None:
+    refused = pytest.raises(StorageError, match="PostgreSQL refused running SQL")
+    with refused as caught, pg_store.transaction() as uow:
+        uow.connection.execute("SELECT no_such_column FROM gridguard_meta")
+    assert isinstance(caught.value.__cause__, psycopg.Error)

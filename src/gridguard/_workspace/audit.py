@@ -6,17 +6,32 @@ goes in with the next write (or after a while, see
 :meth:`AuditRecorder.commit`), so that a reader never waits for a long
 write to finish. A refusal is written at once in a transaction of its own,
 because the transaction it interrupted rolls back.
+
+Entries written outside a write transaction (reads, refusals, workflow
+runs) never wait for another writer either: on a store with one writer at
+a time (:class:`~gridguard.storage.capabilities.DeferredWrites`, SQLite)
+they are written only if the store is free at that moment, and otherwise
+kept in the store's queue, which the next write transaction of any process
+takes into the chain. An entry's id is kept with it, so one taken in twice
+(a crash between the two commits) is stored once.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import time
 from collections.abc import Callable
 
+import attrs
+
+from ..errors import StoreBusy
+from ..model.audit import AuditEntry
 from ..security.audit import AuditDraft
 from ..security.audit import append as append_audit
 from ..security.principal import Principal
 from ..storage.base import Storage, UnitOfWork
+from ..storage.capabilities import DeferredWrites
 
 __all__ = ["AuditRecorder"]
 
@@ -49,6 +64,9 @@ class AuditRecorder:
         self._reads: list[AuditDraft] = []
         """Reads held back until the next write (or a full batch, or enough time)."""
         self._reads_since = 0.0
+        self._taken: list[str] = []
+        """Ids of queued entries the open write transaction took in: unqueued once it commits."""
+        self._deferred = storage if isinstance(storage, DeferredWrites) else None
 
     def draft(self, action: str, target: str, count: int, outcome: str, reason: str) -> AuditDraft:
         """An entry for this principal."""
@@ -92,13 +110,32 @@ class AuditRecorder:
         drafts, self._now = self._now, []
         if write:
             reads, self._reads = self._reads, []
-            append_audit(uow, self.storage.dialect, reads + drafts)
+            append_audit(uow, self.storage.dialect, self._take_queued(uow) + reads + drafts)
         else:
             self._hold_back(drafts, reads_held, reads_seconds)
+
+    def _take_queued(self, uow: UnitOfWork) -> list[AuditDraft]:
+        """The store's queued entries not yet in the chain, to append in ``uow``."""
+        if self._deferred is None:
+            return []
+        queued = self._deferred.queued()
+        if not queued:
+            return []
+        ids = {i for i, _ in queued}
+        stored = uow.existing_ids(AuditEntry, ids)
+        self._taken = sorted(ids)
+        return [_draft(body) for i, body in queued if i not in stored]
+
+    def committed(self) -> None:
+        """The write transaction committed: the queued entries it took in leave the queue."""
+        taken, self._taken = self._taken, []
+        if taken and self._deferred is not None:
+            self._deferred.unqueue(taken)
 
     def discard(self) -> None:
         """The open transaction ended: entries that did not go in with it are void."""
         self._now = []
+        self._taken = []
 
     def _hold_back(self, drafts: list[AuditDraft], reads_held: int, reads_seconds: float) -> None:
         """Entries of a read transaction: reads wait a little, anything else goes now."""
@@ -119,8 +156,21 @@ class AuditRecorder:
         if not self._later or self._in_transaction():
             return
         drafts, self._later = self._later, []
-        with self.storage.transaction() as uow:
-            append_audit(uow, self.storage.dialect, drafts)
+        if self._deferred is None:
+            with self.storage.transaction() as uow:
+                append_audit(uow, self.storage.dialect, drafts)
+            return
+        try:
+            with self._deferred.try_write() as uow:
+                append_audit(uow, self.storage.dialect, self._take_queued(uow) + drafts)
+        except StoreBusy:
+            self._taken = []
+            self._deferred.queue_later([(d.id, _body(d)) for d in drafts])
+            return
+        except BaseException:
+            self._taken = []
+            raise
+        self.committed()
 
     def flush(self) -> None:
         """Write every entry held back, the waiting reads too (not inside a transaction)."""
@@ -128,3 +178,17 @@ class AuditRecorder:
             return
         self._later[:0], self._reads = self._reads, []
         self.write_pending()
+
+
+def _body(draft: AuditDraft) -> str:
+    """A draft as the text kept in the queue."""
+    fields = attrs.asdict(draft)
+    fields["at"] = draft.at.isoformat()
+    return json.dumps(fields, ensure_ascii=False)
+
+
+def _draft(body: str) -> AuditDraft:
+    """A draft kept in the queue."""
+    fields = json.loads(body)
+    fields["at"] = dt.datetime.fromisoformat(fields["at"])
+    return AuditDraft(**fields)

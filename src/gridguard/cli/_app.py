@@ -9,7 +9,9 @@ add theirs through the ``register_commands`` hook (:func:`plugin_commands`).
 A :class:`~gridguard.errors.GridGuardError` ends the command with a one-line
 red message on stderr and exit code 2, never a traceback (exit codes: 0 all
 done, 1 done with some rows refused, 2 usage error or unknown id; see
-:mod:`gridguard.cli._common`).
+:mod:`gridguard.cli._common`); a fault of the store itself
+(:class:`~gridguard.errors.StoreFault`: disk full, read-only, corrupt, busy,
+foreign) is printed in the run's language (``--lang``, ``GRIDGUARD_LANG``).
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from .._version import __version__
-from ..errors import ConfigError, GridGuardError, PluginError
-from ._common import db_option, json_option
+from ..errors import ConfigError, GridGuardError, PluginError, StoreFault
+from ._common import CHECK_ENV, LANG_ENV, LANG_META, WRITE_WAIT_ENV, db_option, json_option
 from ._listing import cached_listing, store_listing
 
 if TYPE_CHECKING:
@@ -171,13 +173,32 @@ class _Group(click.Group):
                 formatter.write_dl([(n, c.get_short_help_str(limit)) for n, c in rows])
 
     def invoke(self, ctx: click.Context) -> Any:
+        saved = {name: os.environ.get(name) for name in _SETTINGS_ENV}
         try:
             return super().invoke(ctx)
+        except StoreFault as exc:
+            _fail(exc.text(_lang(ctx)))
         except GridGuardError as exc:
             _fail(str(exc) or type(exc).__name__)
         except OSError as exc:
             where = f" ({exc.filename})" if exc.filename else ""
             _fail(f"{exc.strerror or exc}{where}")
+        finally:
+            for name, value in saved.items():  # a run's settings end with it
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+_SETTINGS_ENV = (LANG_ENV, WRITE_WAIT_ENV, CHECK_ENV)
+"""The variables the root options set for the run (the storage layer reads them)."""
+
+
+def _lang(ctx: click.Context) -> str:
+    """The language the run was asked for: ``--lang`` (root or command), else ``GRIDGUARD_LANG``."""
+    lang = ctx.meta.get(LANG_META) or os.environ.get(LANG_ENV) or "zh-CN"
+    return "en" if str(lang).lower().startswith("en") else "zh-CN"
 
 
 def _package_of(plugin: object) -> str:
@@ -217,8 +238,33 @@ def plugin_commands(
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gridguard", message="%(prog)s %(version)s")
-def main() -> None:
+@click.option(
+    "--lang",
+    type=click.Choice(["zh-CN", "en"]),
+    help=f"Language of errors and notices (a command's own --lang wins). [env: {LANG_ENV}]",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help=f"Check the store's file (PRAGMA quick_check) before using it. [env: {CHECK_ENV}=1]",
+)
+@click.option(
+    "--write-wait",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="How long a write waits for another write to finish before it gives up "
+    f"(default 300). [env: {WRITE_WAIT_ENV}]",
+)
+@click.pass_context
+def main(ctx: click.Context, lang: str | None, check: bool, write_wait: float | None) -> None:
     """gridguard: grid-based epidemic screening for communities and cities."""
+    if lang:
+        ctx.meta[LANG_META] = lang
+        os.environ[LANG_ENV] = lang
+    if check:
+        os.environ[CHECK_ENV] = "1"
+    if write_wait is not None:
+        os.environ[WRITE_WAIT_ENV] = f"{write_wait:g}"
 
 
 # -- init ----------------------------------------------------------------------------------------
@@ -226,15 +272,34 @@ def main() -> None:
 
 @main.command()
 @db_option("Storage URL (sqlite:///path, memory://, a plugin's scheme) or a SQLite file path.")
-def init(target: str) -> None:
-    """Create the store, or migrate it to this gridguard's schema, and say where it is."""
-    from ..storage.capabilities import FileBacked
-    from ..workspace import open_workspace
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="Add gridguard's tables to a SQLite database that another program made "
+    "(refused without it).",
+)
+def init(target: str, adopt: bool) -> None:
+    """Create the store, or migrate it to this gridguard's schema, and say where it is.
 
-    with open_workspace(target) as ws:
+    The store is checked before it is called ready: its file is read whole
+    (a damaged one is refused) and a write is tried and rolled back (a
+    read-only file or folder, or a full disk, is refused).
+    """
+    from ..storage.capabilities import FileBacked, StoreChecks
+    from ..workspace import open_workspace, resolve_url
+
+    url = resolve_url(target)
+    if adopt and url.startswith("sqlite:"):
+        from ..storage.sqlite import SQLiteStorage, sqlite_path
+
+        SQLiteStorage(sqlite_path(url), url=url, adopt=True, field_encryption=False).close()
+    with open_workspace(url) as ws:
         url = ws.url
         version = ws.storage.schema_version()
         path = ws.storage.path if isinstance(ws.storage, FileBacked) else None
+        if isinstance(ws.storage, StoreChecks):
+            ws.storage.check_integrity()
+            ws.storage.check_writable()
     url = _masked(url)
     where = f"{url} ({Path(path).resolve()})" if path and path != ":memory:" else url
     click.echo(f"gridguard store ready: {where}, schema version {version}")
@@ -365,7 +430,7 @@ def _demo_database(db: str | None, out: str) -> Path | str:
                 f"{str(path)!r} is a SQLite database that gridguard did not create; "
                 "refusing to overwrite it (choose another --db or --out)"
             )
-    for suffix in ("", "-wal", "-shm", "-journal"):
+    for suffix in ("", "-wal", "-shm", "-journal", "-queue", "-writer"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     return path
 

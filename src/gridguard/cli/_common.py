@@ -28,10 +28,13 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 __all__ = [
+    "CHECK_ENV",
     "DB_ENV",
     "EXIT_REFUSED",
     "EXIT_USAGE",
     "LANG_ENV",
+    "LANG_META",
+    "WRITE_WAIT_ENV",
     "at_option",
     "campaign_option",
     "check_ids",
@@ -45,10 +48,13 @@ __all__ = [
     "open_existing",
     "parse_at",
     "parse_date",
+    "remember_lang",
     "unmask_option",
 ]
 
 DB_ENV = "GRIDGUARD_DB"  # the same variable gridguard.workspace reads
+WRITE_WAIT_ENV = "GRIDGUARD_WRITE_WAIT"  # the same variable gridguard.storage reads
+CHECK_ENV = "GRIDGUARD_CHECK"  # likewise
 
 EXIT_REFUSED = 1
 """The command ran, but some rows were refused (or a check it ran found problems)."""
@@ -279,12 +285,31 @@ def parse_date(value: str | None, option: str = "--date") -> dt.date | None:
 LANG_ENV = "GRIDGUARD_LANG"
 """The environment variable every printing command reads its ``--lang`` from."""
 
+LANG_META = "gridguard.lang"
+"""Where a run keeps the language it was asked for (``ctx.meta``): errors follow it."""
+
+
+def remember_lang(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Keep a ``--lang`` value for the run, so that an error and a notice follow it too.
+
+    The notices of the storage layer (a writer that waits) read
+    ``GRIDGUARD_LANG``; the command line restores it when the command ends.
+    """
+    import os
+
+    if value:
+        ctx.meta[LANG_META] = value
+        os.environ[LANG_ENV] = value
+    return value
+
+
 lang_option = click.option(
     "--lang",
     type=click.Choice(["zh-CN", "en"]),
     envvar=LANG_ENV,
     default="zh-CN",
     show_default=True,
+    callback=remember_lang,
     help=f"Language of what is printed. [env: {LANG_ENV}]",
 )
 """``--lang zh-CN|en`` (parameter ``lang``) for a command that prints for people."""

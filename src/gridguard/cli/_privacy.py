@@ -38,7 +38,8 @@ def audit() -> None:
 def verify(target: str, anchor: str | None, as_json: bool) -> None:
     """Walk the hash chain; name every entry that was changed, deleted or reordered.
 
-    Exits with status 1 when the chain does not hold.
+    Exits with status 1 when the chain does not hold, and 2 when an entry cannot even be
+    read (a damaged store, a fault like a full disk: the check could not be finished).
     """
     from ..security.audit import verify_log
 
@@ -60,6 +61,8 @@ def verify(target: str, anchor: str | None, as_json: bool) -> None:
         )
         for problem in report.problems:
             click.echo(f"  {problem}", err=True)
+    if any(problem.kind == "unreadable" for problem in report.problems):
+        raise SystemExit(2)
     if not report.ok:
         raise SystemExit(1)
 

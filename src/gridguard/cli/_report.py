@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._common import campaign_option, db_option, open_existing
+from ._common import campaign_option, db_option, open_existing, remember_lang
 
 if TYPE_CHECKING:
     from ..report import Report
@@ -46,6 +46,7 @@ def _options(function: Any) -> Any:
                 envvar=LANG_ENV,
                 default="zh-CN",
                 show_default=True,
+                callback=remember_lang,
                 help=f"Language of the labels. [env: {LANG_ENV}]",
             ),
             click.option(

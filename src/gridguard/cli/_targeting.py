@@ -25,6 +25,7 @@ from ._common import (
     json_option,
     open_existing,
     parse_date,
+    remember_lang,
     unmask_option,
 )
 
@@ -107,6 +108,7 @@ def _rows_progress(show: bool, description: str) -> Iterator[Any]:
     type=click.Choice(["zh-CN", "en"]),
     default="zh-CN",
     show_default=True,
+    callback=remember_lang,
     help="Language of the error report (register: of the row-by-row report).",
 )
 @json_option()

@@ -16,18 +16,22 @@ On units of work:
   workflow writes for one database (the outbox on SQLite).
 - :class:`EncryptedFields`: the field encryption in force (also on a store).
 
-On stores: :class:`FileBacked` (the database file) and
-:class:`EncryptedFields`. On storage factories: :class:`KeyRingOpener`,
+On stores: :class:`FileBacked` (the database file), :class:`StoreChecks`
+(is the file whole, may it be written),
+:class:`EncryptedFields` and :class:`DeferredWrites` (one writer at a time:
+a write that must not wait goes to a queue beside the store). On storage
+factories: :class:`KeyRingOpener`,
 which opens a store with a :class:`FieldKeyRing` (a
 :class:`~gridguard.security.crypto.keys.KeyRing`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .base import Storage
+from .base import Storage, UnitOfWork
 
 if TYPE_CHECKING:
     import sqlite3
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
     from .schema import Row, TableSpec
 
 __all__ = [
+    "DeferredWrites",
     "EncryptedFields",
     "FieldEncryption",
     "FieldKeyRing",
@@ -43,6 +48,7 @@ __all__ = [
     "NewRowLoading",
     "NewRowSending",
     "RawConnection",
+    "StoreChecks",
 ]
 
 
@@ -87,6 +93,42 @@ class FileBacked(Protocol):
     @property
     def path(self) -> str:
         """The database file (``:memory:`` for an in-memory SQLite database)."""
+
+
+@runtime_checkable
+class StoreChecks(Protocol):
+    """A store that can check its own file before it is trusted."""
+
+    def check_integrity(self) -> None:
+        """Read the whole store; a damaged one is a :class:`~gridguard.errors.StoreCorrupt`."""
+
+    def check_writable(self) -> None:
+        """Try a write and roll it back; a store that cannot be written is a
+        :class:`~gridguard.errors.StoreReadOnly` (or another
+        :class:`~gridguard.errors.StoreFault`)."""
+
+
+@runtime_checkable
+class DeferredWrites(Protocol):
+    """A store with one writer at a time (SQLite), where a write may hold it for long.
+
+    What must be written but must not wait for that writer (the audit
+    entries of reads) is tried without waiting, and otherwise kept in a
+    queue beside the store, which the next writer takes in.
+    """
+
+    def try_write(self) -> AbstractContextManager[UnitOfWork]:
+        """A write transaction, or :class:`~gridguard.errors.StoreBusy` at once if another
+        write is in progress."""
+
+    def queue_later(self, items: Sequence[tuple[str, str]]) -> None:
+        """Keep ``(id, text)`` items for a later writer; an id already queued is kept once."""
+
+    def queued(self) -> list[tuple[str, str]]:
+        """The items kept, oldest first."""
+
+    def unqueue(self, ids: Collection[str]) -> None:
+        """Drop the items ``ids``, now stored."""
 
 
 @runtime_checkable

@@ -3,13 +3,26 @@
 One connection per :class:`SQLiteStorage`. Writes run in ``BEGIN
 IMMEDIATE`` transactions, so a batch is wholly in or wholly out even when the
 process is killed half-way; bulk writes are one ``executemany`` per batch.
+
+Readers never wait for a writer (WAL: a read sees the last commit). A writer
+that finds another write in progress waits for it, saying so once on stderr,
+up to ``write_wait`` seconds (``GRIDGUARD_WRITE_WAIT``, 300 s by default),
+and then gives up with :class:`~gridguard.errors.StoreBusy` before anything
+was written. Entries that must not wait for a writer (the audit entries of
+reads) go to a queue file beside the database (:meth:`SQLiteStorage.queue_later`)
+and the next writer takes them in. No ``sqlite3`` exception leaves this module:
+each becomes a named :class:`~gridguard.errors.StoreFault` (disk full,
+read-only, corrupt, busy, foreign) or a :class:`~gridguard.errors.StorageError`.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -17,8 +30,18 @@ from urllib.parse import unquote, urlsplit
 
 import attrs
 
-from ..errors import ConfigError, StorageError, ValidationError
+from ..errors import ConfigError, StorageError, StoreForeign, ValidationError
 from ._checks import check_versions, encoded_filters, fact_conflicts, missing_references
+from ._faults import (
+    busy_error,
+    corrupt_error,
+    marker_record,
+    print_notice,
+    sqlite_fault,
+    wait_notice,
+    writer_since,
+)
+from ._faults import write_wait as _write_wait
 from .base import SaveResult
 from .dialect import SqlDialect, SQLiteDialect
 from .schema import Row, TableSpec, spec_for
@@ -27,17 +50,26 @@ if TYPE_CHECKING:
     from .capabilities import FieldEncryption, FieldKeyRing
 
 __all__ = [
+    "CHECK_ENV",
     "SCHEMA_VERSION",
     "SQLiteOpener",
     "SQLiteStorage",
     "SQLiteUnitOfWork",
     "active_key_id",
+    "sqlite_fault",
     "sqlite_path",
 ]
 
 T = TypeVar("T")
 _CHUNK = 500
 """Ids per ``IN (...)`` query: well under SQLite's bound-parameter limit."""
+CHECK_ENV = "GRIDGUARD_CHECK"
+"""Set (to ``1``) to run ``PRAGMA quick_check`` on every store opened, see ``check``."""
+_QUIET_WAIT_MS = 1000
+"""How long a writer waits silently (SQLite's busy handler) before it says that it waits."""
+_BUSY_MS = 10_000
+"""SQLite's busy timeout outside the beginning of a write: a read meets a lock only while
+SQLite recovers or rewrites the WAL (a crash, a ``VACUUM``), briefly."""
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -77,6 +109,10 @@ def active_key_id(conn: sqlite3.Connection) -> str | None:
     except sqlite3.OperationalError:  # a schema before version 10
         return None
     return None if row is None else str(row[0])
+
+
+class StoreProbe(Exception):
+    """Rolls a probing write back (:meth:`SQLiteStorage.check_writable`)."""
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -326,8 +362,21 @@ class SQLiteStorage:
         keyring: FieldKeyRing | None = None,
         key_source: Callable[[], FieldKeyRing | None] | None = None,
         field_encryption: bool = True,
+        write_wait: float | None = None,
+        check: bool | None = None,
+        adopt: bool = False,
+        on_wait: Callable[[str], None] = print_notice,
     ) -> None:
         """Open (create, migrate) the database at ``path``.
+
+        ``write_wait`` is how long a writer waits for another write to end
+        (default ``GRIDGUARD_WRITE_WAIT``, else 300 s); ``on_wait`` prints
+        the line that says so (stderr). ``check`` runs ``PRAGMA
+        quick_check`` first (default: when ``GRIDGUARD_CHECK`` is set), so a
+        damaged file is a :class:`~gridguard.errors.StoreCorrupt` before any
+        use. A SQLite file with tables gridguard did not create is a
+        :class:`~gridguard.errors.StoreForeign` unless ``adopt`` (``gridguard
+        init --adopt``) says to add gridguard's tables to it.
 
         ``keyring`` holds the field-encryption keys (a
         :class:`~gridguard.security.crypto.keys.KeyRing`); without it,
@@ -342,21 +391,41 @@ class SQLiteStorage:
             parent = Path(self.path).parent
             if not parent.exists():
                 raise StorageError(f"folder {str(parent)!r} for the database does not exist")
+        self.write_wait = _write_wait(write_wait)
+        """Seconds a writer waits for another write before :class:`~gridguard.errors.StoreBusy`."""
+        self.on_wait = on_wait
+        self._in_transaction = False
+        self._marker_fd: int | None = None
+        self._busy_ms = _BUSY_MS
+        self._queue: sqlite3.Connection | None = None
+        if check is None:
+            check = os.environ.get(CHECK_ENV, "").strip() not in ("", "0")
         try:
             self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise sqlite_fault(exc, self.path) from exc
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
+            if check:
+                self.check_integrity()
             self._conn.execute("PRAGMA journal_mode = WAL")
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(f"cannot open SQLite database {self.path!r}: {exc}") from exc
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-        self._conn.execute("PRAGMA busy_timeout = 10000")
-        self._in_transaction = False
-        self._migrate()
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._migrate(adopt=adopt)
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise sqlite_fault(exc, self.path) from exc
+        except BaseException:
+            self._conn.close()
+            raise
         self.fields: FieldEncryption | None = None
         """Field encryption (see :mod:`gridguard.security.crypto`), or ``None`` when it is off."""
         if field_encryption:
             try:
                 self.fields = self._open_fields(keyring, key_source)
+            except sqlite3.Error as exc:
+                self._conn.close()
+                raise sqlite_fault(exc, self.path) from exc
             except BaseException:
                 self._conn.close()
                 raise
@@ -395,12 +464,62 @@ class SQLiteStorage:
             row = self._conn.execute(
                 "SELECT value FROM gridguard_meta WHERE key = 'schema_version'"
             ).fetchone()
-        except sqlite3.OperationalError:
-            return 0
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return 0
+            raise sqlite_fault(exc, self.path) from exc
+        except sqlite3.Error as exc:
+            raise sqlite_fault(exc, self.path) from exc
         return 0 if row is None else int(row[0])
 
-    def _migrate(self) -> None:
+    def check_integrity(self) -> None:
+        """Run ``PRAGMA quick_check``: a damaged file is a :class:`~gridguard.errors.StoreCorrupt`.
+
+        It reads every page (a few seconds for a city's store), so it runs
+        when asked (``check``, ``GRIDGUARD_CHECK``, ``gridguard --check``)
+        and in ``gridguard audit verify``.
+        """
+        try:
+            rows = [str(r[0]) for r in self._conn.execute("PRAGMA quick_check(5)")]
+        except sqlite3.DatabaseError as exc:
+            raise corrupt_error(self.path, str(exc)) from exc
+        if rows != ["ok"]:
+            raise corrupt_error(self.path, "; ".join(rows))
+
+    def check_writable(self) -> None:
+        """Write the schema version over itself and roll back: a read-only file or folder,
+        or a full disk, is a :class:`~gridguard.errors.StoreFault` here, before any work."""
+        with suppress(StoreProbe), self.transaction() as uow:
+            uow.connection.execute(
+                "UPDATE gridguard_meta SET value = value WHERE key = 'schema_version'"
+            )
+            raise StoreProbe
+
+    def _foreign_tables(self) -> list[str]:
+        """Tables of a store without gridguard's schema: those of another program."""
+        return [
+            str(r[0])
+            for r in self._conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
+
+    def _migrate(self, *, adopt: bool = False) -> None:
         current = self.schema_version()
+        if current == 0 and not adopt:
+            foreign = self._foreign_tables()
+            if foreign and foreign != ["gridguard_meta"]:
+                shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+                raise StoreForeign(
+                    f"{self.path!r} is a SQLite database that gridguard did not create "
+                    f"({len(foreign)} table{'s' * (len(foreign) != 1)}: {shown}); it was left "
+                    "as it is. To add "
+                    "gridguard's tables to it, run `gridguard init --adopt`",
+                    f"{self.path!r} 是一个并非由 gridguard 创建的 SQLite 数据库"
+                    f"（{len(foreign)} 张表：{shown}），未作任何改动。"
+                    "如需在其中加入 gridguard 的表，请运行 `gridguard init --adopt`",
+                )
         if current > SCHEMA_VERSION:
             raise StorageError(
                 f"database {self.path!r} has schema version {current}, newer than this "
@@ -418,29 +537,211 @@ class SQLiteStorage:
                 f"VALUES ('schema_version', '{version}');\nCOMMIT;"
             )
             try:
-                self._conn.executescript(script)
+                self._wait_for_writer(partial(self._conn.executescript, script))
             except sqlite3.Error as exc:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise StorageError(f"migration {version} failed on {self.path!r}: {exc}") from exc
+                self._rollback()
+                fault = sqlite_fault(exc, self.path)
+                if type(fault) is StorageError:
+                    fault = StorageError(f"migration {version} failed on {self.path!r}: {exc}")
+                raise fault from exc
+
+    # -- transactions ---------------------------------------------------------------------
+
+    @property
+    def _marker(self) -> Path:
+        """The file where the writer holding the store notes since when it holds it.
+
+        It stays beside the database (like ``-shm``). The holder of the write
+        lock keeps one record in it, its process id and the minute its write
+        began, rewritten only when it differs (another process wrote last, or
+        a new minute began), so that a run of small writes pays one read of
+        a few bytes each, not a write.
+        """
+        return Path(f"{self.path}-writer")
+
+    def _mark(self) -> None:
+        """Note in the marker that this process holds the store since this minute."""
+        if self.path == ":memory:":
+            return
+        with suppress(OSError):
+            if self._marker_fd is None:
+                self._marker_fd = os.open(self._marker, os.O_RDWR | os.O_CREAT, 0o644)
+            record = marker_record(os.getpid(), time.time())
+            if os.pread(self._marker_fd, len(record), 0) != record:
+                os.pwrite(self._marker_fd, record, 0)
+
+    def _busy_timeout(self, ms: int) -> None:
+        if ms != self._busy_ms:
+            self._conn.execute(f"PRAGMA busy_timeout = {ms}")
+            self._busy_ms = ms
+
+    def _begin_write(self, *, wait: bool = True) -> None:
+        """``BEGIN IMMEDIATE``, waiting for another writer up to :attr:`write_wait` seconds."""
+        self._wait_for_writer(lambda: self._conn.execute("BEGIN IMMEDIATE"), wait=wait)
+        self._mark()
+
+    def _wait_for_writer(self, begin: Callable[[], object], *, wait: bool = True) -> None:
+        """Run ``begin`` (which begins a write) until no other writer is in the way.
+
+        The first second passes silently (a short write ends); then
+        :attr:`on_wait` is told once, and the wait goes on until the limit,
+        where :class:`~gridguard.errors.StoreBusy` is raised: nothing was
+        begun, so nothing is half-stored. ``wait=False`` gives up at once.
+        """
+        started = time.monotonic()
+        limit = self.write_wait if wait else 0.0
+        quiet = min(_QUIET_WAIT_MS / 1000, limit / 2)
+        noticed = False
+        try:
+            while True:
+                waited = time.monotonic() - started
+                # Each attempt waits inside SQLite (its busy handler) for at most a second,
+                # never past the limit, and the first one for the quiet part alone.
+                step = (quiet if not noticed else min(1.0, limit - waited)) if limit else 0.0
+                self._busy_timeout(max(0, int(step * 1000)))
+                try:
+                    begin()
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc):
+                        raise
+                    waited = time.monotonic() - started
+                    if waited >= limit:
+                        since, _ = writer_since(self._marker)
+                        raise busy_error(self.path, since, waited) from None
+                    if not noticed:
+                        noticed = True
+                        since, pid = writer_since(self._marker)
+                        self.on_wait(wait_notice(self.path, since, pid, limit))
+        finally:
+            self._busy_timeout(_BUSY_MS)
+
+    def _rollback(self) -> None:
+        """Roll back what is open (SQLite has already, after a full disk), never failing."""
+        if self._conn.in_transaction:
+            with suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+
+    def transaction(self, *, write: bool = True) -> AbstractContextManager[SQLiteUnitOfWork]:
+        return self._transaction(write=write, wait=True)
+
+    def try_write(self) -> AbstractContextManager[SQLiteUnitOfWork]:
+        """A write transaction if no other write is in progress, else
+        :class:`~gridguard.errors.StoreBusy` at once (see
+        :class:`~gridguard.storage.capabilities.DeferredWrites`)."""
+        return self._transaction(write=True, wait=False)
 
     @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[SQLiteUnitOfWork]:
+    def _transaction(self, *, write: bool, wait: bool) -> Iterator[SQLiteUnitOfWork]:
         if self._in_transaction:
             raise StorageError("a transaction is already open on this storage")
         self._in_transaction = True
         try:
-            self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                if write:
+                    self._begin_write(wait=wait)
+                else:
+                    self._conn.execute("BEGIN")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise sqlite_fault(exc, self.path) from exc
             try:
                 yield self.unit_of_work(self._conn, self.fields)
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise sqlite_fault(exc, self.path) from exc
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback()
                 raise
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise sqlite_fault(exc, self.path) from exc
         finally:
             self._in_transaction = False
 
+    # -- the queue of entries that must not wait for a writer ---------------------------
+
+    @property
+    def queue_path(self) -> str:
+        """The queue file beside the database: ``<database>-queue``."""
+        return f"{self.path}-queue"
+
+    def _queue_conn(self, *, create: bool) -> sqlite3.Connection | None:
+        if self._queue is not None:
+            return self._queue
+        if self.path == ":memory:":
+            target = ":memory:"
+        else:
+            target = self.queue_path
+            if not create and not Path(target).exists():
+                return None
+        try:
+            conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS queued (n INTEGER PRIMARY KEY, "
+                "id TEXT NOT NULL UNIQUE, body TEXT NOT NULL)"
+            )
+        except sqlite3.Error as exc:
+            raise sqlite_fault(exc, target) from exc
+        self._queue = conn
+        return conn
+
+    def queue_later(self, items: Sequence[tuple[str, str]]) -> None:
+        """Keep ``(id, text)`` items in the queue file, for the next writer to take in.
+
+        The queue has a lock of its own, held only while items are added or
+        taken, so this never waits for a write of the store.
+        """
+        if not items:
+            return
+        conn = self._queue_conn(create=True)
+        assert conn is not None
+        try:
+            with conn:
+                conn.executemany(
+                    "INSERT INTO queued (id, body) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+                    items,
+                )
+        except sqlite3.Error as exc:
+            raise sqlite_fault(exc, self.queue_path) from exc
+
+    def queued(self) -> list[tuple[str, str]]:
+        """The items in the queue, oldest first (none when there is no queue file)."""
+        conn = self._queue_conn(create=False)
+        if conn is None:
+            return []
+        try:
+            return [
+                (str(i), str(b)) for i, b in conn.execute("SELECT id, body FROM queued ORDER BY n")
+            ]
+        except sqlite3.Error as exc:
+            raise sqlite_fault(exc, self.queue_path) from exc
+
+    def unqueue(self, ids: Collection[str]) -> None:
+        """Drop the items ``ids`` from the queue (they are stored now)."""
+        conn = self._queue_conn(create=False)
+        if conn is None or not ids:
+            return
+        ordered = sorted(ids)
+        try:
+            with conn:
+                for chunk in _chunks(ordered):
+                    marks = ", ".join("?" for _ in chunk)
+                    conn.execute(f"DELETE FROM queued WHERE id IN ({marks})", chunk)
+        except sqlite3.Error as exc:
+            raise sqlite_fault(exc, self.queue_path) from exc
+
     def close(self) -> None:
+        if self._marker_fd is not None:
+            with suppress(OSError):
+                os.close(self._marker_fd)
+            self._marker_fd = None
+        if self._queue is not None:
+            self._queue.close()
+            self._queue = None
         self._conn.close()
 
 

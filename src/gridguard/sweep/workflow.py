@@ -10,6 +10,7 @@ import attrs
 
 from ..errors import ConfigError, ConflictError, ValidationError, Violation
 from ..model import Campaign, Household, Team, TeamKind
+from ..model._masked import phone_repr
 from ..storage.schema import decode_timestamp
 from . import files, recording
 from .context import OPEN_VISIT_TASK, CampaignContext, HouseholdFacts, resolve_campaign
@@ -42,7 +43,7 @@ class FollowUp:
     since: dt.datetime | None
     """The last time it was found not at home (``not_home``)."""
     door_visits: int
-    phone: str | None = None
+    phone: str | None = attrs.field(default=None, repr=phone_repr)
 
 
 _FOLLOW_UP_SQL = """

@@ -45,6 +45,7 @@ import attrs
 from ..errors import ConfigError, ValidationError
 from ..masking import mask_id_number, mask_name, mask_phone
 from ..model import Area, ExposureKind, Person
+from ..model._masked import id_number_repr, name_repr, phone_repr
 from ..model._validate import _IDENT
 from ..model.targeting import (
     Candidate,
@@ -296,9 +297,9 @@ class Resident:
 
     id: str
     household_id: str
-    name: str
-    resident_id: str | None
-    phone: str | None
+    name: str = attrs.field(repr=name_repr)
+    resident_id: str | None = attrs.field(repr=id_number_repr)
+    phone: str | None = attrs.field(repr=phone_repr)
 
 
 class Finder(Protocol):
@@ -857,9 +858,9 @@ class QueuedRow:
     entry_id: uuid.UUID
     list_id: str
     row: int
-    name: str
-    id_number: str
-    phone: str
+    name: str = attrs.field(repr=name_repr)
+    id_number: str = attrs.field(repr=id_number_repr)
+    phone: str = attrs.field(repr=phone_repr)
     reason: str
     candidates: tuple[Candidate, ...]
 

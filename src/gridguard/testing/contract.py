@@ -40,12 +40,14 @@ from ..model import (
 )
 from ..storage.base import SaveResult, Storage, UnitOfWork
 from ..storage.capabilities import (
+    DeferredWrites,
     EncryptedFields,
     FieldEncryption,
     FileBacked,
     NewRowLoading,
     NewRowSending,
     RawConnection,
+    StoreChecks,
 )
 from ..storage.dialect import SqlDialect
 from ..storage.memory import MemoryStorage
@@ -578,6 +580,33 @@ class StorageContract:
         with storage.transaction() as uow:
             assert uow.count(Visit) == 4
             assert uow.get(Visit, str(_visit(1).id)) == _visit(1), "a stored row is kept"
+
+    def test_deferred_writes_queue_and_write_when_free(self, storage: Storage) -> None:
+        """A store of one writer at a time: a free store is written at once, a queue keeps
+        items (an id once) until they are unqueued."""
+        if not isinstance(storage, DeferredWrites):
+            pytest.skip("the backend does not keep a queue beside the store")
+        _load_sample(storage, facts=False)
+        with storage.try_write() as uow:
+            uow.save_facts(Visit, [_visit(0)])
+        with storage.transaction(write=False) as uow:
+            assert uow.count(Visit) == 1
+        storage.queue_later([("a", "first"), ("b", "second")])
+        storage.queue_later([("a", "first again")])
+        assert storage.queued() == [("a", "first"), ("b", "second")]
+        storage.unqueue(["a"])
+        assert storage.queued() == [("b", "second")]
+        storage.unqueue(["b"])
+        assert storage.queued() == []
+
+    def test_store_checks_pass_on_a_sound_store(self, storage: Storage) -> None:
+        if not isinstance(storage, StoreChecks):
+            pytest.skip("the backend does not check its own file")
+        _load_sample(storage, facts=False)
+        storage.check_integrity()
+        storage.check_writable()
+        with storage.transaction(write=False) as uow:
+            assert uow.count(Visit) == 0, "the probing write was rolled back"
 
     def test_sent_rows_are_there_for_the_next_statement(self, storage: Storage) -> None:
         _load_sample(storage, facts=False)

@@ -25,7 +25,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from gridguard.errors import StorageError, ValidationError
+from gridguard.errors import StorageError, StoreCorrupt, StoreFull, StoreReadOnly, ValidationError
 from gridguard.storage._checks import check_versions, fact_conflicts, missing_references, noun
 from gridguard.storage.base import SaveResult
 from gridguard.storage.schema import SPECS, Column, Reference, Row, TableSpec, spec_for
@@ -82,7 +82,33 @@ def _reason(exc: BaseException) -> str:
 
 
 def storage_error(exc: psycopg.Error, doing: str, display: str) -> StorageError:
-    """A clear :class:`StorageError` for a database error raised while ``doing`` something."""
+    """A clear :class:`StorageError` for a database error raised while ``doing`` something.
+
+    A full disk, a read-only server and damaged data are the named
+    :class:`~gridguard.errors.StoreFault` errors, with their message in
+    English and Chinese, as on SQLite.
+    """
+    if isinstance(exc, pg_errors.DiskFull | pg_errors.OutOfMemory):
+        return StoreFull(
+            f"PostgreSQL at {display} is out of disk space while {doing} ({_reason(exc)}): "
+            "nothing of this transaction was stored; free some space and run it again",
+            f"{display} 的 PostgreSQL 磁盘空间不足（{_reason(exc)}）：本次事务没有写入任何内容；"
+            "请腾出空间后重试",
+        )
+    if isinstance(exc, pg_errors.ReadOnlySqlTransaction | pg_errors.InsufficientPrivilege):
+        return StoreReadOnly(
+            f"PostgreSQL at {display} refused a write while {doing} ({_reason(exc)}): the "
+            "server or this user may only read; nothing was stored",
+            f"{display} 的 PostgreSQL 拒绝写入（{_reason(exc)}）：服务器或该用户只读；"
+            "没有写入任何内容",
+        )
+    if isinstance(exc, pg_errors.DataCorrupted | pg_errors.IndexCorrupted):
+        return StoreCorrupt(
+            f"PostgreSQL at {display} reports damaged data while {doing} ({_reason(exc)}): "
+            "restore from a backup; nothing was stored",
+            f"{display} 的 PostgreSQL 报告数据损坏（{_reason(exc)}）：请用备份恢复；"
+            "没有写入任何内容",
+        )
     if isinstance(exc, pg_errors.QueryCanceled):
         return StorageError(
             f"PostgreSQL cancelled the statement while {doing} at {display} "
@@ -1132,21 +1158,27 @@ class PostgresStorage:
                 try:
                     yield uow
                     uow.settle()
-                except BaseException:
+                except BaseException as exc:
                     uow.stop_writer(cancel=True)
                     if not conn.broken:
                         with suppress(psycopg.Error):
                             conn.execute(b"ROLLBACK")
+                    if isinstance(exc, psycopg.Error):  # SQL a workflow ran on the connection
+                        raise storage_error(exc, "running SQL", self.display_url) from exc
                     raise
                 uow.stop_writer()
                 try:
                     conn.execute(b"COMMIT")
                 except psycopg.OperationalError as exc:
+                    if isinstance(exc, pg_errors.DiskFull | pg_errors.OutOfMemory):
+                        raise storage_error(exc, "committing", self.display_url) from exc
                     raise StorageError(
                         f"lost the connection to PostgreSQL at {self.display_url} while "
                         f"committing ({_reason(exc)}): the transaction may or may not be "
                         "stored; facts are idempotent, so sending the batch again is safe"
                     ) from exc
+                except psycopg.Error as exc:
+                    raise storage_error(exc, "committing", self.display_url) from exc
         finally:
             self._local.open = False
 

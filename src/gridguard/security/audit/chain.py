@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -33,8 +34,14 @@ _WINDOW = 4096
 
 @attrs.frozen(kw_only=True)
 class AuditDraft:
-    """An entry before it has its place in the chain (``seq``, hashes)."""
+    """An entry before it has its place in the chain (``seq``, hashes).
 
+    Its ``id`` is the entry's id: a draft kept in a store's queue
+    (:class:`~gridguard.storage.capabilities.DeferredWrites`) and taken in
+    twice is stored once.
+    """
+
+    id: str = attrs.field(factory=lambda: str(uuid.uuid4()))
     principal: str
     role: str
     scope: str
@@ -163,7 +170,8 @@ def append(uow: UnitOfWork, dialect: SqlDialect, drafts: Iterable[AuditDraft]) -
     entries = []
     for draft in drafts:
         seq += 1
-        entry = AuditEntry(seq=seq, prev_hash=prev, **attrs.asdict(draft))
+        fields = attrs.asdict(draft)
+        entry = AuditEntry(seq=seq, prev_hash=prev, **{**fields, "id": uuid.UUID(draft.id)})
         prev = entry_hash(spec.encode(entry))
         entries.append(attrs.evolve(entry, hash=prev))
     uow.save_facts(AuditEntry, entries)

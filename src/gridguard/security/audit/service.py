@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import ValidationError
 from ...model.audit import AuditEntry
+from ...storage.capabilities import StoreChecks
 from .chain import AuditReport, _whole, head, verify
 
 if TYPE_CHECKING:
@@ -20,7 +21,14 @@ __all__ = ["recent_entries", "verify_log"]
 
 
 def verify_log(ws: Workspace, *, anchor: tuple[int, str] | None = None) -> AuditReport:
-    """Check the whole chain of ``ws``'s store (see :func:`gridguard.security.audit.verify`)."""
+    """Check the whole chain of ``ws``'s store (see :func:`gridguard.security.audit.verify`).
+
+    A store that can check its own file (SQLite: ``PRAGMA quick_check``) does
+    so first: a damaged one is a :class:`~gridguard.errors.StoreCorrupt`,
+    never an "intact" chain.
+    """
+    if isinstance(ws.storage, StoreChecks):
+        ws.storage.check_integrity()
     ws.flush_audit()
     ws.authorize("audit.read")
     with ws._transaction(write=False) as uow:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ...errors import StorageError
+from ...storage.sqlite import sqlite_fault
 from .cipher import TOKEN_PREFIX, FieldCipher, is_sealed, key_id_of
 from .fields import ENCRYPTED_COLUMNS, INDEX_COLUMNS, INDEX_TABLE, index_values, write_regions
 from .keys import KeyRing
@@ -148,6 +149,8 @@ def _compact(path: str) -> None:
         conn.execute("PRAGMA busy_timeout = 10000")
         conn.execute("VACUUM")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.Error as exc:
+        raise sqlite_fault(exc, path) from exc
     finally:
         conn.close()
 
