@@ -59,7 +59,8 @@ from ..model.targeting import (
 from ..storage.capabilities import EncryptedFields
 from . import fields as cell
 from ._indexes import MATCH_INDEXES
-from .importing import ErrorReport, derived_id, report_path_for
+from .fields import derived_id
+from .importing import ErrorReport, report_path_for
 from .names import name_similarity, osa_distance
 from .tables import ID_NUMBER_ALIASES, BadRow, clean, layout, normalise_header, open_table
 from .targets import compute_targets

@@ -42,7 +42,7 @@ from ..model import Area, AreaLevel, Building, Household, Person, Stairwell
 from ..storage.dialect import SqlDialect
 from ..storage.schema import Row, TableSpec, spec_for
 from . import fields as cell
-from .importing import RESIDENCIES, SEXES, derived_id
+from .fields import RESIDENCIES, SEXES, derived_id
 from .reasons import zh as _zh
 from .tables import BadRow, Table, clean, layout, normalise_header, open_table
 
