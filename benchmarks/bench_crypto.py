@@ -10,6 +10,9 @@ each in its own process and each into a fresh SQLite store:
   written beside them);
 * the list matched with :func:`gridguard.targeting.match_list` on each
   store (the encrypted one joins on blind indexes);
+* every person with the phone of their household read back through SQL
+  pushed down as reports do (the encrypted store opens each sealed value
+  for the row that holds it, after looking it up in its column);
 * on the encrypted store, ``rotate_keys`` to a second key (every value
   decrypted, sealed again and re-indexed in one transaction).
 
@@ -61,6 +64,20 @@ _RUN = textwrap.dedent(
             "rows": matched.entries,
             "matched": matched.matched,
             "review": matched.review_queue,
+        }
+        # SQL pushed down as the reports and the sweep do: every sealed value comes back
+        # opened, each for the row that holds it.
+        sql = (
+            "SELECT p.id, p.resident_id, p.phone, h.phone FROM persons AS p "
+            "JOIN households AS h ON h.id = p.household_id"
+        )
+        start, cpu = time.perf_counter(), time.process_time()
+        with ws._transaction(write=False) as uow:
+            read = sum(1 for _ in uow.query(sql))
+        out["read"] = {
+            "seconds": time.perf_counter() - start,
+            "cpu": time.process_time() - cpu,
+            "rows": read,
         }
     print(json.dumps(out))
     """
@@ -152,6 +169,15 @@ def main() -> None:
     line("persons import", "persons", "persons")
     line("persons import again", "persons_again", "persons")
     line("match list", "match", "rows")
+    line("read through SQL", "read", "rows")
+    p_read, s_read = plain["read"], sealed["read"]
+    assert isinstance(p_read, dict)
+    assert isinstance(s_read, dict)
+    print(
+        f"  read through SQL, CPU   : plain {float(p_read['cpu']):7.2f} s   "
+        f"encrypted {float(s_read['cpu']):7.2f} s   "
+        f"ratio {float(s_read['cpu']) / float(p_read['cpu']):.2f}x"
+    )
     p_match, s_match = plain["match"], sealed["match"]
     assert isinstance(p_match, dict)
     assert isinstance(s_match, dict)

@@ -11,8 +11,13 @@ makes are removed at the end.
 1. City: :func:`gridguard.synth.generate_city` of ``--persons`` persons
    (default 4.42 million, Zhongshan) into each backend.
 2. Screening: the built-in rule set over a city of ``--screen-persons``
-   (default 100,000; ``0``: the city of part 1), pushed down into SQL,
-   after ``--screened`` of the persons recorded a screening.
+   (default 100,000; ``0``: the city of part 1), after ``--screened`` of
+   the persons recorded a screening. In a child process per backend: a
+   hand-written ``INSERT ... SELECT`` of one assessment row per flagged
+   person (the reference), the full run (assessments, orders, tasks and
+   digested messages stored) with its peak memory, then the re-run with
+   nothing changed; wall time, the process's CPU time and on PostgreSQL
+   the server backend's CPU time.
 3. Writers: ``--writers`` processes (field teams) each record ``--visits``
    visits in batches of ``--batch``, every batch sent twice (a retry), all
    at once; visits stored per second across all of them.
@@ -156,24 +161,25 @@ def city(urls: dict[str, str], persons: int) -> None:
 # -- 2. screening --------------------------------------------------------------------------
 
 
-def _screenings(ws: Any, share: float) -> list[Any]:
+def _screenings(ws: Any, share: float) -> Iterator[list[Any]]:
+    """The screenings of ``share`` of the persons, in lists of 100,000 (a city's never at once)."""
     from gridguard import Screening
     from gridguard.model import Trip
 
     step = max(1, round(1 / share)) if share > 0 else 0
     if not step:
-        return []
+        return
     with ws.transaction(write=False) as uow:
         ids = [
             row[0]
             for n, row in enumerate(uow.query("SELECT id FROM persons ORDER BY id"))
             if n % step == 0
         ]
+    trips = (
+        Trip(destination="武汉", departed=dt.date(2020, 1, 15), returned=dt.date(2020, 1, 22)),
+    )
     out = []
     for n, person in enumerate(sorted(ids)):
-        trips = (
-            Trip(destination="武汉", departed=dt.date(2020, 1, 15), returned=dt.date(2020, 1, 22)),
-        )
         out.append(
             Screening(
                 id=uuid.uuid5(uuid.NAMESPACE_URL, f"bench-screening/{person}"),
@@ -184,18 +190,152 @@ def _screenings(ws: Any, share: float) -> list[Any]:
                 temperature=37.6 if n % 11 == 0 else 36.6,
             )
         )
-    return out
+        if len(out) == 100_000:
+            yield out
+            out = []
+    if out:
+        yield out
+
+
+SCREEN_DAY = dt.date(2020, 1, 30)
+
+_REFERENCE_TABLE = (
+    "CREATE TABLE bench_reference (id TEXT, at TEXT, person_id TEXT, household_id TEXT, "
+    "campaign_id TEXT, rule_set_id TEXT, rule_set_version TEXT, day TEXT, screening_id TEXT, "
+    "risk TEXT, fired TEXT, referrals TEXT, notify TEXT, follow_up_hours INTEGER)"
+)
+
+
+def _reference_sql(ws: Any) -> tuple[str, Any]:
+    """A hand-written ``INSERT ... SELECT``: one assessment row per flagged person.
+
+    Its ``SELECT`` is the classification query (itself 1.06x a hand-written
+    query, see bench_rules.py); the row has the assessments' columns, its id,
+    risk and fired rules made in SQL, the explanations left out.
+    """
+    from gridguard.model import Campaign
+    from gridguard.rules import RunContext, builtin_rule_set
+    from gridguard.screening._run import classification_sql
+
+    rules = builtin_rule_set()
+    campaign = ws.find(Campaign)[0]
+    ctx = RunContext.for_campaign(campaign, SCREEN_DAY)
+    query = classification_sql(rules, ws.storage.dialect, ctx)
+    person = [r for r in rules.rules if not r.is_escalation]
+    escalation = [r for r in rules.rules if r.is_escalation]
+    flags = [(f"c.r_{i}", r) for i, r in enumerate(person)]
+    flags += [(f"c.e_{i}", r) for i, r in enumerate(escalation)]
+    fired = " || ".join(f"CASE WHEN {col} IS TRUE THEN '{r.id};' ELSE '' END" for col, r in flags)
+    day = SCREEN_DAY.isoformat()
+    sql = (
+        "INSERT INTO bench_reference SELECT "
+        f"c.person_id || ':{day}', '{day}T00:00:00Z', c.person_id, c.household_id, "
+        f"'{campaign.id}', '{rules.id}', '{rules.version}', '{day}', c.screening_id, "
+        f"'medium', {fired}, '', '', NULL FROM ({query.sql}) c"
+    )
+    return sql, query.params
+
+
+def _own_ports() -> set[int]:
+    """The local TCP ports of this process's sockets (from /proc: Linux only)."""
+    inodes = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[9] in inodes:
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def _server_cpu(ws: Any) -> float | None:
+    """CPU seconds used so far by the PostgreSQL backends of this process's connections.
+
+    ``None`` on SQLite (its work is this process's own CPU time) or where
+    /proc does not tell.
+    """
+    if not type(ws.storage).__module__.startswith("gridguard_postgres"):
+        return None
+    with ws.transaction(write=False) as uow:
+        ports = _own_ports()
+        pids = [
+            pid
+            for pid, port in uow.query("SELECT pid, client_port FROM pg_stat_activity")
+            if port in ports
+        ]
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def screen_child(url: str) -> None:
+    """In a process of its own: the reference, the full run and the re-run; prints JSON."""
+    import resource
+
+    import gridguard
+    from gridguard.screening._run import screen
+
+    out: dict[str, Any] = {}
+    with gridguard.open(url) as ws:
+        sql, params = _reference_sql(ws)
+        with ws.transaction() as uow:
+            list(uow.query(_REFERENCE_TABLE))
+        server = _server_cpu(ws)
+        started, cpu = time.perf_counter(), time.process_time()
+        with ws.transaction() as uow:
+            list(uow.query(sql, params))
+        out["reference_s"] = time.perf_counter() - started
+        out["reference_cpu_s"] = time.process_time() - cpu
+        if server is not None:
+            out["reference_server_cpu_s"] = (_server_cpu(ws) or 0) - server
+        with ws.transaction(write=False) as uow:
+            (rows,) = next(iter(uow.query("SELECT count(*) FROM bench_reference")))
+            out["reference_rows"] = int(rows)
+        with ws.transaction() as uow:
+            list(uow.query("DROP TABLE bench_reference"))
+        for label in ("full", "rerun"):
+            server = _server_cpu(ws)
+            started, cpu = time.perf_counter(), time.process_time()
+            result = screen(ws, campaign_id="bench", day=SCREEN_DAY)
+            out[f"{label}_s"] = time.perf_counter() - started
+            out[f"{label}_cpu_s"] = time.process_time() - cpu
+            if server is not None:
+                out[f"{label}_server_cpu_s"] = (_server_cpu(ws) or 0) - server
+            out[f"{label}_summary"] = result.summary()
+            if label == "full":
+                out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out, ensure_ascii=False))
+
+
+def _figure(out: dict[str, Any], key: str) -> str:
+    server = out.get(f"{key}_server_cpu_s")
+    cpu = f"CPU {out[f'{key}_cpu_s']:.1f} s"
+    if server is not None:
+        cpu += f" + server {server:.1f} s"
+    return f"{out[f'{key}_s']:.1f} s wall ({cpu})"
 
 
 def screening(urls: dict[str, str], share: float, persons: int = 0) -> None:
-    """Screen the city at ``urls`` (first made there, of ``persons``, unless 0)."""
+    """Screen the city at ``urls`` (first made there, of ``persons``, unless 0).
+
+    The full run, the hand-written reference and the re-run run in a child
+    process each, so that its peak memory and CPU time are the run's own.
+    """
     import gridguard
     from gridguard import Area, AreaLevel, Campaign
     from gridguard.model import OutbreakArea
-    from gridguard.screening._run import screen
     from gridguard.synth import generate_city
 
-    print(f"screening pushdown over the whole city ({share:.0%} of persons screened)")
+    print(f"screening over the whole city ({share:.0%} of persons screened)")
     rates = {}
     for name, url in urls.items():
         with gridguard.open(url) as ws:
@@ -213,19 +353,35 @@ def screening(urls: dict[str, str], share: float, persons: int = 0) -> None:
                     )
                 ]
             )
-            ws.record(_screenings(ws, share))
+            for chunk in _screenings(ws, share):
+                ws.record(chunk)
             screened = ws.count(gridguard.Person)
-            started = time.perf_counter()
-            try:
-                result = screen(ws, campaign_id="bench", day=dt.date(2020, 1, 30))
-            except gridguard.GridGuardError as exc:
-                print(f"  {name:<11} failed: {exc}")
-                continue
-            seconds = time.perf_counter() - started
-        rates[name] = _rate(name, screened, seconds, "persons")
+        load = _load_average()
+        child = subprocess.run(
+            [sys.executable, __file__, "--screen-child", url],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+        if child.returncode != 0:
+            print(f"  {name:<11} failed: {child.stderr.strip().splitlines()[-1:]}")
+            continue
+        out = json.loads(child.stdout.strip().splitlines()[-1])
+        full = out["full_summary"]
+        rates[name] = _rate(name, screened, out["full_s"], "persons")
+        ratio = out["full_s"] / out["reference_s"] if out["reference_s"] else 0.0
         print(
-            f"  {'':<11} {result.flagged:,} flagged, {result.notifications:,} messages "
-            f"(the whole run, assessments written); load average {_load_average()}"
+            f"  {'':<11} full run {_figure(out, 'full')}: {full['flagged_persons']:,} flagged, "
+            f"{full['new_assessments']:,} assessments, {full['new_quarantine_orders']:,} orders, "
+            f"{full['new_tasks']:,} tasks, {full['notifications']:,} messages; "
+            f"peak memory {out['peak_mb']:,.0f} MB\n"
+            f"  {'':<11} reference INSERT ... SELECT {_figure(out, 'reference')}: "
+            f"{out['reference_rows']:,} rows; full run / reference {ratio:.2f}x\n"
+            f"  {'':<11} re-run, nothing changed: {_figure(out, 'rerun')} "
+            f"(mode {out['rerun_summary']['mode']}, "
+            f"{out['rerun_summary']['new_assessments']} new assessments)\n"
+            f"  {'':<11} load average before {load}, after {_load_average()}",
+            flush=True,
         )
     _ratios(rates)
 
@@ -319,6 +475,9 @@ def _ready(url: str) -> bool:
 
 
 def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--screen-child":
+        screen_child(sys.argv[2])
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "--writer":
         url, team, teams, visits, batch, start_at = sys.argv[2:8]
         writer(url, int(team), int(teams), int(visits), int(batch), float(start_at))

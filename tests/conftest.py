@@ -17,7 +17,6 @@ so the ``--help`` listing of one test never answers for another.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from demo_store import huayuan, run_demo
 from plugin_site import site
 
-__all__ = ["site"]
+__all__ = ["run_demo", "site"]
 
 settings.register_profile(
     "ci", max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -42,23 +42,11 @@ def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     monkeypatch.setenv("GRIDGUARD_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
-def run_demo(folder: Path, seed: int = 2020) -> dict[str, Any]:
-    """Run ``gridguard demo --json`` into ``folder`` and return its summary."""
-    from click.testing import CliRunner
-
-    from gridguard.cli import main
-
-    result = CliRunner().invoke(main, ["demo", "--json", "--out", str(folder), "--seed", str(seed)])
-    assert result.exit_code == 0, result.output
-    summary: dict[str, Any] = json.loads(result.stdout)
-    return summary
-
-
 @pytest.fixture(scope="session")
-def huayuan_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+def huayuan_demo() -> tuple[dict[str, Any], Path]:
     """The demo's summary and its SQLite database (read it, do not change it)."""
-    folder = tmp_path_factory.mktemp("huayuan-demo")
-    return run_demo(folder), folder / "huayuan.db"
+    summary, folder = huayuan()
+    return summary, folder / "huayuan.db"
 
 
 @pytest.fixture(scope="session")

@@ -61,7 +61,7 @@ def test_rotate_encrypts_a_store_in_clear_then_moves_it_to_a_new_key(tmp_path: P
     assert f"无（明文） -> {first_id}" in rotated.output
     with sqlite3.connect(db) as conn:
         assert all(
-            v is None or v.startswith("gg1:")
+            v is None or v.startswith("gg2:")
             for row in conn.execute("SELECT resident_id, phone FROM persons")
             for v in row
         )

@@ -19,6 +19,7 @@ from gridguard.security.crypto import (
     FieldCipher,
     FieldKey,
     KeyRing,
+    MisplacedValueError,
     add_key_to_file,
     generate_master_key,
     is_sealed,
@@ -98,7 +99,7 @@ def test_sealing_round_trips_and_is_stable_in_its_row(value: str, row: str) -> N
     cipher = FieldCipher(KeyRing.of(ONE))
     token = cipher.seal(value, "pp", row)
     assert is_sealed(token)
-    assert cipher.open(token, "pp") == cipher.open(token) == value
+    assert cipher.open(token, "pp", row) == cipher.open(token, None, row) == value
     assert cipher.seal(value, "pp", row) == token  # the same value in the same row
     if len(value) >= 8:
         assert value not in token
@@ -112,30 +113,34 @@ def test_equal_values_in_two_rows_do_not_look_equal() -> None:
 def test_a_moved_altered_or_foreign_value_is_an_error_never_garbage() -> None:
     cipher = FieldCipher(KeyRing.of(ONE))
     token = cipher.seal("442000196003070115", "pr", "chen")
-    with pytest.raises(DecryptionError, match="sealed for column pr was found in column pp"):
-        cipher.open(token, "pp")  # moved into the phone column
+    with pytest.raises(MisplacedValueError, match=r"persons\.phone of row 'chen'"):
+        cipher.open(token, "pp", "chen")  # moved into the phone column
     relabelled = token.replace(":pr:", ":pp:")
-    with pytest.raises(DecryptionError, match="does not authenticate"):
-        cipher.open(relabelled, "pp")  # moved, and its label forged
+    with pytest.raises(MisplacedValueError, match="does not authenticate"):
+        cipher.open(relabelled, "pp", "chen")  # moved, and its label forged
+    with pytest.raises(MisplacedValueError, match=r"persons.resident_id of row 'wang'"):
+        cipher.open(token, "pr", "wang")  # moved into another person's row
+    with pytest.raises(DecryptionError, match="without the id of its row"):
+        cipher.open(token, "pr")
     body = bytearray(base64.urlsafe_b64decode(token.rsplit(":", 1)[1]))
     body[-1] ^= 1
     altered = token.rsplit(":", 1)[0] + ":" + base64.urlsafe_b64encode(bytes(body)).decode()
     with pytest.raises(DecryptionError, match="does not authenticate"):
-        cipher.open(altered, "pr")
+        cipher.open(altered, "pr", "chen")
     other = FieldCipher(KeyRing.of(TWO))
     with pytest.raises(DecryptionError, match=r"encrypted with key \w{12}, which .* does not hold"):
-        other.open(token, "pr")
+        other.open(token, "pr", "chen")
     same_id_other_key = token.replace(cipher.key.key_id, other.key.key_id)
     with pytest.raises(DecryptionError, match="does not authenticate"):
-        other.open(same_id_other_key, "pr")
+        other.open(same_id_other_key, "pr", "chen")
     with pytest.raises(DecryptionError, match="not a valid encrypted value"):
-        cipher.open("gg1:nonsense", "pr")
+        cipher.open("gg2:nonsense", "pr", "chen")
 
 
 def test_an_older_key_of_the_ring_still_opens_what_it_sealed() -> None:
     old = FieldCipher(KeyRing.of(ONE)).seal("13800138000", "pp", "p")
     ring = KeyRing.of(ONE, TWO)
-    assert FieldCipher(ring).open(old, "pp") == "13800138000"
+    assert FieldCipher(ring).open(old, "pp", "p") == "13800138000"
     assert FieldCipher(ring).key.key_id == ring.current.key_id
 
 

@@ -79,3 +79,73 @@ def test_no_sample_record_shows_a_personal_value() -> None:
     for record, value in personal:
         if len(value) > 1:
             assert value not in repr(record), (type(record).__name__, value)
+
+
+PERSONAL = ("phone", "mobile", "resident_id", "id_number", "birth_date")
+"""Field names that always hold personal data; ``name`` does too beside one of them."""
+
+SAMPLES = {
+    "phone": PHONE,
+    "mobile": PHONE,
+    "resident_id": NUMBER,
+    "id_number": NUMBER,
+    "birth_date": dt.date(1962, 5, 17),
+    "name": NAME,
+}
+PLUGINS = ("gridguard_html", "gridguard_http", "gridguard_postgres", "gridguard_smtp",
+           "gridguard_webhook", "gridguard_xlsx")  # fmt: skip
+
+
+def _attrs_classes() -> dict[str, type]:
+    """Every attrs class defined in gridguard and its plugins, by qualified name."""
+    import importlib
+    import pkgutil
+
+    import attrs
+
+    import gridguard
+
+    packages = [gridguard, *(importlib.import_module(name) for name in PLUGINS)]
+    found: dict[str, type] = {}
+    for package in packages:
+        prefix = package.__name__ + "."
+        modules = [package.__name__]
+        modules += [m.name for m in pkgutil.walk_packages(package.__path__, prefix)]
+        for name in modules:
+            if name.endswith("__main__"):
+                continue
+            module = importlib.import_module(name)
+            for value in vars(module).values():
+                if (isinstance(value, type) and attrs.has(value)
+                        and value.__module__.startswith(package.__name__)):  # fmt: skip
+                    found[f"{value.__module__}.{value.__qualname__}"] = value
+    return found
+
+
+def test_every_record_class_masks_its_personal_fields() -> None:
+    """By introspection: each field that holds a phone, an identity number or a birth date
+    (and the ``name`` beside them) shows masked, in every attrs class of gridguard."""
+    import attrs
+
+    classes = _attrs_classes()
+    assert len(classes) > 150, "the walk found the model, workflows and plugins"
+    checked = []
+    for qualified, cls in sorted(classes.items()):
+        fields = attrs.fields(cls)
+        personal = {f.name for f in fields} & set(PERSONAL)
+        for field in fields:
+            if field.name not in PERSONAL and not (field.name == "name" and personal):
+                continue
+            checked.append(f"{qualified}.{field.name}")
+            assert callable(field.repr), f"{qualified}.{field.name} shows in full"
+            value = SAMPLES[field.name]
+            shown = field.repr(value)
+            assert str(value) not in shown, (qualified, field.name, shown)
+            if field.name in ("phone", "mobile"):
+                assert PHONE[-11:] not in shown, (qualified, field.name, shown)
+    for expected in ("gridguard.model.people.Person.resident_id",
+                     "gridguard.model.teams.TeamMember.phone",
+                     "gridguard.model.targeting.ListEntry.name",
+                     "gridguard.sweep.workflow.FollowUp.phone",
+                     "gridguard.targeting.matching.Resident.phone"):  # fmt: skip
+        assert expected in checked

@@ -210,3 +210,70 @@ def test_an_escalation_that_reaches_nobody_is_counted_not_dropped(tmp_path: Path
     assert figures["notifications_undeliverable"] == len(
         [m for m in messages if m.at.astimezone(dt.timezone(dt.timedelta(hours=8))).date() == day]
     )
+
+
+_DOCTOR = """
+[[contacts]]
+role = "community_doctor"
+area_id = "c1"
+name = "刘医生"
+phone = "13700137000"
+addresses = { file = "liu-clinic" }
+"""
+
+
+def test_urgent_screening_alerts_go_to_the_named_people_of_the_place(tmp_path: Path) -> None:
+    """A fever and a close contact go at once to who holds each role, as the digests do.
+
+    The doctor is a contact of the stored configuration (with an address on
+    ``file``), the secretary too; both alerts reach them by name, and the
+    chat robot can @-mention the doctor from where the number is on file.
+    With the secretary gone from the configuration, her alert for the close
+    contact reaches no one: undeliverable, listed, and dispatch exits 1.
+    """
+    from gridguard.model import Exposure, Screening
+
+    at = dt.datetime(2020, 1, 27, 2, tzinfo=dt.UTC)
+    facts = [
+        Screening(person_id="p1", at=at, temperature=38.5),
+        Screening(person_id="p3", at=at, exposures=[
+            Exposure(kind="confirmed_case", last_contact=dt.date(2020, 1, 24))]),
+    ]  # fmt: skip
+    for secretary in (True, False):
+        folder = tmp_path / f"secretary-{secretary}"
+        folder.mkdir()
+        db = _workspace(folder)
+        text = _FILE + _DOCTOR
+        if not secretary:
+            text = text.replace('role = "community_secretary"', 'role = "grid_worker"')
+        assert _configure(folder, db, text).exit_code == 0
+        with gridguard.open(db) as ws:
+            ws.record(facts)
+            screen(ws, campaign_id="cmp", day=dt.date(2020, 1, 27))
+            with ws.transaction(write=False) as uow:
+                urgent = [m for m in uow.find(OutboxMessage) if m.data.get("urgent")]
+            stuck = Notifications(ws).undeliverable()
+        by_role = {(m.data["person_id"], m.data["role"]): m for m in urgent}
+        assert set(by_role) == {("p1", "community_doctor"), ("p3", "community_doctor"),
+                                ("p3", "community_secretary")}  # fmt: skip
+        doctor = by_role["p1", "community_doctor"]
+        assert (doctor.recipient, doctor.channel) == ("liu-clinic", "file")
+        assert doctor.data["mention_of"] == {"contact": "community_doctor", "at": "c1",
+                                             "name": "刘医生"}  # fmt: skip
+        assert "13700137000" not in repr(doctor)
+        assert "发热" in doctor.subject
+        assert "牡丹阁3栋101" in doctor.body
+        clerk = by_role["p3", "community_secretary"]
+        dispatched = _run("notify", "dispatch", "--db", str(db))
+        if secretary:
+            assert (clerk.recipient, clerk.channel) == ("community_secretary@c1", "file")
+            assert stuck == []
+            assert dispatched.exit_code == 0, dispatched.output
+            continue
+        assert clerk.channel == UNDELIVERABLE
+        assert [u.message.id for u in stuck] == [clerk.id]
+        assert "no community_secretary on file" in stuck[0].reason
+        assert dispatched.exit_code == 1, dispatched.output
+        assert "undeliverable 无法投递 1" in dispatched.output
+        status = _run("notify", "status", "--db", str(db))
+        assert "no community_secretary on file" in status.output

@@ -10,6 +10,7 @@ purpose names its reason, which is recorded.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -36,6 +37,10 @@ PAGES = [
     "storage.md",
     "README.md",
 ]
+
+
+SCHEMA = re.compile(r"[?&]schema=([a-z0-9_]+)")
+"""A schema named in a PostgreSQL URL of a page."""
 
 
 def drop_schemas(url: str, *names: str) -> None:
@@ -65,8 +70,9 @@ def test_the_page_runs_as_written(name: str, demo_store: Path, tmp_path: Path) -
         else None
     )
     page = ROOT / name if name == "README.md" else ROOT / "docs" / name
-    if name == "postgres.md" and namespace["postgres_url"]:
-        drop_schemas(namespace["postgres_url"], "zhongshan", "huayuan_demo")
+    if namespace["postgres_url"]:
+        # Every schema the page names starts empty, whatever an earlier run left there.
+        drop_schemas(namespace["postgres_url"], *sorted(set(SCHEMA.findall(page.read_text()))))
     if name == "notifications.md":
         # The tutorial's plugin, as the reader would install it (its contract suite runs there).
         import test_notify_docs  # noqa: F401

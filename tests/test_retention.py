@@ -132,7 +132,8 @@ def test_purge_removes_personal_data_and_keeps_report_counts(tmp_path: Path) -> 
         again = purge(ws, days=14, now=NOW)
         assert again.total == 0
         actions = [(e.action, e.target) for e in ws.find(AuditEntry) if "retention" in e.action]
-        assert actions == [("retention.purge", "Campaign:cmp")] * 2
+        whole = ("retention.purge", "the whole store")
+        assert actions == [whole, ("retention.purge", "Campaign:cmp")] * 2
     assert _report_counts(path) == before
     data = path.read_bytes()
     assert "陈建国".encode() not in data
@@ -181,7 +182,7 @@ def test_only_an_administrator_purges(tmp_path: Path) -> None:
         district = Workspace(
             ws.storage, principal=Principal(name="区管理员", role=Role.ADMIN, area_id="c2")
         )
-        with pytest.raises(AccessDenied, match=r"Campaign:cmp: outside area:c2"):
+        with pytest.raises(AccessDenied, match=r"the whole store: it reaches beyond area:c2"):
             purge(district, now=NOW)
 
 
@@ -236,7 +237,7 @@ def test_the_memory_store_purges_registry_entries_and_says_what_it_skipped() -> 
         report = purge(ws, now=NOW)
         assert ws.get(Person, "p4").name == PURGED
         assert ws.get(Household, "h1").phone is None
-        assert report.rows == {"persons": 4, "households": 3}
+        assert report.rows == {"persons": 4, "households": 3, "teams": 0}
         assert "visits" in report.skipped
 
 

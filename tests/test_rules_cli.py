@@ -56,6 +56,9 @@ def test_screen_json_prints_one_object_and_a_rerun_adds_nothing(store: Path) -> 
         0,
         0,
     )
+    assert again["mode"] == "unchanged"
+    full = json.loads(CliRunner().invoke(main, [*args, "--full"]).output)
+    assert (full["mode"], full["flagged_persons"], full["new_assessments"]) == ("full", 3, 0)
 
 
 def test_screen_prints_a_bilingual_table(store: Path) -> None:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import gridguard
 from gridguard import Area, AreaLevel, Building, Campaign, Household, OutbreakArea, Person
-from gridguard.model import Exposure, Screening, Stairwell, Trip
+from gridguard.model import Exposure, MemberRole, Screening, Stairwell, Team, TeamMember, Trip
 from gridguard.model.assessments import QuarantineKind, TaskKind
 from gridguard.rules import Assessment, QuarantineOrder, RiskLevel, ScreeningRun, Task
 from gridguard.rules.ruleset import parse_rule_set
@@ -149,15 +149,38 @@ def test_screening_flags_escalates_and_explains(ws: Workspace) -> None:
     assert (run.flagged, run.mode, run.day) == (3, "full", DAY)
 
 
+def _written(ws: Workspace) -> dict[type[Any], set[Any]]:
+    return {cls: {x.id for x in stored(ws, cls)} for cls in (Assessment, QuarantineOrder, Task)}
+
+
 def test_running_again_writes_nothing_new(ws: Workspace) -> None:
     first = screen(ws, campaign_id=CAMPAIGN, day=DAY)
     counts = {
         cls: len(stored(ws, cls)) for cls in (Assessment, QuarantineOrder, Task, ScreeningRun)
     }
     again = screen(ws, campaign_id=CAMPAIGN, day=DAY)
-    assert (again.assessments, again.orders, again.tasks) == (0, 0, 0)
-    assert again.flagged == first.flagged
+    assert (again.assessments, again.orders, again.tasks, again.flagged) == (0, 0, 0, 0)
+    assert again.run.mode == "unchanged"
+    # Nothing changed: not even a run is stored.
     assert {cls: len(stored(ws, cls)) for cls in counts} == counts
+    written = _written(ws)
+    redone = screen(ws, campaign_id=CAMPAIGN, day=DAY, full=True)
+    assert redone.run.mode == "full"
+    assert redone.flagged == first.flagged
+    assert (redone.assessments, redone.orders, redone.tasks, redone.notifications) == (0, 0, 0, 0)
+    assert _written(ws) == written
+
+
+def test_rule_made_orders_are_ordered_when_the_run_made_them(ws: Workspace) -> None:
+    screen(ws, campaign_id=CAMPAIGN, day=DAY)
+    (order,) = stored(ws, QuarantineOrder)
+    (campaign,) = stored(ws, Campaign)
+    # A run for a past day orders at the end of that day (the last instant of it, local).
+    assert order.ordered_at is not None
+    assert campaign.local_date(order.ordered_at) == DAY
+    assert campaign.local_date(
+        order.ordered_at + dt.timedelta(microseconds=1)
+    ) == DAY + dt.timedelta(days=1)
 
 
 def test_a_person_in_quarantine_escalates_their_household_next_time(ws: Workspace) -> None:
@@ -186,15 +209,51 @@ def test_a_person_in_quarantine_escalates_their_household_next_time(ws: Workspac
     assert "p4" not in later  # their own order does not count for themselves
 
 
-def test_changed_only_rescreens_the_stairwells_with_new_screenings(ws: Workspace) -> None:
+def test_an_incremental_run_rescreens_the_stairwells_with_new_screenings(ws: Workspace) -> None:
     screen(ws, campaign_id=CAMPAIGN, day=DAY)
     ws.record([Screening(person_id="p5", at=_at(DAY, 9), temperature=38.2, symptoms=["咳嗽"])])
-    result = screen(ws, campaign_id=CAMPAIGN, day=DAY, changed_only=True)
+    result = screen(ws, campaign_id=CAMPAIGN, day=DAY)
     assert result.run.mode == "changed"
     assert result.flagged == 1  # only stairwell s2 was looked at again: p5; a full run finds 4
     new = {a.person_id for a in stored(ws, Assessment)} - {"p1", "p2", "p3"}
     assert new == {"p5"}
-    assert screen(ws, campaign_id=CAMPAIGN, day=DAY).flagged == 4
+    written = _written(ws)
+    full = screen(ws, campaign_id=CAMPAIGN, day=DAY, full=True)
+    assert (full.flagged, full.assessments, full.orders, full.tasks) == (4, 0, 0, 0)
+    assert _written(ws) == written
+
+
+def test_an_incremental_run_after_a_late_entered_screening_flags_what_a_full_run_flags(
+    ws: Workspace,
+) -> None:
+    screen(ws, campaign_id=CAMPAIGN, day=DAY)
+    # Entered after the run, but taken the day before the newest screening that run saw.
+    late = Screening(person_id="p5", at=_at(DAY - dt.timedelta(days=2)), temperature=38.6)
+    ws.record([late])
+    result = screen(ws, campaign_id=CAMPAIGN, day=DAY)
+    assert result.run.mode == "changed"
+    assert "p5" in {a.person_id for a in stored(ws, Assessment)}
+    assert result.assessments >= 1
+    written = _written(ws)
+    full = screen(ws, campaign_id=CAMPAIGN, day=DAY, full=True)
+    assert (full.assessments, full.orders, full.tasks) == (0, 0, 0)
+    assert _written(ws) == written
+    assert screen(ws, campaign_id=CAMPAIGN, day=DAY).run.mode == "unchanged"
+
+
+def test_a_person_who_moved_is_screened_again_with_their_new_household(ws: Workspace) -> None:
+    screen(ws, campaign_id=CAMPAIGN, day=DAY)
+    assert "p5" not in fired(ws)
+    # p5 moves in with p1, who is under quarantine: a household member of a quarantined person.
+    moved = Person(id="p5", household_id="h1", name="王强")
+    with ws.transaction() as uow:
+        uow.put(Person, [moved])
+    result = screen(ws, campaign_id=CAMPAIGN, day=DAY)
+    assert result.run.mode == "changed"
+    written = _written(ws)
+    full = screen(ws, campaign_id=CAMPAIGN, day=DAY, full=True)
+    assert (full.assessments, full.orders, full.tasks) == (0, 0, 0)
+    assert _written(ws) == written
 
 
 def test_day_14_is_flagged_and_day_15_not_through_the_whole_run(ws: Workspace) -> None:
@@ -223,14 +282,25 @@ def test_a_campaign_must_be_named_when_there_are_several(ws: Workspace) -> None:
 
 def test_notifications_go_to_the_outbox_once(ws: Workspace) -> None:
     outbox = pytest.importorskip("gridguard.model.messages")
+    ws.add([Team(id="t1", name="第一小分队", area_id="c1", home_grid_id="g1",
+                 members=(TeamMember(name="黄干部", role=MemberRole.CADRE),
+                          TeamMember(name="刘医生", role=MemberRole.DOCTOR)))])  # fmt: skip
     first = screen(ws, campaign_id=CAMPAIGN, day=DAY)
     assert first.notify_mode == "outbox"
     messages = stored(ws, outbox.OutboxMessage)
     assessments = stored(ws, Assessment)
     urgent = [a for a in assessments if any(f.rule_id == "fever" for f in a.fired)]
-    # A fever goes at once, one message per role...
-    at_once = sorted(m.recipient for m in messages if not m.data.get("digest"))
-    assert at_once == sorted(r for a in urgent for r in a.notify)
+    # A fever goes at once, one message per role, to the team member holding it in the
+    # person's grid (no configuration stored: the place tree says who). Team t1 has a
+    # doctor and no grid worker: the grid worker's alert is undeliverable, not dropped...
+    at_once = [m for m in messages if not m.data.get("digest")]
+    assert sorted(m.recipient for m in at_once) == sorted(
+        f"{role}@g1" for a in urgent for role in a.notify
+    )
+    for m in at_once:
+        nobody = m.data["role"] == "grid_worker"
+        assert (m.channel == "undeliverable") is nobody, m
+        assert ("undeliverable" in m.data) is nobody, m
     # ...the rest wait for the run's digest: one message per recipient and channel.
     digests = [m for m in messages if m.data.get("digest")]
     assert len({(m.recipient, m.channel) for m in digests}) == len(digests)
@@ -386,3 +456,71 @@ def test_a_day_in_the_future_is_refused(ws: Workspace) -> None:
     with pytest.raises(gridguard.ValidationError, match=r"\$\.day: must not be after today"):
         screen(ws, campaign_id=CAMPAIGN, day=tomorrow)
     assert stored(ws, ScreeningRun) == []
+
+
+@given(st.lists(st.text(), min_size=1, max_size=6))
+def test_task_ids_made_without_the_general_encoder_are_stable_ids(parts: list[str]) -> None:
+    from gridguard.model.assessments import stable_id
+    from gridguard.screening._run import _strings_id
+
+    assert _strings_id("task", tuple(parts)) == stable_id("task", *parts)
+
+
+_CHANGE = st.one_of(
+    st.tuples(
+        st.just("screening"),
+        st.sampled_from(["p1", "p2", "p3", "p4", "p5"]),
+        st.integers(min_value=0, max_value=4),  # days before DAY
+        st.sampled_from([36.5, 37.4, 38.9]),
+        st.sampled_from([(), ("cough",)]),
+    ),
+    st.tuples(
+        st.just("move"),
+        st.sampled_from(["p1", "p2", "p3", "p4", "p5"]),
+        st.sampled_from(["h1", "h2", "h3"]),
+    ),
+)
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(changes=st.lists(st.lists(_CHANGE, min_size=1, max_size=3), min_size=1, max_size=3))
+def test_incremental_runs_leave_nothing_for_a_full_run_to_write(
+    backend: str, changes: list[list[tuple[Any, ...]]], tmp_path: Path
+) -> None:
+    """Whatever changes between runs (late or new screenings, moves), the incremental runs
+    of the day have written everything a full run would."""
+    url = "memory://" if backend == "memory" else f"sqlite:///{tmp_path / f'{uuid.uuid4()}.db'}"
+    names = {"p1": "陈建国", "p2": "陈小红", "p3": "李明", "p4": "王芳", "p5": "王强"}
+    with gridguard.open(url) as ws:
+        ws.add(place_tree())
+        ws.record(facts())
+        screen(ws, campaign_id=CAMPAIGN, day=DAY)
+        for step in changes:
+            for change in step:
+                if change[0] == "screening":
+                    _, person, back, temperature, symptoms = change
+                    when = _at(DAY - dt.timedelta(days=back), 8)
+                    ws.record(
+                        [
+                            Screening(
+                                person_id=person,
+                                at=when,
+                                temperature=temperature,
+                                symptoms=list(symptoms),
+                            )
+                        ]
+                    )
+                else:
+                    _, person, household = change
+                    with ws.transaction() as uow:
+                        uow.put(
+                            Person, [Person(id=person, household_id=household, name=names[person])]
+                        )
+            screen(ws, campaign_id=CAMPAIGN, day=DAY)
+        written = _written(ws)
+        full = screen(ws, campaign_id=CAMPAIGN, day=DAY, full=True)
+        assert (full.assessments, full.orders, full.tasks) == (0, 0, 0)
+        assert _written(ws) == written

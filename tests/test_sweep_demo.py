@@ -16,7 +16,7 @@ SWEEP_KEYS = (
     "households_refused",
     "households_vacant",
     "persons_screened",
-    "persons_flagged",
+    "persons_filed",
     "team_shifts",
 )
 
@@ -37,7 +37,7 @@ def test_the_sweep_matches_the_account(huayuan_demo: tuple[dict[str, Any], Path]
     assert 0 < summary["households_refused"] < 50
     assert 0 < summary["households_vacant"] < 200
     assert 0.9 * summary["persons"] < summary["persons_screened"] <= summary["persons"]
-    assert 0 < summary["persons_flagged"] < 0.05 * summary["persons"]
+    assert 0 < summary["persons_filed"] < 0.05 * summary["persons"]
     if summary.get("priority_households"):  # targeting ran first: its households go first
         priority, everyone = (
             int(x.strip(" %")) for x in summary["priority_households_visited_early"].split("/")

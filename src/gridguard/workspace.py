@@ -15,11 +15,14 @@ entry point.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
 
 from ._workspace.access import WHOLE_STORE, AccessGate
 from ._workspace.audit import AuditRecorder
@@ -43,6 +46,7 @@ from .security.access import Guard
 from .security.principal import LOCAL_ADMIN, Principal
 from .storage.base import SaveResult, Storage, UnitOfWork
 from .storage.capabilities import KeyRingOpener
+from .storage.dialect import SqlDialect
 
 if TYPE_CHECKING:
     from .security.crypto.keys import KeyRing
@@ -53,6 +57,7 @@ __all__ = [
     "DB_ENV",
     "DEFAULT_BATCH",
     "WHOLE_STORE",
+    "Page",
     "Workspace",
     "open_workspace",
     "resolve_url",
@@ -81,6 +86,15 @@ def resolve_url(target: str | os.PathLike[str] | None) -> str:
     return f"sqlite:///{Path(text)}"
 
 
+@attrs.frozen
+class Page(Generic[T]):
+    """One page of records in id order (:meth:`gridguard.Workspace.page`)."""
+
+    items: list[T]
+    next: str | None
+    """The last id of the page when more follow (the next page's ``after``), else ``None``."""
+
+
 class Workspace:
     """A store opened for a principal, with the plugins that were loaded.
 
@@ -104,7 +118,7 @@ class Workspace:
         composition_policy: CompositionPolicy | None = None,
         purpose: str = "",
     ) -> None:
-        self.storage = storage
+        self._storage = storage
         self.principal = principal
         self.purpose = purpose
         """Why the workspace is used (``"door-to-door sweep"``): the audit log's *why*."""
@@ -126,6 +140,8 @@ class Workspace:
             in_transaction=lambda: self._uow is not None,
         )
         self._gate = AccessGate(principal, self.guard, self._audit_log, self._read)
+        self._narrowed: list[Workspace] = []
+        """Workspaces made by :meth:`narrow`: their held-back audit entries go with this one's."""
         self._records = Records(self._gate, self._transaction, lambda: self.composition_policy)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -148,11 +164,60 @@ class Workspace:
         try:
             self.flush_audit()
         finally:
-            self.storage.close()
+            self._storage.close()
 
     @property
     def url(self) -> str:
-        return self.storage.url
+        return self._storage.url
+
+    @property
+    def storage(self) -> Storage:
+        """The store itself, for the system principal (an unscoped one) only.
+
+        The store reads and writes without any check of role or scope, so a
+        scoped principal is refused (audited), as she is for
+        :meth:`transaction`; what she needs goes through the workspace's
+        checked calls, and :attr:`dialect` answers what SQL the store speaks.
+        To work on the same store as someone else, the system principal opens
+        another workspace on it (``Workspace(ws.storage, principal=...)``);
+        a scoped principal narrows her own with :meth:`narrow`.
+        """
+        if not self.guard.everywhere:
+            raise self._gate.deny(
+                "storage", "the store", "the raw store is for an unscoped principal"
+            )
+        return self._storage
+
+    @property
+    def dialect(self) -> SqlDialect:
+        """The store's SQL dialect (whether it runs SQL, how it spells it): no data."""
+        return self._storage.dialect
+
+    def narrow(self, area_id: str) -> Workspace:
+        """A workspace on the same store for the same person, her scope narrowed to ``area_id``.
+
+        ``area_id`` must lie inside her scope; one outside it and one that is
+        not stored get the same :class:`~gridguard.errors.AccessDenied`
+        (audited). A building observer's scope is one building: she cannot
+        narrow it to an area.
+        """
+        me = self.principal
+        if me.building_id is not None or not self.in_scope(Area, {area_id}):
+            raise self._gate.deny("narrow", f"area:{area_id}", f"unknown or outside {me.scope}")
+        with self._read() as uow:
+            known = uow.existing_ids(Area, {area_id})
+        if not known:
+            raise self._gate.deny("narrow", f"area:{area_id}", f"unknown or outside {me.scope}")
+        narrowed = Workspace(
+            self._storage,
+            principal=Principal(name=me.name, role=me.role, area_id=area_id),
+            plugin_manager=self.plugin_manager,
+            registries=self.registries,
+            composition_policy=self.composition_policy,
+            purpose=self.purpose,
+        )
+        self._narrowed.append(narrowed)
+        return narrowed
 
     @property
     def lines(self) -> Registry[LineOfDefense]:
@@ -214,7 +279,7 @@ class Workspace:
         try:
             if write:
                 self._gate.authorize_write()
-            with self.storage.transaction(write=write) as uow:
+            with self._storage.transaction(write=write) as uow:
                 self._uow, self._write_depth = uow, write
                 self.guard.begin()
                 try:
@@ -247,8 +312,11 @@ class Workspace:
         workspace's next write, when ``AUDIT_READS_HELD`` (256) of them are
         waiting or the oldest is ``AUDIT_READS_SECONDS`` (2 s) old, and on
         :meth:`close`; so a reader never waits for a long write (an import)
-        to finish. Reading the audit log flushes first.
+        to finish. Reading the audit log flushes first. The workspaces
+        :meth:`narrow` made are flushed with it.
         """
+        for narrowed in self._narrowed:
+            narrowed.flush_audit()
         self._audit_log.flush()
 
     def authorize(self, action: str, target: Any = None) -> None:
@@ -273,7 +341,9 @@ class Workspace:
         One set-based scope check (a few queries, whatever the batch size)
         and one audit entry for the whole batch; the first record outside
         the principal's scope refuses the batch. Ids that are not stored
-        are left to the workflow to report.
+        are left to the workflow to report when the principal is unscoped;
+        a scoped principal gets the refusal of an id outside her scope for
+        them, so the answer tells her nothing about what is stored elsewhere.
         """
         self._gate.authorize_records(action, cls, ids)
 
@@ -385,6 +455,31 @@ class Workspace:
         the role may not read is :class:`~gridguard.errors.AccessDenied`.
         """
         return self._records.find(cls, where)
+
+    def page(
+        self,
+        cls: type[T],
+        *,
+        after: str | None = None,
+        limit: int = 50,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        **where: Any,
+    ) -> Page[T]:
+        """One page of the records of ``cls`` in id order: those whose id sorts after ``after``.
+
+        Keyset pagination: ``page.next`` (the page's last id, ``None`` on the
+        last page) is the ``after`` of the next page; ``where`` filters as in
+        :meth:`find`, ``since`` and ``until`` bound a fact's ``at``. Only
+        records inside the principal's scope are listed, and on a backend
+        with :class:`~gridguard.storage.capabilities.KeysetPaging` (SQLite,
+        PostgreSQL) the scope, the filters and the limit are applied in the
+        database, which reads ``limit + 1`` rows whatever the store's size.
+        """
+        items, after = self._records.page(
+            cls, where, after=after, limit=limit, since=since, until=until
+        )
+        return Page(items, after)
 
     def count(self, cls: type[Any], **where: Any) -> int:
         """How many records of ``cls`` inside the principal's scope have fields equal to ``where``.

@@ -161,3 +161,29 @@ def test_chromium_shows_the_charts_with_chinese_labels(
         data = area.tobytes()
         inked = sum(1 for i in range(0, len(data), 3) if min(data[i : i + 3]) < 200)
         assert inked / (len(data) / 3) > 0.01, key
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_chromium_shows_every_label_in_the_pages_language(
+    browser: Browser, daily: Report, tmp_path: Path, lang: str
+) -> None:
+    """What Chromium draws, text of the charts' SVG included: one language, data aside."""
+    path = tmp_path / f"daily-{lang}.html"
+    path.write_text(HtmlReporter().render(daily, lang=lang), encoding="utf-8")
+    page = Page(browser, width=1200)
+    page.open(path.as_uri())
+    shown: list[str] = page.evaluate(
+        "[document.body.innerText,"
+        " ...Array.from(document.querySelectorAll('svg text, svg title')).map(t => t.textContent)]"
+    )
+    charts: list[str] = page.evaluate(
+        "Array.from(document.querySelectorAll('figure.chart svg text')).map(t => t.textContent)"
+    )
+    assert len(charts) > 20, "the charts' titles, axes, ticks and legends are drawn as text"
+    parts = [line.strip() for text in shown for line in text.splitlines() if line.strip()]
+    kept = _without_data(parts, _data(daily))
+    if lang == "en":
+        assert [p for p in kept if CJK.search(p)] == []
+    else:
+        assert [p for p in kept if WORD.search(p)] == []
+        assert any(CJK.search(t) for t in charts)

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import zoneinfo
 from collections.abc import Iterator
@@ -30,8 +31,26 @@ def local(hour: int, minute: int = 0, day: dt.date = DAY) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), ZONE)
 
 
+_TEMPLATE: list[Path] = []
+"""The store :func:`build_store` built first in this process; later calls copy it."""
+
+
 def build_store(path: Path) -> str:
-    """The sample tree with an observer for ``b1`` and ``p1`` under home quarantine; its URL."""
+    """The sample tree with an observer for ``b1`` and ``p1`` under home quarantine; its URL.
+
+    Built once per test process and copied after that (a closed SQLite file
+    is the whole store), so each test still has a store of its own.
+    """
+    if _TEMPLATE and _TEMPLATE[0].exists():
+        return copy_store(_TEMPLATE[0], path)
+    url = _build(path)
+    template = Path(tempfile.mkdtemp(prefix="gridguard-http-tests-")) / "template.db"
+    shutil.copyfile(path, template)
+    _TEMPLATE[:] = [template]
+    return url
+
+
+def _build(path: Path) -> str:
     from gridguard.quarantine import order_quarantine
     from gridguard.watch import assign_observer
 

@@ -66,7 +66,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(tmp_path: Pat
                 "-H",
                 f"Authorization: Bearer {token}",
                 "--max-examples",
-                "6",
+                "3",  # every operation still runs; its inputs are fuzzed three times
                 "--phases",
                 "fuzzing",
                 "--checks",

@@ -36,6 +36,8 @@ from gridguard.watch.missed import WatchSettings, escalate
 
 SECRET = "SEC-loopback-secret"
 ZONE = dt.timezone(dt.timedelta(hours=8))
+DOCTOR = "13700137000"
+"""The doctor of community c1, whom urgent alerts @-mention."""
 ROLES = ("grid_worker", "community_doctor", "community_secretary", "team_leader")
 
 
@@ -64,7 +66,9 @@ def _settings(wecom: HttpReceiver, dingtalk: HttpReceiver, roles: tuple[str, ...
             {"role": role, "area_id": community, "name": "值班员"}
             for role in roles
             for community in ("c1", "c2")
-        ],
+            if role != "community_doctor"
+        ]
+        + [{"role": "community_doctor", "area_id": "c1", "name": "刘医生", "phone": DOCTOR}],
         "delivery": {"base_delay": 0.05, "max_delay": 0.1, "timeout": 5},
     }
 
@@ -118,6 +122,23 @@ def test_every_message_of_every_workflow_reaches_its_robot(
     for receiver, channel in ((wecom, "wecom"), (dingtalk, "dingtalk")):
         ids = {str(m.id) for m in messages if m.channel == channel}
         assert receiver.unique_keys() == ids, channel
+    # The fever found by screening went at once to the doctor on file for the person's
+    # place, by name: each robot @-mentions her mobile, read when it was sent.
+    fever = [
+        m
+        for m in messages
+        if m.topic == "screening" and m.data.get("urgent") and m.data["role"] == "community_doctor"
+    ]
+    assert {m.channel for m in fever} == {"wecom", "dingtalk"}
+    assert all(m.data["mention_of"]["name"] == "刘医生" for m in fever)
+    assert all(DOCTOR not in repr(m) for m in messages), "the outbox holds no phone"
+    alerts = {str(m.id) for m in fever}
+    pinged = [r.json() for r in wecom.received() if r.key in alerts]
+    assert pinged
+    assert all(p["text"]["mentioned_mobile_list"] == [DOCTOR] for p in pinged)
+    pinged = [r.json() for r in dingtalk.received() if r.key in alerts]
+    assert pinged
+    assert all(p["at"]["atMobiles"] == [DOCTOR] for p in pinged)
     assert all("timestamp=" in r.path and "sign=" in r.path for r in dingtalk.received())
     assert all(r.path == "/cgi-bin/webhook/send?key=k1" for r in wecom.received())
     result = CliRunner().invoke(main, ["notify", "dispatch", "--db", str(db)])

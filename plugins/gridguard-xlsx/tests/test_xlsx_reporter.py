@@ -54,9 +54,16 @@ def test_registered_through_the_entry_point() -> None:
 
 
 def test_a_sheet_per_section_named_in_the_language(book: Workbook) -> None:
-    assert book.sheetnames == ["报告", "总览", "入户走访", "今日需追访人员"]
+    # The report has a chart: its image sheet comes second, after the cover.
+    assert book.sheetnames == ["报告", "图表", "总览", "入户走访", "今日需追访人员"]
     english = workbook(sample_daily_report(), lang="en")
-    assert english.sheetnames == ["Report", "Overview", "Door-to-door sweep", "Who to call today"]
+    assert english.sheetnames == [
+        "Report",
+        "Charts",
+        "Overview",
+        "Door-to-door sweep",
+        "Who to call today",
+    ]
 
 
 def test_tables_have_chinese_headers_a_filter_and_a_frozen_header(book: Workbook) -> None:
@@ -132,7 +139,7 @@ def test_the_raw_sheet_xml_holds_no_formula() -> None:
     data = XlsxReporter().render(sample_daily_report(names=HOSTILE_NAMES), lang="zh-CN")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
-        assert len(sheets) == 4
+        assert len(sheets) == 5  # cover, charts, three sections
         for name in sheets:
             assert b"<f>" not in archive.read(name)
             assert b"<f " not in archive.read(name)
@@ -171,7 +178,7 @@ def test_sheet_names_are_sanitised_short_and_unique() -> None:
     titles = ("a/b: [c]?*", long, long, "报告", "'History'", "   ")
     report = bare_report([section(title) for title in titles], kind="daily")
     book = workbook(report)
-    names = book.sheetnames
+    names = [n for n in book.sheetnames if n != "图表"]  # the sections' charts as images
     assert names[1] == "a_b_ _c___"
     assert len(names[2]) == 31
     assert names[3] == long[:29] + "~2"
@@ -250,8 +257,10 @@ def test_a_real_huayuan_daily_report(tmp_path: Path) -> None:
     reports = huayuan_reports(tmp_path)
     daily = reports["daily"]
     book = workbook(daily)
-    assert len(book.sheetnames) == 1 + len(daily.sections)
-    assert book.sheetnames[1:] == [s.title.text("zh-CN") for s in daily.sections]
+    assert len(book.sheetnames) == 2 + len(daily.sections)
+    assert book.sheetnames[1] == "图表"
+    assert len(book["图表"]._images) == 4  # the daily report's four charts as pictures
+    assert book.sheetnames[2:] == [s.title.text("zh-CN") for s in daily.sections]
     overview = next(b for _, b in daily.blocks() if isinstance(b, Figures))
     sheet = book[daily.sections[0].title.text("zh-CN")]
     rows = {row[0]: row[1] for row in sheet.iter_rows(values_only=True) if row[0]}

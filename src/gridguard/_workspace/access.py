@@ -12,12 +12,12 @@ audit entry; an allowed workflow run leaves one too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
 from ..errors import AccessDenied
-from ..model import Area, Building
+from ..model import Area, Building, Campaign
 from ..security.access import (
     OPERATIONS,
     PERMISSIONS,
@@ -30,6 +30,7 @@ from ..security.access import (
 )
 from ..security.principal import Principal
 from ..storage.base import UnitOfWork
+from ..storage.capabilities import Within
 from ..storage.schema import spec_for
 from .audit import AuditRecorder
 
@@ -71,7 +72,16 @@ class AccessGate:
             raise self.deny("write", "the store", "this role writes nothing")
 
     def require(self, verb: Verb, cls: type[Any], target: str) -> None:
-        """Refuse unless the role may ``verb`` records of ``cls`` at all (scope aside)."""
+        """Refuse unless the role may ``verb`` records of ``cls`` at all (scope aside).
+
+        The audit log covers the whole store: only an unscoped principal reads it.
+        """
+        if category_of(cls) is Category.AUDIT and not self.guard.everywhere:
+            raise self.deny(
+                verb.value,
+                target,
+                "the audit log covers the whole store: for an unscoped principal",
+            )
         if not self.guard.permitted(verb, cls):
             category = category_of(cls).value
             raise self.deny(
@@ -104,20 +114,31 @@ class AccessGate:
     # -- scope of records about to be written ------------------------------------------------
 
     def check_new(
-        self, uow: UnitOfWork, cls: type[Any], records: Sequence[Any], offset: int
+        self,
+        uow: UnitOfWork,
+        cls: type[Any],
+        records: Sequence[Any],
+        offset: int,
+        batch: Mapping[type[Any], set[str]] | None = None,
     ) -> None:
-        """Refuse the batch if any record of ``cls`` would be written outside the scope."""
+        """Refuse the batch if any record of ``cls`` would be written outside the scope.
+
+        ``batch`` holds the ids of the records written with them (a new
+        stairwell and its households): a parent among them is known.
+        """
         self.require(Verb.WRITE, cls, target_of(cls, [str(r.id) for r in records[:2]]))
         if self.guard.everywhere:
             return
-        self._refuse_outside(uow, cls, records, [offset + n for n in range(len(records))], "write")
+        self._refuse_outside(
+            uow, cls, records, [offset + n for n in range(len(records))], "write", batch or {}
+        )
 
     def check_facts(
         self, uow: UnitOfWork, cls: type[Any], facts: Sequence[Any], positions: Sequence[int]
     ) -> None:
         """Refuse the batch if any fact of ``cls`` (at ``positions`` of the input) lies outside."""
         self.require(Verb.WRITE, cls, target_of(cls, [str(f.id) for f in facts[:2]]))
-        self._refuse_outside(uow, cls, facts, positions, "write")
+        self._refuse_outside(uow, cls, facts, positions, "write", {})
 
     def _refuse_outside(
         self,
@@ -126,8 +147,14 @@ class AccessGate:
         records: Sequence[Any],
         positions: Sequence[int],
         action: str,
+        batch: Mapping[type[Any], set[str]],
     ) -> None:
-        bad = self.guard.outside_new(uow, cls, records)
+        bad = sorted(
+            {
+                *self.guard.outside_new(uow, cls, records),
+                *_unknown_parents(uow, cls, records, batch),
+            }
+        )
         if bad:
             raise self.deny(
                 action,
@@ -148,9 +175,10 @@ class AccessGate:
         else:
             at = names.index(spec.parent.column)
             parents = [None if r[at] is None else str(r[at]) for r in rows]
-            outside = self.guard.outside(
-                uow, spec.parent.target, {p for p in parents if p is not None}
-            )
+            wanted = {p for p in parents if p is not None}
+            outside = self.guard.outside(uow, spec.parent.target, wanted)
+            if not self.guard.everywhere:  # an unknown parent looks like one outside
+                outside |= wanted - uow.existing_ids(spec.parent.target, wanted)
             bad = [n for n, p in enumerate(parents) if p is None or p in outside]
             if not bad and not spec.is_fact:
                 stored = self.guard.outside(uow, cls, {str(r[0]) for r in rows})
@@ -187,6 +215,8 @@ class AccessGate:
         if wanted and not self.guard.everywhere:
             with self._read() as uow:
                 outside = self.guard.outside(uow, cls, wanted)
+                # an id that is not stored gets the answer of one outside: no existence oracle
+                outside |= set(wanted) - uow.existing_ids(cls, set(wanted))
             if outside:
                 first = min(outside)
                 raise self.deny(
@@ -234,6 +264,34 @@ class AccessGate:
         with self._read() as uow:
             return self.guard.jurisdictions(uow, cls)
 
+    def read_filter(
+        self, uow: UnitOfWork, cls: type[Any]
+    ) -> tuple[frozenset[str] | None, Within | None] | None:
+        """The scope of a read of ``cls`` as filters a query applies: ``(jurisdictions, within)``.
+
+        ``None`` when the principal can read no record of ``cls`` at all in
+        her scope. The same records pass as through :meth:`Guard.filter
+        <gridguard.security.access.Guard.filter>` after a find, but the
+        database applies the filter, so a page reads only its own rows: a
+        fine scope (a grid, a building) keeps the rows whose chain of
+        parents reaches its areas or its building.
+        """
+        if self.guard.everywhere:
+            return None, None
+        scope = self.guard.scope(uow)
+        if cls is Area:
+            return None, Within(Area, scope.areas | scope.above)
+        juris = self.guard.jurisdictions(uow, cls)
+        if juris is None:
+            if spec_for(cls).parent is None and cls is not Campaign:
+                return None
+            return None, None
+        if not scope.fine:
+            return juris, None
+        if scope.building_id is not None:
+            return juris, Within(Building, {scope.building_id})
+        return juris, Within(Area, scope.areas)
+
     def _target_inside(self, uow: UnitOfWork, target: Any) -> bool:
         if isinstance(target, str):
             return not self.guard.outside(uow, Area, {target})
@@ -244,6 +302,26 @@ class AccessGate:
         ):
             return False
         return not self.guard.outside_new(uow, cls, [target])
+
+
+def _unknown_parents(
+    uow: UnitOfWork, cls: type[Any], records: Sequence[Any], batch: Mapping[type[Any], set[str]]
+) -> list[int]:
+    """Positions of ``records`` whose parent is neither stored nor written with them.
+
+    A scoped principal gets the same refusal for such a record as for one
+    outside her scope, so that a write does not tell her what is stored
+    elsewhere.
+    """
+    spec = spec_for(cls)
+    if spec.parent is None or cls is Area:
+        return []
+    column, parent_cls = spec.parent.column, spec.parent.target
+    parents = [getattr(r, column) for r in records]
+    wanted = {str(p) for p in parents if p is not None} - batch.get(parent_cls, set())
+    known = uow.existing_ids(parent_cls, wanted) if wanted else set()
+    missing = wanted - {str(k) for k in known}
+    return [n for n, p in enumerate(parents) if p is not None and str(p) in missing]
 
 
 def _target_name(target: Any) -> str:

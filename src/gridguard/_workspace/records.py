@@ -9,6 +9,7 @@ entry, not one per row, so bulk paths stay fast.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -19,6 +20,7 @@ from ..masking import mask_text
 from ..model import FACT_TYPES, REGISTRY_TYPES, Area, CompositionPolicy, Team
 from ..security.access import PERSONAL, Guard, Verb, category_of, target_of
 from ..storage.base import SaveResult, UnitOfWork
+from ..storage.capabilities import KeysetPaging
 from ..storage.schema import spec_for
 from .access import AccessGate
 from .audit import AuditRecorder
@@ -94,8 +96,9 @@ class Records:
                 )
             groups[type(record)].append((n, record))
         self._check_registry(uow, groups, offset)
+        batch = {cls: {str(r.id) for _, r in pairs} for cls, pairs in groups.items()}
         for cls, pairs in groups.items():
-            self.gate.check_new(uow, cls, [r for _, r in pairs], offset)
+            self.gate.check_new(uow, cls, [r for _, r in pairs], offset, batch)
         result = SaveResult()
         for cls in REGISTRY_TYPES:
             items = groups.get(cls)
@@ -144,6 +147,13 @@ class Records:
         cls = type(record)
         with self._transaction() as uow:
             if uow.version(cls, record.id) is None:
+                if not self.guard.everywhere:  # the answer for a record outside the scope
+                    self.gate.require(Verb.WRITE, cls, target_of(cls, [str(record.id)]))
+                    raise self.gate.deny(
+                        "write",
+                        target_of(cls, [str(record.id)]),
+                        f"$[0] lies outside {self.gate.principal.scope}",
+                    )
                 raise NotFoundError(f"no {cls.__name__} with id {record.id!r}")
             self._check_registry(uow, {cls: [(0, record)]}, 0)
             self.gate.check_new(uow, cls, [record], 0)
@@ -237,10 +247,17 @@ class Records:
         return found
 
     def _refuse_unreadable(self, uow: UnitOfWork, cls: type[Any], id: str, stored: bool) -> None:
-        """Refuse the read of the stored record ``id`` if it lies outside the scope."""
-        if stored and self.guard.unreadable(uow, cls, {str(id)}):
+        """Refuse the read of the record ``id`` if it lies outside the scope.
+
+        A scoped principal gets the same refusal for a record that is not
+        stored at all (``unknown or outside``): no existence oracle. The
+        system principal gets a :class:`~gridguard.errors.NotFoundError`.
+        """
+        if self.guard.everywhere:
+            return
+        if not stored or self.guard.unreadable(uow, cls, {str(id)}):
             raise self.gate.deny(
-                "read", target_of(cls, [str(id)]), f"outside {self.gate.principal.scope}"
+                "read", target_of(cls, [str(id)]), f"unknown or outside {self.gate.principal.scope}"
             )
 
     def find(self, cls: type[T], where: Mapping[str, Any]) -> list[T]:
@@ -254,6 +271,60 @@ class Records:
             if found and category_of(cls) in PERSONAL:
                 self.audit.allowed("read", _where_name(cls, where, found), len(found))
         return found
+
+    def page(
+        self,
+        cls: type[T],
+        where: Mapping[str, Any],
+        *,
+        after: str | None,
+        limit: int,
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+    ) -> tuple[list[T], str | None]:
+        """See :meth:`gridguard.Workspace.page`: the page's records and the next cursor."""
+        if limit < 1:
+            raise ValidationError.single("$.limit", repr(limit), "must be at least 1")
+        if (since is not None or until is not None) and "at" not in spec_for(cls).column_names:
+            raise ValidationError.single(
+                "$.since", cls.__name__, "only facts (records with an `at`) have a time"
+            )
+        with self._read() as uow:
+            self.gate.require(Verb.READ, cls, cls.__name__)
+            scope = self.gate.read_filter(uow, cls)
+            if scope is None:
+                rows: list[T] = []
+            elif isinstance(uow, KeysetPaging):
+                juris, within = scope
+                rows = uow.page(
+                    cls,
+                    after=after,
+                    limit=limit + 1,
+                    where=where,
+                    jurisdictions=juris,
+                    within=within,
+                    since=since,
+                    until=until,
+                )
+            else:  # a backend without SQL: the same records, found and cut in Python
+                juris = self.guard.jurisdictions(uow, cls)
+                found = self.guard.filter(
+                    uow, cls, list(uow.find(cls, where=where, jurisdictions=juris))
+                )
+                key = spec_for(cls).key
+                rows = sorted(
+                    (
+                        r
+                        for r in found
+                        if (after is None or key(r) > after) and _between(r, since, until)
+                    ),
+                    key=key,
+                )[: limit + 1]
+            items = rows[:limit]
+            if items and category_of(cls) in PERSONAL:
+                self.audit.allowed("read", _where_name(cls, where, items), len(items))
+        more = len(rows) > limit
+        return items, spec_for(cls).key(items[-1]) if more else None
 
     def count(self, cls: type[Any], where: Mapping[str, Any]) -> int:
         """See :meth:`gridguard.Workspace.count`."""
@@ -273,6 +344,13 @@ class Records:
             if self.gate.may_count(cls):
                 out[spec_for(cls).table] = self.count(cls, {})
         return out
+
+
+def _between(record: Any, since: dt.datetime | None, until: dt.datetime | None) -> bool:
+    if since is None and until is None:
+        return True
+    at = record.at
+    return (since is None or at >= since) and (until is None or at < until)
 
 
 def _kinds_name(kinds: Iterable[type[Any]]) -> str:

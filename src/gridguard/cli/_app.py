@@ -33,6 +33,7 @@ from ._common import (
     CHECK_ENV,
     LANG_ENV,
     LANG_META,
+    PRINCIPAL_KEY,
     WRITE_WAIT_ENV,
     console,
     current_lang,
@@ -40,7 +41,9 @@ from ._common import (
     echo,
     echo_path,
     json_option,
+    parse_principal,
     pick,
+    principal_option,
     print_table,
     say,
     with_lang,
@@ -272,8 +275,15 @@ def plugin_commands(
     help="How long a write waits for another write to finish before it gives up "
     f"(default 300). [env: {WRITE_WAIT_ENV}]",
 )
+@principal_option
 @click.pass_context
-def main(ctx: click.Context, lang: str | None, check: bool, write_wait: float | None) -> None:
+def main(
+    ctx: click.Context,
+    lang: str | None,
+    check: bool,
+    write_wait: float | None,
+    acting_as: str | None,
+) -> None:
     """gridguard: grid-based epidemic screening for communities and cities."""
     if lang:
         ctx.meta[LANG_META] = lang
@@ -282,6 +292,8 @@ def main(ctx: click.Context, lang: str | None, check: bool, write_wait: float | 
         os.environ[CHECK_ENV] = "1"
     if write_wait is not None:
         os.environ[WRITE_WAIT_ENV] = f"{write_wait:g}"
+    if acting_as:
+        ctx.meta[PRINCIPAL_KEY] = parse_principal(acting_as)
 
 
 # -- init ----------------------------------------------------------------------------------------

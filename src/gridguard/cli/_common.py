@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ import click
 if TYPE_CHECKING:
     from click.decorators import FC
 
+    from ..security.principal import Principal
     from ..workspace import Workspace
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "at_option",
     "campaign_option",
     "check_ids",
+    "chosen_principal",
     "console",
     "current_lang",
     "date_option",
@@ -54,7 +57,9 @@ __all__ = [
     "open_existing",
     "parse_at",
     "parse_date",
+    "parse_principal",
     "pick",
+    "principal_option",
     "print_table",
     "remember_lang",
     "role_word",
@@ -168,13 +173,82 @@ def open_existing(target: str, *, purpose: str | None = None, **ids: Any) -> Wor
                 f"no database at {path!r}: create one with `gridguard init` "
                 "(or `gridguard demo`), or give the right --db"
             )
-    ws = open_workspace(url) if purpose is None else open_workspace(url, purpose=purpose)
+    principal = chosen_principal()
+    ws = open_workspace(url, principal=principal, purpose=purpose or "")
     try:
+        if principal.building_id is not None:
+            check_ids(ws, building=principal.building_id)
+        elif principal.area_id is not None:
+            check_ids(ws, area=principal.area_id)
         check_ids(ws, **ids)
     except BaseException:
         ws.close()
         raise
     return ws
+
+
+PRINCIPAL_ENV = "GRIDGUARD_PRINCIPAL"
+"""Who the command acts as (``ROLE:AREA``), when ``--as`` is not given."""
+PRINCIPAL_KEY = "gridguard.principal"
+"""Where the ``--as`` value of a run is kept (``ctx.meta``)."""
+
+
+def principal_option(f: FC) -> FC:
+    """The global ``--as ROLE:AREA`` option (parameter ``acting_as``), or its env variable."""
+    return click.option(
+        "--as",
+        "acting_as",
+        envvar=PRINCIPAL_ENV,
+        metavar="ROLE:AREA",
+        help=(
+            "Act as ROLE over AREA (grid_worker:g01; a building observer names her building, "
+            "building_observer:b1; an admin or auditor of everything: admin:*); every read and "
+            f"write is then checked and audited as that principal. [env: {PRINCIPAL_ENV}]"
+        ),
+    )(f)
+
+
+def parse_principal(text: str, name: str | None = None) -> Principal:
+    """The principal of ``--as ROLE:AREA``: a usage error names the value and the rule.
+
+    ``name`` (the login name by default) is who the audit log says acted.
+    """
+    import difflib
+    import getpass
+
+    from ..errors import ConfigError
+    from ..security.principal import Principal, Role
+
+    role_text, sep, scope = text.partition(":")
+    roles = [r.value for r in Role]
+    if role_text not in roles:
+        close = difflib.get_close_matches(role_text, roles, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f" (one of: {', '.join(roles)})"
+        raise ConfigError(f"--as {text!r}: unknown role {role_text!r}{hint}")
+    if not sep or not scope:
+        raise ConfigError(f"--as {text!r}: say the area after the role (ROLE:AREA, or ROLE:*)")
+    role = Role(role_text)
+    who = name or os.environ.get("GRIDGUARD_USER") or getpass.getuser()
+    if role is Role.BUILDING_OBSERVER:
+        return Principal(name=who, role=role, building_id=scope)
+    return Principal(name=who, role=role, area_id=None if scope == "*" else scope)
+
+
+def chosen_principal() -> Principal:
+    """The principal the command runs as: ``--as`` (or ``GRIDGUARD_PRINCIPAL``), else the system's.
+
+    Without either, the command acts as the local administrator of
+    everything (:data:`~gridguard.security.principal.LOCAL_ADMIN`): whoever
+    may open the database file may read all of it anyway.
+    """
+    from ..security.principal import LOCAL_ADMIN
+
+    ctx = click.get_current_context(silent=True)
+    chosen = None if ctx is None else ctx.find_root().meta.get(PRINCIPAL_KEY)
+    if chosen is None:
+        text = os.environ.get(PRINCIPAL_ENV)
+        chosen = parse_principal(text) if text else LOCAL_ADMIN
+    return chosen
 
 
 _KINDS: dict[str, tuple[str, str, str | None]] = {
@@ -211,16 +285,13 @@ def check_ids(ws: Workspace, **ids: Any) -> None:
         class_name, label, level = _KINDS[kind]
         cls = getattr(model, class_name)
         wanted = [value] if isinstance(value, str) else list(value)
-        with ws.transaction(write=False) as uow:
-            stored = uow.existing_ids(cls, set(wanted))
-            missing = [w for w in wanted if w not in stored]
-            wrong_level = []
-            if level is not None:
-                for w in wanted:
-                    if w in stored:
-                        area = uow.get(cls, w)
-                        if area is not None and area.level.value != level:
-                            wrong_level.append((w, area.level.value))
+        found = _stored(ws, cls, wanted)
+        missing = [w for w in wanted if w not in found]
+        wrong_level = [
+            (w, found[w].level.value)
+            for w in wanted
+            if level is not None and w in found and found[w].level.value != level
+        ]
         if wrong_level:
             w, actual = wrong_level[0]
             raise NotFoundError(f"{w!r} is a {actual}, not a {label}")
@@ -231,6 +302,26 @@ def check_ids(ws: Workspace, **ids: Any) -> None:
             records = ws.find(cls, level=level) if level is not None else ws.find(cls)
             hint = _suggest(missing[0], records, label)
         raise NotFoundError(f"unknown {label} {missing[0]!r}{hint}")
+
+
+def _stored(ws: Workspace, cls: type[Any], wanted: list[str]) -> dict[str, Any]:
+    """The records of ``wanted`` the workspace's principal may see, by id.
+
+    For a principal with a scope (``--as``) an id outside it is as unknown
+    as one that is not stored, and the suggestions come from her scope only.
+    """
+    from ..errors import AccessDenied, NotFoundError
+
+    if ws.guard.everywhere:
+        with ws.transaction(write=False) as uow:
+            return {w: r for w in wanted if (r := uow.get(cls, w)) is not None}
+    found: dict[str, Any] = {}
+    for w in wanted:
+        try:
+            found[w] = ws.get(cls, w)
+        except (AccessDenied, NotFoundError):
+            continue
+    return found
 
 
 def _suggest(wanted: str, records: list[Any], label: str) -> str:

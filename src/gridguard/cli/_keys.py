@@ -162,6 +162,14 @@ def status(target: str, as_json: bool) -> None:
     for key_id, count in sorted(found.persons_by_key.items()):
         echo(say(f"密钥 {key_id} 加密的人员: {count:,}", f"persons under key {key_id}: {count:,}"))
     echo(f"{say('明文值', 'values in clear')}: {found.values_in_clear:,}")
+    if found.values_unbound:
+        echo(
+            say(
+                f"未绑定行的旧格式密文: {found.values_unbound:,}（gridguard keys rotate 可绑定）",
+                f"values not yet bound to their row: {found.values_unbound:,} "
+                "(gridguard keys rotate binds them)",
+            )
+        )
 
 
 def _as_dict(value: Any) -> dict[str, Any]:

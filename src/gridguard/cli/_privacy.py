@@ -13,6 +13,7 @@ from ._common import (
     echo,
     echo_json,
     json_option,
+    lang_option,
     local_time,
     open_existing,
     role_word,
@@ -145,12 +146,21 @@ def show(target: str, last: int, head_only: bool, as_json: bool) -> None:
     show_default=True,
     help="Days after a campaign's end before its personal data goes.",
 )
-@click.option("--dry-run", is_flag=True, help="Count what would be purged; change nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="List what would be purged and what kept, and why; change nothing.",
+)
+@lang_option
 @json_option()
-def purge(target: str, days: int, dry_run: bool, as_json: bool) -> None:
-    """Purge personal data of closed campaigns 清除个人信息 (names, ids, phones, free text).
+def purge(target: str, days: int, dry_run: bool, lang: str, as_json: bool) -> None:
+    """Purge personal data of closed campaigns 清除个人信息 (names, ids, phones, free text,
+    health reports, team phones, sent messages).
 
-    Counts in reports stay as they were: rows are redacted, never deleted.
+    A community goes once every campaign covering it closed more than DAYS
+    days ago, whenever its rows were stored. Counts in reports stay as they
+    were: rows are redacted, never deleted. Prints, per table, the rows
+    purged and the rows kept, with the reason for each kept group.
     """
     from ..security.retention import purge as run_purge
 
@@ -159,28 +169,38 @@ def purge(target: str, days: int, dry_run: bool, as_json: bool) -> None:
     if as_json:
         echo_json(report.to_dict())
         return
-    verb = say("将清除", "would purge") if dry_run else say("已清除", "purged")
+    zh = lang == "zh-CN"
     if not report.campaigns:
-        echo(
-            say(
-                f"无需清除：没有结束超过 {days} 天的行动",
-                f"nothing to purge: no campaign closed more than {days} days ago",
-            )
+        click.echo(
+            f"无需清除：没有结束超过 {days} 天的活动"
+            if zh
+            else f"nothing to purge: no campaign closed more than {days} days ago"
         )
-        return
-    campaigns = ", ".join(report.campaigns)
-    echo(
-        say(
-            f"{verb} {len(report.jurisdictions):,} 个社区的 {report.total:,} 行"
-            f"（行动 {campaigns}；{report.cutoff:%Y-%m-%d} 之前的事实）",
-            f"{verb} {report.total:,} rows in {len(report.jurisdictions):,} communities "
-            f"(campaigns {campaigns}; facts before {report.cutoff:%Y-%m-%d})",
+    elif zh:
+        verb = "将清除" if dry_run else "已清除"
+        click.echo(
+            f"{verb} {report.total} 行，{len(report.jurisdictions)} 个社区"
+            f"（活动 {', '.join(report.campaigns)}，结束满 {days} 天）"
         )
-    )
-    for table, n in sorted(report.rows.items()):
-        echo(f"  {table:<18} {n:,}")
+    else:
+        verb = "would purge" if dry_run else "purged"
+        click.echo(
+            f"{verb} {report.total} rows in {len(report.jurisdictions)} communities "
+            f"(campaigns {', '.join(report.campaigns)}, closed over {days} days ago)"
+        )
+    for table in sorted(report.tables or report.rows):
+        n, total = report.rows.get(table, 0), report.tables.get(table)
+        of = "" if total is None else (f" / 共 {total}" if zh else f" of {total}")
+        click.echo(f"  {table:<18} {'清除' if zh else 'purge'} {n}{of}")
+        for group in report.kept.get(table, ()):
+            label = "保留" if zh else "keep"
+            click.echo(f"      {label} {group.rows}: {group.reason_text(lang)}")
+            detail = group.detail(lang)
+            if detail:
+                click.echo(f"        {detail}")
     for table in report.skipped:
-        echo(
-            f"  {table:<18} "
-            + say("已跳过（此后端不运行 SQL）", "skipped (this backend runs no SQL)")
+        click.echo(
+            f"  {table:<18} 跳过（此存储不运行 SQL）"
+            if zh
+            else f"  {table:<18} skipped (this backend runs no SQL)"
         )

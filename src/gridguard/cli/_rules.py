@@ -75,7 +75,17 @@ def _problems(exc: Any, code: int = 1) -> None:
 )
 @campaign_option
 @date_option("Local day to screen for, YYYY-MM-DD (default: today).")
-@click.option("--changed", is_flag=True, help="Only stairwells with screenings since the last run.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Screen everyone again (default: only what changed since the last run of the day).",
+)
+@click.option(
+    "--changed",
+    is_flag=True,
+    hidden=True,
+    help="Kept for old scripts: runs are incremental by default.",
+)
 @click.option(
     "--new-version",
     is_flag=True,
@@ -87,6 +97,7 @@ def screen(
     rules_file: str | None,
     campaign_id: str | None,
     day: str | None,
+    full: bool,
     changed: bool,
     new_version: bool,
     as_json: bool,
@@ -95,6 +106,9 @@ def screen(
 
     Assessments, quarantine orders, tasks and notifications are written
     once: running the same rules over the same facts again adds nothing.
+    A run screens what changed since the last run of the same rule set
+    version for the same day (the day's first run screens everyone);
+    --full screens everyone again.
     A rule set that changed under a version that already ran is refused:
     raise its version, or pass --new-version.
     """
@@ -112,7 +126,7 @@ def screen(
             rule_set,
             campaign_id=campaign_id,
             day=when,
-            changed_only=changed,
+            full=full,
             new_version=new_version,
         )
     summary = result.summary()
@@ -144,6 +158,12 @@ def screen(
         echo(f"{label}: {value:,}")
     risks = ", ".join(f"{value_word(k)} {v:,}" for k, v in result.by_risk.items()) or "-"
     echo(f"{say('按风险', 'By risk')}: {risks}")
+    modes = {
+        "full": say("全量", "full"),
+        "changed": say("增量（自上次运行以来的变化）", "changed since the last run"),
+        "unchanged": say("无变化，未存储任何内容", "nothing changed, nothing stored"),
+    }
+    echo(f"{say('运行', 'Run')}: {modes.get(result.run.mode, result.run.mode)}")
     echo(say(f"用时 {result.seconds:.2f} 秒", f"Done in {result.seconds:.2f} s"))
 
 

@@ -261,7 +261,7 @@ def import_command(
     nothing. Every team is checked against --policy before any is stored.
     """
     from ..model import Team
-    from ..targeting.importing import derived_id
+    from ..targeting.fields import derived_id
     from ..targeting.tables import BadRow, clean, layout, open_table
 
     with open_existing(target, community=area_id) as ws:

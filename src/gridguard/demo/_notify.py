@@ -61,7 +61,7 @@ def dispatch(ctx: DemoContext) -> None:
     service.dispatcher().dispatch()
     ctx.progress.update(task, total=1, completed=1)
     with ws.transaction(write=False) as uow:
-        counts = totals(outbox_status(uow, dt.datetime.now(dt.UTC), dialect=ws.storage.dialect))
+        counts = totals(outbox_status(uow, dt.datetime.now(dt.UTC), dialect=ws.dialect))
     undeliverable = len(service.undeliverable())
     ctx.report("notifications_sent", counts["sent"], "Notifications sent 通知已送达")
     ctx.report("notifications_dead", counts["dead"], "Notifications failed 通知投递失败")

@@ -333,4 +333,4 @@ def run_sweep(ctx: DemoContext) -> None:
         "~5",
     )
     ctx.report("persons_screened", total.persons_screened, "Persons screened 筛查人数")
-    ctx.report("persons_flagged", len(flagged), "One file per person 一人一档")
+    ctx.report("persons_filed", len(flagged), "One file per person 一人一档")

@@ -53,6 +53,11 @@ MAX_JSON_DEPTH = 32
 
 _CUT = MAX_LINE_CHARS + 2  # room for "\r\n": a longer read without a line end was cut short
 _SKIP = 1 << 16
+_BLOCK_CHARS = 1 << 20
+"""Characters read ahead at a time once a CSV file's header is known (about 1 MiB)."""
+_NOT_PLAIN = re.compile('["\x00]|\r(?!\n)')
+"""What a CSV line needs :mod:`csv` for: a quote, a NUL, a carriage return not ending it."""
+_LINE_END = re.compile("\r\n|\r|\n")
 _UNDECODED = re.compile("[\udc80-\udcff]")
 """A byte that did not decode, as ``surrogateescape`` reads it."""
 
@@ -104,6 +109,11 @@ class _Lines:
         self.kept: list[tuple[int, str | None]] = []
         self.kept_chars = 0
         self.pending: deque[tuple[int, str | None]] = deque()
+        self.buffer = ""
+        """A block of the file read ahead (whole lines), served from :attr:`at` on."""
+        self.at = 0
+        self.cut_tail = False
+        """The buffer ends in the start of a line too long, whose rest was skipped."""
 
     def __iter__(self) -> _Lines:
         return self
@@ -126,6 +136,8 @@ class _Lines:
         return text
 
     def _read(self) -> tuple[int, str]:
+        if self.at < len(self.buffer):
+            return self._from_buffer()
         text = self.handle.readline(_CUT)
         if not text:
             raise StopIteration
@@ -138,6 +150,68 @@ class _Lines:
             if len(text.rstrip("\r\n")) > MAX_LINE_CHARS:
                 raise _LineTooLong(self.read)
         return self.read, text
+
+    def _from_buffer(self) -> tuple[int, str]:
+        buffer, at = self.buffer, self.at
+        found = _LINE_END.search(buffer, at)  # as readline() splits with newline=""
+        if found is not None:
+            end = found.end()
+        else:  # the buffer's last line: the file's, or one cut short
+            end = len(buffer)
+            if self.cut_tail:
+                self.at = end
+                self.read += 1
+                raise _LineTooLong(self.read)
+        text = buffer[at:end]
+        self.at = end
+        self.read += 1
+        if len(text) > MAX_LINE_CHARS and len(text.rstrip("\r\n")) > MAX_LINE_CHARS:
+            raise _LineTooLong(self.read)
+        return self.read, text
+
+    def _fill(self) -> bool:
+        """Read the next block of whole lines into the buffer; ``False`` at the end."""
+        text = self.handle.read(_BLOCK_CHARS)
+        self.cut_tail = False
+        if text and not text.endswith("\n"):
+            rest = self.handle.readline(_CUT)
+            if len(rest) == _CUT and not rest.endswith("\n"):
+                self.cut_tail = True
+                while (more := self.handle.readline(_SKIP)) and not more.endswith("\n"):
+                    pass  # skip the rest of the line without holding it
+            text += rest
+        self.buffer, self.at = text, 0
+        return bool(text)
+
+    def plain(self) -> list[str] | None:
+        """The next lines that a plain split reads as :mod:`csv` does, without their ends.
+
+        That is, lines without a quote, a NUL or a carriage return but before
+        the line feed, none too long; an empty list when the next line is not
+        one (read it with :mod:`csv`), ``None`` at the end of the file.
+        """
+        if self.at >= len(self.buffer) and not self._fill():
+            return None
+        buffer, at = self.buffer, self.at
+        found = _NOT_PLAIN.search(buffer, at)
+        if found is not None:
+            end = buffer.rfind("\n", at, found.start()) + 1
+        elif self.cut_tail:
+            end = buffer.rfind("\n", at) + 1
+        else:
+            end = len(buffer)
+        if end <= at:
+            return []
+        parts = buffer[at:end].split("\n")
+        if not parts[-1]:
+            parts.pop()
+        if max(map(len, parts)) > MAX_LINE_CHARS:
+            long = next(i for i, p in enumerate(parts) if len(p) > MAX_LINE_CHARS)
+            parts = parts[:long]
+            end = at + sum(len(p) + 1 for p in parts)
+        self.at = end
+        self.read += len(parts)
+        return [p[:-1] if p.endswith("\r") else p for p in parts]
 
     def start(self) -> None:
         """A new record begins."""
@@ -186,6 +260,15 @@ def csv_records(
     kept = lines.kept  # the lines of the record being read: one, mostly
     while True:
         kept.clear()
+        if width is not None and not lines.pending:
+            # Between records, with nothing to read again: plain lines a block at a time.
+            plain = lines.plain()
+            if plain:
+                number = lines.read - len(plain)
+                for text in plain:
+                    number += 1
+                    yield number, text.split(",") if text else []
+                continue
         try:
             cells = next(reader)
         except StopIteration:

@@ -54,10 +54,13 @@ RULES_NAMESPACE = uuid.UUID("5d0f3c52-8b7e-4c43-9a51-7f1f0e6a2b90")
 """The UUID 5 namespace of every id a screening run makes."""
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).encode
+"""``json.dumps(..., ensure_ascii=False, sort_keys=True, default=str)``, its encoder made once."""
+
+
 def stable_id(*parts: Any) -> uuid.UUID:
     """A UUID 5 of ``parts`` (JSON-encoded, so ``("a", "b")`` and ``("a|b",)`` differ)."""
-    text = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)
-    return uuid.uuid5(RULES_NAMESPACE, text)
+    return uuid.uuid5(RULES_NAMESPACE, _ENCODE(parts))
 
 
 class RiskLevel(enum.StrEnum):
@@ -263,8 +266,8 @@ class ScreeningRun(Fact):
     """One screening run: which rule set (and its digest) ran for which campaign and day.
 
     ``flagged`` counts persons with at least one fired rule; ``watermark``
-    is the newest screening time the run saw, from which a ``changed``
-    run starts.
+    is the newest screening time the run saw and ``inputs`` what it saw per
+    community, from which the next incremental run of the same day starts.
     """
 
     kind: ClassVar[str] = "screening_run"
@@ -279,3 +282,8 @@ class ScreeningRun(Fact):
     watermark: dt.datetime | None = attrs.field(
         default=None, converter=to_utc, validator=optional_aware
     )
+    inputs: str = ""
+    """What the run saw, for the next run to tell what changed: JSON with ``seq`` (the
+    run's number among the runs of its rule set version and day) and ``places`` (per
+    community, a fingerprint of its screenings, persons, households, stairwells,
+    buildings, orders and check-ins). Empty for runs stored before it was kept."""

@@ -277,6 +277,6 @@ def enqueue_digest(ws: Workspace, router: Router, day: dt.date) -> int:
             campaign = found[0] if len(found) == 1 else None
         only = ws.visible("notify.digest", Area, [c.id for c in communities(uow, campaign)])
         messages = digest_messages(
-            uow, router, day, dialect=ws.storage.dialect, campaign=campaign, only=only
+            uow, router, day, dialect=ws.dialect, campaign=campaign, only=only
         )
         return enqueue(uow, messages) if messages else 0

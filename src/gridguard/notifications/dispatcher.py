@@ -374,7 +374,7 @@ class Dispatcher:
         now = self.clock()
         since = now - max(p.minute for p in self.pacers.values())
         with self.ws._transaction(write=False) as uow:
-            sent = recent_sends(uow, since, dialect=self.ws.storage.dialect, channels=self.pacers)
+            sent = recent_sends(uow, since, dialect=self.ws.dialect, channels=self.pacers)
         for channel, at in sorted(sent, key=lambda item: item[1]):
             self.pacers[channel].take(at)
 
@@ -395,7 +395,7 @@ class Dispatcher:
         now = self.clock()
         tasks: list[_Task] = []
         entries: list[DeliveryAttempt] = []
-        dialect = self.ws.storage.dialect
+        dialect = self.ws.dialect
         paced = list(self.pacers)
         if channels is not None:
             channels = [c for c in channels if c not in self.pacers]
@@ -592,7 +592,10 @@ class Dispatcher:
         With ``drain`` it keeps going until nothing is left to deliver on
         its channels (sleeping until retries fall due), or ``max_seconds``
         have passed, or ``stop`` is set. Without, one pass over what is due.
+        The outbox is the whole store's: only an unscoped principal
+        dispatches (``notify.dispatch``, audited).
         """
+        self.ws.authorize("notify.dispatch", "*")  # the whole store
         report = DispatchReport()
         started = time.monotonic()
         deadline = None if max_seconds is None else started + max_seconds
@@ -622,8 +625,12 @@ class Dispatcher:
         return report
 
     def next_send(self) -> dt.datetime | None:
-        """When something is next due that may go (a paced robot's room counted), or ``None``."""
-        dialect = self.ws.storage.dialect
+        """When something is next due that may go (a paced robot's room counted), or ``None``.
+
+        Like :meth:`dispatch`, for an unscoped principal only.
+        """
+        self.ws.authorize("notify.dispatch", "*")  # the whole store
+        dialect = self.ws.dialect
         now = self.clock()
         paced = list(self.pacers)
         times: list[dt.datetime] = []

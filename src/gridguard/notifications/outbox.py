@@ -524,7 +524,7 @@ def due_messages(
     it can deliver), ``exclude`` leaves those out (paced channels, claimed
     robot by robot). ``urgent_first`` puts urgent messages
     (``data["urgent"]``) before the others, however long those have waited.
-    ``dialect`` is the store's (``ws.storage.dialect``): a store that
+    ``dialect`` is the store's (``ws.dialect``): a store that
     runs SQL answers in one query, any other store is read in Python.
     """
     if not dialect.runs_sql:
@@ -685,7 +685,7 @@ def outbox_status(
 ) -> dict[str, dict[str, int]]:
     """Messages per channel and state: ``{"console": {"sent": 12, "pending": 1}}``.
 
-    ``dialect`` is the store's (``ws.storage.dialect``): a store that runs
+    ``dialect`` is the store's (``ws.dialect``): a store that runs
     SQL counts in SQL, any other store in Python.
     """
     counts: dict[str, Counter[str]] = defaultdict(Counter)

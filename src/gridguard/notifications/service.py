@@ -126,14 +126,20 @@ class Notifications:
         )
 
     def dispatch(self, *, drain: bool = False, max_seconds: float | None = None) -> DispatchReport:
-        """Deliver what is due: the call an embedder's scheduler makes every minute."""
-        self.ws.authorize("notify.dispatch", "*")
+        """Deliver what is due: the call an embedder's scheduler makes every minute.
+
+        The dispatcher checks (and audits) that the principal is unscoped.
+        """
         return self.dispatcher().dispatch(drain=drain, max_seconds=max_seconds)
 
     def status(self) -> dict[str, dict[str, int]]:
-        """Messages per channel and state; what no configured channel takes is ``undeliverable``."""
+        """Messages per channel and state; what no configured channel takes is ``undeliverable``.
+
+        Counts over the whole outbox: for an unscoped principal only.
+        """
+        self.ws.authorize("notify.dispatch", "*")
         with self.ws._transaction(write=False) as uow:
-            status = outbox_status(uow, dt.datetime.now(dt.UTC), dialect=self.ws.storage.dialect)
+            status = outbox_status(uow, dt.datetime.now(dt.UTC), dialect=self.ws.dialect)
         return relabel(status, self.channels)
 
     def undeliverable(self) -> list[Undeliverable]:
@@ -143,9 +149,13 @@ class Notifications:
             return find_undeliverable(uow, self.channels)
 
     def dead_letters(self) -> dict[str, dict[str, int]]:
-        """Dead messages per channel and error (a vendor's code and message): why they died."""
+        """Dead messages per channel and error (a vendor's code and message): why they died.
+
+        Over the whole outbox: for an unscoped principal only.
+        """
+        self.ws.authorize("notify.dispatch", "*")
         with self.ws._transaction(write=False) as uow:
-            return dead_letters(uow, dialect=self.ws.storage.dialect)
+            return dead_letters(uow, dialect=self.ws.dialect)
 
 
 def _authorize_events(ws: Workspace, events: Sequence[Event]) -> None:

@@ -30,7 +30,7 @@ CHUNK = 500
 
 def sql_for(ws: Workspace) -> Sql | None:
     """The SQL dialect of ``ws``'s store, or ``None`` when it runs no SQL."""
-    dialect = ws.storage.dialect
+    dialect = ws.dialect
     return dialect if dialect.runs_sql else None
 
 

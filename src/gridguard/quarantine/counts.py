@@ -3,8 +3,9 @@
 The daily report and the census count with these definitions (one SQL text,
 and one Python function for stores without SQL), so they agree on every
 day. Each figure is about the facts' own time, never the wall clock of the
-run: an order counts from when it was known (``ordered_at``; an order the
-rules made, from its start), its end is the end it had at the end of that
+run: an order counts from when it was known (``ordered_at``: when it was
+ordered by hand, or when the screening run made it; older rule-made orders
+without it, from their start), its end is the end it had at the end of that
 day (an extension recorded later does not move it back in time), and an
 early release counts from the release's own instant. A report for a day
 computed three days later therefore says what it said on the day.

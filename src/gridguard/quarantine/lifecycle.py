@@ -106,9 +106,12 @@ def order_quarantine(
         )
     with ws._transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
-        subject: Person | Household | None
+        if person_id is not None:  # an unknown id gets the answer of one outside the scope
+            ws.authorize_known("quarantine.order", Person, [person_id])
+        elif household_id is not None:
+            ws.authorize_known("quarantine.order", Household, [household_id])
         if person_id is not None:
-            subject = person = uow.get(Person, person_id)
+            person = uow.get(Person, person_id)
             if person is None:
                 raise ValidationError.single("$.person_id", repr(person_id), "no such person")
             if household_id is not None and household_id != person.household_id:
@@ -118,9 +121,8 @@ def order_quarantine(
             household_id = person.household_id
         elif household_id is None:
             raise ValidationError.single("$.person_id", "None", "name a person or a household")
-        elif (subject := uow.get(Household, household_id)) is None:
+        elif uow.get(Household, household_id) is None:
             raise ValidationError.single("$.household_id", repr(household_id), "no such household")
-        ws.authorize("quarantine.order", subject)
         last_exposure = as_day(last_exposure, "$.last_exposure", pol.zone)
         today = pol.local_date(at)
         if last_exposure > today:
@@ -166,10 +168,10 @@ def order_quarantine(
 
 def _active_order(ws: Workspace, uow: UnitOfWork, order_id: str, action: str) -> QuarantineOrder:
     """The order ``order_id``, once ``action`` is allowed on it and it is still active."""
+    ws.authorize_known(action, QuarantineOrder, [order_id])  # unknown looks like outside
     order = uow.get(QuarantineOrder, order_id)
     if order is None:
         raise NotFoundError(f"no QuarantineOrder with id {order_id!r}")
-    ws.authorize(action, order)
     if order.status is not OrderStatus.ACTIVE:
         raise ConflictError(f"quarantine order {order_id} is {order.status.value}")
     return order

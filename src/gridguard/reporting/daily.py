@@ -250,14 +250,14 @@ class _Daily:
         sql = _VISITS_TODAY.format(in_campaign=IN_CAMPAIGN, where=where, at=at)
         args = [self.mid, *self.s.campaign_params(), self.start, self.end, *params]
         out: dict[tuple[int, str, str], int] = {}
-        for outcome, channel, today, both in self.s.query(sql, args):
+        for outcome, channel, today, both in self.s._query(sql, args):
             out[(1, str(outcome), str(channel))] = number(today)
             out[(0, str(outcome), str(channel))] = number(both) - number(today)
         return out
 
     def households(self) -> dict[str, int]:
         where, params = self.where("h", "households")
-        total = number(self.s.one(_HOUSEHOLDS.format(where=where), params)[0])
+        total = number(self.s._one(_HOUSEHOLDS.format(where=where), params)[0])
         where, params = self.where("v")
         sql = _HOUSEHOLDS_SO_FAR.format(
             screened=_SCREENED,
@@ -273,7 +273,7 @@ class _Daily:
         )
         mid = self.mid
         args = [mid, mid, *self.s.campaign_params(), self.end, *params]
-        row = self.s.one(sql, args)
+        row = self.s._one(sql, args)
         visited, screened, visited_y, screened_y, pending, pending_y = (number(v) for v in row)
         return {
             "households": total,
@@ -289,7 +289,7 @@ class _Daily:
         """Screenings (counted once per screening: 人次) on the day and the day before."""
         where, params = self.where("s", "person", seek=True)
         sql = _SCREENINGS.format(where=where)
-        today, both = self.s.one(sql, [self.mid, self.start, self.end, *params])
+        today, both = self.s._one(sql, [self.mid, self.start, self.end, *params])
         return number(today), number(both) - number(today)
 
     # -- flagged persons ------------------------------------------------------------------
@@ -308,7 +308,7 @@ class _Daily:
         rules: dict[int, dict[str, set[str]]] = {0: {}, 1: {}}
         lines: dict[int, dict[str, set[str]]] = {0: {}, 1: {}}
         parsed: dict[Any, list[tuple[str, str]]] = {}
-        for a_day, person, level, fired in self.s.query(_ASSESSMENTS.format(where=where), args):
+        for a_day, person, level, fired in self.s._query(_ASSESSMENTS.format(where=where), args):
             which = int(_as_date(a_day) == day)
             best = risk[which].get(person)
             if best is None or _RANK.get(level, 0) > _RANK.get(best, 0):
@@ -350,7 +350,7 @@ class _Daily:
             )
         ):
             args = figure_params(day, t0, t1, date=self.s.date, ts=self.s.ts, true=self.s.true())
-            for kind, *counts in self.s.query(sql, [*args, *params]):
+            for kind, *counts in self.s._query(sql, [*args, *params]):
                 row = out.setdefault(str(kind), [0] * 8)
                 for i, value in enumerate(counts):
                     row[2 * i + n] = number(value)
@@ -361,17 +361,17 @@ class _Daily:
 
     def watch(self) -> dict[str, Any]:
         where, params = self.where("b", "buildings")
-        observed = number(self.s.one(_OBSERVED.format(where=where), params)[0])
+        observed = number(self.s._one(_OBSERVED.format(where=where), params)[0])
         where, params = self.where("c", "building", seek=True)
         mid = self.mid
         buildings, buildings_y, checkins = (
             number(v)
-            for v in self.s.one(
+            for v in self.s._one(
                 _CHECKINS.format(where=where), [mid, mid, mid, self.start, self.end, *params]
             )
         )
         kinds: dict[int, Counter[str]] = {0: Counter(), 1: Counter()}
-        for t, anomalies in self.s.query(
+        for t, anomalies in self.s._query(
             _ANOMALIES.format(where=where), [self.mid, self.start, self.end, *params]
         ):
             for anomaly in json_list(anomalies):
@@ -379,15 +379,15 @@ class _Daily:
         # Rural health monitoring points report like observers (their rows carry only the
         # village as jurisdiction, so under a village they count for the whole village).
         where, params = self.where("p", "area")
-        observed += number(self.s.one(_POINTS.format(where=where), params)[0])
+        observed += number(self.s._one(_POINTS.format(where=where), params)[0])
         where, params = self.where("r", "jurisdiction", seek=True)
         points, points_y = (
             number(v)
-            for v in self.s.one(
+            for v in self.s._one(
                 _POINT_REPORTS.format(where=where), [mid, mid, self.start, self.end, *params]
             )
         )
-        for t, anomalies in self.s.query(
+        for t, anomalies in self.s._query(
             _POINT_ANOMALIES.format(where=where), [mid, self.start, self.end, *params]
         ):
             for anomaly in json_list(anomalies):
@@ -417,12 +417,12 @@ class _Daily:
         args = [self.mid, end, unassigned_late, end, end, *params, end]
         requests = {
             str(k): (number(today), number(open_), number(late))
-            for k, today, open_, late in self.s.query(_SERVICES.format(where=where), args)
+            for k, today, open_, late in self.s._query(_SERVICES.format(where=where), args)
         }
         where, params = self.where("t")
         tasks = {
             str(k): (number(due), number(late))
-            for k, due, late in self.s.query(
+            for k, due, late in self.s._query(
                 _TASKS.format(where=where), [self.end, self.mid, *params]
             )
         }
@@ -442,7 +442,7 @@ class _Daily:
         out: dict[int, dict[str, tuple[int, int, int]]] = {0: {}, 1: {}}
         stuck = {0: 0, 1: 0}
         args = [self.mid, self.start, self.end, *params]
-        for t, topic, channel, n, sent, dead in self.s.query(_ALERTS.format(where=where), args):
+        for t, topic, channel, n, sent, dead in self.s._query(_ALERTS.format(where=where), args):
             was = out[int(t)].get(str(topic), (0, 0, 0))
             out[int(t)][str(topic)] = (
                 was[0] + number(n),
@@ -467,7 +467,7 @@ class _Daily:
         end = _instant(self.today[1])
         longest: float | None = None
         waiting = 0
-        for at, not_before, sent in self.s.query(sql, [self.mid, self.end, *params]):
+        for at, not_before, sent in self.s._query(sql, [self.mid, self.end, *params]):
             ready = _instant(not_before if not_before is not None else at)
             delivered = None if sent is None else _instant(sent)
             if delivered is None or delivered >= end:
@@ -481,9 +481,9 @@ class _Daily:
         """Targets, targets visited by the end of the day, matches made that day."""
         where, params = self.where("t")
         sql = _TARGETS.format(in_campaign=IN_CAMPAIGN, where=where)
-        row = self.s.one(sql, [*self.s.campaign_params(), self.end, *params])
+        row = self.s._one(sql, [*self.s.campaign_params(), self.end, *params])
         where, params = self.where("m", "person", seek=True)
-        matches = self.s.one(_MATCHES.format(where=where), [self.mid, self.end, *params])
+        matches = self.s._one(_MATCHES.format(where=where), [self.mid, self.end, *params])
         return number(row[0]), number(row[1]), number(matches[0])
 
 

@@ -104,7 +104,7 @@ def line_list_report(
                     _local(last, zone),
                     None,
                 )
-                for _, address, phone, last in scope.query(
+                for _, address, phone, last in scope._query(
                     sql, [*scope.campaign_params(), end, *params]
                 )
             ],
@@ -121,7 +121,7 @@ def line_list_report(
                     _local(due, zone),
                     note or None,
                 )
-                for kind, due, note, address, h_phone, name, p_phone in scope.query(
+                for kind, due, note, address, h_phone, name, p_phone in scope._query(
                     _TASKS.format(where=where), [end, *params]
                 )
             ],
@@ -139,7 +139,7 @@ def line_list_report(
                     None,
                     f"→ {_last_day(until)}",
                 )
-                for kind, until, address, h_phone, name, p_phone in scope.query(
+                for kind, until, address, h_phone, name, p_phone in scope._query(
                     _QUARANTINE.format(orders=ORDERS.format(where=where), active=ACTIVE),
                     [scope.true(), *params, today, today, end],
                 )

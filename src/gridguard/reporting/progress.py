@@ -64,7 +64,7 @@ def progress_report(
     total = 0
     if not scope.empty:
         where, params = scope.where("h", "households")
-        total = number(scope.one(_HOUSEHOLDS.format(where=where), params)[0])
+        total = number(scope._one(_HOUSEHOLDS.format(where=where), params)[0])
         visited_day, v_params = scope.day_index("x.first_visit", days)
         screened_day, s_params = scope.day_index("x.first_screened", days)
         where, params = scope.where("v")
@@ -81,7 +81,7 @@ def progress_report(
             scope.bounds()[1],
             *params,
         ]
-        for v_index, s_index, n in scope.query(sql, args):
+        for v_index, s_index, n in scope._query(sql, args):
             if v_index is not None:
                 new_visited[int(v_index)] += number(n)
             if s_index is not None:

@@ -86,7 +86,7 @@ class ReportScope:
     ) -> ReportScope:
         """Resolve the campaign, the area and the day of a report; check them and the access."""
         found = resolve_campaign(ws, campaign)
-        if not ws.storage.dialect.runs_sql:
+        if not ws.dialect.runs_sql:
             raise ConfigError(
                 "reports aggregate in SQL: open a SQLite or PostgreSQL store, not memory://"
             )
@@ -139,7 +139,7 @@ class ReportScope:
     def latest_day(self) -> dt.date:
         """The last local day with a visit in the campaign, or its first day if none."""
         sql = f'SELECT max(v."at") FROM visits v WHERE {IN_CAMPAIGN}'
-        latest = next(iter(self.query(sql, self.ctx.campaign_params())), (None,))[0]
+        latest = next(iter(self._query(sql, self.ctx.campaign_params())), (None,))[0]
         if latest is None:
             return self.campaign.start
         at = latest if isinstance(latest, dt.datetime) else _parse(str(latest))
@@ -273,13 +273,17 @@ class ReportScope:
 
     # -- SQL --------------------------------------------------------------------------------
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
-        """Run ``sql`` (``?`` placeholders) in a read transaction and stream its rows."""
-        return self.ctx.query(sql, params)
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        """Run ``sql`` (``?`` placeholders) in a read transaction and stream its rows.
 
-    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...]:
-        """The single row of an aggregate query."""
-        for row in self.query(sql, params):
+        Internal: the report builders call it after :meth:`open` authorized
+        the report, with the area filters of :meth:`where`.
+        """
+        return self.ctx._query(sql, params)
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...]:
+        """The single row of an aggregate query (internal, like :meth:`_query`)."""
+        for row in self._query(sql, params):
             return row
         return ()
 

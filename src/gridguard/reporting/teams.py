@@ -52,12 +52,12 @@ def teams_report(
     names: dict[str, str] = {}
     if not scope.empty:
         where, params = scope.where("t", "jurisdiction")
-        names = {str(i): str(n) for i, n in scope.query(_TEAMS.format(where=where), params)}
+        names = {str(i): str(n) for i, n in scope._query(_TEAMS.format(where=where), params)}
         index, i_params = scope.day_index('v."at"', scope.days())
         where, params = scope.where("v")
         sql = _BY_TEAM_DAY.format(day=index, in_campaign=IN_CAMPAIGN, where=where)
         args = [*i_params, *scope.campaign_params(), scope.bounds()[1], *params]
-        for team, d, households, screened, not_home in scope.query(sql, args):
+        for team, d, households, screened, not_home in scope._query(sql, args):
             if d is None:
                 continue
             row = totals.setdefault(str(team), [0, 0, 0, 0])

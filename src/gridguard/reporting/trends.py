@@ -82,7 +82,7 @@ def _coverage(ws: Workspace, scope: ReportScope, days: list[dt.date]) -> Chart:
 
 def _flagged(scope: ReportScope, days: list[dt.date]) -> Chart:
     where, params = scope.where("a")
-    rows = scope.query(
+    rows = scope._query(
         _FLAGGED.format(where=where),
         [scope.campaign.id, scope.date(days[0]), scope.date(days[-1]), *params],
     )
@@ -116,12 +116,12 @@ def _flagged(scope: ReportScope, days: list[dt.date]) -> Chart:
 
 def _compliance(scope: ReportScope, days: list[dt.date]) -> Chart:
     where, params = scope.where("b", "buildings")
-    observed = number(scope.one(_OBSERVED.format(where=where), params)[0])
+    observed = number(scope._one(_OBSERVED.format(where=where), params)[0])
     index, i_params = scope.day_index('c."at"', days)
     where, params = scope.where("c", "building", seek=True)
     start, end = scope.bounds(days[0])[0], scope.bounds(days[-1])[1]
     checked = [0] * len(days)
-    for n, count in scope.query(
+    for n, count in scope._query(
         _CHECKED.format(index=index, where=where), [*i_params, start, end, *params]
     ):
         if n is not None:
@@ -148,7 +148,7 @@ def _quarantine(scope: ReportScope, days: list[dt.date]) -> Chart:
         t0 = scope.campaign.day_start(day)
         t1 = scope.campaign.day_start(day + dt.timedelta(days=1))
         args = figure_params(day, t0, t1, date=scope.date, ts=scope.ts, true=scope.true())
-        active.append(sum(number(row[1]) for row in scope.query(sql, [*args, *params])))
+        active.append(sum(number(row[1]) for row in scope._query(sql, [*args, *params])))
     return Chart(
         key="quarantine_by_day",
         title=label("chart.quarantine"),

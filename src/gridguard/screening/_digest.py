@@ -9,10 +9,11 @@ language), what to do and by when (local time in the campaign's time
 zone). Urgent single alerts (a fever, a close contact of a case) do not
 wait for the digest; the run queues them at once, one per person.
 
-Recipients are found as routing finds them (:class:`~gridguard.notifications.routing.Router`):
-contacts of the workspace's configuration up the place tree, else the
-team members of the person's grid. A role nobody holds is an
-undeliverable message, counted and listed, never dropped.
+Recipients of both are found as routing finds them
+(:class:`~gridguard.notifications.routing.Router`): contacts of the
+workspace's stored configuration (``gridguard notify configure``) up the
+place tree, else the team members of the person's grid. A role nobody
+holds is an undeliverable message, counted and listed, never dropped.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ..masking import mask_name
 from ..model import Area, Building, Household, Person, Stairwell, Team
 from ..model.assessments import Assessment, stable_id
-from ..notifications.routing import Place, Router
+from ..notifications.routing import Place, Recipient, Router
 from ..notifications.settings import UNDELIVERABLE, NotifySettings
 from ..notify.base import Message
 from ..rules.ruleset import FollowUp, Quarantine, Refer, Rule, TaskAction
@@ -243,6 +244,29 @@ def _place(uow: UnitOfWork, area_id: str, cache: dict[str, Place]) -> Place:
     return found
 
 
+def _holders(
+    router: Router,
+    teams: _Teams,
+    role: str,
+    place: Place,
+    where: str,
+    channels: Sequence[str],
+) -> list[tuple[str, str, Recipient | None]]:
+    """``(recipient, channel, person)`` for everyone holding ``role`` at ``place``.
+
+    A role nobody holds gives one undeliverable target, ``role@where`` (the
+    building's area) on the :data:`~gridguard.notifications.settings.UNDELIVERABLE`
+    channel.
+    """
+    people = router.recipients(teams, role, place)
+    found: list[tuple[str, str, Recipient | None]] = [
+        (p.address(channel), channel, p) for p in people for channel in channels
+    ]
+    if found:
+        return found
+    return [(f"{role}@{where}", UNDELIVERABLE, None)]
+
+
 def digest_messages(
     uow: UnitOfWork,
     dialect: SqlDialect,
@@ -270,7 +294,7 @@ def digest_messages(
     places: dict[str, Place] = {}
     teams = _Teams(uow)
     reasons: dict[tuple[Any, ...], str] = {}
-    holders: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    holders: dict[tuple[str, str], list[tuple[str, str, Recipient | None]]] = {}
     # (role, address or place, channel) -> (area owning the row, lines, person ids)
     boxes: dict[tuple[str, str, str], tuple[str, list[str], list[str]]] = {}
     for assessment, fired in items:
@@ -286,12 +310,9 @@ def digest_messages(
         for role in assessment.notify:
             targets = holders.get((role, where))
             if targets is None:  # who holds a role is the same for a whole building's area
-                people = router.recipients(teams, role, place)
-                targets = [
-                    (person.address(channel), channel) for person in people for channel in channels
-                ] or [(f"{role}@{where}", UNDELIVERABLE)]
+                targets = _holders(router, teams, role, place, where, channels)
                 holders[(role, where)] = targets
-            for recipient, channel in targets:
+            for recipient, channel, _ in targets:
                 box = boxes.setdefault((role, recipient, channel), (owner, [], []))
                 box[1].append(line)
                 box[2].append(assessment.person_id)
@@ -331,51 +352,72 @@ def urgent_messages(
     zone: zoneinfo.ZoneInfo,
     found: tuple[dict[str, str], dict[str, tuple[str, str]]] | None = None,
 ) -> list[Message]:
-    """One message per urgent assessment, role and channel, readable as the digest's lines.
+    """One message per urgent assessment and person responsible, on each channel, at once.
 
-    Addressed to the role (a chat robot posts to its group); the id is the
-    one such alerts always had, so re-running a screening queues nothing new.
+    Routed as the digests are: each role the rules notify is looked up for
+    the person's place (a contact of the stored configuration, else the
+    grid's team), and each person holding it gets the alert, addressed to
+    them, with a reference to their number on file so a chat robot
+    @-mentions them. A role nobody holds is one undeliverable message. The
+    id is derived from the assessment, role, recipient and channel, so
+    re-running a screening queues nothing new.
     """
     if not items:
         return []
+    router = Router(settings, zone=zone)
     route = settings.route("screening")
     channels = tuple(settings.channels_of(route.channels if route else ()))
     locale = settings.locale
     words = _words(locale)
     names, homes = found or homes_of(uow, dialect, [a for a, _ in items])
+    places: dict[str, Place] = {}
+    teams = _Teams(uow)
+    holders: dict[tuple[str, str], list[tuple[str, str, Recipient | None]]] = {}
     reasons: dict[tuple[Any, ...], str] = {}
-    out: list[Message] = []
+    out: dict[Any, Message] = {}
     for assessment, fired in items:
         home = homes.get(assessment.household_id)
         if home is None:
             continue
-        address, area_id = home
+        address, where = home
+        place = _place(uow, where, places)
+        owner = place.area_id or where
         name = names.get(assessment.person_id)
         line = person_line(name, address, fired, assessment.at, zone, locale, reasons)
         urgent = [r for r in fired if r.id in URGENT_RULES] or list(fired)
         title = urgent[0].title_zh if locale == "zh-CN" else urgent[0].title_en
         who = mask_name(name, keep_length=False) if name else "-"
         for role in assessment.notify:
-            for channel in channels:
-                parts = (role,) if len(channels) == 1 else (role, channel)
-                out.append(
+            targets = holders.get((role, where))
+            if targets is None:
+                targets = _holders(router, teams, role, place, where, channels)
+                holders[(role, where)] = targets
+            for recipient, channel, person in targets:
+                data: dict[str, Any] = {
+                    "role": role,
+                    "urgent": True,
+                    "person_id": assessment.person_id,
+                    "assessment_id": str(assessment.id),
+                    "risk": assessment.risk.value,
+                    "rules": [r.rule_id for r in assessment.fired],
+                }
+                if person is None:
+                    data["undeliverable"] = f"no {role} on file for {where}"
+                elif person.phone and person.on_file:
+                    data["mention_of"] = dict(person.on_file)
+                key = stable_id("notify", str(assessment.id), role, recipient, channel)
+                out.setdefault(
+                    key,
                     Message(
-                        id=stable_id("notify", str(assessment.id), *parts),
-                        recipient=role,
+                        id=key,
+                        recipient=recipient,
                         subject=words["urgent"].format(title=title, who=who),
                         body=line,
-                        data={
-                            "role": role,
-                            "urgent": True,
-                            "person_id": assessment.person_id,
-                            "assessment_id": str(assessment.id),
-                            "risk": assessment.risk.value,
-                            "rules": [r.rule_id for r in assessment.fired],
-                        },
+                        data=data,
                         channel=channel,
-                        area_id=area_id,
+                        area_id=owner,
                         topic="screening",
                         at=assessment.at,
-                    )
+                    ),
                 )
-    return out
+    return list(out.values())

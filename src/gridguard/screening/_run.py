@@ -41,6 +41,7 @@ from ..model import (
 )
 from ..model._validate import as_day
 from ..model.assessments import (
+    RULES_NAMESPACE,
     Assessment,
     FiredRule,
     OrderStatus,
@@ -87,6 +88,7 @@ from ..storage.base import UnitOfWork, unstored
 from ..storage.capabilities import NewRowSending
 from ..storage.dialect import MemoryDialect, SqlDialect
 from ..storage.schema import spec_for
+from ._changes import Changes, changed_communities, inputs_of, last_run
 
 if TYPE_CHECKING:
     from ..notifications.settings import NotifySettings
@@ -588,9 +590,13 @@ def _classify_sql(
     dialect: SqlDialect,
     ctx: RunContext,
     scope: list[str] | None,
-    changed_since: dt.datetime | None,
+    changes: Changes | None,
 ) -> Fragment:
-    """The one query that classifies every person in scope and returns the flagged ones."""
+    """The one query that classifies every person in scope and returns the flagged ones.
+
+    With ``changes`` (an incremental run) it returns only the flagged persons
+    of what changed (see :func:`_changed_where`).
+    """
     scope_sql = None if scope is None else _marks(dialect, scope)
     screening_where = Fragment("")
     if scope is not None:
@@ -723,15 +729,8 @@ def _classify_sql(
     if not tests and not escalation_sql:
         where.append("1 = 0")
     where.append(")")
-    if changed_since is not None:
-        stamp = dialect.value(changed_since, "timestamp")
-        where += [
-            " AND c.stairwell_id IN (SELECT h.stairwell_id FROM latest l "
-            "JOIN persons p ON p.id = l.person_id JOIN households h ON h.id = p.household_id "
-            "WHERE l.at > ",
-            Fragment(dialect.placeholder, (stamp,)),
-            ")",
-        ]
+    if changes is not None:
+        where += _changed_where(plan, changes, dialect)
     flagged = join_fragments([*outer, *where])
     # Facts for the flagged persons only: looked up by key, not carried through the counts.
     facts = (
@@ -756,6 +755,54 @@ def _classify_sql(
         "WHERE p.id = f.person_id AND h.id = f.household_id"
     )
     return join_fragments([*ctes, " ", facts, tail, flagged, joins_sql])
+
+
+_KEY_OF_NEW = {
+    "person": "SELECT l.person_id FROM latest l",
+    "household": "SELECT p.household_id FROM latest l JOIN persons p ON p.id = l.person_id",
+    "stairwell": (
+        "SELECT h.stairwell_id FROM latest l JOIN persons p ON p.id = l.person_id "
+        "JOIN households h ON h.id = p.household_id"
+    ),
+    "building": (
+        "SELECT st.building_id FROM latest l JOIN persons p ON p.id = l.person_id "
+        "JOIN households h ON h.id = p.household_id JOIN stairwells st ON st.id = h.stairwell_id"
+    ),
+}
+
+
+def _changed_level(plan: _Plan) -> str | None:
+    """The place a new screening can change results in: the widest level the rules count
+    (``None`` for an area level: the whole scope)."""
+    if plan.area_levels:
+        return None
+    levels = {c.level for c in plan.place_counts}
+    for level in ("building", "stairwell", "household"):
+        if level in levels:
+            return level
+    return "person"
+
+
+def _changed_where(plan: _Plan, changes: Changes, dialect: SqlDialect) -> list[Fragment | str]:
+    """``AND (...)``: the flagged person is in a changed community, or shares the place of
+    :func:`_changed_level` with a person screened after ``changes.since``."""
+    level = _changed_level(plan)
+    if level is None:
+        return []
+    tests: list[Fragment | str] = []
+    if changes.communities:
+        tests += ["c.jurisdiction IN (", _marks(dialect, changes.communities), ")"]
+    column = "person_id" if level == "person" else LEVELS[level]
+    newer = f"c.{column} IN ({_KEY_OF_NEW[level]}"
+    if changes.since is None:
+        tests += [" OR " if tests else "", newer, ")"]
+    else:
+        stamp = dialect.value(changes.since, "timestamp")
+        tests += [
+            " OR " if tests else "",
+            Fragment(f"{newer} WHERE l.at > {dialect.placeholder})", (stamp,)),
+        ]
+    return [" AND (", *tests, ")"]
 
 
 def _count_value(index: int, count: PlaceCount, alias: str, own: Fragment) -> Fragment:
@@ -882,10 +929,10 @@ def _sql_rows(
     dialect: SqlDialect,
     ctx: RunContext,
     scope: list[str] | None,
-    changed_since: dt.datetime | None,
+    changes: Changes | None,
 ) -> Iterator[tuple[Row, list[Rule]]]:
     """The flagged persons of the classification query, as Python rows with their fired rules."""
-    query = _classify_sql(plan, dialect, ctx, scope, changed_since)
+    query = _classify_sql(plan, dialect, ctx, scope, changes)
     with dialect.planned(uow):
         yield from _flagged(uow.query(query.sql, query.params), plan)
 
@@ -895,6 +942,21 @@ def _flagged(records: Iterable[Sequence[Any]], plan: _Plan) -> Iterator[tuple[Ro
     width = len(_BASE_COLUMNS)
     n_person = len(plan.person_rules)
     n_counts = len(plan.place_counts)
+    decoded: dict[tuple[Any, str], tuple[Any, ...] | None] = {}
+
+    def _decode(text: Any, kind: str) -> tuple[Any, ...] | None:
+        # Most answers repeat ("[]", one symptom): decode each text once. The decoded
+        # lists are shared between rows, which only read them.
+        if not isinstance(text, str):
+            return _decode_list(text, kind)
+        key = (text, kind)
+        found = decoded.get(key, _decode)
+        if found is _decode:
+            if len(decoded) > 20_000:
+                decoded.clear()
+            found = decoded[key] = _decode_list(text, kind)
+        return found  # type: ignore[return-value]
+
     for record in records:
         values = dict(zip(_BASE_COLUMNS, record[:width], strict=True))
         rest = record[width:]
@@ -915,11 +977,11 @@ def _flagged(records: Iterable[Sequence[Any]], plan: _Plan) -> Iterator[tuple[Ro
             "screening_id": values["screening_id"],
             "screened_at": _instant(values["screened_at"]),
             "temperature": values["temperature"],
-            "symptoms": _decode_list(values["symptoms"], "symptoms"),
-            "trips": _decode_list(values["trips"], "trips"),
-            "exposures": _decode_list(values["exposures"], "exposures"),
-            "building_anomalies": _decode_list(values["building_anomalies"], "anomalies"),
-            "household_anomalies": _decode_list(values["household_anomalies"], "anomalies"),
+            "symptoms": _decode(values["symptoms"], "symptoms"),
+            "trips": _decode(values["trips"], "trips"),
+            "exposures": _decode(values["exposures"], "exposures"),
+            "building_anomalies": _decode(values["building_anomalies"], "anomalies"),
+            "household_anomalies": _decode(values["household_anomalies"], "anomalies"),
             "quarantined": bool(rest[n_person]),
         }
         for i, value in enumerate(counts):
@@ -978,7 +1040,7 @@ def _python_rows(
     plan: _Plan,
     ctx: RunContext,
     scope: list[str] | None,
-    changed_since: dt.datetime | None,
+    changes: Changes | None,
 ) -> Iterator[tuple[Row, list[Rule]]]:
     households = {h.id: h for h in uow.find(Household, jurisdictions=scope)}
     stairwells = {s.id: s for s in uow.find(Stairwell, jurisdictions=scope)}
@@ -1060,15 +1122,9 @@ def _python_rows(
     escalation_tests = [
         compile_python(r.condition, ctx, place_counts=index) for r in plan.escalations
     ]
-    changed_stairwells: set[str] | None = None
-    if changed_since is not None:
-        changed_stairwells = {
-            row["stairwell_id"]
-            for row in rows
-            if row["screened_at"] is not None and row["screened_at"] > changed_since
-        }
+    keep = _changed_rows(plan, rows, changes)
     for row, values in zip(rows, flags, strict=True):
-        if changed_stairwells is not None and row["stairwell_id"] not in changed_stairwells:
+        if keep is not None and not keep(row):
             continue
         fired = [r for r, v in zip(plan.person_rules, values, strict=True) if v is True]
         fired += [
@@ -1076,6 +1132,24 @@ def _python_rows(
         ]
         if fired:
             yield row, fired
+
+
+def _changed_rows(
+    plan: _Plan, rows: Sequence[Row], changes: Changes | None
+) -> Callable[[Row], bool] | None:
+    """The Python twin of :func:`_changed_where`: which rows an incremental run looks at."""
+    level = None if changes is None else _changed_level(plan)
+    if changes is None or level is None:
+        return None
+    key = "person_id" if level == "person" else LEVELS[level]
+    since = changes.since
+    places = {
+        row[key]
+        for row in rows
+        if row["screened_at"] is not None and (since is None or row["screened_at"] > since)
+    }
+    communities = set(changes.communities)
+    return lambda row: row["jurisdiction"] in communities or row[key] in places
 
 
 def _area_keys(
@@ -1187,10 +1261,48 @@ class _Context:
     """New assessments whose alert waits for the run's digest (one message per recipient)."""
     urgent: list[tuple[Assessment, list[Rule]]] = attrs.field(factory=list)
     """New assessments whose alert goes at once (a fever, a close contact)."""
+    reads: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    """Per rule id: the row keys its explanation reads."""
+    explained: dict[tuple[Any, ...], str] = attrs.field(factory=dict)
+    """Explanations by rule id and the values they read (bounded)."""
+    tasks: dict[tuple[Any, ...], Task] = attrs.field(factory=dict)
+    """Tasks made by the run, by what they are made of (bounded): a household's members
+    ask for the same household task."""
+    ordered_at: dt.datetime | None = None
+    """When the run made its orders (the wall clock, or the end of a past day screened):
+    "new quarantines" count from then."""
 
     @property
     def common(self) -> dict[str, str]:
         return {"rule_set_id": self.rule_set.id, "rule_set_version": self.rule_set.version}
+
+
+def _reads(rule: Rule, index: Mapping[int, int]) -> tuple[str, ...]:
+    """The row keys :func:`explain` may read for ``rule``: its fields and place counts."""
+    keys = {n.name for n in walk(rule.condition) if isinstance(n, Field)}
+    keys |= {
+        place_count_key(index[id(n)])
+        for n in walk(rule.condition)
+        if isinstance(n, PlaceCount) and id(n) in index
+    }
+    return tuple(sorted(keys))
+
+
+def _explained(rule: Rule, row: Row, run: _Context) -> str:
+    """:func:`explain`, once per rule and distinct values read (a city repeats its answers)."""
+    reads = run.reads.get(rule.id)
+    if reads is None:
+        reads = run.reads[rule.id] = _reads(rule, run.index)
+    key = (rule.id, *(row.get(k) for k in reads))
+    try:
+        found = run.explained.get(key)
+    except TypeError:  # a list of trips or exposures: explained for this row alone
+        return explain(rule, row, run.index)
+    if found is None:
+        if len(run.explained) > 20_000:
+            run.explained.clear()
+        found = run.explained[key] = explain(rule, row, run.index)
+    return found
 
 
 def _assess(row: Row, fired: list[Rule], run: _Context) -> Assessment:
@@ -1201,7 +1313,7 @@ def _assess(row: Row, fired: list[Rule], run: _Context) -> Assessment:
     follow_up: int | None = None
     records: list[FiredRule] = []
     for rule in fired:
-        why = explain(rule, row, run.index)
+        why = _explained(rule, row, run)
         records.append(FiredRule(rule_id=rule.id, line=rule.line, priority=rule.priority, why=why))
         for action in rule.actions:
             if isinstance(action, Classify) and action.level.rank > risk.rank:
@@ -1245,14 +1357,20 @@ def _assess(row: Row, fired: list[Rule], run: _Context) -> Assessment:
 
 
 def _task(
-    run: _Context, rule: Rule, key: tuple[Any, ...], household: str, person: str | None, **kw: Any
+    run: _Context, rule: Rule, key: tuple[str, ...], household: str, person: str | None, **kw: Any
 ) -> Task:
-    """A task whose id is a UUID 5 of who it is for, the rule and ``key``."""
-    ident = stable_id(
-        "task", person or household, rule.id, run.rule_set.id, run.rule_set.version, *key
-    )
-    return Task(
-        id=str(ident),
+    """A task whose id is a UUID 5 of who it is for, the rule and ``key``.
+
+    Made once per run for the same content: a household task that each
+    member's rules ask for is one object.
+    """
+    memo = (person, household, rule.id, key, tuple(sorted(kw.items())))
+    found = run.tasks.get(memo)
+    if found is not None:
+        return found
+    parts = (person or household, rule.id, run.rule_set.id, run.rule_set.version, *key)
+    task = Task(
+        id=str(_strings_id("task", parts)),
         household_id=household,
         person_id=person,
         rule_id=rule.id,
@@ -1260,6 +1378,19 @@ def _task(
         rule_set_version=run.rule_set.version,
         **kw,
     )
+    if len(run.tasks) > 4 * _BATCH:  # a batch's households; memory stays flat
+        run.tasks.clear()
+    run.tasks[memo] = task
+    return task
+
+
+def _strings_id(kind: str, parts: tuple[str, ...]) -> uuid.UUID:
+    """``stable_id(kind, *parts)`` for parts that are all strings: the same UUID (a test
+    holds the two together), without the sorting and fallbacks only other values need."""
+    return uuid.uuid5(RULES_NAMESPACE, _JSON([kind, *parts]))
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _act(
@@ -1343,6 +1474,7 @@ def _act(
                         campaign_id=run.campaign.id,
                         exposure_kind=kind,
                         last_contact=contact,
+                        ordered_at=run.ordered_at,
                         **run.common,
                     )
                 )
@@ -1411,10 +1543,10 @@ def _watermark(uow: UnitOfWork, dialect: SqlDialect, scope: list[str] | None) ->
     return latest
 
 
-def _last_watermark(uow: UnitOfWork, campaign: Campaign, rule_set: RuleSet) -> dt.datetime | None:
-    marks = [
-        r.watermark
-        for r in uow.find(
+def _runs_of(uow: UnitOfWork, campaign: Campaign, rule_set: RuleSet) -> list[ScreeningRun]:
+    """The stored runs of this rule set version for this campaign."""
+    return list(
+        uow.find(
             ScreeningRun,
             where={
                 "campaign_id": campaign.id,
@@ -1422,9 +1554,7 @@ def _last_watermark(uow: UnitOfWork, campaign: Campaign, rule_set: RuleSet) -> d
                 "rule_set_version": rule_set.version,
             },
         )
-        if r.watermark is not None
-    ]
-    return max(marks) if marks else None
+    )
 
 
 @attrs.define
@@ -1612,13 +1742,41 @@ def _write(
     return written, len(orders), len(tasks), queued
 
 
+def _batches(rows: Iterable[tuple[Row, list[Rule]]]) -> Iterator[list[tuple[Row, list[Rule]]]]:
+    """``rows`` in lists of :data:`_BATCH`, each person's fired rules in priority order."""
+    batch: list[tuple[Row, list[Rule]]] = []
+    for row, fired in rows:
+        batch.append((row, sorted(fired, key=lambda r: (r.priority, r.id))))
+        if len(batch) == _BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _unchanged(run: ScreeningRun, started: float, outbox: bool) -> ScreeningResult:
+    """The result of a run that found nothing changed since ``run``: it flagged no one anew."""
+    return ScreeningResult(
+        run=attrs.evolve(run, mode="unchanged", flagged=0),
+        flagged=0,
+        by_rule={},
+        by_risk={},
+        assessments=0,
+        orders=0,
+        tasks=0,
+        notifications=0,
+        notify_mode="outbox" if outbox else "recorded",
+        seconds=time.perf_counter() - started,
+    )
+
+
 def screen(
     ws: Workspace,
     rule_set: RuleSet | None = None,
     *,
     campaign_id: str | None = None,
     day: dt.date | None = None,
-    changed_only: bool = False,
+    full: bool = False,
     new_version: bool = False,
     notify: NotifySettings | None = None,
     notifications: bool = True,
@@ -1626,10 +1784,13 @@ def screen(
     """Run ``rule_set`` (default: the built-in one) over the persons of a campaign.
 
     ``day`` is the local day the rules count from (default: today in the
-    campaign's time zone). ``changed_only`` re-screens only the stairwells
-    where a screening newer than the last run's newest was recorded (a
-    full run once a day keeps moving date windows right). Returns what
-    was found and written; running it again writes nothing new.
+    campaign's time zone). A run is incremental: after a run of the same
+    rule set version for the same day it screens only what changed since
+    (new and late-entered screenings, persons, households and stairwells
+    that changed, orders made or ended; see the screening rules' guide),
+    and when nothing changed it stores nothing. The first run of a day
+    screens everyone, as does ``full`` (``--full``). Returns what was
+    found and written; running it again writes nothing new.
 
     A version of a rule set stands for one set of rules: its fingerprint is
     stored by its first run, and a run of another rule set under the same
@@ -1646,7 +1807,7 @@ def screen(
     started = time.perf_counter()
     rule_set = rule_set or builtin_rule_set(lines=ws.lines.names())
     plan = _Plan.of(rule_set)
-    dialect = ws.storage.dialect
+    dialect = ws.dialect
     enqueue = _outbox_enqueue() if notifications else None
     with ws._transaction() as uow:
         campaign = _campaign(uow, campaign_id)
@@ -1661,13 +1822,28 @@ def screen(
             )
         ctx = RunContext.for_campaign(campaign, day)
         scope = _jurisdictions(uow, campaign)
-        since = _last_watermark(uow, campaign, rule_set) if changed_only else None
-        mode = "changed" if since is not None else "full"
+        # The wall clock of the run; a run for a past day orders on that day, at its end.
+        ordered_at = min(dt.datetime.now(dt.UTC), ctx.end - dt.timedelta(microseconds=1))
+        runs = _runs_of(uow, campaign, rule_set)
+        previous = None if full else last_run(runs, day)
+        since = None if previous is None else previous[0].watermark
+        inputs = inputs_of(uow, dialect, scope, since)
+        changes: Changes | None = None
+        if previous is not None:
+            stored_places = previous[1]["places"]
+            changes = Changes(since, changed_communities(inputs.before, stored_places))
+            if not changes.communities and inputs.newer == 0:
+                # Nothing screening reads changed since that run: it stands, nothing is stored.
+                return _unchanged(previous[0], started, enqueue is not None)
+        mode = "changed" if changes is not None else "full"
+        seq = 1 + max(
+            (int(json.loads(r.inputs)["seq"]) for r in runs if r.day == day and r.inputs), default=0
+        )
         watermark = _watermark(uow, dialect, scope)
         if dialect.runs_sql:
-            rows = _sql_rows(uow, plan, dialect, ctx, scope, since)
+            rows = _sql_rows(uow, plan, dialect, ctx, scope, changes)
         else:
-            rows = _python_rows(uow, plan, ctx, scope, since)
+            rows = _python_rows(uow, plan, ctx, scope, changes)
         start_of = {
             (rule.id, n): compile_python(action.start, ctx)
             for rule in rule_set.rules
@@ -1693,15 +1869,15 @@ def screen(
             dialect,
             _channels(settings) if settings is not None else ("console",),
             settings,
+            ordered_at=ordered_at,
         )
-        # Only flagged persons come back; they are all read before anything is
-        # written, so the query never sees a table it reads change under it.
-        collected = [(row, sorted(fired, key=lambda r: (r.priority, r.id))) for row, fired in rows]
+        # Only flagged persons come back, a batch at a time: the tables the query
+        # reads while it streams (persons, households, screenings, the orders it
+        # materialised first) are not the ones written, so memory stays one batch.
         totals = _Totals()
         behind = isinstance(uow, NewRowSending)
         eager = False
-        for start in range(0, len(collected), _BATCH):
-            batch = collected[start : start + _BATCH]
+        for batch in _batches(rows):
             assessments = [_assess(row, fired, run_context) for row, fired in batch]
             for assessment, (_, fired) in zip(assessments, batch, strict=True):
                 totals.count(assessment, fired)
@@ -1720,6 +1896,10 @@ def screen(
             ) + digest_messages(uow, dialect, run_context.digest, settings, zone, day, found)
             totals.messages += int(enqueue(uow, digests, wait=False)) if digests else 0
         flagged = totals.flagged
+        if totals.orders or totals.assessments:
+            # Orders the run made are inputs of the next run: it must not take them for news.
+            inputs = inputs_of(uow, dialect, scope, watermark)
+        kept = json.dumps({"seq": seq, "places": inputs.now}, sort_keys=True, separators=(",", ":"))
         run_content = {
             "campaign_id": campaign.id,
             "rule_set_id": rule_set.id,
@@ -1729,6 +1909,7 @@ def screen(
             "mode": mode,
             "flagged": flagged,
             "watermark": None if watermark is None else watermark.isoformat(),
+            "inputs": kept,
         }
         run = ScreeningRun(
             id=stable_id("screening_run", run_content),
@@ -1741,6 +1922,7 @@ def screen(
             mode=mode,
             flagged=flagged,
             watermark=watermark,
+            inputs=kept,
         )
         uow.save_facts(ScreeningRun, [run])
     return ScreeningResult(

@@ -75,10 +75,10 @@ def request_service(
     )
     with ws._transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
+        ws.authorize_known("service.request", Household, [household_id])  # unknown = outside
         household = uow.get(Household, household_id)
         if household is None:
             raise ValidationError.single("$.household_id", repr(household_id), "no such household")
-        ws.authorize("service.request", household)
         day = pol.local_date(request.at)
         orders = orders_for_households(ws, uow, [household_id]).get(household_id, [])
         if covering(orders, None, day) is None:
@@ -115,7 +115,11 @@ def _tell(
     router.notify(uow, [event])
 
 
-def _request(uow: UnitOfWork, request_id: uuid.UUID | str) -> ServiceRequest:
+def _request(
+    ws: Workspace, uow: UnitOfWork, request_id: uuid.UUID | str, action: str
+) -> ServiceRequest:
+    """The request ``request_id``, once ``action`` is allowed on it (unknown looks like outside)."""
+    ws.authorize_known(action, ServiceRequest, [str(request_id)])
     found = uow.get(ServiceRequest, str(request_id))
     if found is None:
         raise NotFoundError(f"no ServiceRequest with id {str(request_id)!r}")
@@ -148,8 +152,7 @@ def assign_service(
     at = at or _now()
     with ws._transaction() as uow:
         pol = policy_for(uow, campaign_id, policy)
-        request = _request(uow, request_id)
-        ws.authorize("service.assign", request)
+        request = _request(ws, uow, request_id, "service.assign")
         if uow.existing_ids(ServiceCompletion, {str(_completion_id(request.id))}):
             raise ConflictError(f"service request {request.id} is already done")
         if team_id is not None:
@@ -191,8 +194,7 @@ def complete_service(
 ) -> ServiceCompletion:
     """Record that a request was fulfilled; a request is done once (``service.done``)."""
     with ws._transaction() as uow:
-        request = _request(uow, request_id)
-        ws.authorize("service.done", request)
+        request = _request(ws, uow, request_id, "service.done")
         ident = _completion_id(request.id)
         if uow.existing_ids(ServiceCompletion, {str(ident)}):
             raise ConflictError(f"service request {request.id} is already done")

@@ -15,6 +15,8 @@ On units of work:
 - :class:`RawConnection`: the driver connection, for the fast paths a
   workflow writes for one database (the outbox on SQLite).
 - :class:`EncryptedFields`: the field encryption in force (also on a store).
+- :class:`KeysetPaging`: one page of records in id order after a cursor,
+  the scope filter applied in SQL, reading only that page's rows.
 
 On stores: :class:`FileBacked` (the database file), :class:`StoreChecks`
 (is the file whole, may it be written),
@@ -27,9 +29,12 @@ which opens a store with a :class:`FieldKeyRing` (a
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+import datetime as dt
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+
+import attrs
 
 from .base import Storage, UnitOfWork
 
@@ -45,11 +50,16 @@ __all__ = [
     "FieldKeyRing",
     "FileBacked",
     "KeyRingOpener",
+    "KeysetPaging",
     "NewRowLoading",
     "NewRowSending",
     "RawConnection",
     "StoreChecks",
+    "Within",
+    "ancestry",
 ]
+
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -150,8 +160,10 @@ class FieldEncryption(Protocol):
     def open_row(self, spec: TableSpec, row: Sequence[Any]) -> Row:
         """A stored row of ``spec`` with its encrypted columns opened."""
 
-    def open_values(self, row: Sequence[Any]) -> tuple[Any, ...]:
-        """Any row of values, each sealed one opened (for SQL pushed down)."""
+    def open_rows(
+        self, conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]
+    ) -> list[tuple[Any, ...]]:
+        """Rows of any SQL result, each sealed value opened for the row holding it."""
 
     def write_index(self, conn: sqlite3.Connection, spec: TableSpec, rows: Sequence[Row]) -> None:
         """Write the blind indexes of ``rows`` (plain, before sealing)."""
@@ -189,3 +201,69 @@ class KeyRingOpener(Protocol):
 
     def open_encrypted(self, url: str, keyring: FieldKeyRing) -> Storage:
         """Open the store at ``url`` with its personal columns encrypted under ``keyring``."""
+
+
+def _ids(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(str(v) for v in values)
+
+
+@attrs.frozen
+class Within:
+    """Rows that lie under one of ``ids`` of ``cls``, through their chain of parents.
+
+    A household lies under its stairwell, building and area; a row of
+    ``cls`` itself lies "under" it when its own id is one of ``ids``. A
+    class whose chain of parents never reaches ``cls`` has no row within.
+    The access gate builds one from a fine scope (a grid, a building).
+    """
+
+    cls: type[Any]
+    ids: frozenset[str] = attrs.field(converter=_ids)
+
+
+@runtime_checkable
+class KeysetPaging(Protocol):
+    """A unit of work that reads one page of records in id order, a page's rows and no more."""
+
+    def page(
+        self,
+        cls: type[T],
+        *,
+        after: str | None,
+        limit: int,
+        where: Mapping[str, Any] | None = None,
+        jurisdictions: Collection[str] | None = None,
+        within: Within | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> list[T]:
+        """At most ``limit`` records of ``cls`` whose id sorts after ``after``, in id order.
+
+        Ids compare as text, code point by code point (as Python compares
+        ``str``), so a cursor is simply the last id of the previous page.
+        ``where`` and ``jurisdictions`` filter as in
+        :meth:`~gridguard.storage.base.UnitOfWork.find`; ``within`` keeps the
+        rows under some records (see :class:`Within`); ``since`` (inclusive)
+        and ``until`` (exclusive) bound the ``at`` of a fact. Every filter is
+        applied in the database, which reads the rows of the page (an
+        ``ORDER BY id ... LIMIT`` on the primary key) and not the table.
+        """
+
+
+def ancestry(cls: type[Any], target: type[Any]) -> list[tuple[str, str]] | None:
+    """The chain of parents from ``cls`` up to ``target``: ``(column, parent table)`` pairs.
+
+    ``[]`` when ``cls`` is ``target``; ``None`` when the chain never reaches
+    it (a backend then finds no row :class:`Within` it).
+    """
+    from .schema import spec_for
+
+    chain: list[tuple[str, str]] = []
+    current = cls
+    while current is not target:
+        spec = spec_for(current)
+        if spec.parent is None or spec.parent.target is current:
+            return None
+        chain.append((spec.parent.column, spec_for(spec.parent.target).table))
+        current = spec.parent.target
+    return chain

@@ -17,6 +17,7 @@ read-only, corrupt, busy, foreign) or a :class:`~gridguard.errors.StorageError`.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sqlite3
 import time
@@ -43,6 +44,7 @@ from ._faults import (
 )
 from ._faults import write_wait as _write_wait
 from .base import SaveResult
+from .capabilities import Within, ancestry
 from .dialect import SqlDialect, SQLiteDialect
 from .schema import Row, TableSpec, spec_for
 
@@ -120,6 +122,10 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
+_INSERT_SQL: dict[tuple[str, str], str] = {}
+"""Each table's ``INSERT`` statement by conflict clause; table specs never change in a run."""
+
+
 class SQLiteUnitOfWork:
     """One transaction on a SQLite connection."""
 
@@ -139,7 +145,16 @@ class SQLiteUnitOfWork:
 
         Only areas (and rootless campaigns) carry their own jurisdiction as
         an extra parameter; every other row binds as it is, with no copying.
+        Built once per table and conflict clause: a single-fact write pays no string work.
         """
+        key = (spec.table, conflict)
+        sql = _INSERT_SQL.get(key)
+        if sql is None:
+            sql = _INSERT_SQL[key] = self._build_insert_sql(spec, conflict)
+        return sql
+
+    @staticmethod
+    def _build_insert_sql(spec: TableSpec, conflict: str) -> str:
         cols = ", ".join(f'"{c}"' for c in spec.column_names)
         marks = ", ".join(f"?{i}" for i in range(1, len(spec.columns) + 1))
         own = f"?{len(spec.columns) + 1}"
@@ -317,6 +332,57 @@ class SQLiteUnitOfWork:
             for row in batch:
                 yield spec.decode(row)
 
+    def page(
+        self,
+        cls: type[T],
+        *,
+        after: str | None,
+        limit: int,
+        where: Mapping[str, Any] | None = None,
+        jurisdictions: Collection[str] | None = None,
+        within: Within | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> list[T]:
+        """See :class:`~gridguard.storage.capabilities.KeysetPaging`: ``LIMIT`` on the key."""
+        spec = spec_for(cls)
+        # The scope's terms are written ``+column`` so that SQLite walks the primary key
+        # in order and stops at the limit, instead of reading the whole scope through the
+        # jurisdiction index and sorting it.
+        clause, params = self._where(spec, where, None)
+        clauses = [clause.removeprefix(" WHERE ")] if clause else []
+        if jurisdictions is not None:
+            clauses.append(f"+jurisdiction IN ({', '.join('?' for _ in jurisdictions) or 'NULL'})")
+            params.extend(jurisdictions)
+        if after is not None:
+            clauses.append("id > ?")
+            params.append(str(after))
+        for bound, op in ((since, ">="), (until, "<")):
+            if bound is not None:
+                clauses.append(f'"at" {op} ?')
+                params.append(spec.encode_value("at", bound))
+        if within is not None:
+            chain = ancestry(cls, within.cls)
+            if chain is None:
+                return []
+            ids = sorted(within.ids)
+            inner = f"id IN ({', '.join('?' for _ in ids) or 'NULL'})"
+            for n, (column, table) in enumerate(reversed(chain)):
+                plus = "+" if n == len(chain) - 1 else ""
+                inner = f'{plus}"{column}" IN (SELECT id FROM {table} WHERE {inner})'
+            clauses.append(inner)
+            params.extend(ids)
+        filters = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        cols = ", ".join(f'"{c}"' for c in spec.column_names)
+        rows = self._conn.execute(
+            f"SELECT {cols} FROM {spec.table}{filters} ORDER BY id LIMIT ?",
+            [*params, max(0, int(limit))],
+        ).fetchall()
+        sealing = self._sealing(spec)
+        if sealing is not None:
+            return [spec.decode(sealing.open_row(spec, row)) for row in rows]
+        return [spec.decode(row) for row in rows]
+
     def count(
         self,
         cls: type[Any],
@@ -336,8 +402,8 @@ class SQLiteUnitOfWork:
         while batch := cur.fetchmany(1000):
             if fields is None:
                 yield from batch
-            else:
-                yield from map(fields.open_values, batch)
+            else:  # each sealed value is opened for the row that holds it
+                yield from fields.open_rows(self._conn, batch)
 
     @property
     def connection(self) -> sqlite3.Connection:

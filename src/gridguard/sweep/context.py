@@ -154,15 +154,24 @@ SCOPE_CTE = """scope(id) AS (
 """The campaign's areas and everything below them (a recursive CTE)."""
 
 
+_LINES_CTE = """WITH RECURSIVE line(id, parent_id) AS (
+  SELECT id, parent_id FROM areas WHERE id IN ({marks})
+  UNION
+  SELECT a.id, a.parent_id FROM areas a JOIN line ON a.id = line.parent_id
+) SELECT id, parent_id FROM line"""
+"""Areas and every area above them, up to the root (a recursive CTE)."""
+
+
 class CampaignContext:
     """A campaign opened on a workspace: scope, time window, and SQL in the store's dialect."""
 
     def __init__(self, ws: Workspace, campaign: Campaign) -> None:
         self.ws = ws
         self.campaign = campaign
-        self.dialect = ws.storage.dialect
+        self.dialect = ws.dialect
         self._areas: dict[str, Area] | None = None
         self._scope: frozenset[str] | None = None
+        self._unscoped: bool | None = None
 
     # -- time -------------------------------------------------------------------------------
 
@@ -194,8 +203,15 @@ class CampaignContext:
         """``text`` written with ``?`` placeholders, in the dialect's placeholder style."""
         return self.dialect.text(text)
 
-    def query(self, text: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
-        """Run ``text`` (``?`` placeholders) in a read transaction and stream its rows."""
+    def _query(self, text: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+        """Run ``text`` (``?`` placeholders) in a read transaction and stream its rows.
+
+        Internal: raw SQL reads the whole store, so only the sweep and
+        reporting workflows call it, after their entry point authorized the
+        run and with the scope filters they add themselves
+        (:meth:`jurisdiction_filter`, :meth:`scope_cte`, then
+        :meth:`~gridguard.Workspace.visible`).
+        """
         with self.ws._transaction(write=False) as uow:
             yield from uow.query(self.sql(text), list(params))
 
@@ -208,15 +224,24 @@ class CampaignContext:
         """``VISIT_AGG`` for this campaign, and its parameters."""
         return VISIT_AGG.format(extra=extra), self.campaign_params()
 
-    def has_visits(self) -> bool:
-        """Whether any visit counts for the campaign in its scope's communities (one probe)."""
+    def _has_visits(self) -> bool:
+        """Whether any visit counts for the campaign in its scope's communities (one probe).
+
+        Internal: the planner's choice of SQL, not an answer for a principal.
+        """
         juris, params = self.jurisdiction_filter("v.jurisdiction")
         sql = f"SELECT 1 FROM visits v WHERE {IN_CAMPAIGN}{juris} LIMIT 1"
-        return any(True for _ in self.query(sql, [*self.campaign_params(), *params]))
+        return any(True for _ in self._query(sql, [*self.campaign_params(), *params]))
 
     def jurisdiction_filter(self, column: str) -> tuple[str, list[Any]]:
-        """`` AND column IN (...)`` for the campaign's communities; nothing when it spans all."""
-        if self.jurisdictions >= self.all_jurisdictions:
+        """`` AND column IN (...)`` for the campaign's communities; nothing when it spans all.
+
+        Only the system principal's campaign can span all: a scoped
+        principal sees only part of the place tree, so what looks like every
+        community to her is not every community in the store, and her
+        queries always name hers.
+        """
+        if self.unscoped and self.jurisdictions >= self.all_jurisdictions:
             return "", []
         wanted = sorted(self.jurisdictions) or [""]
         return f" AND {column} IN ({', '.join('?' for _ in wanted)})", wanted
@@ -226,22 +251,28 @@ class CampaignContext:
         scope = list(self.campaign.scope) or [""]
         return SCOPE_CTE.format(marks=", ".join("?" for _ in scope)), scope
 
-    def lookup(self, table_sql: str, ids: Iterable[str]) -> Iterator[tuple[Any, ...]]:
-        """Rows of ``table_sql`` (ending in ``IN ({marks})``) for ``ids``, a chunk at a time."""
+    def _lookup(self, table_sql: str, ids: Iterable[str]) -> Iterator[tuple[Any, ...]]:
+        """Rows of ``table_sql`` (ending in ``IN ({marks})``) for ``ids``, a chunk at a time.
+
+        Internal, like :meth:`_query`.
+        """
         ordered = sorted(set(ids))
         for start in range(0, len(ordered), _CHUNK):
             chunk = ordered[start : start + _CHUNK]
             marks = ", ".join("?" for _ in chunk)
-            yield from self.query(table_sql.format(marks=marks), chunk)
+            yield from self._query(table_sql.format(marks=marks), chunk)
 
-    def has_open_visit_tasks(self) -> bool:
-        """Whether any visit task is open (one probe); without one, plans skip the task check."""
+    def _has_open_visit_tasks(self) -> bool:
+        """Whether any visit task is open (one probe); without one, plans skip the task check.
+
+        Internal, like :meth:`_has_visits`.
+        """
         sql = "SELECT 1 FROM tasks WHERE kind = 'visit' AND status = 'open' LIMIT 1"
-        return any(True for _ in self.query(sql, []))
+        return any(True for _ in self._query(sql, []))
 
-    def pending(self) -> str:
-        """``PENDING``, or ``PENDING OR OPEN_VISIT_TASK`` when a visit task is open."""
-        if self.has_open_visit_tasks():
+    def _pending(self) -> str:
+        """``PENDING``, or ``PENDING OR OPEN_VISIT_TASK`` when a visit task is open (internal)."""
+        if self._has_open_visit_tasks():
             return f"({PENDING} OR {OPEN_VISIT_TASK})"
         return PENDING
 
@@ -291,6 +322,13 @@ class CampaignContext:
         return self._scope
 
     @property
+    def unscoped(self) -> bool:
+        """Whether the workspace's principal sees the whole store (the system principal)."""
+        if self._unscoped is None:
+            self._unscoped = self.ws.scope_jurisdictions(Household) is None
+        return self._unscoped
+
+    @property
     def all_jurisdictions(self) -> frozenset[str]:
         """Every community (and village) in the store."""
         return frozenset(a.id for a in self.areas.values() if a.level.is_jurisdiction)
@@ -337,6 +375,37 @@ class CampaignContext:
             if area is not None and area.level.is_jurisdiction:
                 return ancestor
         return area_id
+
+    def placed(self, area_ids: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
+        """Of ``area_ids``: those in the campaign's scope, and those whose teams it serves.
+
+        Without the whole tree loaded (:attr:`areas`), only the lines from
+        these areas and the scope's areas up to the root are read, a level
+        at a time: recording one visit does not read every area of a city.
+        """
+        wanted = set(area_ids)
+        if self._areas is not None or not self.runs_sql:
+            return (
+                frozenset(a for a in wanted if a in self.scope),
+                frozenset(a for a in wanted if self.serves(a)),
+            )
+        parents: dict[str, str | None] = {
+            str(i): (None if p is None else str(p))
+            for i, p in self._lookup(_LINES_CTE, wanted | set(self.campaign.scope))
+        }
+
+        def line(start: str) -> list[str]:
+            out: list[str] = []
+            current: str | None = start
+            while current is not None and current in parents and current not in out:
+                out.append(current)
+                current = parents[current]
+            return out
+
+        roots = set(self.campaign.scope)
+        inside = frozenset(a for a in wanted if roots.intersection(line(a)))
+        above = {x for s in roots for x in line(s)}
+        return inside, frozenset(a for a in wanted if a in inside or a in above)
 
     def serves(self, area_id: str) -> bool:
         """Whether a team of ``area_id`` works in this campaign: in its scope or above it."""

@@ -213,7 +213,7 @@ def _per_community(ctx: CampaignContext, by: str) -> dict[str, list[int]]:
 
     juris, juris_params = ctx.jurisdiction_filter("jurisdiction")
     sql = _HOUSEHOLDS_PER_COMMUNITY.format(key=key, jurisdictions=juris, group=group)
-    for j, n in ctx.query(sql, juris_params):
+    for j, n in ctx._query(sql, juris_params):
         counts(j)[0] = int(n)
     v_juris, v_params = ctx.jurisdiction_filter("v.jurisdiction")
     sql = _VISITS_PER_COMMUNITY.format(
@@ -224,12 +224,12 @@ def _per_community(ctx: CampaignContext, by: str) -> dict[str, list[int]]:
         jurisdictions=v_juris,
         group=" GROUP BY j" if grouped else "",
     )
-    for j, _, *visited in ctx.query(sql, [*ctx.campaign_params(), *v_params]):
+    for j, _, *visited in ctx._query(sql, [*ctx.campaign_params(), *v_params]):
         counts(j)[1:8] = [int(n or 0) for n in visited]
     start, stop = ctx.window
     sql = _PERSONS_PER_COMMUNITY.format(key=key, jurisdictions=juris, group=group)
     params = [ctx.timestamp(start), ctx.timestamp(stop), *juris_params]
-    for j, n in ctx.query(sql, params):
+    for j, n in ctx._query(sql, params):
         counts(j)[8] = int(n)
     return {j: c for j, c in out.items() if c[0]}
 
@@ -239,23 +239,23 @@ def _per_stairwell(ctx: CampaignContext) -> dict[tuple[str, str, str, str, str],
 
     h_juris, h_params = ctx.jurisdiction_filter("h.jurisdiction")
     sql = _HOUSEHOLDS_PER_STAIRWELL.format(jurisdictions=h_juris)
-    counts = {str(sid): [int(n), 0, 0, 0, 0, 0, 0, 0, 0] for sid, n in ctx.query(sql, h_params)}
+    counts = {str(sid): [int(n), 0, 0, 0, 0, 0, 0, 0, 0] for sid, n in ctx._query(sql, h_params)}
     v_juris, v_params = ctx.jurisdiction_filter("v.jurisdiction")
     sql = _VISITED_PER_STAIRWELL.format(
         decode=_decode(), bit=KIND_BIT, in_campaign=IN_CAMPAIGN, jurisdictions=v_juris
     )
-    for sid, _, *visited in ctx.query(sql, [*ctx.campaign_params(), *v_params]):
+    for sid, _, *visited in ctx._query(sql, [*ctx.campaign_params(), *v_params]):
         if str(sid) in counts:
             counts[str(sid)][1:8] = [int(n or 0) for n in visited]
     start, stop = ctx.window
     s_juris, s_params = ctx.jurisdiction_filter("jurisdiction")
     sql = _PERSONS_PER_STAIRWELL.format(jurisdictions=s_juris)
-    for sid, n in ctx.query(sql, [ctx.timestamp(start), ctx.timestamp(stop), *s_params]):
+    for sid, n in ctx._query(sql, [ctx.timestamp(start), ctx.timestamp(stop), *s_params]):
         if str(sid) in counts:
             counts[str(sid)][8] = int(n)
     scope, scope_params = ctx.scope_cte()
     out = {}
-    for row in ctx.query(_STAIRWELLS.format(scope=scope), scope_params):
+    for row in ctx._query(_STAIRWELLS.format(scope=scope), scope_params):
         found = counts.get(str(row[0]))
         if found:
             out[(str(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]))] = found

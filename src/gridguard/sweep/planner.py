@@ -339,13 +339,13 @@ def pending_work(ctx: CampaignContext, max_door_attempts: int) -> list[Work]:
     if ctx.runs_sql:
         scope, scope_params = ctx.scope_cte()
         juris, juris_params = ctx.jurisdiction_filter("h.jurisdiction")
-        if ctx.has_visits():
-            pending, pending_params = ctx.pending(), [*ctx.campaign_params(), max_door_attempts]
+        if ctx._has_visits():
+            pending, pending_params = ctx._pending(), [*ctx.campaign_params(), max_door_attempts]
         else:  # the first plan of a sweep: every household, counted from an index alone
             pending, pending_params = "1 = 1", []
         sql = _PENDING_SQL.format(scope=scope, pending=pending, jurisdictions=juris)
         params = [*scope_params, *pending_params, *juris_params]
-        return [Work(str(g), str(b), str(s), int(n)) for g, b, s, n in ctx.query(sql, params)]
+        return [Work(str(g), str(b), str(s), int(n)) for g, b, s, n in ctx._query(sql, params)]
     facts = ctx.household_facts()
     revisits = ctx.revisits()
     counts: dict[tuple[str, str, str], int] = {}

@@ -200,7 +200,12 @@ class _Known:
     """Household id -> the area its building stands in."""
     persons: Mapping[str, str]
     """Person id -> household id."""
-    teams: Mapping[str, Team]
+    teams: Mapping[str, str]
+    """Team id -> the area it belongs to."""
+    inside: frozenset[str] = frozenset()
+    """Areas of those households that lie in the campaign's scope."""
+    served: frozenset[str] = frozenset()
+    """Areas of those teams that the campaign serves."""
 
 
 def _known(ctx: CampaignContext, records: list[VisitRecord]) -> _Known:
@@ -213,9 +218,9 @@ def _known(ctx: CampaignContext, records: list[VisitRecord]) -> _Known:
             "JOIN stairwells s ON s.id = h.stairwell_id "
             "JOIN buildings b ON b.id = s.building_id WHERE h.id IN ({marks})"
         )
-        found_h = {str(h): str(a) for h, a in ctx.lookup(sql, households)}
+        found_h = {str(h): str(a) for h, a in ctx._lookup(sql, households)}
         sql = "SELECT id, household_id FROM persons WHERE id IN ({marks})"
-        found_p = {str(p): str(h) for p, h in ctx.lookup(sql, persons)}
+        found_p = {str(p): str(h) for p, h in ctx._lookup(sql, persons)}
     else:
         found_h, found_p = {}, {}
         with ctx.ws._transaction(write=False) as uow:
@@ -229,15 +234,20 @@ def _known(ctx: CampaignContext, records: list[VisitRecord]) -> _Known:
                 person = uow.get(Person, person_id)
                 if person is not None:
                     found_p[person_id] = person.household_id
-    with ctx.ws._transaction(write=False) as uow:
-        found_t = {t: team for t in teams if (team := uow.get(Team, t)) is not None}
+    if ctx.runs_sql:
+        sql = "SELECT id, area_id FROM teams WHERE id IN ({marks})"
+        found_t = {str(t): str(a) for t, a in ctx._lookup(sql, teams)}
+    else:
+        with ctx.ws._transaction(write=False) as uow:
+            found_t = {t: team.area_id for t in teams if (team := uow.get(Team, t)) is not None}
     if not ctx.ws.guard.everywhere:
         # Outside the principal's scope is unknown to her: no existence oracle.
         inside_h = ctx.ws.in_scope(Household, found_h)
         inside_p = ctx.ws.in_scope(Person, found_p)
         found_h = {h: a for h, a in found_h.items() if h in inside_h}
         found_p = {p: h for p, h in found_p.items() if p in inside_p}
-    return _Known(found_h, found_p, found_t)
+    inside, served = ctx.placed({*found_h.values(), *found_t.values()})
+    return _Known(found_h, found_p, found_t, inside, served)
 
 
 def _check(ctx: CampaignContext, rec: VisitRecord, known: _Known) -> list[Violation]:
@@ -254,7 +264,7 @@ def _check(ctx: CampaignContext, rec: VisitRecord, known: _Known) -> list[Violat
     area = known.households.get(visit.household_id)
     if area is None:
         found.append(Violation("$.household_id", repr(visit.household_id), "unknown household"))
-    elif area not in ctx.scope:
+    elif area not in known.inside:
         found.append(
             Violation(
                 "$.household_id",
@@ -263,10 +273,10 @@ def _check(ctx: CampaignContext, rec: VisitRecord, known: _Known) -> list[Violat
             )
         )
     if visit.team_id is not None:
-        team = known.teams.get(visit.team_id)
-        if team is None:
+        team_area = known.teams.get(visit.team_id)
+        if team_area is None:
             found.append(Violation("$.team_id", repr(visit.team_id), "unknown team"))
-        elif not ctx.serves(team.area_id):
+        elif team_area not in known.served:
             found.append(
                 Violation("$.team_id", repr(visit.team_id), f"team not in campaign {campaign.id}")
             )

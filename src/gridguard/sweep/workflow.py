@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..errors import ConfigError, ConflictError, ValidationError, Violation
-from ..model import Campaign, Household, Team, TeamKind
+from ..model import Campaign, Household, Stairwell, Team, TeamKind
+from ..model._masked import phone_repr
+from ..security.access import Category, Verb, register_operation
 from ..storage.schema import decode_timestamp
 from . import files, recording
 from .context import OPEN_VISIT_TASK, CampaignContext, HouseholdFacts, resolve_campaign
@@ -28,6 +30,14 @@ DEFAULT_DOOR_ATTEMPTS = 2
 """Door visits a household gets (the first, and one more if not at home or refusing)."""
 MAX_PLAN_DAYS = 366
 
+PLAN = "sweep.plan"
+"""The operation of planning a sweep and routing its teams: the stairwells and households
+still to visit in the principal's scope (reading places, households and visits)."""
+register_operation(
+    PLAN,
+    [(Verb.READ, Category.PLACE), (Verb.READ, Category.HOUSEHOLD), (Verb.READ, Category.VISIT)],
+)
+
 
 @attrs.frozen
 class FollowUp:
@@ -42,7 +52,7 @@ class FollowUp:
     since: dt.datetime | None
     """The last time it was found not at home (``not_home``)."""
     door_visits: int
-    phone: str | None = None
+    phone: str | None = attrs.field(default=None, repr=phone_repr)
 
 
 _FOLLOW_UP_SQL = """
@@ -157,9 +167,12 @@ class Sweep:
         composition policy; otherwise nothing is planned and a
         :class:`~gridguard.errors.ValidationError` names each team and rule.
         """
+        self.ws.authorize(PLAN)
         self._check_teams(shifts)
         ctx = self.context
         work = pending_work(ctx, self.max_door_attempts)
+        inside = self.ws.in_scope(Stairwell, {w.stairwell_id for w in work})
+        work = [w for w in work if w.stairwell_id in inside]  # the principal's scope only
         priorities = self._priorities(targets)
         for stairwell in self._stairwells_of(self._revisits()).values():
             priorities[stairwell] = max(priorities.get(stairwell, 0), 1)
@@ -200,8 +213,8 @@ class Sweep:
         wanted = dict(targets) if isinstance(targets, Mapping) else dict.fromkeys(targets, 1)
         if not wanted:
             return {}
-        found = self._stairwells_of(wanted)
-        unknown = sorted(set(wanted) - set(found))
+        found = self._stairwells_of(self.ws.in_scope(Household, wanted))
+        unknown = sorted(set(wanted) - set(found))  # outside the scope: as good as unknown
         if unknown:
             raise ValidationError(
                 [Violation("$.targets", repr(h), "unknown household") for h in unknown]
@@ -215,20 +228,20 @@ class Sweep:
         """Households with an open visit task still unsettled: they go first, like targets."""
         ctx = self.context
         if not ctx.runs_sql:
-            return ctx.revisits()
-        if not ctx.has_open_visit_tasks():
+            return self.ws.in_scope(Household, ctx.revisits())
+        if not ctx._has_open_visit_tasks():
             return set()
         sql = (
             "SELECT h.id FROM households h WHERE h.id IN (SELECT household_id FROM tasks) "
             f"AND {OPEN_VISIT_TASK}"
         )
-        return {str(h) for (h,) in ctx.query(sql, [])}
+        return self.ws.in_scope(Household, {str(h) for (h,) in ctx._query(sql, [])})
 
     def _stairwells_of(self, households: Iterable[str]) -> dict[str, str]:
         ctx = self.context
         if ctx.runs_sql:
             sql = "SELECT id, stairwell_id FROM households WHERE id IN ({marks})"
-            return {str(h): str(s) for h, s in ctx.lookup(sql, households)}
+            return {str(h): str(s) for h, s in ctx._lookup(sql, households)}
         out = {}
         with self.ws._transaction(write=False) as uow:
             for household_id in households:
@@ -245,7 +258,10 @@ class Sweep:
         (plan again).
         """
         stairwells = {stop.stairwell_id for a in shift.assignments for stop in a.stops}
+        stairwells = self.ws.in_scope(Stairwell, stairwells)
         pending = self._pending_households(stairwells)
+        shown = self.ws.visible(PLAN, Household, {h for hs in pending.values() for h in hs})
+        pending = {s: [h for h in hs if h in shown] for s, hs in pending.items()}
         routes: dict[str, list[str]] = {}
         for assignment in shift.assignments:
             route = routes.setdefault(assignment.team_id, [])
@@ -263,14 +279,14 @@ class Sweep:
         ctx = self.context
         out: dict[str, list[str]] = {}
         if ctx.runs_sql:
-            pending = ctx.pending()
+            pending = ctx._pending()
             ordered = sorted(stairwells)
             for start in range(0, len(ordered), 500):
                 chunk = ordered[start : start + 500]
                 marks = ", ".join("?" for _ in chunk)
                 sql = _ROUTE_SQL.format(marks=marks, pending=pending)
                 params = [*chunk, *ctx.campaign_params(), self.max_door_attempts]
-                for stairwell_id, household_id in ctx.query(sql, params):
+                for stairwell_id, household_id in ctx._query(sql, params):
                     out.setdefault(str(stairwell_id), []).append(str(household_id))
             return out
         facts = ctx.household_facts()
@@ -299,7 +315,7 @@ class Sweep:
             juris, juris_params = ctx.jurisdiction_filter("v.jurisdiction")
             agg, agg_params = ctx.visit_agg(juris)
             sql = _FOLLOW_UP_SQL.format(scope=scope, agg=agg)
-            for row in ctx.query(sql, [*scope_params, *agg_params, *juris_params]):
+            for row in ctx._query(sql, [*scope_params, *agg_params, *juris_params]):
                 hid, stairwell, building, grid, phone, refused, doors, last_nh, last_ph = row
                 facts = HouseholdFacts(
                     refused=bool(refused),

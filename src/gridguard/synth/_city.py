@@ -427,7 +427,7 @@ def generate_city(
         made = _batches_from_process(persons, seed, community_size)
     else:
         made = _batches(persons, seed, community_size)
-    if ws.storage.dialect.sqlite_sql and persons >= REINDEX_FROM:
+    if ws.dialect.sqlite_sql and persons >= REINDEX_FROM:
         with ws.transaction() as uow:
             drop_match_indexes(uow)
     totals, communities, villages, grids = _load(ws, made, progress)

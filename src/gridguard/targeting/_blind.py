@@ -11,11 +11,13 @@ candidates per block.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Collection, Iterator
+from typing import TYPE_CHECKING, Any
 
-from ..security.crypto.fields import INDEX_TABLE, FieldCrypt
+from ..security.crypto.fields import INDEX_TABLE, REGION_TAG, FieldCrypt
+from ..storage.capabilities import RawConnection
 from .matching import Resident
 
 if TYPE_CHECKING:
@@ -39,6 +41,14 @@ class BlindFinder:
         """The blind indexes are declared by the schema: nothing to build on first use."""
         self._regions: list[str] | None = None
 
+    def _raw(self, sql: str, params: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+        """Rows as stored: this finder opens each value itself, for the row it selected it
+        from, rather than have the store look every value up again."""
+        connection = self.uow.connection if isinstance(self.uow, RawConnection) else None
+        if not isinstance(connection, sqlite3.Connection):
+            raise TypeError("blind-index look-ups need a SQLite unit of work")
+        yield from connection.execute(sql, params)
+
     def _joined(
         self, column: str, keys: Collection[str], blind: Callable[[str], str | None]
     ) -> dict[str, list[Resident]]:
@@ -58,13 +68,13 @@ class BlindFinder:
         )
         for start in range(0, len(ordered), self.CHUNK):
             chunk = json.dumps(ordered[start : start + self.CHUNK])
-            for value, pid, household, name, rid, phone in self.uow.query(sql, (chunk,)):
+            for value, pid, household, name, rid, phone in self._raw(sql, (chunk,)):
                 person = Resident(
                     str(pid),
                     str(household),
                     str(name),
-                    opened(rid),
-                    opened(phone),
+                    opened(rid, "pr", str(pid)),
+                    opened(phone, "pp", str(pid)),
                 )
                 for key in by_blind[str(value)]:
                     found[key].append(person)
@@ -104,7 +114,7 @@ class BlindFinder:
         if self._regions is None:
             opened = self.fields.open_value
             self._regions = sorted(
-                str(opened(region))
-                for (region,) in self.uow.query("SELECT region FROM persons_regions")
+                str(opened(region, REGION_TAG, str(index)))
+                for index, region in self._raw("SELECT id_region, region FROM persons_regions", ())
             )
         return self._regions

@@ -12,6 +12,7 @@ and the model paths to the same answers.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import unicodedata
 from collections.abc import Callable
@@ -29,10 +30,13 @@ __all__ = [
     "CONTROL",
     "FREE_TEXT",
     "IDENT",
+    "RESIDENCIES",
+    "SEXES",
     "CellError",
     "builtin_cn",
     "calendar_date",
     "check_formula",
+    "derived_id",
     "fast_phone",
     "fast_resident_id",
     "is_identifier",
@@ -212,6 +216,28 @@ def parse_date(field: str, value: str, personal: bool = False) -> dt.date:
 def _shown(value: str, personal: bool) -> str:
     return mask_text(value, keep=4) if personal else repr(value)
 
+
+# -- natural keys and vocabularies --------------------------------------------------------------
+
+
+def derived_id(prefix: str, *parts: str | None) -> str:
+    """A stable id from a natural key: ``h-`` and 20 hex digits of its BLAKE2b hash."""
+    key = "\x1f".join("" if p is None else p for p in parts)
+    return f"{prefix}-{hashlib.blake2b(key.encode('utf-8'), digest_size=10).hexdigest()}"
+
+
+SEXES = {
+    "male": "male", "m": "male", "男": "male", "1": "male", "男性": "male",
+    "female": "female", "f": "female", "女": "female", "2": "female", "女性": "female",
+}  # fmt: skip
+RESIDENCIES = {
+    "resident": "resident", "常住": "resident", "户籍": "resident", "本地": "resident",
+    "居民": "resident", "常住人口": "resident", "户籍人口": "resident",
+    "tenant": "tenant", "租户": "tenant", "租住": "tenant", "流动": "tenant",
+    "流动人口": "tenant", "外来": "tenant", "外来人口": "tenant",
+    "visitor": "visitor", "访客": "visitor", "暂住": "visitor", "临时": "visitor",
+    "探亲": "visitor",
+}  # fmt: skip
 
 # -- identity numbers ---------------------------------------------------------------------------
 

@@ -15,17 +15,20 @@ importing the same file again changes nothing: registry entries are
 upserted, and their version goes up only when a row really changed.
 
 The whole file is one transaction, streamed in batches: memory stays flat
-whatever its size, and an interrupted import leaves nothing behind. On
-SQLite the batches go through :meth:`~gridguard.storage.base.UnitOfWork.load_rows`
-as already validated rows, with one query per batch to tell new rows from
-stored ones, and a large CSV file is validated in a second process while
-this one writes; other backends look stored rows up one id at a time.
+whatever its size, and an interrupted import leaves nothing behind. A CSV
+batch of households or persons is validated a column at a time
+(``gridguard.targeting._bulk``), the rows that need it row by row with
+the same refusals. On SQLite the batches are inserted as already validated
+rows, reading stored rows back only when some were there already; a large
+file reads its parents' jurisdictions once, not once a batch, and a large
+CSV file is validated in a second process while this one writes. Other
+backends look stored rows up one id at a time.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
+import gc
 import json
 import os
 import re
@@ -33,8 +36,9 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
@@ -44,10 +48,12 @@ from ..model import Area, AreaLevel, Building, Household, Person, Stairwell
 from ..report._format import neutralise
 from ..storage.capabilities import EncryptedFields, RawConnection
 from ..storage.schema import Reference, Row, TableSpec, spec_for
+from . import _bulk
 from . import fields as cell
 from ._indexes import drop_match_indexes, restore_match_indexes
-from ._producer import Batch, batches_from_process
+from ._producer import RELAXED_GC, Batch, batches_from_process
 from ._producer import batches as local_batches
+from .fields import RESIDENCIES, SEXES, derived_id
 from .reasons import in_lang
 from .tables import ID_NUMBER_ALIASES, BadRow, Layout, Table, clean, layout, open_table
 
@@ -64,13 +70,11 @@ PARALLEL_FROM_BYTES = 8 << 20
 REINDEX_FROM_BYTES = 32 << 20
 """A persons file this large drops the match indexes while loading and rebuilds them after."""
 
+WHOLE_PARENTS_UP_TO = 3_000_000
+"""A large file reads the jurisdictions of all stored parents once, if there are at most
+this many (about 100 bytes each in memory); otherwise those of each batch's parents."""
+
 Progress = Callable[[int], None]
-
-
-def derived_id(prefix: str, *parts: str | None) -> str:
-    """A stable id from a natural key: ``h-`` and 20 hex digits of its BLAKE2b hash."""
-    key = "\x1f".join("" if p is None else p for p in parts)
-    return f"{prefix}-{hashlib.blake2b(key.encode('utf-8'), digest_size=10).hexdigest()}"
 
 
 def _required(field: str, value: str | None) -> str:
@@ -79,18 +83,6 @@ def _required(field: str, value: str | None) -> str:
     return value
 
 
-SEXES = {
-    "male": "male", "m": "male", "男": "male", "1": "male", "男性": "male",
-    "female": "female", "f": "female", "女": "female", "2": "female", "女性": "female",
-}  # fmt: skip
-RESIDENCIES = {
-    "resident": "resident", "常住": "resident", "户籍": "resident", "本地": "resident",
-    "居民": "resident", "常住人口": "resident", "户籍人口": "resident",
-    "tenant": "tenant", "租户": "tenant", "租住": "tenant", "流动": "tenant",
-    "流动人口": "tenant", "外来": "tenant", "外来人口": "tenant",
-    "visitor": "visitor", "访客": "visitor", "暂住": "visitor", "临时": "visitor",
-    "探亲": "visitor",
-}  # fmt: skip
 LEVELS = {
     **{level.value: level.value for level in AreaLevel},
     "市": "city", "区": "district", "县": "district", "镇": "town", "乡": "town",
@@ -249,6 +241,9 @@ class Kind:
     validate: Callable[[Sequence[str | None]], Row]
     label: str
     """English and Chinese, for people."""
+    bulk: Callable[[Sequence[Sequence[str | None]]], list[Row | None]] | None = None
+    """A batch's columns (in field order) -> each row as :attr:`validate` gives it, or
+    ``None`` for a row to take through :attr:`validate` (see ``targeting._bulk``)."""
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -315,6 +310,7 @@ KINDS: dict[str, Kind] = {
             },
             _household,
             "households 户",
+            _bulk.households,
         ),
         Kind(
             "persons",
@@ -342,6 +338,7 @@ KINDS: dict[str, Kind] = {
             },
             _person,
             "persons 人员",
+            lambda columns: _bulk.persons(columns, cell.builtin_cn()),
         ),
     )
 }
@@ -453,10 +450,15 @@ class _Writer:
     memory. Other backends keep the ids written so far.
     """
 
-    def __init__(self, uow: UnitOfWork, spec: TableSpec, sql: bool) -> None:
+    def __init__(
+        self, uow: UnitOfWork, spec: TableSpec, sql: bool, whole_file: bool = False
+    ) -> None:
         self.uow = uow
         self.spec = spec
         self.sql = sql
+        self._whole_file = whole_file
+        self._parents: dict[str, str] | None = None
+        """Every stored parent's jurisdiction, read once for a large file (SQLite)."""
         self.inserted = self.updated = self.unchanged = 0
         self._updated_ids: set[str] = set()
         self._seen: set[str] = set()
@@ -538,10 +540,26 @@ class _Writer:
         """
         rows = batch
         rejected = 0
-        keys = [str(row[0]) for _, row in rows]
-        if len(set(keys)) != len(keys):
+        if len({row[0] for _, row in rows}) != len(rows):
             rows, bad = self._drop_repeats(rows, report)
             rejected += bad
+        every = self._all_parents() if self._conn is not None else None
+        if every is not None and len(self.spec.all_references) == 1:
+            # Every stored parent is known: a membership test per row, no query.
+            at = self._parent_at
+            parents = [row[at] for _, row in rows]
+            if not all(map(every.__contains__, parents)):
+                ref = self.spec.all_references[0]
+                unknown = f"unknown {ref.target.__name__.lower()}"
+                keep = []
+                for item, parent in zip(rows, parents, strict=True):
+                    if parent in every:
+                        keep.append(item)
+                    else:
+                        report(item[0], ref.column, str(parent), unknown)
+                        rejected += 1
+                rows = keep
+            return rejected + self._write_sqlite(rows, every, report)
         juris: dict[str, str] | None = None
         for ref in self.spec.all_references:
             if self._conn is not None and ref is self.spec.parent:
@@ -576,9 +594,29 @@ class _Writer:
             self._seen.update(str(r[0]) for r in new)
         return rejected
 
+    def _all_parents(self) -> dict[str, str] | None:
+        """``parent id -> jurisdiction`` of every stored parent, read once in one query,
+        for a large file whose parents are not too many to hold; else ``None``."""
+        if self._parents is None and self._whole_file:
+            self._whole_file = False  # decided once
+            table = self._parent_table
+            count = next(self.uow.query(f"SELECT count(*) FROM {table}"), (0,))[0]
+            if int(count) <= WHOLE_PARENTS_UP_TO:
+                names: dict[str, str] = {}  # one string per jurisdiction, however many rows
+                self._parents = {
+                    str(i): names.setdefault(str(j), str(j))
+                    for i, j in self.uow.query(f"SELECT id, jurisdiction FROM {table}")
+                }
+        return self._parents
+
     def _jurisdictions(self, rows: list[tuple[int, Row]]) -> dict[str, str]:
-        """``parent id -> jurisdiction`` for the stored parents of ``rows``: one query."""
+        """``parent id -> jurisdiction`` for the stored parents of ``rows``: one query, or
+        none when every parent was read at the start (:meth:`_all_parents`)."""
         at = self._parent_at
+        every = self._all_parents()
+        if every is not None:
+            get = every.get
+            return {p: j for p in {row[at] for _, row in rows} if (j := get(p)) is not None}
         parents = sorted({str(v) for _, row in rows if (v := row[at]) is not None})
         return {
             str(i): str(j)
@@ -751,7 +789,7 @@ class _Writer:
 # -- the import -------------------------------------------------------------------------------
 
 
-def _cells(table: Table, lay: Layout) -> Callable[[list[Any]], list[str | None]]:
+def _cells(table: Table | _Rows, lay: Layout) -> Callable[[list[Any]], list[str | None]]:
     """Cells in field order, cleaned; CSV cells are text already, so only stripped."""
     positions = lay.positions
     if table.keyed:
@@ -779,7 +817,7 @@ _MAYBE_FORMULA = re.compile("(?:^|\x00)\\s*[=@+-]")
 
 
 def validate_rows(
-    table: Table, lay: Layout, kind: Kind, report: Any
+    table: Table | _Rows, lay: Layout, kind: Kind, report: Any
 ) -> Iterable[tuple[int, Row] | int]:
     """Validated rows, or the row number of a rejected one (``report.add`` told why)."""
     pick = _cells(table, lay)
@@ -804,6 +842,85 @@ def validate_rows(
             yield number
             continue
         yield number, row
+
+
+def validate_batch(
+    chunk: Sequence[tuple[int, list[Any] | BadRow]],
+    table: Table | _Rows,
+    lay: Layout,
+    kind: Kind,
+    report: Any,
+) -> list[tuple[int, Row]]:
+    """The valid rows of ``chunk`` (row number, row); ``report.add`` told why of the others.
+
+    A CSV batch of a kind with a bulk validator is checked column by column
+    (``targeting._bulk``); the rows that do not pass there, and every row of other
+    kinds and formats, go through :func:`validate_rows`'s row by row checks,
+    which name the field, the masked value and the rule.
+    """
+    bulk = kind.bulk
+    if bulk is None or table.keyed or not chunk:
+        items = validate_rows(_Rows(chunk, table.keyed), lay, kind, report)
+        return [item for item in items if not isinstance(item, int)]
+    good = [(n, c) for n, c in chunk if c.__class__ is not BadRow]
+    if len(good) < len(chunk):
+        for number, cells in chunk:
+            if isinstance(cells, BadRow):
+                report.add(number, "", "", cells.reason)
+    if not good:
+        return []
+    numbers = [n for n, _ in good]
+    cells_list: list[list[str]] = [c for _, c in good]  # type: ignore[misc]  # no BadRow
+    columns: list[list[str | None]] = []
+    for position in lay.positions:
+        if position is None:
+            columns.append([None] * len(good))
+            continue
+        stripped = list(map(str.strip, map(itemgetter(position), cells_list)))
+        columns.append(
+            cast("list[str | None]", stripped) if all(stripped) else [v or None for v in stripped]
+        )
+    suspect = _formula_rows(lay.fields, columns)
+    rows = bulk(columns)
+    if not suspect and None not in rows:
+        return list(zip(numbers, rows, strict=True))  # type: ignore[arg-type]
+    out: list[tuple[int, Row]] = []
+    validate, fields = kind.validate, lay.fields
+    for i, (number, row) in enumerate(zip(numbers, rows, strict=True)):
+        if row is not None and i not in suspect:
+            out.append((number, row))
+            continue
+        values = [column[i] for column in columns]
+        try:
+            if i in suspect:
+                for field, value in zip(fields, values, strict=True):
+                    if value is not None:
+                        cell.check_formula(field, value)
+            out.append((number, validate(values) if row is None else row))
+        except cell.CellError as exc:
+            report.add(number, lay.column(exc.field), exc.shown, exc.rule)
+    return out
+
+
+def _formula_rows(fields: Sequence[str], columns: Sequence[Sequence[str | None]]) -> set[int]:
+    """The rows with a field value that starts like a formula (:func:`.fields.check_formula`
+    refuses it unless free text or a number): a few substring searches per column."""
+    suspect: set[int] = set()
+    for field, column in zip(fields, columns, strict=True):
+        if field in cell.FREE_TEXT:
+            continue
+        text = "\n" + "\n".join([v for v in column if v is not None])
+        if "\n=" in text or "\n@" in text or "\n+" in text or "\n-" in text:
+            suspect.update(i for i, v in enumerate(column) if v is not None and v[0] in "=@+-")
+    return suspect
+
+
+class _Rows:
+    """A batch of a table's rows, read as a table by :func:`validate_rows`."""
+
+    def __init__(self, rows: Sequence[tuple[int, list[Any] | BadRow]], keyed: bool) -> None:
+        self.rows = rows
+        self.keyed = keyed
 
 
 def _row_of(violation: Violation) -> int:
@@ -864,7 +981,7 @@ def import_file(
     except BaseException:
         table.close()
         raise
-    sql = ws.storage.dialect.sqlite_sql
+    sql = ws.dialect.sqlite_sql
     size = source.stat().st_size
     if parallel is None:
         parallel = (
@@ -888,12 +1005,14 @@ def import_file(
     spec = spec_for(spec_kind.cls)
     rows_read = 0
     committed = False
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*RELAXED_GC)  # batches of rows, freed as they are written, hold no cycles
     try:
         with ws._transaction() as uow:
             reindex: list[str] = []
             if sql and spec_kind.cls is Person and size >= REINDEX_FROM_BYTES:
                 reindex = drop_match_indexes(uow)
-            writer = _Writer(uow, spec, sql)
+            writer = _Writer(uow, spec, sql, whole_file=size >= PARALLEL_FROM_BYTES)
 
             def report_write(number: int, field: str, value: str, reason: str) -> None:
                 errors.add(number, lay.column(field), value, reason)
@@ -919,6 +1038,7 @@ def import_file(
                 )
         committed = True
     finally:
+        gc.set_threshold(*thresholds)
         close = getattr(batches, "close", None)
         if close is not None:
             close()

@@ -45,6 +45,7 @@ import attrs
 from ..errors import ConfigError, ValidationError
 from ..masking import mask_id_number, mask_name, mask_phone
 from ..model import Area, ExposureKind, Person
+from ..model._masked import id_number_repr, name_repr, phone_repr
 from ..model._validate import _IDENT
 from ..model.targeting import (
     Candidate,
@@ -58,7 +59,8 @@ from ..model.targeting import (
 from ..storage.capabilities import EncryptedFields
 from . import fields as cell
 from ._indexes import MATCH_INDEXES
-from .importing import ErrorReport, derived_id, report_path_for
+from .fields import derived_id
+from .importing import ErrorReport, report_path_for
 from .names import name_similarity, osa_distance
 from .tables import ID_NUMBER_ALIASES, BadRow, clean, layout, normalise_header, open_table
 from .targets import compute_targets
@@ -295,9 +297,9 @@ class Resident:
 
     id: str
     household_id: str
-    name: str
-    resident_id: str | None
-    phone: str | None
+    name: str = attrs.field(repr=name_repr)
+    resident_id: str | None = attrs.field(repr=id_number_repr)
+    phone: str | None = attrs.field(repr=phone_repr)
 
 
 class Finder(Protocol):
@@ -403,7 +405,8 @@ class SqlFinder:
 
 def _finder(ws: Workspace, uow: UnitOfWork, sql: bool) -> SqlFinder | PyFinder | BlindFinder:
     """SQL joins (on blind indexes when the store encrypts personal data), else Python."""
-    fields = ws.storage.fields if isinstance(ws.storage, EncryptedFields) else None
+    store = ws._storage  # after the run was authorized as a whole-store operation
+    fields = store.fields if isinstance(store, EncryptedFields) else None
     if sql and fields is not None:
         from ._blind import BlindFinder
 
@@ -746,7 +749,7 @@ def match_list(
     target = report_path_for(source_path) if report is True else (report or None)
     errors = ErrorReport(target if isinstance(target, Path) else None)
     list_id = list_id_for(source)
-    sql = ws.storage.dialect.sqlite_sql
+    sql = ws.dialect.sqlite_sql
     try:
         with ws._transaction() as uow:
             area = area_id or _default_area(ws)
@@ -856,9 +859,9 @@ class QueuedRow:
     entry_id: uuid.UUID
     list_id: str
     row: int
-    name: str
-    id_number: str
-    phone: str
+    name: str = attrs.field(repr=name_repr)
+    id_number: str = attrs.field(repr=id_number_repr)
+    phone: str = attrs.field(repr=phone_repr)
     reason: str
     candidates: tuple[Candidate, ...]
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from ..model._masked import id_number_repr, name_repr, phone_repr
 from ..model.targeting import ListEntry, Match
 from .names import COMPOUND_SURNAMES, PINYIN_AVAILABLE, pinyin_readings
 
@@ -53,9 +54,9 @@ Person = tuple[str, str, str | None, str | None]
 class NoisyRow:
     """One row of the list, and who it really is (``None``: not in the register)."""
 
-    name: str
-    id_number: str
-    phone: str
+    name: str = attrs.field(repr=name_repr)
+    id_number: str = attrs.field(repr=id_number_repr)
+    phone: str = attrs.field(repr=phone_repr)
     arrival: dt.date
     origin: str
     train: str

@@ -42,7 +42,7 @@ from ..model import Area, AreaLevel, Building, Household, Person, Stairwell
 from ..storage.dialect import SqlDialect
 from ..storage.schema import Row, TableSpec, spec_for
 from . import fields as cell
-from .importing import RESIDENCIES, SEXES, derived_id
+from .fields import RESIDENCIES, SEXES, derived_id
 from .reasons import zh as _zh
 from .tables import BadRow, Table, clean, layout, normalise_header, open_table
 
@@ -737,7 +737,7 @@ def import_register(
         raise
     target = register_report_path(source) if report is True else (report or None)
     sink = _Report(target if isinstance(target, Path) else None, lang, lay)
-    dialect = ws.storage.dialect
+    dialect = ws.dialect
     counts = dict.fromkeys(OUTCOMES, 0)
     rows_read = 0
     try:

@@ -198,7 +198,7 @@ def compute_targets(
     policy = policy or TargetPolicy()
     if on is None:
         on = dt.datetime.now(zoneinfo.ZoneInfo(policy.time_zone)).date()
-    sql = ws.storage.dialect.sqlite_sql
+    sql = ws.dialect.sqlite_sql
     with ws._transaction() as uow:
         by_household: dict[str, list[_Hit]] = defaultdict(list)
         for hit in _hits(uow, sql):
@@ -265,7 +265,7 @@ def ranked_targets(
 def _stored_targets(ws: Workspace, grid: str | None, limit: int | None) -> list[Target]:
     spec = spec_for(Target)
     with ws._transaction(write=False) as uow:
-        if ws.storage.dialect.sqlite_sql:
+        if ws.dialect.sqlite_sql:
             cols = ", ".join(f'"{c}"' for c in spec.column_names)
             where, params = ("WHERE grid_id = ? ", [grid]) if grid is not None else ("", [])
             tail = "" if limit is None else f" LIMIT {int(limit)}"

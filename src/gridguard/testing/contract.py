@@ -44,10 +44,12 @@ from ..storage.capabilities import (
     EncryptedFields,
     FieldEncryption,
     FileBacked,
+    KeysetPaging,
     NewRowLoading,
     NewRowSending,
     RawConnection,
     StoreChecks,
+    Within,
 )
 from ..storage.dialect import SqlDialect
 from ..storage.memory import MemoryStorage
@@ -77,6 +79,43 @@ def _load_sample(storage: Storage, facts: bool = True) -> None:
         if facts:
             for cls, items in _by_type(sample_facts()).items():
                 uow.save_facts(cls, items)
+
+
+def _all(storage: Storage, cls: type[Any]) -> list[Any]:
+    with storage.transaction(write=False) as uow:
+        return list(uow.find(cls))
+
+
+def _under(uow: UnitOfWork, record: Any, within: Within) -> bool:
+    """Whether ``record`` lies under ``within``, found by walking its parents in Python."""
+    current: Any = record
+    while current is not None:
+        if type(current) is within.cls:
+            return str(current.id) in within.ids
+        spec = spec_for(type(current))
+        if spec.parent is None or spec.parent.target is type(current):
+            return False
+        parent_id = getattr(current, spec.parent.column)
+        current = None if parent_id is None else uow.get(spec.parent.target, str(parent_id))
+    return False
+
+
+def _expected_page_ids(storage: Storage, cls: type[Any], filters: dict[str, Any]) -> list[str]:
+    """The ids pages of ``cls`` with ``filters`` must list, found with ``find`` and Python."""
+    spec = spec_for(cls)
+    with storage.transaction(write=False) as uow:
+        found = list(
+            uow.find(cls, where=filters.get("where"), jurisdictions=filters.get("jurisdictions"))
+        )
+        since, until, within = filters.get("since"), filters.get("until"), filters.get("within")
+        kept = [
+            r
+            for r in found
+            if (since is None or r.at >= since)
+            and (until is None or r.at < until)
+            and (within is None or _under(uow, r, within))
+        ]
+    return sorted(spec.key(r) for r in kept)
 
 
 def _visit(n: int, household: str = "h1", outcome: str = "screened") -> Visit:
@@ -562,6 +601,58 @@ class StorageContract:
                 assert uow.connection is not None
             if isinstance(uow, EncryptedFields):
                 assert uow.fields is None or isinstance(uow.fields, FieldEncryption)
+
+    def test_keyset_pages_cover_every_row_once_in_id_order(self, storage: Storage) -> None:
+        _load_sample(storage)
+        for n in range(12):  # more visits, so that a fact's pages are several
+            household = ("h1", "h2", "h3")[n % 3]
+            with storage.transaction() as uow:
+                uow.save_facts(Visit, [_visit(10 + n, household=household, outcome="not_home")])
+        start = min(v.at for v in _all(storage, Visit))
+        cases: list[tuple[type[Any], dict[str, Any]]] = [
+            (Area, {}),
+            (Area, {"within": Within(Area, {"c1", "g1", "east"})}),
+            (Building, {"within": Within(Area, {"g2"})}),
+            (Household, {}),
+            (Household, {"where": {"stairwell_id": "s1"}}),
+            (Household, {"jurisdictions": ["c2"]}),
+            (Person, {"within": Within(Area, {"g1"})}),
+            (Person, {"within": Within(Building, {"b2"}), "jurisdictions": ["c2"]}),
+            (Person, {"within": Within(Area, set())}),
+            (Team, {"within": Within(Building, {"b1"})}),
+            (Visit, {}),
+            (Visit, {"within": Within(Area, {"g2"})}),
+            (Visit, {"where": {"household_id": "h1"}}),
+            (
+                Visit,
+                {"since": start + dt.timedelta(hours=3), "until": start + dt.timedelta(hours=9)},
+            ),
+            (CheckIn, {"within": Within(Building, {"b1"})}),
+        ]
+        with storage.transaction() as uow:
+            if not isinstance(uow, KeysetPaging):
+                pytest.skip("the backend has no keyset paging (callers page in Python)")
+        for cls, filters in cases:
+            expected = _expected_page_ids(storage, cls, filters)
+            for limit in (1, 2, 5, 100):
+                seen: list[str] = []
+                after: str | None = None
+                while True:
+                    with storage.transaction(write=False) as uow:
+                        assert isinstance(uow, KeysetPaging)
+                        page = uow.page(cls, after=after, limit=limit, **filters)
+                    assert len(page) <= limit
+                    ids = [spec_for(cls).key(r) for r in page]
+                    seen += ids
+                    if len(page) < limit:
+                        break
+                    after = ids[-1]
+                assert seen == expected, (cls.__name__, filters, limit)
+        with storage.transaction(write=False) as uow:
+            assert isinstance(uow, KeysetPaging)
+            assert uow.page(Household, after="h1", limit=1) == [uow.get(Household, "h2")]
+            assert uow.page(Visit, after="not a uuid", limit=5) == []
+            assert uow.page(Household, after=None, limit=0) == []
 
     def test_new_rows_are_inserted_and_stored_ones_kept(self, storage: Storage) -> None:
         _load_sample(storage, facts=False)

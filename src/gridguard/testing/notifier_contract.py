@@ -268,7 +268,7 @@ class NotifierContract:
                 now[0] = max(now[0], when)
             assert sent == len(messages)
             with ws.transaction(write=False) as uow:
-                status = outbox_status(uow, now[0], dialect=ws.storage.dialect)
+                status = outbox_status(uow, now[0], dialect=ws.dialect)
             assert status == {"contract": {"sent": len(messages)}}
         new = _new(received, before)
         assert len(new) == len(messages)

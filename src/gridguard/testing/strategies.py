@@ -308,6 +308,7 @@ def stored_records(draw: st.DrawFn) -> list[Any]:
         campaign_id=campaign.id,
         day=day_of(draw(days())),
         watermark=maybe_instant(),
+        inputs=draw(st.sampled_from(["", '{"places":{"c1":"3:0|2:2"},"seq":1}'])),
         rule_set_id="quarantine",
         rule_set_version="1",
     )

@@ -250,7 +250,7 @@ def missing(
     ws.authorize("watch.missing")
     jurisdictions = _within_scope(ws, kind, jurisdictions)
     with ws._transaction(write=False) as uow:
-        found = _missing(uow, ws.storage.dialect, kind, start, end, jurisdictions)
+        found = _missing(uow, ws.dialect, kind, start, end, jurisdictions)
     return _in_scope(ws, kind, found)
 
 
@@ -342,7 +342,7 @@ def escalate(
         )
     router = Router(notify, zone=zone)
     with ws._transaction() as uow:
-        silent = _missing(uow, ws.storage.dialect, kind, start, min(now, day_end), jurisdictions)
+        silent = _missing(uow, ws.dialect, kind, start, min(now, day_end), jurisdictions)
         silent = _in_scope(ws, kind, silent)
         names = _names(uow, [m.observer_id for m in silent])
         events = []

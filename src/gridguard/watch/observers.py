@@ -14,13 +14,17 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..errors import NotFoundError, ValidationError
-from ..model import Area, Building, Person
+from ..model import Area, Building, MonitoringPoint, Person
+from ..storage.schema import spec_for
 from ._sql import text
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
 __all__ = ["Coverage", "assign_observer", "coverage_rows", "observer_coverage"]
+
+_WATCHED = (Building, MonitoringPoint)
+"""The places an observer watches: ``coverage_rows`` names their table in its SQL."""
 
 
 @attrs.frozen(kw_only=True)
@@ -63,10 +67,10 @@ def assign_observer(
     Returns the updated building.
     """
     with ws._transaction() as uow:
+        ws.authorize_known("watch.observer", Building, [building_id])  # unknown looks like outside
         building = uow.get(Building, building_id)
         if building is None:
             raise NotFoundError(f"no building with id {building_id!r}")
-        ws.authorize("watch.observer", building)
         if person_id is not None:
             # A person outside the scope is as good as unknown: nothing about them is shown.
             person = uow.get(Person, person_id) if ws.in_scope(Person, [person_id]) else None
@@ -100,11 +104,13 @@ def coverage_rows(ws: Workspace, table: str, cls: type[Any], by: str = "area") -
     """
     if by not in ("area", "community"):
         raise ValueError(f"coverage is by 'area' or 'community', not {by!r}")
+    if cls not in _WATCHED or table != spec_for(cls).table:
+        raise ValueError(f"coverage is of buildings or monitoring points, not {table!r}")
     ws.authorize("watch.coverage")
     column = "area_id" if by == "area" else "jurisdiction"
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     names: dict[str, str] = {}
-    dialect = ws.storage.dialect
+    dialect = ws.dialect
     with ws._transaction(write=False) as uow:
         if dialect.runs_sql:
             sql = (

@@ -107,6 +107,8 @@ class TokenStore:
     path: Path = attrs.field(converter=Path)
     _by_digest: dict[str, dict[str, Any]] = attrs.field(factory=dict, init=False)
     _mtime: float = attrs.field(default=-1.0, init=False)
+    _principals: dict[str, Principal] = attrs.field(factory=dict, init=False)
+    """Principals already built, by token hash (dropped when the file changes)."""
 
     def _entries(self) -> list[dict[str, Any]]:
         if not self.path.exists():
@@ -118,10 +120,11 @@ class TokenStore:
         try:
             mtime = self.path.stat().st_mtime
         except FileNotFoundError:
-            self._by_digest, self._mtime = {}, -1.0
+            self._by_digest, self._principals, self._mtime = {}, {}, -1.0
             return
         if mtime != self._mtime:
             self._by_digest = {e["sha256"]: e for e in self._entries()}
+            self._principals = {}
             self._mtime = mtime
 
     def create(self, principal: Principal) -> tuple[str, str]:
@@ -163,15 +166,20 @@ class TokenStore:
     def principal(self, token: str) -> Principal | None:
         """The principal ``token`` stands for, ``None`` for an unknown token."""
         self._reload()
-        entry = self._by_digest.get(_digest(token))
+        digest = _digest(token)
+        known = self._principals.get(digest)
+        if known is not None:
+            return known
+        entry = self._by_digest.get(digest)
         if entry is None:
             return None
-        return Principal(
+        found = self._principals[digest] = Principal(
             name=entry["name"],
             role=entry["role"],
             area_id=entry.get("area_id"),
             building_id=entry.get("building_id"),
         )
+        return found
 
 
 @attrs.define

@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from gridguard import Principal, Workspace
+from gridguard import Workspace
 from gridguard.errors import AccessDenied, ConflictError, NotFoundError, ValidationError
 from gridguard.masking import mask_id_number, mask_name, mask_phone, mask_text
 from gridguard.model import (
@@ -90,6 +90,14 @@ def _decode_cursor(cursor: str) -> str:
         raise ValidationError.single("$.query.cursor", "(invalid)", "not a cursor") from None
 
 
+def _fact_cursor(after: str) -> str:
+    """A fact's cursor is the last UUID read; anything else is not a cursor of this API."""
+    try:
+        return str(uuid.UUID(after))
+    except ValueError:
+        raise ValidationError.single("$.query.cursor", "(invalid)", "not a cursor") from None
+
+
 def _limit(call: Call) -> int:
     text = call.query.get("limit", str(DEFAULT_LIMIT))
     if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
@@ -155,14 +163,7 @@ def narrowed(ws: Workspace, call: Call) -> Workspace:
         return ws
     if not _inside_area(ws, area):
         raise Empty
-    who = Principal(name=ws.principal.name, role=ws.principal.role, area_id=area)
-    return Workspace(
-        ws.storage,
-        principal=who,
-        plugin_manager=ws.plugin_manager,
-        registries=ws.registries,
-        purpose=ws.purpose,
-    )
+    return ws.narrow(area)
 
 
 class Empty(Exception):
@@ -210,15 +211,13 @@ class Collection:
             source = narrowed(ws, call)
         except Empty:
             return Reply(200, {"items": [], "next": None})
-        rows = source.find(self.cls, **where)
-        if since is not None or until is not None:
-            rows = [r for r in rows if _when(r) is not None and _between(_when(r), since, until)]
-        rows.sort(key=lambda r: str(r.id))
-        if after is not None:
-            rows = [r for r in rows if str(r.id) > after]
-        chunk = rows[:limit]
-        more = len(rows) > limit
-        cursor = _encode_cursor(str(chunk[-1].id)) if more and chunk else None
+        if (since is not None or until is not None) and not self.is_fact:
+            return Reply(200, {"items": [], "next": None})
+        if after is not None and self.is_fact:
+            after = _fact_cursor(after)
+        page = source.page(self.cls, after=after, limit=limit, since=since, until=until, **where)
+        chunk = page.items
+        cursor = None if page.next is None else _encode_cursor(page.next)
         headers = {}
         if cursor is not None:
             headers["Link"] = f'<{call.base}/{self.name}?cursor={cursor}&limit={limit}>; rel="next"'
@@ -340,17 +339,6 @@ class Collection:
                 )
             )
         return ops
-
-
-def _when(record: Any) -> dt.datetime | None:
-    value = getattr(record, "at", None)
-    return value if isinstance(value, dt.datetime) else None
-
-
-def _between(at: dt.datetime | None, since: dt.datetime | None, until: dt.datetime | None) -> bool:
-    if at is None:
-        return False
-    return (since is None or at >= since) and (until is None or at < until)
 
 
 def not_found(cls: type[Any], id: str) -> Problem:

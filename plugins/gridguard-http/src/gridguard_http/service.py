@@ -66,7 +66,7 @@ class Service:
 
     @property
     def dialect(self) -> SqlDialect:
-        return self._opened[0].storage.dialect
+        return self._opened[0].dialect
 
     @contextmanager
     def workspace(self, principal: Principal, purpose: str) -> Iterator[Workspace]:

@@ -114,10 +114,7 @@ def _outcome(
     if not errors:
         return Reply(201 if written else 200, report)
     conflicts = [
-        e
-        for e in errors
-        if any(v.path == "$.id" and v.value == ids[e.line] for v in e.violations)
-        and ws.storage is not None
+        e for e in errors if any(v.path == "$.id" and v.value == ids[e.line] for v in e.violations)
     ]
     flat = [
         {

@@ -11,6 +11,7 @@ the error says so.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import threading
@@ -28,6 +29,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from gridguard.errors import StorageError, StoreCorrupt, StoreFull, StoreReadOnly, ValidationError
 from gridguard.storage._checks import check_versions, fact_conflicts, missing_references, noun
 from gridguard.storage.base import SaveResult
+from gridguard.storage.capabilities import Within, ancestry
 from gridguard.storage.schema import SPECS, Column, Reference, Row, TableSpec, spec_for
 
 from ._copytext import copy_text
@@ -955,6 +957,55 @@ class PostgresUnitOfWork:
         sql = f"SELECT {cols} FROM {q(spec.table)} AS t{clause} ORDER BY {order}"
         for row in self._stream(sql, params, f"reading {spec.table}"):
             yield spec.decode(row)
+
+    def page(
+        self,
+        cls: type[T],
+        *,
+        after: str | None,
+        limit: int,
+        where: Mapping[str, Any] | None = None,
+        jurisdictions: Collection[str] | None = None,
+        within: Within | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> list[T]:
+        """See :class:`~gridguard.storage.capabilities.KeysetPaging`: ``LIMIT`` on the key.
+
+        Text ids are ``COLLATE "C"`` and UUIDs compare as their bytes, which
+        is the order of their canonical text: both sort as Python sorts ``str``.
+        """
+        spec = spec_for(cls)
+        clause, params = self._where(spec, where, jurisdictions)
+        clauses = [clause.removeprefix(" WHERE ")] if clause else []
+        if after is not None:
+            key = spec.columns[spec.column_names.index("id")]
+            parsed = _uuid(after) if key.kind == "uuid" else None
+            if key.kind == "uuid" and parsed is None:
+                clauses.append("t.id::text > %s")  # not a UUID: compared as text, as SQLite does
+                params.append(str(after))
+            else:
+                clauses.append("t.id > %s")
+                params.append(str(after) if parsed is None else parsed)
+        for bound, op in ((since, ">="), (until, "<")):
+            if bound is not None:
+                clauses.append(f"t.at {op} %s")
+                params.append(bound)
+        if within is not None:
+            chain = ancestry(cls, within.cls)
+            if chain is None:
+                return []
+            inner = "id = ANY(%s::text[])"
+            for column, table in reversed(chain):
+                inner = f"{q(column)} IN (SELECT id FROM {q(table)} WHERE {inner})"
+            clauses.append(inner)
+            params.append(sorted(within.ids))
+        filters = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        cols = ", ".join(select_expr(c, "t") for c in spec.columns)
+        sql = f"SELECT {cols} FROM {q(spec.table)} AS t{filters} ORDER BY t.id LIMIT %s"
+        with self._reading(f"reading a page of {spec.table}"):
+            rows = self._run(sql, [*params, max(0, int(limit))]).fetchall()
+        return [spec.decode(row) for row in rows]
 
     def count(
         self,

@@ -7,6 +7,13 @@ table is an Excel table (its own header row with filter buttons), and each
 chart is its data as such a table with a native Excel chart beside it. The
 panes are frozen under the header row of the sheet's first table.
 
+A report with charts also gets a sheet of them as images (``图表`` /
+``Charts``, second after the cover sheet), drawn by
+:mod:`gridguard_xlsx.images`. Both are kept on purpose: the native chart
+follows its data table when someone edits it in Excel, while the image looks
+the same in every viewer, including the phone previews and chat-app viewers
+that draw no Excel chart, or draw its Chinese title without the font.
+
 Every string goes in as a string cell (``t="s"``), never a formula, and a
 string that Excel would take for a formula if someone edited the cell (one
 starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import re
 import unicodedata
 from typing import TYPE_CHECKING, Any, cast
@@ -68,7 +76,11 @@ _WORDS: dict[str, Label] = {
     "value": Label("Value", "数值"),
     "change": Label("Since yesterday", "较昨日"),
     "empty": Label("(no rows)", "（无记录）"),
+    "charts": Label("Charts", "图表"),
 }
+
+_ROWS_PER_INCH = 4.8
+"""Default rows (15 points high) per inch of image: 72 / 15."""
 _META: dict[str, Label] = {
     "campaign": Label("Campaign", "防控行动"),
     "campaign_name": Label("Campaign name", "行动名称"),
@@ -188,6 +200,7 @@ class XlsxReporter:
         about = _Sheet(book.worksheets[0], zone)
         about.sheet.title = sheet_title(_WORDS["about"].text(lang), taken)
         self._about(about, report, lang)
+        self._images(book, report, lang, taken, zone)
         tables = 0
         for section in report.sections:
             sheet = _Sheet(book.create_sheet(sheet_title(section.title.text(lang), taken)), zone)
@@ -216,6 +229,31 @@ class XlsxReporter:
         out.line(word("sections"), bold=True)
         for section in report.sections:
             out.line(section.title.text(lang))
+        out.finish()
+
+    def _images(
+        self, book: Any, report: Report, lang: str, taken: set[str], zone: ZoneInfo | None
+    ) -> None:
+        """The sheet of the report's charts as PNG images, one under the other.
+
+        A chart without data is drawn too (saying so): the reader sees that
+        the figure exists and is empty, not that it is missing.
+        """
+        charts = [b for _, b in report.blocks() if isinstance(b, Chart)]
+        if not charts:
+            return
+        from openpyxl.drawing.image import Image
+
+        from .images import SIZE, chart_png
+
+        out = _Sheet(book.create_sheet(sheet_title(_WORDS["charts"].text(lang), taken)), zone)
+        out.line(_WORDS["charts"].text(lang), bold=True)
+        for chart in charts:
+            out.row += 1
+            out.line(chart.title.text(lang), bold=True)
+            image = Image(io.BytesIO(chart_png(chart, lang)))
+            out.sheet.add_image(image, f"A{out.row}")
+            out.row += math.ceil(SIZE[1] * _ROWS_PER_INCH) + 1
         out.finish()
 
     def _section(self, out: _Sheet, section: Section, lang: str, tables: int) -> int:

@@ -30,21 +30,21 @@ def verify_log(ws: Workspace, *, anchor: tuple[int, str] | None = None) -> Audit
     if isinstance(ws.storage, StoreChecks):
         ws.storage.check_integrity()
     ws.flush_audit()
-    ws.authorize("audit.read")
+    ws.authorize("audit.read", "*")  # the log covers the whole store
     with ws._transaction(write=False) as uow:
-        return verify(uow, ws.storage.dialect, anchor=anchor)
+        return verify(uow, ws.dialect, anchor=anchor)
 
 
 def recent_entries(ws: Workspace, last: int = 20) -> list[AuditEntry]:
     """The ``last`` entries, oldest first."""
     ws.flush_audit()
-    ws.authorize("audit.read")
+    ws.authorize("audit.read", "*")  # the log covers the whole store
     with ws._transaction(write=False) as uow:
-        top, _ = head(uow, ws.storage.dialect)
+        top, _ = head(uow, ws.dialect)
         if last <= 0:
             return []
-        if ws.storage.dialect.runs_sql:
-            mark = ws.storage.dialect.placeholder
+        if ws.dialect.runs_sql:
+            mark = ws.dialect.placeholder
             from ...storage.schema import spec_for
 
             spec = spec_for(AuditEntry)

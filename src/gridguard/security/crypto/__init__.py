@@ -4,12 +4,21 @@ With a key, a SQLite store keeps ``persons.resident_id`` and
 ``persons.phone`` as AES-GCM tokens (:mod:`.cipher`), and a keyed blind
 index per value (:mod:`.fields`) so that exact matching and the targeting
 cascade still join in SQL. Keys come from a key file or the environment
-(:mod:`.keys`); :func:`rotate_keys` moves a store to a new key. Needs the
+(:mod:`.keys`); :func:`rotate_keys` moves a store to a new key. Each value
+is bound to its row (table, column and row id as AES-GCM associated data):
+one copied into another row is refused with :class:`MisplacedValueError`. Needs the
 ``cryptography`` package (``pip install 'gridguard[crypto]'``); the
 blind-index and key-file code does not.
 """
 
-from .cipher import TOKEN_PREFIX, DecryptionError, FieldCipher, is_sealed
+from .cipher import (
+    LEGACY_PREFIX,
+    TOKEN_PREFIX,
+    DecryptionError,
+    FieldCipher,
+    MisplacedValueError,
+    is_sealed,
+)
 from .fields import ENCRYPTED_COLUMNS, INDEX_TABLE, FieldCrypt
 from .keys import (
     KEY_ENV,
@@ -29,6 +38,7 @@ __all__ = [
     "INDEX_TABLE",
     "KEY_ENV",
     "KEY_FILE_ENV",
+    "LEGACY_PREFIX",
     "TOKEN_PREFIX",
     "DecryptionError",
     "FieldCipher",
@@ -36,6 +46,7 @@ __all__ = [
     "FieldKey",
     "KeyRing",
     "KeyStatus",
+    "MisplacedValueError",
     "RotationResult",
     "active_key_id",
     "add_key_to_file",

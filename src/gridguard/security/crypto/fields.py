@@ -2,9 +2,16 @@
 
 Storage backends call a :class:`FieldCrypt` between a model's encoded row
 and the database: :meth:`FieldCrypt.seal_rows` before a write,
-:meth:`FieldCrypt.open_row` after a read, :meth:`FieldCrypt.open_values`
+:meth:`FieldCrypt.open_row` after a read, :meth:`FieldCrypt.open_rows`
 on the rows of SQL that workflows push down (reports, the sweep), so that
 every reader sees the values and none has to know about encryption.
+
+Every value is sealed for its row (:mod:`.cipher`), so opening one needs
+the id of the row it came from. A read of a stored record knows it; the
+rows of pushed-down SQL do not, so :meth:`FieldCrypt.open_rows` looks each
+sealed value up in its column (one indexed query per column and batch)
+and opens it for every row that holds it: a value copied into a second row
+is refused wherever it is read.
 
 Encrypted: persons' identity numbers and phones, households' phones, and
 the identity numbers and phones of outside lists' rows.
@@ -32,7 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...errors import StorageError
-from .cipher import TOKEN_PREFIX, FieldCipher, is_sealed
+from .cipher import LEGACY_PREFIX, PLACES, TOKEN_PREFIX, DecryptionError, FieldCipher, is_sealed
 
 if TYPE_CHECKING:
     from ...storage.schema import Row, TableSpec
@@ -42,19 +49,23 @@ __all__ = [
     "INDEX_COLUMNS",
     "INDEX_TABLE",
     "REGION_TAG",
+    "SEALED_TERM",
     "FieldCrypt",
     "index_values",
     "write_regions",
 ]
 
-ENCRYPTED_COLUMNS: Mapping[str, Mapping[str, str]] = {
-    "persons": {"resident_id": "pr", "phone": "pp"},
-    "households": {"phone": "hp"},
-    "list_entries": {"id_number": "lr", "phone": "lp"},
-}
-"""Table -> encrypted column -> its tag (sealed into each value; see :mod:`.cipher`)."""
 REGION_TAG = "rr"
 """The tag of the region codes in ``persons_regions``."""
+ENCRYPTED_COLUMNS: Mapping[str, Mapping[str, str]] = {
+    table: {column: tag for tag, (t, column, _) in PLACES.items() if t == table}
+    for table in ("persons", "households", "list_entries")
+}
+"""Table -> encrypted column -> its tag (sealed into each value; see :mod:`.cipher`)."""
+SEALED_TERM = "substr(\"{column}\", 1, 2) = 'gg'"
+"""The SQL term that picks sealed values of ``column`` (and the partial look-up indexes)."""
+_PREFIXES = (TOKEN_PREFIX, LEGACY_PREFIX)
+_LOOKUP_CHUNK = 500
 INDEX_TABLE = "persons_blind"
 INDEX_COLUMNS = ("resident_id", "id_block", "id_region", "phone")
 """The blind-index columns of ``persons_blind``, after ``person_id`` and ``key_id``.
@@ -93,7 +104,7 @@ def write_regions(
     conn.executemany(
         "INSERT INTO persons_regions (id_region, region) VALUES (?, ?) "
         "ON CONFLICT (id_region) DO NOTHING",
-        [(b, cipher.seal(r, REGION_TAG, b)) for b, r in regions.items()],
+        [(b, cipher.seal(r, REGION_TAG, b)) for b, r in regions.items()],  # row id: the index
     )
 
 
@@ -135,22 +146,78 @@ class FieldCrypt:
         return out
 
     def open_row(self, spec: TableSpec, row: Sequence[Any]) -> Row:
-        """A stored row of ``spec`` with its encrypted columns opened (clear values kept)."""
+        """A stored row of ``spec`` with its encrypted columns opened (clear values kept).
+
+        Each value is opened for this row (its id, the first column): one
+        copied from another row raises a
+        :class:`~gridguard.security.crypto.cipher.MisplacedValueError`.
+        """
         values = list(row)
+        row_id = str(values[0])
         for i, tag in self.positions(spec):
             value = values[i]
             if is_sealed(value):
-                values[i] = self.cipher.open(value, tag)
+                values[i] = self.cipher.open(value, tag, row_id)
         return tuple(values)
 
-    def open_value(self, value: Any) -> Any:
-        """One value as selected by SQL: opened when it is sealed, else as it is."""
-        return self.cipher.open(value) if is_sealed(value) else value
+    def open_value(self, value: Any, tag: str, row_id: str) -> Any:
+        """One value of column ``tag`` of row ``row_id``: opened when it is sealed, else as is."""
+        return self.cipher.open(value, tag, row_id) if is_sealed(value) else value
 
-    def open_values(self, row: Sequence[Any]) -> tuple[Any, ...]:
-        """A row of any SQL result with every sealed value in it opened."""
-        opened = self.cipher.open
-        return tuple(opened(v) if type(v) is str and v.startswith(TOKEN_PREFIX) else v for v in row)
+    def open_rows(
+        self, conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]
+    ) -> list[tuple[Any, ...]]:
+        """Rows of any SQL result with every sealed value in them opened.
+
+        The SQL does not say which row a value came from, so each sealed
+        value is looked up in the column its tag names and opened for every
+        row holding it: a value sealed for one row and found in another is
+        refused, naming that row.
+        """
+        wanted: dict[str, set[str]] = {}
+        for row in rows:
+            for v in row:
+                if type(v) is str and v.startswith(_PREFIXES):
+                    parts = v.split(":")
+                    if len(parts) != 4:
+                        raise DecryptionError("not a valid encrypted value in a query's result")
+                    wanted.setdefault(parts[2], set()).add(v)
+        if not wanted:
+            return [tuple(r) for r in rows]
+        opened: dict[str, str] = {}
+        for tag, tokens in wanted.items():
+            opened.update(self._open_where_held(conn, tag, tokens))
+        return [tuple(opened.get(v, v) if type(v) is str else v for v in row) for row in rows]
+
+    def _open_where_held(
+        self, conn: sqlite3.Connection, tag: str, tokens: set[str]
+    ) -> dict[str, str]:
+        place = PLACES.get(tag)
+        if place is None:
+            raise DecryptionError(f"unknown column tag {tag!r} in an encrypted value")
+        table, column, key = place
+        holders: dict[str, list[str]] = {}
+        ordered = sorted(tokens)
+        term = SEALED_TERM.format(column=column)
+        for start in range(0, len(ordered), _LOOKUP_CHUNK):
+            chunk = ordered[start : start + _LOOKUP_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            sql = (
+                f'SELECT "{key}", "{column}" FROM {table} WHERE "{column}" IN ({marks}) AND {term}'
+            )
+            for row_id, token in conn.execute(sql, chunk):
+                holders.setdefault(token, []).append(str(row_id))
+        out: dict[str, str] = {}
+        for token in ordered:
+            rows = holders.get(token)
+            if not rows:
+                raise DecryptionError(
+                    f"a query read an encrypted value of {table}.{column} that no row of "
+                    f"{table} holds: it cannot be opened without the row it belongs to"
+                )
+            for row_id in rows:  # each holder must be the row it was sealed for
+                out[token] = self.cipher.open(token, tag, row_id)
+        return out
 
     def write_index(self, conn: sqlite3.Connection, spec: TableSpec, rows: Sequence[Row]) -> None:
         """Upsert the blind indexes of ``rows`` (plain encoded rows of ``spec``)."""

@@ -1,5 +1,10 @@
 """Key rotation: re-encrypt every sealed value and rebuild the blind indexes, in one go.
 
+Each value is opened for its row and sealed again for the same row (same
+table, column and row id in the associated data) under the new key; values
+sealed before row binding (``gg1:``) come out bound to their row. Rotating
+to the key already in force does exactly that and nothing else.
+
 :func:`rotate_keys` runs in a single transaction: a crash half-way leaves
 the store as it was, under the old key, and running it again starts over.
 It also encrypts a store that holds personal data in clear (the first
@@ -18,7 +23,7 @@ import attrs
 
 from ...errors import StorageError
 from ...storage.sqlite import sqlite_fault
-from .cipher import TOKEN_PREFIX, FieldCipher, is_sealed, key_id_of
+from .cipher import LEGACY_PREFIX, TOKEN_PREFIX, FieldCipher, is_legacy, is_sealed, key_id_of
 from .fields import ENCRYPTED_COLUMNS, INDEX_COLUMNS, INDEX_TABLE, index_values, write_regions
 from .keys import KeyRing
 from .store import active_key_id, install_guards
@@ -55,6 +60,10 @@ class KeyStatus:
     """Key id -> persons whose blind indexes (and values) are under that key."""
     values_in_clear: int
     """Identity numbers and phones stored unencrypted (persons and outside lists)."""
+    values_unbound: int = 0
+    """Values sealed before row binding (``gg1:``), checked for their row through their nonce
+    only: ``gridguard keys rotate`` (with the same key, or a new one) seals them for their
+    row."""
 
 
 def _now() -> str:
@@ -70,17 +79,23 @@ def key_status(storage: SQLiteStorage) -> KeyStatus:
         by_key = dict(
             conn.execute(f"SELECT key_id, count(*) FROM {INDEX_TABLE} GROUP BY key_id").fetchall()
         )
-        clear = 0
+        clear = legacy = 0
         for table, columns in ENCRYPTED_COLUMNS.items():
-            counted = " + ".join(
-                f"count({c}) FILTER (WHERE {c} NOT LIKE '{TOKEN_PREFIX}%')" for c in columns
+            counted = ", ".join(
+                f"count({c}) FILTER (WHERE {c} NOT LIKE '{TOKEN_PREFIX}%' "
+                f"AND {c} NOT LIKE '{LEGACY_PREFIX}%'), "
+                f"count({c}) FILTER (WHERE {c} LIKE '{LEGACY_PREFIX}%')"
+                for c in columns
             )
-            clear += conn.execute(f"SELECT {counted} FROM {table}").fetchone()[0] or 0
+            found = conn.execute(f"SELECT {counted} FROM {table}").fetchone()
+            clear += sum(found[0::2])
+            legacy += sum(found[1::2])
     return KeyStatus(
         active=next((str(k) for k, s in rows if s == "active"), None),
         retired=tuple(str(k) for k, s in rows if s == "retired"),
         persons_by_key={str(k): int(n) for k, n in by_key.items()},
         values_in_clear=int(clear or 0),
+        values_unbound=int(legacy),
     )
 
 
@@ -116,6 +131,8 @@ def rotate_keys(
             conn.execute("DROP INDEX " + sql.split(" ON ", 1)[0].split()[-1])
         conn.execute(f"DELETE FROM {INDEX_TABLE}")
         previous = active_key_id(conn)
+        # First: a store encrypted by an earlier version has triggers that refuse gg2 values.
+        install_guards(conn)
         conn.execute("DELETE FROM persons_regions")
         for table, columns in ENCRYPTED_COLUMNS.items():
             _rotate_table(conn, table, columns, reader, target, counts, progress)
@@ -131,7 +148,6 @@ def rotate_keys(
             "WHERE state = 'active' AND key_id <> ?",
             (_now(), new_id),
         )
-        install_guards(conn)
         conn.execute(
             "INSERT INTO encryption_keys (key_id, state, created_at) VALUES (?, 'active', ?) "
             "ON CONFLICT (key_id) DO UPDATE SET state = 'active', retired_at = NULL",
@@ -191,7 +207,7 @@ def _rotate_table(
         regions: dict[str, str] = {}
         for rowid, row_id, *stored in batch:
             plain = [
-                reader.open(v, tag) if is_sealed(v) else v
+                reader.open(v, tag, str(row_id)) if is_sealed(v) else v
                 for tag, v in zip(tags, stored, strict=True)
             ]
             sealed = [
@@ -203,7 +219,8 @@ def _rotate_table(
                 counts[1] += sum(
                     1
                     for old, v in zip(stored, plain, strict=True)
-                    if v is not None and (not is_sealed(old) or key_id_of(old) != new_id)
+                    if v is not None
+                    and (not is_sealed(old) or is_legacy(old) or key_id_of(old) != new_id)
                 )
             if persons:
                 blind = index_values(target, plain[0], plain[1])

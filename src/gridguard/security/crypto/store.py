@@ -32,20 +32,24 @@ def _guards() -> dict[str, str]:
 
     A safety net under every writer, including bulk paths that bind rows
     straight into ``executemany``: installed only once a store is
-    encrypted, so a plain store's writes pay nothing for them.
+    encrypted, so a plain store's writes pay nothing for them. Named
+    ``*_sealed_v2_*`` since values bound to their row (``gg2:``) came: the
+    first triggers knew only ``gg1:`` and are dropped by :func:`install_guards`.
     """
-    from .cipher import TOKEN_PREFIX
+    from .cipher import LEGACY_PREFIX, TOKEN_PREFIX
     from .fields import ENCRYPTED_COLUMNS
 
+    width = len(TOKEN_PREFIX)
+    allowed = f"('{TOKEN_PREFIX}', '{LEGACY_PREFIX}')"
     out = {}
     for table, columns in ENCRYPTED_COLUMNS.items():
         clear = " OR ".join(
-            f"(NEW.{c} IS NOT NULL AND substr(NEW.{c}, 1, {len(TOKEN_PREFIX)}) <> '{TOKEN_PREFIX}')"
+            f"(NEW.{c} IS NOT NULL AND substr(NEW.{c}, 1, {width}) NOT IN {allowed})"
             for c in columns
         )
         message = f"{table} is encrypted: a value in clear cannot be written to it"
         for event in ("INSERT", f"UPDATE OF {', '.join(columns)}"):
-            name = f"{table}_sealed_{event.split()[0].lower()}"
+            name = f"{table}_sealed_v2_{event.split()[0].lower()}"
             out[name] = (
                 f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {event} ON {table} "
                 f"WHEN {clear} BEGIN SELECT RAISE(ABORT, '{message}'); END"
@@ -53,12 +57,49 @@ def _guards() -> dict[str, str]:
     return out
 
 
-def install_guards(conn: sqlite3.Connection) -> None:
-    """Create the guarding triggers that are missing (inside the caller's transaction)."""
-    present = {
-        str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+def _lookup_indexes() -> dict[str, str]:
+    """Index name -> SQL: find the row that holds a sealed value (see
+    :meth:`~gridguard.security.crypto.fields.FieldCrypt.open_rows`).
+
+    ``persons`` has its match indexes already; the others are partial, over
+    sealed values only, so a plain store never has them and an encrypted one
+    keeps them small.
+    """
+    from .fields import SEALED_TERM
+
+    out = {}
+    for table, column in (
+        ("households", "phone"),
+        ("list_entries", "id_number"),
+        ("list_entries", "phone"),
+    ):
+        name = f"{table}_{column}_sealed"
+        out[name] = (
+            f'CREATE INDEX IF NOT EXISTS {name} ON {table} ("{column}") '
+            f"WHERE {SEALED_TERM.format(column=column)}"
+        )
+    return out
+
+
+def _installed(conn: sqlite3.Connection) -> set[str]:
+    return {
+        str(r[0])
+        for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('trigger', 'index')")
     }
-    for name, sql in _guards().items():
+
+
+def _stale_guards(present: set[str]) -> list[str]:
+    """The triggers of the first format (``*_sealed_insert``), which refuse ``gg2:`` values."""
+    return [n for n in present if n.endswith(("_sealed_insert", "_sealed_update"))]
+
+
+def install_guards(conn: sqlite3.Connection) -> None:
+    """Create the guarding triggers and look-up indexes that are missing (inside the caller's
+    transaction), dropping the triggers of the first format."""
+    present = _installed(conn)
+    for name in _stale_guards(present):
+        conn.execute(f"DROP TRIGGER {name}")
+    for name, sql in {**_guards(), **_lookup_indexes()}.items():
         if name not in present:
             conn.execute(sql)
 
@@ -109,10 +150,8 @@ def open_field_crypt(
     from .fields import FieldCrypt
 
     crypt = FieldCrypt(FieldCipher(ring, active))
-    present = conn.execute(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_sealed_%'"
-    ).fetchone()[0]
-    if present < len(_guards()):
+    present = _installed(conn)
+    if _stale_guards(present) or not {*_guards(), *_lookup_indexes()} <= present:
         conn.execute("BEGIN IMMEDIATE")
         install_guards(conn)
         conn.execute("COMMIT")
