@@ -90,7 +90,12 @@ def storage_error(exc: psycopg.Error, doing: str, display: str) -> StorageError:
     :class:`~gridguard.errors.StoreFault` errors, with their message in
     English and Chinese, as on SQLite.
     """
-    if isinstance(exc, pg_errors.DiskFull | pg_errors.OutOfMemory):
+    if isinstance(exc, pg_errors.OutOfMemory):
+        return StorageError(
+            f"PostgreSQL at {display} ran out of memory while {doing} ({_reason(exc)}): "
+            "nothing of this transaction was stored; run it again, or in smaller batches"
+        )
+    if isinstance(exc, pg_errors.DiskFull):
         return StoreFull(
             f"PostgreSQL at {display} is out of disk space while {doing} ({_reason(exc)}): "
             "nothing of this transaction was stored; free some space and run it again",
