@@ -9,11 +9,11 @@ from __future__ import annotations
 import click
 
 from ._common import (
+    current_lang,
     db_option,
     echo,
     echo_json,
     json_option,
-    lang_option,
     local_time,
     open_existing,
     role_word,
@@ -151,9 +151,8 @@ def show(target: str, last: int, head_only: bool, as_json: bool) -> None:
     is_flag=True,
     help="List what would be purged and what kept, and why; change nothing.",
 )
-@lang_option
 @json_option()
-def purge(target: str, days: int, dry_run: bool, lang: str, as_json: bool) -> None:
+def purge(target: str, days: int, dry_run: bool, as_json: bool) -> None:
     """Purge personal data of closed campaigns 清除个人信息 (names, ids, phones, free text,
     health reports, team phones, sent messages).
 
@@ -169,38 +168,34 @@ def purge(target: str, days: int, dry_run: bool, lang: str, as_json: bool) -> No
     if as_json:
         echo_json(report.to_dict())
         return
-    zh = lang == "zh-CN"
+    lang = current_lang()
     if not report.campaigns:
-        click.echo(
-            f"无需清除：没有结束超过 {days} 天的活动"
-            if zh
-            else f"nothing to purge: no campaign closed more than {days} days ago"
-        )
-    elif zh:
-        verb = "将清除" if dry_run else "已清除"
-        click.echo(
-            f"{verb} {report.total} 行，{len(report.jurisdictions)} 个社区"
-            f"（活动 {', '.join(report.campaigns)}，结束满 {days} 天）"
+        echo(
+            say(
+                f"无需清除：没有结束超过 {days} 天的活动",
+                f"nothing to purge: no campaign closed more than {days} days ago",
+            )
         )
     else:
-        verb = "would purge" if dry_run else "purged"
-        click.echo(
-            f"{verb} {report.total} rows in {len(report.jurisdictions)} communities "
-            f"(campaigns {', '.join(report.campaigns)}, closed over {days} days ago)"
+        campaigns = ", ".join(report.campaigns)
+        echo(
+            say(
+                f"{'将清除' if dry_run else '已清除'} {report.total} 行，"
+                f"{len(report.jurisdictions)} 个社区（活动 {campaigns}，结束满 {days} 天）",
+                f"{'would purge' if dry_run else 'purged'} {report.total} rows in "
+                f"{len(report.jurisdictions)} communities "
+                f"(campaigns {campaigns}, closed over {days} days ago)",
+            )
         )
     for table in sorted(report.tables or report.rows):
         n, total = report.rows.get(table, 0), report.tables.get(table)
-        of = "" if total is None else (f" / 共 {total}" if zh else f" of {total}")
-        click.echo(f"  {table:<18} {'清除' if zh else 'purge'} {n}{of}")
+        of = "" if total is None else say(f" / 共 {total}", f" of {total}")
+        echo(f"  {table:<18} {say('清除', 'purge')} {n}{of}")
         for group in report.kept.get(table, ()):
-            label = "保留" if zh else "keep"
-            click.echo(f"      {label} {group.rows}: {group.reason_text(lang)}")
+            echo(f"{say('保留', 'keep')} {group.rows}: {group.reason_text(lang)}", indent=6)
             detail = group.detail(lang)
             if detail:
-                click.echo(f"        {detail}")
+                echo(detail, indent=8)
+    skipped = say("跳过（此存储不运行 SQL）", "skipped (this backend runs no SQL)")
     for table in report.skipped:
-        click.echo(
-            f"  {table:<18} 跳过（此存储不运行 SQL）"
-            if zh
-            else f"  {table:<18} skipped (this backend runs no SQL)"
-        )
+        echo(f"  {table:<18} {skipped}")
