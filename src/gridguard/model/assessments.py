@@ -1,19 +1,26 @@
 """What a screening run stores: assessments, quarantine orders, tasks and the run itself.
 
-Ids are deterministic (UUID 5 of what identifies the record), so running
-the same rule set over the same facts again writes nothing new:
+Ids are deterministic, so running the same rule set over the same facts
+again writes nothing new:
 
 - an :class:`Assessment` is identified by its whole content (person, day,
   rule set version, the screening it read, what fired and why);
-- a :class:`QuarantineOrder` by person (or household), rule and rule set version;
+- a :class:`QuarantineOrder` by person, rule, rule set version and the day
+  its observation counts from;
 - a :class:`Task` by whom it is for, rule, rule set version, kind and due time;
 - a :class:`ScreeningRun` by its whole content.
+
+A run makes the first three inside the database, so their ids are
+:func:`keyed_id`: the first 128 bits of a SHA-256 of a text key, which
+SQLite (through a function gridguard registers) and PostgreSQL (its own
+``sha256``) compute as Python does.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 import json
 import uuid
 from typing import Any, ClassVar
@@ -47,6 +54,7 @@ __all__ = [
     "Task",
     "TaskKind",
     "TaskStatus",
+    "keyed_id",
     "stable_id",
 ]
 
@@ -61,6 +69,18 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).enco
 def stable_id(*parts: Any) -> uuid.UUID:
     """A UUID 5 of ``parts`` (JSON-encoded, so ``("a", "b")`` and ``("a|b",)`` differ)."""
     return uuid.uuid5(RULES_NAMESPACE, _ENCODE(parts))
+
+
+def keyed_id(key: str) -> str:
+    """The id of a record made inside the database: a UUID of the first 128 bits of the
+    SHA-256 of ``key`` (UTF-8), in its usual text form.
+
+    The same in Python, in SQLite (the ``gg_keyed_id`` function every
+    gridguard connection registers) and in PostgreSQL (``sha256``), so
+    that a record made by set-based SQL and one made in Python agree.
+    """
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
 
 
 class RiskLevel(enum.StrEnum):

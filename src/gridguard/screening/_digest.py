@@ -1,9 +1,10 @@
 """One message per recipient and run: what a screening run asks each person to do.
 
 A grid worker acts on one message per run listing their work, not on a
-message per flagged person. A run therefore collects the assessments that
-call for someone to be told and, at its end, queues one message per
-recipient (per channel) listing that recipient's persons: the name masked,
+message per flagged person. A run therefore hands the new assessments that
+call for someone to be told to a :class:`Messages`, a page at a time in
+person order, and at its end queues one message per recipient (per
+channel) listing that recipient's persons: the name masked,
 the address, the reason in words (the rules' titles in the reader's
 language), what to do and by when (local time in the campaign's time
 zone). Urgent single alerts (a fever, a close contact of a case) do not
@@ -22,15 +23,18 @@ import datetime as dt
 import hashlib
 import zoneinfo
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
 
 from ..masking import mask_name
 from ..model import Area, Building, Household, Person, Stairwell, Team
-from ..model.assessments import Assessment, stable_id
+from ..model.assessments import stable_id
 from ..notifications.routing import Place, Recipient, Router
 from ..notifications.settings import UNDELIVERABLE, NotifySettings
 from ..notify.base import Message
 from ..rules.ruleset import FollowUp, Quarantine, Refer, Rule, TaskAction
+from ._patterns import URGENT_RULES, Pattern
 
 if TYPE_CHECKING:
     from ..storage.base import UnitOfWork
@@ -38,16 +42,26 @@ if TYPE_CHECKING:
 
 __all__ = [
     "URGENT_RULES",
+    "Messages",
     "action_text",
-    "digest_messages",
     "homes_of",
     "is_urgent",
     "person_line",
-    "urgent_messages",
 ]
 
-URGENT_RULES = frozenset({"fever", "close-contact"})
-"""Rules whose alert goes at once, one per person: a fever, a close contact of a case."""
+
+class Told(Protocol):
+    """A new assessment whose rules tell someone, as messages see it."""
+
+    @property
+    def id(self) -> Any: ...
+
+    @property
+    def person_id(self) -> str: ...
+
+    @property
+    def household_id(self) -> str: ...
+
 
 LISTED = 60
 """Persons listed in one message; the rest are counted (the line list has them all)."""
@@ -168,7 +182,7 @@ def person_line(
 
 
 def homes_of(
-    uow: UnitOfWork, dialect: SqlDialect, assessments: Sequence[Assessment]
+    uow: UnitOfWork, dialect: SqlDialect, assessments: Sequence[Told]
 ) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     """Names by person id, and (address, building's area) by household id, in bulk."""
     persons = sorted({a.person_id for a in assessments})
@@ -267,157 +281,178 @@ def _holders(
     return [(f"{role}@{where}", UNDELIVERABLE, None)]
 
 
-def digest_messages(
-    uow: UnitOfWork,
-    dialect: SqlDialect,
-    items: Sequence[tuple[Assessment, list[Rule]]],
-    settings: NotifySettings,
-    zone: zoneinfo.ZoneInfo,
-    day: dt.date,
-    found: tuple[dict[str, str], dict[str, tuple[str, str]]] | None = None,
-) -> list[Message]:
-    """One message per recipient and channel listing their persons; undeliverable ones too.
+@attrs.define
+class _Box:
+    """One recipient's digest as it fills: the first lines, how many, and a running digest of
+    the persons' ids (fed in person order, so it is the digest of the sorted list)."""
 
-    ``items`` are the run's new assessments whose alert waits for the
-    digest. The message id is derived from the day, the recipient, the
-    channel and the persons listed, so running the same screening again
-    queues nothing new.
+    owner: str
+    lines: list[str] = attrs.field(factory=list)
+    persons: int = 0
+    ids: Any = attrs.field(factory=hashlib.sha256)
+
+    def add(self, line: str, person_id: str) -> None:
+        if self.persons < LISTED:
+            self.lines.append(line)
+        self.ids.update((("\x1f" if self.persons else "") + person_id).encode())
+        self.persons += 1
+
+
+class Messages:
+    """A run's messages: urgent alerts at once, one digest per recipient and channel at the end.
+
+    :meth:`add` takes new assessments a page at a time, in person order
+    (the ids in a digest's id are then in sorted order without holding
+    them), and returns the page's urgent alerts; :meth:`digests` the
+    digests, undeliverable ones too. Memory holds the first
+    :data:`LISTED` lines of each digest, never the run's persons.
     """
-    if not items:
-        return []
-    router = Router(settings, zone=zone)
-    route = settings.route("screening")
-    channels = settings.channels_of(route.channels if route else ())
-    locale = settings.locale
-    words = _words(locale)
-    names, homes = found or homes_of(uow, dialect, [a for a, _ in items])
-    places: dict[str, Place] = {}
-    teams = _Teams(uow)
-    reasons: dict[tuple[Any, ...], str] = {}
-    holders: dict[tuple[str, str], list[tuple[str, str, Recipient | None]]] = {}
-    # (role, address or place, channel) -> (area owning the row, lines, person ids)
-    boxes: dict[tuple[str, str, str], tuple[str, list[str], list[str]]] = {}
-    for assessment, fired in items:
-        home = homes.get(assessment.household_id)
-        if home is None:  # no household on file: nothing to address a message to
-            continue
-        address, where = home
-        place = _place(uow, where, places)
-        owner = place.area_id or where
-        line = person_line(
-            names.get(assessment.person_id), address, fired, assessment.at, zone, locale, reasons
-        )
-        for role in assessment.notify:
-            targets = holders.get((role, where))
-            if targets is None:  # who holds a role is the same for a whole building's area
-                targets = _holders(router, teams, role, place, where, channels)
-                holders[(role, where)] = targets
-            for recipient, channel, _ in targets:
-                box = boxes.setdefault((role, recipient, channel), (owner, [], []))
-                box[1].append(line)
-                box[2].append(assessment.person_id)
-    out: list[Message] = []
-    made = min(a.at for a, _ in items)
-    for (role, recipient, channel), (owner, lines, persons) in sorted(boxes.items()):
-        listed = lines[:LISTED]
-        if len(lines) > LISTED:
-            listed.append(words["more"].format(n=len(lines) - LISTED))
-        reader = _ROLES.get(locale, {}).get(role, role)
-        body = "\n".join([words["head"].format(role=reader, day=day.isoformat()), *listed])
-        digest = hashlib.sha256("\x1f".join(sorted(persons)).encode()).hexdigest()[:16]
-        data: dict[str, Any] = {"role": role, "persons": len(persons), "digest": True}
-        if channel == UNDELIVERABLE:
-            data["undeliverable"] = f"no {role} on file for {recipient.split('@', 1)[-1]}"
-        out.append(
-            Message(
-                id=stable_id("screening-digest", day, role, recipient, channel, digest),
-                recipient=recipient,
-                subject=words["subject"].format(day=day.isoformat(), n=len(persons)),
-                body=body,
-                data=data,
-                channel=channel,
-                area_id=owner,
-                topic="screening",
-                at=made,
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        dialect: SqlDialect,
+        settings: NotifySettings,
+        zone: zoneinfo.ZoneInfo,
+        day: dt.date,
+    ) -> None:
+        self._uow = uow
+        self._dialect = dialect
+        self._settings = settings
+        self._zone = zone
+        self._day = day
+        self._router = Router(settings, zone=zone)
+        route = settings.route("screening")
+        self._channels = tuple(settings.channels_of(route.channels if route else ()))
+        self._locale = settings.locale
+        self._words = _words(self._locale)
+        self._places: dict[str, Place] = {}
+        self._teams = _Teams(uow)
+        self._reasons: dict[tuple[Any, ...], str] = {}
+        self._holders: dict[tuple[str, str], list[tuple[str, str, Recipient | None]]] = {}
+        self._boxes: dict[tuple[str, str, str], _Box] = {}
+        self._made: dt.datetime | None = None
+
+    def _targets(self, role: str, where: str, place: Place) -> list[tuple[str, str, Any]]:
+        targets = self._holders.get((role, where))
+        if targets is None:  # who holds a role is the same for a whole building's area
+            targets = _holders(self._router, self._teams, role, place, where, self._channels)
+            self._holders[(role, where)] = targets
+        return targets
+
+    def add(self, items: Sequence[tuple[Told, Pattern]]) -> list[Message]:
+        """Take a page of new assessments; the urgent alerts among them, to queue now."""
+        if not items:
+            return []
+        names, homes = homes_of(self._uow, self._dialect, [a for a, _ in items])
+        urgent: dict[Any, Message] = {}
+        for told, pattern in items:
+            home = homes.get(told.household_id)
+            if home is None:  # no household on file: nothing to address a message to
+                continue
+            address, where = home
+            place = _place(self._uow, where, self._places)
+            owner = place.area_id or where
+            at = pattern.template.at
+            self._made = at if self._made is None else min(self._made, at)
+            name = names.get(told.person_id)
+            line = person_line(
+                name, address, pattern.rules, at, self._zone, self._locale, self._reasons
             )
-        )
-    return out
+            if pattern.urgent:
+                self._urgent(told, pattern, name, line, where, place, owner, urgent)
+                continue
+            for role in pattern.template.notify:
+                for recipient, channel, _ in self._targets(role, where, place):
+                    box = self._boxes.get((role, recipient, channel))
+                    if box is None:
+                        box = self._boxes[(role, recipient, channel)] = _Box(owner)
+                    box.add(line, told.person_id)
+        return list(urgent.values())
 
+    def _urgent(
+        self,
+        told: Told,
+        pattern: Pattern,
+        name: str | None,
+        line: str,
+        where: str,
+        place: Place,
+        owner: str,
+        out: dict[Any, Message],
+    ) -> None:
+        """One alert per role the rules tell and person holding it, on each channel.
 
-def urgent_messages(
-    uow: UnitOfWork,
-    dialect: SqlDialect,
-    items: Sequence[tuple[Assessment, list[Rule]]],
-    settings: NotifySettings,
-    zone: zoneinfo.ZoneInfo,
-    found: tuple[dict[str, str], dict[str, tuple[str, str]]] | None = None,
-) -> list[Message]:
-    """One message per urgent assessment and person responsible, on each channel, at once.
-
-    Routed as the digests are: each role the rules notify is looked up for
-    the person's place (a contact of the stored configuration, else the
-    grid's team), and each person holding it gets the alert, addressed to
-    them, with a reference to their number on file so a chat robot
-    @-mentions them. A role nobody holds is one undeliverable message. The
-    id is derived from the assessment, role, recipient and channel, so
-    re-running a screening queues nothing new.
-    """
-    if not items:
-        return []
-    router = Router(settings, zone=zone)
-    route = settings.route("screening")
-    channels = tuple(settings.channels_of(route.channels if route else ()))
-    locale = settings.locale
-    words = _words(locale)
-    names, homes = found or homes_of(uow, dialect, [a for a, _ in items])
-    places: dict[str, Place] = {}
-    teams = _Teams(uow)
-    holders: dict[tuple[str, str], list[tuple[str, str, Recipient | None]]] = {}
-    reasons: dict[tuple[Any, ...], str] = {}
-    out: dict[Any, Message] = {}
-    for assessment, fired in items:
-        home = homes.get(assessment.household_id)
-        if home is None:
-            continue
-        address, where = home
-        place = _place(uow, where, places)
-        owner = place.area_id or where
-        name = names.get(assessment.person_id)
-        line = person_line(name, address, fired, assessment.at, zone, locale, reasons)
-        urgent = [r for r in fired if r.id in URGENT_RULES] or list(fired)
-        title = urgent[0].title_zh if locale == "zh-CN" else urgent[0].title_en
+        Routed as the digests are, addressed to each holder with a reference
+        to their number on file so a chat robot @-mentions them. A role
+        nobody holds is one undeliverable message. The id is derived from
+        the assessment, role, recipient and channel: a re-run queues nothing new.
+        """
+        rules = pattern.rules
+        chosen = [r for r in rules if r.id in URGENT_RULES] or list(rules)
+        title = chosen[0].title_zh if self._locale == "zh-CN" else chosen[0].title_en
         who = mask_name(name, keep_length=False) if name else "-"
-        for role in assessment.notify:
-            targets = holders.get((role, where))
-            if targets is None:
-                targets = _holders(router, teams, role, place, where, channels)
-                holders[(role, where)] = targets
-            for recipient, channel, person in targets:
+        template = pattern.template
+        for role in template.notify:
+            for recipient, channel, person in self._targets(role, where, place):
                 data: dict[str, Any] = {
                     "role": role,
                     "urgent": True,
-                    "person_id": assessment.person_id,
-                    "assessment_id": str(assessment.id),
-                    "risk": assessment.risk.value,
-                    "rules": [r.rule_id for r in assessment.fired],
+                    "person_id": told.person_id,
+                    "assessment_id": str(told.id),
+                    "risk": template.risk.value,
+                    "rules": [r.rule_id for r in template.fired],
                 }
                 if person is None:
                     data["undeliverable"] = f"no {role} on file for {where}"
                 elif person.phone and person.on_file:
                     data["mention_of"] = dict(person.on_file)
-                key = stable_id("notify", str(assessment.id), role, recipient, channel)
+                key = stable_id("notify", str(told.id), role, recipient, channel)
                 out.setdefault(
                     key,
                     Message(
                         id=key,
                         recipient=recipient,
-                        subject=words["urgent"].format(title=title, who=who),
+                        subject=self._words["urgent"].format(title=title, who=who),
                         body=line,
                         data=data,
                         channel=channel,
                         area_id=owner,
                         topic="screening",
-                        at=assessment.at,
+                        at=template.at,
                     ),
                 )
-    return list(out.values())
+
+    def digests(self) -> list[Message]:
+        """One message per recipient and channel listing their persons; undeliverable ones too.
+
+        The message id is derived from the day, the recipient, the channel
+        and the persons listed, so running the same screening again queues
+        nothing new.
+        """
+        words, day = self._words, self._day
+        out: list[Message] = []
+        for (role, recipient, channel), box in sorted(self._boxes.items()):
+            listed = list(box.lines)
+            if box.persons > LISTED:
+                listed.append(words["more"].format(n=box.persons - LISTED))
+            reader = _ROLES.get(self._locale, {}).get(role, role)
+            body = "\n".join([words["head"].format(role=reader, day=day.isoformat()), *listed])
+            digest = box.ids.hexdigest()[:16]
+            data: dict[str, Any] = {"role": role, "persons": box.persons, "digest": True}
+            if channel == UNDELIVERABLE:
+                data["undeliverable"] = f"no {role} on file for {recipient.split('@', 1)[-1]}"
+            out.append(
+                Message(
+                    id=stable_id("screening-digest", day, role, recipient, channel, digest),
+                    recipient=recipient,
+                    subject=words["subject"].format(day=day.isoformat(), n=box.persons),
+                    body=body,
+                    data=data,
+                    channel=channel,
+                    area_id=box.owner,
+                    topic="screening",
+                    at=self._made,
+                )
+            )
+        return out

@@ -20,7 +20,6 @@ import datetime as dt
 import importlib
 import json
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -41,31 +40,21 @@ from ..model import (
 )
 from ..model._validate import as_day
 from ..model.assessments import (
-    RULES_NAMESPACE,
     Assessment,
-    FiredRule,
     OrderStatus,
     QuarantineOrder,
-    RiskLevel,
     ScreeningRun,
     Task,
-    TaskKind,
     stable_id,
 )
 from ..model.quarantine import QuarantineExtension
 from ..rules.analysis import exposure_tests, may_fire_without_evidence
 from ..rules.context import RunContext
-from ..rules.observation import TRIP_RETURN, ObservationWindow
-from ..rules.python_compiler import Evaluator, compile_python, place_count_key
+from ..rules.python_compiler import compile_python, place_count_key
 from ..rules.ruleset import (
-    Classify,
-    FollowUp,
-    Notify,
     Quarantine,
-    Refer,
     Rule,
     RuleSet,
-    TaskAction,
     builtin_rule_set,
 )
 from ..rules.sql_compiler import Fragment, compile_sql, join_fragments
@@ -76,19 +65,17 @@ from ..rules.tree import (
     LEVELS,
     NEIGHBOUR_FIELDS,
     Field,
-    Latest,
-    ListAll,
-    ListAny,
-    ListCount,
     Node,
     PlaceCount,
     walk,
 )
 from ..storage.base import UnitOfWork, unstored
-from ..storage.capabilities import NewRowSending
-from ..storage.dialect import MemoryDialect, SqlDialect
+from ..storage.dialect import SqlDialect
 from ..storage.schema import spec_for
 from ._changes import Changes, changed_communities, inputs_of, last_run
+from ._digest import Messages
+from ._patterns import Pattern, PatternContext, explain, pattern_fields, pattern_of
+from ._setwise import Notice, Written, write_setwise
 
 if TYPE_CHECKING:
     from ..notifications.settings import NotifySettings
@@ -106,7 +93,6 @@ __all__ = [
 ]
 
 Row = dict[str, Any]
-_BATCH = 2000
 
 
 @attrs.frozen(kw_only=True)
@@ -991,6 +977,24 @@ def _flagged(records: Iterable[Sequence[Any]], plan: _Plan) -> Iterator[tuple[Ro
         yield row, fired
 
 
+def _output_columns(plan: _Plan) -> list[str]:
+    """The names of the classification query's columns, in order."""
+    base = ["at" if c == "screened_at" else c for c in _BASE_COLUMNS]
+    base += [f"r_{i}" for i in range(len(plan.person_rules))] + ["quarantined"]
+    base += [f"pc_{i}" for i in range(len(plan.place_counts))]
+    return base + [f"e_{i}" for i in range(len(plan.escalations))]
+
+
+def _key_columns(plan: _Plan) -> list[str]:
+    """The classification columns a pattern depends on (:func:`pattern_fields`), the rules'
+    values and the place counts included."""
+    named = {"screened_at": "at", "quarantined": "quarantined"}
+    named.update({c: c for c in _BASE_COLUMNS if c != "screened_at"})
+    fields = [named[f] for f in pattern_fields(plan.rule_set) if f in named]
+    rest = [c for c in _output_columns(plan) if c[:2] in ("r_", "e_") or c.startswith("pc_")]
+    return sorted(set(fields)) + rest
+
+
 def _true(value: Any) -> bool:
     return value is not None and bool(value)
 
@@ -1177,336 +1181,6 @@ def _area_keys(
     return {b.id: keys(b.area_id) for b in uow.find(Building, jurisdictions=scope)}
 
 
-# -- from fired rules to records -------------------------------------------------------------------
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, dt.datetime):
-        return value.isoformat(" ", "minutes")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def _describe_list(name: str, items: Sequence[Any]) -> str:
-    if not items:
-        return f"{name} = []"
-    if name == "symptoms":
-        return f"symptoms = {', '.join(items)}"
-    shown = []
-    for item in items[:5]:
-        if name == "trips":
-            shown.append(f"{item['destination']} (returned {_show(item['returned'])})")
-        elif name in CHECKIN_FIELDS:
-            shown.append(f"{item['kind']} x{item['count']} ({_show(item['day'])})")
-        else:
-            shown.append(f"{item['kind']} (last contact {_show(item['last_contact'])})")
-    more = f" and {len(items) - 5} more" if len(items) > 5 else ""
-    return f"{name} = {'; '.join(shown)}{more}"
-
-
-def explain(rule: Rule, row: Mapping[str, Any], index: Mapping[int, int]) -> str:
-    """Why ``rule`` fired for ``row``: the values its condition read."""
-    parts: list[str] = []
-    seen: set[str] = set()
-
-    def visit(node: Node) -> None:
-        if isinstance(node, PlaceCount):
-            i = index.get(id(node))
-            value = row.get(place_count_key(i)) if i is not None else None
-            extra = ", others" if node.others else f", per={node.per}" if node.per else ""
-            label = f"count_in({node.level}{extra})"
-            if label not in seen:
-                seen.add(label)
-                parts.append(f"{label} = {value}")
-            return
-        if isinstance(node, Field) and node.name not in seen:
-            seen.add(node.name)
-            value = row.get(node.name)
-            if value is None:
-                parts.append(f"{node.name} missing")
-            elif isinstance(value, tuple):
-                parts.append(_describe_list(node.name, value))
-            else:
-                parts.append(f"{node.name} = {_show(value)}")
-        if isinstance(node, ListAny | ListAll | ListCount | Latest):
-            visit(node.source)
-            return
-        for child in node.children():
-            visit(child)
-
-    visit(rule.condition)
-    return "; ".join(parts)
-
-
-@attrs.frozen
-class _Context:
-    """What turning fired rules into records needs, fixed for a run."""
-
-    rule_set: RuleSet
-    campaign: Campaign
-    ctx: RunContext
-    index: Mapping[int, int]
-    start_of: Mapping[tuple[str, int], Evaluator]
-    exposures_of: Mapping[str, tuple[tuple[str, Evaluator, str], ...]] = attrs.field(factory=dict)
-    """Per rule: each list its condition flags exposures in, the element test and its date."""
-    dialect: SqlDialect = attrs.field(factory=MemoryDialect)
-    channels: tuple[str, ...] = ("console",)
-    """The channels of the workspace's ``screening`` route (every configured one by default)."""
-    settings: Any = None
-    """The workspace's notification settings (``None`` without the outbox)."""
-    digest: list[tuple[Assessment, list[Rule]]] = attrs.field(factory=list)
-    """New assessments whose alert waits for the run's digest (one message per recipient)."""
-    urgent: list[tuple[Assessment, list[Rule]]] = attrs.field(factory=list)
-    """New assessments whose alert goes at once (a fever, a close contact)."""
-    reads: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
-    """Per rule id: the row keys its explanation reads."""
-    explained: dict[tuple[Any, ...], str] = attrs.field(factory=dict)
-    """Explanations by rule id and the values they read (bounded)."""
-    tasks: dict[tuple[Any, ...], Task] = attrs.field(factory=dict)
-    """Tasks made by the run, by what they are made of (bounded): a household's members
-    ask for the same household task."""
-    ordered_at: dt.datetime | None = None
-    """When the run made its orders (the wall clock, or the end of a past day screened):
-    "new quarantines" count from then."""
-
-    @property
-    def common(self) -> dict[str, str]:
-        return {"rule_set_id": self.rule_set.id, "rule_set_version": self.rule_set.version}
-
-
-def _reads(rule: Rule, index: Mapping[int, int]) -> tuple[str, ...]:
-    """The row keys :func:`explain` may read for ``rule``: its fields and place counts."""
-    keys = {n.name for n in walk(rule.condition) if isinstance(n, Field)}
-    keys |= {
-        place_count_key(index[id(n)])
-        for n in walk(rule.condition)
-        if isinstance(n, PlaceCount) and id(n) in index
-    }
-    return tuple(sorted(keys))
-
-
-def _explained(rule: Rule, row: Row, run: _Context) -> str:
-    """:func:`explain`, once per rule and distinct values read (a city repeats its answers)."""
-    reads = run.reads.get(rule.id)
-    if reads is None:
-        reads = run.reads[rule.id] = _reads(rule, run.index)
-    key = (rule.id, *(row.get(k) for k in reads))
-    try:
-        found = run.explained.get(key)
-    except TypeError:  # a list of trips or exposures: explained for this row alone
-        return explain(rule, row, run.index)
-    if found is None:
-        if len(run.explained) > 20_000:
-            run.explained.clear()
-        found = run.explained[key] = explain(rule, row, run.index)
-    return found
-
-
-def _assess(row: Row, fired: list[Rule], run: _Context) -> Assessment:
-    """The assessment of one flagged person; its id is a UUID 5 of its whole content."""
-    risk = RiskLevel.NONE
-    referrals: list[str] = []
-    roles: list[str] = []
-    follow_up: int | None = None
-    records: list[FiredRule] = []
-    for rule in fired:
-        why = _explained(rule, row, run)
-        records.append(FiredRule(rule_id=rule.id, line=rule.line, priority=rule.priority, why=why))
-        for action in rule.actions:
-            if isinstance(action, Classify) and action.level.rank > risk.rank:
-                risk = action.level
-            elif isinstance(action, Refer) and action.to not in referrals:
-                referrals.append(action.to)
-            elif isinstance(action, Notify):
-                roles += [r for r in action.roles if r not in roles]
-            elif isinstance(action, FollowUp):
-                follow_up = action.hours if follow_up is None else min(follow_up, action.hours)
-    screening_id = row.get("screening_id")
-    content = {
-        "campaign_id": run.campaign.id,
-        "person_id": row["person_id"],
-        "household_id": row["household_id"],
-        "day": run.ctx.day.isoformat(),
-        "screening_id": screening_id,
-        "risk": risk.value,
-        "fired": [attrs.astuple(r) for r in records],
-        "referrals": referrals,
-        "notify": roles,
-        "follow_up_hours": follow_up,
-        **run.common,
-    }
-    return Assessment(
-        id=stable_id("assessment", content),
-        at=run.ctx.day_start(run.ctx.day),
-        person_id=row["person_id"],
-        household_id=row["household_id"],
-        campaign_id=run.campaign.id,
-        rule_set_id=run.rule_set.id,
-        rule_set_version=run.rule_set.version,
-        day=run.ctx.day,
-        screening_id=None if screening_id is None else uuid.UUID(str(screening_id)),
-        risk=risk,
-        fired=tuple(records),
-        referrals=tuple(referrals),
-        notify=tuple(roles),
-        follow_up_hours=follow_up,
-    )
-
-
-def _task(
-    run: _Context, rule: Rule, key: tuple[str, ...], household: str, person: str | None, **kw: Any
-) -> Task:
-    """A task whose id is a UUID 5 of who it is for, the rule and ``key``.
-
-    Made once per run for the same content: a household task that each
-    member's rules ask for is one object.
-    """
-    memo = (person, household, rule.id, key, tuple(sorted(kw.items())))
-    found = run.tasks.get(memo)
-    if found is not None:
-        return found
-    parts = (person or household, rule.id, run.rule_set.id, run.rule_set.version, *key)
-    task = Task(
-        id=str(_strings_id("task", parts)),
-        household_id=household,
-        person_id=person,
-        rule_id=rule.id,
-        rule_set_id=run.rule_set.id,
-        rule_set_version=run.rule_set.version,
-        **kw,
-    )
-    if len(run.tasks) > 4 * _BATCH:  # a batch's households; memory stays flat
-        run.tasks.clear()
-    run.tasks[memo] = task
-    return task
-
-
-def _strings_id(kind: str, parts: tuple[str, ...]) -> uuid.UUID:
-    """``stable_id(kind, *parts)`` for parts that are all strings: the same UUID (a test
-    holds the two together), without the sorting and fallbacks only other values need."""
-    return uuid.uuid5(RULES_NAMESPACE, _JSON([kind, *parts]))
-
-
-_JSON = json.JSONEncoder(ensure_ascii=False).encode
-
-
-def _act(
-    assessment: Assessment, row: Row, fired: list[Rule], run: _Context
-) -> tuple[list[QuarantineOrder], list[Task]]:
-    """The quarantine orders and tasks the fired rules' actions ask for."""
-    day_start = run.ctx.day_start(run.ctx.day)
-    person, household = assessment.person_id, assessment.household_id
-    why = {f.rule_id: f.why for f in assessment.fired}
-    orders: list[QuarantineOrder] = []
-    tasks: list[Task] = []
-    for rule in fired:
-        for n, action in enumerate(rule.actions):
-            if isinstance(action, Refer):
-                note = f"{action.to}: {rule.title}"
-                tasks.append(
-                    _task(
-                        run,
-                        rule,
-                        ("referral",),
-                        household,
-                        person,
-                        kind=TaskKind.REFERRAL,
-                        due=day_start,
-                        note=note,
-                    )
-                )
-            elif isinstance(action, FollowUp):
-                note = f"follow-up every {action.hours} h: {rule.title}"
-                for k in range(1, max(24 // action.hours, 1) + 1):
-                    due = day_start + dt.timedelta(hours=k * action.hours)
-                    tasks.append(
-                        _task(
-                            run,
-                            rule,
-                            ("follow_up", due.isoformat()),
-                            household,
-                            person,
-                            kind=TaskKind.PHONE_CALL,
-                            due=due,
-                            note=note,
-                        )
-                    )
-            elif isinstance(action, TaskAction):
-                due = day_start + dt.timedelta(hours=action.within_hours)
-                whom = person if action.target == "person" else None
-                key = (action.target, action.kind.value, run.ctx.day.isoformat())
-                tasks.append(
-                    _task(
-                        run,
-                        rule,
-                        key,
-                        household,
-                        whom,
-                        kind=action.kind,
-                        due=due,
-                        note=action.note or rule.title,
-                    )
-                )
-            elif isinstance(action, Quarantine):
-                kind, contact = _counted_from(row, rule, n, run)
-                window = ObservationWindow(contact, action.days)
-                ident = stable_id(
-                    "quarantine",
-                    person,
-                    rule.id,
-                    run.rule_set.id,
-                    run.rule_set.version,
-                    contact.isoformat(),
-                )
-                orders.append(
-                    QuarantineOrder(
-                        id=str(ident),
-                        household_id=household,
-                        person_id=person,
-                        kind=action.kind,
-                        start=window.first_day,
-                        end=window.release_day,
-                        reason=f"{rule.title}: {why[rule.id]}",
-                        rule_id=rule.id,
-                        campaign_id=run.campaign.id,
-                        exposure_kind=kind,
-                        last_contact=contact,
-                        ordered_at=run.ordered_at,
-                        **run.common,
-                    )
-                )
-    return orders, tasks
-
-
-def _counted_from(row: Row, rule: Rule, n: int, run: _Context) -> tuple[str | None, dt.date]:
-    """The exposure a rule's ``n``-th action (a quarantine) is counted from: its kind and day.
-
-    A ``from`` expression names the day itself. Otherwise it is the latest
-    last contact among the trips and exposures the condition flagged (a
-    trip's kind is ``trip_return``); with none, the run's day.
-    """
-    evaluate = run.start_of.get((rule.id, n))
-    if evaluate is not None:
-        day = _date(evaluate(row))
-        if day is not None:
-            return None, day
-    best: tuple[dt.date, str] | None = None
-    for source, test, date in run.exposures_of.get(rule.id, ()):
-        for element in row.get(source) or ():
-            day = element.get(date)
-            if day is None or test(row, element) is not True:
-                continue
-            kind = TRIP_RETURN if source == "trips" else str(element.get("kind"))
-            if best is None or day > best[0]:
-                best = (day, kind)
-    if best is None:
-        return None, run.ctx.day
-    return best[1], best[0]
-
-
 def _notify_settings(ws: Workspace, notify: Any, campaign_id: str) -> Any:
     """The workspace's notification settings for this campaign."""
     from ..notifications.config import settings_for
@@ -1570,18 +1244,20 @@ class _Totals:
     by_rule: Counter[str] = attrs.field(factory=Counter)
     by_risk: Counter[str] = attrs.field(factory=Counter)
 
-    def count(self, assessment: Assessment, fired: list[Rule]) -> None:
+    def count(self, pattern: Pattern) -> None:
         self.flagged += 1
-        self.by_rule.update(r.id for r in fired)
-        self.by_risk[assessment.risk.value] += 1
-        self.intents += len(assessment.notify)
+        self.by_rule.update(r.id for r in pattern.rules)
+        self.by_risk[pattern.template.risk.value] += 1
+        self.intents += len(pattern.template.notify)
 
-    def __iadd__(self, written: tuple[int, int, int, int]) -> _Totals:
-        self.assessments += written[0]
-        self.orders += written[1]
-        self.tasks += written[2]
-        self.messages += written[3]
-        return self
+    def add(self, written: Written) -> None:
+        self.flagged += written.flagged
+        self.assessments += written.assessments
+        self.orders += written.orders
+        self.tasks += written.tasks
+        self.intents += written.intents
+        self.by_rule += written.by_rule
+        self.by_risk += written.by_risk
 
 
 def _active_orders(
@@ -1612,26 +1288,20 @@ def _active_orders(
 
 
 def _settle(
-    uow: UnitOfWork, orders: list[QuarantineOrder], run: _Context
+    uow: UnitOfWork, orders: list[QuarantineOrder], dialect: SqlDialect, at: dt.datetime
 ) -> tuple[list[QuarantineOrder], list[QuarantineOrder], list[QuarantineExtension]]:
     """One active order per person: new orders to store, active ones extended, and the records.
 
-    Of several orders a run makes for a person, the one that ends last is
-    kept (the first rule's on a tie). A person already under an active order
-    gets no second one: a later exposure moves that order's end later (a
+    A person already under an active order gets no second one: a later
+    exposure moves that order's end later (a
     :class:`~gridguard.model.quarantine.QuarantineExtension`, and the order
     then carries the later exposure); an earlier one changes nothing.
     """
     if not orders:
         return [], [], []
-    wanted: dict[str, QuarantineOrder] = {}
-    for order in orders:
-        key = order.person_id or order.household_id
-        kept = wanted.get(key)
-        if kept is None or order.end > kept.end:
-            wanted[key] = order
+    wanted = {order.person_id or order.household_id: order for order in orders}
     active: dict[str, QuarantineOrder] = {}
-    for order in _active_orders(uow, run.dialect, list(wanted)):
+    for order in _active_orders(uow, dialect, list(wanted)):
         if order.person_id is None:
             continue
         known = active.get(order.person_id)
@@ -1640,7 +1310,6 @@ def _settle(
     new: list[QuarantineOrder] = []
     extended: list[QuarantineOrder] = []
     facts: list[QuarantineExtension] = []
-    at = run.ctx.day_start(run.ctx.day)
     for key, order in wanted.items():
         current = active.get(key)
         if current is None:
@@ -1669,89 +1338,85 @@ def _settle(
     return new, extended, facts
 
 
-def _write(
-    uow: UnitOfWork,
-    batch: list[tuple[Row, list[Rule]]],
-    assessments: list[Assessment],
-    run: _Context,
-    enqueue: Any,
-    *,
-    eager: bool = False,
-) -> tuple[int, int, int, int]:
-    """Store a batch: new assessments, and for those only their orders, tasks and messages.
-
-    An assessment already stored was written together with everything its
-    actions made, in one transaction, so a re-run skips straight past it.
-
-    A store that can leave a write running on its server while the caller
-    goes on (PostgreSQL's ``send_new_rows``) gets its writes after every
-    look-up of the batch, so that they run while the next batch is
-    prepared. With ``eager`` the actions of every assessment are worked out
-    before the look-up that says which are new (the look-up waits for the
-    previous batch's writes, and this work then runs beside them); that is
-    wasted only for assessments that turn out stored.
-    """
-    send = uow.send_new_rows if isinstance(uow, NewRowSending) else None
-    made: dict[str, tuple[list[QuarantineOrder], list[Task], list[Any]]] = {}
-
-    from ._digest import is_urgent
-
-    def act(assessment: Assessment, row: Row, fired: list[Rule]) -> None:
-        orders, tasks = _act(assessment, row, fired, run)
-        notes: list[Any] = []
-        made[str(assessment.id)] = (orders, tasks, notes)
-
-    if eager:
-        for assessment, (row, fired) in zip(assessments, batch, strict=True):
-            act(assessment, row, fired)
-    fresh = unstored(uow, Assessment, assessments)
-    orders: list[QuarantineOrder] = []
-    tasks: list[Task] = []
-    messages: list[Any] = []
-    rows = {str(a.id): pair for a, pair in zip(assessments, batch, strict=True)}
-    for assessment in fresh:
-        key = str(assessment.id)
-        if key not in made:
-            act(assessment, *rows[key])
-        made_orders, made_tasks, notes = made[key]
-        if enqueue is not None and assessment.notify:
-            fired_rules = rows[key][1]
-            wanted = run.urgent if is_urgent(fired_rules) else run.digest
-            wanted.append((assessment, fired_rules))
-        orders += made_orders
-        tasks += made_tasks
-        messages += notes
-    orders = unstored(uow, QuarantineOrder, orders)
-    orders, extended, extensions = _settle(uow, orders, run)
-    tasks = unstored(uow, Task, tasks)
-    if send is None:
-        written = uow.save_facts(Assessment, fresh).written if fresh else 0
-    else:  # all found absent just now: insert-if-absent stores each of them
-        written = send(Assessment, [spec_for(Assessment).encode(a) for a in fresh]) if fresh else 0
-    if orders:
-        uow.put(QuarantineOrder, orders)
+def _store_orders(
+    uow: UnitOfWork, orders: list[QuarantineOrder], dialect: SqlDialect, at: dt.datetime
+) -> int:
+    """Settle ``orders`` (none stored before) against the active ones; the new orders stored."""
+    new, extended, extensions = _settle(uow, orders, dialect, at)
+    if new:
+        uow.put(QuarantineOrder, new)
     if extended:
         uow.put(QuarantineOrder, extended)
         uow.save_facts(QuarantineExtension, extensions)
-    if tasks:
-        if send is None:
-            uow.put(Task, tasks)
-        else:
-            send(Task, [spec_for(Task).encode(t) for t in tasks])
-    queued = int(enqueue(uow, messages, wait=False)) if messages else 0
-    return written, len(orders), len(tasks), queued
+    return len(new)
 
 
-def _batches(rows: Iterable[tuple[Row, list[Rule]]]) -> Iterator[list[tuple[Row, list[Rule]]]]:
-    """``rows`` in lists of :data:`_BATCH`, each person's fired rules in priority order."""
-    batch: list[tuple[Row, list[Rule]]] = []
+class _Patterns:
+    """Patterns by key, worked out once each (the Python path's twin of the pattern table)."""
+
+    def __init__(self, plan: _Plan, run: PatternContext) -> None:
+        self._fields = pattern_fields(plan.rule_set)
+        self._counts = len(plan.place_counts)
+        self._run = run
+        self._found: dict[str, Pattern] = {}
+
+    def of(self, row: Row, fired: list[Rule]) -> Pattern:
+        values = [row.get(f) for f in self._fields]
+        values += [row.get(place_count_key(i)) for i in range(self._counts)]
+        key = json.dumps([values, sorted(r.id for r in fired)], default=str, sort_keys=True)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = pattern_of(row, fired, self._run)
+        return found
+
+
+def _write_python(
+    uow: UnitOfWork,
+    rows: Iterable[tuple[Row, list[Rule]]],
+    plan: _Plan,
+    run: PatternContext,
+    dialect: SqlDialect,
+    messages: Messages | None,
+    totals: _Totals,
+) -> list[Any]:
+    """The Python path's writes (a store that runs no SQL): the same records as the set-based
+    path, person by person; returns the urgent alerts to queue."""
+    patterns = _Patterns(plan, run)
+    told: list[tuple[Notice, Pattern]] = []
+    assessments: list[Assessment] = []
+    by_id: dict[str, tuple[Row, Pattern]] = {}
     for row, fired in rows:
-        batch.append((row, sorted(fired, key=lambda r: (r.priority, r.id))))
-        if len(batch) == _BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+        pattern = patterns.of(row, fired)
+        totals.count(pattern)
+        assessment = pattern.assessment(row["person_id"], row["household_id"], row["screening_id"])
+        assessments.append(assessment)
+        by_id[str(assessment.id)] = (row, pattern)
+    fresh = unstored(uow, Assessment, assessments)
+    tasks: dict[str, Task] = {}
+    orders: list[QuarantineOrder] = []
+    for assessment in fresh:
+        row, pattern = by_id[str(assessment.id)]
+        person, household = assessment.person_id, assessment.household_id
+        for task in pattern.person_tasks(person, household):
+            tasks.setdefault(task.id, task)
+        order = pattern.person_order(person, household)
+        if order is not None:
+            orders.append(order)
+        if pattern.notifies:
+            told.append((Notice(str(assessment.id), person, household), pattern))
+    if fresh:
+        totals.assessments += uow.save_facts(Assessment, fresh).written
+    new_tasks = unstored(uow, Task, list(tasks.values()))
+    if new_tasks:
+        uow.put(Task, new_tasks)
+    totals.tasks += len(new_tasks)
+    totals.orders += _store_orders(
+        uow, unstored(uow, QuarantineOrder, orders), dialect, run.day_start
+    )
+    if messages is None:
+        return []
+    told.sort(key=lambda item: item[0].person_id)
+    return messages.add(told)
 
 
 def _unchanged(run: ScreeningRun, started: float, outbox: bool) -> ScreeningResult:
@@ -1840,10 +1505,6 @@ def screen(
             (int(json.loads(r.inputs)["seq"]) for r in runs if r.day == day and r.inputs), default=0
         )
         watermark = _watermark(uow, dialect, scope)
-        if dialect.runs_sql:
-            rows = _sql_rows(uow, plan, dialect, ctx, scope, changes)
-        else:
-            rows = _python_rows(uow, plan, ctx, scope, changes)
         start_of = {
             (rule.id, n): compile_python(action.start, ctx)
             for rule in rule_set.rules
@@ -1858,43 +1519,47 @@ def screen(
             for rule in rule_set.rules
             if rule.orders_quarantine
         }
-        settings = _notify_settings(ws, notify, campaign.id) if enqueue is not None else None
-        run_context = _Context(
-            rule_set,
-            campaign,
-            ctx,
-            plan.count_index,
-            start_of,
-            exposures_of,
-            dialect,
-            _channels(settings) if settings is not None else ("console",),
-            settings,
-            ordered_at=ordered_at,
+        run_context = PatternContext(
+            rule_set, campaign, ctx, plan.count_index, start_of, exposures_of, ordered_at
         )
-        # Only flagged persons come back, a batch at a time: the tables the query
-        # reads while it streams (persons, households, screenings, the orders it
-        # materialised first) are not the ones written, so memory stays one batch.
+        settings = _notify_settings(ws, notify, campaign.id) if enqueue is not None else None
+        messages = (
+            None
+            if settings is None or enqueue is None
+            else Messages(uow, dialect, settings, campaign.zone, day)
+        )
         totals = _Totals()
-        behind = isinstance(uow, NewRowSending)
-        eager = False
-        for batch in _batches(rows):
-            assessments = [_assess(row, fired, run_context) for row, fired in batch]
-            for assessment, (_, fired) in zip(assessments, batch, strict=True):
-                totals.count(assessment, fired)
-            written = _write(uow, batch, assessments, run_context, enqueue, eager=eager)
-            totals += written
-            # Work out actions before the look-up while batches keep turning out new.
-            eager = behind and 2 * written[0] > len(batch)
-        if settings is not None and enqueue is not None:
-            from ._digest import digest_messages, homes_of, urgent_messages
 
-            everyone = [a for a, _ in (*run_context.urgent, *run_context.digest)]
-            found = homes_of(uow, dialect, everyone) if everyone else ({}, {})
-            zone = campaign.zone
-            digests = urgent_messages(
-                uow, dialect, run_context.urgent, settings, zone, found
-            ) + digest_messages(uow, dialect, run_context.digest, settings, zone, day, found)
-            totals.messages += int(enqueue(uow, digests, wait=False)) if digests else 0
+        def queue(found: list[Any]) -> None:
+            if found and enqueue is not None:
+                totals.messages += int(enqueue(uow, found, wait=False))
+
+        if dialect.runs_sql:
+
+            def tell(page: list[tuple[Notice, Pattern]]) -> None:
+                assert messages is not None
+                queue(messages.add(page))
+
+            def settle(held: list[QuarantineOrder]) -> int:
+                return _store_orders(uow, held, dialect, run_context.day_start)
+
+            written = write_setwise(
+                uow,
+                dialect,
+                _classify_sql(plan, dialect, ctx, scope, changes),
+                _output_columns(plan),
+                _key_columns(plan),
+                lambda records: _flagged(records, plan),
+                lambda row, fired: pattern_of(row, fired, run_context),
+                settle,
+                None if messages is None else tell,
+            )
+            totals.add(written)
+        else:
+            rows = _python_rows(uow, plan, ctx, scope, changes)
+            queue(_write_python(uow, rows, plan, run_context, dialect, messages, totals))
+        if messages is not None:
+            queue(messages.digests())
         flagged = totals.flagged
         if totals.orders or totals.assessments:
             # Orders the run made are inputs of the next run: it must not take them for news.

@@ -154,6 +154,16 @@ class SqlDialect(Protocol):
     def latest_screenings(self, where: str = "") -> str:
         """Each person's latest screening: ``person_id, screening_id, at`` and the facts."""
 
+    def keyed_id(self, sql: str) -> str:
+        """The id :func:`gridguard.model.assessments.keyed_id` makes of the text ``sql``."""
+
+    def as_text(self, sql: str) -> str:
+        """``sql`` as text, for keys built of several columns."""
+
+    def stored_value(self, kind: str, sql: str) -> str:
+        """``sql``, a value in gridguard's row encoding (what ``TableSpec.encode`` gives,
+        as text), as a column of ``kind`` (``text``, ``timestamp``, ``uuid``...) stores it."""
+
 
 class BaseDialect(abc.ABC):
     """SQL as SQLite spells it; a dialect subclasses this and overrides what differs."""
@@ -256,6 +266,15 @@ class BaseDialect(abc.ABC):
 
     def null(self, type_: str) -> str:
         return "NULL"
+
+    def keyed_id(self, sql: str) -> str:
+        return f"gg_keyed_id({sql})"
+
+    def as_text(self, sql: str) -> str:
+        return f"CAST({sql} AS TEXT)"
+
+    def stored_value(self, kind: str, sql: str) -> str:
+        return sql
 
     @abc.abstractmethod
     def latest_screenings(self, where: str = "") -> str:

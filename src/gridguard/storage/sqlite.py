@@ -32,6 +32,7 @@ from urllib.parse import unquote, urlsplit
 import attrs
 
 from ..errors import ConfigError, StorageError, StoreForeign, ValidationError
+from ..model.assessments import keyed_id
 from ._checks import check_versions, encoded_filters, fact_conflicts, missing_references
 from ._faults import (
     busy_error,
@@ -115,6 +116,11 @@ def active_key_id(conn: sqlite3.Connection) -> str | None:
 
 class StoreProbe(Exception):
     """Rolls a probing write back (:meth:`SQLiteStorage.check_writable`)."""
+
+
+def _keyed_id(key: Any) -> str | None:
+    """``gg_keyed_id(key)`` in SQL: :func:`~gridguard.model.assessments.keyed_id`, ``NULL`` kept."""
+    return None if key is None else keyed_id(str(key))
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -472,6 +478,7 @@ class SQLiteStorage:
             raise sqlite_fault(exc, self.path) from exc
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
+            self._conn.create_function("gg_keyed_id", 1, _keyed_id, deterministic=True)
             if check:
                 self.check_integrity()
             self._conn.execute("PRAGMA journal_mode = WAL")

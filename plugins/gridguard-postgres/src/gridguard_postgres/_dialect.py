@@ -15,6 +15,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from gridguard.storage.dialect import BaseDialect, where_clause
+from gridguard.storage.schema import Column
+
+from ._layout import load_expr
 
 if TYPE_CHECKING:
     from gridguard.storage import UnitOfWork
@@ -75,6 +78,15 @@ class PostgresDialect(BaseDialect):
 
     def ts(self, value: dt.datetime) -> Any:
         return value
+
+    def keyed_id(self, sql: str) -> str:
+        return (
+            f"encode(substring(sha256(convert_to({sql}, 'UTF8')) from 1 for 16), 'hex')"
+            "::uuid::text"
+        )
+
+    def stored_value(self, kind: str, sql: str) -> str:
+        return load_expr(Column(name="value", kind=kind, nullable=True), sql)
 
     def date(self, value: dt.date) -> Any:
         return value

@@ -1,0 +1,450 @@
+"""A screening run's writes as set-based SQL: assessments, tasks and orders in a few statements.
+
+The classification query's flagged persons go into a temporary table, each
+with the key of its pattern (:mod:`._patterns`): the values of every field
+the rule set's explanations and actions read, and which rules fired. One
+representative person per pattern is read back and the pattern worked out
+in Python; the patterns go into a small table. Then:
+
+- assessments are ``INSERT ... SELECT`` of every flagged person joined to
+  their pattern, the id computed in SQL (``keyed_id``), those already
+  stored left out: a re-run writes nothing;
+- tasks and quarantine orders are made the same way from the new
+  assessments only; a person already under an active order goes through
+  the Python rule that extends it (few persons);
+- the persons whose rules tell someone are read back in pages, in person
+  order, for the messages.
+
+No statement sends a row per person between Python and the database, and
+Python's memory holds one pattern per distinct answer plus one page.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import attrs
+
+from ..model.assessments import Assessment, OrderStatus, QuarantineOrder, Task
+from ..rules.ruleset import Rule
+from ..rules.sql_compiler import Fragment
+from ..storage.base import UnitOfWork
+from ..storage.dialect import SqlDialect
+from ..storage.schema import spec_for
+from ._patterns import PERSONAL, Pattern
+
+__all__ = ["Notice", "Written", "write_setwise"]
+
+FLAGS = "gg_run_flags"
+REPS = "gg_run_reps"
+PATTERNS = "gg_run_patterns"
+TASK_DEFS = "gg_run_task_defs"
+PATTERN_TASKS = "gg_run_pattern_tasks"
+ORDER_DEFS = "gg_run_order_defs"
+NEW = "gg_run_new"
+NEW_TASKS = "gg_run_new_tasks"
+NEW_ORDERS = "gg_run_new_orders"
+NOTICES = "gg_run_notices"
+_TABLES = (
+    FLAGS,
+    REPS,
+    PATTERNS,
+    TASK_DEFS,
+    PATTERN_TASKS,
+    ORDER_DEFS,
+    NEW,
+    NEW_TASKS,
+    NEW_ORDERS,
+    NOTICES,
+)
+
+PAGE = 5_000
+"""Persons to tell read back at once."""
+_ROWS_PER_INSERT = 200
+
+
+@attrs.frozen
+class Notice:
+    """A new assessment whose rules tell someone: what its messages need."""
+
+    id: str
+    person_id: str
+    household_id: str
+
+
+@attrs.define
+class Written:
+    """What the set-based writes found and stored."""
+
+    flagged: int = 0
+    assessments: int = 0
+    orders: int = 0
+    tasks: int = 0
+    intents: int = 0
+    by_rule: Counter[str] = attrs.field(factory=Counter)
+    by_risk: Counter[str] = attrs.field(factory=Counter)
+
+
+Decode = Callable[[Iterable[Sequence[Any]]], Iterator[tuple[dict[str, Any], list[Rule]]]]
+Work = Callable[[dict[str, Any], list[Rule]], Pattern]
+Settle = Callable[[list[QuarantineOrder]], int]
+Tell = Callable[[list[tuple[Notice, Pattern]]], None]
+
+
+def _run(uow: UnitOfWork, dialect: SqlDialect, sql: str, params: Sequence[Any] = ()) -> None:
+    list(uow.query(dialect.text(sql), list(params)))
+
+
+def _one(uow: UnitOfWork, dialect: SqlDialect, sql: str, params: Sequence[Any] = ()) -> Any:
+    (value,) = next(iter(uow.query(dialect.text(sql), list(params))))
+    return value
+
+
+def key_sql(columns: Sequence[str], dialect: SqlDialect, alias: str = "q") -> str:
+    """One text per distinct combination of ``columns``: ``N`` for missing, ``V<text>`` else."""
+    parts = [
+        f"CASE WHEN {alias}.\"{c}\" IS NULL THEN 'N' ELSE 'V' || "
+        f"{dialect.as_text(f'{alias}.{chr(34)}{c}{chr(34)}')} END"
+        for c in columns
+    ]
+    return " || '|' || ".join(parts) if parts else "''"
+
+
+def _insert_rows(
+    uow: UnitOfWork, dialect: SqlDialect, table: str, width: int, rows: Sequence[Sequence[Any]]
+) -> None:
+    mark = "(" + ", ".join("?" for _ in range(width)) + ")"
+    for n in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[n : n + _ROWS_PER_INSERT]
+        params = [None if v is None else str(v) for row in chunk for v in row]
+        _run(uow, dialect, f"INSERT INTO {table} VALUES {', '.join(mark for _ in chunk)}", params)
+
+
+def _table(uow: UnitOfWork, dialect: SqlDialect, name: str, columns: Sequence[str]) -> None:
+    _run(uow, dialect, f"CREATE TEMP TABLE {name} ({', '.join(f'{c} TEXT' for c in columns)})")
+
+
+def _drop(uow: UnitOfWork, dialect: SqlDialect) -> None:
+    for name in _TABLES:
+        _run(uow, dialect, f"DROP TABLE IF EXISTS {name}")
+
+
+def write_setwise(
+    uow: UnitOfWork,
+    dialect: SqlDialect,
+    classify: Fragment,
+    columns: Sequence[str],
+    key_columns: Sequence[str],
+    decode: Decode,
+    work: Work,
+    settle: Settle,
+    tell: Tell | None,
+) -> Written:
+    """Classify into a temporary table and write every record with set-based SQL.
+
+    ``columns`` names the classification query's columns and ``key_columns``
+    those a pattern depends on; ``decode`` turns its records into rows and
+    fired rules, ``work`` a row into its :class:`Pattern`. ``settle`` stores
+    the orders of persons already under an active order (Python's rule of
+    one active order per person, extended by a later exposure) and returns
+    how many new orders it stored. ``tell`` gets the new assessments that
+    tell someone, a page at a time in person order (``None``: no messages).
+    """
+    _drop(uow, dialect)
+    try:
+        return _write(uow, dialect, classify, columns, key_columns, decode, work, settle, tell)
+    finally:
+        _drop(uow, dialect)
+
+
+def _write(
+    uow: UnitOfWork,
+    dialect: SqlDialect,
+    classify: Fragment,
+    columns: Sequence[str],
+    key_columns: Sequence[str],
+    decode: Decode,
+    work: Work,
+    settle: Settle,
+    tell: Tell | None,
+) -> Written:
+    out = Written()
+    with dialect.planned(uow):
+        sql = (
+            f"CREATE TEMP TABLE {FLAGS} AS SELECT q.*, {key_sql(key_columns, dialect)} AS k "
+            f"FROM ({classify.sql}) q"
+        )
+        list(uow.query(sql, list(classify.params)))
+    patterns = _patterns(uow, dialect, columns, decode, work, out)
+    if not patterns:
+        return out
+    _store_patterns(uow, dialect, patterns)
+    out.assessments = _assessments(uow, dialect)
+    if not out.assessments:
+        return out
+    out.tasks = _tasks(uow, dialect)
+    out.orders = _orders(uow, dialect, patterns, settle)
+    if tell is not None:
+        _notices(uow, dialect, patterns, tell)
+    return out
+
+
+def _patterns(
+    uow: UnitOfWork,
+    dialect: SqlDialect,
+    columns: Sequence[str],
+    decode: Decode,
+    work: Work,
+    out: Written,
+) -> dict[str, Pattern]:
+    """One :class:`Pattern` per distinct key, worked out from one representative person."""
+    counts: dict[str, int] = {}
+    _table(uow, dialect, REPS, ("person_id",))
+    reps: list[tuple[str]] = []
+    for key, person, n in uow.query(
+        dialect.text(f"SELECT k, min(person_id), count(*) FROM {FLAGS} GROUP BY k")
+    ):
+        counts[str(key)] = int(n)
+        reps.append((str(person),))
+    _insert_rows(uow, dialect, REPS, 1, reps)
+    listed = ", ".join(f'f."{c}"' for c in columns)
+    sql = f"SELECT {listed}, f.k FROM {FLAGS} f WHERE f.person_id IN (SELECT person_id FROM {REPS})"
+    records = list(uow.query(dialect.text(sql)))
+    found: dict[str, Pattern] = {}
+    for record, (row, fired) in zip(records, decode(r[:-1] for r in records), strict=True):
+        key = str(record[-1])
+        pattern = found[key] = work(row, fired)
+        n = counts[key]
+        out.flagged += n
+        out.by_rule.update({r.id: n for r in pattern.rules})
+        out.by_risk[pattern.template.risk.value] += n
+        out.intents += n * len(pattern.template.notify)
+    return found
+
+
+def _store_patterns(uow: UnitOfWork, dialect: SqlDialect, patterns: dict[str, Pattern]) -> None:
+    """The patterns, their task and order templates, as small temporary tables."""
+    a_cols = [c for c in spec_for(Assessment).column_names if c not in PERSONAL]
+    t_cols = [c for c in spec_for(Task).column_names if c not in PERSONAL]
+    o_cols = [c for c in spec_for(QuarantineOrder).column_names if c not in PERSONAL]
+    _table(
+        uow, dialect, PATTERNS, ["k", "digest", "notifies", "o_tail", *(f"a_{c}" for c in a_cols)]
+    )
+    _table(uow, dialect, PATTERN_TASKS, ("k", "target", "tail"))
+    _table(uow, dialect, TASK_DEFS, ["tail", *(f"t_{c}" for c in t_cols)])
+    _table(uow, dialect, ORDER_DEFS, ["tail", *(f"o_{c}" for c in o_cols)])
+    rows: list[list[Any]] = []
+    links: list[tuple[str, str, str]] = []
+    task_defs: dict[str, list[Any]] = {}
+    order_defs: dict[str, list[Any]] = {}
+    for key, pattern in patterns.items():
+        a = pattern.columns(Assessment, pattern.template)
+        order = pattern.order
+        rows.append(
+            [
+                key,
+                pattern.digest,
+                "1" if pattern.notifies else "0",
+                None if order is None else order.tail,
+                *(a[c] for c in a_cols),
+            ]
+        )
+        for t in pattern.tasks:
+            links.append((key, t.target, t.tail))
+            if t.tail not in task_defs:
+                values = pattern.columns(Task, t.task)
+                task_defs[t.tail] = [t.tail, *(values[c] for c in t_cols)]
+        if order is not None and order.tail not in order_defs:
+            values = pattern.columns(QuarantineOrder, order.order)
+            order_defs[order.tail] = [order.tail, *(values[c] for c in o_cols)]
+    _insert_rows(uow, dialect, PATTERNS, 4 + len(a_cols), rows)
+    _insert_rows(uow, dialect, PATTERN_TASKS, 3, links)
+    _insert_rows(uow, dialect, TASK_DEFS, 1 + len(t_cols), list(task_defs.values()))
+    _insert_rows(uow, dialect, ORDER_DEFS, 1 + len(o_cols), list(order_defs.values()))
+    _run(uow, dialect, f"CREATE INDEX {PATTERNS}_k ON {PATTERNS} (k)")
+    _run(uow, dialect, f"CREATE INDEX {PATTERN_TASKS}_k ON {PATTERN_TASKS} (k)")
+    _run(uow, dialect, f"CREATE INDEX {TASK_DEFS}_tail ON {TASK_DEFS} (tail)")
+    _run(uow, dialect, f"CREATE INDEX {ORDER_DEFS}_tail ON {ORDER_DEFS} (tail)")
+
+
+def _kind(cls: type[Any], column: str) -> str:
+    return next(c.kind for c in spec_for(cls).columns if c.name == column)
+
+
+def _select(
+    cls: type[Any], dialect: SqlDialect, personal: dict[str, str], prefix: str
+) -> tuple[str, str]:
+    """The column list of ``cls``'s table (jurisdiction last) and the matching ``SELECT`` list:
+    ``personal`` columns from the person's row, the others from the template as ``prefix``."""
+    spec = spec_for(cls)
+    names = [*spec.column_names, "jurisdiction"]
+    values = []
+    for column in spec.columns:
+        if column.name in personal:
+            values.append(personal[column.name])
+        else:
+            values.append(dialect.stored_value(column.kind, f"{prefix}{column.name}"))
+    values.append(personal["jurisdiction"])
+    return ", ".join(f'"{n}"' for n in names), ", ".join(values)
+
+
+def _assessments(uow: UnitOfWork, dialect: SqlDialect) -> int:
+    """Every flagged person's assessment, those already stored left out; how many were new."""
+    text = dialect.as_text
+    key = (
+        f"'assessment|' || p.digest || '|' || f.person_id || '|' || f.household_id || '|' || "
+        f"coalesce({text('f.screening_id')}, '')"
+    )
+    ident = dialect.stored_value(_kind(Assessment, "id"), dialect.keyed_id(key))
+    _run(
+        uow,
+        dialect,
+        f"CREATE TEMP TABLE {NEW} AS SELECT {ident} AS id, f.person_id, f.household_id, "
+        f"f.screening_id, f.jurisdiction, f.k FROM {FLAGS} f CROSS JOIN {PATTERNS} p "
+        "WHERE p.k = f.k",
+    )
+    _run(uow, dialect, f"DELETE FROM {NEW} WHERE id IN (SELECT id FROM assessments)")
+    new = int(_one(uow, dialect, f"SELECT count(*) FROM {NEW}"))
+    if new:
+        names, values = _select(
+            Assessment,
+            dialect,
+            {
+                "id": "n.id",
+                "person_id": "n.person_id",
+                "household_id": "n.household_id",
+                "screening_id": "n.screening_id",
+                "jurisdiction": "n.jurisdiction",
+            },
+            "p.a_",
+        )
+        _run(
+            uow,
+            dialect,
+            f"INSERT INTO assessments ({names}) SELECT {values} FROM {NEW} n "
+            f"CROSS JOIN {PATTERNS} p WHERE p.k = n.k",
+        )
+    return new
+
+
+def _tasks(uow: UnitOfWork, dialect: SqlDialect) -> int:
+    """The tasks of the new assessments, one per id (a household's members share theirs)."""
+    who = "CASE WHEN t.target = 'person' THEN n.person_id ELSE n.household_id END"
+    ident = dialect.stored_value(
+        _kind(Task, "id"), dialect.keyed_id(f"'task|' || {who} || '|' || t.tail")
+    )
+    _run(
+        uow,
+        dialect,
+        f"CREATE TEMP TABLE {NEW_TASKS} AS SELECT DISTINCT {ident} AS id, n.household_id, "
+        "CASE WHEN t.target = 'person' THEN n.person_id END AS person_id, n.jurisdiction, "
+        f"t.tail FROM {NEW} n CROSS JOIN {PATTERN_TASKS} t WHERE t.k = n.k",
+    )
+    _run(uow, dialect, f"DELETE FROM {NEW_TASKS} WHERE id IN (SELECT id FROM tasks)")
+    new = int(_one(uow, dialect, f"SELECT count(*) FROM {NEW_TASKS}"))
+    if new:
+        names, values = _select(
+            Task,
+            dialect,
+            {
+                "id": "g.id",
+                "person_id": "g.person_id",
+                "household_id": "g.household_id",
+                "jurisdiction": "g.jurisdiction",
+            },
+            "d.t_",
+        )
+        _run(
+            uow,
+            dialect,
+            f"INSERT INTO tasks ({names}) SELECT {values} FROM {NEW_TASKS} g "
+            f"CROSS JOIN {TASK_DEFS} d WHERE d.tail = g.tail",
+        )
+    return new
+
+
+def _orders(
+    uow: UnitOfWork, dialect: SqlDialect, patterns: dict[str, Pattern], settle: Settle
+) -> int:
+    """The quarantine orders of the new assessments: one per person, none twice.
+
+    A person already under an active order is settled in Python (``settle``):
+    a later exposure extends that order instead of adding one.
+    """
+    ident = dialect.stored_value(
+        _kind(QuarantineOrder, "id"),
+        dialect.keyed_id("'quarantine|' || n.person_id || '|' || p.o_tail"),
+    )
+    _run(
+        uow,
+        dialect,
+        f"CREATE TEMP TABLE {NEW_ORDERS} AS SELECT {ident} AS id, n.person_id, "
+        f"n.household_id, n.jurisdiction, p.o_tail AS tail, n.k FROM {NEW} n "
+        f"CROSS JOIN {PATTERNS} p WHERE p.k = n.k AND p.o_tail IS NOT NULL",
+    )
+    _run(uow, dialect, f"DELETE FROM {NEW_ORDERS} WHERE id IN (SELECT id FROM quarantine_orders)")
+    active = (
+        "person_id IN (SELECT person_id FROM quarantine_orders "
+        f"WHERE status = {dialect.placeholder} AND person_id IS NOT NULL)"
+    )
+    status = [OrderStatus.ACTIVE.value]
+    held: list[QuarantineOrder] = []
+    for person, household, key in uow.query(
+        f"SELECT person_id, household_id, k FROM {NEW_ORDERS} WHERE {active}", status
+    ):
+        order = patterns[str(key)].person_order(str(person), str(household))
+        if order is not None:
+            held.append(order)
+    made = settle(held) if held else 0
+    if held:
+        list(uow.query(f"DELETE FROM {NEW_ORDERS} WHERE {active}", status))
+    new = int(_one(uow, dialect, f"SELECT count(*) FROM {NEW_ORDERS}"))
+    if new:
+        names, values = _select(
+            QuarantineOrder,
+            dialect,
+            {
+                "id": "g.id",
+                "person_id": "g.person_id",
+                "household_id": "g.household_id",
+                "jurisdiction": "g.jurisdiction",
+            },
+            "d.o_",
+        )
+        _run(
+            uow,
+            dialect,
+            f"INSERT INTO quarantine_orders ({names}) SELECT {values} FROM {NEW_ORDERS} g "
+            f"CROSS JOIN {ORDER_DEFS} d WHERE d.tail = g.tail",
+        )
+    return new + made
+
+
+def _notices(
+    uow: UnitOfWork, dialect: SqlDialect, patterns: dict[str, Pattern], tell: Tell
+) -> None:
+    """The new assessments whose rules tell someone, a page at a time, in person order."""
+    _run(
+        uow,
+        dialect,
+        f"CREATE TEMP TABLE {NOTICES} AS SELECT row_number() OVER (ORDER BY n.person_id) AS nr, "
+        f"{dialect.as_text('n.id')} AS id, n.person_id, n.household_id, n.k FROM {NEW} n "
+        f"CROSS JOIN {PATTERNS} p WHERE p.k = n.k AND p.notifies = '1'",
+    )
+    total = int(_one(uow, dialect, f"SELECT count(*) FROM {NOTICES}"))
+    if not total:
+        return
+    _run(uow, dialect, f"CREATE INDEX {NOTICES}_nr ON {NOTICES} (nr)")
+    mark = dialect.placeholder
+    for first in range(0, total, PAGE):
+        page = [
+            (Notice(str(ident), str(person), str(household)), patterns[str(key)])
+            for ident, person, household, key in uow.query(
+                f"SELECT id, person_id, household_id, k FROM {NOTICES} "
+                f"WHERE nr > {mark} AND nr <= {mark} ORDER BY nr",
+                [first, first + PAGE],
+            )
+        ]
+        tell(page)
