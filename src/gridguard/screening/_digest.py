@@ -356,10 +356,11 @@ class Messages:
             at = pattern.template.at
             self._made = at if self._made is None else min(self._made, at)
             name = names.get(told.person_id)
-            line = person_line(
-                name, address, pattern.rules, at, self._zone, self._locale, self._reasons
-            )
+            line: str | None = None
             if pattern.urgent:
+                line = person_line(
+                    name, address, pattern.rules, at, self._zone, self._locale, self._reasons
+                )
                 self._urgent(told, pattern, name, line, where, place, owner, urgent)
                 continue
             for role in pattern.template.notify:
@@ -367,7 +368,17 @@ class Messages:
                     box = self._boxes.get((role, recipient, channel))
                     if box is None:
                         box = self._boxes[(role, recipient, channel)] = _Box(owner)
-                    box.add(line, told.person_id)
+                    if line is None and box.persons < LISTED:  # a full digest only counts
+                        line = person_line(
+                            name,
+                            address,
+                            pattern.rules,
+                            at,
+                            self._zone,
+                            self._locale,
+                            self._reasons,
+                        )
+                    box.add(line or "", told.person_id)
         return list(urgent.values())
 
     def _urgent(

@@ -109,7 +109,16 @@ def key_sql(columns: Sequence[str], dialect: SqlDialect, alias: str = "q") -> st
         f"{dialect.as_text(f'{alias}.{chr(34)}{c}{chr(34)}')} END"
         for c in columns
     ]
-    return " || '|' || ".join(parts) if parts else "''"
+    return _balanced([f"{part} || '|'" for part in parts]) if parts else "''"
+
+
+def _balanced(parts: Sequence[str]) -> str:
+    """``parts`` joined with ``||`` as a balanced tree: a rule set of hundreds of rules
+    stays far below SQLite's limit on the depth of an expression."""
+    if len(parts) == 1:
+        return parts[0]
+    middle = len(parts) // 2
+    return f"({_balanced(parts[:middle])} || {_balanced(parts[middle:])})"
 
 
 def _insert_rows(
@@ -118,12 +127,19 @@ def _insert_rows(
     mark = "(" + ", ".join("?" for _ in range(width)) + ")"
     for n in range(0, len(rows), _ROWS_PER_INSERT):
         chunk = rows[n : n + _ROWS_PER_INSERT]
-        params = [None if v is None else str(v) for row in chunk for v in row]
+        params = [v if v is None or type(v) is int else str(v) for row in chunk for v in row]
         _run(uow, dialect, f"INSERT INTO {table} VALUES {', '.join(mark for _ in chunk)}", params)
 
 
 def _table(uow: UnitOfWork, dialect: SqlDialect, name: str, columns: Sequence[str]) -> None:
-    _run(uow, dialect, f"CREATE TEMP TABLE {name} ({', '.join(f'{c} TEXT' for c in columns)})")
+    """A temporary table of text columns; ``n`` and ``d`` are its integer key and reference."""
+
+    def typed(column: str) -> str:
+        if column == "n":
+            return "n INTEGER PRIMARY KEY"
+        return f"{column} INTEGER" if column in ("d", "d_order", "pn") else f"{column} TEXT"
+
+    _run(uow, dialect, f"CREATE TEMP TABLE {name} ({', '.join(typed(c) for c in columns)})")
 
 
 def _drop(uow: UnitOfWork, dialect: SqlDialect) -> None:
@@ -198,7 +214,7 @@ def _patterns(
     decode: Decode,
     work: Work,
     out: Written,
-) -> dict[str, Pattern]:
+) -> list[tuple[str, Pattern]]:
     """One :class:`Pattern` per distinct key, worked out from one representative person."""
     counts: dict[str, int] = {}
     _table(uow, dialect, REPS, ("person_id",))
@@ -212,10 +228,11 @@ def _patterns(
     listed = ", ".join(f'f."{c}"' for c in columns)
     sql = f"SELECT {listed}, f.k FROM {FLAGS} f WHERE f.person_id IN (SELECT person_id FROM {REPS})"
     records = list(uow.query(dialect.text(sql)))
-    found: dict[str, Pattern] = {}
+    found: list[tuple[str, Pattern]] = []
     for record, (row, fired) in zip(records, decode(r[:-1] for r in records), strict=True):
         key = str(record[-1])
-        pattern = found[key] = work(row, fired)
+        pattern = work(row, fired)
+        found.append((key, pattern))
         n = counts[key]
         out.flagged += n
         out.by_rule.update({r.id: n for r in pattern.rules})
@@ -224,49 +241,50 @@ def _patterns(
     return found
 
 
-def _store_patterns(uow: UnitOfWork, dialect: SqlDialect, patterns: dict[str, Pattern]) -> None:
-    """The patterns, their task and order templates, as small temporary tables."""
+def _store_patterns(
+    uow: UnitOfWork, dialect: SqlDialect, patterns: Sequence[tuple[str, Pattern]]
+) -> None:
+    """The patterns (numbered by position), their task and order templates, as small
+    temporary tables: the writes join persons to them on integers."""
     a_cols = [c for c in spec_for(Assessment).column_names if c not in PERSONAL]
     t_cols = [c for c in spec_for(Task).column_names if c not in PERSONAL]
     o_cols = [c for c in spec_for(QuarantineOrder).column_names if c not in PERSONAL]
     _table(
-        uow, dialect, PATTERNS, ["k", "digest", "notifies", "o_tail", *(f"a_{c}" for c in a_cols)]
+        uow,
+        dialect,
+        PATTERNS,
+        ["n", "k", "digest", "notifies", "d_order", *(f"a_{c}" for c in a_cols)],
     )
-    _table(uow, dialect, PATTERN_TASKS, ("k", "target", "tail"))
-    _table(uow, dialect, TASK_DEFS, ["tail", *(f"t_{c}" for c in t_cols)])
-    _table(uow, dialect, ORDER_DEFS, ["tail", *(f"o_{c}" for c in o_cols)])
+    _table(uow, dialect, PATTERN_TASKS, ("pn", "target", "d"))
+    _table(uow, dialect, TASK_DEFS, ["n", "tail", *(f"t_{c}" for c in t_cols)])
+    _table(uow, dialect, ORDER_DEFS, ["n", "tail", *(f"o_{c}" for c in o_cols)])
     rows: list[list[Any]] = []
-    links: list[tuple[str, str, str]] = []
+    links: list[tuple[int, str, int]] = []
     task_defs: dict[str, list[Any]] = {}
-    order_defs: dict[str, list[Any]] = {}
-    for key, pattern in patterns.items():
+    order_defs: dict[tuple[Any, ...], list[Any]] = {}
+    for n, (key, pattern) in enumerate(patterns):
         a = pattern.columns(Assessment, pattern.template)
         order = pattern.order
-        rows.append(
-            [
-                key,
-                pattern.digest,
-                "1" if pattern.notifies else "0",
-                None if order is None else order.tail,
-                *(a[c] for c in a_cols),
-            ]
-        )
+        made = None
+        if order is not None:
+            # Two patterns may order from the same rule and day for different reasons.
+            values = pattern.columns(QuarantineOrder, order.order)
+            made_of = (order.tail, *(values[c] for c in o_cols))
+            if made_of not in order_defs:
+                order_defs[made_of] = [len(order_defs), *made_of]
+            made = order_defs[made_of][0]
+        rows.append([n, key, pattern.digest, int(pattern.notifies), made] + [a[c] for c in a_cols])
         for t in pattern.tasks:
-            links.append((key, t.target, t.tail))
             if t.tail not in task_defs:
                 values = pattern.columns(Task, t.task)
-                task_defs[t.tail] = [t.tail, *(values[c] for c in t_cols)]
-        if order is not None and order.tail not in order_defs:
-            values = pattern.columns(QuarantineOrder, order.order)
-            order_defs[order.tail] = [order.tail, *(values[c] for c in o_cols)]
-    _insert_rows(uow, dialect, PATTERNS, 4 + len(a_cols), rows)
+                task_defs[t.tail] = [len(task_defs), t.tail, *(values[c] for c in t_cols)]
+            links.append((n, t.target, task_defs[t.tail][0]))
+    _insert_rows(uow, dialect, PATTERNS, 5 + len(a_cols), rows)
     _insert_rows(uow, dialect, PATTERN_TASKS, 3, links)
-    _insert_rows(uow, dialect, TASK_DEFS, 1 + len(t_cols), list(task_defs.values()))
-    _insert_rows(uow, dialect, ORDER_DEFS, 1 + len(o_cols), list(order_defs.values()))
+    _insert_rows(uow, dialect, TASK_DEFS, 2 + len(t_cols), list(task_defs.values()))
+    _insert_rows(uow, dialect, ORDER_DEFS, 2 + len(o_cols), list(order_defs.values()))
     _run(uow, dialect, f"CREATE INDEX {PATTERNS}_k ON {PATTERNS} (k)")
-    _run(uow, dialect, f"CREATE INDEX {PATTERN_TASKS}_k ON {PATTERN_TASKS} (k)")
-    _run(uow, dialect, f"CREATE INDEX {TASK_DEFS}_tail ON {TASK_DEFS} (tail)")
-    _run(uow, dialect, f"CREATE INDEX {ORDER_DEFS}_tail ON {ORDER_DEFS} (tail)")
+    _run(uow, dialect, f"CREATE INDEX {PATTERN_TASKS}_pn ON {PATTERN_TASKS} (pn)")
 
 
 def _kind(cls: type[Any], column: str) -> str:
@@ -302,7 +320,7 @@ def _assessments(uow: UnitOfWork, dialect: SqlDialect) -> int:
         uow,
         dialect,
         f"CREATE TEMP TABLE {NEW} AS SELECT {ident} AS id, f.person_id, f.household_id, "
-        f"f.screening_id, f.jurisdiction, f.k FROM {FLAGS} f CROSS JOIN {PATTERNS} p "
+        f"f.screening_id, f.jurisdiction, p.n AS pn FROM {FLAGS} f CROSS JOIN {PATTERNS} p "
         "WHERE p.k = f.k",
     )
     _run(uow, dialect, f"DELETE FROM {NEW} WHERE id IN (SELECT id FROM assessments)")
@@ -324,23 +342,29 @@ def _assessments(uow: UnitOfWork, dialect: SqlDialect) -> int:
             uow,
             dialect,
             f"INSERT INTO assessments ({names}) SELECT {values} FROM {NEW} n "
-            f"CROSS JOIN {PATTERNS} p WHERE p.k = n.k",
+            f"CROSS JOIN {PATTERNS} p WHERE p.n = n.pn",
         )
     return new
 
 
 def _tasks(uow: UnitOfWork, dialect: SqlDialect) -> int:
     """The tasks of the new assessments, one per id (a household's members share theirs)."""
-    who = "CASE WHEN t.target = 'person' THEN n.person_id ELSE n.household_id END"
-    ident = dialect.stored_value(
-        _kind(Task, "id"), dialect.keyed_id(f"'task|' || {who} || '|' || t.tail")
+    kind = _kind(Task, "id")
+    person, home = (
+        dialect.stored_value(kind, dialect.keyed_id(f"'task|' || n.{who} || '|' || d.tail"))
+        for who in ("person_id", "household_id")
+    )
+    joined = (
+        f"FROM {NEW} n CROSS JOIN {PATTERN_TASKS} t CROSS JOIN {TASK_DEFS} d "
+        "WHERE t.pn = n.pn AND d.n = t.d"
     )
     _run(
         uow,
         dialect,
-        f"CREATE TEMP TABLE {NEW_TASKS} AS SELECT DISTINCT {ident} AS id, n.household_id, "
-        "CASE WHEN t.target = 'person' THEN n.person_id END AS person_id, n.jurisdiction, "
-        f"t.tail FROM {NEW} n CROSS JOIN {PATTERN_TASKS} t WHERE t.k = n.k",
+        f"CREATE TEMP TABLE {NEW_TASKS} AS SELECT {person} AS id, n.household_id, "
+        f"n.person_id, n.jurisdiction, t.d {joined} AND t.target = 'person' "
+        f"UNION ALL SELECT DISTINCT {home}, n.household_id, {dialect.null('text')}, "
+        f"n.jurisdiction, t.d {joined} AND t.target = 'household'",
     )
     _run(uow, dialect, f"DELETE FROM {NEW_TASKS} WHERE id IN (SELECT id FROM tasks)")
     new = int(_one(uow, dialect, f"SELECT count(*) FROM {NEW_TASKS}"))
@@ -360,13 +384,13 @@ def _tasks(uow: UnitOfWork, dialect: SqlDialect) -> int:
             uow,
             dialect,
             f"INSERT INTO tasks ({names}) SELECT {values} FROM {NEW_TASKS} g "
-            f"CROSS JOIN {TASK_DEFS} d WHERE d.tail = g.tail",
+            f"CROSS JOIN {TASK_DEFS} d WHERE d.n = g.d",
         )
     return new
 
 
 def _orders(
-    uow: UnitOfWork, dialect: SqlDialect, patterns: dict[str, Pattern], settle: Settle
+    uow: UnitOfWork, dialect: SqlDialect, patterns: Sequence[tuple[str, Pattern]], settle: Settle
 ) -> int:
     """The quarantine orders of the new assessments: one per person, none twice.
 
@@ -375,14 +399,15 @@ def _orders(
     """
     ident = dialect.stored_value(
         _kind(QuarantineOrder, "id"),
-        dialect.keyed_id("'quarantine|' || n.person_id || '|' || p.o_tail"),
+        dialect.keyed_id("'quarantine|' || n.person_id || '|' || d.tail"),
     )
     _run(
         uow,
         dialect,
         f"CREATE TEMP TABLE {NEW_ORDERS} AS SELECT {ident} AS id, n.person_id, "
-        f"n.household_id, n.jurisdiction, p.o_tail AS tail, n.k FROM {NEW} n "
-        f"CROSS JOIN {PATTERNS} p WHERE p.k = n.k AND p.o_tail IS NOT NULL",
+        f"n.household_id, n.jurisdiction, d.n AS d, n.pn FROM {NEW} n "
+        f"CROSS JOIN {PATTERNS} p CROSS JOIN {ORDER_DEFS} d "
+        "WHERE p.n = n.pn AND d.n = p.d_order",
     )
     _run(uow, dialect, f"DELETE FROM {NEW_ORDERS} WHERE id IN (SELECT id FROM quarantine_orders)")
     active = (
@@ -391,10 +416,10 @@ def _orders(
     )
     status = [OrderStatus.ACTIVE.value]
     held: list[QuarantineOrder] = []
-    for person, household, key in uow.query(
-        f"SELECT person_id, household_id, k FROM {NEW_ORDERS} WHERE {active}", status
+    for person, household, pn in uow.query(
+        f"SELECT person_id, household_id, pn FROM {NEW_ORDERS} WHERE {active}", status
     ):
-        order = patterns[str(key)].person_order(str(person), str(household))
+        order = patterns[int(pn)][1].person_order(str(person), str(household))
         if order is not None:
             held.append(order)
     made = settle(held) if held else 0
@@ -417,21 +442,21 @@ def _orders(
             uow,
             dialect,
             f"INSERT INTO quarantine_orders ({names}) SELECT {values} FROM {NEW_ORDERS} g "
-            f"CROSS JOIN {ORDER_DEFS} d WHERE d.tail = g.tail",
+            f"CROSS JOIN {ORDER_DEFS} d WHERE d.n = g.d",
         )
     return new + made
 
 
 def _notices(
-    uow: UnitOfWork, dialect: SqlDialect, patterns: dict[str, Pattern], tell: Tell
+    uow: UnitOfWork, dialect: SqlDialect, patterns: Sequence[tuple[str, Pattern]], tell: Tell
 ) -> None:
     """The new assessments whose rules tell someone, a page at a time, in person order."""
     _run(
         uow,
         dialect,
         f"CREATE TEMP TABLE {NOTICES} AS SELECT row_number() OVER (ORDER BY n.person_id) AS nr, "
-        f"{dialect.as_text('n.id')} AS id, n.person_id, n.household_id, n.k FROM {NEW} n "
-        f"CROSS JOIN {PATTERNS} p WHERE p.k = n.k AND p.notifies = '1'",
+        f"{dialect.as_text('n.id')} AS id, n.person_id, n.household_id, n.pn FROM {NEW} n "
+        f"CROSS JOIN {PATTERNS} p WHERE p.n = n.pn AND p.notifies = '1'",
     )
     total = int(_one(uow, dialect, f"SELECT count(*) FROM {NOTICES}"))
     if not total:
@@ -440,9 +465,9 @@ def _notices(
     mark = dialect.placeholder
     for first in range(0, total, PAGE):
         page = [
-            (Notice(str(ident), str(person), str(household)), patterns[str(key)])
-            for ident, person, household, key in uow.query(
-                f"SELECT id, person_id, household_id, k FROM {NOTICES} "
+            (Notice(str(ident), str(person), str(household)), patterns[int(pn)][1])
+            for ident, person, household, pn in uow.query(
+                f"SELECT id, person_id, household_id, pn FROM {NOTICES} "
                 f"WHERE nr > {mark} AND nr <= {mark} ORDER BY nr",
                 [first, first + PAGE],
             )
