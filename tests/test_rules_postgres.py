@@ -20,7 +20,7 @@ from gridguard.model import Screening
 from gridguard.rules import compile_python, compile_sql, parse_condition
 from rules_pg import pg_url
 from rules_strategies import COLUMNS, CTX, conditions, rows
-from test_rules_screening import _outcome, random_screenings
+from test_rules_screening import _outcome, random_rule_sets, random_screenings
 
 POSTGRES = pytest.importorskip("gridguard_postgres").PostgresDialect()
 
@@ -104,3 +104,17 @@ def test_memory_and_postgresql_screen_alike(tmp_path: Path, screenings: list[Scr
 
     with pg_schema() as (url, _):
         assert _outcome("memory://", screenings) == _outcome(url, screenings)
+
+
+@given(random_screenings(), random_rule_sets())
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_memory_and_postgresql_run_random_rule_sets_alike(
+    screenings: list[Screening], rules: Any
+) -> None:
+    """PostgreSQL's set-based writes store what the Python path stores, field for field."""
+    from rules_pg import pg_schema
+
+    with pg_schema() as (url, _):
+        assert _outcome("memory://", screenings, rules) == _outcome(url, screenings, rules)

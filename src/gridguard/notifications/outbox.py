@@ -165,7 +165,6 @@ def _row(message: Message, area_id: str | None, latest: dt.datetime) -> tuple[An
         and isinstance(topic, str)
         and isinstance(subject, str)
         and isinstance(body, str)
-        and not message.data
         and at <= latest
         and channel.strip()
         and recipient.strip()
@@ -173,8 +172,21 @@ def _row(message: Message, area_id: str | None, latest: dt.datetime) -> tuple[An
         and _IDENT.match(area)
         and not _CONTROL.search(channel + recipient + topic)
     ):
-        return _encoded(message, area, "{}")
+        data = _plain_json(message.data)
+        if data is not None:
+            return _encoded(message, area, data)
     return _checked_row(message, area, latest)
+
+
+def _plain_json(data: Any) -> str | None:
+    """``data`` as JSON text when it holds only JSON's own types (an alert's role, ids,
+    rule names), else ``None`` for the converter to unstructure."""
+    if not data:
+        return "{}"
+    try:
+        return json.dumps(dict(data), ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError):
+        return None
 
 
 def _encoded(message: Message, area: str, data: str) -> tuple[Any, ...]:

@@ -62,6 +62,10 @@ class Told(Protocol):
     @property
     def household_id(self) -> str: ...
 
+    @property
+    def area_id(self) -> str | None:
+        """The area of the person's building, when the caller knows it."""
+
 
 LISTED = 60
 """Persons listed in one message; the rest are counted (the line list has them all)."""
@@ -291,11 +295,11 @@ class _Box:
     persons: int = 0
     ids: Any = attrs.field(factory=hashlib.sha256)
 
-    def add(self, line: str, person_id: str) -> None:
-        if self.persons < LISTED:
-            self.lines.append(line)
+    def add(self, person_id: str) -> bool:
+        """Count ``person_id`` in; whether the digest lists them (its first :data:`LISTED`)."""
         self.ids.update((("\x1f" if self.persons else "") + person_id).encode())
         self.persons += 1
+        return self.persons <= LISTED
 
 
 class Messages:
@@ -305,7 +309,8 @@ class Messages:
     (the ids in a digest's id are then in sorted order without holding
     them), and returns the page's urgent alerts; :meth:`digests` the
     digests, undeliverable ones too. Memory holds the first
-    :data:`LISTED` lines of each digest, never the run's persons.
+    :data:`LISTED` lines of each digest, never the run's persons, and a
+    person's name and address are read only for a line that is written.
     """
 
     def __init__(
@@ -333,53 +338,75 @@ class Messages:
         self._boxes: dict[tuple[str, str, str], _Box] = {}
         self._made: dt.datetime | None = None
 
-    def _targets(self, role: str, where: str, place: Place) -> list[tuple[str, str, Any]]:
+    def _targets(self, role: str, where: str) -> list[tuple[str, str, Any]]:
         targets = self._holders.get((role, where))
         if targets is None:  # who holds a role is the same for a whole building's area
+            place = _place(self._uow, where, self._places)
             targets = _holders(self._router, self._teams, role, place, where, self._channels)
             self._holders[(role, where)] = targets
         return targets
 
+    def _owner(self, where: str) -> str:
+        return _place(self._uow, where, self._places).area_id or where
+
+    def _line(
+        self, told: Told, pattern: Pattern, names: dict[str, str], homes: dict[str, Any]
+    ) -> str:
+        address = homes[told.household_id][0]
+        return person_line(
+            names.get(told.person_id),
+            address,
+            pattern.rules,
+            pattern.template.at,
+            self._zone,
+            self._locale,
+            self._reasons,
+        )
+
     def add(self, items: Sequence[tuple[Told, Pattern]]) -> list[Message]:
-        """Take a page of new assessments; the urgent alerts among them, to queue now."""
+        """Take a page of new assessments, in person order; its urgent alerts, to queue now.
+
+        An item's ``area_id`` (its building's area) routes it; without one
+        it is read with the household. A person whose household is not on
+        file has nowhere to be addressed and is left out.
+        """
         if not items:
             return []
-        names, homes = homes_of(self._uow, self._dialect, [a for a, _ in items])
-        urgent: dict[Any, Message] = {}
+        areas = {t.household_id: t.area_id for t, _ in items if t.area_id is not None}
+        unplaced = [t for t, _ in items if t.household_id not in areas]
+        if unplaced:
+            areas.update({h: home[1] for h, home in homes_of(*self._read, unplaced)[1].items()})
+        urgent: list[tuple[Told, Pattern, str]] = []
+        listed: list[tuple[Told, Pattern, _Box]] = []
         for told, pattern in items:
-            home = homes.get(told.household_id)
-            if home is None:  # no household on file: nothing to address a message to
+            where = areas.get(told.household_id)
+            if where is None:  # no household on file: nothing to address a message to
                 continue
-            address, where = home
-            place = _place(self._uow, where, self._places)
-            owner = place.area_id or where
             at = pattern.template.at
             self._made = at if self._made is None else min(self._made, at)
-            name = names.get(told.person_id)
-            line: str | None = None
             if pattern.urgent:
-                line = person_line(
-                    name, address, pattern.rules, at, self._zone, self._locale, self._reasons
-                )
-                self._urgent(told, pattern, name, line, where, place, owner, urgent)
+                urgent.append((told, pattern, where))
                 continue
             for role in pattern.template.notify:
-                for recipient, channel, _ in self._targets(role, where, place):
+                for recipient, channel, _ in self._targets(role, where):
                     box = self._boxes.get((role, recipient, channel))
                     if box is None:
-                        box = self._boxes[(role, recipient, channel)] = _Box(owner)
-                    if line is None and box.persons < LISTED:  # a full digest only counts
-                        line = person_line(
-                            name,
-                            address,
-                            pattern.rules,
-                            at,
-                            self._zone,
-                            self._locale,
-                            self._reasons,
-                        )
-                    box.add(line or "", told.person_id)
-        return list(urgent.values())
+                        box = self._boxes[(role, recipient, channel)] = _Box(self._owner(where))
+                    if box.add(told.person_id):
+                        listed.append((told, pattern, box))
+        wanted = [t for t, _, _ in urgent] + [t for t, _, _ in listed]
+        names, homes = homes_of(*self._read, wanted) if wanted else ({}, {})
+        for told, pattern, box in listed:
+            box.lines.append(self._line(told, pattern, names, homes))
+        out: dict[Any, Message] = {}
+        for told, pattern, where in urgent:
+            line = self._line(told, pattern, names, homes)
+            self._urgent(told, pattern, names.get(told.person_id), line, where, out)
+        return list(out.values())
+
+    @property
+    def _read(self) -> tuple[UnitOfWork, SqlDialect]:
+        return self._uow, self._dialect
 
     def _urgent(
         self,
@@ -388,8 +415,6 @@ class Messages:
         name: str | None,
         line: str,
         where: str,
-        place: Place,
-        owner: str,
         out: dict[Any, Message],
     ) -> None:
         """One alert per role the rules tell and person holding it, on each channel.
@@ -399,13 +424,14 @@ class Messages:
         nobody holds is one undeliverable message. The id is derived from
         the assessment, role, recipient and channel: a re-run queues nothing new.
         """
+        owner = self._owner(where)
         rules = pattern.rules
         chosen = [r for r in rules if r.id in URGENT_RULES] or list(rules)
         title = chosen[0].title_zh if self._locale == "zh-CN" else chosen[0].title_en
         who = mask_name(name, keep_length=False) if name else "-"
         template = pattern.template
         for role in template.notify:
-            for recipient, channel, person in self._targets(role, where, place):
+            for recipient, channel, person in self._targets(role, where):
                 data: dict[str, Any] = {
                     "role": role,
                     "urgent": True,

@@ -72,6 +72,8 @@ class Notice:
     id: str
     person_id: str
     household_id: str
+    area_id: str | None = None
+    """The area of the person's building (``None``: not read yet)."""
 
 
 @attrs.define
@@ -455,8 +457,10 @@ def _notices(
         uow,
         dialect,
         f"CREATE TEMP TABLE {NOTICES} AS SELECT row_number() OVER (ORDER BY n.person_id) AS nr, "
-        f"{dialect.as_text('n.id')} AS id, n.person_id, n.household_id, n.pn FROM {NEW} n "
-        f"CROSS JOIN {PATTERNS} p WHERE p.n = n.pn AND p.notifies = '1'",
+        f"{dialect.as_text('n.id')} AS id, n.person_id, n.household_id, b.area_id, n.pn "
+        f"FROM {NEW} n CROSS JOIN {PATTERNS} p CROSS JOIN households h "
+        "CROSS JOIN stairwells s CROSS JOIN buildings b WHERE p.n = n.pn AND p.notifies = '1' "
+        "AND h.id = n.household_id AND s.id = h.stairwell_id AND b.id = s.building_id",
     )
     total = int(_one(uow, dialect, f"SELECT count(*) FROM {NOTICES}"))
     if not total:
@@ -465,9 +469,9 @@ def _notices(
     mark = dialect.placeholder
     for first in range(0, total, PAGE):
         page = [
-            (Notice(str(ident), str(person), str(household)), patterns[int(pn)][1])
-            for ident, person, household, pn in uow.query(
-                f"SELECT id, person_id, household_id, pn FROM {NOTICES} "
+            (Notice(str(ident), str(person), str(household), str(area)), patterns[int(pn)][1])
+            for ident, person, household, area, pn in uow.query(
+                f"SELECT id, person_id, household_id, area_id, pn FROM {NOTICES} "
                 f"WHERE nr > {mark} AND nr <= {mark} ORDER BY nr",
                 [first, first + PAGE],
             )
