@@ -118,3 +118,12 @@ def test_memory_and_postgresql_run_random_rule_sets_alike(
 
     with pg_schema() as (url, _):
         assert _outcome("memory://", screenings, rules) == _outcome(url, screenings, rules)
+
+
+@given(keys=st.lists(st.text(alphabet=st.characters(exclude_characters="\x00")), max_size=20))
+@settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_ids_made_in_postgresql_are_the_ids_python_makes(pg: Any, keys: list[str]) -> None:
+    from gridguard.model.assessments import keyed_id
+
+    made = [pg.execute(f"SELECT {POSTGRES.keyed_id('%s')}", [key]).fetchone()[0] for key in keys]
+    assert made == [keyed_id(key) for key in keys]

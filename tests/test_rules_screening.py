@@ -531,14 +531,15 @@ def test_a_day_in_the_future_is_refused(ws: Workspace) -> None:
     assert stored(ws, ScreeningRun) == []
 
 
-@given(st.text())
-def test_ids_made_in_sqlite_are_the_ids_python_makes(key: str) -> None:
+@given(keys=st.lists(st.text(), min_size=1, max_size=20))
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_ids_made_in_sqlite_are_the_ids_python_makes(tmp_path: Path, keys: list[str]) -> None:
     from gridguard.model.assessments import keyed_id
 
-    with gridguard.open("sqlite://") as ws, ws.transaction() as uow:
-        ((made,),) = list(uow.query("SELECT gg_keyed_id(?)", [key]))
-    assert made == keyed_id(key)
-    assert uuid.UUID(made)
+    with gridguard.open(tmp_path / "ids.db") as ws, ws.transaction() as uow:
+        made = [m for key in keys for (m,) in uow.query("SELECT gg_keyed_id(?)", [key])]
+    assert made == [keyed_id(key) for key in keys]
+    assert all(uuid.UUID(m) for m in made)
 
 
 _CHANGE = st.one_of(

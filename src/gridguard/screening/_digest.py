@@ -285,6 +285,16 @@ def _holders(
     return [(f"{role}@{where}", UNDELIVERABLE, None)]
 
 
+@attrs.frozen
+class _Told:
+    """A digest person as :meth:`Messages.tally` reads them: ids only."""
+
+    person_id: str
+    household_id: str
+    id: str = ""
+    area_id: str | None = None
+
+
 @attrs.define
 class _Box:
     """One recipient's digest as it fills: the first lines, how many, and a running digest of
@@ -336,6 +346,7 @@ class Messages:
         self._reasons: dict[tuple[Any, ...], str] = {}
         self._holders: dict[tuple[str, str], list[tuple[str, str, Recipient | None]]] = {}
         self._boxes: dict[tuple[str, str, str], _Box] = {}
+        self._tallied: dict[tuple[str, int], list[_Box]] = {}
         self._made: dt.datetime | None = None
 
     def _targets(self, role: str, where: str) -> list[tuple[str, str, Any]]:
@@ -403,6 +414,45 @@ class Messages:
             line = self._line(told, pattern, names, homes)
             self._urgent(told, pattern, names.get(told.person_id), line, where, out)
         return list(out.values())
+
+    def prepare(self, places: Iterable[tuple[str, Pattern]]) -> None:
+        """Resolve, before :meth:`tally` streams, who gets the digests of persons of each
+        building area and pattern (routing reads the store; a stream must not wait on it)."""
+        for where, pattern in places:
+            key = (where, id(pattern))
+            if key in self._tallied:
+                continue
+            found: list[_Box] = []
+            for role in pattern.template.notify:
+                for recipient, channel, _ in self._targets(role, where):
+                    box = self._boxes.get((role, recipient, channel))
+                    if box is None:
+                        box = self._boxes[(role, recipient, channel)] = _Box(self._owner(where))
+                    found.append(box)
+            self._tallied[key] = found
+            at = pattern.template.at
+            self._made = at if self._made is None else min(self._made, at)
+
+    def tally(self, rows: Iterable[tuple[str, str, str, Pattern]]) -> None:
+        """Count digest persons in: ``(person, household, building area, pattern)`` rows, in
+        person order, none of them urgent, every area and pattern :meth:`prepare` d.
+
+        Each person is counted and hashed into their recipients' digests; the
+        first :data:`LISTED` of each get a line, their names and addresses
+        read at the end in one go. A city's persons pass through in a tight
+        loop and are not kept.
+        """
+        tallied = self._tallied
+        listed: list[tuple[_Told, Pattern, _Box]] = []
+        for person, household, where, pattern in rows:
+            for box in tallied[(where, id(pattern))]:
+                if box.add(person):
+                    listed.append((_Told(person, household), pattern, box))
+        if not listed:
+            return
+        names, homes = homes_of(*self._read, [t for t, _, _ in listed])
+        for told, pattern, box in listed:
+            box.lines.append(self._line(told, pattern, names, homes))
 
     @property
     def _read(self) -> tuple[UnitOfWork, SqlDialect]:

@@ -1419,6 +1419,24 @@ def _write_python(
     return messages.add(told)
 
 
+@attrs.frozen
+class _Telling:
+    """The set-based writes' new assessments that tell someone, into ``messages``: urgent
+    alerts queued page by page, the rest counted into the digests."""
+
+    messages: Messages
+    queue: Callable[[list[Any]], None]
+
+    def add(self, page: list[tuple[Notice, Pattern]]) -> None:
+        self.queue(self.messages.add(page))
+
+    def prepare(self, places: Iterable[tuple[str, Pattern]]) -> None:
+        self.messages.prepare(places)
+
+    def tally(self, rows: Iterable[tuple[str, str, str, Pattern]]) -> None:
+        self.messages.tally(rows)
+
+
 def _unchanged(run: ScreeningRun, started: float, outbox: bool) -> ScreeningResult:
     """The result of a run that found nothing changed since ``run``: it flagged no one anew."""
     return ScreeningResult(
@@ -1536,10 +1554,6 @@ def screen(
 
         if dialect.runs_sql:
 
-            def tell(page: list[tuple[Notice, Pattern]]) -> None:
-                assert messages is not None
-                queue(messages.add(page))
-
             def settle(held: list[QuarantineOrder]) -> int:
                 return _store_orders(uow, held, dialect, run_context.day_start)
 
@@ -1552,7 +1566,7 @@ def screen(
                 lambda records: _flagged(records, plan),
                 lambda row, fired: pattern_of(row, fired, run_context),
                 settle,
-                None if messages is None else tell,
+                None if messages is None else _Telling(messages, queue),
             )
             totals.add(written)
         else:

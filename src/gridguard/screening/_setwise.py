@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -92,7 +92,19 @@ class Written:
 Decode = Callable[[Iterable[Sequence[Any]]], Iterator[tuple[dict[str, Any], list[Rule]]]]
 Work = Callable[[dict[str, Any], list[Rule]], Pattern]
 Settle = Callable[[list[QuarantineOrder]], int]
-Tell = Callable[[list[tuple[Notice, Pattern]]], None]
+
+
+class Tell(Protocol):
+    """Where the new assessments that tell someone go (:class:`~._digest.Messages`)."""
+
+    def add(self, page: list[tuple[Notice, Pattern]]) -> None:
+        """A page of urgent ones, in person order: a message each."""
+
+    def prepare(self, places: Iterable[tuple[str, Pattern]]) -> None:
+        """The building areas and patterns :meth:`tally` will see."""
+
+    def tally(self, rows: Iterable[tuple[str, str, str, Pattern]]) -> None:
+        """The others, in person order: counted into digests."""
 
 
 def _run(uow: UnitOfWork, dialect: SqlDialect, sql: str, params: Sequence[Any] = ()) -> None:
@@ -139,7 +151,8 @@ def _table(uow: UnitOfWork, dialect: SqlDialect, name: str, columns: Sequence[st
     def typed(column: str) -> str:
         if column == "n":
             return "n INTEGER PRIMARY KEY"
-        return f"{column} INTEGER" if column in ("d", "d_order", "pn") else f"{column} TEXT"
+        numbers = ("d", "d_order", "pn", "notifies")
+        return f"{column} INTEGER" if column in numbers else f"{column} TEXT"
 
     _run(uow, dialect, f"CREATE TEMP TABLE {name} ({', '.join(typed(c) for c in columns)})")
 
@@ -168,7 +181,7 @@ def write_setwise(
     the orders of persons already under an active order (Python's rule of
     one active order per person, extended by a later exposure) and returns
     how many new orders it stored. ``tell`` gets the new assessments that
-    tell someone, a page at a time in person order (``None``: no messages).
+    tell someone, in person order (``None``: no messages).
     """
     _drop(uow, dialect)
     try:
@@ -452,28 +465,47 @@ def _orders(
 def _notices(
     uow: UnitOfWork, dialect: SqlDialect, patterns: Sequence[tuple[str, Pattern]], tell: Tell
 ) -> None:
-    """The new assessments whose rules tell someone, a page at a time, in person order."""
+    """The new assessments whose rules tell someone, in person order.
+
+    Urgent ones go to ``tell`` a page at a time (each is a message of its
+    own); the others go to ``tally`` in one stream, which only counts them
+    into the digests of their building's area (``prepare`` resolved who gets
+    them first).
+    """
     _run(
         uow,
         dialect,
         f"CREATE TEMP TABLE {NOTICES} AS SELECT row_number() OVER (ORDER BY n.person_id) AS nr, "
         f"{dialect.as_text('n.id')} AS id, n.person_id, n.household_id, b.area_id, n.pn "
         f"FROM {NEW} n CROSS JOIN {PATTERNS} p CROSS JOIN households h "
-        "CROSS JOIN stairwells s CROSS JOIN buildings b WHERE p.n = n.pn AND p.notifies = '1' "
+        "CROSS JOIN stairwells s CROSS JOIN buildings b WHERE p.n = n.pn AND p.notifies = 1 "
         "AND h.id = n.household_id AND s.id = h.stairwell_id AND b.id = s.building_id",
     )
-    total = int(_one(uow, dialect, f"SELECT count(*) FROM {NOTICES}"))
-    if not total:
-        return
-    _run(uow, dialect, f"CREATE INDEX {NOTICES}_nr ON {NOTICES} (nr)")
-    mark = dialect.placeholder
-    for first in range(0, total, PAGE):
+    urgent = [n for n, (_, pattern) in enumerate(patterns) if pattern.urgent]
+    marks = ", ".join(str(n) for n in urgent) or "-1"
+    pages = f"SELECT nr FROM {NOTICES} WHERE pn IN ({marks})"
+    found = [int(nr) for (nr,) in uow.query(pages + " ORDER BY nr")]
+    for first in range(0, len(found), PAGE):
+        chunk = found[first : first + PAGE]
         page = [
             (Notice(str(ident), str(person), str(household), str(area)), patterns[int(pn)][1])
             for ident, person, household, area, pn in uow.query(
-                f"SELECT id, person_id, household_id, area_id, pn FROM {NOTICES} "
-                f"WHERE nr > {mark} AND nr <= {mark} ORDER BY nr",
-                [first, first + PAGE],
+                "SELECT id, person_id, household_id, area_id, pn FROM "
+                f"{NOTICES} WHERE nr >= {chunk[0]} AND nr <= {chunk[-1]} AND pn IN ({marks}) "
+                "ORDER BY nr"
             )
         ]
-        tell(page)
+        tell.add(page)
+    digest = f"{NOTICES} WHERE pn NOT IN ({marks})"
+    places = [
+        (str(area), patterns[int(pn)][1])
+        for area, pn in uow.query(f"SELECT DISTINCT area_id, pn FROM {digest}")
+    ]
+    tell.prepare(places)
+    by_number = [pattern for _, pattern in patterns]
+    tell.tally(
+        (str(person), str(household), str(area), by_number[int(pn)])
+        for person, household, area, pn in uow.query(
+            f"SELECT person_id, household_id, area_id, pn FROM {digest} ORDER BY nr"
+        )
+    )
