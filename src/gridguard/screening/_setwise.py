@@ -117,22 +117,8 @@ def _one(uow: UnitOfWork, dialect: SqlDialect, sql: str, params: Sequence[Any] =
 
 
 def key_sql(columns: Sequence[str], dialect: SqlDialect, alias: str = "q") -> str:
-    """One text per distinct combination of ``columns``: ``N`` for missing, ``V<text>`` else."""
-    parts = [
-        f"CASE WHEN {alias}.\"{c}\" IS NULL THEN 'N' ELSE 'V' || "
-        f"{dialect.as_text(f'{alias}.{chr(34)}{c}{chr(34)}')} END"
-        for c in columns
-    ]
-    return _balanced([f"{part} || '|'" for part in parts]) if parts else "''"
-
-
-def _balanced(parts: Sequence[str]) -> str:
-    """``parts`` joined with ``||`` as a balanced tree: a rule set of hundreds of rules
-    stays far below SQLite's limit on the depth of an expression."""
-    if len(parts) == 1:
-        return parts[0]
-    middle = len(parts) // 2
-    return f"({_balanced(parts[:middle])} || {_balanced(parts[middle:])})"
+    """One text per distinct combination of ``columns`` (missing values included)."""
+    return dialect.key_of([f'{alias}."{c}"' for c in columns])
 
 
 def _insert_rows(
@@ -185,7 +171,8 @@ def write_setwise(
     """
     _drop(uow, dialect)
     try:
-        return _write(uow, dialect, classify, columns, key_columns, decode, work, settle, tell)
+        with dialect.bulk(uow):
+            return _write(uow, dialect, classify, columns, key_columns, decode, work, settle, tell)
     finally:
         _drop(uow, dialect)
 

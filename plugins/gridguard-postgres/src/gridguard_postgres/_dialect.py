@@ -10,7 +10,7 @@ classification query.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -79,10 +79,14 @@ class PostgresDialect(BaseDialect):
     def ts(self, value: dt.datetime) -> Any:
         return value
 
+    def key_of(self, values: Sequence[str]) -> str:
+        return f"({super().key_of(values)})::text"
+
+    _json_array = "json_build_array"
+
     def keyed_id(self, sql: str) -> str:
         return (
-            f"encode(substring(sha256(convert_to({sql}, 'UTF8')) from 1 for 16), 'hex')"
-            "::uuid::text"
+            f"encode(substring(sha256(convert_to({sql}, 'UTF8')) from 1 for 16), 'hex')::uuid::text"
         )
 
     def stored_value(self, kind: str, sql: str) -> str:
