@@ -497,6 +497,12 @@ def main() -> None:
     parser.add_argument("--visits", type=int, default=1_000, help="visits per writer")
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--only", choices=("city", "screening", "writers"), action="append")
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgresql", PRIVATE),
+        action="append",
+        help="measure these backends only (default: all)",
+    )
     args = parser.parse_args()
     if not _ready(args.url):
         return
@@ -508,7 +514,7 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         servers = {"postgresql": args.url}
-        if not args.no_private:
+        if not args.no_private and (not args.backend or PRIVATE in args.backend):
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gg-bench-pg-")))
             try:
                 servers[PRIVATE] = stack.enter_context(private_server(args.pg_bin, root))
@@ -521,7 +527,7 @@ def main() -> None:
         def urls(part: str) -> dict[str, str]:
             out = {"sqlite": f"sqlite:///{tmp / part}.db"}
             out.update({name: _pg_url(base, f"{schema}_{part}") for name, base in servers.items()})
-            return out
+            return {k: v for k, v in out.items() if not args.backend or k in args.backend}
 
         try:
             if "city" in parts:

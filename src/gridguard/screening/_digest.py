@@ -23,7 +23,7 @@ import datetime as dt
 import hashlib
 import zoneinfo
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "URGENT_RULES",
     "Messages",
+    "Told",
     "action_text",
     "homes_of",
     "is_urgent",
@@ -50,21 +51,15 @@ __all__ = [
 ]
 
 
-class Told(Protocol):
-    """A new assessment whose rules tell someone, as messages see it."""
+@attrs.frozen
+class Told:
+    """A new assessment whose rules tell someone, as its messages need it."""
 
-    @property
-    def id(self) -> Any: ...
-
-    @property
-    def person_id(self) -> str: ...
-
-    @property
-    def household_id(self) -> str: ...
-
-    @property
-    def area_id(self) -> str | None:
-        """The area of the person's building, when the caller knows it."""
+    id: str
+    person_id: str
+    household_id: str
+    area_id: str | None = None
+    """The area of the person's building (``None``: read with the household)."""
 
 
 LISTED = 60
@@ -285,16 +280,6 @@ def _holders(
     return [(f"{role}@{where}", UNDELIVERABLE, None)]
 
 
-@attrs.frozen
-class _Told:
-    """A digest person as :meth:`Messages.tally` reads them: ids only."""
-
-    person_id: str
-    household_id: str
-    id: str = ""
-    area_id: str | None = None
-
-
 @attrs.define
 class _Box:
     """One recipient's digest as it fills: the first lines, how many, and a running digest of
@@ -443,11 +428,11 @@ class Messages:
         loop and are not kept.
         """
         tallied = self._tallied
-        listed: list[tuple[_Told, Pattern, _Box]] = []
+        listed: list[tuple[Told, Pattern, _Box]] = []
         for person, household, where, pattern in rows:
             for box in tallied[(where, id(pattern))]:
                 if box.add(person):
-                    listed.append((_Told(person, household), pattern, box))
+                    listed.append((Told("", person, household, where), pattern, box))
         if not listed:
             return
         names, homes = homes_of(*self._read, [t for t, _, _ in listed])

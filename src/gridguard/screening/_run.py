@@ -10,8 +10,11 @@ backend the same tree runs through the Python compiler.
 For each flagged person the run stores an
 :class:`~gridguard.model.assessments.Assessment` (rule set version, what fired
 and why), and the rules' actions make quarantine orders, tasks and
-notifications. Every id is deterministic, so running again over the same
-facts writes nothing new. Everything is written in one transaction.
+notifications. On a store that runs SQL these are written inside the
+database (:mod:`._setwise`), one pattern of answers worked out in Python
+once (:mod:`._patterns`); the memory store makes the same records in
+Python. Every id is deterministic, so running again over the same facts
+writes nothing new. Everything is written in one transaction.
 """
 
 from __future__ import annotations
@@ -73,9 +76,9 @@ from ..storage.base import UnitOfWork, unstored
 from ..storage.dialect import SqlDialect
 from ..storage.schema import spec_for
 from ._changes import Changes, changed_communities, inputs_of, last_run
-from ._digest import Messages
+from ._digest import Messages, Told
 from ._patterns import Pattern, PatternContext, explain, pattern_fields, pattern_of
-from ._setwise import Notice, Written, write_setwise
+from ._setwise import Written, write_setwise
 
 if TYPE_CHECKING:
     from ..notifications.settings import NotifySettings
@@ -1382,7 +1385,7 @@ def _write_python(
     """The Python path's writes (a store that runs no SQL): the same records as the set-based
     path, person by person; returns the urgent alerts to queue."""
     patterns = _Patterns(plan, run)
-    told: list[tuple[Notice, Pattern]] = []
+    told: list[tuple[Told, Pattern]] = []
     assessments: list[Assessment] = []
     by_id: dict[str, tuple[Row, Pattern]] = {}
     for row, fired in rows:
@@ -1403,7 +1406,7 @@ def _write_python(
         if order is not None:
             orders.append(order)
         if pattern.notifies:
-            told.append((Notice(str(assessment.id), person, household), pattern))
+            told.append((Told(str(assessment.id), person, household), pattern))
     if fresh:
         totals.assessments += uow.save_facts(Assessment, fresh).written
     new_tasks = unstored(uow, Task, list(tasks.values()))
@@ -1427,7 +1430,7 @@ class _Telling:
     messages: Messages
     queue: Callable[[list[Any]], None]
 
-    def add(self, page: list[tuple[Notice, Pattern]]) -> None:
+    def add(self, page: list[tuple[Told, Pattern]]) -> None:
         self.queue(self.messages.add(page))
 
     def prepare(self, places: Iterable[tuple[str, Pattern]]) -> None:

@@ -33,9 +33,10 @@ from ..rules.sql_compiler import Fragment
 from ..storage.base import UnitOfWork
 from ..storage.dialect import SqlDialect
 from ..storage.schema import spec_for
+from ._digest import Told
 from ._patterns import PERSONAL, Pattern
 
-__all__ = ["Notice", "Written", "write_setwise"]
+__all__ = ["Written", "write_setwise"]
 
 FLAGS = "gg_run_flags"
 REPS = "gg_run_reps"
@@ -61,19 +62,8 @@ _TABLES = (
 )
 
 PAGE = 5_000
-"""Persons to tell read back at once."""
+"""Urgent alerts made at once: a page of persons read back, then queued."""
 _ROWS_PER_INSERT = 200
-
-
-@attrs.frozen
-class Notice:
-    """A new assessment whose rules tell someone: what its messages need."""
-
-    id: str
-    person_id: str
-    household_id: str
-    area_id: str | None = None
-    """The area of the person's building (``None``: not read yet)."""
 
 
 @attrs.define
@@ -97,7 +87,7 @@ Settle = Callable[[list[QuarantineOrder]], int]
 class Tell(Protocol):
     """Where the new assessments that tell someone go (:class:`~._digest.Messages`)."""
 
-    def add(self, page: list[tuple[Notice, Pattern]]) -> None:
+    def add(self, page: list[tuple[Told, Pattern]]) -> None:
         """A page of urgent ones, in person order: a message each."""
 
     def prepare(self, places: Iterable[tuple[str, Pattern]]) -> None:
@@ -475,7 +465,7 @@ def _notices(
     for first in range(0, len(found), PAGE):
         chunk = found[first : first + PAGE]
         page = [
-            (Notice(str(ident), str(person), str(household), str(area)), patterns[int(pn)][1])
+            (Told(str(ident), str(person), str(household), str(area)), patterns[int(pn)][1])
             for ident, person, household, area, pn in uow.query(
                 "SELECT id, person_id, household_id, area_id, pn FROM "
                 f"{NOTICES} WHERE nr >= {chunk[0]} AND nr <= {chunk[-1]} AND pn IN ({marks}) "
