@@ -12,11 +12,14 @@ in Python; the patterns go into a small table. Then:
 - tasks and quarantine orders are made the same way from the new
   assessments only; a person already under an active order goes through
   the Python rule that extends it (few persons);
-- the persons whose rules tell someone are read back in pages, in person
-  order, for the messages.
+- the persons whose rules tell someone are read back in person order:
+  urgent ones a page at a time, each alert made in Python; the others in
+  one stream that only counts and hashes them into their recipients'
+  digests.
 
-No statement sends a row per person between Python and the database, and
-Python's memory holds one pattern per distinct answer plus one page.
+Assessments, tasks and orders never pass through Python one by one, and
+Python's memory holds one pattern per distinct answer, one page of urgent
+alerts and the first lines of each digest, whatever the size of the city.
 """
 
 from __future__ import annotations
