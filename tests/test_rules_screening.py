@@ -600,3 +600,35 @@ def test_incremental_runs_leave_nothing_for_a_full_run_to_write(
         full = screen(ws, campaign_id=CAMPAIGN, day=DAY, full=True)
         assert (full.assessments, full.orders, full.tasks) == (0, 0, 0)
         assert _written(ws) == written
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_run_that_fails_half_way_stores_nothing_and_names_its_error(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The set-based writes fail after the assessments: the error is the statement's, the
+    store is as before, and the next run (its temporary tables gone) writes everything."""
+    from gridguard.screening import _setwise
+
+    with ExitStack() as stack:
+        if backend == "postgresql":
+            url, _ = stack.enter_context(pg_schema())
+        else:
+            url = f"sqlite:///{tmp_path / 'half.db'}"
+        ws = stack.enter_context(gridguard.open(url))
+        ws.add(place_tree())
+        ws.record(facts())
+
+        def broken(uow: Any, dialect: Any) -> int:
+            # A failing statement: PostgreSQL then refuses every statement but a rollback.
+            return len(list(uow.query("SELECT * FROM gg_no_such_table")))
+
+        with monkeypatch.context() as patch:
+            patch.setattr(_setwise, "_tasks", broken)
+            with pytest.raises(Exception, match="gg_no_such_table"):
+                screen(ws, campaign_id=CAMPAIGN, day=DAY)
+        assert stored(ws, Assessment) == []
+        assert stored(ws, ScreeningRun) == []
+        result = screen(ws, campaign_id=CAMPAIGN, day=DAY)
+        assert result.assessments == len(stored(ws, Assessment)) > 0
+        assert result.tasks == len(stored(ws, Task)) > 0

@@ -162,12 +162,13 @@ def write_setwise(
     how many new orders it stored. ``tell`` gets the new assessments that
     tell someone, in person order (``None``: no messages).
     """
+    _drop(uow, dialect)  # left by a run on this connection that ended early
+    with dialect.bulk(uow):
+        out = _write(uow, dialect, classify, columns, key_columns, decode, work, settle, tell)
+    # Dropped on success only: a failed transaction takes its temporary tables with it,
+    # and a statement after the failure would hide the error that caused it.
     _drop(uow, dialect)
-    try:
-        with dialect.bulk(uow):
-            return _write(uow, dialect, classify, columns, key_columns, decode, work, settle, tell)
-    finally:
-        _drop(uow, dialect)
+    return out
 
 
 def _write(

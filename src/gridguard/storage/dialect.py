@@ -331,7 +331,7 @@ class SQLiteDialect(BaseDialect):
         list(uow.query(f"PRAGMA cache_size = -{self.BULK_CACHE_MB * 1024}"))
         try:
             yield
-        finally:
+        finally:  # a connection setting: SQLite takes it even after a failed statement
             list(uow.query(f"PRAGMA cache_size = {int(before)}"))
 
     def latest_screenings(self, where: str = "") -> str:
