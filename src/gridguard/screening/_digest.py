@@ -21,19 +21,22 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+import uuid
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ..masking import mask_name
 from ..model import Area, Building, Household, Person, Stairwell, Team
-from ..model.assessments import stable_id
+from ..model.assessments import keyed_id, stable_id
 from ..notifications.routing import Place, Recipient, Router
 from ..notifications.settings import UNDELIVERABLE, NotifySettings
 from ..notify.base import Message
 from ..rules.ruleset import FollowUp, Quarantine, Refer, Rule, TaskAction
+from ..storage.schema import encode_timestamp
 from ._patterns import URGENT_RULES, Pattern
 
 if TYPE_CHECKING:
@@ -280,6 +283,28 @@ def _holders(
     return [(f"{role}@{where}", UNDELIVERABLE, None)]
 
 
+@attrs.frozen
+class _Alert:
+    """One urgent alert's holder-level parts."""
+
+    tail: str
+    """The id's key after the assessment id: role, recipient, channel."""
+    recipient: str
+    channel: str
+    subject: str
+    data: dict[str, Any]
+
+
+_MARK_ASSESSMENT = "\ue000assessment"
+_MARK_PERSON = "\ue000person"
+_MARK_WHO = "\ue000who"
+_MARK_ADDRESS = "\ue000address"
+"""Markers (private-use characters) where SQL puts each person's part of an alert."""
+
+WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+"""What ``str.strip()`` strips: SQL trims a name of the same before masking it."""
+
+
 @attrs.define
 class _Box:
     """One recipient's digest as it fills: the first lines, how many, and a running digest of
@@ -460,18 +485,43 @@ class Messages:
         the assessment, role, recipient and channel: a re-run queues nothing new.
         """
         owner = self._owner(where)
+        who = mask_name(name, keep_length=False) if name else "-"
+        for alert in self._alerts(pattern, where, str(told.id), told.person_id, who):
+            key = uuid.UUID(keyed_id(f"notify|{told.id}|{alert.tail}"))
+            out.setdefault(
+                key,
+                Message(
+                    id=key,
+                    recipient=alert.recipient,
+                    subject=alert.subject,
+                    body=line,
+                    data=alert.data,
+                    channel=alert.channel,
+                    area_id=owner,
+                    topic="screening",
+                    at=pattern.template.at,
+                ),
+            )
+
+    def _alerts(
+        self, pattern: Pattern, where: str, assessment_id: str, person_id: str, who: str
+    ) -> Iterator[_Alert]:
+        """The alerts of one urgent person, each holder once."""
         rules = pattern.rules
         chosen = [r for r in rules if r.id in URGENT_RULES] or list(rules)
         title = chosen[0].title_zh if self._locale == "zh-CN" else chosen[0].title_en
-        who = mask_name(name, keep_length=False) if name else "-"
         template = pattern.template
+        seen: set[tuple[str, str, str]] = set()
         for role in template.notify:
             for recipient, channel, person in self._targets(role, where):
+                if (role, recipient, channel) in seen:
+                    continue
+                seen.add((role, recipient, channel))
                 data: dict[str, Any] = {
                     "role": role,
                     "urgent": True,
-                    "person_id": told.person_id,
-                    "assessment_id": str(told.id),
+                    "person_id": person_id,
+                    "assessment_id": assessment_id,
                     "risk": template.risk.value,
                     "rules": [r.rule_id for r in template.fired],
                 }
@@ -479,21 +529,62 @@ class Messages:
                     data["undeliverable"] = f"no {role} on file for {where}"
                 elif person.phone and person.on_file:
                     data["mention_of"] = dict(person.on_file)
-                key = stable_id("notify", str(told.id), role, recipient, channel)
-                out.setdefault(
-                    key,
-                    Message(
-                        id=key,
-                        recipient=recipient,
-                        subject=self._words["urgent"].format(title=title, who=who),
-                        body=line,
-                        data=data,
-                        channel=channel,
-                        area_id=owner,
-                        topic="screening",
-                        at=template.at,
-                    ),
+                yield _Alert(
+                    tail=f"{role}|{recipient}|{channel}",
+                    recipient=recipient,
+                    channel=channel,
+                    subject=self._words["urgent"].format(title=title, who=who),
+                    data=data,
                 )
+
+    def alert_targets(self, places: Iterable[tuple[str, int, Pattern]]) -> list[tuple[Any, ...]]:
+        """What the urgent alerts of persons of each building area and pattern share, for
+        SQL to add each person's part to (see :mod:`._setwise`).
+
+        Per area, pattern number and holder: the area the message is filed
+        under, channel, recipient, the time, the rest of the id's key, and
+        the subject, body and data around the person's masked name,
+        address, assessment id and person id, cut where those go. Built by
+        the same code as Python's alerts, with markers in those places.
+        """
+        rows: list[tuple[Any, ...]] = []
+        for where, number, pattern in places:
+            owner = self._owner(where)
+            at = encode_timestamp(pattern.template.at)
+            body = person_line(
+                None,
+                _MARK_ADDRESS,
+                pattern.rules,
+                pattern.template.at,
+                self._zone,
+                self._locale,
+                self._reasons,
+            )
+            body_tail = body.split(_MARK_ADDRESS, 1)[1]
+            for alert in self._alerts(pattern, where, _MARK_ASSESSMENT, _MARK_PERSON, _MARK_WHO):
+                head, tail = alert.subject.split(_MARK_WHO, 1)
+                text = json.dumps(alert.data, ensure_ascii=False, sort_keys=True)
+                before, rest = text.split(json.dumps(_MARK_ASSESSMENT, ensure_ascii=False), 1)
+                middle, after = rest.split(json.dumps(_MARK_PERSON, ensure_ascii=False), 1)
+                rows.append(
+                    (
+                        where,
+                        number,
+                        owner,
+                        alert.channel,
+                        alert.recipient,
+                        at,
+                        alert.tail,
+                        head,
+                        tail,
+                        body_tail,
+                        before,
+                        middle,
+                        after,
+                        WHITESPACE,
+                    )
+                )
+        return rows
 
     def digests(self) -> list[Message]:
         """One message per recipient and channel listing their persons; undeliverable ones too.

@@ -73,6 +73,7 @@ from ..rules.tree import (
     walk,
 )
 from ..storage.base import UnitOfWork, unstored
+from ..storage.capabilities import EncryptedFields
 from ..storage.dialect import SqlDialect
 from ..storage.schema import spec_for
 from ._changes import Changes, changed_communities, inputs_of, last_run
@@ -1199,11 +1200,16 @@ def _channels(settings: Any) -> tuple[str, ...]:
 
 def _outbox_enqueue() -> Any:
     """``gridguard.notifications.outbox.enqueue`` when the notification outbox is installed."""
+    return _outbox_function("enqueue")
+
+
+def _outbox_function(name: str) -> Any:
+    """A function of ``gridguard.notifications.outbox`` (``None`` without the outbox)."""
     try:
         module = importlib.import_module("gridguard.notifications.outbox")
     except ImportError:
         return None
-    return getattr(module, "enqueue", None)
+    return getattr(module, name, None)
 
 
 def _watermark(uow: UnitOfWork, dialect: SqlDialect, scope: list[str] | None) -> dt.datetime | None:
@@ -1429,9 +1435,24 @@ class _Telling:
 
     messages: Messages
     queue: Callable[[list[Any]], None]
+    uow: UnitOfWork
+    dialect: SqlDialect
+    totals: _Totals
 
     def add(self, page: list[tuple[Told, Pattern]]) -> None:
         self.queue(self.messages.add(page))
+
+    def alert_targets(self, places: Iterable[tuple[str, int, Pattern]]) -> list[Any] | None:
+        fields = self.uow.fields if isinstance(self.uow, EncryptedFields) else None
+        staged = _outbox_function("enqueue_staged")
+        if staged is None or fields is not None:
+            return None  # names sealed in the store: masked in Python, a page at a time
+        return self.messages.alert_targets(places)
+
+    def stage(self, table: str) -> None:
+        staged = _outbox_function("enqueue_staged")
+        assert staged is not None
+        self.totals.messages += int(staged(self.uow, self.dialect, table))
 
     def prepare(self, places: Iterable[tuple[str, Pattern]]) -> None:
         self.messages.prepare(places)
@@ -1569,7 +1590,7 @@ def screen(
                 lambda records: _flagged(records, plan),
                 lambda row, fired: pattern_of(row, fired, run_context),
                 settle,
-                None if messages is None else _Telling(messages, queue),
+                None if messages is None else _Telling(messages, queue, uow, dialect, totals),
             )
             totals.add(written)
         else:

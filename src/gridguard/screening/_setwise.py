@@ -51,6 +51,25 @@ NEW = "gg_run_new"
 NEW_TASKS = "gg_run_new_tasks"
 NEW_ORDERS = "gg_run_new_orders"
 NOTICES = "gg_run_notices"
+TARGETS = "gg_run_targets"
+ALERTS = "gg_run_alerts"
+TARGET_COLUMNS = (
+    "area_id",
+    "pn",
+    "owner",
+    "channel",
+    "recipient",
+    "at",
+    "tail",
+    "subject_head",
+    "subject_tail",
+    "body_tail",
+    "data_head",
+    "data_middle",
+    "data_tail",
+    "ws",
+)
+"""The columns of :data:`TARGETS` (see :meth:`~._digest.Messages.alert_targets`)."""
 _TABLES = (
     FLAGS,
     REPS,
@@ -62,6 +81,8 @@ _TABLES = (
     NEW_TASKS,
     NEW_ORDERS,
     NOTICES,
+    TARGETS,
+    ALERTS,
 )
 
 PAGE = 5_000
@@ -92,6 +113,13 @@ class Tell(Protocol):
 
     def add(self, page: list[tuple[Told, Pattern]]) -> None:
         """A page of urgent ones, in person order: a message each."""
+
+    def alert_targets(self, places: Iterable[tuple[str, int, Pattern]]) -> list[Any] | None:
+        """What the urgent alerts of each building area and pattern share (the rows of
+        :data:`TARGETS`), or ``None`` when they must be made in Python (:meth:`add`)."""
+
+    def stage(self, table: str) -> None:
+        """Queue the alerts made into ``table`` (the outbox's columns)."""
 
     def prepare(self, places: Iterable[tuple[str, Pattern]]) -> None:
         """The building areas and patterns :meth:`tally` will see."""
@@ -464,8 +492,42 @@ def _notices(
     )
     urgent = [n for n, (_, pattern) in enumerate(patterns) if pattern.urgent]
     marks = ", ".join(str(n) for n in urgent) or "-1"
-    pages = f"SELECT nr FROM {NOTICES} WHERE pn IN ({marks})"
-    found = [int(nr) for (nr,) in uow.query(pages + " ORDER BY nr")]
+    urgent_places = [
+        (str(area), int(pn), patterns[int(pn)][1])
+        for area, pn in uow.query(
+            f"SELECT DISTINCT area_id, pn FROM {NOTICES} WHERE pn IN ({marks})"
+        )
+    ]
+    targets = tell.alert_targets(urgent_places) if urgent_places else []
+    if targets is None:
+        _alert_pages(uow, patterns, tell, marks)
+    elif targets:
+        _alerts(uow, dialect, targets)
+        tell.stage(ALERTS)
+    digest = f"{NOTICES} WHERE pn NOT IN ({marks})"
+    tell.prepare(
+        [
+            (str(area), patterns[int(pn)][1])
+            for area, pn in uow.query(f"SELECT DISTINCT area_id, pn FROM {digest}")
+        ]
+    )
+    by_number = [pattern for _, pattern in patterns]
+    tell.tally(
+        (str(person), str(household), str(area), by_number[int(pn)])
+        for person, household, area, pn in uow.query(
+            f"SELECT person_id, household_id, area_id, pn FROM {digest} ORDER BY nr"
+        )
+    )
+
+
+def _alert_pages(
+    uow: UnitOfWork, patterns: Sequence[tuple[str, Pattern]], tell: Tell, marks: str
+) -> None:
+    """Urgent persons to ``tell`` a page at a time, each alert made in Python."""
+    found = [
+        int(nr)
+        for (nr,) in uow.query(f"SELECT nr FROM {NOTICES} WHERE pn IN ({marks}) ORDER BY nr")
+    ]
     for first in range(0, len(found), PAGE):
         chunk = found[first : first + PAGE]
         page = [
@@ -477,16 +539,33 @@ def _notices(
             )
         ]
         tell.add(page)
-    digest = f"{NOTICES} WHERE pn NOT IN ({marks})"
-    places = [
-        (str(area), patterns[int(pn)][1])
-        for area, pn in uow.query(f"SELECT DISTINCT area_id, pn FROM {digest}")
-    ]
-    tell.prepare(places)
-    by_number = [pattern for _, pattern in patterns]
-    tell.tally(
-        (str(person), str(household), str(area), by_number[int(pn)])
-        for person, household, area, pn in uow.query(
-            f"SELECT person_id, household_id, area_id, pn FROM {digest} ORDER BY nr"
-        )
+
+
+def _alerts(uow: UnitOfWork, dialect: SqlDialect, targets: Sequence[Sequence[Any]]) -> None:
+    """Every urgent alert, made in SQL into :data:`ALERTS`: the holder's parts from
+    :data:`TARGETS`, the person's (masked name, address, ids) from the store."""
+    _table(uow, dialect, TARGETS, TARGET_COLUMNS)
+    _insert_rows(uow, dialect, TARGETS, len(TARGET_COLUMNS), targets)
+    _run(uow, dialect, f"CREATE INDEX {TARGETS}_place ON {TARGETS} (area_id, pn)")
+    name = "ltrim(rtrim(pe.name, t.ws), t.ws)"
+    # mask_name(name, keep_length=False): the first character and one star.
+    who = (
+        f"(CASE WHEN pe.name = '' THEN '-' ELSE substr({name}, 1, 1) || "
+        f"CASE WHEN length({name}) > 1 THEN '*' ELSE '' END END)"
+    )
+    address = "(CASE WHEN h.address = '' THEN '-' ELSE h.address END)"
+    ident = dialect.keyed_id("'notify|' || n.id || '|' || t.tail")
+    _run(
+        uow,
+        dialect,
+        f"CREATE TEMP TABLE {ALERTS} AS SELECT {ident} AS id, t.at AS at, "
+        f"{dialect.null('text')} AS recorded_by, t.owner AS area_id, t.channel AS channel, "
+        "t.recipient AS recipient, 'screening' AS topic, "
+        f"t.subject_head || {who} || t.subject_tail AS subject, "
+        f"{who} || ' ' || {address} || t.body_tail AS body, "
+        "t.data_head || '\"' || n.id || '\"' || t.data_middle || '\"' || n.person_id || '\"' "
+        f"|| t.data_tail AS data, {dialect.null('text')} AS not_before "
+        f"FROM {NOTICES} n CROSS JOIN {TARGETS} t CROSS JOIN persons pe "
+        "CROSS JOIN households h WHERE t.area_id = n.area_id AND t.pn = n.pn "
+        "AND pe.id = n.person_id AND h.id = n.household_id",
     )
