@@ -632,3 +632,31 @@ def test_a_run_that_fails_half_way_stores_nothing_and_names_its_error(
         result = screen(ws, campaign_id=CAMPAIGN, day=DAY)
         assert result.assessments == len(stored(ws, Assessment)) > 0
         assert result.tasks == len(stored(ws, Task)) > 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_assessments_stored_under_other_ids_are_not_written_again(
+    backend: str, tmp_path: Path
+) -> None:
+    """A store whose assessments carry ids of another scheme (made before ids were computed
+    in SQL): a full run over the same facts finds them by content and writes nothing."""
+    with ExitStack() as stack:
+        if backend == "postgresql":
+            url, _ = stack.enter_context(pg_schema())
+            other = "gen_random_uuid()"
+        else:
+            url = f"sqlite:///{tmp_path / 'ids.db'}"
+            other = "lower(hex(randomblob(16)))"
+        ws = stack.enter_context(gridguard.open(url))
+        ws.add(place_tree())
+        ws.record(facts())
+        first = screen(ws, campaign_id=CAMPAIGN, day=DAY)
+        assert first.assessments > 0
+        before = sorted(str(a.id) for a in stored(ws, Assessment))
+        with ws.transaction() as uow:
+            list(uow.query(f"UPDATE assessments SET id = {other}"))
+        again = screen(ws, campaign_id=CAMPAIGN, day=DAY, full=True)
+        assert (again.assessments, again.orders, again.tasks, again.notifications) == (0, 0, 0, 0)
+        after = sorted(str(a.id) for a in stored(ws, Assessment))
+        assert len(after) == len(before)
+        assert set(after).isdisjoint(before)

@@ -347,7 +347,7 @@ def _assessments(uow: UnitOfWork, dialect: SqlDialect) -> int:
         f"f.screening_id, f.jurisdiction, p.n AS pn FROM {FLAGS} f CROSS JOIN {PATTERNS} p "
         "WHERE p.k = f.k",
     )
-    _run(uow, dialect, f"DELETE FROM {NEW} WHERE id IN (SELECT id FROM assessments)")
+    _run(uow, dialect, f"DELETE FROM {NEW} WHERE {_stored_alike(dialect)}")
     new = int(_one(uow, dialect, f"SELECT count(*) FROM {NEW}"))
     if new:
         names, values = _select(
@@ -369,6 +369,29 @@ def _assessments(uow: UnitOfWork, dialect: SqlDialect) -> int:
             f"CROSS JOIN {PATTERNS} p WHERE p.n = n.pn",
         )
     return new
+
+
+def _stored_alike(dialect: SqlDialect) -> str:
+    """A new assessment (in :data:`NEW`) that is stored: the same id, or the same content
+    for the same person and household under another id (one made before ids were
+    computed in SQL), found through the index on person, rule set and day."""
+    kinds = {c.name: c.kind for c in spec_for(Assessment).columns}
+
+    def same(column: str) -> str:
+        value = dialect.stored_value(kinds[column], f"p.a_{column}")
+        if kinds[column] == "json":  # compared as the text stored
+            return f"{dialect.as_text(f'a.{column}')} = p.a_{column}"
+        return f"(a.{column} = {value} OR (a.{column} IS NULL AND p.a_{column} IS NULL))"
+
+    columns = [c for c in kinds if c not in PERSONAL and c not in ("at", "recorded_by")]
+    return (
+        "id IN (SELECT id FROM assessments) OR EXISTS (SELECT 1 FROM assessments a "
+        f"CROSS JOIN {PATTERNS} p WHERE p.n = {NEW}.pn AND a.person_id = {NEW}.person_id "
+        f"AND a.household_id = {NEW}.household_id AND (a.screening_id = {NEW}.screening_id "
+        f"OR (a.screening_id IS NULL AND {NEW}.screening_id IS NULL)) AND "
+        + " AND ".join(same(c) for c in columns)
+        + ")"
+    )
 
 
 def _tasks(uow: UnitOfWork, dialect: SqlDialect) -> int:
