@@ -1431,7 +1431,8 @@ def _write_python(
 @attrs.frozen
 class _Telling:
     """The set-based writes' new assessments that tell someone, into ``messages``: urgent
-    alerts queued page by page, the rest counted into the digests."""
+    alerts made in SQL and queued by the outbox (page by page in Python where names are
+    sealed), the rest counted into the digests."""
 
     messages: Messages
     queue: Callable[[list[Any]], None]
