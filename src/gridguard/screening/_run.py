@@ -78,7 +78,7 @@ from ..storage.dialect import SqlDialect
 from ..storage.schema import spec_for
 from ._changes import Changes, changed_communities, inputs_of, last_run
 from ._digest import Messages, Told
-from ._patterns import Pattern, PatternContext, explain, pattern_fields, pattern_of
+from ._patterns import Pattern, PatternContext, _date, explain, pattern_fields, pattern_of
 from ._setwise import Written, write_setwise
 
 if TYPE_CHECKING:
@@ -895,16 +895,6 @@ def _decode_list(text: Any, kind: str) -> tuple[Any, ...] | None:
     return tuple(out)
 
 
-def _date(value: Any) -> dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
 def _instant(value: Any) -> dt.datetime | None:
     if value is None:
         return None
@@ -1439,21 +1429,21 @@ class _Telling:
     uow: UnitOfWork
     dialect: SqlDialect
     totals: _Totals
+    staged: Any = attrs.field(factory=lambda: _outbox_function("enqueue_staged"))
+    """The outbox's set-based enqueue (``None`` without the outbox)."""
 
     def add(self, page: list[tuple[Told, Pattern]]) -> None:
         self.queue(self.messages.add(page))
 
     def alert_targets(self, places: Iterable[tuple[str, int, Pattern]]) -> list[Any] | None:
         fields = self.uow.fields if isinstance(self.uow, EncryptedFields) else None
-        staged = _outbox_function("enqueue_staged")
-        if staged is None or fields is not None:
+        if self.staged is None or fields is not None:
             return None  # names sealed in the store: masked in Python, a page at a time
         return self.messages.alert_targets(places)
 
     def stage(self, table: str) -> None:
-        staged = _outbox_function("enqueue_staged")
-        assert staged is not None
-        self.totals.messages += int(staged(self.uow, self.dialect, table))
+        assert self.staged is not None
+        self.totals.messages += int(self.staged(self.uow, self.dialect, table))
 
     def prepare(self, places: Iterable[tuple[str, Pattern]]) -> None:
         self.messages.prepare(places)
