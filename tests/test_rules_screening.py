@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -473,6 +474,22 @@ def test_memory_and_sqlite_run_random_rule_sets_alike(
 def test_memory_and_sqlite_screen_alike(tmp_path: Path, screenings: list[Screening]) -> None:
     db = tmp_path / f"agree-{uuid.uuid4().hex}.db"
     assert _outcome("memory://", screenings) == _outcome(f"sqlite:///{db}", screenings)
+
+
+@given(random_screenings())
+@settings(max_examples=15, deadline=None)
+def test_digests_made_a_line_and_a_message_at_a_time_are_the_same(
+    screenings: list[Screening],
+) -> None:
+    """A city's digests are made in pieces (lines read in bulk, messages queued in chunks);
+    the pieces' size changes nothing that is queued."""
+    from gridguard.screening import _digest, _run
+
+    whole = _outcome("memory://", screenings)
+    with pytest.MonkeyPatch.context() as patch, tempfile.TemporaryDirectory() as tmp:
+        patch.setattr(_digest, "LINES_AT_ONCE", 1)
+        patch.setattr(_run, "DIGESTS_QUEUED", 1)
+        assert _outcome(f"sqlite:///{tmp}/pieces.db", screenings) == whole
 
 
 def test_task_kinds_cover_the_actions() -> None:

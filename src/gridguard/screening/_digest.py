@@ -68,6 +68,9 @@ class Told:
 LISTED = 60
 """Persons listed in one message; the rest are counted (the line list has them all)."""
 
+LINES_AT_ONCE = 20_000
+"""Digest lines made at once while a run streams its persons (names read in bulk for them)."""
+
 _CHUNK = 900
 
 _WORDS = {
@@ -312,6 +315,7 @@ class _Box:
 
     owner: str
     lines: list[str] = attrs.field(factory=list)
+    """The listed persons' lines, in order (an item may hold several, one per text line)."""
     persons: int = 0
     ids: Any = attrs.field(factory=hashlib.sha256)
 
@@ -449,8 +453,8 @@ class Messages:
 
         Each person is counted and hashed into their recipients' digests; the
         first :data:`LISTED` of each get a line, their names and addresses
-        read at the end in one go. A city's persons pass through in a tight
-        loop and are not kept.
+        read :data:`LINES_AT_ONCE` persons at a time. A city's persons pass
+        through in a tight loop and are not kept.
         """
         tallied = self._tallied
         listed: list[tuple[Told, Pattern, _Box]] = []
@@ -458,11 +462,20 @@ class Messages:
             for box in tallied[(where, id(pattern))]:
                 if box.add(person):
                     listed.append((Told("", person, household, where), pattern, box))
-        if not listed:
-            return
+            if len(listed) >= LINES_AT_ONCE:
+                self._write_lines(listed)
+                listed = []
+        if listed:
+            self._write_lines(listed)
+
+    def _write_lines(self, listed: Sequence[tuple[Told, Pattern, _Box]]) -> None:
+        """Each listed person's line into their digest, names and addresses read in bulk."""
         names, homes = homes_of(*self._read, [t for t, _, _ in listed])
+        made: dict[int, tuple[_Box, list[str]]] = {}
         for told, pattern, box in listed:
-            box.lines.append(self._line(told, pattern, names, homes))
+            made.setdefault(id(box), (box, []))[1].append(self._line(told, pattern, names, homes))
+        for box, lines in made.values():  # one text per digest and piece: a city holds ~600,000
+            box.lines.append("\n".join(lines))
 
     @property
     def _read(self) -> tuple[UnitOfWork, SqlDialect]:
@@ -586,17 +599,19 @@ class Messages:
                 )
         return rows
 
-    def digests(self) -> list[Message]:
+    def digests(self) -> Iterator[Message]:
         """One message per recipient and channel listing their persons; undeliverable ones too.
 
         The message id is derived from the day, the recipient, the channel
         and the persons listed, so running the same screening again queues
-        nothing new.
+        nothing new. Each digest is made as it is taken, and its lines are let
+        go: a city's digests are never all in memory at once.
         """
         words, day = self._words, self._day
-        out: list[Message] = []
-        for (role, recipient, channel), box in sorted(self._boxes.items()):
-            listed = list(box.lines)
+        for key in sorted(self._boxes):
+            role, recipient, channel = key
+            box = self._boxes.pop(key)
+            listed = box.lines
             if box.persons > LISTED:
                 listed.append(words["more"].format(n=box.persons - LISTED))
             reader = _ROLES.get(self._locale, {}).get(role, role)
@@ -605,17 +620,14 @@ class Messages:
             data: dict[str, Any] = {"role": role, "persons": box.persons, "digest": True}
             if channel == UNDELIVERABLE:
                 data["undeliverable"] = f"no {role} on file for {recipient.split('@', 1)[-1]}"
-            out.append(
-                Message(
-                    id=stable_id("screening-digest", day, role, recipient, channel, digest),
-                    recipient=recipient,
-                    subject=words["subject"].format(day=day.isoformat(), n=box.persons),
-                    body=body,
-                    data=data,
-                    channel=channel,
-                    area_id=box.owner,
-                    topic="screening",
-                    at=self._made,
-                )
+            yield Message(
+                id=stable_id("screening-digest", day, role, recipient, channel, digest),
+                recipient=recipient,
+                subject=words["subject"].format(day=day.isoformat(), n=box.persons),
+                body=body,
+                data=data,
+                channel=channel,
+                area_id=box.owner,
+                topic="screening",
+                at=self._made,
             )
-        return out

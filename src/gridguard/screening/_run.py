@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import itertools
 import json
 import time
 from collections import Counter, defaultdict
@@ -386,6 +387,9 @@ def _fields_outside(node: Node, reused: Sequence[Node]) -> set[str]:
 
 
 # -- SQL path --------------------------------------------------------------------------------------
+
+DIGESTS_QUEUED = 500
+"""Digests made and queued at once: a city's thousands of them are never all in memory."""
 
 _BASE_COLUMNS = (
     "person_id",
@@ -1588,7 +1592,9 @@ def screen(
             rows = _python_rows(uow, plan, ctx, scope, changes)
             queue(_write_python(uow, rows, plan, run_context, dialect, messages, totals))
         if messages is not None:
-            queue(messages.digests())
+            made = messages.digests()
+            while chunk := list(itertools.islice(made, DIGESTS_QUEUED)):
+                queue(chunk)
         flagged = totals.flagged
         if totals.orders or totals.assessments:
             # Orders the run made are inputs of the next run: it must not take them for news.

@@ -24,6 +24,7 @@ alerts and the first lines of each digest, whatever the size of the city.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
@@ -116,7 +117,8 @@ class Tell(Protocol):
 
     def alert_targets(self, places: Iterable[tuple[str, int, Pattern]]) -> list[Any] | None:
         """What the urgent alerts of each building area and pattern share (the rows of
-        :data:`TARGETS`), or ``None`` when they must be made in Python (:meth:`add`)."""
+        :data:`TARGETS`), or ``None`` when they must be made in Python (:meth:`add`);
+        asked with no places, it tells which."""
 
     def stage(self, table: str) -> None:
         """Queue the alerts made into ``table`` (the outbox's columns)."""
@@ -344,7 +346,8 @@ def _assessments(uow: UnitOfWork, dialect: SqlDialect) -> int:
         uow,
         dialect,
         f"CREATE TEMP TABLE {NEW} AS SELECT {ident} AS id, f.person_id, f.household_id, "
-        f"f.screening_id, f.jurisdiction, p.n AS pn FROM {FLAGS} f CROSS JOIN {PATTERNS} p "
+        f"f.screening_id, f.jurisdiction, f.stairwell_id, p.n AS pn FROM {FLAGS} f "
+        f"CROSS JOIN {PATTERNS} p "
         "WHERE p.k = f.k",
     )
     _run(uow, dialect, f"DELETE FROM {NEW} WHERE {_stored_alike(dialect)}")
@@ -401,17 +404,19 @@ def _tasks(uow: UnitOfWork, dialect: SqlDialect) -> int:
         dialect.stored_value(kind, dialect.keyed_id(f"'task|' || n.{who} || '|' || d.tail"))
         for who in ("person_id", "household_id")
     )
-    joined = (
-        f"FROM {NEW} n CROSS JOIN {PATTERN_TASKS} t CROSS JOIN {TASK_DEFS} d "
-        "WHERE t.pn = n.pn AND d.n = t.d"
+    # A household's task is hashed once, after its members' rows are made one.
+    homes = (
+        f"SELECT DISTINCT n.household_id, n.jurisdiction, t.d FROM {NEW} n "
+        f"CROSS JOIN {PATTERN_TASKS} t WHERE t.pn = n.pn AND t.target = 'household'"
     )
     _run(
         uow,
         dialect,
         f"CREATE TEMP TABLE {NEW_TASKS} AS SELECT {person} AS id, n.household_id, "
-        f"n.person_id, n.jurisdiction, t.d {joined} AND t.target = 'person' "
-        f"UNION ALL SELECT DISTINCT {home}, n.household_id, {dialect.null('text')}, "
-        f"n.jurisdiction, t.d {joined} AND t.target = 'household'",
+        f"n.person_id, n.jurisdiction, t.d FROM {NEW} n CROSS JOIN {PATTERN_TASKS} t "
+        f"CROSS JOIN {TASK_DEFS} d WHERE t.pn = n.pn AND d.n = t.d AND t.target = 'person' "
+        f"UNION ALL SELECT {home}, n.household_id, {dialect.null('text')}, n.jurisdiction, "
+        f"n.d FROM ({homes}) n CROSS JOIN {TASK_DEFS} d WHERE d.n = n.d",
     )
     _run(uow, dialect, f"DELETE FROM {NEW_TASKS} WHERE id IN (SELECT id FROM tasks)")
     new = int(_one(uow, dialect, f"SELECT count(*) FROM {NEW_TASKS}"))
@@ -509,30 +514,21 @@ def _notices(
         dialect,
         f"CREATE TEMP TABLE {NOTICES} AS SELECT row_number() OVER (ORDER BY n.person_id) AS nr, "
         f"{dialect.as_text('n.id')} AS id, n.person_id, n.household_id, b.area_id, n.pn "
-        f"FROM {NEW} n CROSS JOIN {PATTERNS} p CROSS JOIN households h "
-        "CROSS JOIN stairwells s CROSS JOIN buildings b WHERE p.n = n.pn AND p.notifies = 1 "
-        "AND h.id = n.household_id AND s.id = h.stairwell_id AND b.id = s.building_id",
+        f"FROM {NEW} n CROSS JOIN {PATTERNS} p CROSS JOIN stairwells s "
+        "CROSS JOIN buildings b WHERE p.n = n.pn AND p.notifies = 1 "
+        "AND s.id = n.stairwell_id AND b.id = s.building_id",
     )
     urgent = [n for n, (_, pattern) in enumerate(patterns) if pattern.urgent]
     marks = ", ".join(str(n) for n in urgent) or "-1"
-    urgent_places = [
-        (str(area), int(pn), patterns[int(pn)][1])
-        for area, pn in uow.query(
-            f"SELECT DISTINCT area_id, pn FROM {NOTICES} WHERE pn IN ({marks})"
-        )
-    ]
-    targets = tell.alert_targets(urgent_places) if urgent_places else []
-    if targets is None:
+    if tell.alert_targets([]) is None:
         _alert_pages(uow, patterns, tell, marks)
-    elif targets:
-        _alerts(uow, dialect, targets)
+    elif _targets(uow, dialect, patterns, tell, marks):
+        _alerts(uow, dialect)
         tell.stage(ALERTS)
     digest = f"{NOTICES} WHERE pn NOT IN ({marks})"
     tell.prepare(
-        [
-            (str(area), patterns[int(pn)][1])
-            for area, pn in uow.query(f"SELECT DISTINCT area_id, pn FROM {digest}")
-        ]
+        (str(area), patterns[int(pn)][1])
+        for area, pn in uow.query(f"SELECT DISTINCT area_id, pn FROM {digest}")
     )
     by_number = [pattern for _, pattern in patterns]
     tell.tally(
@@ -564,11 +560,28 @@ def _alert_pages(
         tell.add(page)
 
 
-def _alerts(uow: UnitOfWork, dialect: SqlDialect, targets: Sequence[Sequence[Any]]) -> None:
+def _targets(
+    uow: UnitOfWork,
+    dialect: SqlDialect,
+    patterns: Sequence[tuple[str, Pattern]],
+    tell: Tell,
+    marks: str,
+) -> int:
+    """What the urgent alerts of each building area and pattern share, into :data:`TARGETS`
+    a page of places at a time (a city has hundreds of thousands); how many rows."""
+    _table(uow, dialect, TARGETS, TARGET_COLUMNS)
+    places = uow.query(f"SELECT DISTINCT area_id, pn FROM {NOTICES} WHERE pn IN ({marks})")
+    stored = 0
+    while page := list(itertools.islice(places, PAGE)):
+        rows = tell.alert_targets([(str(a), int(pn), patterns[int(pn)][1]) for a, pn in page])
+        _insert_rows(uow, dialect, TARGETS, len(TARGET_COLUMNS), rows or [])
+        stored += len(rows or [])
+    return stored
+
+
+def _alerts(uow: UnitOfWork, dialect: SqlDialect) -> None:
     """Every urgent alert, made in SQL into :data:`ALERTS`: the holder's parts from
     :data:`TARGETS`, the person's (masked name, address, ids) from the store."""
-    _table(uow, dialect, TARGETS, TARGET_COLUMNS)
-    _insert_rows(uow, dialect, TARGETS, len(TARGET_COLUMNS), targets)
     _run(uow, dialect, f"CREATE INDEX {TARGETS}_place ON {TARGETS} (area_id, pn)")
     name = "ltrim(rtrim(pe.name, t.ws), t.ws)"
     # mask_name(name, keep_length=False): the first character and one star.
