@@ -509,11 +509,19 @@ def _notices(
     into the digests of their building's area (``prepare`` resolved who gets
     them first).
     """
+    # Numbered in person order as the key of the table: the stream reads it in that order
+    # without a sort of a city's persons (SQLite's sorter would hold up to its heap limit).
     _run(
         uow,
         dialect,
-        f"CREATE TEMP TABLE {NOTICES} AS SELECT row_number() OVER (ORDER BY n.person_id) AS nr, "
-        f"{dialect.as_text('n.id')} AS id, n.person_id, n.household_id, b.area_id, n.pn "
+        f"CREATE TEMP TABLE {NOTICES} (nr INTEGER PRIMARY KEY, id TEXT, person_id TEXT, "
+        "household_id TEXT, area_id TEXT, pn INTEGER)",
+    )
+    _run(
+        uow,
+        dialect,
+        f"INSERT INTO {NOTICES} SELECT row_number() OVER (ORDER BY n.person_id), "
+        f"{dialect.as_text('n.id')}, n.person_id, n.household_id, b.area_id, n.pn "
         f"FROM {NEW} n CROSS JOIN {PATTERNS} p CROSS JOIN stairwells s "
         "CROSS JOIN buildings b WHERE p.n = n.pn AND p.notifies = 1 "
         "AND s.id = n.stairwell_id AND b.id = s.building_id",
