@@ -677,3 +677,30 @@ def test_assessments_stored_under_other_ids_are_not_written_again(
         after = sorted(str(a.id) for a in stored(ws, Assessment))
         assert len(after) == len(before)
         assert set(after).isdisjoint(before)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_references_of_the_set_based_rows_are_checked_once_in_bulk(
+    backend: str, tmp_path: Path
+) -> None:
+    """The run's transaction may leave row-by-row foreign-key checks off (SQLite): the new
+    assessments' persons and households, which every set-based row takes, are checked."""
+    from gridguard.errors import StorageError
+    from gridguard.screening import _setwise
+
+    with ExitStack() as stack:
+        url = (
+            stack.enter_context(pg_schema())[0]
+            if backend == "postgresql"
+            else f"sqlite:///{tmp_path / 'refs.db'}"
+        )
+        ws = stack.enter_context(gridguard.open(url))
+        ws.add(place_tree())
+        with ws._transaction(bulk=True) as uow:
+            list(uow.query(f"CREATE TEMP TABLE {_setwise.NEW} (person_id TEXT, household_id TEXT)"))
+            list(uow.query(f"INSERT INTO {_setwise.NEW} VALUES ('p1', 'h1'), ('p3', 'h2')"))
+            _setwise._check_references(uow, ws.dialect)
+            list(uow.query(f"INSERT INTO {_setwise.NEW} VALUES ('ghost', 'h1'), ('p4', 'h404')"))
+            with pytest.raises(StorageError, match=r"^2 flagged persons"):
+                _setwise._check_references(uow, ws.dialect)
+            list(uow.query(f"DROP TABLE {_setwise.NEW}"))

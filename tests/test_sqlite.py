@@ -60,6 +60,25 @@ def test_pragmas_wal_and_foreign_keys(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_bulk_write_leaves_foreign_keys_unchecked_and_turns_them_on_after(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStorage(tmp_path / "bulk.db")
+    orphan = "INSERT INTO households (id, stairwell_id, floor, door, address, jurisdiction) "
+    orphan += "VALUES ('h9', 'nowhere', 1, '101', 'a', 'x')"
+    with store.bulk_write() as uow:
+        assert uow.connection.execute("PRAGMA foreign_keys").fetchone()[0] == 0
+    with pytest.raises(RuntimeError), store.bulk_write() as uow:
+        uow.connection.execute(orphan)  # unchecked here, and rolled back
+        raise RuntimeError
+    with store.transaction(write=False) as uow:
+        assert uow.connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert uow.connection.execute("SELECT count(*) FROM households").fetchone()[0] == 0
+    with pytest.raises(StorageError, match="FOREIGN KEY"), store.transaction() as uow:
+        uow.connection.execute(orphan)
+    store.close()
+
+
 def test_schema_matches_the_table_specs(tmp_path: Path) -> None:
     """The frozen migration SQL and the model mapping must not drift apart."""
     store = SQLiteStorage(tmp_path / "s.db")

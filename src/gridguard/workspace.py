@@ -45,7 +45,7 @@ from .plugins import (
 from .security.access import Guard
 from .security.principal import LOCAL_ADMIN, Principal
 from .storage.base import SaveResult, Storage, UnitOfWork
-from .storage.capabilities import KeyRingOpener
+from .storage.capabilities import BulkWrites, KeyRingOpener
 from .storage.dialect import SqlDialect
 
 if TYPE_CHECKING:
@@ -258,19 +258,21 @@ class Workspace:
             yield
 
     @contextmanager
-    def _transaction(self, *, write: bool = True) -> Iterator[UnitOfWork]:
+    def _transaction(self, *, write: bool = True, bulk: bool = False) -> Iterator[UnitOfWork]:
         """The unit of work of workflows, internal: each has authorized its run before.
 
         A workflow that reads or writes through it limits itself to what
         :meth:`authorize`, :meth:`authorize_records`, :meth:`visible` or
         :meth:`scope_jurisdictions` allowed; nothing outside the package
-        uses it.
+        uses it. ``bulk``: a write whose set-based statements check their own
+        references in bulk, on a store that can leave them unchecked row by
+        row (:class:`~gridguard.storage.capabilities.BulkWrites`).
         """
-        with identity_schemes_in_use(self.identity_schemes), self._open(write) as uow:
+        with identity_schemes_in_use(self.identity_schemes), self._open(write, bulk) as uow:
             yield uow
 
     @contextmanager
-    def _open(self, write: bool) -> Iterator[UnitOfWork]:
+    def _open(self, write: bool, bulk: bool = False) -> Iterator[UnitOfWork]:
         if self._uow is not None:
             if write and not self._write_depth:
                 raise StorageError("cannot write inside a read-only transaction")
@@ -279,7 +281,13 @@ class Workspace:
         try:
             if write:
                 self._gate.authorize_write()
-            with self._storage.transaction(write=write) as uow:
+            storage = self._storage
+            opened = (
+                storage.bulk_write()
+                if bulk and write and isinstance(storage, BulkWrites)
+                else storage.transaction(write=write)
+            )
+            with opened as uow:
                 self._uow, self._write_depth = uow, write
                 self.guard.begin()
                 try:

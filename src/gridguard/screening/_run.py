@@ -1511,7 +1511,7 @@ def screen(
     plan = _Plan.of(rule_set)
     dialect = ws.dialect
     enqueue = _outbox_enqueue() if notifications else None
-    with ws._transaction() as uow:
+    with ws._transaction(bulk=dialect.runs_sql) as uow:
         campaign = _campaign(uow, campaign_id)
         ws.authorize("rules.screen", campaign)
         rule_set = _checked_version(uow, rule_set, new_version)

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from ..errors import StorageError
 from ..model.assessments import Assessment, OrderStatus, QuarantineOrder, Task
 from ..rules.ruleset import Rule
 from ..rules.sql_compiler import Fragment
@@ -353,6 +354,7 @@ def _assessments(uow: UnitOfWork, dialect: SqlDialect) -> int:
     _run(uow, dialect, f"DELETE FROM {NEW} WHERE {_stored_alike(dialect)}")
     new = int(_one(uow, dialect, f"SELECT count(*) FROM {NEW}"))
     if new:
+        _check_references(uow, dialect)
         names, values = _select(
             Assessment,
             dialect,
@@ -372,6 +374,26 @@ def _assessments(uow: UnitOfWork, dialect: SqlDialect) -> int:
             f"CROSS JOIN {PATTERNS} p WHERE p.n = n.pn",
         )
     return new
+
+
+def _check_references(uow: UnitOfWork, dialect: SqlDialect) -> None:
+    """Every new assessment's person and household on file, checked once for all the run's
+    set-based rows (tasks and orders take theirs from these): the run's transaction may
+    leave the store's row-by-row checks off
+    (:class:`~gridguard.storage.capabilities.BulkWrites`)."""
+    missing = int(
+        _one(
+            uow,
+            dialect,
+            f"SELECT count(*) FROM {NEW} n WHERE NOT EXISTS (SELECT 1 FROM persons p "
+            "WHERE p.id = n.person_id) OR NOT EXISTS (SELECT 1 FROM households h "
+            "WHERE h.id = n.household_id)",
+        )
+    )
+    if missing:
+        raise StorageError(
+            f"{missing} flagged persons' person or household is not on file; nothing was stored"
+        )
 
 
 def _stored_alike(dialect: SqlDialect) -> str:

@@ -20,8 +20,10 @@ On units of work:
 
 On stores: :class:`FileBacked` (the database file), :class:`StoreChecks`
 (is the file whole, may it be written),
-:class:`EncryptedFields` and :class:`DeferredWrites` (one writer at a time:
-a write that must not wait goes to a queue beside the store). On storage
+:class:`EncryptedFields`, :class:`DeferredWrites` (one writer at a time:
+a write that must not wait goes to a queue beside the store) and
+:class:`BulkWrites` (a write transaction without row-by-row foreign-key
+checks, for set-based writes that check their references in bulk). On storage
 factories: :class:`KeyRingOpener`,
 which opens a store with a :class:`FieldKeyRing` (a
 :class:`~gridguard.security.crypto.keys.KeyRing`).
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from .schema import Row, TableSpec
 
 __all__ = [
+    "BulkWrites",
     "DeferredWrites",
     "EncryptedFields",
     "FieldEncryption",
@@ -139,6 +142,22 @@ class DeferredWrites(Protocol):
 
     def unqueue(self, ids: Collection[str]) -> None:
         """Drop the items ``ids``, now stored."""
+
+
+@runtime_checkable
+class BulkWrites(Protocol):
+    """A store whose write transaction can leave foreign keys unchecked row by row (SQLite).
+
+    For set-based writes of millions of rows that take their references,
+    in the same transaction, from the rows they reference (a screening
+    run's assessments and tasks): SQLite's look-up of each row's parents is
+    then most of an insert's cost. The caller checks the references of what
+    it wrote, once and in bulk, before the transaction ends.
+    """
+
+    def bulk_write(self) -> AbstractContextManager[UnitOfWork]:
+        """A write transaction without row-by-row foreign-key checks; they are on again after
+        it, whether it commits or fails."""
 
 
 @runtime_checkable

@@ -40,6 +40,7 @@ from ..model import (
 )
 from ..storage.base import SaveResult, Storage, UnitOfWork
 from ..storage.capabilities import (
+    BulkWrites,
     DeferredWrites,
     EncryptedFields,
     FieldEncryption,
@@ -689,6 +690,26 @@ class StorageContract:
         assert storage.queued() == [("b", "second")]
         storage.unqueue(["b"])
         assert storage.queued() == []
+
+    def test_bulk_writes_are_whole_or_nothing_and_refuse_unknown_parents(
+        self, storage: Storage
+    ) -> None:
+        """A write without row-by-row foreign-key checks is still one transaction, and
+        unknown parents are refused in it and after it."""
+        if not isinstance(storage, BulkWrites):
+            pytest.skip("the backend checks every row's references")
+        _load_sample(storage, facts=False)
+        with storage.bulk_write() as uow:
+            uow.save_facts(Visit, [_visit(0)])
+        with pytest.raises(_RolledBack), storage.bulk_write() as uow:
+            uow.save_facts(Visit, [_visit(1)])
+            raise _RolledBack
+        with storage.transaction(write=False) as uow:
+            assert uow.count(Visit) == 1
+        orphan = Household(id="h9", stairwell_id="nowhere", floor=3, door="302", address="b")
+        for opened in (storage.bulk_write, storage.transaction):
+            with pytest.raises(ValidationError), opened() as uow:
+                uow.put(Household, [orphan])
 
     def test_store_checks_pass_on_a_sound_store(self, storage: Storage) -> None:
         if not isinstance(storage, StoreChecks):
