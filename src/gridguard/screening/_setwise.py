@@ -9,17 +9,21 @@ in Python; the patterns go into a small table. Then:
 - assessments are ``INSERT ... SELECT`` of every flagged person joined to
   their pattern, the id computed in SQL (``keyed_id``), those already
   stored left out: a re-run writes nothing;
+- their persons and households are checked once, with one anti-join (the
+  run's transaction may leave SQLite's row-by-row foreign-key checks off:
+  :class:`~gridguard.storage.capabilities.BulkWrites`);
 - tasks and quarantine orders are made the same way from the new
   assessments only; a person already under an active order goes through
   the Python rule that extends it (few persons);
-- the persons whose rules tell someone are read back in person order:
-  urgent ones a page at a time, each alert made in Python; the others in
-  one stream that only counts and hashes them into their recipients'
-  digests.
+- urgent alerts are made in SQL around what the alerts of each building
+  area and pattern share, which Python builds a page of places at a time
+  (where names are sealed, Python makes each alert, a page of persons at a
+  time); the other persons to tell are read back in one stream, in person
+  order, that only counts and hashes them into their recipients' digests.
 
 Assessments, tasks and orders never pass through Python one by one, and
-Python's memory holds one pattern per distinct answer, one page of urgent
-alerts and the first lines of each digest, whatever the size of the city.
+Python's memory holds one pattern per distinct answer, a page of places or
+persons, and the first lines of each digest, whatever the size of the city.
 """
 
 from __future__ import annotations
