@@ -745,7 +745,8 @@ class SQLiteStorage:
             self._in_transaction = False
             if not checked:
                 self._rollback()  # nothing is open here; if it were, the pragma would not take
-                self._conn.execute("PRAGMA foreign_keys = ON")
+                with suppress(sqlite3.Error):  # a broken connection must not hide the error
+                    self._conn.execute("PRAGMA foreign_keys = ON")
 
     # -- the queue of entries that must not wait for a writer ---------------------------
 
