@@ -1439,10 +1439,13 @@ class _Telling:
     def add(self, page: list[tuple[Told, Pattern]]) -> None:
         self.queue(self.messages.add(page))
 
-    def alert_targets(self, places: Iterable[tuple[str, int, Pattern]]) -> list[Any] | None:
-        fields = self.uow.fields if isinstance(self.uow, EncryptedFields) else None
-        if self.staged is None or fields is not None:
-            return None  # names sealed in the store: masked in Python, a page at a time
+    @property
+    def alerts_in_sql(self) -> bool:
+        # Names sealed in the store are masked in Python, a page at a time.
+        sealed = isinstance(self.uow, EncryptedFields) and self.uow.fields is not None
+        return self.staged is not None and not sealed
+
+    def alert_targets(self, places: Iterable[tuple[str, int, Pattern]]) -> list[Any]:
         return self.messages.alert_targets(places)
 
     def stage(self, table: str) -> None:

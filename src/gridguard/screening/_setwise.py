@@ -9,9 +9,9 @@ in Python; the patterns go into a small table. Then:
 - assessments are ``INSERT ... SELECT`` of every flagged person joined to
   their pattern, the id computed in SQL (``keyed_id``), those already
   stored left out: a re-run writes nothing;
-- their persons and households are checked once, with one anti-join (the
-  run's transaction may leave SQLite's row-by-row foreign-key checks off:
-  :class:`~gridguard.storage.capabilities.BulkWrites`);
+- where the run's transaction leaves SQLite's row-by-row foreign-key checks
+  off (:class:`~gridguard.storage.capabilities.BulkWrites`), their persons
+  and households are checked once, with one anti-join;
 - tasks and quarantine orders are made the same way from the new
   assessments only; a person already under an active order goes through
   the Python rule that extends it (few persons);
@@ -120,10 +120,14 @@ class Tell(Protocol):
     def add(self, page: list[tuple[Told, Pattern]]) -> None:
         """A page of urgent ones, in person order: a message each."""
 
-    def alert_targets(self, places: Iterable[tuple[str, int, Pattern]]) -> list[Any] | None:
+    @property
+    def alerts_in_sql(self) -> bool:
+        """Whether urgent alerts are made in SQL (:meth:`alert_targets`, :meth:`stage`) or
+        in Python, a page of persons at a time (:meth:`add`)."""
+
+    def alert_targets(self, places: Iterable[tuple[str, int, Pattern]]) -> list[Any]:
         """What the urgent alerts of each building area and pattern share (the rows of
-        :data:`TARGETS`), or ``None`` when they must be made in Python (:meth:`add`);
-        asked with no places, it tells which."""
+        :data:`TARGETS`)."""
 
     def stage(self, table: str) -> None:
         """Queue the alerts made into ``table`` (the outbox's columns)."""
@@ -358,7 +362,8 @@ def _assessments(uow: UnitOfWork, dialect: SqlDialect) -> int:
     _run(uow, dialect, f"DELETE FROM {NEW} WHERE {_stored_alike(dialect)}")
     new = int(_one(uow, dialect, f"SELECT count(*) FROM {NEW}"))
     if new:
-        _check_references(uow, dialect)
+        if not dialect.checks_references(uow):
+            _check_references(uow, dialect)
         names, values = _select(
             Assessment,
             dialect,
@@ -382,8 +387,8 @@ def _assessments(uow: UnitOfWork, dialect: SqlDialect) -> int:
 
 def _check_references(uow: UnitOfWork, dialect: SqlDialect) -> None:
     """Every new assessment's person and household on file, checked once for all the run's
-    set-based rows (tasks and orders take theirs from these): the run's transaction may
-    leave the store's row-by-row checks off
+    set-based rows (tasks and orders take theirs from these), where the run's transaction
+    leaves the store's row-by-row checks off
     (:class:`~gridguard.storage.capabilities.BulkWrites`)."""
     missing = int(
         _one(
@@ -554,7 +559,7 @@ def _notices(
     )
     urgent = [n for n, (_, pattern) in enumerate(patterns) if pattern.urgent]
     marks = ", ".join(str(n) for n in urgent) or "-1"
-    if tell.alert_targets([]) is None:
+    if not tell.alerts_in_sql:
         _alert_pages(uow, patterns, tell, marks)
     elif _targets(uow, dialect, patterns, tell, marks):
         _alerts(uow, dialect)
@@ -608,8 +613,8 @@ def _targets(
     stored = 0
     while page := list(itertools.islice(places, PAGE)):
         rows = tell.alert_targets([(str(a), int(pn), patterns[int(pn)][1]) for a, pn in page])
-        _insert_rows(uow, dialect, TARGETS, len(TARGET_COLUMNS), rows or [])
-        stored += len(rows or [])
+        _insert_rows(uow, dialect, TARGETS, len(TARGET_COLUMNS), rows)
+        stored += len(rows)
     return stored
 
 

@@ -162,6 +162,10 @@ class SqlDialect(Protocol):
         """Settings for statements that write millions of rows (a screening run's), then
         the settings from before."""
 
+    def checks_references(self, uow: UnitOfWork) -> bool:
+        """Whether the transaction of ``uow`` checks each written row's foreign keys (not in
+        a :class:`~gridguard.storage.capabilities.BulkWrites` write on SQLite)."""
+
     def as_text(self, sql: str) -> str:
         """``sql`` as text."""
 
@@ -282,6 +286,9 @@ class BaseDialect(abc.ABC):
     def bulk(self, uow: UnitOfWork) -> AbstractContextManager[None]:
         return nullcontext()
 
+    def checks_references(self, uow: UnitOfWork) -> bool:
+        return True
+
     def as_text(self, sql: str) -> str:
         return f"CAST({sql} AS TEXT)"
 
@@ -342,6 +349,10 @@ class SQLiteDialect(BaseDialect):
         finally:  # connection and process settings: SQLite takes them after a failure too
             list(uow.query(f"PRAGMA cache_size = {int(before)}"))
             list(uow.query(f"PRAGMA soft_heap_limit = {int(heap)}"))
+
+    def checks_references(self, uow: UnitOfWork) -> bool:
+        ((on,),) = list(uow.query("PRAGMA foreign_keys"))
+        return bool(on)
 
     def latest_screenings(self, where: str = "") -> str:
         # SQLite takes the bare columns of an aggregate query from the row holding the
