@@ -25,7 +25,7 @@ import gridguard
 from gridguard import Area, AreaLevel, Building, Household, Person, Stairwell
 from gridguard.importers import text as text_module
 from gridguard.importers.text import csv_records
-from gridguard.model import GB11643
+from gridguard.model import GB11643, normalize_phone
 from gridguard.targeting import _bulk, import_file
 from gridguard.targeting._producer import Collect
 from gridguard.targeting.importing import KINDS, _Rows, validate_batch, validate_rows
@@ -141,6 +141,42 @@ def test_the_phone_prefix_cache_is_exact_for_the_mobile_pattern() -> None:
         answers = {pattern.fullmatch(prefix + s) is not None for s in suffixes}
         mixed += len(answers) > 1
     assert mixed == 0
+
+
+@st.composite
+def phones_written_apart(draw: st.DrawFn) -> str:
+    """An 11-digit number (a mobile or not) as people write it: spaces or hyphens between
+    or around its digits, some digits full width, now and then something else."""
+    digits = draw(
+        cn_mobile_numbers().map(lambda p: p[3:])
+        | st.builds(lambda r: f"1{r:010d}", st.integers(0, 10**10 - 1))
+        | st.builds(lambda r: f"{r:011d}", st.integers(0, 10**11 - 1))
+    )
+    out = []
+    for d in digits:
+        out.append(draw(st.sampled_from(["", "", "", " ", "-", "  ", " - ", "(", ".", "\u3000"])))
+        out.append(chr(0xFF10 + int(d)) if draw(st.integers(0, 4)) == 0 else d)
+    out.append(draw(st.sampled_from(["", "", "-", "x", "1"])))
+    return "".join(out).strip()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(phones_written_apart(), min_size=1, max_size=20))
+def test_phones_written_apart_in_bulk_are_what_phonenumbers_reads(values: list[str]) -> None:
+    """A phone the bulk check takes is the E.164 number ``phonenumbers`` reads from it; the
+    rest go the long way (which reads or refuses them there)."""
+    got = _bulk._phones(values)
+    for value, phone in zip(values, got, strict=True):
+        if phone is _bulk._MISS:
+            continue
+        assert phone == normalize_phone(value)
+
+
+def test_mobiles_with_spaces_hyphens_or_full_width_digits_take_the_short_way() -> None:
+    """The spellings the register's files hold go in bulk, not row by row."""
+    values = ["138 0013 8000", "138-0013-8000", "１３８００１３８０００", "1 3 8 0 0 1 3 8 0 0 0"]
+    assert _bulk._phones(values) == ["+8613800138000"] * 4
+    assert _bulk._phones(["010 1234 5678", "138 0013 800", "138.0013.8000"]) == [_bulk._MISS] * 3
 
 
 # -- reading CSV a block at a time ---------------------------------------------------------------

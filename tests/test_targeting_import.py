@@ -421,6 +421,38 @@ def test_a_large_persons_import_keeps_the_match_indexes(
         assert ws.count(Person) == 3
 
 
+@pytest.mark.parametrize("whole_file", [False, True])
+def test_an_import_checks_its_references_itself_and_leaves_the_store_checking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, whole_file: bool
+) -> None:
+    """SQLite's row-by-row foreign-key checks are off while an import writes (it checks each
+    batch's parents itself, by look-up or from the parents read once): a row whose household
+    is not on file is still reported and left out, every stored row's parent is on file, and
+    the checks are on again afterwards, after a failed import too."""
+    from gridguard.targeting import importing
+
+    if whole_file:
+        monkeypatch.setattr(importing, "PARALLEL_FROM_BYTES", 0)
+    rows = [*good_rows(), ["h999", "寅", "", "", "", "", ""]]
+    path = write(tmp_path / "p.csv", rows)
+    with gridguard.open(tmp_path / "gg.db") as ws:
+        ws.add(place_tree())
+        result = import_file(ws, "persons", path, parallel=False, batch_size=2)
+        assert (result.inserted, result.rejected) == (3, 1)
+        assert report_rows(path)[0][1:] == ["户编号", "h999", "unknown household"]
+        with ws.transaction(write=False) as uow:
+            assert list(uow.query("PRAGMA foreign_key_check")) == []
+            assert list(uow.query("PRAGMA foreign_keys")) == [(1,)]
+
+        def stop(seen: int) -> None:
+            raise StorageError("the disk is full")
+
+        with pytest.raises(StorageError):
+            import_file(ws, "persons", path, progress=stop, batch_size=2)
+        with ws.transaction(write=False) as uow:
+            assert list(uow.query("PRAGMA foreign_keys")) == [(1,)]
+
+
 def test_an_interrupted_import_leaves_nothing(tmp_path: Path) -> None:
     """A failure while writing rolls the whole file back: no batch is half in."""
     path = write(tmp_path / "p.csv", good_rows() * 3)

@@ -264,9 +264,10 @@ class Workspace:
         A workflow that reads or writes through it limits itself to what
         :meth:`authorize`, :meth:`authorize_records`, :meth:`visible` or
         :meth:`scope_jurisdictions` allowed; nothing outside the package
-        uses it. ``bulk``: a write whose set-based statements check their own
-        references in bulk, on a store that can leave them unchecked row by
-        row (:class:`~gridguard.storage.capabilities.BulkWrites`).
+        uses it. ``bulk``: a write that checks its own references in bulk
+        before it writes (a screening run's set-based statements, an import's
+        batches), on a store that can leave them unchecked row by row
+        (:class:`~gridguard.storage.capabilities.BulkWrites`).
         """
         with identity_schemes_in_use(self.identity_schemes), self._open(write, bulk) as uow:
             yield uow

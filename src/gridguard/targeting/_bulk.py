@@ -9,7 +9,7 @@ digit and birth date, the phone's prefix, the sex and residency words) in
 one tight pass. A row that passes every check gets the very row its row
 validator gives; any other row comes back as ``None`` and goes through the
 row validator, which refuses it with its field, masked value and rule, or
-accepts it the long way (a phone with spaces, a date written ``2020/1/5``).
+accepts it the long way (a landline, a date written ``2020/1/5``).
 The tests hold both ways to the same rows.
 """
 
@@ -81,24 +81,30 @@ def _mobile_prefix(number: str) -> bool:
 
 _MISS = object()
 
+_WRITTEN_APART = str.maketrans(
+    {" ": None, "-": None, **{chr(0xFF10 + d): str(d) for d in range(10)}}
+)
+"""What people put in a mobile number that ``phonenumbers`` reads past: spaces and
+hyphens between the digits (``138 0013 8000``), full-width digits (``１３８...``)."""
+
 
 def _phones(values: Column) -> list[object]:
-    """E.164 for plain mainland mobiles, ``None`` for blanks, ``_MISS`` for the rest."""
+    """E.164 for mainland mobiles, plain or written with spaces, hyphens or full-width
+    digits; ``None`` for blanks, ``_MISS`` for the rest."""
     known = _PREFIXES.get
+    apart = _WRITTEN_APART
     out: list[object] = []
     add = out.append
     for v in values:
         if v is None:
             add(None)
-        elif (
-            len(v) == 11
-            and v.isdigit()
-            and v.isascii()
-            and (
-                known(v[:PREFIX_DIGITS])
-                or (v[:PREFIX_DIGITS] not in _PREFIXES and _mobile_prefix(v))
-            )
-        ):
+            continue
+        if not (len(v) == 11 and v.isascii() and v.isdigit()):
+            v = v.translate(apart)
+            if not (len(v) == 11 and v.isascii() and v.isdigit()):
+                add(_MISS)
+                continue
+        if known(v[:PREFIX_DIGITS]) or (v[:PREFIX_DIGITS] not in _PREFIXES and _mobile_prefix(v)):
             add("+86" + v)
         else:
             add(_MISS)

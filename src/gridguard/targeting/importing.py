@@ -1008,7 +1008,9 @@ def import_file(
     thresholds = gc.get_threshold()
     gc.set_threshold(*RELAXED_GC)  # batches of rows, freed as they are written, hold no cycles
     try:
-        with ws._transaction() as uow:
+        # Every batch's references are checked before it is written (a look-up, or the
+        # parents read once): the store's row-by-row checks would only repeat them.
+        with ws._transaction(bulk=True) as uow:
             reindex: list[str] = []
             if sql and spec_kind.cls is Person and size >= REINDEX_FROM_BYTES:
                 reindex = drop_match_indexes(uow)
