@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 import gridguard
 from gridguard import Area, AreaLevel, Building, Household, Person, Stairwell
 from gridguard.importers import text as text_module
-from gridguard.importers.text import csv_records
+from gridguard.importers.text import csv_chunks, csv_records
 from gridguard.model import GB11643, normalize_phone
-from gridguard.targeting import _bulk, import_file
+from gridguard.targeting import _bulk, import_file, tables
 from gridguard.targeting._producer import Collect
 from gridguard.targeting.importing import KINDS, _Rows, validate_batch, validate_rows
 from gridguard.targeting.tables import layout
@@ -209,9 +209,76 @@ def test_reading_plain_lines_in_blocks_gives_the_same_records(
     assert _records(text, True, 1 << 20, monkeypatch) == expected
 
 
-def test_long_lines_between_plain_ones_are_refused_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    long = "x" * (text_module.MAX_LINE_CHARS + 5)
-    text = "a,b\n1,2\n" + long + "\n3,4\n" + long + "\n5,6\n" + long
+@given(st.text(st.sampled_from('ab,"\x00\r\n中'), max_size=40), st.integers(0, 45))
+def test_the_scan_for_what_is_not_plain_finds_what_the_expression_finds(text: str, at: int) -> None:
+    found = text_module._NOT_PLAIN.search(text, at)
+    assert text_module._not_plain(text, at) == (-1 if found is None else found.start())
+
+
+def _rows_and_columns(
+    text: str, block: int, size: int, checked: bool, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[Any], list[Any]]:
+    """A file's rows read one by one (``_csv_rows``) and a column batch at a time."""
+    monkeypatch.setattr(text_module, "_BLOCK_CHARS", block)
+    try:
+        records = csv_records(io.StringIO(text, newline=""))
+        _, header = next(records)
+        width = len(header)
+        expected = list(tables._csv_rows(records, width, checked, "utf-8"))
+        chunks = csv_chunks(io.StringIO(text, newline=""))
+        next(chunks)
+        got: list[Any] = []
+        for batch in tables._column_batches(chunks, width, checked, "utf-8", size):
+            assert 0 < batch.read <= size
+            assert all(len(column) == len(batch.numbers) for column in batch.columns)
+            rows = zip(*batch.columns, strict=True)
+            got += [(n, list(cells)) for n, cells in zip(batch.numbers, rows, strict=True)]
+            got += batch.bad
+        return expected, sorted(got, key=lambda item: item[0])
+    finally:
+        monkeypatch.undo()
+
+
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    pieces=st.lists(_pieces | st.just("1,2,3\n") | st.just("x,,\n"), max_size=80),
+    block=st.integers(1, 60),
+    size=st.integers(1, 7),
+    checked=st.booleans(),
+)
+def test_column_batches_hold_the_rows_read_one_by_one(
+    pieces: list[str], block: int, size: int, checked: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plain runs split in one go, every other record row by row: the same rows, numbers
+    and refusals as reading the file a row at a time, in batches of at most ``size``."""
+    text = "h1,h2,h3\r\n" + "".join(pieces)
+    expected, got = _rows_and_columns(text, block, size, checked, monkeypatch)
+    assert got == expected
+
+
+def test_a_large_plain_file_is_split_a_run_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows of the header's width come out as columns, in batches of the size asked."""
+    text = "a,b\n" + "".join(f"{n},x{n}\n" for n in range(1, 10_001))
+    expected, got = _rows_and_columns(text, 1 << 20, 4_000, True, monkeypatch)
+    assert got == expected
+    assert got[-1] == (10_001, ["10000", "x10000"])
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n"])
+@pytest.mark.parametrize("over", [0, 1, 5])
+def test_long_lines_between_plain_ones_are_refused_alone(
+    monkeypatch: pytest.MonkeyPatch, end: str, over: int
+) -> None:
+    """A line longer than the limit (its end not counted) is refused on its own."""
+    long = "x" * (text_module.MAX_LINE_CHARS + over)
+    text = end.join(["a,b", "1,2", long, "3,4", long, "5,6", long])
+    if not over:  # at the limit: a row of its own
+        got = _records(text, True, 1 << 20, monkeypatch)
+        assert got == _records(text, False, 1 << 20, monkeypatch)
+        assert [n for n, r in got if r == [long]] == [3, 5, 7]
+        return
     for block in (3, 100, 1 << 20):
         expected = _records(text, False, block, monkeypatch)
         got = _records(text, True, block, monkeypatch)

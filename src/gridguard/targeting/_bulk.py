@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from operator import itemgetter
 
 from ..model._validate import BIDI_CONTROLS, MAX_NAME
 from ..storage.schema import Row
@@ -71,11 +72,19 @@ PREFIX_DIGITS = 5
 digits at most (``1740[0-5]``, ``1610\\d``, else three): whether a number is a mobile
 is cached by that prefix. A test holds the pattern to it."""
 _PREFIXES: dict[str, bool] = {}
+_LOOKED_UP: set[str] = set()
+"""The prefixes in :data:`_PREFIXES`, as a set, and those of them that are no mobile's:
+a batch's few thousand prefixes are compared with them in one set operation."""
+_NOT_MOBILE: set[str] = set()
 
 
 def _mobile_prefix(number: str) -> bool:
     """Whether the plain 11-digit ``number`` is a mainland mobile; cached by its prefix."""
-    known = _PREFIXES[number[:PREFIX_DIGITS]] = cell.fast_phone(number) is not None
+    prefix = number[:PREFIX_DIGITS]
+    known = _PREFIXES[prefix] = cell.fast_phone(number) is not None
+    _LOOKED_UP.add(prefix)
+    if not known:
+        _NOT_MOBILE.add(prefix)
     return known
 
 
@@ -88,29 +97,61 @@ _WRITTEN_APART = str.maketrans(
 hyphens between the digits (``138 0013 8000``), full-width digits (``１３８...``)."""
 
 
+def _phone(value: str) -> object:
+    """E.164 for one mainland mobile, plain or written apart; ``_MISS`` for anything else."""
+    if not (len(value) == 11 and value.isascii() and value.isdigit()):
+        value = value.translate(_WRITTEN_APART)
+        if not (len(value) == 11 and value.isascii() and value.isdigit()):
+            return _MISS
+    prefix = value[:PREFIX_DIGITS]
+    known = _PREFIXES.get(prefix)
+    if known is None:
+        known = _mobile_prefix(value)
+    return "+86" + value if known else _MISS
+
+
+_NOT_ELEVEN_DIGITS = re.compile("^(?![0-9]{11}$).+$", re.MULTILINE)
+"""A line of a joined column that is not blank and not 11 ASCII digits."""
+_PREFIX = itemgetter(slice(0, PREFIX_DIGITS))
+
+
 def _phones(values: Column) -> list[object]:
     """E.164 for mainland mobiles, plain or written with spaces, hyphens or full-width
-    digits; ``None`` for blanks, ``_MISS`` for the rest."""
-    known = _PREFIXES.get
-    apart = _WRITTEN_APART
-    out: list[object] = []
-    add = out.append
-    for v in values:
-        if v is None:
-            add(None)
-            continue
-        if not (len(v) == 11 and v.isascii() and v.isdigit()):
-            v = v.translate(apart)
-            if not (len(v) == 11 and v.isascii() and v.isdigit()):
-                add(_MISS)
-                continue
-        if known(v[:PREFIX_DIGITS]) or (v[:PREFIX_DIGITS] not in _PREFIXES and _mobile_prefix(v)):
-            add("+86" + v)
-        else:
-            add(_MISS)
+    digits; ``None`` for blanks, ``_MISS`` for the rest.
+
+    The column is joined and searched once for what is not 11 plain digits; the
+    plain numbers are then told mobile or not by their prefixes, in one set
+    operation, and only the others are looked at one by one.
+    """
+    texts: list[str] = (
+        ["" if v is None else v for v in values] if None in values else values  # type: ignore[assignment]
+    )
+    joined = "\n".join(texts)
+    if joined.count("\n") != len(texts) - 1:  # a value with a line break: one by one
+        return [None if v is None else _phone(v) for v in values]
+    odd: list[int] = []
+    line = at = 0
+    for found in _NOT_ELEVEN_DIGITS.finditer(joined):
+        line += joined.count("\n", at, found.start())
+        at = found.start()
+        odd.append(line)
+    prefixes = set(map(_PREFIX, texts))
+    filler = "0" * (11 - PREFIX_DIGITS)
+    for prefix in prefixes - _LOOKED_UP:
+        if len(prefix) == PREFIX_DIGITS and prefix.isascii() and prefix.isdigit():
+            _mobile_prefix(prefix + filler)
+    if not prefixes.isdisjoint(_NOT_MOBILE):  # a plain number that is no mobile's
+        return [None if v is None else _phone(v) for v in values]
+    out: list[object] = [f"+86{v}" if v else None for v in texts]
+    for i in odd:
+        out[i] = _phone(texts[i])
     return out
 
 
+_SEX_DIGIT = itemgetter(16)
+"""The identity number's digit that is odd for a man."""
+_BIRTH = itemgetter(slice(6, 14))
+"""The birth date in an identity number, ``YYYYMMDD``."""
 _DATES: dict[str, str | None] = {}
 """``YYYYMMDD`` -> its ISO date, or ``None`` when it is no calendar date (bounded cache)."""
 
@@ -164,25 +205,27 @@ def persons(columns: Sequence[Column], builtin_cn: bool) -> list[Row | None]:
     ids: list[str] = rids  # type: ignore[assignment]  # no None, checked above
     check = _CHECK
     note([check[2 * int(r[:17], 13) % 11] == r[17] for r in ids])
-    dates, miss = _DATES.get, _MISS
-    born: list[object] = [dates(r[6:14], miss) for r in ids]
-    if miss in born:
-        born = [_iso(r[6:14]) if b is miss else b for r, b in zip(ids, born, strict=True)]
+    compact = list(map(_BIRTH, ids))
+    born: list[str | None] = list(map(_DATES.get, compact))
+    if None in born:  # not a calendar date, or not looked up yet
+        born = [_iso(c) if b is None else b for c, b in zip(compact, born, strict=True)]
     today = cell.today_iso()
     known: list[str] = born  # type: ignore[assignment]
     if None in born:
         note([b is not None for b in born])
-        known = [b for b in born if b is not None]  # type: ignore[misc]
+        known = [b for b in born if b is not None]
     if known and (min(known) < "1850-01-01" or max(known) > today):
-        note([b is None or "1850-01-01" <= b <= today for b in born])  # type: ignore[operator]
+        note([b is None or "1850-01-01" <= b <= today for b in born])
     if births != born:
         note([b is None or b == o for b, o in zip(births, born, strict=True)])
     sex_of = SEXES.get
     if None in sexes:
         sex_out = [None if s is None else sex_of(s, "?") for s in sexes]
     else:
-        sex_out = [sex_of(s, "?") for s in sexes]  # type: ignore[arg-type]
-    male = [r[16] in "13579" for r in ids]
+        sex_out = list(map(sex_of, sexes))  # type: ignore[arg-type]
+        if None in sex_out:
+            sex_out = [sex_of(s, "?") for s in sexes]  # type: ignore[arg-type]
+    male = list(map("13579".__contains__, map(_SEX_DIGIT, ids)))
     if [s == "male" for s in sex_out] != male:
         note([s is None or (s == "male") == m for s, m in zip(sex_out, male, strict=True)])
     if "?" in sex_out:

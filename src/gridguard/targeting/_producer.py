@@ -49,9 +49,14 @@ class Collect:
 def batches(table: Any, lay: Any, kind: Any, batch_size: int) -> Iterator[Batch]:
     """The validated batches of an open table (in this process)."""
     from . import fields
-    from .importing import validate_batch
+    from .importing import validate_batch, validate_columns
 
     collect = Collect()
+    if table.column_batches is not None:
+        for columns in table.column_batches(batch_size):
+            yield validate_columns(columns, table, lay, kind, collect), collect.take(), columns.read
+            fields.refresh_today()
+        return
     rows = iter(table.rows)
     while chunk := list(islice(rows, batch_size)):
         yield validate_batch(chunk, table, lay, kind, collect), collect.take(), len(chunk)

@@ -55,7 +55,16 @@ from ._producer import RELAXED_GC, Batch, batches_from_process
 from ._producer import batches as local_batches
 from .fields import RESIDENCIES, SEXES, derived_id
 from .reasons import in_lang
-from .tables import ID_NUMBER_ALIASES, BadRow, Layout, Table, clean, layout, open_table
+from .tables import (
+    ID_NUMBER_ALIASES,
+    BadRow,
+    CellColumns,
+    Layout,
+    Table,
+    clean,
+    layout,
+    open_table,
+)
 
 if TYPE_CHECKING:
     from ..storage.base import UnitOfWork
@@ -540,26 +549,29 @@ class _Writer:
         """
         rows = batch
         rejected = 0
-        if len({row[0] for _, row in rows}) != len(rows):
+        if len(set(map(itemgetter(0), map(itemgetter(1), rows)))) != len(rows):
             rows, bad = self._drop_repeats(rows, report)
             rejected += bad
         every = self._all_parents() if self._conn is not None else None
         if every is not None and len(self.spec.all_references) == 1:
-            # Every stored parent is known: a membership test per row, no query.
+            # Every stored parent is known: a look-up per row, no query.
             at = self._parent_at
-            parents = [row[at] for _, row in rows]
-            if not all(map(every.__contains__, parents)):
+            try:
+                values = [(*row, every[row[at]]) for _, row in rows]
+            except KeyError:  # a parent not on file: those rows are reported and left out
                 ref = self.spec.all_references[0]
                 unknown = f"unknown {ref.target.__name__.lower()}"
                 keep = []
-                for item, parent in zip(rows, parents, strict=True):
+                for item in rows:
+                    parent = item[1][at]
                     if parent in every:
                         keep.append(item)
                     else:
                         report(item[0], ref.column, str(parent), unknown)
                         rejected += 1
                 rows = keep
-            return rejected + self._write_sqlite(rows, every, report)
+                values = [(*row, every[row[at]]) for _, row in rows]
+            return rejected + self._write_sqlite(rows, every, report, values)
         juris: dict[str, str] | None = None
         for ref in self.spec.all_references:
             if self._conn is not None and ref is self.spec.parent:
@@ -602,11 +614,10 @@ class _Writer:
             table = self._parent_table
             count = next(self.uow.query(f"SELECT count(*) FROM {table}"), (0,))[0]
             if int(count) <= WHOLE_PARENTS_UP_TO:
-                names: dict[str, str] = {}  # one string per jurisdiction, however many rows
-                self._parents = {
-                    str(i): names.setdefault(str(j), str(j))
-                    for i, j in self.uow.query(f"SELECT id, jurisdiction FROM {table}")
-                }
+                # Straight from the connection: a million parents are read in C, not a row
+                # at a time through the store's generic reader.
+                assert self._conn is not None
+                self._parents = dict(self._conn.execute(f"SELECT id, jurisdiction FROM {table}"))
         return self._parents
 
     def _jurisdictions(self, rows: list[tuple[int, Row]]) -> dict[str, str]:
@@ -632,6 +643,7 @@ class _Writer:
         rows: list[tuple[int, Row]],
         juris: dict[str, str],
         report: Callable[[int, str, str, str], None],
+        values: list[tuple[Any, ...]] | None = None,
     ) -> int:
         """Insert-if-absent in one ``executemany``, the jurisdiction bound from the parents.
 
@@ -640,7 +652,8 @@ class _Writer:
         an unchanged row, a changed one (updated) and a repeat of an earlier
         row of this file (reported) apart by their rowids. Once a batch turns
         out to be mostly stored rows (a re-import), the next ones read first
-        and insert only the new rows.
+        and insert only the new rows. ``values``: the rows as inserted (jurisdiction last), if
+        already made.
         """
         assert self._conn is not None
         if not rows:
@@ -652,13 +665,10 @@ class _Writer:
         if self._read_first:
             stored = self._stored([str(r[0]) for _, r in rows], with_rowid=True)
             todo = [(n, row) for n, row in rows if str(row[0]) not in stored]
-        added = (
-            self._conn.executemany(
-                self._insert, [(*row, juris[row[at]]) for _, row in todo]
-            ).rowcount
-            if todo
-            else 0
-        )
+            values = None
+        if values is None:
+            values = [(*row, juris[row[at]]) for _, row in todo]
+        added = self._conn.executemany(self._insert, values).rowcount if todo else 0
         self.inserted += added
         self._last = self._max_rowid() if added else before
         self._read_first = added < len(rows) // 2
@@ -871,12 +881,45 @@ def validate_batch(
         return []
     numbers = [n for n, _ in good]
     cells_list: list[list[str]] = [c for _, c in good]  # type: ignore[misc]  # no BadRow
+    read = {p: list(map(itemgetter(p), cells_list)) for p in lay.positions if p is not None}
+    return _validate_columns(numbers, read, lay, kind, report)
+
+
+def validate_columns(
+    batch: CellColumns, table: Table, lay: Layout, kind: Kind, report: Any
+) -> list[tuple[int, Row]]:
+    """:func:`validate_batch` of a batch read a column at a time
+    (:attr:`~.tables.Table.column_batches`)."""
+    for number, bad in batch.bad:
+        report.add(number, "", "", bad.reason)
+    if not batch.numbers:
+        return []
+    if kind.bulk is None:
+        rows: list[tuple[int, list[Any] | BadRow]] = list(
+            zip(batch.numbers, map(list, zip(*batch.columns, strict=True)), strict=True)
+        )
+        return validate_batch(rows, table, lay, kind, report)
+    read = {p: batch.columns[p] for p in lay.positions if p is not None}
+    return _validate_columns(batch.numbers, read, lay, kind, report)
+
+
+def _validate_columns(
+    numbers: list[int],
+    read: dict[int, list[str]],
+    lay: Layout,
+    kind: Kind,
+    report: Any,
+) -> list[tuple[int, Row]]:
+    """Rows ``numbers`` of a batch whose cells in column ``p`` of the file are ``read[p]``:
+    stripped, checked a column at a time (``kind.bulk``), the others row by row."""
+    assert kind.bulk is not None
+    bulk = kind.bulk
     columns: list[list[str | None]] = []
     for position in lay.positions:
         if position is None:
-            columns.append([None] * len(good))
+            columns.append([None] * len(numbers))
             continue
-        stripped = list(map(str.strip, map(itemgetter(position), cells_list)))
+        stripped = list(map(str.strip, read[position]))
         columns.append(
             cast("list[str | None]", stripped) if all(stripped) else [v or None for v in stripped]
         )
@@ -909,7 +952,8 @@ def _formula_rows(fields: Sequence[str], columns: Sequence[Sequence[str | None]]
     for field, column in zip(fields, columns, strict=True):
         if field in cell.FREE_TEXT:
             continue
-        text = "\n" + "\n".join([v for v in column if v is not None])
+        present = column if None not in column else [v for v in column if v is not None]
+        text = "\n" + "\n".join(present)  # type: ignore[arg-type]  # no None
         if "\n=" in text or "\n@" in text or "\n+" in text or "\n-" in text:
             suspect.update(i for i, v in enumerate(column) if v is not None and v[0] in "=@+-")
     return suspect

@@ -15,7 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ import attrs
 
 from ..builtins.formats import detect_encoding
 from ..errors import ConfigError, ValidationError
-from ..importers.text import BadRecord, csv_records
+from ..importers.text import BadRecord, PlainLines, csv_chunks, one_by_one
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ID_NUMBER_ALIASES",
     "BadRow",
+    "CellColumns",
     "Layout",
     "Table",
     "clean",
@@ -183,6 +185,9 @@ class Table:
     keyed: bool = False
     """Rows come as mappings (a plugin's importer) turned into cells in header order."""
     _close: Any = None
+    column_batches: Callable[[int], Iterator[CellColumns]] | None = None
+    """The same rows as :attr:`rows`, a batch of at most so many at a time, a column at a
+    time (CSV); read one or the other, once."""
 
     def close(self) -> None:
         """Close the file (and a half-read stream)."""
@@ -239,6 +244,87 @@ def _csv_rows(
         yield number, cells
 
 
+@attrs.frozen
+class CellColumns:
+    """A batch of a CSV file's rows a column at a time: row ``i`` starts on line
+    ``numbers[i]`` and its cell ``c`` is ``columns[c][i]``, as read (not stripped); ``bad``
+    the batch's rows that are not rows of the header's width, as :class:`BadRow`."""
+
+    numbers: list[int]
+    columns: list[list[str]]
+    bad: list[tuple[int, BadRow]]
+
+    @property
+    def read(self) -> int:
+        """Rows read, bad rows included (blank lines are no rows)."""
+        return len(self.numbers) + len(self.bad)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""What ``str.encode("utf-8")`` refuses: a byte that did not decode (``surrogateescape``)."""
+
+
+def _column_batches(
+    chunks: Iterator[PlainLines | tuple[int, list[str] | BadRecord]],
+    width: int,
+    checked: bool,
+    encoding: str,
+    size: int,
+) -> Iterator[CellColumns]:
+    """:func:`_csv_rows`'s rows, ``size`` at a time, as columns.
+
+    A run of plain lines that all have the header's width and decode is
+    split in one go: joined, its line ends made commas, split once, and each
+    column sliced out of the cells. Any other run, and every record that
+    needed :mod:`csv`, goes through :func:`_csv_rows` row by row, so a row is
+    refused in the same words either way.
+    """
+    numbers: list[int] = []
+    columns: list[list[str]] = [[] for _ in range(width)]
+    bad: list[tuple[int, BadRow]] = []
+    commas = width - 1
+
+    def rows(items: Iterator[tuple[int, list[str] | BadRecord]]) -> None:
+        for number, cells in _csv_rows(items, width, checked, encoding):
+            if isinstance(cells, BadRow):
+                bad.append((number, cells))
+            else:
+                numbers.append(number)
+                for column, value in zip(columns, cells, strict=True):
+                    column.append(value)
+
+    for chunk in chunks:
+        if not isinstance(chunk, PlainLines):
+            rows(iter((chunk,)))
+        else:
+            lines = chunk.lines
+            at = 0
+            while at < len(lines):
+                piece = lines[at : at + size - len(numbers) - len(bad)]
+                first = chunk.first + at
+                at += len(piece)
+                text = "\n".join(piece)
+                if (
+                    "" not in piece
+                    and (checked or _SURROGATE.search(text) is None)
+                    and set(map(str.count, piece, repeat(","))) == {commas}
+                ):
+                    cells = text.replace("\n", ",").split(",")
+                    numbers.extend(range(first, first + len(piece)))
+                    for c, column in enumerate(columns):
+                        column.extend(cells[c::width])
+                else:
+                    rows((n, t.split(",") if t else []) for n, t in enumerate(piece, first))
+                if len(numbers) + len(bad) >= size:
+                    yield CellColumns(numbers, columns, bad)
+                    numbers, columns, bad = [], [[] for _ in range(width)], []
+        if len(numbers) + len(bad) >= size:
+            yield CellColumns(numbers, columns, bad)
+            numbers, columns, bad = [], [[] for _ in range(width)], []
+    if numbers or bad:
+        yield CellColumns(numbers, columns, bad)
+
+
 def open_csv(path: Path, encoding: str | None, checked: bool = False) -> Table:
     """Open a CSV file: ``encoding`` detected when ``None``; ``checked`` if known to decode."""
 
@@ -250,8 +336,8 @@ def open_csv(path: Path, encoding: str | None, checked: bool = False) -> Table:
         handle = open(path, encoding=encoding, errors="surrogateescape", newline="")  # noqa: SIM115
     except LookupError:
         raise ConfigError(f"unknown encoding {encoding!r}") from None
-    records = csv_records(handle)
-    first = next(records, None)
+    records = csv_chunks(handle)
+    first: Any = next(records, None)
     if first is None:
         handle.close()
         raise ValidationError.single(path.name, "empty file", "no header row")
@@ -269,7 +355,11 @@ def open_csv(path: Path, encoding: str | None, checked: bool = False) -> Table:
 
     def rows() -> Iterator[tuple[int, list[Any] | BadRow]]:
         with handle:
-            yield from _csv_rows(records, width, checked, name)
+            yield from _csv_rows(one_by_one(records), width, checked, name)
+
+    def column_batches(size: int) -> Iterator[CellColumns]:
+        with handle:
+            yield from _column_batches(records, width, checked, name, size)
 
     return Table(
         header=header,
@@ -278,6 +368,7 @@ def open_csv(path: Path, encoding: str | None, checked: bool = False) -> Table:
         encoding=encoding,
         checked=checked,
         close=handle.close,
+        column_batches=column_batches,
     )
 
 
