@@ -26,8 +26,9 @@ from gridguard import Area, AreaLevel, Building, Household, Person, Stairwell
 from gridguard.importers import text as text_module
 from gridguard.importers.text import csv_chunks, csv_records
 from gridguard.model import GB11643, normalize_phone
-from gridguard.targeting import _bulk, import_file, tables
+from gridguard.targeting import _bulk, _packed, import_file, tables
 from gridguard.targeting._producer import Collect
+from gridguard.targeting.fields import derived_id, derived_ids
 from gridguard.targeting.importing import KINDS, _Rows, validate_batch, validate_rows
 from gridguard.targeting.tables import layout
 from strategies import cn_mobile_numbers, names
@@ -126,6 +127,13 @@ def test_households_in_bulk_are_the_rows_the_row_validator_gives(rows: list[list
     _both_ways("households", HOUSEHOLD_HEADER, rows)
 
 
+@given(st.sampled_from(["p", "h"]), st.text(max_size=5), st.lists(st.text(max_size=30)))
+def test_ids_derived_for_a_batch_are_those_derived_one_by_one(
+    prefix: str, head: str, keys: list[str]
+) -> None:
+    assert derived_ids(prefix, head, keys) == [derived_id(prefix, head + k) for k in keys]
+
+
 def test_the_phone_prefix_cache_is_exact_for_the_mobile_pattern() -> None:
     """Phonenumbers' CN mobile pattern tells 11-digit numbers apart by their first
     ``PREFIX_DIGITS`` digits only: whatever follows, every prefix gets one answer."""
@@ -177,6 +185,39 @@ def test_mobiles_with_spaces_hyphens_or_full_width_digits_take_the_short_way() -
     values = ["138 0013 8000", "138-0013-8000", "１３８００１３８０００", "1 3 8 0 0 1 3 8 0 0 0"]
     assert _bulk._phones(values) == ["+8613800138000"] * 4
     assert _bulk._phones(["010 1234 5678", "138 0013 800", "138.0013.8000"]) == [_bulk._MISS] * 3
+
+
+_values = st.one_of(
+    st.none(),
+    st.integers(-(10**12), 10**12),
+    st.text(max_size=6),
+    st.sampled_from(["\x1f", "a\x1eb", "", "+8613800138000"]),
+    st.booleans(),
+)
+
+
+@given(st.integers(1, 4).flatmap(lambda w: st.lists(st.tuples(*[_values] * w), max_size=8)))
+def test_packed_rows_come_back_as_they_were(rows: list[tuple[Any, ...]]) -> None:
+    """A batch goes to the writer packed, or as rows where packing could not keep it whole
+    (an empty text, a separator in a value, a value neither text nor integer)."""
+    numbered = [(n + 2, row) for n, row in enumerate(rows)]
+    packed = _packed.pack(numbered)
+    if packed is None:
+        kinds = {type(v) for row in rows for v in row}
+        texts = [v for row in rows for v in row if isinstance(v, str)]
+        mixed = any(
+            {type(v) for v in column} - {type(None)} == {int, str}
+            for column in zip(*rows, strict=True)
+        )
+        assert (
+            not rows
+            or bool in kinds
+            or mixed
+            or any(v == "" or "\x1f" in v or "\x1e" in v for v in texts)
+        )
+        return
+    numbers, columns = _packed.unpack(packed)
+    assert list(zip(numbers, zip(*columns, strict=True), strict=True)) == numbered
 
 
 # -- reading CSV a block at a time ---------------------------------------------------------------

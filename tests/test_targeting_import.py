@@ -375,24 +375,43 @@ def test_unknown_kind_format_and_file_are_config_errors(ws: Any, tmp_path: Path)
         import_file(ws, "persons", path, encoding="klingon")
 
 
-def test_the_validating_process_gives_the_same_result(tmp_path: Path) -> None:
-    rows = [*good_rows(), ["h999", "寅", "", "", "", "", ""], good_rows()[0]]
-    path = write(tmp_path / "p.csv", rows)
-    outcomes = []
+@pytest.mark.parametrize("whole_file", [False, True])
+def test_the_validating_process_gives_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, whole_file: bool
+) -> None:
+    """Validated in a second process (the rows packed a batch at a time) or in this one,
+    and written a column at a time where the parents were read once (``whole_file``) or
+    row by row: the same rows stored, refused and reported, on a first import, a repeat
+    and a changed file."""
+    from gridguard.targeting import importing
+
+    if whole_file:
+        monkeypatch.setattr(importing, "PARALLEL_FROM_BYTES", 0)
+    first = [*good_rows(), ["h999", "寅", "", "", "", "", ""], good_rows()[0]]
+    changed = [["h102", *good_rows()[0][1:]], *good_rows()[1:], ["h101", "卯", "", "", "", "", ""]]
+    files = [write(tmp_path / f"{n}.csv", rows) for n, rows in enumerate((first, first, changed))]
+    outcomes: list[list[Any]] = []
     for parallel in (False, True):
+        outcome = []
         with gridguard.open(tmp_path / f"gg-{parallel}.db") as ws:
             ws.add(place_tree())
-            result = import_file(ws, "persons", path, parallel=parallel, batch_size=2)
-            outcomes.append(
-                (
-                    result.inserted,
-                    result.rejected,
-                    report_rows(path),
-                    sorted(map(repr, ws.find(Person))),
+            for path in files:
+                result = import_file(ws, "persons", path, parallel=parallel, batch_size=2)
+                outcome.append(
+                    (
+                        result.inserted,
+                        result.updated,
+                        result.unchanged,
+                        result.rejected,
+                        report_rows(path) if result.rejected else [],
+                        sorted(map(repr, ws.find(Person))),
+                        sorted((p.id, ws.version(Person, p.id)) for p in ws.find(Person)),
+                    )
                 )
-            )
+        outcomes.append(outcome)
     assert outcomes[0] == outcomes[1]
-    assert outcomes[0][:2] == (3, 2)
+    # On the repeat, the file's second copy of a stored row is one more unchanged row.
+    assert [o[:4] for o in outcomes[0]] == [(3, 0, 0, 2), (0, 0, 4, 1), (1, 1, 2, 0)]
 
 
 def test_a_large_persons_import_keeps_the_match_indexes(

@@ -22,7 +22,7 @@ from operator import itemgetter
 from ..model._validate import BIDI_CONTROLS, MAX_NAME
 from ..storage.schema import Row
 from . import fields as cell
-from .fields import RESIDENCIES, SEXES, derived_id
+from .fields import RESIDENCIES, SEXES, derived_id, derived_ids
 
 __all__ = ["households", "persons"]
 
@@ -237,9 +237,8 @@ def persons(columns: Sequence[Column], builtin_cn: bool) -> list[Row | None]:
     if None in residency_out:
         note([r is not None for r in residency_out])
     if None in pids:
-        pids = [
-            derived_id("p", "CN:" + r) if p is None else p for p, r in zip(pids, ids, strict=True)
-        ]
+        derived = derived_ids("p", "CN:", ids)
+        pids = [d if p is None else p for p, d in zip(pids, derived, strict=True)]
     rows: list[Row | None] = list(
         zip(pids, hids, names, ids, phone_out, sex_out, births, residency_out, strict=True)
     )

@@ -5,7 +5,8 @@ SQLite spends its own writing them; on a machine with two cores the two run
 side by side. This process reads the file, validates each batch and writes
 it to standard output as a length-prefixed :mod:`marshal` frame
 (:mod:`gridguard._frames`) of
-``(rows, problems, rows read)``; :func:`gridguard.targeting.importing.import_file`
+``(rows, problems, rows read)``, the rows packed into one text where they can
+be (:mod:`._packed`); :func:`gridguard.targeting.importing.import_file`
 stores what it receives. The pipe blocks when the writer falls behind, so
 memory stays flat in both processes.
 """
@@ -21,15 +22,18 @@ from typing import Any
 
 from .._frames import frames_from_process, write_frame
 from ..errors import GridGuardError
+from ._packed import Packed, pack
 
-__all__ = ["Batch", "batches", "batches_from_process", "main"]
+__all__ = ["Batch", "Validated", "batches", "batches_from_process", "main"]
 
 RELAXED_GC = (20_000, 10, 10)
 """Thresholds of the cyclic garbage collector while rows stream through (see :mod:`gc`):
 a young generation of 20,000 objects, not 700; the older ones are collected as usual."""
 
-Batch = tuple[list[tuple[int, tuple[Any, ...]]], list[tuple[int, str, str, str]], int]
+Validated = tuple[list[tuple[int, tuple[Any, ...]]], list[tuple[int, str, str, str]], int]
 """Validated ``(row number, row)`` pairs, problems ``(row, column, value, reason)``, rows read."""
+Batch = tuple[list[tuple[int, tuple[Any, ...]]] | Packed, list[tuple[int, str, str, str]], int]
+"""A :data:`Validated` batch, its rows packed where they could be (:mod:`._packed`)."""
 
 
 class Collect:
@@ -46,7 +50,7 @@ class Collect:
         return taken
 
 
-def batches(table: Any, lay: Any, kind: Any, batch_size: int) -> Iterator[Batch]:
+def batches(table: Any, lay: Any, kind: Any, batch_size: int) -> Iterator[Validated]:
     """The validated batches of an open table (in this process)."""
     from . import fields
     from .importing import validate_batch, validate_columns
@@ -78,8 +82,8 @@ def main(argv: list[str]) -> int:
     lay = layout(table.header, kind.fields, kind.aliases, kind.required, source=Path(path).name)
     out = sys.stdout.buffer
     try:
-        for batch in batches(table, lay, kind, int(batch_size)):
-            write_frame(out, batch)
+        for rows, problems, read in batches(table, lay, kind, int(batch_size)):
+            write_frame(out, (pack(rows) or rows, problems, read))
     finally:
         table.close()
     out.flush()
@@ -89,7 +93,8 @@ def main(argv: list[str]) -> int:
 def batches_from_process(
     kind: str, path: Path, encoding: str, checked: bool, batch_size: int
 ) -> Iterator[Batch]:
-    """What :func:`batches` yields for a CSV file, made by a second Python process."""
+    """What :func:`batches` yields for a CSV file, made by a second Python process; the
+    rows of a batch come :func:`~._packed.pack`-ed where they could be."""
     args = [kind, str(path), encoding, "1" if checked else "0", str(batch_size)]
     yield from frames_from_process(
         "gridguard.targeting._producer",

@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from ..errors import ValidationError
@@ -224,6 +224,20 @@ def derived_id(prefix: str, *parts: str | None) -> str:
     """A stable id from a natural key: ``h-`` and 20 hex digits of its BLAKE2b hash."""
     key = "\x1f".join("" if p is None else p for p in parts)
     return f"{prefix}-{hashlib.blake2b(key.encode('utf-8'), digest_size=10).hexdigest()}"
+
+
+def derived_ids(prefix: str, head: str, keys: Sequence[str]) -> list[str]:
+    """``derived_id(prefix, head + key)`` of each key (one part each), for a batch: the
+    hash of ``head`` is taken once and copied, not started again for every key."""
+    start = hashlib.blake2b(head.encode("utf-8"), digest_size=10)
+    tag = prefix + "-"
+    out: list[str] = []
+    add = out.append
+    for key in keys:
+        hashed = start.copy()
+        hashed.update(key.encode("utf-8"))
+        add(tag + hashed.hexdigest())
+    return out
 
 
 SEXES = {

@@ -51,6 +51,7 @@ from ..storage.schema import Reference, Row, TableSpec, spec_for
 from . import _bulk
 from . import fields as cell
 from ._indexes import drop_match_indexes, restore_match_indexes
+from ._packed import Packed, unpack
 from ._producer import RELAXED_GC, Batch, batches_from_process
 from ._producer import batches as local_batches
 from .fields import RESIDENCIES, SEXES, derived_id
@@ -540,13 +541,22 @@ class _Writer:
     # the batch
 
     def write(
-        self, batch: list[tuple[int, Row]], report: Callable[[int, str, str, str], None]
+        self,
+        batch: list[tuple[int, Row]] | Packed,
+        report: Callable[[int, str, str, str], None],
     ) -> int:
-        """Write ``batch`` (row number, row); report and drop the rows that cannot go in.
+        """Write ``batch`` (row number, row), or those rows packed (:mod:`._packed`); report
+        and drop the rows that cannot go in.
 
         Returns how many rows were rejected. Each check has a fast path for
         the common batch in which every row passes it.
         """
+        if isinstance(batch, tuple):
+            numbers, columns = unpack(batch)
+            rejected = self._write_columns(numbers, columns, report)
+            if rejected is not None:
+                return rejected
+            batch = list(zip(numbers, zip(*columns, strict=True), strict=True))
         rows = batch
         rejected = 0
         if len(set(map(itemgetter(0), map(itemgetter(1), rows)))) != len(rows):
@@ -605,6 +615,36 @@ class _Writer:
         if not self.sql:
             self._seen.update(str(r[0]) for r in new)
         return rejected
+
+    def _write_columns(
+        self,
+        numbers: list[int],
+        columns: list[list[Any]],
+        report: Callable[[int, str, str, str], None],
+    ) -> int | None:
+        """Write the common batch of a large file a column at a time: its keys not repeated,
+        its parents on file, every row made in C. Returns how many rows were rejected, or
+        ``None``, with nothing written, for a batch that goes row by row."""
+        every = self._all_parents() if self._conn is not None else None
+        if every is None or len(self.spec.all_references) != 1 or self._read_first:
+            return None
+        if len(set(columns[0])) != len(numbers):
+            return None
+        try:
+            jurisdictions = list(map(every.__getitem__, columns[self._parent_at]))
+        except KeyError:  # a parent not on file
+            return None
+        assert self._conn is not None
+        before = self._last
+        values = zip(*columns, jurisdictions, strict=True)
+        added = self._conn.executemany(self._insert, values).rowcount
+        self.inserted += added
+        self._last = self._max_rowid() if added else before
+        self._read_first = added < len(numbers) // 2
+        if added == len(numbers):
+            return 0
+        rows = list(zip(numbers, zip(*columns, strict=True), strict=True))
+        return self._settle(rows, before, report)
 
     def _all_parents(self) -> dict[str, str] | None:
         """``parent id -> jurisdiction`` of every stored parent, read once in one query,
@@ -674,7 +714,19 @@ class _Writer:
         self._read_first = added < len(rows) // 2
         if added == len(rows):
             return 0
-        if stored is None or added < len(todo):
+        return self._settle(rows, before, report, None if added < len(todo) else stored)
+
+    def _settle(
+        self,
+        rows: list[tuple[int, Row]],
+        before: int,
+        report: Callable[[int, str, str, str], None],
+        stored: dict[str, tuple[Any, Row]] | None = None,
+    ) -> int:
+        """After an insert-if-absent of ``rows`` (rowids above ``before`` are its own), sort
+        the rows it left out: unchanged, changed (updated), or repeats (reported).
+        ``stored``: the rows stored before, if read already."""
+        if stored is None:
             stored = self._stored([str(r[0]) for _, r in rows], with_rowid=True)
         changed: list[Row] = []
         rejected = 0
