@@ -17,12 +17,14 @@ digits, and one bad row in 10,000. Then, each in its own process:
   builds them again after the load.
 
 It prints both wall times, the CPU time of all the import's processes (the
-importer validates in a second process on a machine with more than one CPU:
-its CPU comes from ``getrusage(RUSAGE_CHILDREN)``) beside the reference's,
-their ratio, and the peak memory of the importing processes; then it imports
-again while a busy loop keeps one core occupied, as other work on the
-machine would, and prints that wall time. The load average is printed
-before and after: wall times move with it, CPU times much less.
+importer validates in a second process when another core is idle: its CPU
+comes from ``getrusage(RUSAGE_CHILDREN)``) beside the reference's, their
+ratio, how many processes each file took, and the peak memory of the
+importing processes; the same import made in one process (``parallel=False``)
+and its CPU time; then it imports again while a busy loop keeps one core
+occupied, as other work on the machine would, and prints that wall time.
+The load average is printed before and after: wall times move with it, CPU
+times much less.
 
     python benchmarks/bench_import.py [--households N] [--derived-ids] [--register DIR]
 """
@@ -125,6 +127,8 @@ _GRIDGUARD = textwrap.dedent(
     from gridguard.targeting import import_file
 
     folder = Path(sys.argv[1])
+    once = "once" in sys.argv[2:]
+    parallel = False if "one" in sys.argv[2:] else None  # None: the import's own choice
     out = {}
     with gridguard.open(folder / "gridguard.db") as ws:
         def children():
@@ -133,8 +137,9 @@ _GRIDGUARD = textwrap.dedent(
 
         for kind in ("areas", "buildings", "stairwells", "households", "persons"):
             start, cpu, child = time.perf_counter(), time.process_time(), children()
-            result = import_file(ws, kind, folder / f"{kind}.csv")
+            result = import_file(ws, kind, folder / f"{kind}.csv", parallel=parallel)
             out[kind] = {
+                "processes": result.processes,
                 "seconds": time.perf_counter() - start,
                 "cpu": time.process_time() - cpu,
                 "child_cpu": children() - child,
@@ -142,7 +147,7 @@ _GRIDGUARD = textwrap.dedent(
                 "rejected": result.rejected,
                 "encoding": result.encoding,
             }
-        if sys.argv[2:] != ["once"]:
+        if not once:
             start = time.perf_counter()
             again = import_file(ws, "persons", folder / "persons.csv")
             out["persons_again"] = {
@@ -235,6 +240,16 @@ def _import_figures(ours: dict[str, object]) -> tuple[float, float, float]:
     return wall, writer, checker
 
 
+def _processes(run: dict[str, object]) -> str:
+    """How many processes read the households and the persons file (the import's choice)."""
+    counts = []
+    for kind in ("households", "persons"):
+        info = run[kind]
+        assert isinstance(info, dict)
+        counts.append(str(info["processes"]))
+    return " and ".join(counts)
+
+
 def _busy_core() -> subprocess.Popen[bytes]:
     """A process that keeps one core busy until it is killed (other work on the machine)."""
     return subprocess.Popen([sys.executable, "-c", "while True: pass"])
@@ -279,6 +294,9 @@ def main() -> None:
             + f" on {os.cpu_count()} CPUs"
         )
         ours = _run(_GRIDGUARD, folder)
+        for stale in folder.glob("gridguard.db*"):
+            stale.unlink()
+        alone = _run(_GRIDGUARD, folder, "once", "one")
         raw = _run(_RAW, folder)
         busy: dict[str, object] | None = None
         if not args.no_busy:
@@ -315,14 +333,22 @@ def main() -> None:
         f"  CPU time, all processes : {cpu:.1f} s ({writer:.1f} s writing, {checker:.1f} s "
         f"validating in the second process); raw {raw_cpu:.1f} s"
     )
-    print(f"  ratio of CPU times      : {cpu / raw_cpu:.2f}x  (target: at most 2x)")
+    print(
+        f"  ratio of CPU times      : {cpu / raw_cpu:.2f}x  (target: at most 2x); "
+        f"processes {_processes(ours)}"
+    )
     print(f"  ratio of wall times     : {t_ours / t_raw:.2f}x")
+    a_wall, a_writer, a_checker = _import_figures(alone)
+    print(
+        f"  in one process          : {a_wall:.2f} s wall, CPU {a_writer + a_checker:.1f} s, "
+        f"{(a_writer + a_checker) / raw_cpu:.2f}x raw's CPU"
+    )
     if busy is not None:
         b_wall, b_writer, b_checker = _import_figures(busy)
         print(
             f"  with one core kept busy : {b_wall:.2f} s wall (target: at most 60 s), "
             f"CPU {b_writer + b_checker:.1f} s ({b_writer:.1f} s writing, "
-            f"{b_checker:.1f} s validating)"
+            f"{b_checker:.1f} s validating); processes {_processes(busy)}"
         )
     print(
         f"  peak memory             : {ours['peak_rss_mb']:.0f} MB writer, "

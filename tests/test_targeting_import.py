@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -412,6 +413,42 @@ def test_the_validating_process_gives_the_same_result(
     assert outcomes[0] == outcomes[1]
     # On the repeat, the file's second copy of a stored row is one more unchanged row.
     assert [o[:4] for o in outcomes[0]] == [(3, 0, 0, 2), (0, 0, 4, 1), (1, 1, 2, 0)]
+
+
+@pytest.mark.parametrize(("idle", "processes"), [(2.0, 2), (1.6, 2), (0.9, 1), (None, 2)])
+def test_a_large_file_is_validated_in_a_second_process_only_when_a_core_is_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, idle: float | None, processes: int
+) -> None:
+    """With the other cores busy, two processes would share one and only add the cost of
+    passing the rows: one process does it. Where idleness cannot be read, two."""
+    from gridguard.targeting import importing
+
+    monkeypatch.setattr(importing, "PARALLEL_FROM_BYTES", 0)
+    monkeypatch.setattr(importing, "idle_cores", lambda: idle)
+    monkeypatch.setattr(importing.os, "cpu_count", lambda: 2)
+    with gridguard.open(tmp_path / "gg.db") as ws:
+        ws.add(place_tree())
+        result = import_file(ws, "persons", write(tmp_path / "p.csv", good_rows()))
+        assert (result.processes, result.inserted) == (processes, 3)
+
+
+def test_idle_cores_sees_a_busy_core(tmp_path: Path) -> None:
+    """Read from /proc/stat: a busy loop in another process takes most of one core."""
+    import subprocess
+    import sys
+
+    from gridguard.targeting.importing import idle_cores
+
+    if idle_cores(0.01) is None:
+        pytest.skip("no /proc/stat on this system")
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        seen = idle_cores(0.3)
+    finally:
+        busy.kill()
+        busy.wait()
+    assert seen is not None
+    assert seen <= (os.cpu_count() or 1) - 0.5
 
 
 def test_a_large_persons_import_keeps_the_match_indexes(
