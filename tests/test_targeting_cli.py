@@ -127,6 +127,28 @@ def test_import_match_and_targets_from_the_command_line(tmp_path: Path) -> None:
     assert "unknown grid 'g9'; did you mean 'g1'?" in unknown.stderr
 
 
+def test_import_parallel_validates_in_a_second_process_with_the_same_outcome(
+    tmp_path: Path,
+) -> None:
+    """``--parallel`` (a second process) stores and refuses what one process does."""
+    outcomes = []
+    for parallel in (False, True):
+        db = str(tmp_path / f"gg-{parallel}.db")
+        assert run("init", "--db", db).exit_code == 0
+        for kind, path in register_files(tmp_path).items():
+            extra = ["--parallel"] if parallel and kind == "persons" else []
+            result = run("import", kind, str(path), "--db", db, "--json", *extra)
+        assert result.exit_code == 1, result.output  # one row refused
+        summary = json.loads(result.output)
+        summary.pop("seconds")
+        outcomes.append(summary)
+    assert outcomes[0] == outcomes[1]
+    assert (outcomes[0]["inserted"], outcomes[0]["rejected"]) == (2, 1)
+    refused = run("import", "register", str(tmp_path / "persons.csv"), "--parallel")
+    assert refused.exit_code == 2
+    assert "--parallel: not for `import register`" in refused.stderr
+
+
 def test_command_line_failures_are_one_red_line(tmp_path: Path) -> None:
     db = str(tmp_path / "gg.db")
     assert run("init", "--db", db).exit_code == 0

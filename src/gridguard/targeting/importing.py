@@ -20,9 +20,11 @@ batch of households or persons is validated a column at a time
 (``gridguard.targeting._bulk``), the rows that need it row by row with
 the same refusals. On SQLite the batches are inserted as already validated
 rows, reading stored rows back only when some were there already; a large
-file reads its parents' jurisdictions once, not once a batch, and a large
-CSV file is validated in a second process while this one writes. Other
-backends look stored rows up one id at a time.
+file reads its parents' jurisdictions once, not once a batch, and writes
+its common batches a column at a time. Asked to (``parallel=True``), a CSV
+file is validated in a second process while this one writes: shorter on an
+idle machine, dearer in CPU time. Other backends look stored rows up one id
+at a time.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from __future__ import annotations
 import csv
 import gc
 import json
-import os
 import re
 import sqlite3
 import sys
@@ -76,12 +77,8 @@ __all__ = ["BATCH_SIZE", "KINDS", "ImportResult", "Kind", "import_file", "report
 BATCH_SIZE = 5000
 """Rows validated and written together."""
 PARALLEL_FROM_BYTES = 8 << 20
-"""From this file size up, a CSV import validates in a second process by default, when a
-core is free for it (:func:`idle_cores`)."""
-FREE_CORES_FOR_PARALLEL = 1.5
-"""Idle cores (of :func:`idle_cores`) from which a second process pays: one for this
-process, most of another for the validating one. With fewer, the two would share a core
-and only add the cost of passing the rows between them."""
+"""From this file size up, an import reads the jurisdictions of all stored parents once
+(see :data:`WHOLE_PARENTS_UP_TO`) and writes its common batches a column at a time."""
 REINDEX_FROM_BYTES = 32 << 20
 """A persons file this large drops the match indexes while loading and rebuilds them after."""
 
@@ -558,12 +555,19 @@ class _Writer:
         Returns how many rows were rejected. Each check has a fast path for
         the common batch in which every row passes it.
         """
-        if isinstance(batch, tuple):
-            numbers, columns = unpack(batch)
+        if self._by_columns():
+            columns: Sequence[Sequence[Any]]
+            if isinstance(batch, tuple):
+                numbers, columns = unpack(batch)
+            else:
+                numbers = list(map(itemgetter(0), batch))
+                columns = list(zip(*map(itemgetter(1), batch), strict=True))
             rejected = self._write_columns(numbers, columns, report)
             if rejected is not None:
                 return rejected
-            batch = list(zip(numbers, zip(*columns, strict=True), strict=True))
+        if isinstance(batch, tuple):
+            numbers, read = unpack(batch)
+            batch = list(zip(numbers, zip(*read, strict=True), strict=True))
         rows = batch
         rejected = 0
         if len(set(map(itemgetter(0), map(itemgetter(1), rows)))) != len(rows):
@@ -623,18 +627,28 @@ class _Writer:
             self._seen.update(str(r[0]) for r in new)
         return rejected
 
+    def _by_columns(self) -> bool:
+        """Whether a batch may be written a column at a time (:meth:`_write_columns`): a
+        large file on SQLite whose parents were read once, not a re-import."""
+        return (
+            self._conn is not None
+            and not self._read_first
+            and len(self.spec.all_references) == 1
+            and self._all_parents() is not None
+        )
+
     def _write_columns(
         self,
         numbers: list[int],
-        columns: list[list[Any]],
+        columns: Sequence[Sequence[Any]],
         report: Callable[[int, str, str, str], None],
     ) -> int | None:
         """Write the common batch of a large file a column at a time: its keys not repeated,
         its parents on file, every row made in C. Returns how many rows were rejected, or
-        ``None``, with nothing written, for a batch that goes row by row."""
-        every = self._all_parents() if self._conn is not None else None
-        if every is None or len(self.spec.all_references) != 1 or self._read_first:
-            return None
+        ``None``, with nothing written, for a batch that goes row by row (a key repeated,
+        a parent not on file)."""
+        every = self._all_parents()
+        assert every is not None  # (_by_columns)
         if len(set(columns[0])) != len(numbers):
             return None
         try:
@@ -1032,31 +1046,6 @@ def _row_of(violation: Violation) -> int:
     return int(head.removeprefix("row ")) if head.startswith("row ") else 0
 
 
-def idle_cores(seconds: float = 0.1) -> float | None:
-    """How many CPUs sat idle over the next ``seconds`` (from ``/proc/stat``: Linux);
-    ``None`` where that cannot be read."""
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat", encoding="ascii") as handle:
-            ticks = [int(v) for v in handle.readline().split()[1:9]]
-        return ticks[3] + ticks[4], sum(ticks)  # idle and waiting for I/O; all
-
-    try:
-        idle, total = sample()
-        time.sleep(seconds)
-        idle_after, total_after = sample()
-    except (OSError, ValueError, IndexError):
-        return None
-    if total_after <= total:
-        return None
-    return (idle_after - idle) / (total_after - total) * (os.cpu_count() or 1)
-
-
-def _a_core_is_free() -> bool:
-    idle = idle_cores()
-    return idle is None or idle >= FREE_CORES_FOR_PARALLEL
-
-
 def import_file(
     ws: Workspace,
     kind: str,
@@ -1068,7 +1057,7 @@ def import_file(
     progress: Progress | None = None,
     report: bool | Path = True,
     batch_size: int = BATCH_SIZE,
-    parallel: bool | None = None,
+    parallel: bool = False,
     lang: str = "en",
 ) -> ImportResult:
     """Import ``path`` as records of ``kind`` into ``ws``.
@@ -1086,13 +1075,13 @@ def import_file(
     :class:`ValidationError` before anything is written. ``progress`` is
     called with the number of rows just read, batch by batch.
 
-    ``parallel`` validates a large CSV file in a second process while this
-    one writes (default: on SQLite, for files from
-    ``PARALLEL_FROM_BYTES`` (8 MiB) up, when another core is idle, see
-    :func:`idle_cores`). The second process shortens the import by about a
-    third on an idle machine with two cores, for some more CPU time in all
-    (the rows pass from one process to the other); on a machine whose other
-    cores are busy one process does the same work in less time.
+    ``parallel`` validates a CSV file in a second process while this one
+    writes. For a large file on an idle machine
+    with two cores that takes about a quarter less time, for about a tenth
+    more CPU time in all (the rows pass from one process to the other, and
+    two busy cores run each a little slower); on a machine whose other cores
+    are busy it takes longer than one process. The figures are in the
+    performance guide.
     """
     started = time.perf_counter()
     ws.authorize("targeting.import", "*")
@@ -1115,16 +1104,12 @@ def import_file(
         raise
     sql = ws.dialect.sqlite_sql
     size = source.stat().st_size
-    if parallel is None:
-        parallel = (
-            sql
-            and size >= PARALLEL_FROM_BYTES
-            and (os.cpu_count() or 1) > 1
-            and bool(sys.executable)
-            and _a_core_is_free()
-        )
     parallel = (
-        parallel and table.format == "csv" and table.encoding is not None and cell.builtin_cn()
+        parallel
+        and bool(sys.executable)
+        and table.format == "csv"
+        and table.encoding is not None
+        and cell.builtin_cn()
     )
     batches: Iterator[Batch]
     if parallel:
