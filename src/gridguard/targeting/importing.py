@@ -565,7 +565,9 @@ class _Writer:
             rejected = self._write_columns(numbers, columns, report)
             if rejected is not None:
                 return rejected
-        if isinstance(batch, tuple):
+            if isinstance(batch, tuple):
+                batch = list(zip(numbers, zip(*columns, strict=True), strict=True))
+        elif isinstance(batch, tuple):
             numbers, read = unpack(batch)
             batch = list(zip(numbers, zip(*read, strict=True), strict=True))
         rows = batch
