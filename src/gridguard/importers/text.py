@@ -268,7 +268,7 @@ def _whole_record(text: str, width: int) -> bool:
 
 @attrs.frozen
 class PlainLines:
-    """Lines of a CSV file that a plain split on ``,`` reads as :mod:`csv` does (no quote,
+    """Lines of a CSV file that a plain split on ``,`` reads as ``csv`` does (no quote,
     NUL or stray carriage return), without their ends; ``first`` is the line number of
     the first. Blank lines are among them, as empty texts."""
 
