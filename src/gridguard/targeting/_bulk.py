@@ -72,19 +72,11 @@ PREFIX_DIGITS = 5
 digits at most (``1740[0-5]``, ``1610\\d``, else three): whether a number is a mobile
 is cached by that prefix. A test holds the pattern to it."""
 _PREFIXES: dict[str, bool] = {}
-_LOOKED_UP: set[str] = set()
-"""The prefixes in :data:`_PREFIXES`, as a set, and those of them that are no mobile's:
-a batch's few thousand prefixes are compared with them in one set operation."""
-_NOT_MOBILE: set[str] = set()
 
 
 def _mobile_prefix(number: str) -> bool:
     """Whether the plain 11-digit ``number`` is a mainland mobile; cached by its prefix."""
-    prefix = number[:PREFIX_DIGITS]
-    known = _PREFIXES[prefix] = cell.fast_phone(number) is not None
-    _LOOKED_UP.add(prefix)
-    if not known:
-        _NOT_MOBILE.add(prefix)
+    known = _PREFIXES[number[:PREFIX_DIGITS]] = cell.fast_phone(number) is not None
     return known
 
 
@@ -120,8 +112,8 @@ def _phones(values: Column) -> list[object]:
     digits; ``None`` for blanks, ``_MISS`` for the rest.
 
     The column is joined and searched once for what is not 11 plain digits; the
-    plain numbers are then told mobile or not by their prefixes, in one set
-    operation, and only the others are looked at one by one.
+    plain numbers are then told mobile or not by their prefixes (a few
+    thousand a batch, looked up in C), and only the others one by one.
     """
     texts: list[str] = (
         ["" if v is None else v for v in values] if None in values else values  # type: ignore[assignment]
@@ -137,10 +129,10 @@ def _phones(values: Column) -> list[object]:
         odd.append(line)
     prefixes = set(map(_PREFIX, texts))
     filler = "0" * (11 - PREFIX_DIGITS)
-    for prefix in prefixes - _LOOKED_UP:
+    for prefix in prefixes.difference(_PREFIXES):  # set less dict: a C loop over the set
         if len(prefix) == PREFIX_DIGITS and prefix.isascii() and prefix.isdigit():
             _mobile_prefix(prefix + filler)
-    if not prefixes.isdisjoint(_NOT_MOBILE):  # a plain number that is no mobile's
+    if False in map(_PREFIXES.get, prefixes):  # a plain number that is no mobile's
         return [None if v is None else _phone(v) for v in values]
     out: list[object] = [f"+86{v}" if v else None for v in texts]
     for i in odd:

@@ -577,11 +577,9 @@ class _Writer:
             rejected += bad
         every = self._all_parents() if self._conn is not None else None
         if every is not None and len(self.spec.all_references) == 1:
-            # Every stored parent is known: a look-up per row, no query.
+            # Every stored parent is known: a membership test per row, no query.
             at = self._parent_at
-            try:
-                values = [(*row, every[row[at]]) for _, row in rows]
-            except KeyError:  # a parent not on file: those rows are reported and left out
+            if not all(every.__contains__(row[at]) for _, row in rows):
                 ref = self.spec.all_references[0]
                 unknown = f"unknown {ref.target.__name__.lower()}"
                 keep = []
@@ -593,8 +591,7 @@ class _Writer:
                         report(item[0], ref.column, str(parent), unknown)
                         rejected += 1
                 rows = keep
-                values = [(*row, every[row[at]]) for _, row in rows]
-            return rejected + self._write_sqlite(rows, every, report, values)
+            return rejected + self._write_sqlite(rows, every, report)
         juris: dict[str, str] | None = None
         for ref in self.spec.all_references:
             if self._conn is not None and ref is self.spec.parent:
@@ -706,7 +703,6 @@ class _Writer:
         rows: list[tuple[int, Row]],
         juris: dict[str, str],
         report: Callable[[int, str, str, str], None],
-        values: list[tuple[Any, ...]] | None = None,
     ) -> int:
         """Insert-if-absent in one ``executemany``, the jurisdiction bound from the parents.
 
@@ -715,8 +711,7 @@ class _Writer:
         an unchanged row, a changed one (updated) and a repeat of an earlier
         row of this file (reported) apart by their rowids. Once a batch turns
         out to be mostly stored rows (a re-import), the next ones read first
-        and insert only the new rows. ``values``: the rows as inserted (jurisdiction last), if
-        already made.
+        and insert only the new rows.
         """
         assert self._conn is not None
         if not rows:
@@ -728,9 +723,7 @@ class _Writer:
         if self._read_first:
             stored = self._stored([str(r[0]) for _, r in rows], with_rowid=True)
             todo = [(n, row) for n, row in rows if str(row[0]) not in stored]
-            values = None
-        if values is None:
-            values = [(*row, juris[row[at]]) for _, row in todo]
+        values = [(*row, juris[row[at]]) for _, row in todo]
         added = self._conn.executemany(self._insert, values).rowcount if todo else 0
         self.inserted += added
         self._last = self._max_rowid() if added else before

@@ -24,7 +24,7 @@ import attrs
 
 from ..builtins.formats import detect_encoding
 from ..errors import ConfigError, ValidationError
-from ..importers.text import BadRecord, PlainLines, csv_chunks, one_by_one
+from ..importers.text import BadRecord, PlainLines, csv_chunks, one_by_one, undecoded
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -260,10 +260,6 @@ class CellColumns:
         return len(self.numbers) + len(self.bad)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-"""What ``str.encode("utf-8")`` refuses: a byte that did not decode (``surrogateescape``)."""
-
-
 def _column_batches(
     chunks: Iterator[PlainLines | tuple[int, list[str] | BadRecord]],
     width: int,
@@ -283,6 +279,12 @@ def _column_batches(
     columns: list[list[str]] = [[] for _ in range(width)]
     bad: list[tuple[int, BadRow]] = []
     commas = width - 1
+
+    def take() -> CellColumns:
+        nonlocal numbers, columns, bad
+        batch = CellColumns(numbers, columns, bad)
+        numbers, columns, bad = [], [[] for _ in range(width)], []
+        return batch
 
     def rows(items: Iterator[tuple[int, list[str] | BadRecord]]) -> None:
         for number, cells in _csv_rows(items, width, checked, encoding):
@@ -306,7 +308,7 @@ def _column_batches(
                 text = "\n".join(piece)
                 if (
                     "" not in piece
-                    and (checked or _SURROGATE.search(text) is None)
+                    and (checked or not undecoded(text))
                     and set(map(str.count, piece, repeat(","))) == {commas}
                 ):
                     cells = text.replace("\n", ",").split(",")
@@ -316,13 +318,11 @@ def _column_batches(
                 else:
                     rows((n, t.split(",") if t else []) for n, t in enumerate(piece, first))
                 if len(numbers) + len(bad) >= size:
-                    yield CellColumns(numbers, columns, bad)
-                    numbers, columns, bad = [], [[] for _ in range(width)], []
+                    yield take()
         if len(numbers) + len(bad) >= size:
-            yield CellColumns(numbers, columns, bad)
-            numbers, columns, bad = [], [[] for _ in range(width)], []
+            yield take()
     if numbers or bad:
-        yield CellColumns(numbers, columns, bad)
+        yield take()
 
 
 def open_csv(path: Path, encoding: str | None, checked: bool = False) -> Table:
